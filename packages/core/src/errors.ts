@@ -1,0 +1,46 @@
+import type { RejectionReason } from './reasons';
+
+/**
+ * The errors of the ingest domain. Only the handler's error middleware turns
+ * them into HTTP responses (see `packages/functions/src/http.ts`).
+ */
+export class IngestError extends Error {
+  override readonly name: string = 'IngestError';
+}
+
+/**
+ * The request as a whole cannot be taken: its body is not JSON, is too large,
+ * or is of a media type or encoding we do not read. Carries the HTTP status the
+ * contract gives it and the reason recorded in the quarantine.
+ */
+export class RequestRejectedError extends IngestError {
+  override readonly name: string = 'RequestRejectedError';
+  constructor(
+    readonly reason: RejectionReason,
+    readonly status: 400 | 413 | 415 | 422,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The downstream (Kinesis or the error bucket) could not durably take the
+ * input within the time budget. The producer should retry after `retryAfterSeconds`.
+ */
+export class DownstreamUnavailableError extends IngestError {
+  override readonly name: string = 'DownstreamUnavailableError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Settings failed validation at start. Lists every problem at once. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}

@@ -1,0 +1,44 @@
+/**
+ * Hard limits imposed by the AWS services Snowgate writes to. These are facts
+ * about AWS, not settings: configurable limits (see `settings.ts`) may be
+ * lowered below them, never raised above.
+ */
+
+/** PutRecords takes at most 500 records per call. https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html */
+export const KINESIS_PUT_RECORDS_MAX_RECORDS = 500;
+
+/** PutRecords: each record (data + partition key) up to 1 MiB. Same page as above. */
+export const KINESIS_RECORD_MAX_BYTES = 1_048_576;
+
+/** PutRecords: the whole request (data + partition keys) up to 5 MiB. Same page as above. */
+export const KINESIS_PUT_RECORDS_MAX_BYTES = 5 * 1_048_576;
+
+/** A partition key is a Unicode string of at most 256 characters. https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecordsRequestEntry.html */
+export const KINESIS_PARTITION_KEY_MAX_CHARS = 256;
+
+/**
+ * Firehose refuses records over 1,000 KiB, before base64. https://docs.aws.amazon.com/firehose/latest/dev/limits.html
+ * We keep every accepted record below it (with the newline Firehose appends),
+ * so that nothing we acknowledge can be stuck between the stream and the bucket.
+ */
+export const FIREHOSE_RECORD_MAX_BYTES = 1_024_000;
+
+/** Synchronous Lambda invocations carry at most 6 MB of request payload. https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html */
+export const LAMBDA_SYNC_PAYLOAD_MAX_BYTES = 6_291_456;
+
+/** Default, configurable limits. Each is documented in the README's configuration table. */
+export const DEFAULT_LIMITS = {
+  /**
+   * 4 MiB: API Gateway base64-encodes binary bodies, and 4 MiB base64-encoded
+   * (5.6 MB) plus headers still fits Lambda's 6 MB payload.
+   */
+  maxBodyBytes: 4 * 1_048_576,
+  /** Largest Kinesis entry (envelope + partition key) a record may become: Firehose's limit less its newline. */
+  maxRecordBytes: FIREHOSE_RECORD_MAX_BYTES - 1,
+  /** One request fits one PutRecords call. */
+  maxRecordsPerRequest: KINESIS_PUT_RECORDS_MAX_RECORDS,
+  /** Deepest nesting of objects and arrays within one record (the record itself is depth 1). */
+  maxDepth: 64,
+  /** How much of a rejected input the quarantine object keeps before truncating (its true size is recorded). */
+  quarantineMaxInputBytes: 1_048_576,
+} as const;

@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import type { Assessment } from './records';
+import { REJECTION_REASONS } from './reasons';
+import type { ReceivedBody } from './request';
+
+/** Headers worth keeping with quarantined input. An allow-list: credentials (Authorization, Cookie, API keys) can never slip in. */
+export const QUARANTINE_HEADERS = ['content-type', 'content-encoding', 'content-length', 'user-agent'] as const;
+
+const inputSchema = z.object({
+  /** `utf8` when `data` is the input's text, `base64` when the bytes are not valid UTF-8. */
+  encoding: z.enum(['utf8', 'base64']),
+  /** True size of the input in bytes, even when `data` is truncated. */
+  size: z.number().int().nonnegative(),
+  truncated: z.boolean(),
+  data: z.string(),
+});
+export type QuarantinedInput = z.infer<typeof inputSchema>;
+
+/** The object written to the error bucket for every request that had anything rejected. */
+export const quarantineObjectSchema = z.object({
+  schema: z.literal('snowgate.quarantine/v1'),
+  request_id: z.string(),
+  received_at: z.iso.datetime(),
+  status: z.number().int(),
+  reasons: z.array(z.enum(REJECTION_REASONS)).min(1),
+  headers: z.record(z.string(), z.string()),
+  source_ip: z.string().optional(),
+  accepted: z.number().int().nonnegative(),
+  rejected: z.number().int().nonnegative(),
+  /** The whole body, when the request was refused as a whole. */
+  body: inputSchema.optional(),
+  /** Each rejected record, when the body was read. */
+  records: z.array(
+    z.object({
+      index: z.number().int().nonnegative(),
+      reason: z.enum(REJECTION_REASONS),
+      message: z.string(),
+      issues: z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })),
+      input: inputSchema,
+    }),
+  ),
+});
+export type QuarantineObject = z.infer<typeof quarantineObjectSchema>;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Keeps an input as received, truncated to `maxBytes` with its true size.
+ *
+ * @example
+ * quarantinedInput('{"a":', 100) // → { encoding: 'utf8', size: 5, truncated: false, data: '{"a":' }
+ */
+export function quarantinedInput(input: ReceivedBody, maxBytes: number): QuarantinedInput {
+  if (typeof input === 'string') {
+    const bytes = Buffer.from(input, 'utf8');
+    if (bytes.byteLength <= maxBytes) return { encoding: 'utf8', size: bytes.byteLength, truncated: false, data: input };
+    return { ...quarantinedInput(bytes.subarray(0, maxBytes), maxBytes), size: bytes.byteLength, truncated: true };
+  }
+  const size = input.byteLength;
+  const kept = size > maxBytes ? input.subarray(0, maxBytes) : input;
+  try {
+    return { encoding: 'utf8', size, truncated: size > maxBytes, data: utf8.decode(kept) };
+  } catch {
+    // Cut inside a multi-byte character, or not UTF-8 at all.
+    const lenient = new TextDecoder('utf-8', { fatal: false }).decode(kept);
+    if (size > maxBytes && !lenient.slice(0, -1).includes('\ufffd')) {
+      return { encoding: 'utf8', size, truncated: true, data: lenient.replace(/\ufffd$/, '') };
+    }
+    return { encoding: 'base64', size, truncated: size > maxBytes, data: Buffer.from(kept).toString('base64') };
+  }
+}
+
+/**
+ * The error-bucket key: date-partitioned, and unique (request id plus a random
+ * id), so that no write ever replaces another.
+ *
+ * @example
+ * quarantineKey('errors/', '2026-11-22T04:05:06.789Z', 'abc', '5f0c…')
+ * // → 'errors/dt=2026-11-22/hour=04/20261122T040506789Z-abc-5f0c….json'
+ */
+export function quarantineKey(prefix: string, receivedAt: string, requestId: string, uniqueId: string): string {
+  const date = receivedAt.slice(0, 10);
+  const hour = receivedAt.slice(11, 13);
+  const stamp = receivedAt.replace(/[-:.]/g, '');
+  const safeRequestId = requestId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 100);
+  return `${prefix}dt=${date}/hour=${hour}/${stamp}-${safeRequestId}-${uniqueId}.json`;
+}
+
+/** Whether this assessment has anything to quarantine. */
+export function needsQuarantine(assessment: Assessment): boolean {
+  return assessment.requestRejection !== undefined || assessment.rejected.length > 0;
+}
+
+/** Builds the quarantine object for an assessment with rejections. */
+export function buildQuarantineObject(
+  assessment: Assessment,
+  context: { status: number; headers: Readonly<Record<string, string | undefined>>; sourceIp?: string | undefined; maxInputBytes: number },
+): QuarantineObject {
+  const headers: Record<string, string> = {};
+  for (const name of QUARANTINE_HEADERS) {
+    const value = context.headers[name];
+    if (value !== undefined) headers[name] = value;
+  }
+  const rejection = assessment.requestRejection;
+  const reasons = rejection ? [rejection.reason] : [...new Set(assessment.rejected.map((r) => r.reason))];
+  return {
+    schema: 'snowgate.quarantine/v1',
+    request_id: assessment.requestId,
+    received_at: assessment.receivedAt,
+    status: context.status,
+    reasons,
+    headers,
+    ...(context.sourceIp ? { source_ip: context.sourceIp } : {}),
+    accepted: assessment.accepted.length,
+    rejected: rejection ? 1 : assessment.rejected.length,
+    ...(rejection ? { body: quarantinedInput(assessment.body, context.maxInputBytes) } : {}),
+    records: assessment.rejected.map((r) => ({
+      index: r.index,
+      reason: r.reason,
+      message: r.message,
+      issues: r.issues,
+      input: quarantinedInput(r.input, context.maxInputBytes),
+    })),
+  };
+}

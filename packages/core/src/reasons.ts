@@ -1,0 +1,22 @@
+/**
+ * Why an input was rejected. Stable strings: producers match on them and the
+ * quarantine is partitioned by them, so add new ones rather than renaming.
+ */
+export const REJECTION_REASONS = [
+  'empty_body',
+  'malformed_json',
+  'invalid_utf8',
+  'unsupported_media_type',
+  'unsupported_encoding',
+  'body_too_large',
+  'too_many_records',
+  'empty_batch',
+  'not_an_object',
+  'missing_id',
+  'invalid_id',
+  'invalid_unicode',
+  'too_deep',
+  'record_too_large',
+] as const;
+
+export type RejectionReason = (typeof REJECTION_REASONS)[number];

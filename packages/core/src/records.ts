@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import { buildEnvelope } from './envelope';
+import { RequestRejectedError } from './errors';
+import { scanJson, spanText, type JsonSpan } from './json-scan';
+import { KINESIS_PARTITION_KEY_MAX_CHARS } from './limits';
+import type { RejectionReason } from './reasons';
+import {
+  assertIdentityEncoding,
+  bodyFormat,
+  decodeBody,
+  receivedBody,
+  type BodyFormat,
+  type IncomingRequest,
+  type ReceivedBody,
+} from './request';
+import type { Limits } from './settings';
+
+/**
+ * A record's `id`: a non-empty string (it becomes the Kinesis partition key,
+ * so at most 256 characters) or a finite number.
+ */
+export const recordIdSchema = z.union([
+  z.string().trim().min(1, 'id must not be empty').max(KINESIS_PARTITION_KEY_MAX_CHARS),
+  z.number().refine(Number.isFinite, 'id must be a finite number'),
+]);
+
+/** A valid record: an object with an `id`; everything else is free-form and kept as received. */
+export const eventRecordSchema = z.looseObject({ id: recordIdSchema });
+export type EventRecord = z.infer<typeof eventRecordSchema>;
+
+/** Only `id` is read from the record; the rest is never copied, so no key can pollute a prototype. */
+const idOnlySchema = z.object({ id: recordIdSchema });
+
+export interface ValidationIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+export interface AcceptedRecord {
+  index: number;
+  partitionKey: string;
+  /** The envelope, one line of JSON. */
+  data: string;
+  /** Bytes Kinesis counts against its limits: data + partition key. */
+  bytes: number;
+}
+
+export interface RejectedRecord {
+  index: number;
+  reason: RejectionReason;
+  message: string;
+  issues: ValidationIssue[];
+  /** The record's text exactly as received. */
+  input: string;
+}
+
+export interface Assessment {
+  requestId: string;
+  receivedAt: string;
+  contentType: string | undefined;
+  format: BodyFormat | undefined;
+  body: ReceivedBody;
+  /** Set when the request as a whole is refused; then `accepted` and `rejected` are empty. */
+  requestRejection: RequestRejectedError | undefined;
+  accepted: AcceptedRecord[];
+  rejected: RejectedRecord[];
+}
+
+interface Candidate {
+  index: number;
+  /** Raw text of the record (a span of the body, or an NDJSON line). */
+  text: string;
+  parsed: { ok: true; value: unknown } | { ok: false; message: string };
+  span: JsonSpan | undefined;
+}
+
+/**
+ * Decides, for every record of a request, whether it is accepted (and what it
+ * becomes on the stream) or rejected (and why). Never throws for bad input:
+ * a request refused as a whole is reported in `requestRejection`.
+ *
+ * @example
+ * const a = assessRequest(request, limits);
+ * a.accepted.length; a.rejected.map((r) => r.reason); // e.g. 1, ['missing_id']
+ */
+export function assessRequest(request: IncomingRequest, limits: Limits): Assessment {
+  const body = receivedBody(request);
+  const contentType = request.headers['content-type'];
+  const assessment: Assessment = {
+    requestId: request.requestId,
+    receivedAt: request.receivedAt.toISOString(),
+    contentType,
+    format: undefined,
+    body,
+    requestRejection: undefined,
+    accepted: [],
+    rejected: [],
+  };
+  try {
+    assessment.format = bodyFormat(contentType);
+    assertIdentityEncoding(request.headers['content-encoding']);
+    const text = decodeBody(body, limits);
+    const candidates = assessment.format === 'json' ? splitJson(text) : splitNdjson(text);
+    if (candidates.length > limits.maxRecordsPerRequest) {
+      throw new RequestRejectedError('too_many_records', 413, `${candidates.length} records; the limit is ${limits.maxRecordsPerRequest} per request`);
+    }
+    if (candidates.length === 0) {
+      throw new RequestRejectedError('empty_batch', 422, 'the batch holds no records');
+    }
+    for (const candidate of candidates) {
+      const verdict = judge(candidate, assessment, limits);
+      if ('reason' in verdict) assessment.rejected.push(verdict);
+      else assessment.accepted.push(verdict);
+    }
+  } catch (error) {
+    if (!(error instanceof RequestRejectedError)) throw error;
+    assessment.requestRejection = error;
+    assessment.accepted = [];
+    assessment.rejected = [];
+  }
+  return assessment;
+}
+
+function splitJson(text: string): Candidate[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new RequestRejectedError('malformed_json', 400, `body is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  const scan = scanJson(text);
+  if (Array.isArray(value) && scan.elements && scan.elements.length === value.length) {
+    return value.map((element, index) => {
+      const span = scan.elements![index]!;
+      return { index, text: spanText(text, span), parsed: { ok: true, value: element }, span };
+    });
+  }
+  return [{ index: 0, text: spanText(text, scan.top), parsed: { ok: true, value }, span: scan.top }];
+}
+
+function splitNdjson(text: string): Candidate[] {
+  const candidates: Candidate[] = [];
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed === '') continue;
+    const index = candidates.length;
+    try {
+      const value: unknown = JSON.parse(trimmed);
+      candidates.push({ index, text: trimmed, parsed: { ok: true, value }, span: scanJson(trimmed).top });
+    } catch (cause) {
+      candidates.push({ index, text: trimmed, parsed: { ok: false, message: `line is not valid JSON: ${(cause as Error).message}` }, span: undefined });
+    }
+  }
+  return candidates;
+}
+
+function judge(candidate: Candidate, assessment: Assessment, limits: Limits): AcceptedRecord | RejectedRecord {
+  const { index, text, parsed, span } = candidate;
+  const reject = (reason: RejectionReason, message: string, issues: ValidationIssue[] = []): RejectedRecord => ({
+    index,
+    reason,
+    message,
+    issues,
+    input: text,
+  });
+
+  if (!parsed.ok) return reject('malformed_json', parsed.message);
+  const value = parsed.value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return reject('not_an_object', `record ${index} is ${describe(value)}, not a JSON object`);
+  }
+  if (span && span.depth > limits.maxDepth) {
+    return reject('too_deep', `record ${index} nests ${span.depth} levels; the limit is ${limits.maxDepth}`);
+  }
+  if (span?.loneSurrogate) {
+    return reject('invalid_unicode', `record ${index} has a \\u escape that is a lone surrogate, not Unicode text`);
+  }
+  const result = idOnlySchema.safeParse(value);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }));
+    const id = Object.hasOwn(value, 'id') ? (value as { id: unknown }).id : undefined;
+    return id === undefined || id === null
+      ? reject('missing_id', `record ${index} has no id`, issues)
+      : reject('invalid_id', `record ${index} has an invalid id: ${issues.map((i) => i.message).join('; ')}`, issues);
+  }
+  const partitionKey = String(result.data.id);
+  const data = buildEnvelope(text, { receivedAt: assessment.receivedAt, requestId: assessment.requestId });
+  const bytes = Buffer.byteLength(data, 'utf8') + Buffer.byteLength(partitionKey, 'utf8');
+  if (bytes > limits.maxRecordBytes) {
+    return reject('record_too_large', `record ${index} is ${bytes} bytes on the stream; the limit is ${limits.maxRecordBytes}`);
+  }
+  return { index, partitionKey, data, bytes };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}

@@ -1,0 +1,121 @@
+import { chunkForPutRecords } from './batching';
+import { DownstreamUnavailableError } from './errors';
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  /** A number in [0, 1), for jitter. */
+  random(): number;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: () => Math.random(),
+};
+
+export class DeadlineExceededError extends Error {
+  override readonly name = 'DeadlineExceededError';
+}
+
+/**
+ * Runs `work` with an abort signal that fires at `deadline`, and rejects with
+ * `DeadlineExceededError` then, whether or not `work` honours the signal.
+ */
+export async function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, deadline: number, clock: Clock = systemClock): Promise<T> {
+  const remaining = deadline - clock.now();
+  if (remaining <= 0) throw new DeadlineExceededError('no time left');
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new DeadlineExceededError(`no answer within ${remaining} ms`));
+    }, remaining);
+  });
+  try {
+    return await Promise.race([work(controller.signal), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Sends one chunk; resolves with the positions (in the chunk) of the entries that failed, and their error codes. */
+export type SendChunk<T> = (chunk: T[], signal: AbortSignal) => Promise<{ failed: number[]; errorCodes: string[] }>;
+
+export interface DeliveryOptions {
+  /** Absolute time (ms since epoch, by the clock) by which everything must be acknowledged. */
+  deadline: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  retryAfterSeconds: number;
+  /** False for errors that a retry cannot fix (no such stream, access denied): answer at once. */
+  isRetryable?: (error: unknown) => boolean;
+}
+
+export interface DeliveryStats {
+  attempts: number;
+  /** Entries sent again after a partial failure. */
+  resent: number;
+  /** Count of each error code seen in partial failures or failed calls. */
+  errorCodes: Record<string, number>;
+}
+
+/**
+ * Delivers every entry, in PutRecords-sized chunks sent concurrently. After a
+ * partial failure only the failed entries are sent again (resending the rest
+ * would duplicate them), after a full-jitter exponential backoff, until
+ * the deadline. Resolves only when every entry is acknowledged; otherwise
+ * rejects with `DownstreamUnavailableError`.
+ *
+ * @example
+ * await deliverWithRetry(entries, sendToKinesis, { deadline: Date.now() + 3000, baseDelayMs: 25, maxDelayMs: 500, retryAfterSeconds: 1 });
+ */
+export async function deliverWithRetry<T extends { bytes: number }>(
+  entries: readonly T[],
+  send: SendChunk<T>,
+  options: DeliveryOptions,
+  clock: Clock = systemClock,
+): Promise<DeliveryStats> {
+  const stats: DeliveryStats = { attempts: 0, resent: 0, errorCodes: {} };
+  const count = (code: string) => (stats.errorCodes[code] = (stats.errorCodes[code] ?? 0) + 1);
+  const unavailable = (why: string, cause?: unknown) =>
+    new DownstreamUnavailableError(`stream did not acknowledge ${pending.length} of ${entries.length} records: ${why}`, options.retryAfterSeconds, { cause });
+
+  let pending: T[] = [...entries];
+  while (pending.length > 0) {
+    stats.attempts++;
+    let fatal: unknown;
+    const sendAll = (signal: AbortSignal) =>
+      Promise.all(
+        chunkForPutRecords(pending).map((chunk) =>
+          send(chunk, signal).then(
+            ({ failed, errorCodes }) => {
+              errorCodes.forEach(count);
+              return failed.map((i) => chunk[i] as T);
+            },
+            (error: unknown) => {
+              count((error as { name?: string }).name ?? 'Error');
+              if (options.isRetryable && !options.isRetryable(error)) fatal = error;
+              return chunk;
+            },
+          ),
+        ),
+      );
+    let next: T[];
+    try {
+      next = (await withDeadline(sendAll, options.deadline, clock)).flat();
+    } catch (error) {
+      throw unavailable('time budget spent waiting for an answer', error);
+    }
+    if (fatal !== undefined) throw unavailable(`${(fatal as Error).name}: ${(fatal as Error).message}`, fatal);
+    if (next.length === 0) return stats;
+    stats.resent += next.length;
+    pending = next;
+    const step = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (stats.attempts - 1));
+    const delay = Math.floor(clock.random() * step);
+    if (clock.now() + delay >= options.deadline) throw unavailable('time budget spent retrying');
+    await clock.sleep(delay);
+  }
+  return stats;
+}

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { ConfigError } from './errors';
+import {
+  DEFAULT_LIMITS,
+  KINESIS_RECORD_MAX_BYTES,
+  LAMBDA_SYNC_PAYLOAD_MAX_BYTES,
+} from './limits';
+
+const positiveInt = z.coerce.number().int().positive();
+
+/** The configurable limits. Defaults and their reasons are in `limits.ts`. */
+export const limitsSchema = z.object({
+  maxBodyBytes: positiveInt.max(LAMBDA_SYNC_PAYLOAD_MAX_BYTES).default(DEFAULT_LIMITS.maxBodyBytes),
+  maxRecordBytes: positiveInt.max(KINESIS_RECORD_MAX_BYTES).default(DEFAULT_LIMITS.maxRecordBytes),
+  maxRecordsPerRequest: positiveInt.max(10_000).default(DEFAULT_LIMITS.maxRecordsPerRequest),
+  maxDepth: positiveInt.max(1_000).default(DEFAULT_LIMITS.maxDepth),
+  quarantineMaxInputBytes: positiveInt.max(64 * 1_048_576).default(DEFAULT_LIMITS.quarantineMaxInputBytes),
+});
+export type Limits = z.infer<typeof limitsSchema>;
+
+/** How long and how hard the handler tries to make input durable before answering 503. */
+export const writePolicySchema = z.object({
+  /** Total time for Kinesis and the error bucket to acknowledge, retries included. Keep it below the Lambda timeout. */
+  budgetMs: positiveInt.max(25_000).default(3_000),
+  /** First backoff step; each retry doubles it, with full jitter. */
+  baseDelayMs: positiveInt.default(25),
+  /** Cap on a single backoff step. */
+  maxDelayMs: positiveInt.default(500),
+  /** `Retry-After` sent with a 503. */
+  retryAfterSeconds: positiveInt.max(3_600).default(1),
+});
+export type WritePolicy = z.infer<typeof writePolicySchema>;
+
+const prefix = z
+  .string()
+  .regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, 'a key prefix of safe characters ending with "/" (or empty)');
+
+/**
+ * The settings the ingest handler runs with, in Lambda and in the local twin alike.
+ * Validated once, at start; an invalid value stops the process with every problem listed.
+ */
+export const ingestSettingsSchema = z.object({
+  streamName: z.string().min(1).max(128),
+  errorBucket: z.string().min(3).max(63),
+  errorPrefix: prefix.default('errors/'),
+  /** Region for the SDK clients; in Lambda, AWS_REGION is used when this is absent. */
+  region: z.string().min(1).optional(),
+  /** Endpoints of wire-compatible emulators (the local twin). Absent in AWS. */
+  kinesisEndpoint: z.url().optional(),
+  s3Endpoint: z.url().optional(),
+  limits: limitsSchema.prefault({}),
+  write: writePolicySchema.prefault({}),
+});
+export type IngestSettings = z.infer<typeof ingestSettingsSchema>;
+export type IngestSettingsInput = z.input<typeof ingestSettingsSchema>;
+
+/** Environment variable → settings path. The only place that names them. */
+export const INGEST_ENV = {
+  SNOWGATE_STREAM_NAME: ['streamName'],
+  SNOWGATE_ERROR_BUCKET: ['errorBucket'],
+  SNOWGATE_ERROR_PREFIX: ['errorPrefix'],
+  SNOWGATE_REGION: ['region'],
+  SNOWGATE_KINESIS_ENDPOINT: ['kinesisEndpoint'],
+  SNOWGATE_S3_ENDPOINT: ['s3Endpoint'],
+  SNOWGATE_MAX_BODY_BYTES: ['limits', 'maxBodyBytes'],
+  SNOWGATE_MAX_RECORD_BYTES: ['limits', 'maxRecordBytes'],
+  SNOWGATE_MAX_RECORDS_PER_REQUEST: ['limits', 'maxRecordsPerRequest'],
+  SNOWGATE_MAX_DEPTH: ['limits', 'maxDepth'],
+  SNOWGATE_QUARANTINE_MAX_INPUT_BYTES: ['limits', 'quarantineMaxInputBytes'],
+  SNOWGATE_WRITE_BUDGET_MS: ['write', 'budgetMs'],
+  SNOWGATE_RETRY_BASE_DELAY_MS: ['write', 'baseDelayMs'],
+  SNOWGATE_RETRY_MAX_DELAY_MS: ['write', 'maxDelayMs'],
+  SNOWGATE_RETRY_AFTER_SECONDS: ['write', 'retryAfterSeconds'],
+} as const satisfies Record<string, readonly string[]>;
+
+/** Validates settings, throwing one `ConfigError` that lists every problem. */
+export function parseIngestSettings(input: unknown): IngestSettings {
+  const result = ingestSettingsSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid Snowgate settings:\n${problems.join('\n')}`);
+  }
+  return result.data;
+}
+
+/**
+ * Reads the settings from `SNOWGATE_*` environment variables. An unknown
+ * `SNOWGATE_*` variable is an error, so that a typo cannot silently fall back to a default.
+ *
+ * @example
+ * ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 'events', SNOWGATE_ERROR_BUCKET: 'errors' }).limits.maxDepth // → 64
+ */
+export function ingestSettingsFromEnv(env: Record<string, string | undefined>): IngestSettings {
+  const unknown = Object.keys(env).filter((k) => k.startsWith('SNOWGATE_') && !(k in INGEST_ENV) && !isOtherSnowgateVar(k));
+  if (unknown.length > 0) {
+    throw new ConfigError(`unknown setting(s) ${unknown.join(', ')}; known: ${Object.keys(INGEST_ENV).join(', ')}`);
+  }
+  const input: Record<string, unknown> = {};
+  for (const [name, path] of Object.entries(INGEST_ENV)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    let node = input;
+    for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+    node[path[path.length - 1] as string] = value;
+  }
+  return parseIngestSettings(input);
+}
+
+/** Variables of the wider app (the local twin, the stage) that the handler does not read. */
+function isOtherSnowgateVar(name: string): boolean {
+  return name === 'SNOWGATE_DATA_DIR' || name === 'SNOWGATE_STAGE' || name.startsWith('SNOWGATE_TWIN_');
+}

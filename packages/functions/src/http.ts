@@ -1,0 +1,73 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { MiddlewareObj } from '@middy/core';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { DownstreamUnavailableError, IngestError, type IncomingRequest, type IngestResponse } from '@snowgate/core';
+
+/**
+ * The one place where outcomes and errors become HTTP: the answer to an
+ * assessment, and the error middleware for what is thrown.
+ */
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
+export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+/**
+ * An API Gateway HTTP API (payload 2.0) event as the domain's request. Header
+ * names are lower-cased again here, for callers other than API Gateway.
+ */
+export function toIncomingRequest(event: APIGatewayProxyEventV2, receivedAt: Date): IncomingRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value === undefined) continue;
+    const key = name.toLowerCase();
+    headers[key] = headers[key] === undefined ? value : `${headers[key]},${value}`;
+  }
+  return {
+    requestId: event.requestContext?.requestId ?? 'unknown',
+    receivedAt,
+    headers,
+    body: event.body,
+    isBase64Encoded: event.isBase64Encoded === true,
+    sourceIp: event.requestContext?.http?.sourceIp,
+  };
+}
+
+function requestIdOf(event: APIGatewayProxyEventV2 | undefined): string {
+  return event?.requestContext?.requestId ?? 'unknown';
+}
+
+/**
+ * Maps thrown errors to answers: 503 with Retry-After when the downstream
+ * could not take the input in time, 500 only for our own bugs. Bad input
+ * never arrives here: it is an assessment, not an exception.
+ */
+export function ingestErrorHandler(logger: Logger): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  return {
+    onError: async (request) => {
+      const error = request.error;
+      const requestId = requestIdOf(request.event);
+      if (error instanceof DownstreamUnavailableError) {
+        logger.warn('downstream unavailable; answered 503', { requestId, error: { name: error.name, message: error.message } });
+        const body: IngestResponse = {
+          requestId,
+          accepted: 0,
+          rejected: 0,
+          errors: [{ index: null, reason: 'downstream_unavailable', message: `${error.message}; nothing in this request is acknowledged, retry it` }],
+        };
+        request.response = jsonResponse(503, body, { 'retry-after': String(error.retryAfterSeconds) });
+        return;
+      }
+      logger.error('unexpected error; answered 500', { requestId, error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) });
+      const body: IngestResponse = {
+        requestId,
+        accepted: 0,
+        rejected: 0,
+        errors: [{ index: null, reason: error instanceof IngestError ? error.name : 'internal_error', message: 'internal error; nothing in this request is acknowledged, retry it' }],
+      };
+      request.response = jsonResponse(500, body);
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { S3Client } from '@aws-sdk/client-s3';
+import middy from '@middy/core';
+import {
+  assessRequest,
+  buildQuarantineObject,
+  needsQuarantine,
+  responseOf,
+  statusOf,
+  systemClock,
+  type Clock,
+  type IngestSettings,
+} from '@snowgate/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { ingestErrorHandler, jsonResponse, toIncomingRequest } from './http';
+import { createKinesisWriter } from './kinesis-writer';
+import { createQuarantineWriter } from './quarantine-writer';
+
+export interface IngestDependencies {
+  settings: IngestSettings;
+  kinesis: KinesisClient;
+  s3: S3Client;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/** Time kept back from the Lambda timeout to answer 503 rather than be killed. */
+const ANSWER_MARGIN_MS = 500;
+
+/**
+ * `POST /events`: assess every record, put the accepted ones on the stream and
+ * the rejected input in the error bucket, and answer only once both are
+ * durable. The same function runs in Lambda and in the local twin.
+ */
+export function createIngestHandler({ settings, kinesis, s3, logger = new Logger({ serviceName: 'snowgate-ingest' }), clock = systemClock }: IngestDependencies) {
+  const putRecords = createKinesisWriter(kinesis, settings, clock);
+  const quarantine = createQuarantineWriter(s3, settings, clock);
+
+  async function ingest(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+    const started = clock.now();
+    const request = toIncomingRequest(event, new Date(started));
+    const assessment = assessRequest(request, settings.limits);
+    const status = statusOf(assessment);
+
+    const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS : Infinity;
+    const deadline = started + Math.max(0, Math.min(settings.write.budgetMs, remaining));
+    const delivery = assessment.accepted.length > 0 ? putRecords(assessment.accepted, deadline) : undefined;
+    const quarantined = needsQuarantine(assessment)
+      ? quarantine(
+          buildQuarantineObject(assessment, { status, headers: request.headers, sourceIp: request.sourceIp, maxInputBytes: settings.limits.quarantineMaxInputBytes }),
+          deadline,
+        )
+      : undefined;
+    // Wait for both, even when one fails, so that nothing is still in flight when we answer.
+    const [stream, errors] = await Promise.allSettled([delivery, quarantined]);
+    if (stream.status === 'rejected') throw stream.reason;
+    if (errors.status === 'rejected') throw errors.reason;
+
+    logger.info('request ingested', {
+      requestId: assessment.requestId,
+      status,
+      accepted: assessment.accepted.length,
+      rejected: assessment.rejected.length,
+      reasons: assessment.requestRejection ? [assessment.requestRejection.reason] : [...new Set(assessment.rejected.map((r) => r.reason))],
+      quarantineKey: errors.value,
+      putRecords: stream.value,
+      durationMs: clock.now() - started,
+    });
+    return jsonResponse(status, responseOf(assessment));
+  }
+
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(ingest)
+    .use(injectLambdaContext(logger))
+    .use(ingestErrorHandler(logger));
+}

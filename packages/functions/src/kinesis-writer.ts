@@ -1,0 +1,50 @@
+import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import type { AcceptedRecord, Clock, DeliveryStats, IngestSettings } from '@snowgate/core';
+import { deliverWithRetry, systemClock } from '@snowgate/core';
+
+const encoder = new TextEncoder();
+
+/** Client errors a retry cannot fix: the call itself is wrong, not the moment. */
+const NON_RETRYABLE = new Set(['ResourceNotFoundException', 'AccessDeniedException', 'ValidationException', 'InvalidArgumentException', 'KMSAccessDeniedException', 'KMSDisabledException', 'KMSNotFoundException']);
+
+/**
+ * Puts accepted records on the stream with PutRecords, partition key = the
+ * record's id, and retries only the entries that failed (PutRecords is not
+ * atomic: the others are already stored).
+ */
+export function createKinesisWriter(kinesis: KinesisClient, settings: Pick<IngestSettings, 'streamName' | 'write'>, clock: Clock = systemClock) {
+  return async function putRecords(records: readonly AcceptedRecord[], deadline: number): Promise<DeliveryStats> {
+    return deliverWithRetry(
+      records,
+      async (chunk, abortSignal) => {
+        const output = await kinesis.send(
+          new PutRecordsCommand({
+            StreamName: settings.streamName,
+            Records: chunk.map((r) => ({ PartitionKey: r.partitionKey, Data: encoder.encode(r.data) })),
+          }),
+          { abortSignal },
+        );
+        const failed: number[] = [];
+        const errorCodes: string[] = [];
+        if ((output.FailedRecordCount ?? 0) > 0 || (output.Records?.length ?? 0) !== chunk.length) {
+          chunk.forEach((_, i) => {
+            const result = output.Records?.[i];
+            if (!result || result.ErrorCode || !result.SequenceNumber) {
+              failed.push(i);
+              errorCodes.push(result?.ErrorCode ?? 'MissingResult');
+            }
+          });
+        }
+        return { failed, errorCodes };
+      },
+      {
+        deadline,
+        baseDelayMs: settings.write.baseDelayMs,
+        maxDelayMs: settings.write.maxDelayMs,
+        retryAfterSeconds: settings.write.retryAfterSeconds,
+        isRetryable: (error) => !NON_RETRYABLE.has((error as { name?: string }).name ?? ''),
+      },
+      clock,
+    );
+  };
+}
