@@ -52,22 +52,27 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function quarantinedInput(input: ReceivedBody, maxBytes: number): QuarantinedInput {
   if (typeof input === 'string') {
-    const bytes = Buffer.from(input, 'utf8');
-    if (bytes.byteLength <= maxBytes) return { encoding: 'utf8', size: bytes.byteLength, truncated: false, data: input };
-    return { ...quarantinedInput(bytes.subarray(0, maxBytes), maxBytes), size: bytes.byteLength, truncated: true };
+    const size = Buffer.byteLength(input, 'utf8');
+    // A string is kept as a JSON string, which preserves it exactly, lone surrogates included.
+    if (size <= maxBytes) return { encoding: 'utf8', size, truncated: false, data: input };
+    return fromBytes(Buffer.from(input, 'utf8'), maxBytes);
   }
-  const size = input.byteLength;
-  const kept = size > maxBytes ? input.subarray(0, maxBytes) : input;
-  try {
-    return { encoding: 'utf8', size, truncated: size > maxBytes, data: utf8.decode(kept) };
-  } catch {
-    // Cut inside a multi-byte character, or not UTF-8 at all.
-    const lenient = new TextDecoder('utf-8', { fatal: false }).decode(kept);
-    if (size > maxBytes && !lenient.slice(0, -1).includes('\ufffd')) {
-      return { encoding: 'utf8', size, truncated: true, data: lenient.replace(/\ufffd$/, '') };
+  return fromBytes(input, maxBytes);
+}
+
+function fromBytes(bytes: Uint8Array, maxBytes: number): QuarantinedInput {
+  const size = bytes.byteLength;
+  const truncated = size > maxBytes;
+  const kept = truncated ? bytes.subarray(0, maxBytes) : bytes;
+  // A cut may split a character of up to 4 bytes: drop its first bytes rather than fall back to base64.
+  for (let drop = 0; drop <= (truncated ? Math.min(3, kept.byteLength - 1) : 0); drop++) {
+    try {
+      return { encoding: 'utf8', size, truncated, data: utf8.decode(kept.subarray(0, kept.byteLength - drop)) };
+    } catch {
+      // not UTF-8 at this length
     }
-    return { encoding: 'base64', size, truncated: size > maxBytes, data: Buffer.from(kept).toString('base64') };
   }
+  return { encoding: 'base64', size, truncated, data: Buffer.from(kept).toString('base64') };
 }
 
 /**

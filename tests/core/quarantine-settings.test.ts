@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  assessRequest,
+  buildQuarantineObject,
+  ingestSettingsFromEnv,
+  limitsSchema,
+  quarantineKey,
+  quarantineObjectSchema,
+  quarantinedInput,
+  statusOf,
+} from '@snowgate/core';
+
+describe('quarantinedInput', () => {
+  it('keeps UTF-8 text as text and other bytes as base64', () => {
+    expect(quarantinedInput('{"a":', 100)).toEqual({ encoding: 'utf8', size: 5, truncated: false, data: '{"a":' });
+    expect(quarantinedInput(new Uint8Array([0xff, 0x00]), 100)).toEqual({ encoding: 'base64', size: 2, truncated: false, data: '/wA=' });
+  });
+
+  it('truncates with the true size, never inside a character', () => {
+    const kept = quarantinedInput('ééé', 3);
+    expect(kept).toEqual({ encoding: 'utf8', size: 6, truncated: true, data: 'é' });
+  });
+});
+
+describe('quarantineKey', () => {
+  it('is date-partitioned and carries a unique id', () => {
+    expect(quarantineKey('errors/', '2026-11-22T04:05:06.789Z', 'Bk/Lw=', 'u-1')).toBe('errors/dt=2026-11-22/hour=04/20261122T040506789Z-Bk_Lw_-u-1.json');
+  });
+});
+
+describe('buildQuarantineObject', () => {
+  it('keeps the input and the issues, and never a credential header', () => {
+    const headers = { 'content-type': 'application/json', authorization: 'Bearer secret', cookie: 'session=secret', 'x-api-key': 'secret', 'user-agent': 'test' };
+    const assessment = assessRequest(
+      { requestId: 'r', receivedAt: new Date('2026-11-22T00:00:00Z'), headers, body: '[{"id":1},{"id":""}]', isBase64Encoded: false },
+      limitsSchema.parse({}),
+    );
+    const object = quarantineObjectSchema.parse(buildQuarantineObject(assessment, { status: statusOf(assessment), headers, maxInputBytes: 1024 }));
+    expect(object).toMatchObject({ status: 207, reasons: ['invalid_id'], accepted: 1, rejected: 1, headers: { 'content-type': 'application/json', 'user-agent': 'test' } });
+    expect(object.records[0]).toMatchObject({ index: 1, input: { data: '{"id":""}' }, issues: [{ path: ['id'] }] });
+    expect(JSON.stringify(object)).not.toContain('secret');
+  });
+});
+
+describe('ingestSettingsFromEnv', () => {
+  it('reads, coerces and defaults', () => {
+    const settings = ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_MAX_DEPTH: '10', PATH: '/bin' });
+    expect(settings).toMatchObject({ streamName: 's', errorBucket: 'bucket', errorPrefix: 'errors/', limits: { maxDepth: 10, maxRecordsPerRequest: 500 }, write: { budgetMs: 3_000 } });
+  });
+
+  it('fails loudly on a typo, a missing value or a limit above what AWS allows', () => {
+    expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_MAX_DEPHT: '10' })).toThrow(/SNOWGATE_MAX_DEPHT/);
+    expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's' })).toThrow(ConfigError);
+    expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_MAX_RECORD_BYTES: '2000000' })).toThrow(/limits.maxRecordBytes/);
+    expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_ERROR_PREFIX: 'no-slash' })).toThrow(/errorPrefix/);
+  });
+});

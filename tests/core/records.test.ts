@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import {
+  assessRequest,
+  envelopeSchema,
+  limitsSchema,
+  responseOf,
+  statusOf,
+  type IncomingRequest,
+  type RejectionReason,
+} from '@snowgate/core';
+import { fixture } from '../support/events';
+
+const limits = limitsSchema.parse({});
+
+function request(body: string | Uint8Array | undefined, contentType: string | null = 'application/json', extra: Record<string, string> = {}): IncomingRequest {
+  const isBase64Encoded = body instanceof Uint8Array;
+  return {
+    requestId: 'req-1',
+    receivedAt: new Date('2026-11-22T04:05:06.789Z'),
+    headers: { ...(contentType === null ? {} : { 'content-type': contentType }), ...extra },
+    body: isBase64Encoded ? Buffer.from(body).toString('base64') : body,
+    isBase64Encoded,
+  };
+}
+
+function outcome(req: IncomingRequest, custom = limits) {
+  const a = assessRequest(req, custom);
+  const reasons: RejectionReason[] = a.requestRejection ? [a.requestRejection.reason] : a.rejected.map((r) => r.reason);
+  return { status: statusOf(a), accepted: a.accepted.length, reasons, a };
+}
+
+const nested = (depth: number) => '{"id":1,"a":'.concat('['.repeat(depth - 2), '1', ']'.repeat(depth - 2), '}');
+
+describe('assessRequest: the bad inputs of the contract', () => {
+  const cases: [string, IncomingRequest, number, RejectionReason[]][] = [
+    ['truncated JSON', request('{"id":"a","x":'), 400, ['malformed_json']],
+    ['trailing garbage', request('{"id":"a"} trailing'), 400, ['malformed_json']],
+    ['NaN', request('{"id":"a","x":NaN}'), 400, ['malformed_json']],
+    ['single quotes', request("{'id':'a'}"), 400, ['malformed_json']],
+    ['empty body', request(''), 400, ['empty_body']],
+    ['absent body', request(undefined), 400, ['empty_body']],
+    ['whitespace body', request(' \n\t '), 400, ['empty_body']],
+    ['top-level string', request('"hello"'), 422, ['not_an_object']],
+    ['top-level number', request('42'), 422, ['not_an_object']],
+    ['top-level null', request('null'), 422, ['not_an_object']],
+    ['empty array', request('[]'), 422, ['empty_batch']],
+    ['id missing', request('{"type":"x"}'), 422, ['missing_id']],
+    ['id null', request('{"id":null}'), 422, ['missing_id']],
+    ['id empty string', request('{"id":""}'), 422, ['invalid_id']],
+    ['id blank string', request('{"id":"   "}'), 422, ['invalid_id']],
+    ['id object', request('{"id":{"a":1}}'), 422, ['invalid_id']],
+    ['id array', request('{"id":[1]}'), 422, ['invalid_id']],
+    ['id boolean', request('{"id":true}'), 422, ['invalid_id']],
+    ['id overflowing number', request('{"id":1e400}'), 422, ['invalid_id']],
+    ['id longer than a partition key', request(JSON.stringify({ id: 'x'.repeat(257) })), 422, ['invalid_id']],
+    ['10,000-deep nesting', request(nested(10_000)), 422, ['too_deep']],
+    ['escaped lone surrogate', request('{"id":"a","s":"\\ud800"}'), 422, ['invalid_unicode']],
+    ['lone surrogate in a string body', request('{"id":"a","s":"\ud800"}'), 400, ['invalid_utf8']],
+    ['invalid UTF-8 bytes', request(new Uint8Array([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d])), 400, ['invalid_utf8']],
+    ['body over the limit', request('{"id":"a","pad":"' + 'x'.repeat(limits.maxBodyBytes) + '"}'), 413, ['body_too_large']],
+    ['record over 1 MiB', request(JSON.stringify({ id: 'a', pad: 'x'.repeat(1_048_576) })), 413, ['record_too_large']],
+    ['501 records', request(JSON.stringify(Array.from({ length: 501 }, (_, i) => ({ id: i })))), 413, ['too_many_records']],
+    ['missing content type', request('{"id":"a"}', null), 415, ['unsupported_media_type']],
+    ['wrong content type', request('{"id":"a"}', 'text/plain'), 415, ['unsupported_media_type']],
+    ['form content type', request('id=a', 'application/x-www-form-urlencoded'), 415, ['unsupported_media_type']],
+    ['non-UTF-8 charset', request('{"id":"a"}', 'application/json; charset=iso-8859-1'), 415, ['unsupported_encoding']],
+    ['gzip content encoding', request('{"id":"a"}', 'application/json', { 'content-encoding': 'gzip' }), 415, ['unsupported_encoding']],
+    ['conflicting duplicate content types', request('{"id":"a"}', 'application/json,text/plain'), 415, ['unsupported_media_type']],
+  ];
+  it.each(cases)('%s → %i %j', (_name, req, status, reasons) => {
+    const o = outcome(req);
+    expect(o.status).toBe(status);
+    expect(o.reasons).toEqual(reasons);
+    expect(o.accepted).toBe(0);
+  });
+});
+
+describe('assessRequest: good input', () => {
+  it('accepts a single event, its text untouched (big integers included)', () => {
+    const body = fixture('single.json');
+    const { status, a } = outcome(request(body));
+    expect(status).toBe(202);
+    expect(a.accepted).toHaveLength(1);
+    const [record] = a.accepted;
+    expect(record!.partitionKey).toBe('evt-1');
+    expect(record!.data).toContain('"amount":12345678901234567890');
+    expect(record!.data).not.toMatch(/\n/);
+    expect(envelopeSchema.parse(JSON.parse(record!.data))).toMatchObject({ request_id: 'req-1', received_at: '2026-11-22T04:05:06.789Z', record: { id: 'evt-1' } });
+  });
+
+  it('accepts a pretty-printed batch, one line per record, each record exactly as sent', () => {
+    const body = fixture('batch.json');
+    const { status, a } = outcome(request(body));
+    expect(status).toBe(202);
+    expect(a.accepted.map((r) => r.partitionKey)).toEqual(['evt-10', '11', 'evt-12']);
+    const original = JSON.parse(body) as unknown[];
+    a.accepted.forEach((r, i) => {
+      expect(r.data.includes('\n')).toBe(false);
+      expect(JSON.parse(r.data).record).toEqual(original[i]);
+    });
+    expect(a.accepted[2]!.data).toContain('"note": "comma, bracket ] and \\"quote\\""');
+  });
+
+  it('answers 207 for a mixed batch, with an error for each rejected record', () => {
+    const { status, a } = outcome(request(fixture('batch-mixed.json')));
+    expect(status).toBe(207);
+    expect(a.accepted.map((r) => r.index)).toEqual([0, 4]);
+    expect(responseOf(a)).toEqual({
+      requestId: 'req-1',
+      accepted: 2,
+      rejected: 3,
+      errors: [
+        { index: 1, reason: 'missing_id', message: 'record 1 has no id' },
+        { index: 2, reason: 'missing_id', message: 'record 2 has no id' },
+        { index: 3, reason: 'not_an_object', message: 'record 3 is a string, not a JSON object' },
+      ],
+    });
+    expect(a.rejected[0]!.input).toBe('{"type": "no id"}');
+  });
+
+  it('reads NDJSON, CRLF and blank lines included, and rejects a malformed line alone', () => {
+    const ok = outcome(request(fixture('events.ndjson'), 'application/x-ndjson'));
+    expect(ok.status).toBe(202);
+    expect(ok.a.accepted.map((r) => r.partitionKey)).toEqual(['evt-30', 'evt-31', 'evt-32']);
+    const mixed = outcome(request('{"id":1}\n{"id":\n{"id":3}\n', 'application/x-ndjson'));
+    expect(mixed.status).toBe(207);
+    expect(mixed.a.rejected).toMatchObject([{ index: 1, reason: 'malformed_json', input: '{"id":' }]);
+    expect(outcome(request('nope\n{"id":\n', 'application/x-ndjson')).status).toBe(400);
+  });
+
+  it('reads base64 bodies like plain ones, and drops a UTF-8 BOM', () => {
+    const text = '\ufeff{"id":"ü-1"}';
+    const plain = outcome(request(text));
+    const base64 = outcome(request(new TextEncoder().encode(text)));
+    expect(plain.status).toBe(202);
+    expect(base64.status).toBe(202);
+    expect(base64.a.accepted[0]!.data).toBe(plain.a.accepted[0]!.data);
+  });
+
+  it('accepts agreeing duplicate content types, charset and +json media types', () => {
+    expect(outcome(request('{"id":1}', 'application/json, application/json')).status).toBe(202);
+    expect(outcome(request('{"id":1}', 'application/json; charset="UTF-8"')).status).toBe(202);
+    expect(outcome(request('{"id":1}', 'application/vnd.acme.event+json')).status).toBe(202);
+    expect(outcome(request('{"id":1}', 'application/json', { 'content-encoding': 'identity' })).status).toBe(202);
+  });
+
+  it('accepts numeric ids and paired surrogates (emoji)', () => {
+    expect(outcome(request('{"id":0}')).status).toBe(202);
+    expect(outcome(request('{"id":-1.5}')).status).toBe(202);
+    expect(outcome(request('{"id":"a","e":"\\ud83d\\ude00"}')).status).toBe(202);
+  });
+
+  it('answers 413 when every record is too large, 422 when reasons differ', () => {
+    const big = JSON.stringify({ id: 'a', pad: 'x'.repeat(1_100_000) });
+    expect(outcome(request(`[${big},${big}]`)).status).toBe(413);
+    expect(outcome(request(`[${big},{"x":1}]`)).status).toBe(422);
+  });
+
+  it('applies configured limits', () => {
+    const tight = limitsSchema.parse({ maxRecordsPerRequest: 2, maxDepth: 2 });
+    expect(outcome(request('[{"id":1},{"id":2},{"id":3}]'), tight).reasons).toEqual(['too_many_records']);
+    expect(outcome(request('{"id":1,"a":{"b":1}}'), tight).status).toBe(202);
+    expect(outcome(request('{"id":1,"a":{"b":{"c":1}}}'), tight).reasons).toEqual(['too_deep']);
+  });
+});
+
+describe('prototype keys', () => {
+  it('accepts __proto__ and constructor.prototype keys as data, and leaves Object.prototype alone', () => {
+    const body = '[{"id":1,"__proto__":{"polluted":true}},{"id":2,"constructor":{"prototype":{"polluted":true}}},{"__proto__":{"id":"x"}}]';
+    const { status, a } = outcome(request(body));
+    expect(status).toBe(207);
+    expect(a.accepted.map((r) => r.partitionKey)).toEqual(['1', '2']);
+    expect(a.rejected).toMatchObject([{ index: 2, reason: 'missing_id' }]);
+    expect(a.accepted[0]!.data).toContain('"__proto__":{"polluted":true}');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty('polluted');
+    expect(Object.prototype).not.toHaveProperty('id');
+  });
+});
