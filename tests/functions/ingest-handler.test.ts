@@ -1,0 +1,214 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { envelopeSchema, ingestResponseSchema, quarantineObjectSchema } from '@snowgate/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { apiEvent, fixture, lambdaContext } from '../support/events';
+import { allStored, mockedHandler, parseBody } from './support';
+
+describe('ingest handler: accepted input', () => {
+  it('puts a single event on the stream, keyed by its id, and answers 202', async () => {
+    const h = mockedHandler();
+    const event = apiEvent({ body: fixture('single.json') });
+    const response = await h.handler(event, lambdaContext());
+    expect(response.statusCode).toBe(202);
+    const body = ingestResponseSchema.parse(parseBody(response));
+    expect(body).toEqual({ requestId: event.requestContext.requestId, accepted: 1, rejected: 0, errors: [] });
+    const [[entry]] = h.putRecordsCalls() as [[{ key: string; data: string }]];
+    expect(h.kinesisMock.commandCalls(PutRecordsCommand)[0]!.args[0].input.StreamName).toBe('snowgate-events');
+    expect(entry.key).toBe('evt-1');
+    const envelope = envelopeSchema.parse(JSON.parse(entry.data));
+    expect(envelope.request_id).toBe(event.requestContext.requestId);
+    expect(entry.data).toContain('"amount":12345678901234567890');
+    expect(h.quarantined()).toEqual([]);
+  });
+
+  it('treats base64 and plain bodies alike, and joins duplicate header names', async () => {
+    const h = mockedHandler();
+    const plain = await h.handler(apiEvent({ body: fixture('batch.json') }), lambdaContext());
+    const base64 = await h.handler(apiEvent({ body: fixture('batch.json'), base64: true }), lambdaContext());
+    expect([plain.statusCode, base64.statusCode]).toEqual([202, 202]);
+    const [a, b] = h.putRecordsCalls();
+    expect(a!.map((e) => JSON.parse(e.data).record)).toEqual(b!.map((e) => JSON.parse(e.data).record));
+
+    const dup = apiEvent({ body: '{"id":1}', contentType: undefined, headers: { 'Content-Type': 'application/json', 'content-type': 'text/plain' } });
+    expect((await h.handler(dup, lambdaContext())).statusCode).toBe(415);
+  });
+});
+
+describe('ingest handler: rejected input is quarantined, then answered with a 4xx', () => {
+  it('quarantines malformed JSON with its reason, input and metadata, never its credentials', async () => {
+    const h = mockedHandler();
+    const event = apiEvent({ body: '{"id": "a", oops', headers: { authorization: 'Bearer top-secret', cookie: 'sid=top-secret', 'x-api-key': 'top-secret' } });
+    const response = await h.handler(event, lambdaContext());
+    expect(response.statusCode).toBe(400);
+    expect(parseBody(response)).toMatchObject({ accepted: 0, rejected: 1, errors: [{ index: null, reason: 'malformed_json' }] });
+    expect(h.putRecordsCalls()).toEqual([]);
+    const [q] = h.quarantined();
+    expect(q!.bucket).toBe('snowgate-errors');
+    expect(q!.ifNoneMatch).toBe('*');
+    expect(q!.key).toMatch(/^errors\/dt=\d{4}-\d\d-\d\d\/hour=\d\d\/\d{8}T\d{9}Z-[\w-]+-[0-9a-f-]{36}\.json$/);
+    const object = quarantineObjectSchema.parse(q!.object);
+    expect(object).toMatchObject({ request_id: event.requestContext.requestId, status: 400, reasons: ['malformed_json'], source_ip: '203.0.113.7' });
+    expect(object.body).toEqual({ encoding: 'utf8', size: 16, truncated: false, data: '{"id": "a", oops' });
+    expect(JSON.stringify(object)).not.toContain('top-secret');
+  });
+
+  it('quarantines invalid UTF-8 as base64, byte for byte', async () => {
+    const h = mockedHandler();
+    const bytes = new Uint8Array([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0xc3, 0x28, 0x7d]);
+    const response = await h.handler(apiEvent({ body: bytes }), lambdaContext());
+    expect(response.statusCode).toBe(400);
+    const { object } = h.quarantined()[0]!;
+    expect(Buffer.from(object.body.data, 'base64')).toEqual(Buffer.from(bytes));
+  });
+
+  it('puts the good records of a mixed batch on the stream and the bad ones in the error bucket: 207', async () => {
+    const h = mockedHandler();
+    const response = await h.handler(apiEvent({ body: fixture('batch-mixed.json') }), lambdaContext());
+    expect(response.statusCode).toBe(207);
+    expect(h.putRecordsCalls()[0]!.map((e) => e.key)).toEqual(['evt-20', 'evt-24']);
+    const object = quarantineObjectSchema.parse(h.quarantined()[0]!.object);
+    expect(object.records.map((r) => [r.index, r.reason, r.input.data])).toEqual([
+      [1, 'missing_id', '{"type": "no id"}'],
+      [2, 'missing_id', '{"id": null, "type": "null id"}'],
+      [3, 'not_an_object', '"not an object"'],
+    ]);
+  });
+
+  it('keeps a body over the limit truncated, with its true size: 413', async () => {
+    const h = mockedHandler({ limits: { maxBodyBytes: 1_000, quarantineMaxInputBytes: 100 } });
+    const big = JSON.stringify({ id: 'a', pad: 'x'.repeat(5_000) });
+    const response = await h.handler(apiEvent({ body: big }), lambdaContext());
+    expect(response.statusCode).toBe(413);
+    expect(h.quarantined()[0]!.object.body).toMatchObject({ size: big.length, truncated: true, data: big.slice(0, 100) });
+  });
+});
+
+describe('ingest handler: faults', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('resends exactly the entries that came back throttled or failed', async () => {
+    const h = mockedHandler();
+    let call = 0;
+    h.kinesisMock.on(PutRecordsCommand).callsFake(async (input: PutRecordsCommandInput) => {
+      call++;
+      if (call === 1) {
+        return {
+          FailedRecordCount: 2,
+          Records: [
+            { ShardId: 'shardId-000000000000', SequenceNumber: '1' },
+            { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard' },
+            { ShardId: 'shardId-000000000000', SequenceNumber: '2' },
+            { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure.' },
+          ],
+        };
+      }
+      return allStored(input);
+    });
+    const body = JSON.stringify([{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }]);
+    const response = await h.handler(apiEvent({ body }), lambdaContext());
+    expect(response.statusCode).toBe(202);
+    const calls = h.putRecordsCalls();
+    expect(calls.map((c) => c.map((e) => e.key))).toEqual([['a', 'b', 'c', 'd'], ['b', 'd']]);
+    expect(calls[1]!.map((e) => e.data)).toEqual([calls[0]![1]!.data, calls[0]![3]!.data]);
+  });
+
+  it('answers 503 with Retry-After when the stream keeps throttling past the budget', async () => {
+    const h = mockedHandler();
+    h.kinesisMock.on(PutRecordsCommand).resolves({ FailedRecordCount: 1, Records: [{ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded' }] });
+    const started = Date.now();
+    const response = await h.handler(apiEvent({ body: '{"id":1}' }), lambdaContext());
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe('3');
+    expect(parseBody(response)).toMatchObject({ accepted: 0, errors: [{ index: null, reason: 'downstream_unavailable' }] });
+    expect(h.kinesisMock.commandCalls(PutRecordsCommand).length).toBeGreaterThan(2);
+  });
+
+  it('answers 503, not 500, when the stream call itself fails', async () => {
+    const h = mockedHandler();
+    h.kinesisMock.on(PutRecordsCommand).rejects(Object.assign(new Error('Stream snowgate-events not found'), { name: 'ResourceNotFoundException' }));
+    const response = await h.handler(apiEvent({ body: '{"id":1}' }), lambdaContext());
+    expect(response.statusCode).toBe(503);
+    expect(h.kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(1);
+  });
+
+  it('answers 503 when a slow stream does not answer within the budget', async () => {
+    const h = mockedHandler();
+    h.kinesisMock.on(PutRecordsCommand).callsFake(() => new Promise(() => undefined));
+    const started = Date.now();
+    const response = await h.handler(apiEvent({ body: '{"id":1}' }), lambdaContext());
+    const elapsed = Date.now() - started;
+    expect(response.statusCode).toBe(503);
+    expect(elapsed).toBeGreaterThanOrEqual(390);
+    expect(elapsed).toBeLessThan(2_000);
+  });
+
+  it('keeps the budget inside the Lambda time that is left', async () => {
+    const h = mockedHandler({ write: { budgetMs: 20_000 } });
+    h.kinesisMock.on(PutRecordsCommand).callsFake(() => new Promise(() => undefined));
+    const started = Date.now();
+    const response = await h.handler(apiEvent({ body: '{"id":1}' }), lambdaContext(800));
+    expect(response.statusCode).toBe(503);
+    expect(Date.now() - started).toBeLessThan(800);
+  });
+
+  it('answers 503, never a 4xx, when rejected input cannot be quarantined', async () => {
+    const h = mockedHandler();
+    h.s3Mock.on(PutObjectCommand).rejects(Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable' }));
+    const malformed = await h.handler(apiEvent({ body: '{' }), lambdaContext());
+    expect(malformed.statusCode).toBe(503);
+    const mixed = await h.handler(apiEvent({ body: fixture('batch-mixed.json') }), lambdaContext());
+    expect(mixed.statusCode).toBe(503);
+    expect(mixed.headers?.['retry-after']).toBe('3');
+  });
+
+  it('does not answer before the stream has acknowledged every record', async () => {
+    const h = mockedHandler();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    h.kinesisMock.on(PutRecordsCommand).callsFake(async (input: PutRecordsCommandInput) => {
+      await gate;
+      return allStored(input);
+    });
+    let answered = false;
+    const pending = h.handler(apiEvent({ body: fixture('batch.json') }), lambdaContext()).then((r) => ((answered = true), r));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(answered).toBe(false);
+    release();
+    expect((await pending).statusCode).toBe(202);
+  });
+
+  it('does not answer a 4xx before the error bucket has acknowledged the input', async () => {
+    const h = mockedHandler();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    h.s3Mock.on(PutObjectCommand).callsFake(async () => (await gate, { ETag: '"e"' }));
+    let answered = false;
+    const pending = h.handler(apiEvent({ body: '[' }), lambdaContext()).then((r) => ((answered = true), r));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(answered).toBe(false);
+    release();
+    expect((await pending).statusCode).toBe(400);
+  });
+});
+
+describe('ingest handler: logs', () => {
+  it('logs one structured line per request, without headers or body', async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+    const log = vi.spyOn(console, 'info').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
+    try {
+      const h = mockedHandler({}, new Logger({ serviceName: 'snowgate-ingest', logLevel: 'INFO' }));
+      await h.handler(apiEvent({ body: '{"id":"a","secret-payload":1}', headers: { authorization: 'Bearer top-secret' } }), lambdaContext());
+    } finally {
+      spy.mockRestore();
+      log.mockRestore();
+    }
+    const entry = lines.map((l) => l.trim()).find((l) => l.includes('request ingested'));
+    expect(entry).toBeDefined();
+    expect(JSON.parse(entry!)).toMatchObject({ level: 'INFO', message: 'request ingested', status: 202, accepted: 1 });
+    expect(lines.join('\n')).not.toMatch(/top-secret|secret-payload/);
+  });
+});
