@@ -31,7 +31,7 @@ describe('ingest handler: accepted input', () => {
     const [a, b] = h.putRecordsCalls();
     expect(a!.map((e) => JSON.parse(e.data).record)).toEqual(b!.map((e) => JSON.parse(e.data).record));
 
-    const dup = apiEvent({ body: '{"id":1}', contentType: undefined, headers: { 'Content-Type': 'application/json', 'content-type': 'text/plain' } });
+    const dup = apiEvent({ body: '{"id":1}', contentType: null, headers: { 'Content-Type': 'application/json', 'content-type': 'text/plain' } });
     expect((await h.handler(dup, lambdaContext())).statusCode).toBe(415);
   });
 });

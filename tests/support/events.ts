@@ -13,7 +13,8 @@ const template = JSON.parse(fixture('apigw-http-v2-post-events.json')) as APIGat
 
 export interface EventOptions {
   body?: string | Uint8Array | undefined;
-  contentType?: string | undefined;
+  /** null: no Content-Type header at all. */
+  contentType?: string | null;
   headers?: Record<string, string>;
   base64?: boolean;
 }
@@ -26,7 +27,7 @@ export function apiEvent({ body, contentType = 'application/json', headers = {},
   const h: Record<string, string> = { ...template.headers } as Record<string, string>;
   delete h['content-type'];
   delete h['content-length'];
-  if (contentType !== undefined) h['content-type'] = contentType;
+  if (contentType !== null) h['content-type'] = contentType;
   Object.assign(h, headers);
   let encodedBody: string | undefined;
   let isBase64Encoded = false;
