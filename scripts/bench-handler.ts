@@ -1,0 +1,171 @@
+/**
+ * Handler benchmark (issue 2): the in-process cost of one `POST /events`
+ * invocation, with the real middy chain, validation, envelope, SigV4 signing
+ * and SDK serialization, and only the SDK's HTTP transport replaced by an
+ * in-memory one; then the bundled handler's size and module-load time.
+ *
+ *   pnpm bench:handler                  # full run, ~1 minute, under the Lambda's NODE_OPTIONS
+ *   pnpm bench:handler --quick          # fewer iterations
+ *   pnpm bench:handler --node-defaults  # V8's default heap sizing, for comparison
+ *
+ * Results print as a table and are written to .bench/handler.json.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
+import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
+import { parseIngestSettings } from '@snowgate/core';
+import { createIngestHandler } from '@snowgate/functions/ingest-handler';
+import { build } from 'esbuild';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { apiEvent, lambdaContext } from '../tests/support/events';
+
+const quick = process.argv.includes('--quick');
+const nodeDefaults = process.argv.includes('--node-defaults');
+
+// Measure under the NODE_OPTIONS the Lambda runs with: re-run this script with them, once.
+if (!nodeDefaults && !process.env.NODE_OPTIONS?.includes(INGEST_NODE_OPTIONS)) {
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${INGEST_NODE_OPTIONS}`.trim() },
+  });
+  process.exit(child.status ?? 1);
+}
+const outDir = new URL('../.bench/', import.meta.url);
+mkdirSync(outDir, { recursive: true });
+
+/** An in-memory transport: answers PutRecords with every entry stored, PutObject with 200. */
+const fakeTransport = {
+  metadata: { handlerProtocol: 'http/1.1' },
+  async handle(request: HttpRequest) {
+    let body = '';
+    let headers: Record<string, string> = {};
+    if (request.headers['x-amz-target']?.endsWith('PutRecords')) {
+      const count = (JSON.parse(Buffer.from(request.body as Uint8Array).toString("utf8")) as { Records: unknown[] }).Records.length;
+      body = JSON.stringify({ FailedRecordCount: 0, Records: Array.from({ length: count }, (_, i) => ({ ShardId: 'shardId-000000000000', SequenceNumber: String(i) })) });
+      headers = { 'content-type': 'application/x-amz-json-1.1' };
+    } else {
+      headers = { etag: '"d41d8cd98f00b204e9800998ecf8427e"' };
+    }
+    return { response: new HttpResponse({ statusCode: 200, headers, body: Readable.from([Buffer.from(body)]) }) };
+  },
+  updateHttpClientConfig() {},
+  httpHandlerConfigs: () => ({}),
+  destroy() {},
+};
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function measure(name: string, body: string, iterations: number, logLevel: 'INFO' | 'SILENT') {
+  const settings = parseIngestSettings({ streamName: 'bench', errorBucket: 'bench-errors', region: 'us-east-1' });
+  const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+  const kinesis = new KinesisClient({ region: 'us-east-1', credentials, requestHandler: fakeTransport as never, cacheMiddleware: true });
+  const s3 = new S3Client({ region: 'us-east-1', credentials, requestHandler: fakeTransport as never, cacheMiddleware: true });
+  // Logs at INFO go to a sink, as they would to CloudWatch: their cost counts, their volume does not flood the terminal.
+  const logger = new Logger({ serviceName: 'bench', logLevel });
+  const handler = createIngestHandler({ settings, kinesis, s3, logger });
+  const context = lambdaContext(60_000);
+  const events = Array.from({ length: 64 }, () => apiEvent({ body }));
+  const run = async (n: number, times?: number[]) => {
+    for (let i = 0; i < n; i++) {
+      const t = process.hrtime.bigint();
+      const response = await handler(events[i % events.length]!, context);
+      if (times) times.push(Number(process.hrtime.bigint() - t) / 1e6);
+      if (response.statusCode! >= 300 && !name.includes('rejected')) throw new Error(`unexpected ${response.statusCode}: ${response.body}`);
+    }
+  };
+  await run(Math.min(2_000, iterations));
+  const times: number[] = [];
+  const started = performance.now();
+  await run(iterations, times);
+  const elapsed = performance.now() - started;
+  times.sort((a, b) => a - b);
+  return {
+    scenario: name,
+    logs: logLevel,
+    iterations,
+    p50_ms: +percentile(times, 50).toFixed(3),
+    p95_ms: +percentile(times, 95).toFixed(3),
+    p99_ms: +percentile(times, 99).toFixed(3),
+    max_ms: +times[times.length - 1]!.toFixed(3),
+    invocations_per_s: Math.round((iterations / elapsed) * 1000),
+  };
+}
+
+async function bundle() {
+  const entry = new URL('../packages/functions/src/ingest.ts', import.meta.url).pathname;
+  const results = [];
+  for (const [variant, external] of [['SDK bundled', []], ['SDK external (runtime-provided)', ['@aws-sdk/*', '@smithy/*']]] as const) {
+    const outfile = new URL(`ingest-${external.length ? 'external' : 'bundled'}.mjs`, outDir).pathname;
+    await build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'esm',
+      external: [...external],
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+      logLevel: 'error',
+    });
+    const bytes = statSync(outfile).size;
+    const gzip = gzipSync(readFileSync(outfile)).length;
+    // Module load = a cold start's init phase: parse, evaluate, validate settings, build clients.
+    const loads: number[] = [];
+    const runs = external.length ? 0 : quick ? 5 : 15;
+    for (let i = 0; i < runs; i++) {
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(outfile)}); console.log(performance.now() - t);`], {
+        env: { PATH: process.env.PATH, SNOWGATE_STREAM_NAME: 'bench', SNOWGATE_ERROR_BUCKET: 'bench-errors', AWS_REGION: 'us-east-1', NODE_NO_WARNINGS: '1' },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      loads.push(Number(String(out).trim()));
+    }
+    loads.sort((a, b) => a - b);
+    results.push({
+      variant,
+      bytes,
+      gzip_bytes: gzip,
+      module_load_median_ms: runs ? +percentile(loads, 50).toFixed(1) : null,
+      module_load_max_ms: runs ? +loads[loads.length - 1]!.toFixed(1) : null,
+    });
+  }
+  return results;
+}
+
+const one = JSON.stringify({ id: 'evt-1', type: 'page_view', user: { id: 42, plan: 'pro' }, path: '/pricing', ts: '2026-11-22T04:05:06.789Z' });
+const hundred = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ id: `evt-${i}`, type: 'page_view', user: { id: i, plan: 'pro' }, path: '/pricing', ts: '2026-11-22T04:05:06.789Z' })));
+const mixed = JSON.stringify(Array.from({ length: 100 }, (_, i) => (i % 10 === 0 ? { type: 'no id' } : { id: `evt-${i}`, type: 'page_view' })));
+const n = quick ? 3_000 : 20_000;
+
+// Powertools writes logs to stdout; send them to /dev/null for the run and print the results on stderr.
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = (() => true) as typeof process.stdout.write;
+const handlerResults: Awaited<ReturnType<typeof measure>>[] = [];
+for (const logs of ['SILENT', 'INFO'] as const) {
+  handlerResults.push(await measure('1 record', one, n, logs));
+  handlerResults.push(await measure('100 records', hundred, Math.round(n / 4), logs));
+  handlerResults.push(await measure('100 records, 10 rejected (quarantine path)', mixed, Math.round(n / 4), logs));
+}
+process.stdout.write = write;
+const bundleResults = await bundle();
+
+const machine = { node_options: process.env.NODE_OPTIONS ?? '', cpus: os.cpus().length, model: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
+writeFileSync(new URL('handler.json', outDir), JSON.stringify({ machine, handler: handlerResults, bundle: bundleResults }, null, 2));
+console.log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memory_gib} GiB, Node ${machine.node}, NODE_OPTIONS='${machine.node_options}'`);
+console.table(handlerResults);
+console.table(bundleResults);
+const target = (scenario: string, limit: number) => {
+  const r = handlerResults.find((x) => x.scenario === scenario && x.logs === 'INFO')!;
+  console.log(`${r.p99_ms <= limit ? 'meets' : 'MISSES'} target: ${scenario} p99 ${r.p99_ms} ms (target ≤ ${limit} ms, logs at INFO)`);
+};
+target('1 record', 2);
+target('100 records', 5);
