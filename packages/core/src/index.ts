@@ -10,3 +10,4 @@ export * from './request';
 export * from './response';
 export * from './retry';
 export * from './settings';
+export * from './stage-config';

@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { ConfigError } from './errors';
+import { INGEST_ENV, limitsSchema, writePolicySchema, type IngestSettings } from './settings';
+
+const prefix = z.string().regex(/^([A-Za-z0-9!_.*'()=-]+\/)+$/, 'a key prefix ending with "/"');
+
+/**
+ * Everything that differs between stages, in one validated object: the AWS
+ * stack reads it at synth time, the handler receives its `ingest` part as
+ * `SNOWGATE_*` variables, and the local twin uses the same buffering and limits.
+ */
+export const stageConfigSchema = z
+  .object({
+    /** Production stages keep their buckets on `sst remove` and refuse `auth: none`. */
+    production: z.boolean().default(false),
+    auth: z
+      .discriminatedUnion('mode', [
+        z.object({ mode: z.literal('iam') }),
+        z.object({ mode: z.literal('jwt'), issuer: z.url(), audience: z.array(z.string().min(1)).min(1) }),
+        /** No authorization at all: for throw-away development stages only. */
+        z.object({ mode: z.literal('none') }),
+      ])
+      .default({ mode: 'iam' }),
+    api: z
+      .object({
+        /** Steady-state requests per second across the stage, and the burst above it. */
+        throttleRate: z.number().positive().default(1_000),
+        throttleBurst: z.number().int().positive().default(2_000),
+      })
+      .prefault({}),
+    lambda: z
+      .object({
+        memoryMb: z.number().int().min(512).max(10_240).default(1_024),
+        /** Below API Gateway's 30 s integration timeout. */
+        timeoutSeconds: z.number().int().min(3).max(29).default(10),
+        logRetentionDays: z.union([z.literal(7), z.literal(14), z.literal(30), z.literal(90), z.literal(365)]).default(30),
+      })
+      .prefault({}),
+    stream: z
+      .discriminatedUnion('mode', [
+        z.object({ mode: z.literal('on-demand') }),
+        z.object({ mode: z.literal('provisioned'), shards: z.number().int().min(1).max(500) }),
+      ])
+      .default({ mode: 'on-demand' }),
+    streamRetentionHours: z.number().int().min(24).max(8_760).default(24),
+    firehose: z
+      .object({
+        /** Firehose flushes when either is reached: 1 MiB or 5 s by default. */
+        bufferSizeMiB: z.number().int().min(1).max(128).default(1),
+        bufferIntervalSeconds: z.number().int().min(0).max(900).default(5),
+        prefix: prefix.default('events/'),
+        errorPrefix: prefix.default('firehose-errors/'),
+      })
+      .prefault({}),
+    buckets: z
+      .object({
+        /** Days before landing files expire (Snowpipe has loaded them long before). */
+        landingExpirationDays: z.number().int().positive().default(30),
+        /** Days before quarantined input moves to Infrequent Access, and before it expires. */
+        errorsInfrequentAccessDays: z.number().int().min(30).default(30),
+        errorsExpirationDays: z.number().int().positive().default(365),
+        errorPrefix: prefix.default('errors/'),
+      })
+      .prefault({}),
+    ingest: z
+      .object({ limits: limitsSchema.prefault({}), write: writePolicySchema.prefault({}) })
+      .prefault({}),
+    snowflake: z
+      .object({
+        /** `STORAGE_AWS_EXTERNAL_ID` of the storage integration, fixed here so that neither side waits for the other. */
+        externalId: z.string().regex(/^[A-Za-z0-9+=,.@:\/-]{2,1224}$/),
+        /** Snowflake's IAM user (`DESC INTEGRATION` → `STORAGE_AWS_IAM_USER_ARN`); until known, only this account can assume the role. */
+        iamUserArn: z.string().regex(/^arn:aws:iam::\d{12}:user\/.+$/).optional(),
+        /** The pipe's SQS queue (`SHOW PIPES` → `notification_channel`); until known, no bucket notification is created. */
+        notificationChannelArn: z.string().regex(/^arn:aws:sqs:[a-z0-9-]+:\d{12}:.+$/).optional(),
+      }),
+    alarms: z
+      .object({
+        /** Alarm when the newest landed record is older than this. */
+        dataFreshnessSeconds: z.number().int().positive().default(900),
+        iteratorAgeMs: z.number().int().positive().default(60_000),
+        /** An e-mail address subscribed to the alarms' SNS topic; no topic without it. */
+        email: z.email().optional(),
+      })
+      .prefault({}),
+  })
+  .refine((c) => !(c.production && c.auth.mode === 'none'), { message: 'a production stage cannot use auth mode "none"', path: ['auth', 'mode'] })
+  .refine((c) => c.ingest.write.budgetMs < c.lambda.timeoutSeconds * 1_000 - 500, {
+    message: 'the write budget must end at least 500 ms before the Lambda timeout',
+    path: ['ingest', 'write', 'budgetMs'],
+  });
+export type StageConfig = z.infer<typeof stageConfigSchema>;
+export type StageConfigInput = z.input<typeof stageConfigSchema>;
+
+export function parseStageConfig(input: unknown, source = 'stage config'): StageConfig {
+  const result = stageConfigSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid ${source}:\n${problems.join('\n')}`);
+  }
+  return result.data;
+}
+
+/**
+ * The handler's environment for a stage: the inverse of `ingestSettingsFromEnv`.
+ *
+ * @example
+ * ingestEnvironment(config, { streamName: 's', errorBucket: 'b' }).SNOWGATE_MAX_DEPTH // → '64'
+ */
+export function ingestEnvironment(config: StageConfig, names: { streamName: string; errorBucket: string }): Record<string, string> {
+  const settings: Omit<IngestSettings, 'region' | 'kinesisEndpoint' | 's3Endpoint'> = {
+    streamName: names.streamName,
+    errorBucket: names.errorBucket,
+    errorPrefix: config.buckets.errorPrefix,
+    limits: config.ingest.limits,
+    write: config.ingest.write,
+  };
+  const env: Record<string, string> = {};
+  for (const [name, path] of Object.entries(INGEST_ENV)) {
+    let value: unknown = settings;
+    for (const key of path) value = (value as Record<string, unknown> | undefined)?.[key];
+    if (value !== undefined) env[name] = String(value);
+  }
+  return env;
+}

@@ -1,0 +1,79 @@
+import { ingestEnvironment } from '@snowgate/core';
+import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Api, Function, use, type ApiAuthorizer, type StackContext } from 'sst/constructs';
+import { stageConfig } from './config';
+import { BASIC_EXECUTION, XRAY, objectsUnderPrefix, suppress } from './nag';
+import { Storage } from './Storage';
+import { Stream } from './Stream';
+
+/** The newest Node.js Lambda runtime (the handler is also tested on Node 20 and 22). */
+export const LAMBDA_RUNTIME = 'nodejs24.x';
+
+const RETENTION = { 7: 'one_week', 14: 'two_weeks', 30: 'one_month', 90: 'three_months', 365: 'one_year' } as const;
+
+/** The HTTP API and its ingest Lambda, allowed to do exactly two things: PutRecords on the stream, PutObject under the quarantine prefix. */
+export function Ingest({ stack, app }: StackContext) {
+  const config = stageConfig(app);
+  const { errors } = use(Storage);
+  const { stream } = use(Stream);
+
+  const common = {
+    runtime: LAMBDA_RUNTIME,
+    architecture: 'arm_64',
+    logRetention: RETENTION[config.lambda.logRetentionDays],
+    nodejs: { format: 'esm', minify: true },
+  } as const;
+
+  const ingest = new Function(stack, 'IngestFn', {
+    ...common,
+    handler: 'packages/functions/src/ingest.handler',
+    description: 'POST /events: validate, quarantine, put on Kinesis',
+    memorySize: config.lambda.memoryMb,
+    timeout: config.lambda.timeoutSeconds,
+    environment: {
+      ...ingestEnvironment(config, { streamName: stream.streamName, errorBucket: errors.bucketName }),
+      NODE_OPTIONS: INGEST_NODE_OPTIONS,
+      POWERTOOLS_SERVICE_NAME: 'snowgate-ingest',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    },
+    permissions: [
+      new iam.PolicyStatement({ actions: ['kinesis:PutRecords'], resources: [stream.streamArn] }),
+      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [errors.arnForObjects(`${config.buckets.errorPrefix}*`)] }),
+    ],
+  });
+
+  const health = new Function(stack, 'HealthFn', {
+    ...common,
+    handler: 'packages/functions/src/health.handler',
+    description: 'GET /health',
+    memorySize: 128,
+    timeout: 3,
+  });
+
+  const authorizers: Record<string, ApiAuthorizer> =
+    config.auth.mode === 'jwt' ? { jwt: { type: 'jwt', jwt: { issuer: config.auth.issuer, audience: config.auth.audience } } } : {};
+  const api = new Api(stack, 'Api', {
+    authorizers,
+    defaults: {
+      authorizer: config.auth.mode,
+      throttle: { rate: config.api.throttleRate, burst: config.api.throttleBurst },
+    },
+    accessLog: { retention: RETENTION[config.lambda.logRetentionDays] },
+    routes: {
+      'POST /events': ingest,
+      // Reveals nothing and touches no data: left open so that load balancers and uptime checks can poll it.
+      'GET /health': { function: health, authorizer: 'none' },
+    },
+  });
+
+  suppress(ingest, [BASIC_EXECUTION, XRAY, objectsUnderPrefix(config.buckets.errorPrefix, 'Quarantine objects get a new unique key each time, under the error prefix only')]);
+  suppress(health, [BASIC_EXECUTION, XRAY]);
+  suppress(api.cdk.httpApi, [
+    { id: 'AwsSolutions-APIG4', reason: 'GET /health is open on purpose: it reads no data and writes none' },
+    ...(config.auth.mode === 'none' ? [{ id: 'AwsSolutions-APIG4', reason: 'This stage\'s config sets auth mode "none" (refused for production stages)' }] : []),
+  ]);
+
+  stack.addOutputs({ ApiUrl: api.url, IngestFunction: ingest.functionName, AuthMode: config.auth.mode });
+  return { api, ingest, health };
+}
