@@ -1,0 +1,227 @@
+import { parseStageConfig, type StageConfigInput } from '@snowgate/core';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { synthesize, type Synthesized } from '../../stacks/synth';
+
+const SQS = 'arn:aws:sqs:us-east-1:999999999999:sf-snowpipe-AIDAEXAMPLE-abc';
+const SNOWFLAKE_USER = 'arn:aws:iam::999999999999:user/abc1-s-p2ss0000';
+
+const dev = (extra: Partial<StageConfigInput> = {}) => parseStageConfig({ snowflake: { externalId: 'snowgate-dev' }, ...extra });
+const prod = parseStageConfig({
+  production: true,
+  auth: { mode: 'jwt', issuer: 'https://auth.example.com/', audience: ['snowgate'] },
+  stream: { mode: 'provisioned', shards: 4 },
+  streamRetentionHours: 72,
+  api: { throttleRate: 500, throttleBurst: 800 },
+  firehose: { bufferSizeMiB: 4, bufferIntervalSeconds: 60 },
+  snowflake: { externalId: 'prod-external-id-123', iamUserArn: SNOWFLAKE_USER, notificationChannelArn: SQS },
+  alarms: { email: 'oncall@example.com' },
+});
+
+let d: Synthesized;
+let p: Synthesized;
+let open: Synthesized;
+beforeAll(async () => {
+  d = await synthesize('dev', dev());
+  p = await synthesize('prod', prod);
+  open = await synthesize('sandbox', dev({ auth: { mode: 'none' } }));
+}, 120_000);
+
+const resources = (t: Template, type: string) => Object.values(t.findResources(type)) as any[];
+const statements = (t: Template) => resources(t, 'AWS::IAM::Policy').flatMap((p) => p.Properties.PolicyDocument.Statement);
+
+describe('cdk-nag AwsSolutions', () => {
+  it('leaves no unsuppressed error in any stack, in any configuration', () => {
+    for (const s of [d, p, open]) {
+      for (const [stack, errors] of Object.entries(s.nagErrors)) expect(errors, stack).toEqual([]);
+    }
+  });
+
+  it('records a reason with every suppression', () => {
+    for (const t of Object.values(d.templates)) {
+      for (const r of Object.values<any>(t.toJSON().Resources)) {
+        for (const rule of r.Metadata?.cdk_nag?.rules_to_suppress ?? []) expect(rule.reason.length, rule.id).toBeGreaterThan(20);
+      }
+    }
+  });
+});
+
+describe('Storage', () => {
+  it('encrypts, blocks public access and refuses plain HTTP on both buckets', () => {
+    const buckets = resources(d.templates.Storage, 'AWS::S3::Bucket');
+    expect(buckets).toHaveLength(2);
+    for (const b of buckets) {
+      expect(b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+      expect(b.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    }
+    const policies = resources(d.templates.Storage, 'AWS::S3::BucketPolicy');
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) {
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+
+  it('applies the lifecycle rules from config', () => {
+    d.templates.Storage.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Prefix: 'events/', ExpirationInDays: 30, Status: 'Enabled' })]),
+      },
+    });
+    d.templates.Storage.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: [Match.objectLike({ Prefix: 'errors/', ExpirationInDays: 365, Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }] })],
+      },
+    });
+  });
+
+  it('deletes buckets and their objects on remove outside production, and retains them in production', () => {
+    for (const b of Object.values(d.templates.Storage.findResources('AWS::S3::Bucket'))) expect(b.DeletionPolicy).toBe('Delete');
+    d.templates.Storage.resourceCountIs('Custom::S3AutoDeleteObjects', 2);
+    for (const b of Object.values(p.templates.Storage.findResources('AWS::S3::Bucket'))) expect(b.DeletionPolicy).toBe('Retain');
+    p.templates.Storage.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+  });
+});
+
+describe('Stream and Firehose', () => {
+  it('creates an encrypted stream with the configured capacity and retention', () => {
+    d.templates.Stream.hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamModeDetails: { StreamMode: 'ON_DEMAND' },
+      RetentionPeriodHours: 24,
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
+    });
+    p.templates.Stream.hasResourceProperties('AWS::Kinesis::Stream', { StreamModeDetails: { StreamMode: 'PROVISIONED' }, ShardCount: 4, RetentionPeriodHours: 72 });
+  });
+
+  it('buffers 1 MiB / 5 s by default into dated NDJSON files, with an error prefix', () => {
+    const [fh] = resources(d.templates.Stream, 'AWS::KinesisFirehose::DeliveryStream');
+    expect(fh.Properties.DeliveryStreamType).toBe('KinesisStreamAsSource');
+    const s3 = fh.Properties.ExtendedS3DestinationConfiguration;
+    expect(s3.BufferingHints).toEqual({ SizeInMBs: 1, IntervalInSeconds: 5 });
+    expect(s3.Prefix).toBe('events/!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/!{timestamp:HH}/');
+    expect(s3.ErrorOutputPrefix).toBe('firehose-errors/!{firehose:error-output-type}/!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/');
+    expect(s3.CompressionFormat).toBe('UNCOMPRESSED');
+    expect(s3.ProcessingConfiguration).toEqual({
+      Enabled: true,
+      Processors: [{ Type: 'AppendDelimiterToRecord', Parameters: [{ ParameterName: 'Delimiter', ParameterValue: '\\n' }] }],
+    });
+    p.templates.Stream.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      ExtendedS3DestinationConfiguration: Match.objectLike({ BufferingHints: { SizeInMBs: 4, IntervalInSeconds: 60 } }),
+    });
+  });
+
+  it('gives Firehose a role that reads this stream and writes only its prefixes', () => {
+    const s = statements(d.templates.Stream);
+    expect(s.map((x) => x.Action).flat().sort()).toEqual(
+      [
+        'kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards',
+        'logs:PutLogEvents', 's3:AbortMultipartUpload', 's3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads', 's3:PutObject',
+      ].sort(),
+    );
+    const put = s.find((x) => [x.Action].flat().includes('s3:PutObject'));
+    expect(JSON.stringify(put.Resource)).toMatch(/\/events\/\*.*\/firehose-errors\/\*/);
+    for (const x of s) expect(x.Resource).not.toBe('*');
+    d.templates.Stream.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'firehose.amazonaws.com' } })] },
+    });
+  });
+});
+
+describe('Ingest', () => {
+  const fn = (s: Synthesized) => resources(s.templates.Ingest, 'AWS::Lambda::Function').find((f) => f.Properties.Handler === 'packages/functions/src/ingest.handler');
+
+  it('runs the bundled handler on Node 22 or newer, arm64, sized and timed below the API limit', () => {
+    const f = fn(d);
+    expect(Number(f.Properties.Runtime.match(/^nodejs(\d+)\.x$/)[1])).toBeGreaterThanOrEqual(22);
+    expect(f.Properties.Architectures).toEqual(['arm64']);
+    expect(f.Properties.MemorySize).toBe(1024);
+    expect(f.Properties.Timeout).toBeLessThan(30);
+    expect(f.Properties.Code.S3Key).toMatch(/\.zip$/);
+    expect(f.Properties.Environment.Variables).toMatchObject({
+      SNOWGATE_ERROR_PREFIX: 'errors/',
+      SNOWGATE_MAX_RECORDS_PER_REQUEST: '500',
+      SNOWGATE_WRITE_BUDGET_MS: '3000',
+      NODE_OPTIONS: '--max-semi-space-size=32',
+    });
+    expect(f.Properties.Environment.Variables.SNOWGATE_STREAM_NAME).toBeDefined();
+    expect(f.Properties.Environment.Variables.SNOWGATE_ERROR_BUCKET).toBeDefined();
+    d.templates.Ingest.hasResourceProperties('Custom::LogRetention', { RetentionInDays: 30 });
+  });
+
+  it('may only PutRecords on the stream and PutObject under the quarantine prefix', () => {
+    const role = fn(d).Properties.Role['Fn::GetAtt'][0];
+    const policy = resources(d.templates.Ingest, 'AWS::IAM::Policy').find((x) => x.Properties.Roles.some((r: any) => r.Ref === role));
+    const s = policy.Properties.PolicyDocument.Statement;
+    const byAction = Object.fromEntries(s.map((x: any) => [[x.Action].flat().join(','), x.Resource]));
+    expect(Object.keys(byAction).sort()).toEqual(['kinesis:PutRecords', 's3:PutObject', 'xray:PutTraceSegments,xray:PutTelemetryRecords']);
+    expect(byAction['kinesis:PutRecords']).toEqual({ 'Fn::ImportValue': expect.stringMatching(/Stream:ExportsOutputFnGetAttEvents.*Arn/) });
+    expect(JSON.stringify(byAction['s3:PutObject'])).toMatch(/Errors.*Arn.*"\/errors\/\*"/);
+  });
+
+  it('routes POST /events with IAM auth by default, GET /health open, with throttling and access logs', () => {
+    const routes = Object.fromEntries(resources(d.templates.Ingest, 'AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]));
+    expect(routes).toEqual({ 'POST /events': 'AWS_IAM', 'GET /health': 'NONE' });
+    d.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+  });
+
+  it('uses a JWT authorizer where configured, and no authorization only where the config says so', () => {
+    p.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      JwtConfiguration: { Issuer: 'https://auth.example.com/', Audience: ['snowgate'] },
+    });
+    p.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /events', AuthorizationType: 'JWT' });
+    p.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 800 } });
+    open.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /events', AuthorizationType: 'NONE' });
+    expect(() => parseStageConfig({ production: true, auth: { mode: 'none' }, snowflake: { externalId: 'x1' } })).toThrow(/auth mode "none"/);
+    expect(() => parseStageConfig({ lambda: { timeoutSeconds: 3 }, snowflake: { externalId: 'x1' } })).toThrow(/write budget/);
+  });
+});
+
+describe('Snowflake', () => {
+  const trust = (s: Synthesized) =>
+    resources(s.templates.Snowflake, 'AWS::IAM::Role').find((r) => /Snowflake storage integration/.test(r.Properties.Description)).Properties.AssumeRolePolicyDocument.Statement[0];
+
+  it('lets only Snowflake\'s IAM user assume the role, with the fixed external ID', () => {
+    expect(trust(p)).toMatchObject({ Action: 'sts:AssumeRole', Principal: { AWS: SNOWFLAKE_USER }, Condition: { StringEquals: { 'sts:ExternalId': 'prod-external-id-123' } } });
+    // Before snowflake:apply has named the user: this account only, still with the external ID.
+    expect(JSON.stringify(trust(d).Principal)).toMatch(/:root/);
+    expect(trust(d).Condition).toEqual({ StringEquals: { 'sts:ExternalId': 'snowgate-dev' } });
+  });
+
+  it('grants read-only access to the landing prefix', () => {
+    const s = statements(d.templates.Snowflake);
+    expect(s.map((x) => [x.Action].flat().join(',')).sort()).toEqual(['s3:GetBucketLocation', 's3:GetObject,s3:GetObjectVersion', 's3:ListBucket']);
+    expect(JSON.stringify(s.find((x) => x.Action.includes?.('s3:GetObject')).Resource)).toMatch(/"\/events\/\*"/);
+    expect(s.find((x) => x.Action === 's3:ListBucket').Condition).toEqual({ StringLike: { 's3:prefix': ['events/*'] } });
+  });
+
+  it('adds the ObjectCreated notification to the pipe\'s queue only once it is known', () => {
+    expect(Object.keys(d.templates.Storage.findResources('Custom::S3BucketNotifications'))).toHaveLength(0);
+    p.templates.Storage.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: {
+        QueueConfigurations: [{ Events: ['s3:ObjectCreated:*'], QueueArn: SQS, Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'events/' }] } } }],
+      },
+    });
+  });
+});
+
+describe('Alarms and outputs', () => {
+  it('alarms on handler errors and throttles, API 5xx, stream throttling and lag, and Firehose freshness', () => {
+    const metrics = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm').map((a) => a.Properties.MetricName).sort();
+    expect(metrics).toEqual(['5xx', 'DeliveryToS3.DataFreshness', 'Errors', 'GetRecords.IteratorAgeMilliseconds', 'PutRecords.ThrottledRecords', 'Throttles']);
+    d.templates.Alarms.resourceCountIs('AWS::SNS::Topic', 0);
+    p.templates.Alarms.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+    for (const a of resources(p.templates.Alarms, 'AWS::CloudWatch::Alarm')) expect(a.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('outputs what operators and the Snowflake side need', () => {
+    const outputs = Object.values(d.templates).flatMap((t) => Object.keys(t.toJSON().Outputs ?? {}));
+    expect(outputs).toEqual(
+      expect.arrayContaining(['ApiUrl', 'StreamName', 'FirehoseName', 'LandingBucket', 'ErrorBucket', 'SnowflakeRoleArn', 'SnowflakeExternalId', 'SnowflakeStageUrl']),
+    );
+  });
+});
