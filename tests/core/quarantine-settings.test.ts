@@ -53,6 +53,8 @@ describe('ingestSettingsFromEnv', () => {
     expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_MAX_DEPHT: '10' })).toThrow(/SNOWGATE_MAX_DEPHT/);
     expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's' })).toThrow(ConfigError);
     expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_MAX_RECORD_BYTES: '2000000' })).toThrow(/limits.maxRecordBytes/);
+    // Kinesis takes 1 MiB, but Firehose only 1,000 KiB: such a record would be acknowledged, then stuck.
+    expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_MAX_RECORD_BYTES: '1048576' })).toThrow(/limits.maxRecordBytes/);
     expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_ERROR_PREFIX: 'no-slash' })).toThrow(/errorPrefix/);
   });
 });

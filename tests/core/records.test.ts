@@ -164,6 +164,63 @@ describe('assessRequest: good input', () => {
   });
 });
 
+describe('limits at their boundaries', () => {
+  it('refuses two million tiny records before building any of them, and says how many', () => {
+    const json = outcome(request('[' + '1,'.repeat(2_000_000) + '1]'));
+    expect(json.status).toBe(413);
+    expect(responseOf(json.a)).toMatchObject({ rejected: 2_000_001, errors: [{ reason: 'too_many_records' }] });
+    const ndjson = outcome(request('{}\n'.repeat(1_300_000), 'application/x-ndjson'));
+    expect(ndjson.status).toBe(413);
+    expect(ndjson.reasons).toEqual(['too_many_records']);
+  });
+
+  it('takes 500 NDJSON lines and refuses 501, blank lines not counted', () => {
+    const lines = (n: number) => Array.from({ length: n }, (_, i) => `{"id":${i}}`).join('\n\n');
+    expect(outcome(request(lines(500), 'application/x-ndjson')).status).toBe(202);
+    expect(outcome(request(lines(501), 'application/x-ndjson')).reasons).toEqual(['too_many_records']);
+  });
+
+  it('takes an id of 256 characters as the partition key, untrimmed', () => {
+    const long = outcome(request(JSON.stringify({ id: 'k'.repeat(256) })));
+    expect(long.a.accepted[0]!.partitionKey).toHaveLength(256);
+    expect(outcome(request('{"id":" a "}')).a.accepted[0]!.partitionKey).toBe(' a ');
+  });
+
+  it('accepts a record whose stream entry is exactly maxRecordBytes, and refuses one byte more', () => {
+    const tight = limitsSchema.parse({ maxRecordBytes: 300 });
+    const body = (pad: number) => JSON.stringify({ id: 'k', p: 'x'.repeat(pad) });
+    const base = outcome(request(body(0)), tight).a.accepted[0]!.bytes;
+    const exact = 300 - base;
+    expect(outcome(request(body(exact)), tight).a.accepted[0]!.bytes).toBe(300);
+    expect(outcome(request(body(exact + 1)), tight).reasons).toEqual(['record_too_large']);
+  });
+});
+
+describe('text as received', () => {
+  it('quarantines a rejected pretty-printed record exactly as sent', () => {
+    const body = '[\n  {\n    "x": 1\n  },\n  {"id": 2}\n]';
+    const { a } = outcome(request(body));
+    expect(a.rejected[0]!.input).toBe('{\n    "x": 1\n  }');
+  });
+
+  it('puts an NDJSON record holding a CR between tokens on one line', () => {
+    const { a } = outcome(request('{"id":1,\r"a":2}\r\n', 'application/x-ndjson'));
+    expect(a.accepted[0]!.data).not.toMatch(/[\r\n]/);
+    expect(JSON.parse(a.accepted[0]!.data).record).toEqual({ id: 1, a: 2 });
+  });
+
+  it('reads a base64-encoded NDJSON body like a plain one', () => {
+    const ndjson = fixture('events.ndjson');
+    const plain = outcome(request(ndjson, 'application/x-ndjson'));
+    const base64 = outcome(request(new TextEncoder().encode(ndjson), 'application/x-ndjson'));
+    expect(base64.a.accepted.map((r) => r.data)).toEqual(plain.a.accepted.map((r) => r.data));
+  });
+
+  it('treats repeated Content-Types that differ only by a UTF-8 charset as one', () => {
+    expect(outcome(request('{"id":1}', 'application/json;charset=utf-8, application/json')).status).toBe(202);
+  });
+});
+
 describe('prototype keys', () => {
   it('accepts __proto__ and constructor.prototype keys as data, and leaves Object.prototype alone', () => {
     const body = '[{"id":1,"__proto__":{"polluted":true}},{"id":2,"constructor":{"prototype":{"polluted":true}}},{"__proto__":{"id":"x"}}]';

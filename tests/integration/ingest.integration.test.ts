@@ -132,3 +132,32 @@ describe('ingest against kinesalite and s3rver', () => {
 function byId(a: { id: unknown }, b: { id: unknown }) {
   return String(a.id).localeCompare(String(b.id));
 }
+
+describe('a Kinesis endpoint that never answers', () => {
+  it('is abandoned at the write budget through the real SDK client, with a 503', async () => {
+    const { createServer } = await import('node:http');
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = createServer(() => undefined);
+    silent.on('connection', (s) => sockets.add(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as import('node:net').AddressInfo).port;
+    try {
+      const { createClients } = await import('@snowgate/functions/clients');
+      const settings = parseIngestSettings({ streamName: 's', errorBucket: 'unused', region: 'us-east-1', kinesisEndpoint: `http://127.0.0.1:${port}`, s3Endpoint: emu.s3Endpoint, write: { budgetMs: 500 } });
+      const { kinesis, s3 } = createClients(settings);
+      const handler = createIngestHandler({ settings, kinesis, s3, logger: new Logger({ logLevel: 'SILENT' }) });
+      const started = Date.now();
+      const response = await handler(apiEvent({ body: '{"id":1}' }), lambdaContext());
+      expect(response.statusCode).toBe(503);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      // The abort signal reached the socket: the request was cancelled, not left hanging.
+      await new Promise((r) => setTimeout(r, 50));
+      expect([...sockets].every((s) => s.destroyed)).toBe(true);
+      kinesis.destroy();
+      s3.destroy();
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+});

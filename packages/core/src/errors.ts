@@ -19,10 +19,13 @@ export class RequestRejectedError extends IngestError {
     readonly reason: RejectionReason,
     readonly status: 400 | 413 | 415 | 422,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; records?: number },
   ) {
     super(message, options);
+    this.records = options?.records ?? 1;
   }
+  /** How many records the refused request held, when known (1 when the body could not be split). */
+  readonly records: number;
 }
 
 /**

@@ -117,7 +117,7 @@ export function buildQuarantineObject(
     headers,
     ...(context.sourceIp ? { source_ip: context.sourceIp } : {}),
     accepted: assessment.accepted.length,
-    rejected: rejection ? 1 : assessment.rejected.length,
+    rejected: rejection ? rejection.records : assessment.rejected.length,
     ...(rejection ? { body: quarantinedInput(assessment.body, context.maxInputBytes) } : {}),
     records: assessment.rejected.map((r) => ({
       index: r.index,

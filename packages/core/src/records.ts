@@ -20,7 +20,10 @@ import type { Limits } from './settings';
  * so at most 256 characters) or a finite number.
  */
 export const recordIdSchema = z.union([
-  z.string().trim().min(1, 'id must not be empty').max(KINESIS_PARTITION_KEY_MAX_CHARS),
+  z
+    .string()
+    .max(KINESIS_PARTITION_KEY_MAX_CHARS)
+    .refine((s) => s.trim() !== '', 'id must not be empty or blank'),
   z.number().refine(Number.isFinite, 'id must be a finite number'),
 ]);
 
@@ -68,7 +71,9 @@ export interface Assessment {
 
 interface Candidate {
   index: number;
-  /** Raw text of the record (a span of the body, or an NDJSON line). */
+  /** The record's text exactly as received (a span of the body, or an NDJSON line), for the quarantine. */
+  raw: string;
+  /** The same on one line, for the stream. */
   text: string;
   parsed: { ok: true; value: unknown } | { ok: false; message: string };
   span: JsonSpan | undefined;
@@ -100,10 +105,7 @@ export function assessRequest(request: IncomingRequest, limits: Limits): Assessm
     assessment.format = bodyFormat(contentType);
     assertIdentityEncoding(request.headers['content-encoding']);
     const text = decodeBody(body, limits);
-    const candidates = assessment.format === 'json' ? splitJson(text) : splitNdjson(text);
-    if (candidates.length > limits.maxRecordsPerRequest) {
-      throw new RequestRejectedError('too_many_records', 413, `${candidates.length} records; the limit is ${limits.maxRecordsPerRequest} per request`);
-    }
+    const candidates = assessment.format === 'json' ? splitJson(text, limits.maxRecordsPerRequest) : splitNdjson(text, limits.maxRecordsPerRequest);
     if (candidates.length === 0) {
       throw new RequestRejectedError('empty_batch', 422, 'the batch holds no records');
     }
@@ -121,47 +123,77 @@ export function assessRequest(request: IncomingRequest, limits: Limits): Assessm
   return assessment;
 }
 
-function splitJson(text: string): Candidate[] {
+function tooMany(count: number, max: number, atLeast = false): RequestRejectedError {
+  return new RequestRejectedError('too_many_records', 413, `${atLeast ? 'more than ' : ''}${count} records; the limit is ${max} per request`, {
+    records: count,
+  });
+}
+
+/** Counts non-blank lines, stopping past `max`: a 4 MiB body of two-byte lines must not become two million strings. */
+function countLines(text: string, max: number): number {
+  let count = 0;
+  let content = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a) {
+      if (content && ++count > max) return count;
+      content = false;
+    } else if (!content && c !== 0x20 && c !== 0x09 && c !== 0x0d) {
+      content = true;
+    }
+  }
+  return content ? count + 1 : count;
+}
+
+function splitJson(text: string, maxRecords: number): Candidate[] {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (cause) {
     throw new RequestRejectedError('malformed_json', 400, `body is not valid JSON: ${(cause as Error).message}`, { cause });
   }
+  // Refuse before scanning: the count is known from the parsed array.
+  if (Array.isArray(value) && value.length > maxRecords) throw tooMany(value.length, maxRecords);
   const scan = scanJson(text);
   if (Array.isArray(value) && scan.elements && scan.elements.length === value.length) {
     return value.map((element, index) => {
       const span = scan.elements![index]!;
-      return { index, text: spanText(text, span), parsed: { ok: true, value: element }, span };
+      return { index, raw: text.slice(span.start, span.end), text: spanText(text, span), parsed: { ok: true, value: element }, span };
     });
   }
-  return [{ index: 0, text: spanText(text, scan.top), parsed: { ok: true, value }, span: scan.top }];
+  return [{ index: 0, raw: text.slice(scan.top.start, scan.top.end), text: spanText(text, scan.top), parsed: { ok: true, value }, span: scan.top }];
 }
 
-function splitNdjson(text: string): Candidate[] {
+function splitNdjson(text: string, maxRecords: number): Candidate[] {
+  const count = countLines(text, maxRecords);
+  if (count > maxRecords) throw tooMany(count, maxRecords, true);
   const candidates: Candidate[] = [];
   for (const line of text.split('\n')) {
     const trimmed = line.trim();
     if (trimmed === '') continue;
     const index = candidates.length;
+    // The quarantine keeps the line as received, less its terminator.
+    const raw = line.endsWith('\r') ? line.slice(0, -1) : line;
     try {
       const value: unknown = JSON.parse(trimmed);
-      candidates.push({ index, text: trimmed, parsed: { ok: true, value }, span: scanJson(trimmed).top });
+      const span = scanJson(trimmed).top;
+      // A lone CR between tokens is JSON whitespace but would split the line downstream.
+      candidates.push({ index, raw, text: spanText(trimmed, span), parsed: { ok: true, value }, span });
     } catch (cause) {
-      candidates.push({ index, text: trimmed, parsed: { ok: false, message: `line is not valid JSON: ${(cause as Error).message}` }, span: undefined });
+      candidates.push({ index, raw, text: trimmed, parsed: { ok: false, message: `line is not valid JSON: ${(cause as Error).message}` }, span: undefined });
     }
   }
   return candidates;
 }
 
 function judge(candidate: Candidate, assessment: Assessment, limits: Limits): AcceptedRecord | RejectedRecord {
-  const { index, text, parsed, span } = candidate;
+  const { index, raw, text, parsed, span } = candidate;
   const reject = (reason: RejectionReason, message: string, issues: ValidationIssue[] = []): RejectedRecord => ({
     index,
     reason,
     message,
     issues,
-    input: text,
+    input: raw,
   });
 
   if (!parsed.ok) return reject('malformed_json', parsed.message);
@@ -183,7 +215,8 @@ function judge(candidate: Candidate, assessment: Assessment, limits: Limits): Ac
       ? reject('missing_id', `record ${index} has no id`, issues)
       : reject('invalid_id', `record ${index} has an invalid id: ${issues.map((i) => i.message).join('; ')}`, issues);
   }
-  const partitionKey = String(result.data.id);
+  // The id as sent (a string is not trimmed), so that equal ids always share a shard.
+  const partitionKey = String((value as { id: string | number }).id);
   const data = buildEnvelope(text, { receivedAt: assessment.receivedAt, requestId: assessment.requestId });
   const bytes = Buffer.byteLength(data, 'utf8') + Buffer.byteLength(partitionKey, 'utf8');
   if (bytes > limits.maxRecordBytes) {

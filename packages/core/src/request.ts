@@ -28,32 +28,30 @@ export function bodyFormat(contentType: string | undefined): BodyFormat {
   if (contentType === undefined || contentType.trim() === '') {
     throw new RequestRejectedError('unsupported_media_type', 415, 'Content-Type is required: application/json or application/x-ndjson');
   }
-  const values = new Set(
-    contentType
-      .split(',')
-      .map((v) => v.trim().toLowerCase().replace(/\s*;\s*/g, ';'))
-      .filter((v) => v !== ''),
-  );
-  if (values.size !== 1) {
-    throw new RequestRejectedError('unsupported_media_type', 415, 'conflicting Content-Type headers');
-  }
-  const [value] = values as unknown as [string];
-  const [mediaType = '', ...params] = value.split(';');
-  for (const param of params) {
-    const [name, raw = ''] = param.split('=');
-    if (name === 'charset') {
+  // Repeated headers arrive joined by commas; each value is checked, and they must name one media type.
+  const mediaTypes = new Set<string>();
+  for (const value of contentType.split(',').map((v) => v.trim().toLowerCase()).filter((v) => v !== '')) {
+    const [type = '', ...params] = value.split(';').map((p) => p.trim());
+    for (const param of params) {
+      const [name = '', raw = ''] = param.split('=').map((p) => p.trim());
+      if (name !== 'charset') continue;
       const charset = raw.replace(/^"|"$/g, '');
       if (charset !== 'utf-8' && charset !== 'utf8') {
         throw new RequestRejectedError('unsupported_encoding', 415, `charset ${charset} is not supported: send UTF-8`);
       }
     }
+    mediaTypes.add(type);
   }
+  if (mediaTypes.size !== 1) {
+    throw new RequestRejectedError('unsupported_media_type', 415, 'conflicting Content-Type headers');
+  }
+  const [mediaType] = mediaTypes as unknown as [string];
   if (mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType)) return 'json';
   if (NDJSON_TYPES.has(mediaType)) return 'ndjson';
   throw new RequestRejectedError(
     'unsupported_media_type',
     415,
-    `Content-Type ${mediaType || value} is not supported: use application/json or application/x-ndjson`,
+    `Content-Type ${mediaType || contentType} is not supported: use application/json or application/x-ndjson`,
   );
 }
 

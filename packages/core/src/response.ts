@@ -41,7 +41,7 @@ export function responseOf(assessment: Assessment): IngestResponse {
   return {
     requestId: assessment.requestId,
     accepted: assessment.accepted.length,
-    rejected: rejection ? 1 : assessment.rejected.length,
+    rejected: rejection ? rejection.records : assessment.rejected.length,
     errors: rejection
       ? [{ index: null, reason: rejection.reason, message: rejection.message }]
       : assessment.rejected.map(({ index, reason, message }) => ({ index, reason, message })),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors';
 import {
   DEFAULT_LIMITS,
-  KINESIS_RECORD_MAX_BYTES,
+  FIREHOSE_RECORD_MAX_BYTES,
   LAMBDA_SYNC_PAYLOAD_MAX_BYTES,
 } from './limits';
 
@@ -11,7 +11,8 @@ const positiveInt = z.coerce.number().int().positive();
 /** The configurable limits. Defaults and their reasons are in `limits.ts`. */
 export const limitsSchema = z.object({
   maxBodyBytes: positiveInt.max(LAMBDA_SYNC_PAYLOAD_MAX_BYTES).default(DEFAULT_LIMITS.maxBodyBytes),
-  maxRecordBytes: positiveInt.max(KINESIS_RECORD_MAX_BYTES).default(DEFAULT_LIMITS.maxRecordBytes),
+  // Firehose's record limit (less its newline) is below Kinesis's: a larger record would be acknowledged, then stuck.
+  maxRecordBytes: positiveInt.max(FIREHOSE_RECORD_MAX_BYTES - 1).default(DEFAULT_LIMITS.maxRecordBytes),
   maxRecordsPerRequest: positiveInt.max(10_000).default(DEFAULT_LIMITS.maxRecordsPerRequest),
   maxDepth: positiveInt.max(1_000).default(DEFAULT_LIMITS.maxDepth),
   quarantineMaxInputBytes: positiveInt.max(64 * 1_048_576).default(DEFAULT_LIMITS.quarantineMaxInputBytes),

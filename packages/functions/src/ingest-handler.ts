@@ -72,6 +72,7 @@ export function createIngestHandler({ settings, kinesis, s3, logger = new Logger
   }
 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(ingest)
-    .use(injectLambdaContext(logger))
+    // Never log the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it carries credentials and bodies.
+    .use(injectLambdaContext(logger, { logEvent: false }))
     .use(ingestErrorHandler(logger));
 }
