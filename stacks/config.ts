@@ -1,27 +1,4 @@
-import { parseStageConfig, type StageConfig, type StageConfigInput } from '@snowgate/core';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
-/**
- * A stage's configuration: `config/<stage>.json` (written by people), merged
- * with `config/<stage>.snowflake.json` (written back by `pnpm snowflake:apply`:
- * Snowflake's IAM user and the pipe's queue), validated by `stageConfigSchema`.
- */
-export function loadStageConfig(stage: string, dir = join(process.cwd(), 'config')): StageConfig {
-  const read = (file: string): Record<string, any> => (existsSync(join(dir, file)) ? JSON.parse(readFileSync(join(dir, file), 'utf8')) : {});
-  const base = read(`${stage}.json`);
-  const snowflake = read(`${stage}.snowflake.json`);
-  const production = base.production ?? (stage === 'prod' || stage === 'production');
-  if (production && !base.snowflake?.externalId) {
-    throw new Error(`config/${stage}.json must set snowflake.externalId for a production stage`);
-  }
-  const input: StageConfigInput = {
-    ...base,
-    production,
-    snowflake: { externalId: `snowgate-${stage}`, ...base.snowflake, ...snowflake },
-  };
-  return parseStageConfig(input, `config for stage "${stage}"`);
-}
+import { loadStageConfig, type StageConfig } from '@snowgate/core';
 
 const configs = new WeakMap<object, StageConfig>();
 

@@ -11,3 +11,4 @@ export * from './response';
 export * from './retry';
 export * from './settings';
 export * from './stage-config';
+export * from './stage-config-file';

@@ -1,0 +1,241 @@
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ListShardsCommand,
+  type KinesisClient,
+  type _Record,
+} from '@aws-sdk/client-kinesis';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJson, removeFile, writeJsonDurably } from './durable-file';
+
+export interface FirehoseOptions {
+  kinesis: KinesisClient;
+  s3: S3Client;
+  streamName: string;
+  deliveryStreamName: string;
+  bucket: string;
+  /** Key prefix, e.g. `events/`; objects go under `<prefix>YYYY/MM/DD/HH/`. */
+  prefix: string;
+  bufferSizeBytes: number;
+  bufferIntervalMs: number;
+  stateDir: string;
+  pollIntervalMs?: number;
+  log?: (message: string, extra?: Record<string, unknown>) => void;
+}
+
+interface Buffered {
+  shardId: string;
+  sequenceNumber: string;
+  data: Uint8Array;
+}
+
+/** Position of each shard: the last sequence number delivered to S3. */
+type Checkpoints = Record<string, string>;
+
+interface Pending {
+  key: string;
+  checkpoints: Checkpoints;
+}
+
+export interface FirehoseStats {
+  deliveredFiles: number;
+  deliveredRecords: number;
+  deliveredBytes: number;
+  failedWrites: number;
+  bufferedRecords: number;
+  bufferedBytes: number;
+  oldestBufferedMs: number;
+  shards: number;
+}
+
+/**
+ * A local Firehose: reads every shard of the stream, buffers by size and time,
+ * and writes one NDJSON object per flush under Firehose's naming scheme
+ * (`<prefix>YYYY/MM/DD/HH/<name>-1-YYYY-MM-DD-HH-MM-SS-<uuid>`).
+ *
+ * Delivery is exactly once across restarts: before a PUT, the object's key and
+ * the positions it covers are written to `pending.json`; after the PUT, the
+ * positions become the checkpoint. On restart a pending object that exists in S3
+ * is committed; one that does not is discarded, and its records are read again.
+ */
+export class LocalFirehose {
+  private readonly checkpointFile: string;
+  private readonly pendingFile: string;
+  private checkpoints: Checkpoints = {};
+  /** Shard → iterator; a closed shard (after a split or merge) is removed once drained. */
+  private readonly iterators = new Map<string, string | undefined>();
+  private buffer: Buffered[] = [];
+  private bufferBytes = 0;
+  private bufferSince = 0;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private lastShardRefresh = 0;
+  readonly stats: FirehoseStats = { deliveredFiles: 0, deliveredRecords: 0, deliveredBytes: 0, failedWrites: 0, bufferedRecords: 0, bufferedBytes: 0, oldestBufferedMs: 0, shards: 0 };
+
+  constructor(private readonly options: FirehoseOptions) {
+    mkdirSync(options.stateDir, { recursive: true });
+    this.checkpointFile = join(options.stateDir, 'checkpoints.json');
+    this.pendingFile = join(options.stateDir, 'pending.json');
+  }
+
+  async start(): Promise<void> {
+    this.checkpoints = readJson<Checkpoints>(this.checkpointFile) ?? {};
+    await this.recoverPending();
+    await this.refreshShards();
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Reads until every shard is caught up, delivers what is buffered, and stops. */
+  async drain(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    for (let idle = 0; idle < 2; ) idle = (await this.pollAll()) === 0 ? idle + 1 : 0;
+    await this.flush();
+  }
+
+  private async recoverPending(): Promise<void> {
+    const pending = readJson<Pending>(this.pendingFile);
+    if (!pending) return;
+    try {
+      await this.options.s3.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: pending.key }));
+      this.commit(pending.checkpoints);
+      this.options.log?.('firehose: committed an object delivered before a restart', { key: pending.key });
+    } catch {
+      // Not delivered: its records are after the checkpoint and will be read again.
+    }
+    removeFile(this.pendingFile);
+  }
+
+  private commit(checkpoints: Checkpoints): void {
+    this.checkpoints = { ...this.checkpoints, ...checkpoints };
+    writeJsonDurably(this.checkpointFile, this.checkpoints);
+  }
+
+  private async refreshShards(): Promise<void> {
+    const shards: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.options.kinesis.send(
+        new ListShardsCommand(token ? { NextToken: token } : { StreamName: this.options.streamName }),
+      );
+      for (const shard of page.Shards ?? []) shards.push(shard.ShardId!);
+      token = page.NextToken;
+    } while (token);
+    for (const shardId of shards) {
+      if (this.iterators.has(shardId) || this.checkpoints[`${shardId}:closed`]) continue;
+      const after = this.checkpoints[shardId];
+      const { ShardIterator } = await this.options.kinesis.send(
+        new GetShardIteratorCommand({
+          StreamName: this.options.streamName,
+          ShardId: shardId,
+          ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+        }),
+      );
+      this.iterators.set(shardId, ShardIterator);
+    }
+    this.stats.shards = this.iterators.size;
+    this.lastShardRefresh = Date.now();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        if (Date.now() - this.lastShardRefresh > 10_000) await this.refreshShards();
+        const got = await this.pollAll();
+        if (this.due()) await this.flush();
+        if (got === 0) await sleep(this.options.pollIntervalMs ?? 200);
+      } catch (error) {
+        this.options.log?.('firehose: poll failed; retrying', { error: String(error) });
+        await sleep(500);
+      }
+    }
+  }
+
+  /** One GetRecords per open shard; returns how many records arrived. */
+  private async pollAll(): Promise<number> {
+    const results = await Promise.all(
+      [...this.iterators.entries()].map(async ([shardId, iterator]) => {
+        if (!iterator) return 0;
+        const page = await this.options.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+        for (const record of page.Records ?? []) this.add(shardId, record);
+        if (page.NextShardIterator) {
+          this.iterators.set(shardId, page.NextShardIterator);
+        } else {
+          // Closed by a reshard and read to its end: its children are picked up by refreshShards.
+          this.iterators.delete(shardId);
+          this.closedShards.add(shardId);
+        }
+        return page.Records?.length ?? 0;
+      }),
+    );
+    return results.reduce((a, b) => a + b, 0);
+  }
+
+  private readonly closedShards = new Set<string>();
+
+  private add(shardId: string, record: _Record): void {
+    if (this.buffer.length === 0) this.bufferSince = Date.now();
+    this.buffer.push({ shardId, sequenceNumber: record.SequenceNumber!, data: record.Data! });
+    this.bufferBytes += record.Data!.byteLength + 1;
+  }
+
+  private due(): boolean {
+    return this.buffer.length > 0 && (this.bufferBytes >= this.options.bufferSizeBytes || Date.now() - this.bufferSince >= this.options.bufferIntervalMs);
+  }
+
+  /** Writes the buffer as one object, retrying until S3 takes it: Firehose never drops a record it has read. */
+  private async flush(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    const bytes = this.bufferBytes;
+    this.buffer = [];
+    this.bufferBytes = 0;
+    const positions: Checkpoints = {};
+    for (const r of batch) positions[r.shardId] = r.sequenceNumber;
+    for (const shardId of this.closedShards) positions[`${shardId}:closed`] = 'true';
+    const key = objectKey(this.options.prefix, this.options.deliveryStreamName, new Date());
+    writeJsonDurably(this.pendingFile, { key, checkpoints: positions } satisfies Pending);
+    const body = Buffer.concat(batch.flatMap((r) => [r.data, NEWLINE]));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.options.s3.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: body, ContentType: 'application/x-ndjson' }));
+        break;
+      } catch (error) {
+        this.stats.failedWrites++;
+        this.options.log?.('firehose: S3 write failed; retrying', { key, attempt, error: String(error) });
+        await sleep(Math.min(5_000, 100 * 2 ** attempt));
+      }
+    }
+    this.commit(positions);
+    removeFile(this.pendingFile);
+    this.stats.deliveredFiles++;
+    this.stats.deliveredRecords += batch.length;
+    this.stats.deliveredBytes += bytes;
+  }
+
+  snapshot(): FirehoseStats {
+    return {
+      ...this.stats,
+      bufferedRecords: this.buffer.length,
+      bufferedBytes: this.bufferBytes,
+      oldestBufferedMs: this.buffer.length ? Date.now() - this.bufferSince : 0,
+    };
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+
+function sleep(ms: number) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Firehose's default object name under a custom prefix. */
+export function objectKey(prefix: string, name: string, at: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const [y, m, d, h, mi, s] = [at.getUTCFullYear(), p(at.getUTCMonth() + 1), p(at.getUTCDate()), p(at.getUTCHours()), p(at.getUTCMinutes()), p(at.getUTCSeconds())];
+  return `${prefix}${y}/${m}/${d}/${h}/${name}-1-${y}-${m}-${d}-${h}-${mi}-${s}-${randomUUID()}`;
+}

@@ -1,0 +1,62 @@
+/**
+ * `pnpm query "<sql>"`: queries the local warehouse, through the running twin
+ * when there is one (DuckDB lets one process hold the file), directly otherwise.
+ *
+ *   pnpm query "select count(*) from raw_events"
+ *   pnpm query --json "select * from copy_history"
+ *   pnpm query --data-dir /tmp/twin "select …"
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readJson } from './durable-file';
+import type { Endpoints } from './twin';
+import { openWarehouse, query } from './warehouse';
+
+const { values, positionals } = parseArgs({
+  args: process.argv.slice(2),
+  options: { 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false } },
+  allowPositionals: true,
+});
+const sql = positionals.join(' ').trim();
+if (!sql) {
+  console.error('usage: pnpm query [--data-dir DIR] [--json] "<sql>"');
+  process.exit(2);
+}
+const dataDir = resolve(values['data-dir'] ?? process.env.SNOWGATE_DATA_DIR ?? '.snowgate');
+
+async function run(): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
+  const endpoints = readJson<Endpoints>(join(dataDir, 'endpoints.json'));
+  if (endpoints) {
+    try {
+      const response = await fetch(`${endpoints.api}/query`, { method: 'POST', body: sql });
+      const body = (await response.json()) as { columns: string[]; rows: Record<string, unknown>[]; message?: string };
+      if (!response.ok) throw new QueryError(body.message ?? `HTTP ${response.status}`);
+      return body;
+    } catch (error) {
+      if (error instanceof QueryError) throw error;
+      // The twin is gone (stale endpoints.json): read the file directly.
+    }
+  }
+  const path = join(dataDir, 'warehouse.duckdb');
+  if (!existsSync(path)) throw new QueryError(`no warehouse in ${dataDir}: start the twin with pnpm start first`);
+  const { instance, connection } = await openWarehouse(path, { readOnly: true });
+  try {
+    return await query(connection, sql);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+class QueryError extends Error {}
+
+try {
+  const result = await run();
+  if (values.json) console.log(JSON.stringify(result.rows, null, 2));
+  else if (result.rows.length === 0) console.log(`(no rows) ${result.columns.join(' | ')}`);
+  else console.table(result.rows);
+} catch (error) {
+  console.error(`query failed: ${(error as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,198 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { parseIngestSettings, type StageConfig } from '@snowgate/core';
+import { createClients } from '@snowgate/functions/clients';
+import { handler as health } from '@snowgate/functions/health';
+import { createIngestHandler } from '@snowgate/functions/ingest-handler';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createApiServer } from './api';
+import { removeFile } from './durable-file';
+import { startEmulators } from './emulators';
+import { injectKinesisFaults, injectS3Faults } from './faults';
+import { LocalFirehose } from './firehose';
+import { resolveTwinOptions, type TwinOptionsInput } from './options';
+import { LocalSnowpipe } from './snowpipe';
+import { openWarehouse, query } from './warehouse';
+
+/** Credentials the emulators accept; nothing leaves this machine. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export interface Endpoints {
+  api: string;
+  kinesis: string;
+  s3: string;
+  stream: string;
+  deliveryStream: string;
+  buckets: { landing: string; errors: string };
+  warehouse: string;
+}
+
+export interface TwinStatus {
+  api: { accepted: number; quarantinedRecords: number; requests: Record<string, number> };
+  firehose: ReturnType<LocalFirehose['snapshot']>;
+  snowpipe: ReturnType<LocalSnowpipe['snapshot']>;
+  /** Records read from the stream but not yet in a landing file, and files not yet loaded. */
+  lag: { bufferedRecords: number; oldestBufferedMs: number; filesWaiting: number };
+}
+
+export interface Twin {
+  endpoints: Endpoints;
+  status(): TwinStatus;
+  /** Stops taking requests, delivers and loads everything accepted, then shuts down. */
+  stop(): Promise<void>;
+}
+
+const NAMES = { stream: 'snowgate-local-events', deliveryStream: 'snowgate-local-to-landing', landing: 'snowgate-local-landing', errors: 'snowgate-local-errors' };
+
+/**
+ * Starts the whole pipeline on this machine: the unchanged ingest handler behind
+ * an API Gateway-shaped HTTP server, kinesalite and s3rver, a local Firehose and
+ * a local Snowpipe loading DuckDB. State lives in the data dir and survives restarts.
+ */
+export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): Promise<Twin> {
+  const options = resolveTwinOptions(input, stage);
+  const { dataDir } = options;
+  mkdirSync(dataDir, { recursive: true });
+  const log = (message: string, extra?: Record<string, unknown>) => {
+    if (process.env.SNOWGATE_TWIN_QUIET !== '1') console.error(`twin: ${message}${extra ? ` ${JSON.stringify(extra)}` : ''}`);
+  };
+
+  const emulators = await startEmulators(dataDir, [NAMES.landing, NAMES.errors], options.host);
+  const settings = parseIngestSettings({
+    streamName: NAMES.stream,
+    errorBucket: NAMES.errors,
+    errorPrefix: options.stage.buckets.errorPrefix,
+    region: 'us-east-1',
+    kinesisEndpoint: emulators.kinesisEndpoint,
+    s3Endpoint: emulators.s3Endpoint,
+    limits: options.stage.ingest.limits,
+    write: options.stage.ingest.write,
+  });
+
+  // The handler's clients, with the injected faults producers should see.
+  const ingestClients = createClients(settings, LOCAL_CREDENTIALS);
+  injectKinesisFaults(ingestClients.kinesis, options.kinesisFailureRate);
+  injectS3Faults(ingestClients.s3, options.s3FailureRate);
+  await ensureStream(ingestClients.kinesis, NAMES.stream, options.shards);
+
+  const ingest = createIngestHandler({
+    settings,
+    kinesis: ingestClients.kinesis,
+    s3: ingestClients.s3,
+    logger: new Logger({ serviceName: 'snowgate-ingest', logLevel: (process.env.POWERTOOLS_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN' }),
+  });
+
+  const warehousePath = join(dataDir, 'warehouse.duckdb');
+  const warehouse = await openWarehouse(warehousePath);
+  const queryConnection = await warehouse.instance.connect();
+
+  const pipeClients = createClients(settings, LOCAL_CREDENTIALS);
+  const snowpipe = new LocalSnowpipe({ s3: pipeClients.s3, connection: warehouse.connection, bucket: NAMES.landing, prefix: options.stage.firehose.prefix, log });
+  emulators.onS3Event((event) => {
+    if (event.s3.bucket.name === NAMES.landing && event.eventName.startsWith('ObjectCreated')) snowpipe.notify(decodeURIComponent(event.s3.object.key.replace(/\+/g, ' ')));
+  });
+  await snowpipe.refresh();
+
+  const firehoseClients = createClients(settings, LOCAL_CREDENTIALS);
+  injectS3Faults(firehoseClients.s3, options.s3FailureRate);
+  const firehose = new LocalFirehose({
+    kinesis: firehoseClients.kinesis,
+    s3: firehoseClients.s3,
+    streamName: NAMES.stream,
+    deliveryStreamName: NAMES.deliveryStream,
+    bucket: NAMES.landing,
+    prefix: options.stage.firehose.prefix,
+    bufferSizeBytes: options.stage.firehose.bufferSizeMiB * 1_048_576,
+    bufferIntervalMs: options.stage.firehose.bufferIntervalSeconds * 1_000,
+    stateDir: join(dataDir, 'firehose'),
+    log,
+  });
+  await firehose.start();
+
+  const counters = { accepted: 0, quarantinedRecords: 0, requests: {} as Record<string, number> };
+  const status = (): TwinStatus => {
+    const f = firehose.snapshot();
+    const s = snowpipe.snapshot();
+    return { api: counters, firehose: f, snowpipe: s, lag: { bufferedRecords: f.bufferedRecords, oldestBufferedMs: f.oldestBufferedMs, filesWaiting: s.queued } };
+  };
+  const api = createApiServer(
+    {
+      'POST /events': ingest,
+      'GET /health': health,
+      'GET /status': status,
+      'POST /query': (sql) => query(queryConnection, sql),
+    },
+    { timeoutMs: options.stage.lambda.timeoutSeconds * 1_000 },
+  );
+  api.onResponse((route, code, body) => {
+    if (route !== 'POST /events') return;
+    counters.requests[code] = (counters.requests[code] ?? 0) + 1;
+    if (code < 500 && body) {
+      const answer = JSON.parse(body) as { accepted: number; rejected: number };
+      counters.accepted += answer.accepted;
+      counters.quarantinedRecords += answer.rejected;
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    api.server.once('error', reject);
+    api.server.listen(options.port, options.host, () => resolve());
+  });
+
+  const endpoints: Endpoints = {
+    api: `http://${options.host}:${(api.server.address() as AddressInfo).port}`,
+    kinesis: emulators.kinesisEndpoint,
+    s3: emulators.s3Endpoint,
+    stream: NAMES.stream,
+    deliveryStream: NAMES.deliveryStream,
+    buckets: { landing: NAMES.landing, errors: NAMES.errors },
+    warehouse: warehousePath,
+  };
+  const endpointsFile = join(dataDir, 'endpoints.json');
+  writeFileSync(endpointsFile, JSON.stringify(endpoints, null, 2));
+
+  let stopping: Promise<void> | undefined;
+  return {
+    endpoints,
+    status,
+    stop() {
+      stopping ??= (async () => {
+        removeFile(endpointsFile);
+        await new Promise<void>((resolve) => {
+          api.server.close(() => resolve());
+          api.server.closeIdleConnections();
+        });
+        await api.drain();
+        await firehose.drain();
+        await snowpipe.refresh();
+        await snowpipe.idle();
+        queryConnection.closeSync();
+        warehouse.connection.closeSync();
+        warehouse.instance.closeSync();
+        for (const c of [ingestClients, pipeClients, firehoseClients]) {
+          c.kinesis.destroy();
+          c.s3.destroy();
+        }
+        await emulators.stop();
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function ensureStream(kinesis: KinesisClient, name: string, shards: number): Promise<void> {
+  try {
+    await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+    return;
+  } catch (error) {
+    if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+  }
+  await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
+  for (let i = 0; i < 100; i++) {
+    const d = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+    if (d.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`stream ${name} did not become ACTIVE`);
+}

@@ -1,0 +1,46 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+
+/**
+ * The local warehouse: DuckDB standing in for Snowflake. `raw_events` has the
+ * columns of Snowflake's RAW_EVENTS; `copy_history` is both Snowpipe's load
+ * history (a path is loaded once) and its copy history (status, first error).
+ */
+export const WAREHOUSE_DDL = [
+  `CREATE TABLE IF NOT EXISTS raw_events (
+     record JSON NOT NULL,
+     received_at TIMESTAMPTZ NOT NULL,
+     request_id VARCHAR NOT NULL,
+     source_file VARCHAR NOT NULL,
+     file_row_number BIGINT NOT NULL,
+     loaded_at TIMESTAMPTZ NOT NULL
+   )`,
+  `CREATE TABLE IF NOT EXISTS copy_history (
+     file_name VARCHAR PRIMARY KEY,
+     status VARCHAR NOT NULL,
+     row_count BIGINT NOT NULL,
+     row_parsed BIGINT NOT NULL,
+     first_error_message VARCHAR,
+     first_error_line_number BIGINT,
+     last_load_time TIMESTAMPTZ NOT NULL
+   )`,
+  `CREATE OR REPLACE VIEW raw_events_latest AS
+     SELECT * FROM raw_events
+     QUALIFY row_number() OVER (PARTITION BY record->>'id' ORDER BY received_at DESC, loaded_at DESC, source_file DESC, file_row_number DESC) = 1`,
+  `CREATE OR REPLACE VIEW ingest_latency AS
+     SELECT source_file, request_id, received_at, loaded_at, epoch_ms(loaded_at) - epoch_ms(received_at) AS latency_ms FROM raw_events`,
+];
+
+export async function openWarehouse(path: string, { readOnly = false } = {}): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
+  const instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+  const connection = await instance.connect();
+  if (!readOnly) for (const statement of WAREHOUSE_DDL) await connection.run(statement);
+  return { instance, connection };
+}
+
+/** Runs a query and returns plain JSON-able rows (BigInts as numbers when safe, timestamps as ISO strings). */
+export async function query(connection: DuckDBConnection, sql: string): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
+  const reader = await connection.runAndReadAll(sql);
+  const columns = reader.columnNames();
+  const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
+  return { columns, rows };
+}
