@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Endpoints } from '@snowgate/twin';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'snowgate-twin-'));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export interface TwinProcess {
+  child: ChildProcess;
+  endpoints: Endpoints;
+  output: () => string;
+}
+
+/** `pnpm start` as a real process (so it can be killed), on a free port and the given data dir. */
+export async function spawnTwin(dataDir: string, args: string[] = []): Promise<TwinProcess> {
+  // A killed twin leaves its endpoints behind: wait for the new ones.
+  rmSync(join(dataDir, 'endpoints.json'), { force: true });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'packages/twin/src/main.ts'), '--port', '0', '--data-dir', dataDir, ...args], {
+    cwd: root,
+    env: { ...process.env, SNOWGATE_TWIN_QUIET: '1', NODE_NO_WARNINGS: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const file = join(dataDir, 'endpoints.json');
+  for (let i = 0; i < 300; i++) {
+    if (existsSync(file)) return { child, endpoints: JSON.parse(readFileSync(file, 'utf8')), output: () => output };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`twin did not start:\n${output}`);
+}
+
+export async function stopTwin(twin: TwinProcess, signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+  if (twin.child.exitCode !== null) return twin.child.exitCode;
+  const exited = new Promise<number | null>((resolve) => twin.child.once('exit', (code) => resolve(code)));
+  twin.child.kill(signal);
+  return exited;
+}
+
+export async function post(api: string, body: string, contentType = 'application/json'): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${api}/events`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  return { status: response.status, body: await response.json() };
+}
