@@ -1,9 +1,10 @@
 import { ingestEnvironment } from '@snowgate/core';
 import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Api, Function, use, type ApiAuthorizer, type StackContext } from 'sst/constructs';
 import { stageConfig } from './config';
-import { BASIC_EXECUTION, XRAY, objectsUnderPrefix, suppress } from './nag';
+import { BASIC_EXECUTION, objectsUnderPrefix, suppress } from './nag';
 import { Storage } from './Storage';
 import { Stream } from './Stream';
 
@@ -23,6 +24,8 @@ export function Ingest({ stack, app }: StackContext) {
     architecture: 'arm_64',
     logRetention: RETENTION[config.lambda.logRetentionDays],
     nodejs: { format: 'esm', minify: true },
+    // X-Ray needs `xray:Put*` on `*` (it has no resource-level permissions): off, so that no grant has a wildcard.
+    tracing: 'disabled',
   } as const;
 
   const ingest = new Function(stack, 'IngestFn', {
@@ -54,6 +57,8 @@ export function Ingest({ stack, app }: StackContext) {
   const authorizers: Record<string, ApiAuthorizer> =
     config.auth.mode === 'jwt' ? { jwt: { type: 'jwt', jwt: { issuer: config.auth.issuer, audience: config.auth.audience } } } : {};
   const api = new Api(stack, 'Api', {
+    // Producers are services, not browsers: no CORS (SST would otherwise allow every origin).
+    cors: false,
     authorizers,
     defaults: {
       authorizer: config.auth.mode,
@@ -67,8 +72,11 @@ export function Ingest({ stack, app }: StackContext) {
     },
   });
 
-  suppress(ingest, [BASIC_EXECUTION, XRAY, objectsUnderPrefix(config.buckets.errorPrefix, 'Quarantine objects get a new unique key each time, under the error prefix only')]);
-  suppress(health, [BASIC_EXECUTION, XRAY]);
+  suppress(ingest, [BASIC_EXECUTION, objectsUnderPrefix(config.buckets.errorPrefix, 'Quarantine objects get a new unique key each time, under the error prefix only')]);
+  suppress(health, [BASIC_EXECUTION]);
+  // Access logs expire by retention; they must not outlive the stage (CDK's default for log groups is to retain).
+  api.cdk.accessLogGroup?.applyRemovalPolicy(RemovalPolicy.DESTROY);
+
   const route = (key: string) => api.node.findChild(`Route_${key.replace(' ', '_-').replace(/\//g, '-')}`);
   suppress(route('GET /health'), [{ id: 'AwsSolutions-APIG4', reason: 'GET /health is open on purpose: it reads no data and writes none' }]);
   if (config.auth.mode === 'none') {

@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
@@ -39,6 +40,10 @@ export function Snowflake({ stack, app }: StackContext) {
   suppress(role, [objectsUnderPrefix(prefix, 'Snowflake reads every landed file under the landing prefix, and nothing else')]);
 
   if (config.snowflake.notificationChannelArn) {
+    const queueRegion = config.snowflake.notificationChannelArn.split(':')[3];
+    if (!Token.isUnresolved(stack.region) && queueRegion !== stack.region) {
+      throw new Error(`the pipe's queue is in ${queueRegion}, the landing bucket in ${stack.region}: S3 notifies only queues in its own region`);
+    }
     const queue = sqs.Queue.fromQueueArn(stack, 'SnowpipeQueue', config.snowflake.notificationChannelArn);
     landing.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(queue), { prefix });
   }

@@ -21,7 +21,7 @@ export function Storage({ stack, app }: StackContext) {
     ...common,
     lifecycleRules: [
       { id: 'expire-landed-files', prefix: config.firehose.prefix, expiration: Duration.days(config.buckets.landingExpirationDays) },
-      { id: 'expire-firehose-errors', prefix: config.firehose.errorPrefix, expiration: Duration.days(config.buckets.errorsExpirationDays) },
+      { id: 'expire-firehose-errors', prefix: config.firehose.errorPrefix, expiration: Duration.days(config.buckets.firehoseErrorsExpirationDays) },
       { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
     ],
   });

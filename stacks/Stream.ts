@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
@@ -23,7 +23,7 @@ export function Stream({ stack, app }: StackContext) {
   });
 
   const logGroup = new logs.LogGroup(stack, 'FirehoseLogs', {
-    retention: logs.RetentionDays.ONE_MONTH,
+    retention: config.lambda.logRetentionDays as logs.RetentionDays,
     removalPolicy: RemovalPolicy.DESTROY,
   });
   const logStream = new logs.LogStream(stack, 'FirehoseS3Delivery', { logGroup, removalPolicy: RemovalPolicy.DESTROY });
@@ -50,7 +50,19 @@ export function Stream({ stack, app }: StackContext) {
       resources: [landing.arnForObjects(`${config.firehose.prefix}*`), landing.arnForObjects(`${config.firehose.errorPrefix}*`)],
     }),
   );
-  role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:PutLogEvents'], resources: [logGroup.logGroupArn.replace(/:\*$/, '') + ':log-stream:*'] }));
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ['logs:PutLogEvents'],
+      resources: [
+        stack.formatArn({
+          service: 'logs',
+          resource: 'log-group',
+          resourceName: `${logGroup.logGroupName}:log-stream:${logStream.logStreamName}`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    }),
+  );
 
   const delivery = new firehose.CfnDeliveryStream(stack, 'ToLanding', {
     deliveryStreamType: 'KinesisStreamAsSource',
@@ -77,7 +89,6 @@ export function Stream({ stack, app }: StackContext) {
   suppress(role, [
     objectsUnderPrefix(config.firehose.prefix, 'Firehose writes new objects with generated names under the landing prefix only'),
     objectsUnderPrefix(config.firehose.errorPrefix, 'Firehose writes failed records with generated names under its error prefix only'),
-    { id: 'AwsSolutions-IAM5', reason: 'Firehose creates its own log streams in its own log group', appliesTo: [{ regex: '/^Resource::.*:log-stream:\\*$/g' }] },
   ]);
   suppress(delivery, [{ id: 'AwsSolutions-KDF1', reason: 'Delivery-stream SSE is not available with a Kinesis stream as source; records are encrypted at rest in the stream (KMS) and in the bucket (SSE-S3)' }]);
 

@@ -9,7 +9,9 @@ import { suppressNagFindings } from './nag';
 
 /** Every stack of the app, in dependency order; `sst.config.ts`, the tests and `pnpm synth` all call this. */
 export function snowgate(app: App): void {
-  app.setDefaultRemovalPolicy(stageConfig(app).production ? 'retain' : 'destroy');
+  // Outside production everything goes on `sst remove`. In production only the buckets and the stream
+  // are retained (their own removal policies): the API, functions and roles must not outlive the stage.
+  if (!stageConfig(app).production) app.setDefaultRemovalPolicy('destroy');
   app.stack(Storage).stack(Stream).stack(Ingest).stack(Snowflake).stack(Alarms);
   suppressNagFindings(app);
 }

@@ -15,12 +15,6 @@ export const BASIC_EXECUTION: NagPackSuppression = {
   appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
 };
 
-export const XRAY: NagPackSuppression = {
-  id: 'AwsSolutions-IAM5',
-  reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (SST enables active tracing)',
-  appliesTo: ['Resource::*'],
-};
-
 /**
  * Suppressions for the helper Lambdas that SST and CDK add to every stack
  * (SST's stack-metadata custom resource, CDK's log-retention and bucket-notification

@@ -1,9 +1,8 @@
 import type { StageConfig } from '@snowgate/core';
 import { Aspects, type Stack } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { App, getStack } from 'sst/constructs';
-import { useDeferredTasks } from 'sst/constructs/deferred_task.js';
 import { initProject } from 'sst/project.js';
 import { configureStage } from './config';
 import { Alarms, Ingest, Snowflake, Storage, Stream, snowgate } from './index';
@@ -29,19 +28,31 @@ export async function synthesize(stage: string, config?: StageConfig): Promise<S
   if (config) configureStage(app, config);
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   snowgate(app);
-  // What `sst deploy` does before synthesizing: bundle each function with esbuild and set its real code and runtime.
-  await useDeferredTasks().run();
+  // What `sst deploy` does before synthesizing: bundle each function, apply removal policies, tags and SSM
+  // parameters. NODE_ENV=test only skips SST's bootstrap lookup (it needs AWS credentials), which adds
+  // nothing but a sourcemap uploader.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'test';
+  try {
+    await app.finish();
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   const names = Object.keys(STACKS) as StackName[];
   const stacks = Object.fromEntries(names.map((n) => [n, getStack(STACKS[n])])) as unknown as Record<StackName, Stack>;
-  const templates = Object.fromEntries(names.map((n) => [n, Template.fromStack(stacks[n])])) as Record<StackName, Template>;
-  const findings = (level: 'findError' | 'findWarning', n: StackName) =>
-    Annotations.fromStack(stacks[n])
-      [level]('*', Match.stringLikeRegexp('AwsSolutions-.*'))
+  // One synthesis for everything: SST's construct-id check (an aspect) refuses to run twice on one app.
+  const assembly = app.synth();
+  const artifact = (n: StackName) => assembly.getStackArtifact(stacks[n].artifactId);
+  const templates = Object.fromEntries(names.map((n) => [n, Template.fromJSON(artifact(n).template)])) as Record<StackName, Template>;
+  const findings = (level: 'error' | 'warning', n: StackName) =>
+    artifact(n)
+      .messages.filter((m) => m.level === level && /AwsSolutions-/.test(String(m.entry.data)))
       .map((m) => `${m.id}: ${String(m.entry.data).split('\n')[0]}`);
   return {
     stacks,
     templates,
-    nagErrors: Object.fromEntries(names.map((n) => [n, findings('findError', n)])) as Record<StackName, string[]>,
-    nagWarnings: Object.fromEntries(names.map((n) => [n, findings('findWarning', n)])) as Record<StackName, string[]>,
+    nagErrors: Object.fromEntries(names.map((n) => [n, findings('error', n)])) as Record<StackName, string[]>,
+    nagWarnings: Object.fromEntries(names.map((n) => [n, findings('warning', n)])) as Record<StackName, string[]>,
   };
 }

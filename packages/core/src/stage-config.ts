@@ -59,6 +59,8 @@ export const stageConfigSchema = z
         /** Days before quarantined input moves to Infrequent Access, and before it expires. */
         errorsInfrequentAccessDays: z.number().int().min(30).default(30),
         errorsExpirationDays: z.number().int().positive().default(365),
+        /** Days before records Firehose could not deliver (under `firehose.errorPrefix`) expire. */
+        firehoseErrorsExpirationDays: z.number().int().positive().default(90),
         errorPrefix: prefix.default('errors/'),
       })
       .prefault({}),
@@ -68,7 +70,7 @@ export const stageConfigSchema = z
     snowflake: z
       .object({
         /** `STORAGE_AWS_EXTERNAL_ID` of the storage integration, fixed here so that neither side waits for the other. */
-        externalId: z.string().regex(/^[A-Za-z0-9+=,.@:\/-]{2,1224}$/),
+        externalId: z.string().regex(/^[\w+=,.@:\/-]{2,1224}$/),
         /** Snowflake's IAM user (`DESC INTEGRATION` → `STORAGE_AWS_IAM_USER_ARN`); until known, only this account can assume the role. */
         iamUserArn: z.string().regex(/^arn:aws:iam::\d{12}:user\/.+$/).optional(),
         /** The pipe's SQS queue (`SHOW PIPES` → `notification_channel`); until known, no bucket notification is created. */
@@ -76,13 +78,21 @@ export const stageConfigSchema = z
       }),
     alarms: z
       .object({
-        /** Alarm when the newest landed record is older than this. */
+        /** Alarm when the oldest record not yet delivered by Firehose is older than this (DeliveryToS3.DataFreshness). */
         dataFreshnessSeconds: z.number().int().positive().default(900),
         iteratorAgeMs: z.number().int().positive().default(60_000),
         /** An e-mail address subscribed to the alarms' SNS topic; no topic without it. */
         email: z.email().optional(),
       })
       .prefault({}),
+  })
+  .refine((c) => c.buckets.errorsExpirationDays > c.buckets.errorsInfrequentAccessDays, {
+    message: 'quarantine must expire after it moves to Infrequent Access (S3 refuses the rule otherwise)',
+    path: ['buckets', 'errorsExpirationDays'],
+  })
+  .refine((c) => !c.snowflake.notificationChannelArn || c.snowflake.iamUserArn, {
+    message: 'set iamUserArn with notificationChannelArn: Snowpipe cannot read a file before its user may assume the role',
+    path: ['snowflake', 'iamUserArn'],
   })
   .refine((c) => !(c.production && c.auth.mode === 'none'), { message: 'a production stage cannot use auth mode "none"', path: ['auth', 'mode'] })
   .refine((c) => c.ingest.write.budgetMs < c.lambda.timeoutSeconds * 1_000 - 500, {
