@@ -37,3 +37,28 @@ describe('fault injection', () => {
     expect(listed.Contents?.map((o) => o.Key)).toEqual(['two']);
   });
 });
+
+describe('coalescing PutRecords (the twin only)', () => {
+  it('merges concurrent calls into one and gives each caller exactly its own results, failures included', async () => {
+    const { coalescePutRecords } = await import('@snowgate/twin');
+    const { createClients } = await import('@snowgate/functions/clients');
+    const { kinesis } = createClients({ region: 'us-east-1', kinesisEndpoint: emu.kinesisEndpoint }, { accessKeyId: 'a', secretAccessKey: 'b' });
+    await createStream(kinesis, 'coalesced', 2);
+    coalescePutRecords(kinesis);
+    let calls = 0;
+    kinesis.middlewareStack.add((next) => async (args) => (calls++, next(args)), { step: 'build', name: 'countCalls' });
+    // Every third entry of the merged call fails, so failures fall inside different callers' slices.
+    injectKinesisFaults(kinesis, 0.5, sequence([0.9, 0.9, 0.1]));
+    const put = (caller: string, n: number) =>
+      kinesis.send(new PutRecordsCommand({ StreamName: 'coalesced', Records: Array.from({ length: n }, (_, i) => ({ PartitionKey: `${caller}-${i}`, Data: Buffer.from(`${caller}-${i}`) })) }));
+    const [a, b, c] = await Promise.all([put('a', 2), put('b', 3), put('c', 1)]);
+    expect(calls).toBe(1);
+    expect([a, b, c].map((o) => o.Records!.length)).toEqual([2, 3, 1]);
+    // Merged order a0 a1 b0 b1 b2 c0: positions 2 and 5 (b0, c0) failed.
+    expect(a.FailedRecordCount).toBe(0);
+    expect(b.Records!.map((r) => r.ErrorCode ?? 'ok')).toEqual(['ProvisionedThroughputExceededException', 'ok', 'ok']);
+    expect(c.FailedRecordCount).toBe(1);
+    expect((await readStream(kinesis, 'coalesced')).map((r) => r.data).sort()).toEqual(['a-0', 'a-1', 'b-1', 'b-2']);
+    kinesis.destroy();
+  });
+});

@@ -145,9 +145,11 @@ export class LocalFirehose {
     while (this.running) {
       try {
         if (Date.now() - this.lastShardRefresh > 10_000) await this.refreshShards();
-        const got = await this.pollAll();
+        const started = Date.now();
+        await this.pollAll();
         if (this.due()) await this.flush();
-        if (got === 0) await sleep(this.options.pollIntervalMs ?? 200);
+        // Kinesis allows 5 GetRecords calls per second per shard; polling faster only burns the CPU the API needs.
+        await sleep(Math.max(0, (this.options.pollIntervalMs ?? 200) - (Date.now() - started)));
       } catch (error) {
         this.options.log?.('firehose: poll failed; retrying', { error: String(error) });
         await sleep(500);

@@ -1,3 +1,4 @@
+export * from './coalesce';
 export * from './api';
 export * from './faults';
 export * from './firehose';

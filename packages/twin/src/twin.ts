@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createApiServer } from './api';
 import { removeFile } from './durable-file';
+import { coalescePutRecords } from './coalesce';
 import { startEmulators } from './emulators';
 import { injectKinesisFaults, injectS3Faults } from './faults';
 import { LocalFirehose } from './firehose';
@@ -73,6 +74,7 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
 
   // The handler's clients, with the injected faults producers should see.
   const ingestClients = createClients(settings, LOCAL_CREDENTIALS);
+  coalescePutRecords(ingestClients.kinesis);
   injectKinesisFaults(ingestClients.kinesis, options.kinesisFailureRate);
   injectS3Faults(ingestClients.s3, options.s3FailureRate);
   await ensureStream(ingestClients.kinesis, NAMES.stream, options.shards);
