@@ -156,3 +156,31 @@ describe('the local twin as a process', () => {
     }
   }, 120_000);
 });
+
+describe('the local twin across a reshard', () => {
+  it('follows a split shard into its children and loads every record exactly once', async () => {
+    const { DescribeStreamCommand, SplitShardCommand } = await import('@aws-sdk/client-kinesis');
+    const dataDir = tempDataDir();
+    const twin = await startTwin({ port: 0, dataDir, shards: 1 }, stage);
+    try {
+      const { kinesis } = createClients({ region: 'us-east-1', kinesisEndpoint: twin.endpoints.kinesis }, credentials);
+      const batch = (prefix: string) => JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ id: `${prefix}-${i}` })));
+      expect((await post(twin.endpoints.api, batch('before'))).status).toBe(202);
+      const [parent] = (await kinesis.send(new DescribeStreamCommand({ StreamName: twin.endpoints.stream }))).StreamDescription!.Shards!;
+      await kinesis.send(new SplitShardCommand({ StreamName: twin.endpoints.stream, ShardToSplit: parent!.ShardId!, NewStartingHashKey: (2n ** 127n).toString() }));
+      for (let i = 0; i < 50; i++) {
+        const d = await kinesis.send(new DescribeStreamCommand({ StreamName: twin.endpoints.stream }));
+        if (d.StreamDescription!.StreamStatus === 'ACTIVE' && d.StreamDescription!.Shards!.length === 3) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect((await post(twin.endpoints.api, batch('after'))).status).toBe(202);
+      kinesis.destroy();
+    } finally {
+      await twin.stop();
+    }
+    const loaded = await rows(dataDir, `SELECT record->>'id' AS id, count(*) AS n FROM raw_events GROUP BY 1`);
+    removeDir(dataDir);
+    expect(loaded).toHaveLength(100);
+    expect(loaded.every((r) => Number(r.n) === 1)).toBe(true);
+  }, 60_000);
+});

@@ -67,6 +67,8 @@ export class LocalFirehose {
   private checkpoints: Checkpoints = {};
   /** Shard → iterator; a closed shard (after a split or merge) is removed once drained. */
   private readonly iterators = new Map<string, string | undefined>();
+  /** Shards read to their end after a reshard; recorded in the checkpoint with the next delivery. */
+  private readonly closedShards = new Set<string>();
   private buffer: Buffered[] = [];
   private bufferBytes = 0;
   private bufferSince = 0;
@@ -93,7 +95,10 @@ export class LocalFirehose {
   async drain(): Promise<void> {
     this.running = false;
     await this.loop;
-    for (let idle = 0; idle < 2; ) idle = (await this.pollAll()) === 0 ? idle + 1 : 0;
+    for (let idle = 0; idle < 2; ) {
+      if (this.lastShardRefresh === 0) await this.refreshShards();
+      idle = (await this.pollAll()) === 0 && this.lastShardRefresh !== 0 ? idle + 1 : 0;
+    }
     await this.flush();
   }
 
@@ -116,17 +121,24 @@ export class LocalFirehose {
   }
 
   private async refreshShards(): Promise<void> {
-    const shards: string[] = [];
+    const shards: { id: string; parents: string[] }[] = [];
     let token: string | undefined;
     do {
       const page = await this.options.kinesis.send(
         new ListShardsCommand(token ? { NextToken: token } : { StreamName: this.options.streamName }),
       );
-      for (const shard of page.Shards ?? []) shards.push(shard.ShardId!);
+      for (const shard of page.Shards ?? []) {
+        shards.push({ id: shard.ShardId!, parents: [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => !!p) });
+      }
       token = page.NextToken;
     } while (token);
-    for (const shardId of shards) {
-      if (this.iterators.has(shardId) || this.checkpoints[`${shardId}:closed`]) continue;
+    const known = new Set(shards.map((s) => s.id));
+    const finished = (id: string) => this.closedShards.has(id) || !!this.checkpoints[`${id}:closed`];
+    for (const { id: shardId, parents } of shards) {
+      if (this.iterators.has(shardId) || finished(shardId)) continue;
+      // After a split or merge, read a child only once its parents are read to their end, so that
+      // records with the same partition key stay in order (as Firehose and the KCL do).
+      if (parents.some((p) => known.has(p) && !finished(p))) continue;
       const after = this.checkpoints[shardId];
       const { ShardIterator } = await this.options.kinesis.send(
         new GetShardIteratorCommand({
@@ -170,6 +182,7 @@ export class LocalFirehose {
           // Closed by a reshard and read to its end: its children are picked up by refreshShards.
           this.iterators.delete(shardId);
           this.closedShards.add(shardId);
+          this.lastShardRefresh = 0;
         }
         return page.Records?.length ?? 0;
       }),
@@ -177,7 +190,6 @@ export class LocalFirehose {
     return results.reduce((a, b) => a + b, 0);
   }
 
-  private readonly closedShards = new Set<string>();
 
   private add(shardId: string, record: _Record): void {
     if (this.buffer.length === 0) this.bufferSince = Date.now();
