@@ -1,8 +1,4 @@
-import kinesalite from 'kinesalite';
-import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import S3rver from 's3rver';
+import { Worker } from 'node:worker_threads';
 
 export interface S3Event {
   eventName: string;
@@ -19,30 +15,30 @@ export interface RunningEmulators {
 
 /**
  * kinesalite (Kinesis, on leveldown) and s3rver (S3, on the file system), both
- * persisted under the data dir, on loopback ports.
+ * persisted under the data dir, on loopback ports, in a worker thread: they get
+ * the second core, and die with the process (no orphan holds the data dir).
  */
 export async function startEmulators(dataDir: string, buckets: string[], host = '127.0.0.1'): Promise<RunningEmulators> {
-  const kinesisDir = join(dataDir, 'kinesis');
-  const s3Dir = join(dataDir, 's3');
-  mkdirSync(kinesisDir, { recursive: true });
-  mkdirSync(s3Dir, { recursive: true });
-
-  const kinesisServer = kinesalite({ path: kinesisDir, createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100 });
-  await new Promise<void>((resolve) => kinesisServer.listen(0, host, () => resolve()));
-  const s3Server = new S3rver({ port: 0, address: host, silent: true, directory: s3Dir, configureBuckets: buckets.map((name) => ({ name })) });
-  const { port } = (await s3Server.run()) as AddressInfo;
-
+  const worker = new Worker(new URL('./emulator-worker.mjs', import.meta.url), { workerData: { dataDir, buckets, host }, execArgv: [] });
+  const listeners: ((event: S3Event) => void)[] = [];
+  const ready = await new Promise<{ kinesisEndpoint: string; s3Endpoint: string }>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.on('message', (message: { type: string; records?: S3Event[]; kinesisEndpoint?: string; s3Endpoint?: string }) => {
+      if (message.type === 'ready') resolve({ kinesisEndpoint: message.kinesisEndpoint!, s3Endpoint: message.s3Endpoint! });
+      if (message.type === 's3event') for (const record of message.records ?? []) for (const l of listeners) l(record);
+    });
+  });
+  worker.on('error', (error) => console.error('twin: emulator thread failed:', error));
   return {
-    kinesisEndpoint: `http://${host}:${(kinesisServer.address() as AddressInfo).port}`,
-    s3Endpoint: `http://${host}:${port}`,
+    ...ready,
     onS3Event(listener) {
-      (s3Server as unknown as NodeJS.EventEmitter).on('event', (notification: { Records: S3Event[] }) => {
-        for (const record of notification.Records ?? []) listener(record);
-      });
+      listeners.push(listener);
     },
     async stop() {
-      await s3Server.close();
-      await new Promise<void>((resolve) => kinesisServer.close(() => resolve()));
+      const stopped = new Promise<void>((resolve) => worker.on('message', (m: { type: string }) => m.type === 'stopped' && resolve()));
+      worker.postMessage({ type: 'stop' });
+      await stopped;
+      await worker.terminate();
     },
   };
 }
