@@ -42,13 +42,15 @@ describe('coalescing PutRecords (the twin only)', () => {
   it('merges concurrent calls into one and gives each caller exactly its own results, failures included', async () => {
     const { coalescePutRecords } = await import('@snowgate/twin');
     const { createClients } = await import('@snowgate/functions/clients');
-    const { kinesis } = createClients({ region: 'us-east-1', kinesisEndpoint: emu.kinesisEndpoint }, { accessKeyId: 'a', secretAccessKey: 'b' });
+    const settings = { region: 'us-east-1', kinesisEndpoint: emu.kinesisEndpoint };
+    const { kinesis } = createClients(settings, { accessKeyId: 'a', secretAccessKey: 'b' });
+    const { kinesis: raw } = createClients(settings, { accessKeyId: 'a', secretAccessKey: 'b' });
     await createStream(kinesis, 'coalesced', 2);
-    coalescePutRecords(kinesis);
+    coalescePutRecords(kinesis, raw);
     let calls = 0;
-    kinesis.middlewareStack.add((next) => async (args) => (calls++, next(args)), { step: 'build', name: 'countCalls' });
+    raw.middlewareStack.add((next) => async (args) => (calls++, next(args)), { step: 'build', name: 'countCalls' });
     // Every third entry of the merged call fails, so failures fall inside different callers' slices.
-    injectKinesisFaults(kinesis, 0.5, sequence([0.9, 0.9, 0.1]));
+    injectKinesisFaults(raw, 0.5, sequence([0.9, 0.9, 0.1]));
     const put = (caller: string, n: number) =>
       kinesis.send(new PutRecordsCommand({ StreamName: 'coalesced', Records: Array.from({ length: n }, (_, i) => ({ PartitionKey: `${caller}-${i}`, Data: Buffer.from(`${caller}-${i}`) })) }));
     const [a, b, c] = await Promise.all([put('a', 2), put('b', 3), put('c', 1)]);
@@ -60,5 +62,6 @@ describe('coalescing PutRecords (the twin only)', () => {
     expect(c.FailedRecordCount).toBe(1);
     expect((await readStream(kinesis, 'coalesced')).map((r) => r.data).sort()).toEqual(['a-0', 'a-1', 'b-1', 'b-2']);
     kinesis.destroy();
+    raw.destroy();
   });
 });

@@ -184,3 +184,38 @@ describe('the local twin across a reshard', () => {
     expect(loaded.every((r) => Number(r.n) === 1)).toBe(true);
   }, 60_000);
 });
+
+describe('the local twin under misuse', () => {
+  it('survives a client that leaves mid-body, guards /query, and fails an unloadable file instead of retrying it forever', async () => {
+    const net = await import('node:net');
+    const dataDir = tempDataDir();
+    const twin = await startTwin({ port: 0, dataDir }, stage);
+    try {
+      const { port } = new URL(twin.endpoints.api);
+      await new Promise<void>((resolve) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () => {
+          socket.write('POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"id":');
+          setTimeout(() => (socket.destroy(), resolve()), 50);
+        });
+      });
+      expect((await post(twin.endpoints.api, '{"id":"still-alive"}')).status).toBe(202);
+
+      expect((await fetch(`${twin.endpoints.api}/query`, { method: 'POST', body: 'select 1' })).status).toBe(404);
+      const write = await fetch(`${twin.endpoints.api}/query`, { method: 'POST', body: 'delete from copy_history', headers: { 'x-snowgate-query': '1' } });
+      expect(write.status).toBe(400);
+      const read = await fetch(`${twin.endpoints.api}/query`, { method: 'POST', body: 'select 42 as x', headers: { 'x-snowgate-query': '1' } });
+      expect(await read.json()).toMatchObject({ rows: [{ x: 42 }] });
+
+      const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: twin.endpoints.s3 }, credentials);
+      const poison = '{"received_at":"2026-11-22T00:00:00.000Z","request_id":"poison","record":{"id":"p","s":"\\ud800"}}\n';
+      await s3.send(new PutObjectCommand({ Bucket: twin.endpoints.buckets.landing, Key: 'events/manual/poison', Body: poison }));
+      s3.destroy();
+    } finally {
+      await twin.stop();
+    }
+    const history = await rows(dataDir, `SELECT status, first_error_message FROM copy_history WHERE file_name = 'events/manual/poison'`);
+    expect(history).toMatchObject([{ status: 'LOAD_FAILED' }]);
+    expect(await rows(dataDir, `SELECT record->>'id' AS id FROM raw_events`)).toEqual([{ id: 'still-alive' }]);
+    removeDir(dataDir);
+  }, 60_000);
+});

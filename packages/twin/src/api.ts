@@ -91,9 +91,17 @@ export function createApiServer(routes: ApiRoutes, { timeoutMs }: { timeoutMs: n
   const inFlight = new Set<Promise<void>>();
   const listeners: ((route: string, status: number, body: string | undefined) => void)[] = [];
 
+  let stopping = false;
   const send = (res: http.ServerResponse, status: number, headers: Record<string, string>, body: string | undefined, requestId?: string) => {
+    if (res.headersSent || res.destroyed) return;
     const payload = body ?? '';
-    res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(payload), ...(requestId ? { 'apigw-requestid': requestId } : {}) });
+    res.writeHead(status, {
+      ...headers,
+      'content-length': Buffer.byteLength(payload),
+      ...(requestId ? { 'apigw-requestid': requestId } : {}),
+      // While stopping, keep-alive clients must reconnect (and find the port closed).
+      ...(stopping ? { connection: 'close' } : {}),
+    });
     res.end(payload);
   };
 
@@ -103,14 +111,19 @@ export function createApiServer(routes: ApiRoutes, { timeoutMs }: { timeoutMs: n
       const routeKey = `${req.method} ${url.pathname}`;
       const chunks: Buffer[] = [];
       let size = 0;
-      for await (const chunk of req) {
-        size += (chunk as Buffer).length;
-        if (size > API_GATEWAY_MAX_PAYLOAD_BYTES) {
-          send(res, 413, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Request Entity Too Large' }));
-          req.destroy();
-          return;
+      try {
+        // A client that goes away mid-body rejects this loop: nothing was invoked, nothing to answer.
+        for await (const chunk of req) {
+          size += (chunk as Buffer).length;
+          if (size > API_GATEWAY_MAX_PAYLOAD_BYTES) {
+            send(res, 413, { 'content-type': 'application/json', connection: 'close' }, JSON.stringify({ message: 'Request Entity Too Large' }));
+            res.once('finish', () => req.destroy());
+            return;
+          }
+          chunks.push(chunk as Buffer);
         }
-        chunks.push(chunk as Buffer);
+      } catch {
+        return;
       }
       const body = Buffer.concat(chunks);
       try {
@@ -122,7 +135,8 @@ export function createApiServer(routes: ApiRoutes, { timeoutMs }: { timeoutMs: n
           for (const l of listeners) l(routeKey, status, result.body);
         } else if (routeKey === 'GET /status' && routes['GET /status']) {
           send(res, 200, { 'content-type': 'application/json' }, JSON.stringify(routes['GET /status'](), null, 2));
-        } else if (routeKey === 'POST /query' && routes['POST /query'] && isLoopback(req.socket.remoteAddress)) {
+        } else if (routeKey === 'POST /query' && routes['POST /query'] && isLoopback(req.socket.remoteAddress) && req.headers['x-snowgate-query'] === '1') {
+          // The custom header makes a browser preflight, which this server never answers: no web page can query.
           send(res, 200, { 'content-type': 'application/json' }, JSON.stringify(await routes['POST /query'](body.toString('utf8'))));
         } else {
           send(res, 404, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Not Found' }));
@@ -135,14 +149,17 @@ export function createApiServer(routes: ApiRoutes, { timeoutMs }: { timeoutMs: n
       }
     })();
     inFlight.add(work);
-    void work.finally(() => inFlight.delete(work));
+    work.catch((error) => console.error('twin: request failed:', error)).finally(() => inFlight.delete(work));
   });
   server.keepAliveTimeout = 65_000;
 
   return {
     server,
     async drain() {
+      stopping = true;
+      server.closeIdleConnections();
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      server.closeAllConnections();
     },
     onResponse(listener) {
       listeners.push(listener);

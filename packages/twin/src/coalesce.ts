@@ -1,4 +1,4 @@
-import type { KinesisClient, PutRecordsCommandInput, PutRecordsCommandOutput, PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { PutRecordsCommand, type KinesisClient, type PutRecordsCommandInput, type PutRecordsCommandOutput, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { KINESIS_PUT_RECORDS_MAX_BYTES, KINESIS_PUT_RECORDS_MAX_RECORDS } from '@snowgate/core';
 
 interface Waiting {
@@ -19,8 +19,12 @@ const entryBytes = (r: PutRecordsRequestEntry) => (r.Data?.byteLength ?? 0) + Bu
  * This is the twin's process layout, not the Lambda's: in AWS each invocation
  * is alone. The handler does not know: it still sends its own PutRecords and
  * reads per-entry results, partial failures included.
+ *
+ * The merged call goes out through `raw`, a client of its own, so that no
+ * caller's abort signal or options apply to the others' records. A caller whose
+ * deadline passes stops waiting (its handler answers 503); the merged call goes on.
  */
-export function coalescePutRecords(client: KinesisClient): void {
+export function coalescePutRecords(client: KinesisClient, raw: KinesisClient): void {
   let queue: Waiting[] = [];
   let queuedRecords = 0;
   let queuedBytes = 0;
@@ -35,14 +39,14 @@ export function coalescePutRecords(client: KinesisClient): void {
       const output = await new Promise<PutRecordsCommandOutput>((resolve, reject) => {
         const send = (batch: Waiting[]) => {
           const merged = batch.flatMap((w) => w.records);
-          next({ ...args, input: { ...input, Records: merged } }).then(
-            (result) => {
-              const all = (result.output as PutRecordsCommandOutput).Records ?? [];
+          raw.send(new PutRecordsCommand({ ...input, Records: merged })).then(
+            (output) => {
+              const all = output.Records ?? [];
               let offset = 0;
               for (const w of batch) {
                 const mine = all.slice(offset, offset + w.records.length);
                 offset += w.records.length;
-                w.resolve({ ...(result.output as PutRecordsCommandOutput), Records: mine, FailedRecordCount: mine.filter((r) => r.ErrorCode).length });
+                w.resolve({ ...output, Records: mine, FailedRecordCount: mine.filter((r) => r.ErrorCode).length });
               }
             },
             (error: unknown) => batch.forEach((w) => w.reject(error)),
@@ -67,7 +71,6 @@ export function coalescePutRecords(client: KinesisClient): void {
       });
       return { output, response: undefined } as unknown as Awaited<ReturnType<typeof next>>;
     },
-    // Before fault injection, so that injected failures still hit single entries of the merged call.
     { step: 'initialize', name: 'snowgateTwinCoalesce', priority: 'high' },
   );
 }

@@ -35,7 +35,12 @@ export async function startEmulators(dataDir: string, buckets: string[], host = 
       listeners.push(listener);
     },
     async stop() {
-      const stopped = new Promise<void>((resolve) => worker.on('message', (m: { type: string }) => m.type === 'stopped' && resolve()));
+      // The worker closes its servers (flushing leveldown); if it has died or hangs, terminate it after 5 s.
+      const stopped = new Promise<void>((resolve) => {
+        worker.on('message', (m: { type: string }) => m.type === 'stopped' && resolve());
+        worker.once('exit', () => resolve());
+        setTimeout(resolve, 5_000).unref();
+      });
       worker.postMessage({ type: 'stop' });
       await stopped;
       await worker.terminate();

@@ -109,8 +109,10 @@ export class LocalFirehose {
       await this.options.s3.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: pending.key }));
       this.commit(pending.checkpoints);
       this.options.log?.('firehose: committed an object delivered before a restart', { key: pending.key });
-    } catch {
-      // Not delivered: its records are after the checkpoint and will be read again.
+    } catch (error) {
+      // Only a definite "not there" means not delivered (its records are read again); anything else must not guess.
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if ((error as Error).name !== 'NotFound' && status !== 404) throw error;
     }
     removeFile(this.pendingFile);
   }
@@ -174,7 +176,23 @@ export class LocalFirehose {
     const results = await Promise.all(
       [...this.iterators.entries()].map(async ([shardId, iterator]) => {
         if (!iterator) return 0;
-        const page = await this.options.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+        let page;
+        try {
+          page = await this.options.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+        } catch (error) {
+          if ((error as Error).name !== 'ExpiredIteratorException') throw error;
+          // Iterators last 5 minutes (a long S3 outage, a sleeping laptop): resume after what is buffered or delivered.
+          const after = this.lastBuffered(shardId) ?? this.checkpoints[shardId];
+          const { ShardIterator } = await this.options.kinesis.send(
+            new GetShardIteratorCommand({
+              StreamName: this.options.streamName,
+              ShardId: shardId,
+              ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+            }),
+          );
+          this.iterators.set(shardId, ShardIterator);
+          return 0;
+        }
         for (const record of page.Records ?? []) this.add(shardId, record);
         if (page.NextShardIterator) {
           this.iterators.set(shardId, page.NextShardIterator);
@@ -190,6 +208,11 @@ export class LocalFirehose {
     return results.reduce((a, b) => a + b, 0);
   }
 
+
+  private lastBuffered(shardId: string): string | undefined {
+    for (let i = this.buffer.length - 1; i >= 0; i--) if (this.buffer[i]!.shardId === shardId) return this.buffer[i]!.sequenceNumber;
+    return undefined;
+  }
 
   private add(shardId: string, record: _Record): void {
     if (this.buffer.length === 0) this.bufferSince = Date.now();

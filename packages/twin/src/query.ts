@@ -29,7 +29,7 @@ async function run(): Promise<{ columns: string[]; rows: Record<string, unknown>
   const endpoints = readJson<Endpoints>(join(dataDir, 'endpoints.json'));
   if (endpoints) {
     try {
-      const response = await fetch(`${endpoints.api}/query`, { method: 'POST', body: sql });
+      const response = await fetch(`${endpoints.api}/query`, { method: 'POST', body: sql, headers: { 'x-snowgate-query': '1' } });
       const body = (await response.json()) as { columns: string[]; rows: Record<string, unknown>[]; message?: string };
       if (!response.ok) throw new QueryError(body.message ?? `HTTP ${response.status}`);
       return body;

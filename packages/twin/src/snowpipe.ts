@@ -1,6 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { envelopeSchema } from '@snowgate/core';
+import { envelopeSchema, scanJson } from '@snowgate/core';
 
 export interface SnowpipeOptions {
   s3: S3Client;
@@ -36,13 +36,14 @@ export class LocalSnowpipe {
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
   private working: Promise<void> | undefined;
+  private closed = false;
   readonly stats: SnowpipeStats = { loadedFiles: 0, loadedRows: 0, skippedFiles: 0, alreadyLoaded: 0, queued: 0 };
 
   constructor(private readonly options: SnowpipeOptions) {}
 
   /** An ObjectCreated notification: queue the file. */
   notify(key: string): void {
-    if (!key.startsWith(this.options.prefix) || this.queued.has(key)) return;
+    if (this.closed || !key.startsWith(this.options.prefix) || this.queued.has(key)) return;
     this.queued.add(key);
     this.queue.push(key);
     this.working ??= this.work().finally(() => (this.working = undefined));
@@ -63,8 +64,14 @@ export class LocalSnowpipe {
     while (this.working) await this.working;
   }
 
+  /** After `idle()`: nothing more is loaded (the connection is about to close). */
+  close(): void {
+    this.closed = true;
+    this.queue.length = 0;
+  }
+
   private async work(): Promise<void> {
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && !this.closed) {
       const key = this.queue.shift()!;
       try {
         await this.load(key);
@@ -85,23 +92,32 @@ export class LocalSnowpipe {
       this.stats.alreadyLoaded++;
       return;
     }
-    const object = await this.options.s3.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
-    const text = await object.Body!.transformToString('utf-8');
-    const { rows, error } = parseFile(text);
-    const now = new Date().toISOString();
-    await c.run('BEGIN TRANSACTION');
+    let text: string;
     try {
-      if (error) {
-        await c.run(`INSERT INTO copy_history VALUES ($1, 'LOAD_FAILED', 0, $2, $3, $4, $5::TIMESTAMPTZ)`, [key, rows.length, error.message, error.line, now]);
-      } else {
+      const object = await this.options.s3.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
+      text = await object.Body!.transformToString('utf-8');
+    } catch (e) {
+      // A file announced but gone is a failed load, not something to retry forever.
+      if ((e as Error).name !== 'NoSuchKey') throw e;
+      await this.fail(key, 0, { line: 0, message: 'file not found' });
+      return;
+    }
+    let { rows, error } = parseFile(text);
+    const now = new Date().toISOString();
+    if (!error) {
+      await c.run('BEGIN TRANSACTION');
+      try {
         await insertRows(c, key, rows, now);
         await c.run(`INSERT INTO copy_history VALUES ($1, 'LOADED', $2, $2, NULL, NULL, $3::TIMESTAMPTZ)`, [key, rows.length, now]);
+        await c.run('COMMIT');
+      } catch (e) {
+        await c.run('ROLLBACK');
+        // DuckDB refused a value (a row the parser let through): the file fails whole, as with SKIP_FILE.
+        if (!/Conversion|Invalid Input|Malformed JSON|surrogate/i.test((e as Error).message)) throw e;
+        error = { line: 0, message: (e as Error).message };
       }
-      await c.run('COMMIT');
-    } catch (e) {
-      await c.run('ROLLBACK');
-      throw e;
     }
+    if (error) await this.fail(key, rows.length, error);
     if (error) {
       this.stats.skippedFiles++;
       this.options.log?.('snowpipe: file skipped (ON_ERROR = SKIP_FILE)', { key, line: error.line, error: error.message });
@@ -109,6 +125,16 @@ export class LocalSnowpipe {
       this.stats.loadedFiles++;
       this.stats.loadedRows += rows.length;
     }
+  }
+
+  private async fail(key: string, parsed: number, error: { line: number; message: string }): Promise<void> {
+    await this.options.connection.run(`INSERT INTO copy_history VALUES ($1, 'LOAD_FAILED', 0, $2, $3, $4, $5::TIMESTAMPTZ)`, [
+      key,
+      parsed,
+      error.message,
+      error.line,
+      new Date().toISOString(),
+    ]);
   }
 
   snapshot(): SnowpipeStats {
@@ -129,6 +155,9 @@ export function parseFile(text: string): { rows: Row[]; error?: { line: number; 
     } catch (e) {
       return { rows, error: { line: i + 1, message: `Error parsing JSON: ${(e as Error).message}` } };
     }
+    if (line.includes('\\u') && scanJson(line).top.loneSurrogate) {
+      return { rows, error: { line: i + 1, message: 'invalid UTF-8: a \\u escape is a lone surrogate' } };
+    }
     const envelope = envelopeSchema.safeParse(value);
     if (!envelope.success) {
       return { rows, error: { line: i + 1, message: `not a Snowgate envelope: ${envelope.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}` } };
@@ -145,14 +174,17 @@ async function insertRows(c: DuckDBConnection, key: string, rows: Row[], loadedA
   await c.run(`CREATE TEMP TABLE IF NOT EXISTS staging (record VARCHAR, received_at VARCHAR, request_id VARCHAR, file_row_number BIGINT)`);
   await c.run('DELETE FROM staging');
   const appender = await c.createAppender('staging', 'main', 'temp');
-  for (const row of rows) {
-    appender.appendVarchar(row.record);
-    appender.appendVarchar(row.receivedAt);
-    appender.appendVarchar(row.requestId);
-    appender.appendBigInt(BigInt(row.line));
-    appender.endRow();
+  try {
+    for (const row of rows) {
+      appender.appendVarchar(row.record);
+      appender.appendVarchar(row.receivedAt);
+      appender.appendVarchar(row.requestId);
+      appender.appendBigInt(BigInt(row.line));
+      appender.endRow();
+    }
+  } finally {
+    appender.closeSync();
   }
-  appender.closeSync();
   await c.run(
     `INSERT INTO raw_events SELECT record::JSON, received_at::TIMESTAMPTZ, request_id, $1, file_row_number, $2::TIMESTAMPTZ FROM staging`,
     [key, loadedAt],

@@ -74,8 +74,10 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
 
   // The handler's clients, with the injected faults producers should see.
   const ingestClients = createClients(settings, LOCAL_CREDENTIALS);
-  coalescePutRecords(ingestClients.kinesis);
-  injectKinesisFaults(ingestClients.kinesis, options.kinesisFailureRate);
+  // The handler's PutRecords calls are merged and sent by a client of their own, where faults are injected.
+  const streamWriter = createClients(settings, LOCAL_CREDENTIALS).kinesis;
+  injectKinesisFaults(streamWriter, options.kinesisFailureRate);
+  coalescePutRecords(ingestClients.kinesis, streamWriter);
   injectS3Faults(ingestClients.s3, options.s3FailureRate);
   await ensureStream(ingestClients.kinesis, NAMES.stream, options.shards);
 
@@ -93,7 +95,8 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
   const pipeClients = createClients(settings, LOCAL_CREDENTIALS);
   const snowpipe = new LocalSnowpipe({ s3: pipeClients.s3, connection: warehouse.connection, bucket: NAMES.landing, prefix: options.stage.firehose.prefix, log });
   emulators.onS3Event((event) => {
-    if (event.s3.bucket.name === NAMES.landing && event.eventName.startsWith('ObjectCreated')) snowpipe.notify(decodeURIComponent(event.s3.object.key.replace(/\+/g, ' ')));
+    // s3rver reports the key as stored (not URL-encoded, unlike S3's own notifications).
+    if (event.s3.bucket.name === NAMES.landing && event.eventName.startsWith('ObjectCreated')) snowpipe.notify(event.s3.object.key);
   });
   await snowpipe.refresh();
 
@@ -124,7 +127,7 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
       'POST /events': ingest,
       'GET /health': health,
       'GET /status': status,
-      'POST /query': (sql) => query(queryConnection, sql),
+      'POST /query': (sql) => query(queryConnection, readOnlySql(sql)),
     },
     { timeoutMs: options.stage.lambda.timeoutSeconds * 1_000 },
   );
@@ -161,17 +164,17 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
     stop() {
       stopping ??= (async () => {
         removeFile(endpointsFile);
-        await new Promise<void>((resolve) => {
-          api.server.close(() => resolve());
-          api.server.closeIdleConnections();
-        });
+        const closed = new Promise<void>((resolve) => api.server.close(() => resolve()));
         await api.drain();
+        await closed;
         await firehose.drain();
         await snowpipe.refresh();
         await snowpipe.idle();
+        snowpipe.close();
         queryConnection.closeSync();
         warehouse.connection.closeSync();
         warehouse.instance.closeSync();
+        streamWriter.destroy();
         for (const c of [ingestClients, pipeClients, firehoseClients]) {
           c.kinesis.destroy();
           c.s3.destroy();
@@ -181,6 +184,18 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
       return stopping;
     },
   };
+}
+
+/** `pnpm query` reads; it may not write the warehouse or the file system through the twin. */
+export function readOnlySql(sql: string): string {
+  const statement = sql.trim().replace(/;\s*$/, '');
+  if (statement.includes(';') || !/^(select|with|from|describe|show|summarize|explain|pragma table_info)\b/i.test(statement)) {
+    throw new Error('pnpm query runs one read statement (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)');
+  }
+  if (/\b(copy|attach|install|load|export|import|insert|update|delete|create|drop|alter|set)\b\s/i.test(statement.replace(/'[^']*'/g, "''"))) {
+    throw new Error('pnpm query runs read statements only');
+  }
+  return statement;
 }
 
 async function ensureStream(kinesis: KinesisClient, name: string, shards: number): Promise<void> {
