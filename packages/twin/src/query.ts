@@ -5,23 +5,34 @@
  *   pnpm query "select count(*) from raw_events"
  *   pnpm query --json "select * from copy_history"
  *   pnpm query --data-dir /tmp/twin "select …"
+ *   pnpm query --dialect snowflake "select record:id::string as id from raw_events"
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readJson } from './durable-file';
 import type { Endpoints } from './twin';
-import { openWarehouse, query } from './warehouse';
+import { openWarehouse, query, snowflakeToDuckDb } from './warehouse';
 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
-  options: { 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false } },
+  options: { 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false }, dialect: { type: 'string', default: 'duckdb' } },
   allowPositionals: true,
 });
-const sql = positionals.join(' ').trim();
-if (!sql) {
-  console.error('usage: pnpm query [--data-dir DIR] [--json] "<sql>"');
+const written = positionals.join(' ').trim();
+if (!written || !['duckdb', 'snowflake'].includes(values.dialect!)) {
+  console.error('usage: pnpm query [--data-dir DIR] [--json] [--dialect duckdb|snowflake] "<sql>"');
   process.exit(2);
+}
+let sql = written;
+try {
+  if (values.dialect === 'snowflake') {
+    sql = snowflakeToDuckDb(written);
+    if (!values.json) console.error(`-- as DuckDB: ${sql}`);
+  }
+} catch (error) {
+  console.error(`query failed: ${(error as Error).message}`);
+  process.exit(1);
 }
 const dataDir = resolve(values['data-dir'] ?? process.env.SNOWGATE_DATA_DIR ?? '.snowgate');
 

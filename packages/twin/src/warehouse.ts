@@ -1,4 +1,5 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { Dialect, transpile } from '@polyglot-sql/sdk';
 
 /**
  * The local warehouse: DuckDB standing in for Snowflake. `raw_events` has the
@@ -43,4 +44,21 @@ export async function query(connection: DuckDBConnection, sql: string): Promise<
   const columns = reader.columnNames();
   const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
   return { columns, rows };
+}
+
+/**
+ * Snowflake SQL as DuckDB SQL, with polyglot's transpiler, so that an analyst's
+ * Snowflake query can be tried on the twin first.
+ *
+ * @example
+ * snowflakeToDuckDb("select record:id::string as id from raw_events")
+ * // → "SELECT (record ->> '$.id') AS id FROM raw_events"
+ */
+export function snowflakeToDuckDb(sql: string): string {
+  const result = transpile(sql, Dialect.Snowflake, Dialect.DuckDB);
+  if (!result.success || !result.sql?.length) throw new Error(`not Snowflake SQL the transpiler reads: ${result.error ?? 'no statement'}`);
+  if (result.sql.length > 1) throw new Error('one statement at a time');
+  // Snowflake's `variant::string` is the bare string; the transpiled `CAST(json -> path AS TEXT)` keeps
+  // DuckDB's JSON quotes. `->>` extracts the text, as Snowflake does.
+  return result.sql[0]!.replace(/CAST\(([\w."]+) -> ('(?:[^']|'')*') AS (?:TEXT|VARCHAR)\)/g, '($1 ->> $2)');
 }
