@@ -141,18 +141,22 @@ export class LocalFirehose {
       // After a split or merge, read a child only once its parents are read to their end, so that
       // records with the same partition key stay in order (as Firehose and the KCL do).
       if (parents.some((p) => known.has(p) && !finished(p))) continue;
-      const after = this.checkpoints[shardId];
-      const { ShardIterator } = await this.options.kinesis.send(
-        new GetShardIteratorCommand({
-          StreamName: this.options.streamName,
-          ShardId: shardId,
-          ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-        }),
-      );
-      this.iterators.set(shardId, ShardIterator);
+      await this.openIterator(shardId, this.checkpoints[shardId]);
     }
     this.stats.shards = this.iterators.size;
     this.lastShardRefresh = Date.now();
+  }
+
+  /** Reads a shard from just after `after`, or from its start. */
+  private async openIterator(shardId: string, after: string | undefined): Promise<void> {
+    const { ShardIterator } = await this.options.kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: this.options.streamName,
+        ShardId: shardId,
+        ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+      }),
+    );
+    this.iterators.set(shardId, ShardIterator);
   }
 
   private async run(): Promise<void> {
@@ -182,15 +186,7 @@ export class LocalFirehose {
         } catch (error) {
           if ((error as Error).name !== 'ExpiredIteratorException') throw error;
           // Iterators last 5 minutes (a long S3 outage, a sleeping laptop): resume after what is buffered or delivered.
-          const after = this.lastBuffered(shardId) ?? this.checkpoints[shardId];
-          const { ShardIterator } = await this.options.kinesis.send(
-            new GetShardIteratorCommand({
-              StreamName: this.options.streamName,
-              ShardId: shardId,
-              ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-            }),
-          );
-          this.iterators.set(shardId, ShardIterator);
+          await this.openIterator(shardId, this.lastBuffered(shardId) ?? this.checkpoints[shardId]);
           return 0;
         }
         for (const record of page.Records ?? []) this.add(shardId, record);
