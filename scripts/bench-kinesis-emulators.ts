@@ -42,8 +42,14 @@ async function waitForPort(port: number): Promise<void> {
 const emulators: Record<string, (port: number, dir: string) => ChildProcess> = {
   'kinesalite (memory)': (port) =>
     spawn(process.execPath, ['--input-type=module', '-e', `import k from 'kinesalite'; k({ createStreamMs: 0 }).listen(${port}, '127.0.0.1');`], { cwd: root, stdio: 'ignore' }),
-  'kinesalite (leveldown, as the twin runs it)': (port, dir) =>
+  'kinesalite (leveldown)': (port, dir) =>
     spawn(process.execPath, ['--input-type=module', '-e', `import k from 'kinesalite'; k({ createStreamMs: 0, path: ${JSON.stringify(dir)} }).listen(${port}, '127.0.0.1');`], { cwd: root, stdio: 'ignore' }),
+  'kinesalite (leveldown, BigInt sequences: as the twin runs it)': (port, dir) =>
+    spawn(
+      process.execPath,
+      ['--input-type=module', '-e', `import { speedUpKinesalite } from './packages/twin/src/kinesalite-sequences.mjs'; import k from 'kinesalite'; speedUpKinesalite(); k({ createStreamMs: 0, path: ${JSON.stringify(dir)} }).listen(${port}, '127.0.0.1');`],
+      { cwd: root, stdio: 'ignore' },
+    ),
   'kinesis-local 0.6.2 (kinesis-mock)': (port) =>
     spawn(process.execPath, [join(root, 'node_modules/kinesis-local/main.js')], {
       cwd: join(root, 'node_modules/kinesis-local'),

@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import kinesalite from 'kinesalite';
+import { speedUpKinesalite } from './kinesalite-sequences.mjs';
 import S3rver from 's3rver';
 
 const { dataDir, buckets, host } = workerData;
@@ -13,6 +14,7 @@ const s3Dir = join(dataDir, 's3');
 mkdirSync(kinesisDir, { recursive: true });
 mkdirSync(s3Dir, { recursive: true });
 
+speedUpKinesalite();
 const kinesisServer = kinesalite({ path: kinesisDir, createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100 });
 await new Promise((resolve) => kinesisServer.listen(0, host, resolve));
 const s3Server = new S3rver({ port: 0, address: host, silent: true, directory: s3Dir, configureBuckets: buckets.map((name) => ({ name })) });

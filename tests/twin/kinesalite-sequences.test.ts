@@ -1,0 +1,77 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { originals, parseSequence, partitionKeyToHashKey, stringifySequence, type SequenceFields } from '../../packages/twin/src/kinesalite-sequences.mjs';
+
+// The twin swaps kinesalite's bignumber.js arithmetic for BigInt: every result
+// must be exactly kinesalite's own, or the emulator would change behaviour.
+
+const outcome = (f: () => unknown) => {
+  try {
+    return { value: f() };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+};
+
+const fields: fc.Arbitrary<SequenceFields> = fc.record(
+  {
+    // Shard creation times as kinesalite makes them (whole seconds, ms units), up to its limit.
+    shardCreateTime: fc.integer({ min: 0, max: 16_025_174_999 }).map((s) => s * 1000),
+    shardIx: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    seqIx: fc.oneof(fc.nat(), fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }).map(String)),
+    seqTime: fc.integer({ min: 1, max: 16_025_174_999 }).map((s) => s * 1000 + (s % 997)),
+    byte1: fc.constantFrom('00', '01', 'ff'),
+    version: fc.constantFrom(undefined, 2),
+  },
+  { requiredKeys: ['shardCreateTime'] },
+);
+
+describe('kinesalite sequence numbers on BigInt', () => {
+  it('encodes every version-2 sequence exactly as kinesalite does', () => {
+    fc.assert(
+      fc.property(fields, (f) => {
+        expect(stringifySequence(f)).toBe(originals.stringifySequence(f));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('decodes every sequence kinesalite writes exactly as kinesalite does', () => {
+    fc.assert(
+      fc.property(fields, (f) => {
+        const seq = originals.stringifySequence(f);
+        expect(parseSequence(seq)).toEqual(originals.parseSequence(seq));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('matches kinesalite on anything else: other versions, garbage, out-of-range fields, errors included', () => {
+    const inputs = fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 190n }).map(String),
+      fc.string(),
+      fc.constantFrom('', '0', '-1', '1e5', ' 12', '0x1f', '49590338271490256608559692538361571095921575989136588898'),
+    );
+    fc.assert(
+      fc.property(inputs, (seq) => {
+        expect(outcome(() => parseSequence(seq))).toEqual(outcome(() => originals.parseSequence(seq)));
+      }),
+      { numRuns: 3_000 },
+    );
+    for (const f of [{ shardCreateTime: 1_700_000_000_000, version: 1 }, { shardCreateTime: 1_700_000_000_000, version: 0 }, { shardCreateTime: Number.NaN }, { shardCreateTime: 1_700_000_000_000, shardIx: -1 }, { shardCreateTime: 1_700_000_000_000, seqIx: -3 }]) {
+      expect(outcome(() => stringifySequence(f))).toEqual(outcome(() => originals.stringifySequence(f)));
+    }
+  });
+
+  it('derives the same 128-bit hash key from any partition key', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 256 }), (key) => {
+        const fast = partitionKeyToHashKey(key);
+        const slow = originals.partitionKeyToHashKey(key);
+        expect(fast.toFixed()).toBe(slow.toFixed());
+        expect(fast.comparedTo(slow.toFixed())).toBe(0);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});
