@@ -185,6 +185,35 @@ describe('the local twin across a reshard', () => {
   }, 60_000);
 });
 
+describe('the local Firehose buffer', () => {
+  it('cuts objects at the buffer size (1 MiB), however much one GetRecords brings, and delivers every record once', async () => {
+    const dataDir = tempDataDir();
+    const twin = await startTwin({ port: 0, dataDir, shards: 1 }, stage);
+    const pad = 'x'.repeat(1_000);
+    try {
+      for (let b = 0; b < 4; b++) {
+        const batch = JSON.stringify(Array.from({ length: 500 }, (_, i) => ({ id: `big-${b}-${i}`, pad })));
+        expect((await post(twin.endpoints.api, batch)).status).toBe(202);
+      }
+    } finally {
+      await twin.stop();
+    }
+    const loaded = await rows(dataDir, `SELECT count(*) AS n, count(DISTINCT record->>'id') AS ids FROM raw_events`);
+    const files = await rows(dataDir, `SELECT file_name FROM copy_history WHERE status = 'LOADED'`);
+    const twinAgain = await startTwin({ port: 0, dataDir }, stage);
+    const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: twinAgain.endpoints.s3 }, credentials);
+    const sizes = ((await s3.send(new ListObjectsV2Command({ Bucket: twinAgain.endpoints.buckets.landing }))).Contents ?? []).map((o) => o.Size!);
+    s3.destroy();
+    await twinAgain.stop();
+    removeDir(dataDir);
+    expect(loaded).toEqual([{ n: '2000', ids: '2000' }]);
+    expect(sizes.length).toBe(files.length);
+    expect(sizes.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1_048_576);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeGreaterThan(2_000_000);
+  }, 60_000);
+});
+
 describe('the local twin under misuse', () => {
   it('survives a client that leaves mid-body, guards /query, and fails an unloadable file instead of retrying it forever', async () => {
     const net = await import('node:net');

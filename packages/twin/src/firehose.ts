@@ -30,6 +30,8 @@ interface Buffered {
   shardId: string;
   sequenceNumber: string;
   data: Uint8Array;
+  /** When it was read: the buffer interval counts from the oldest record. */
+  at: number;
 }
 
 /** Position of each shard: the last sequence number delivered to S3. */
@@ -71,7 +73,6 @@ export class LocalFirehose {
   private readonly closedShards = new Set<string>();
   private buffer: Buffered[] = [];
   private bufferBytes = 0;
-  private bufferSince = 0;
   private running = false;
   private loop: Promise<void> | undefined;
   private lastShardRefresh = 0;
@@ -99,7 +100,7 @@ export class LocalFirehose {
       if (this.lastShardRefresh === 0) await this.refreshShards();
       idle = (await this.pollAll()) === 0 && this.lastShardRefresh !== 0 ? idle + 1 : 0;
     }
-    await this.flush();
+    while (this.buffer.length > 0) await this.flush();
   }
 
   private async recoverPending(): Promise<void> {
@@ -165,7 +166,7 @@ export class LocalFirehose {
         if (Date.now() - this.lastShardRefresh > 10_000) await this.refreshShards();
         const started = Date.now();
         await this.pollAll();
-        if (this.due()) await this.flush();
+        while (this.due()) await this.flush();
         // Kinesis allows 5 GetRecords calls per second per shard; polling faster only burns the CPU the API needs.
         await sleep(Math.max(0, (this.options.pollIntervalMs ?? 200) - (Date.now() - started)));
       } catch (error) {
@@ -211,25 +212,33 @@ export class LocalFirehose {
   }
 
   private add(shardId: string, record: _Record): void {
-    if (this.buffer.length === 0) this.bufferSince = Date.now();
-    this.buffer.push({ shardId, sequenceNumber: record.SequenceNumber!, data: record.Data! });
+    this.buffer.push({ shardId, sequenceNumber: record.SequenceNumber!, data: record.Data!, at: Date.now() });
     this.bufferBytes += record.Data!.byteLength + 1;
   }
 
   private due(): boolean {
-    return this.buffer.length > 0 && (this.bufferBytes >= this.options.bufferSizeBytes || Date.now() - this.bufferSince >= this.options.bufferIntervalMs);
+    return this.buffer.length > 0 && (this.bufferBytes >= this.options.bufferSizeBytes || Date.now() - this.buffer[0]!.at >= this.options.bufferIntervalMs);
   }
 
-  /** Writes the buffer as one object, retrying until S3 takes it: Firehose never drops a record it has read. */
+  /**
+   * Writes the oldest buffered records, up to the buffer size, as one object, retrying until S3 takes
+   * it: Firehose never drops a record it has read. (One GetRecords can bring several MiB.)
+   */
   private async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
-    const batch = this.buffer;
-    const bytes = this.bufferBytes;
-    this.buffer = [];
-    this.bufferBytes = 0;
+    let count = 0;
+    let bytes = 0;
+    while (count < this.buffer.length && (count === 0 || bytes + this.buffer[count]!.data.byteLength + 1 <= this.options.bufferSizeBytes)) {
+      bytes += this.buffer[count]!.data.byteLength + 1;
+      count++;
+    }
+    const batch = this.buffer.splice(0, count);
+    this.bufferBytes -= bytes;
     const positions: Checkpoints = {};
     for (const r of batch) positions[r.shardId] = r.sequenceNumber;
-    for (const shardId of this.closedShards) positions[`${shardId}:closed`] = 'true';
+    // A shard read to its end is finished once none of its records wait in the buffer.
+    const waiting = new Set(this.buffer.map((r) => r.shardId));
+    for (const shardId of this.closedShards) if (!waiting.has(shardId)) positions[`${shardId}:closed`] = 'true';
     const key = objectKey(this.options.prefix, this.options.deliveryStreamName, new Date());
     writeJsonDurably(this.pendingFile, { key, checkpoints: positions } satisfies Pending);
     const body = Buffer.concat(batch.flatMap((r) => [r.data, NEWLINE]));
@@ -255,7 +264,7 @@ export class LocalFirehose {
       ...this.stats,
       bufferedRecords: this.buffer.length,
       bufferedBytes: this.bufferBytes,
-      oldestBufferedMs: this.buffer.length ? Date.now() - this.bufferSince : 0,
+      oldestBufferedMs: this.buffer.length ? Date.now() - this.buffer[0]!.at : 0,
     };
   }
 }
