@@ -6,6 +6,7 @@
  *   pnpm bench                          # single events, then batches of 100; 20 s each
  *   pnpm bench --duration 60            # the issue's 60 s runs
  *   pnpm bench --batch 1 --connections 32 --duration 10
+ *   pnpm bench --batch 100 --profile .bench/profiles   # V8 CPU profiles of the twin's threads
  *
  * Results print as a table and are written to .bench/twin.json.
  */
@@ -23,12 +24,15 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '64' },
     batch: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const batches = values.batch ? [Number(values.batch)] : [1, 100];
 const root = new URL('../', import.meta.url).pathname;
+// Written when the twin exits: open them in Chrome DevTools or speedscope.
+const profileArgs = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
 
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -42,7 +46,7 @@ function peakRssMiB(pid: number): number {
 
 async function scenario(batch: number) {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'snowgate-bench-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'packages/twin/src/main.ts'), '--port', '0', '--data-dir', dataDir], {
+  const child = spawn(process.execPath, [...profileArgs, '--import', 'tsx', join(root, 'packages/twin/src/main.ts'), '--port', '0', '--data-dir', dataDir], {
     cwd: root,
     env: { ...process.env, SNOWGATE_TWIN_QUIET: '1', NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'ignore', 'inherit'],
