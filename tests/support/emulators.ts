@@ -8,6 +8,7 @@ import {
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createClients } from '@snowgate/functions/clients';
 import kinesalite from 'kinesalite';
+import { speedUpKinesalite } from '../../packages/twin/src/kinesalite-sequences.mjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ export interface Emulators {
  * wire protocols, reached through the same SDK clients as production.
  */
 export async function startEmulators(): Promise<Emulators> {
+  speedUpKinesalite(); // as the twin runs it
   const kinesisServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 50 });
   await new Promise<void>((resolve) => kinesisServer.listen(0, '127.0.0.1', () => resolve()));
   const kinesisEndpoint = `http://127.0.0.1:${(kinesisServer.address() as AddressInfo).port}`;

@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { envelopeSchema, scanJson } from '@snowgate/core';
 
 export interface SnowpipeOptions {
@@ -17,6 +17,11 @@ export interface SnowpipeStats {
   alreadyLoaded: number;
   queued: number;
 }
+
+/** Files per transaction when files queue up (about 6,000 rows each at 1 MiB). */
+const MAX_FILES_PER_LOAD = 16;
+/** DuckDB refusing a value: the file's content, not the warehouse, is at fault. */
+const REFUSED = /Conversion|Invalid Input|Malformed JSON|surrogate/i;
 
 interface Row {
   record: string;
@@ -46,7 +51,10 @@ export class LocalSnowpipe {
     if (this.closed || !key.startsWith(this.options.prefix) || this.queued.has(key)) return;
     this.queued.add(key);
     this.queue.push(key);
-    this.working ??= this.work().finally(() => (this.working = undefined));
+    // Start on the next microtask, so that the notifications of one turn (a refresh, a burst) load together.
+    this.working ??= Promise.resolve()
+      .then(() => this.work())
+      .finally(() => (this.working = undefined));
   }
 
   /** Like `ALTER PIPE … REFRESH`: queues every file under the prefix that is not in the load history. */
@@ -72,59 +80,82 @@ export class LocalSnowpipe {
 
   private async work(): Promise<void> {
     while (this.queue.length > 0 && !this.closed) {
-      const key = this.queue.shift()!;
+      // Under load files queue up faster than one transaction each can take them: load them in
+      // groups, one transaction per group, each file still loaded (or skipped) whole and once.
+      const keys = this.queue.splice(0, MAX_FILES_PER_LOAD);
       try {
-        await this.load(key);
-        this.queued.delete(key);
+        await this.loadGroup(keys);
+        for (const key of keys) this.queued.delete(key);
       } catch (error) {
-        // S3 or DuckDB failed (not the file's content): try again later, as Snowpipe retries.
-        this.options.log?.('snowpipe: load failed; will retry', { key, error: String(error) });
-        this.queue.push(key);
+        // S3 or DuckDB failed (not the files' content): try again later, as Snowpipe retries.
+        this.options.log?.('snowpipe: load failed; will retry', { keys, error: String(error) });
+        this.queue.push(...keys);
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
   }
 
-  private async load(key: string): Promise<void> {
+  private async loadGroup(keys: string[]): Promise<void> {
     const c = this.options.connection;
-    const seen = await c.runAndReadAll(`SELECT 1 FROM copy_history WHERE file_name = $1`, [key]);
-    if (seen.currentRowCount > 0) {
-      this.stats.alreadyLoaded++;
-      return;
-    }
-    let text: string;
-    try {
-      const object = await this.options.s3.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
-      text = await object.Body!.transformToString('utf-8');
-    } catch (e) {
-      // A file announced but gone is a failed load, not something to retry forever.
-      if ((e as Error).name !== 'NoSuchKey') throw e;
-      await this.fail(key, 0, { line: 0, message: 'file not found' });
-      return;
-    }
-    let { rows, error } = parseFile(text);
-    const now = new Date().toISOString();
-    if (!error) {
-      await c.run('BEGIN TRANSACTION');
-      try {
-        await insertRows(c, key, rows, now);
-        await c.run(`INSERT INTO copy_history VALUES ($1, 'LOADED', $2, $2, NULL, NULL, $3::TIMESTAMPTZ)`, [key, rows.length, now]);
-        await c.run('COMMIT');
-      } catch (e) {
-        await c.run('ROLLBACK');
-        // DuckDB refused a value (a row the parser let through): the file fails whole, as with SKIP_FILE.
-        if (!/Conversion|Invalid Input|Malformed JSON|surrogate/i.test((e as Error).message)) throw e;
-        error = { line: 0, message: (e as Error).message };
+    const seen = await c.runAndReadAll(`SELECT file_name FROM copy_history WHERE list_contains($1::VARCHAR[], file_name)`, [listValue(keys)]);
+    const loaded = new Set(seen.getRowObjectsJS().map((r) => String(r.file_name)));
+    const files: { key: string; rows: Row[] }[] = [];
+    for (const key of keys) {
+      if (loaded.has(key)) {
+        this.stats.alreadyLoaded++;
+        continue;
       }
+      const text = await this.read(key);
+      if (text === undefined) {
+        // A file announced but gone is a failed load, not something to retry forever.
+        await this.skip(key, 0, { line: 0, message: 'file not found' });
+        continue;
+      }
+      const { rows, error } = parseFile(text);
+      if (error) await this.skip(key, rows.length, error);
+      else files.push({ key, rows });
     }
-    if (error) await this.fail(key, rows.length, error);
-    if (error) {
-      this.stats.skippedFiles++;
-      this.options.log?.('snowpipe: file skipped (ON_ERROR = SKIP_FILE)', { key, line: error.line, error: error.message });
-    } else {
+    if (files.length === 0) return;
+    const now = new Date().toISOString();
+    await c.run('BEGIN TRANSACTION');
+    try {
+      await insertRows(c, files, now);
+      for (const { key, rows } of files) {
+        await c.run(`INSERT INTO copy_history VALUES ($1, 'LOADED', $2, $2, NULL, NULL, $3::TIMESTAMPTZ)`, [key, rows.length, now]);
+      }
+      await c.run('COMMIT');
+    } catch (e) {
+      await c.run('ROLLBACK');
+      // DuckDB refused a value (a row the parser let through): find the file, which fails whole, as with SKIP_FILE.
+      if (!REFUSED.test((e as Error).message)) throw e;
+      if (files.length > 1) {
+        for (const file of files) await this.loadGroup([file.key]);
+        return;
+      }
+      await this.skip(files[0]!.key, files[0]!.rows.length, { line: 0, message: (e as Error).message });
+      return;
+    }
+    for (const { rows } of files) {
       this.stats.loadedFiles++;
       this.stats.loadedRows += rows.length;
     }
+  }
+
+  /** The object's text, or undefined when it does not exist. */
+  private async read(key: string): Promise<string | undefined> {
+    try {
+      const object = await this.options.s3.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
+      return await object.Body!.transformToString('utf-8');
+    } catch (e) {
+      if ((e as Error).name !== 'NoSuchKey') throw e;
+      return undefined;
+    }
+  }
+
+  private async skip(key: string, parsed: number, error: { line: number; message: string }): Promise<void> {
+    await this.fail(key, parsed, error);
+    this.stats.skippedFiles++;
+    this.options.log?.('snowpipe: file skipped (ON_ERROR = SKIP_FILE)', { key, line: error.line, error: error.message });
   }
 
   private async fail(key: string, parsed: number, error: { line: number; message: string }): Promise<void> {
@@ -170,23 +201,26 @@ export function parseFile(text: string): { rows: Row[]; error?: { line: number; 
   return { rows };
 }
 
-async function insertRows(c: DuckDBConnection, key: string, rows: Row[], loadedAt: string): Promise<void> {
-  await c.run(`CREATE TEMP TABLE IF NOT EXISTS staging (record VARCHAR, received_at VARCHAR, request_id VARCHAR, file_row_number BIGINT)`);
+async function insertRows(c: DuckDBConnection, files: { key: string; rows: Row[] }[], loadedAt: string): Promise<void> {
+  await c.run(`CREATE TEMP TABLE IF NOT EXISTS staging (record VARCHAR, received_at VARCHAR, request_id VARCHAR, source_file VARCHAR, file_row_number BIGINT)`);
   await c.run('DELETE FROM staging');
   const appender = await c.createAppender('staging', 'main', 'temp');
   try {
-    for (const row of rows) {
-      appender.appendVarchar(row.record);
-      appender.appendVarchar(row.receivedAt);
-      appender.appendVarchar(row.requestId);
-      appender.appendBigInt(BigInt(row.line));
-      appender.endRow();
+    for (const { key, rows } of files) {
+      for (const row of rows) {
+        appender.appendVarchar(row.record);
+        appender.appendVarchar(row.receivedAt);
+        appender.appendVarchar(row.requestId);
+        appender.appendVarchar(key);
+        appender.appendBigInt(BigInt(row.line));
+        appender.endRow();
+      }
     }
   } finally {
     appender.closeSync();
   }
   await c.run(
-    `INSERT INTO raw_events SELECT record::JSON, received_at::TIMESTAMPTZ, request_id, $1, file_row_number, $2::TIMESTAMPTZ FROM staging`,
-    [key, loadedAt],
+    `INSERT INTO raw_events SELECT record::JSON, received_at::TIMESTAMPTZ, request_id, source_file, file_row_number, $1::TIMESTAMPTZ FROM staging`,
+    [loadedAt],
   );
 }
