@@ -1,17 +1,20 @@
 /**
- * Load benchmark of the local twin (issue 4): a real HTTP load generator
+ * Load benchmark of the local twin (issues 4 and 7): a real HTTP load generator
  * (autocannon) against `pnpm start` running as its own process, then a check
  * that every acknowledged event is in raw_events exactly once.
  *
- *   pnpm bench                          # single events, then batches of 100; 20 s each
- *   pnpm bench --duration 60            # the issue's 60 s runs
- *   pnpm bench --batch 1 --connections 32 --duration 10
- *   pnpm bench --batch 100 --profile .bench/profiles   # V8 CPU profiles of the twin's threads
+ *   pnpm bench                                   # single events, then batches of 100; 20 s each, 64 connections
+ *   pnpm bench --duration 60                     # the issue's 60 s runs
+ *   pnpm bench --batch 1,10,100,500 --connections 16,64
+ *   pnpm bench --batch 100 --rate 20000          # hold 20,000 events/s instead of as fast as possible
+ *   pnpm bench --batch 100 --rate 10000 --soak 600   # 10 minutes, reported per 30 s window
+ *   pnpm bench --batch 100 --profile .bench/profiles # V8 CPU profiles of the twin's main thread
  *
+ * One scenario per (batch, connections) pair, each on a fresh twin and data dir.
  * Results print as a table and are written to .bench/twin.json.
  */
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -22,67 +25,95 @@ const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '20' },
     connections: { type: 'string', default: '64' },
-    batch: { type: 'string' },
+    batch: { type: 'string', default: '1,100' },
+    rate: { type: 'string' },
+    soak: { type: 'string' },
+    window: { type: 'string', default: '30' },
     keep: { type: 'boolean', default: false },
     profile: { type: 'string' },
   },
 });
-const duration = Number(values.duration);
-const connections = Number(values.connections);
-const batches = values.batch ? [Number(values.batch)] : [1, 100];
+const list = (text: string) => text.split(',').map(Number);
+const soakSeconds = values.soak ? Number(values.soak) : undefined;
+const duration = soakSeconds ?? Number(values.duration);
+/** Soak runs are cut into windows, so that drift in memory or latency shows. */
+const windowSeconds = soakSeconds ? Math.min(Number(values.window), soakSeconds) : duration;
+const eventsPerSecond = values.rate ? Number(values.rate) : undefined;
 const root = new URL('../', import.meta.url).pathname;
 // Written when the twin exits: open them in Chrome DevTools or speedscope.
 const profileArgs = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
 
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime + stime, in clock ticks (100 per second on Linux).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-function peakRssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM'))!;
-  return Math.round(Number(line.split(/\s+/)[1]) / 1024);
+interface Window {
+  second: number;
+  requests_per_s: number;
+  events_per_s: number;
+  latency_p50_ms: number;
+  latency_p99_ms: number;
+  twin_rss_mib: number;
 }
 
-async function scenario(batch: number) {
-  const dataDir = mkdtempSync(join(os.tmpdir(), 'snowgate-bench-'));
+async function startTwin(dataDir: string): Promise<{ child: ChildProcess; api: string }> {
   const child = spawn(process.execPath, [...profileArgs, '--import', 'tsx', join(root, 'packages/twin/src/main.ts'), '--port', '0', '--data-dir', dataDir], {
     cwd: root,
     env: { ...process.env, SNOWGATE_TWIN_QUIET: '1', NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const file = join(dataDir, 'endpoints.json');
-  while (!existsSync(file)) await new Promise((r) => setTimeout(r, 100));
-  const { api } = JSON.parse(readFileSync(file, 'utf8')) as { api: string };
+  while (!existsSync(file)) {
+    if (child.exitCode !== null) throw new Error('the twin exited before it was ready');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, api: (JSON.parse(readFileSync(file, 'utf8')) as { api: string }).api };
+}
+
+async function scenario(batch: number, connections: number) {
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'snowgate-bench-'));
+  const { child, api } = await startTwin(dataDir);
 
   const acked = new Set<string>();
   let next = 0;
   const statuses: Record<string, number> = {};
   const cpuBefore = cpuSeconds(child.pid!);
-  const result = await autocannon({
-    url: api,
-    connections,
-    duration,
-    requests: [
-      {
-        method: 'POST',
-        path: '/events',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (request, context) => {
-          const ids = Array.from({ length: batch }, () => `b${batch}-${next++}`);
-          (context as Record<string, unknown>).ids = ids;
-          const records = ids.map((id) => ({ id, type: 'page_view', user: { id: 42, plan: 'pro' }, path: '/pricing' }));
-          return { ...request, body: JSON.stringify(batch === 1 ? records[0] : records) };
+  const windows: Window[] = [];
+  let errors = 0;
+  for (let second = 0; second < duration; second += windowSeconds) {
+    const ackedBefore = acked.size;
+    const result = await autocannon({
+      url: api,
+      connections,
+      duration: Math.min(windowSeconds, duration - second),
+      ...(eventsPerSecond ? { overallRate: Math.max(1, Math.round(eventsPerSecond / batch)) } : {}),
+      requests: [
+        {
+          method: 'POST',
+          path: '/events',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (request, context) => {
+            const ids = Array.from({ length: batch }, () => `b${batch}-${next++}`);
+            (context as Record<string, unknown>).ids = ids;
+            const records = ids.map((id) => ({ id, type: 'page_view', user: { id: 42, plan: 'pro' }, path: '/pricing' }));
+            return { ...request, body: JSON.stringify(batch === 1 ? records[0] : records) };
+          },
+          onResponse: (status, _body, context) => {
+            statuses[status] = (statuses[status] ?? 0) + 1;
+            if (status === 202) for (const id of (context as Record<string, unknown>).ids as string[]) acked.add(id);
+          },
         },
-        onResponse: (status, _body, context) => {
-          statuses[status] = (statuses[status] ?? 0) + 1;
-          if (status === 202) for (const id of (context as Record<string, unknown>).ids as string[]) acked.add(id);
-        },
-      },
-    ],
-  });
+      ],
+    });
+    errors += result.errors + result.timeouts;
+    const seconds = Math.min(windowSeconds, duration - second);
+    windows.push({
+      second,
+      requests_per_s: Math.round(result.requests.average),
+      events_per_s: Math.round((acked.size - ackedBefore) / seconds),
+      latency_p50_ms: result.latency.p50,
+      latency_p99_ms: result.latency.p99,
+      twin_rss_mib: rssMiB(child.pid!, 'VmRSS'),
+    });
+  }
   const cpu = cpuSeconds(child.pid!) - cpuBefore;
-  const rss = peakRssMiB(child.pid!);
+  const peakRss = rssMiB(child.pid!, 'VmHWM');
 
   // Drain: everything accepted is delivered and loaded before the twin exits.
   const drainStarted = Date.now();
@@ -102,37 +133,56 @@ async function scenario(batch: number) {
   const duplicated = [...loaded.values()].filter((n) => n > 1).length;
   if (!values.keep) rmSync(dataDir, { recursive: true, force: true });
 
+  const all = windows.reduce((sum, w) => sum + w.requests_per_s * Math.min(windowSeconds, duration - w.second), 0);
   return {
-    batch,
-    connections,
-    duration_s: duration,
-    requests_per_s: Math.round(result.requests.average),
-    events_per_s: Math.round((acked.size / duration) * 10) / 10,
-    latency_p50_ms: result.latency.p50,
-    latency_p99_ms: result.latency.p99,
-    statuses: JSON.stringify(statuses),
-    errors: result.errors + result.timeouts,
-    acked_events: acked.size,
-    missing_in_table: missing,
-    duplicated_in_table: duplicated,
-    post_to_queryable_p50_ms: Math.round(Number(latency.p50)),
-    post_to_queryable_p95_ms: Math.round(Number(latency.p95)),
-    landing_files: Number(files.files),
-    twin_cpu_cores: Math.round((cpu / duration) * 100) / 100,
-    twin_peak_rss_mib: rss,
-    drain_s: drainSeconds,
+    summary: {
+      batch,
+      connections,
+      duration_s: duration,
+      target_events_per_s: eventsPerSecond ?? 'max',
+      requests_per_s: Math.round(all / duration),
+      events_per_s: Math.round(acked.size / duration),
+      // Across windows, the worst one: a soak must not drift.
+      latency_p50_ms: Math.max(...windows.map((w) => w.latency_p50_ms)),
+      latency_p99_ms: Math.max(...windows.map((w) => w.latency_p99_ms)),
+      statuses: JSON.stringify(statuses),
+      errors,
+      acked_events: acked.size,
+      missing_in_table: missing,
+      duplicated_in_table: duplicated,
+      post_to_queryable_p50_ms: Math.round(Number(latency.p50)),
+      post_to_queryable_p95_ms: Math.round(Number(latency.p95)),
+      landing_files: Number(files.files),
+      twin_cpu_cores: Math.round((cpu / duration) * 100) / 100,
+      twin_peak_rss_mib: peakRss,
+      drain_s: drainSeconds,
+    },
+    windows,
   };
 }
 
 const results = [];
-for (const batch of batches) results.push(await scenario(batch));
+for (const connections of list(values.connections)) for (const batch of list(values.batch)) results.push(await scenario(batch, connections));
 mkdirSync(join(root, '.bench'), { recursive: true });
 const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
-writeFileSync(join(root, '.bench/twin.json'), JSON.stringify({ machine, results }, null, 2));
+writeFileSync(join(root, soakSeconds ? '.bench/soak.json' : '.bench/twin.json'), JSON.stringify({ machine, results }, null, 2));
 console.log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memory_gib} GiB, Node ${machine.node}`);
-for (const r of results) console.log(r);
-const failures = results.filter((r) => r.missing_in_table > 0 || r.duplicated_in_table > 0);
+console.table(results.map((r) => r.summary));
+if (soakSeconds) for (const r of results) console.table(r.windows);
+const failures = results.filter((r) => r.summary.missing_in_table > 0 || r.summary.duplicated_in_table > 0);
 if (failures.length > 0) {
   console.error('LOST OR DUPLICATED EVENTS: see missing_in_table / duplicated_in_table');
   process.exit(1);
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime + stime, in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** VmRSS (now) or VmHWM (peak) of a process, in MiB. */
+function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(field))!;
+  return Math.round(Number(line.split(/\s+/)[1]) / 1024);
 }
