@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ConfigError } from './errors';
 import { INGEST_ENV, limitsSchema, writePolicySchema, type IngestSettings } from './settings';
 
+/** An unquoted Snowflake identifier (https://docs.snowflake.com/en/sql-reference/identifiers-syntax). */
+const snowflakeIdentifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,254}$/, 'an unquoted Snowflake identifier');
 const prefix = z.string().regex(/^([A-Za-z0-9!_.*'()=-]+\/)+$/, 'a key prefix ending with "/"');
 
 /**
@@ -75,6 +77,17 @@ export const stageConfigSchema = z
         iamUserArn: z.string().regex(/^arn:aws:iam::\d{12}:user\/.+$/).optional(),
         /** The pipe's SQS queue (`SHOW PIPES` → `notification_channel`); until known, no bucket notification is created. */
         notificationChannelArn: z.string().regex(/^arn:aws:sqs:[a-z0-9-]+:\d{12}:.+$/).optional(),
+        /** Where `pnpm snowflake:apply` creates the Snowflake objects; see snowflake/README.md. */
+        objects: z
+          .object({
+            database: snowflakeIdentifier.default('SNOWGATE'),
+            /** Defaults to the stage's name, upper-cased: one schema per stage. */
+            schema: snowflakeIdentifier.optional(),
+            warehouse: snowflakeIdentifier.default('SNOWGATE_WH'),
+            /** The role the migrations run as: it needs CREATE INTEGRATION (or is ACCOUNTADMIN). */
+            adminRole: snowflakeIdentifier.default('ACCOUNTADMIN'),
+          })
+          .prefault({}),
       }),
     alarms: z
       .object({

@@ -29,6 +29,13 @@ export const WAREHOUSE_DDL = [
      QUALIFY row_number() OVER (PARTITION BY record->>'id' ORDER BY received_at DESC, loaded_at DESC, source_file DESC, file_row_number DESC) = 1`,
   `CREATE OR REPLACE VIEW ingest_latency AS
      SELECT source_file, request_id, received_at, loaded_at, epoch_ms(loaded_at) - epoch_ms(received_at) AS latency_ms FROM raw_events`,
+  // As snowflake/migrations/R__views.sql defines them on Snowflake's COPY_HISTORY (same names and columns).
+  `CREATE OR REPLACE VIEW copy_history_recent AS
+     SELECT file_name, status, row_count, row_parsed, first_error_message, first_error_line_number, last_load_time
+     FROM copy_history WHERE last_load_time >= now() - INTERVAL 24 HOUR`,
+  `CREATE OR REPLACE VIEW load_failures AS
+     SELECT file_name, status, row_parsed, first_error_message, first_error_line_number, last_load_time
+     FROM copy_history_recent WHERE status <> 'LOADED'`,
 ];
 
 export async function openWarehouse(path: string, { readOnly = false } = {}): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {

@@ -1,0 +1,159 @@
+import { parseStageConfig, type StageConfig } from '@snowgate/core';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { renderMigrations, renderTeardown, snowflakeVariablesSchema, stripComments, type Script, type SnowflakeVariables } from './sql';
+
+/** What the tool needs from a Snowflake session: run one statement, get its rows. */
+export interface SqlSession {
+  execute(sql: string): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+/** The outputs of the deployed stack that the SQL takes (written by `sst deploy` to `.sst/outputs.json`). */
+export const stackOutputsSchema = z.object({
+  SnowflakeRoleArn: z.string(),
+  SnowflakeExternalId: z.string(),
+  SnowflakeStageUrl: z.string(),
+});
+export type StackOutputs = z.infer<typeof stackOutputsSchema>;
+
+/**
+ * The Snowflake stack's outputs for a stage, from SST's outputs file
+ * (`{ "<stage>-<app>-Snowflake": { "SnowflakeRoleArn": … } }`).
+ */
+export function readStackOutputs(stage: string, file: string): StackOutputs {
+  if (!existsSync(file)) throw new Error(`no ${file}: deploy the AWS side first (pnpm sst deploy --stage ${stage}), or pass --outputs <file>`);
+  const all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>;
+  const key = Object.keys(all).find((k) => k.startsWith(`${stage}-`) && k.endsWith('-Snowflake'));
+  if (!key) throw new Error(`${file} has no outputs for stage "${stage}" (looked for "${stage}-<app>-Snowflake"): deploy that stage first`);
+  const parsed = stackOutputsSchema.safeParse(all[key]);
+  if (!parsed.success) throw new Error(`${file} → ${key} lacks ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}: redeploy the stage`);
+  return parsed.data;
+}
+
+/**
+ * The SQL variables for a stage: object names from its config (defaults derived from the
+ * stage, so that several stages can share an account), ARNs and the stage URL from its stack.
+ *
+ * @example
+ * snowflakeVariables('dev', config, outputs).integration // → 'SNOWGATE_DEV_S3'
+ */
+export function snowflakeVariables(stage: string, config: StageConfig, outputs: StackOutputs): SnowflakeVariables {
+  if (outputs.SnowflakeExternalId !== config.snowflake.externalId) {
+    throw new Error(
+      `the deployed stack's external ID (${outputs.SnowflakeExternalId}) is not config/${stage}.json's (${config.snowflake.externalId}): deploy the config first`,
+    );
+  }
+  const STAGE = stage.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+  const { objects } = config.snowflake;
+  const parsed = snowflakeVariablesSchema.safeParse({
+    admin_role: objects.adminRole,
+    database: objects.database,
+    schema: objects.schema ?? STAGE,
+    warehouse: objects.warehouse,
+    loader_role: `SNOWGATE_${STAGE}_LOADER`,
+    reader_role: `SNOWGATE_${STAGE}_READER`,
+    integration: `SNOWGATE_${STAGE}_S3`,
+    file_format: 'NDJSON_ENVELOPE',
+    stage: 'LANDING',
+    table: 'RAW_EVENTS',
+    pipe: 'RAW_EVENTS_PIPE',
+    aws_role_arn: outputs.SnowflakeRoleArn,
+    external_id: outputs.SnowflakeExternalId,
+    stage_url: outputs.SnowflakeStageUrl,
+  });
+  if (!parsed.success) throw new Error(`cannot render the SQL:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  return parsed.data;
+}
+
+export interface ToolOptions {
+  stage: string;
+  config: StageConfig;
+  variables: SnowflakeVariables;
+  /** Where `config/<stage>.snowflake.json` is written. */
+  configDir: string;
+  dryRun: boolean;
+  /** Opens a session; never called on a dry run. */
+  connect: () => Promise<SqlSession>;
+  print: (text: string) => void;
+}
+
+/** A script as it would run: each statement with its `;`, under its file's name. */
+export function formatScripts(scripts: Script[]): string {
+  return scripts.map((s) => `-- ${s.file}\n${s.statements.map((st) => `${st};`).join('\n\n')}\n`).join('\n');
+}
+
+async function run(session: SqlSession, scripts: Script[], print: (text: string) => void): Promise<void> {
+  for (const script of scripts) {
+    print(`${script.file}: ${script.statements.length} statements`);
+    for (const [i, statement] of script.statements.entries()) {
+      try {
+        await session.execute(statement);
+      } catch (error) {
+        const first = stripComments(statement).split('\n')[0];
+        throw new Error(`${script.file}, statement ${i + 1} (${first}…) failed: ${(error as Error).message}`, { cause: error });
+      }
+    }
+  }
+}
+
+const propertyOf = (rows: Record<string, unknown>[], name: string) => {
+  const row = rows.find((r) => String(r.property ?? r.PROPERTY).toUpperCase() === name);
+  return row ? String(row.property_value ?? row.PROPERTY_VALUE) : undefined;
+};
+
+/**
+ * Runs the migrations, then reads back what the AWS side needs (Snowflake's IAM user and
+ * the pipe's queue) and writes it to `config/<stage>.snowflake.json`, where the next
+ * `sst deploy` picks it up. Returns what it wrote (nothing on a dry run).
+ */
+export async function applySnowflake(options: ToolOptions): Promise<{ iamUserArn: string; notificationChannelArn: string } | undefined> {
+  const { variables: v, print } = options;
+  const scripts = renderMigrations(v);
+  if (options.dryRun) {
+    print(formatScripts(scripts));
+    return undefined;
+  }
+  const session = await options.connect();
+  try {
+    await run(session, scripts, print);
+    const integration = await session.execute(`DESC INTEGRATION ${v.integration}`);
+    const iamUserArn = propertyOf(integration, 'STORAGE_AWS_IAM_USER_ARN');
+    const externalId = propertyOf(integration, 'STORAGE_AWS_EXTERNAL_ID');
+    if (!iamUserArn) throw new Error(`DESC INTEGRATION ${v.integration} shows no STORAGE_AWS_IAM_USER_ARN`);
+    if (externalId !== v.external_id) throw new Error(`integration ${v.integration} has external ID ${externalId}, not ${v.external_id}`);
+    const pipes = await session.execute(`SHOW PIPES LIKE '${v.pipe}' IN SCHEMA ${v.database}.${v.schema}`);
+    const notificationChannelArn = pipes.map((p) => p.notification_channel ?? p.NOTIFICATION_CHANNEL).find((c) => typeof c === 'string' && c.startsWith('arn:'));
+    if (typeof notificationChannelArn !== 'string') throw new Error(`SHOW PIPES shows no notification_channel for ${v.pipe}: is AUTO_INGEST on?`);
+    const written = { iamUserArn, notificationChannelArn };
+    // The stack will read it back: refuse to write what it would refuse.
+    parseStageConfig({ ...options.config, snowflake: { ...options.config.snowflake, ...written } }, `values read from Snowflake`);
+    writeFileSync(join(options.configDir, `${options.stage}.snowflake.json`), `${JSON.stringify(written, null, 2)}\n`);
+    print(`wrote config/${options.stage}.snowflake.json: ${JSON.stringify(written)}`);
+    print(`next: pnpm sst deploy --stage ${options.stage} (trusts Snowflake's IAM user and notifies the pipe's queue)`);
+    return written;
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * Runs the teardown and forgets `config/<stage>.snowflake.json`, so that the next deploy
+ * removes the bucket notification to the (now deleted) pipe's queue.
+ */
+export async function removeSnowflake(options: ToolOptions): Promise<void> {
+  const script = renderTeardown(options.variables);
+  if (options.dryRun) {
+    options.print(formatScripts([script]));
+    return;
+  }
+  const session = await options.connect();
+  try {
+    await run(session, [script], options.print);
+  } finally {
+    await session.close();
+  }
+  rmSync(join(options.configDir, `${options.stage}.snowflake.json`), { force: true });
+  options.print(`removed config/${options.stage}.snowflake.json; next: pnpm sst deploy --stage ${options.stage} (drops the notification), or pnpm sst remove --stage ${options.stage}`);
+}

@@ -1,0 +1,40 @@
+-- Example queries over RAW_EVENTS' VARIANT column, in Snowflake's path syntax.
+-- Not a migration: run them in a worksheet (as {{ reader_role }}), or try them on the
+-- local twin first: pnpm query --dialect snowflake "<query>".
+
+-- Events per type in the last hour.
+SELECT record:type::VARCHAR AS type, COUNT(*) AS events
+FROM RAW_EVENTS_LATEST
+WHERE received_at >= DATEADD('hour', -1, CURRENT_TIMESTAMP())
+GROUP BY 1
+ORDER BY events DESC;
+
+-- One user's events, newest first (a nested field, cast to a number).
+SELECT record:id::VARCHAR AS id, record:type::VARCHAR AS type, received_at
+FROM RAW_EVENTS_LATEST
+WHERE record:user.id::NUMBER = 42
+ORDER BY received_at DESC
+LIMIT 100;
+
+-- Items of an array field, one row each.
+SELECT e.record:id::VARCHAR AS id, item.value:sku::VARCHAR AS sku, item.value:qty::NUMBER AS qty
+FROM RAW_EVENTS_LATEST AS e,
+  LATERAL FLATTEN(input => e.record:items) AS item;
+
+-- Duplicates delivered (at least once): how many ids arrived more than once today.
+SELECT COUNT(*) AS ids_with_duplicates
+FROM (
+  SELECT record:id::VARCHAR AS id
+  FROM RAW_EVENTS
+  WHERE received_at >= DATE_TRUNC('day', CURRENT_TIMESTAMP())
+  GROUP BY 1
+  HAVING COUNT(*) > 1
+);
+
+-- Ingest latency percentiles over the last hour.
+SELECT
+  APPROX_PERCENTILE(latency_ms, 0.5) AS p50_ms,
+  APPROX_PERCENTILE(latency_ms, 0.95) AS p95_ms,
+  MAX(latency_ms) AS max_ms
+FROM INGEST_LATENCY
+WHERE received_at >= DATEADD('hour', -1, CURRENT_TIMESTAMP());

@@ -1,0 +1,84 @@
+-- Views for operators and analysts. Repeatable: re-created on every apply.
+-- The local twin's DuckDB has RAW_EVENTS_LATEST, INGEST_LATENCY, COPY_HISTORY_RECENT and
+-- LOAD_FAILURES too, with the same columns, so a query can be tried locally first.
+USE ROLE {{ admin_role }};
+
+USE SCHEMA {{ database }}.{{ schema }};
+
+-- At-least-once delivery means an event can arrive twice (a producer's retry after a 503):
+-- one row per id, the most recently received.
+CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.RAW_EVENTS_LATEST
+  COMMENT = 'Snowgate: one row per record id, the latest received'
+  AS
+  SELECT *
+  FROM {{ database }}.{{ schema }}.{{ table }}
+  QUALIFY ROW_NUMBER() OVER (
+    PARTITION BY record:id::VARCHAR
+    ORDER BY received_at DESC, loaded_at DESC, source_file DESC, file_row_number DESC
+  ) = 1;
+
+-- From the API's acknowledgement to queryable, per row.
+CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.INGEST_LATENCY
+  COMMENT = 'Snowgate: milliseconds from accepted by the API to loaded'
+  AS
+  SELECT
+    source_file,
+    request_id,
+    received_at,
+    loaded_at,
+    DATEDIFF('millisecond', received_at, loaded_at) AS latency_ms
+  FROM {{ database }}.{{ schema }}.{{ table }};
+
+-- Files loaded or skipped in the last 24 hours (INFORMATION_SCHEMA keeps 14 days).
+-- Status as the twin writes it: LOADED, LOAD_FAILED, PARTIALLY_LOADED.
+CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.COPY_HISTORY_RECENT
+  COMMENT = 'Snowgate: files loaded or skipped by the pipe in the last 24 hours'
+  AS
+  SELECT
+    file_name,
+    UPPER(REPLACE(status, ' ', '_')) AS status,
+    row_count,
+    row_parsed,
+    first_error_message,
+    first_error_line_number,
+    last_load_time
+  FROM TABLE(
+    {{ database }}.INFORMATION_SCHEMA.COPY_HISTORY(
+      TABLE_NAME => '{{ database }}.{{ schema }}.{{ table }}',
+      START_TIME => DATEADD('hour', -24, CURRENT_TIMESTAMP())
+    )
+  );
+
+-- Files skipped whole (ON_ERROR = SKIP_FILE): what to fix and replay.
+CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.LOAD_FAILURES
+  COMMENT = 'Snowgate: files the pipe skipped in the last 24 hours, with their first error'
+  AS
+  SELECT file_name, status, row_parsed, first_error_message, first_error_line_number, last_load_time
+  FROM {{ database }}.{{ schema }}.COPY_HISTORY_RECENT
+  WHERE status <> 'LOADED';
+
+-- Is the pipe running, and how far behind is it?
+CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.PIPE_STATUS
+  COMMENT = 'Snowgate: SYSTEM$PIPE_STATUS of the pipe, as columns'
+  AS
+  SELECT
+    s.value:executionState::VARCHAR AS execution_state,
+    s.value:pendingFileCount::NUMBER AS pending_file_count,
+    s.value:lastIngestedTimestamp::TIMESTAMP_LTZ AS last_ingested_at,
+    s.value:lastIngestedFilePath::VARCHAR AS last_ingested_file,
+    s.value:lastReceivedMessageTimestamp::TIMESTAMP_LTZ AS last_notification_at,
+    s.value:notificationChannelName::VARCHAR AS notification_channel,
+    s.value:error::VARCHAR AS error,
+    s.value AS raw_status
+  FROM (SELECT PARSE_JSON(SYSTEM$PIPE_STATUS('{{ database }}.{{ schema }}.{{ pipe }}')) AS value) AS s;
+
+-- View by view, not ON ALL VIEWS: the reader gets exactly these.
+GRANT SELECT ON VIEW {{ database }}.{{ schema }}.RAW_EVENTS_LATEST TO ROLE {{ reader_role }};
+
+GRANT SELECT ON VIEW {{ database }}.{{ schema }}.INGEST_LATENCY TO ROLE {{ reader_role }};
+
+GRANT SELECT ON VIEW {{ database }}.{{ schema }}.COPY_HISTORY_RECENT TO ROLE {{ reader_role }};
+
+GRANT SELECT ON VIEW {{ database }}.{{ schema }}.LOAD_FAILURES TO ROLE {{ reader_role }};
+
+GRANT SELECT ON VIEW {{ database }}.{{ schema }}.PIPE_STATUS TO ROLE {{ reader_role }};

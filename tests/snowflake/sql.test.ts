@@ -1,0 +1,265 @@
+import { Dialect, parse } from '@polyglot-sql/sdk';
+import { migrationFiles, render, renderMigrations, renderTeardown, snowflakeVariablesSchema, splitStatements, stripComments, SNOWFLAKE_DIR, type SnowflakeVariables } from '@snowgate/snowflake';
+import { openWarehouse, query } from '@snowgate/twin';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// There is no Snowflake here: every rendered statement goes through polyglot's Snowflake
+// dialect. polyglot 0.12.1 parses tables, views, grants, USE, DROP SCHEMA/VIEW and COPY
+// into structure, but passes Snowflake's object DDL (warehouse, role, integration, file
+// format, stage, pipe) through as an opaque node, and would pass `CREATE TABEL` too. So
+// those statements are also checked against the option names Snowflake documents for
+// them, and the pipe's COPY is parsed on its own.
+
+export const variables: SnowflakeVariables = {
+  admin_role: 'SNOWGATE_ADMIN',
+  database: 'SNOWGATE',
+  schema: 'DEV',
+  warehouse: 'SNOWGATE_WH',
+  loader_role: 'SNOWGATE_DEV_LOADER',
+  reader_role: 'SNOWGATE_DEV_READER',
+  integration: 'SNOWGATE_DEV_S3',
+  file_format: 'NDJSON_ENVELOPE',
+  stage: 'LANDING',
+  table: 'RAW_EVENTS',
+  pipe: 'RAW_EVENTS_PIPE',
+  aws_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-Snowflake-SnowflakeRole1A2B3C',
+  external_id: 'snowgate-dev',
+  stage_url: 's3://dev-snowgate-storage-landing-1a2b3c/events/',
+};
+
+type Node = Record<string, any>;
+const kindOf = (node: Node) => Object.keys(node)[0]!;
+const parseOne = (sql: string): Node => {
+  const result = parse(sql, Dialect.Snowflake) as { success: boolean; ast?: Node[]; error?: string };
+  if (!result.success) throw new Error(`polyglot cannot parse: ${result.error}\n${sql}`);
+  expect(result.ast).toHaveLength(1);
+  return result.ast![0]!;
+};
+
+/**
+ * Snowflake's documented parameters for the statements polyglot passes through
+ * (https://docs.snowflake.com/en/sql-reference/sql/create-warehouse, create-role,
+ * create-storage-integration, alter-storage-integration, create-file-format (JSON),
+ * create-stage (external), create-pipe).
+ */
+const OPAQUE_STATEMENTS: { pattern: RegExp; options: string[] }[] = [
+  {
+    pattern: /^CREATE WAREHOUSE IF NOT EXISTS \w+\s/,
+    options: ['WAREHOUSE_SIZE', 'WAREHOUSE_TYPE', 'MAX_CLUSTER_COUNT', 'MIN_CLUSTER_COUNT', 'SCALING_POLICY', 'AUTO_SUSPEND', 'AUTO_RESUME', 'INITIALLY_SUSPENDED', 'RESOURCE_MONITOR', 'COMMENT', 'ENABLE_QUERY_ACCELERATION', 'STATEMENT_TIMEOUT_IN_SECONDS'],
+  },
+  { pattern: /^CREATE ROLE IF NOT EXISTS \w+\s/, options: ['COMMENT'] },
+  {
+    pattern: /^(CREATE STORAGE INTEGRATION IF NOT EXISTS \w+\s|ALTER STORAGE INTEGRATION \w+ SET\s)/,
+    options: ['TYPE', 'STORAGE_PROVIDER', 'ENABLED', 'STORAGE_AWS_ROLE_ARN', 'STORAGE_AWS_EXTERNAL_ID', 'STORAGE_ALLOWED_LOCATIONS', 'STORAGE_BLOCKED_LOCATIONS', 'STORAGE_AWS_OBJECT_ACL', 'USE_PRIVATELINK_ENDPOINT', 'COMMENT'],
+  },
+  {
+    pattern: /^CREATE FILE FORMAT IF NOT EXISTS [\w.]+\s/,
+    options: ['TYPE', 'COMPRESSION', 'DATE_FORMAT', 'TIME_FORMAT', 'TIMESTAMP_FORMAT', 'BINARY_FORMAT', 'TRIM_SPACE', 'MULTI_LINE', 'NULL_IF', 'FILE_EXTENSION', 'ENABLE_OCTAL', 'ALLOW_DUPLICATE', 'STRIP_OUTER_ARRAY', 'STRIP_NULL_VALUES', 'REPLACE_INVALID_CHARACTERS', 'IGNORE_UTF8_ERRORS', 'SKIP_BYTE_ORDER_MARK', 'COMMENT'],
+  },
+  { pattern: /^CREATE STAGE IF NOT EXISTS [\w.]+\s/, options: ['URL', 'STORAGE_INTEGRATION', 'ENCRYPTION', 'FILE_FORMAT', 'COPY_OPTIONS', 'DIRECTORY', 'COMMENT'] },
+  { pattern: /^CREATE PIPE IF NOT EXISTS [\w.]+\s/, options: ['AUTO_INGEST', 'ERROR_INTEGRATION', 'AWS_SNS_TOPIC', 'INTEGRATION', 'COMMENT'] },
+  { pattern: /^GRANT ROLE \w+ TO ROLE \w+$/, options: [] },
+  { pattern: /^DROP (PIPE|STAGE|FILE FORMAT) IF EXISTS [\w.]+$/, options: [] },
+  { pattern: /^DROP INTEGRATION IF EXISTS \w+$/, options: [] },
+];
+/** polyglot 0.12.1 does not parse DROP ROLE at all ("Expected TABLE, VIEW, … after DROP"). */
+const UNPARSED = /^DROP ROLE IF EXISTS \w+$/;
+
+/** The `NAME =` options at the statement's top level (outside parentheses and strings), before any `AS`. */
+function topLevelOptions(statement: string): string[] {
+  const head = statement.split(/\sAS\s/)[0]!.replace(/'(?:[^']|'')*'/g, "''");
+  let depth = 0;
+  let flat = '';
+  for (const c of head) {
+    if (c === '(') depth++;
+    if (depth === 0) flat += c;
+    if (c === ')') depth--;
+  }
+  return [...flat.matchAll(/\b([A-Z_]+)\s*=/g)].map((m) => m[1]!);
+}
+
+const allScripts = () => [...renderMigrations(variables), renderTeardown(variables)];
+const statementsOf = (file: string) => allScripts().find((s) => s.file === file)!.statements.map(stripComments);
+const find = (file: string, start: string) => statementsOf(file).find((s) => s.startsWith(start))!;
+
+describe('snowflake/ SQL', () => {
+  it('runs in schemachange order: versioned files by version, then repeatable ones', () => {
+    expect(migrationFiles(join(SNOWFLAKE_DIR, 'migrations'))).toEqual([
+      'V1.0.0__context.sql',
+      'V1.1.0__roles.sql',
+      'V1.2.0__storage_integration.sql',
+      'V1.3.0__raw_events.sql',
+      'V1.4.0__pipe.sql',
+      'R__views.sql',
+    ]);
+  });
+
+  it('parses, every rendered statement, with the Snowflake dialect; opaque ones use only documented options', () => {
+    let structured = 0;
+    for (const script of allScripts()) {
+      for (const raw of script.statements) {
+        const sql = stripComments(raw);
+        if (UNPARSED.test(sql)) continue;
+        const node = parseOne(sql);
+        const kind = kindOf(node);
+        if (kind !== 'raw' && kind !== 'command') {
+          structured++;
+          continue;
+        }
+        const known = OPAQUE_STATEMENTS.find((s) => s.pattern.test(sql));
+        expect(known, `${script.file}: a statement polyglot does not parse into structure, and not one we know:\n${sql}`).toBeDefined();
+        for (const option of topLevelOptions(sql)) expect(known!.options, `${script.file}: ${option} in\n${sql}`).toContain(option);
+      }
+    }
+    expect(structured).toBeGreaterThan(30);
+  });
+
+  it('catches what a lenient parser lets through: a misspelled statement or option fails', () => {
+    const check = (sql: string) => {
+      const node = parseOne(sql);
+      if (kindOf(node) !== 'raw' && kindOf(node) !== 'command') return true;
+      const known = OPAQUE_STATEMENTS.find((s) => s.pattern.test(sql));
+      return !!known && topLevelOptions(sql).every((o) => known.options.includes(o));
+    };
+    expect(check('CREATE FILE FORMAT IF NOT EXISTS A.B.F TYPE = JSON ALLOW_DUPLICATE = TRUE')).toBe(true);
+    expect(check('CREATE FILE FORMAT IF NOT EXISTS A.B.F TYPE = JSON ALLOW_DUPLICATES = TRUE')).toBe(false);
+    expect(check('CREATE TABEL A.B.T (record VARIANT)')).toBe(false);
+    expect(check('CREATE PIPE IF NOT EXISTS A.B.P AUTO_INJEST = TRUE AS COPY INTO A.B.T FROM @A.B.S')).toBe(false);
+  });
+
+  it('creates RAW_EVENTS with the columns of DESIGN.md, the same as the twin\'s raw_events', async () => {
+    const table = parseOne(find('V1.3.0__raw_events.sql', 'CREATE TABLE')).create_table;
+    expect(table.columns.map((c: Node) => [c.name.name, c.nullable])).toEqual(
+      ['record', 'received_at', 'request_id', 'source_file', 'file_row_number', 'loaded_at'].map((name) => [name, false]),
+    );
+    // polyglot names types its own way (var_char, TIMESTAMPLTZ): check them in the text.
+    const ddl = find('V1.3.0__raw_events.sql', 'CREATE TABLE');
+    for (const column of ['record VARIANT', 'received_at TIMESTAMP_TZ', 'request_id VARCHAR', 'source_file VARCHAR', 'file_row_number NUMBER(38, 0)', 'loaded_at TIMESTAMP_LTZ']) {
+      expect(ddl).toContain(`${column} NOT NULL`);
+    }
+
+    const dir = mkdtempSync(join(tmpdir(), 'snowgate-wh-'));
+    const { instance, connection } = await openWarehouse(join(dir, 'w.duckdb'));
+    try {
+      const local = (await query(connection, `SELECT column_name FROM information_schema.columns WHERE table_name = 'raw_events' ORDER BY ordinal_position`)).rows.map((r) => r.column_name);
+      expect(local).toEqual(table.columns.map((c: Node) => c.name.name));
+      // The views that make sense locally exist there too, with the same columns.
+      for (const view of ['RAW_EVENTS_LATEST', 'INGEST_LATENCY', 'COPY_HISTORY_RECENT', 'LOAD_FAILURES']) {
+        const snowflake = parseOne(find('R__views.sql', `CREATE OR REPLACE VIEW SNOWGATE.DEV.${view}`)).create_view.query.select.expressions.map((e: Node) =>
+          e.alias ? e.alias.alias.name : e.column ? e.column.name.name : '*',
+        );
+        const duck = (await query(connection, `SELECT column_name FROM information_schema.columns WHERE table_name = '${view.toLowerCase()}' ORDER BY ordinal_position`)).rows.map((r) => r.column_name);
+        expect(duck, view).toEqual(snowflake[0] === '*' ? local : snowflake);
+      }
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads NDJSON envelopes with ALLOW_DUPLICATE, from the landing prefix only, through the stack\'s role', () => {
+    const format = find('V1.3.0__raw_events.sql', 'CREATE FILE FORMAT');
+    expect(format).toMatch(/\bTYPE = JSON\b/);
+    expect(format).toMatch(/\bALLOW_DUPLICATE = TRUE\b/);
+    expect(format).toMatch(/\bSTRIP_OUTER_ARRAY = FALSE\b/);
+    const stage = find('V1.3.0__raw_events.sql', 'CREATE STAGE');
+    expect(stage).toContain(`URL = '${variables.stage_url}'`);
+    expect(stage).toMatch(/URL = 's3:\/\/[^']+\/'/); // the trailing slash
+    expect(stage).toContain(`STORAGE_INTEGRATION = ${variables.integration}`);
+    for (const statement of [find('V1.2.0__storage_integration.sql', 'CREATE STORAGE INTEGRATION'), find('V1.2.0__storage_integration.sql', 'ALTER STORAGE INTEGRATION')]) {
+      expect(statement).toContain(`STORAGE_AWS_ROLE_ARN = '${variables.aws_role_arn}'`);
+      expect(statement).toContain(`STORAGE_AWS_EXTERNAL_ID = '${variables.external_id}'`);
+      expect(statement).toContain(`STORAGE_ALLOWED_LOCATIONS = ('${variables.stage_url}')`);
+    }
+    // Never CREATE OR REPLACE an integration: it would get a new IAM user, and the trust policy would break.
+    expect(allScripts().flatMap((s) => s.statements).some((s) => /CREATE OR REPLACE (STORAGE )?INTEGRATION/i.test(s))).toBe(false);
+  });
+
+  it('has an auto-ingest pipe, owned by the loader role, whose COPY fills every column from the envelope and the file metadata', () => {
+    const statements = statementsOf('V1.4.0__pipe.sql');
+    expect(statements[0]).toBe(`USE ROLE ${variables.loader_role}`);
+    const pipe = statements.find((s) => s.startsWith('CREATE PIPE'))!;
+    expect(topLevelOptions(pipe)).toEqual(['AUTO_INGEST', 'COMMENT']);
+    expect(pipe).toMatch(/AUTO_INGEST = TRUE/);
+    const copySql = pipe.slice(pipe.search(/\bAS\s+COPY INTO\b/) + 2).trim();
+    const copy = parseOne(copySql).copy;
+    expect(copy.this.schema.this.table.name.name).toBe('RAW_EVENTS');
+    expect(copy.this.schema.expressions.map((c: Node) => c.column.name.name)).toEqual(['record', 'received_at', 'request_id', 'source_file', 'file_row_number', 'loaded_at']);
+    const select = JSON.stringify(copy);
+    for (const column of ['METADATA$FILENAME', 'METADATA$FILE_ROW_NUMBER', 'METADATA$START_SCAN_TIME']) expect(select).toContain(column);
+    expect(copySql).toMatch(/SELECT\s+\$1:record,\s+\$1:received_at::TIMESTAMP_TZ,\s+\$1:request_id::VARCHAR,/);
+    expect(copySql).toContain(`FROM @${variables.database}.${variables.schema}.${variables.stage}`);
+    expect(copySql).toMatch(/ON_ERROR = SKIP_FILE$/);
+    expect(copySql).not.toMatch(/CURRENT_TIMESTAMP/); // Snowflake: can be hours early in a pipe
+  });
+
+  it('grants the loader only what Snowpipe needs, and the reader only reads', () => {
+    const grants = allScripts()
+      .flatMap((s) => s.statements.map(stripComments))
+      .filter((s) => s.startsWith('GRANT') && !s.startsWith('GRANT ROLE'));
+    const to = (role: string) => grants.filter((g) => g.endsWith(`TO ROLE ${role}`)).map((g) => g.replace(/ TO ROLE \w+$/, ''));
+    expect(to(variables.loader_role)).toEqual([
+      'GRANT USAGE ON DATABASE SNOWGATE',
+      'GRANT USAGE ON SCHEMA SNOWGATE.DEV',
+      'GRANT CREATE PIPE ON SCHEMA SNOWGATE.DEV',
+      'GRANT USAGE ON FILE FORMAT SNOWGATE.DEV.NDJSON_ENVELOPE',
+      'GRANT USAGE ON STAGE SNOWGATE.DEV.LANDING',
+      'GRANT SELECT, INSERT ON TABLE SNOWGATE.DEV.RAW_EVENTS',
+    ]);
+    for (const grant of to(variables.reader_role)) expect(grant).toMatch(/^GRANT (USAGE ON (DATABASE|SCHEMA|WAREHOUSE)|SELECT ON (TABLE|VIEW)|MONITOR ON PIPE) /);
+    expect(grants.every((g) => !/\bALL\b|OWNERSHIP|ACCOUNTADMIN/.test(g))).toBe(true);
+  });
+
+  it('takes names and ARNs as variables: no literal ARN, bucket, account or object name in the files', () => {
+    const files = [
+      ...readdirSync(join(SNOWFLAKE_DIR, 'migrations')).map((f) => join(SNOWFLAKE_DIR, 'migrations', f)),
+      join(SNOWFLAKE_DIR, 'teardown.sql'),
+    ];
+    for (const file of files) {
+      const code = stripComments(readFileSync(file, 'utf8'));
+      expect(code, file).not.toMatch(/arn:aws|s3:\/\/|\d{12}/);
+      // Object names outside string literals (COMMENT text may name the table).
+      expect(code.replace(/'(?:[^']|'')*'/g, "''"), file).not.toMatch(/\bSNOWGATE\b|\bRAW_EVENTS\b|ACCOUNTADMIN|\bLANDING\b/);
+    }
+  });
+
+  it('tears down pipe first, keeps the database and warehouse', () => {
+    const teardown = renderTeardown(variables).statements.map(stripComments);
+    expect(teardown.filter((s) => s.startsWith('DROP'))).toEqual([
+      'DROP PIPE IF EXISTS SNOWGATE.DEV.RAW_EVENTS_PIPE',
+      'DROP STAGE IF EXISTS SNOWGATE.DEV.LANDING',
+      'DROP FILE FORMAT IF EXISTS SNOWGATE.DEV.NDJSON_ENVELOPE',
+      'DROP SCHEMA IF EXISTS DEV CASCADE',
+      'DROP INTEGRATION IF EXISTS SNOWGATE_DEV_S3',
+      'DROP ROLE IF EXISTS SNOWGATE_DEV_READER',
+      'DROP ROLE IF EXISTS SNOWGATE_DEV_LOADER',
+    ]);
+  });
+});
+
+describe('rendering', () => {
+  it('refuses unknown variables, stray braces, and values that could carry SQL', () => {
+    expect(() => render('USE ROLE {{ admin_rol }};', variables)).toThrow(/unknown variable \{\{ admin_rol \}\}/);
+    expect(() => render('a }} b', variables)).toThrow(/stray/);
+    const bad = (patch: Partial<Record<keyof SnowflakeVariables, string>>) => snowflakeVariablesSchema.safeParse({ ...variables, ...patch }).success;
+    expect(bad({})).toBe(true);
+    expect(bad({ table: 'RAW_EVENTS; DROP TABLE X' })).toBe(false);
+    expect(bad({ database: '"quoted"' })).toBe(false);
+    expect(bad({ external_id: "x' OR '1" })).toBe(false);
+    expect(bad({ stage_url: 's3://bucket/events' })).toBe(false); // no trailing slash
+    expect(bad({ aws_role_arn: 'arn:aws:iam::123:role/x' })).toBe(false);
+  });
+
+  it('splits on semicolons outside strings, identifiers, $$ bodies and comments', () => {
+    expect(splitStatements(`USE ROLE R; -- a comment; with a semicolon\nSELECT ';' AS "a;b"; /* ; */ CREATE X AS $$ a; b $$;\n-- only a comment`)).toEqual([
+      'USE ROLE R',
+      `-- a comment; with a semicolon\nSELECT ';' AS "a;b"`,
+      '/* ; */ CREATE X AS $$ a; b $$',
+    ]);
+    expect(splitStatements(`SELECT 'it''s; fine'`)).toEqual([`SELECT 'it''s; fine'`]);
+  });
+});
