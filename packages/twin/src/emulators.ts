@@ -18,8 +18,13 @@ export interface RunningEmulators {
  * persisted under the data dir, on loopback ports, in a worker thread: they get
  * the second core, and die with the process (no orphan holds the data dir).
  */
+/** Only the profiler's flags (`pnpm bench --profile`), so that the thread profiles like the main one. */
+export function profilerFlags(): string[] {
+  return process.execArgv.filter((arg, i, all) => arg.startsWith('--cpu-prof') || all[i - 1] === '--cpu-prof-dir');
+}
+
 export async function startEmulators(dataDir: string, buckets: string[], host = '127.0.0.1'): Promise<RunningEmulators> {
-  const worker = new Worker(new URL('./emulator-worker.mjs', import.meta.url), { workerData: { dataDir, buckets, host }, execArgv: [] });
+  const worker = new Worker(new URL('./emulator-worker.mjs', import.meta.url), { workerData: { dataDir, buckets, host }, execArgv: profilerFlags() });
   const listeners: ((event: S3Event) => void)[] = [];
   const ready = await new Promise<{ kinesisEndpoint: string; s3Endpoint: string }>((resolve, reject) => {
     worker.once('error', reject);

@@ -12,10 +12,10 @@ import { removeFile } from './durable-file';
 import { coalescePutRecords } from './coalesce';
 import { startEmulators } from './emulators';
 import { injectKinesisFaults, injectS3Faults } from './faults';
-import { LocalFirehose } from './firehose';
+import type { FirehoseStats } from './firehose';
 import { resolveTwinOptions, type TwinOptionsInput } from './options';
-import { LocalSnowpipe } from './snowpipe';
-import { openWarehouse, query } from './warehouse';
+import { startPipeline } from './pipeline';
+import type { SnowpipeStats } from './snowpipe';
 
 /** Credentials the emulators accept; nothing leaves this machine. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -32,8 +32,8 @@ export interface Endpoints {
 
 export interface TwinStatus {
   api: { accepted: number; quarantinedRecords: number; requests: Record<string, number> };
-  firehose: ReturnType<LocalFirehose['snapshot']>;
-  snowpipe: ReturnType<LocalSnowpipe['snapshot']>;
+  firehose: FirehoseStats;
+  snowpipe: SnowpipeStats;
   /** Records read from the stream but not yet in a landing file, and files not yet loaded. */
   lag: { bufferedRecords: number; oldestBufferedMs: number; filesWaiting: number };
 }
@@ -89,37 +89,32 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
   });
 
   const warehousePath = join(dataDir, 'warehouse.duckdb');
-  const warehouse = await openWarehouse(warehousePath);
-  const queryConnection = await warehouse.instance.connect();
-
-  const pipeClients = createClients(settings, LOCAL_CREDENTIALS);
-  const snowpipe = new LocalSnowpipe({ s3: pipeClients.s3, connection: warehouse.connection, bucket: NAMES.landing, prefix: options.stage.firehose.prefix, log });
+  // Firehose, Snowpipe and the warehouse run on a thread of their own (see pipeline-worker.ts).
+  const pipeline = await startPipeline(
+    {
+      kinesisEndpoint: emulators.kinesisEndpoint,
+      s3Endpoint: emulators.s3Endpoint,
+      credentials: LOCAL_CREDENTIALS,
+      streamName: NAMES.stream,
+      deliveryStreamName: NAMES.deliveryStream,
+      landingBucket: NAMES.landing,
+      prefix: options.stage.firehose.prefix,
+      bufferSizeBytes: options.stage.firehose.bufferSizeMiB * 1_048_576,
+      bufferIntervalMs: options.stage.firehose.bufferIntervalSeconds * 1_000,
+      firehoseStateDir: join(dataDir, 'firehose'),
+      warehousePath,
+      s3FailureRate: options.s3FailureRate,
+    },
+    log,
+  );
   emulators.onS3Event((event) => {
     // s3rver reports the key as stored (not URL-encoded, unlike S3's own notifications).
-    if (event.s3.bucket.name === NAMES.landing && event.eventName.startsWith('ObjectCreated')) snowpipe.notify(event.s3.object.key);
+    if (event.s3.bucket.name === NAMES.landing && event.eventName.startsWith('ObjectCreated')) pipeline.notify(event.s3.object.key);
   });
-  await snowpipe.refresh();
-
-  const firehoseClients = createClients(settings, LOCAL_CREDENTIALS);
-  injectS3Faults(firehoseClients.s3, options.s3FailureRate);
-  const firehose = new LocalFirehose({
-    kinesis: firehoseClients.kinesis,
-    s3: firehoseClients.s3,
-    streamName: NAMES.stream,
-    deliveryStreamName: NAMES.deliveryStream,
-    bucket: NAMES.landing,
-    prefix: options.stage.firehose.prefix,
-    bufferSizeBytes: options.stage.firehose.bufferSizeMiB * 1_048_576,
-    bufferIntervalMs: options.stage.firehose.bufferIntervalSeconds * 1_000,
-    stateDir: join(dataDir, 'firehose'),
-    log,
-  });
-  await firehose.start();
 
   const counters = { accepted: 0, quarantinedRecords: 0, requests: {} as Record<string, number> };
   const status = (): TwinStatus => {
-    const f = firehose.snapshot();
-    const s = snowpipe.snapshot();
+    const { firehose: f, snowpipe: s } = pipeline.snapshot();
     return { api: counters, firehose: f, snowpipe: s, lag: { bufferedRecords: f.bufferedRecords, oldestBufferedMs: f.oldestBufferedMs, filesWaiting: s.queued } };
   };
   const api = createApiServer(
@@ -127,7 +122,7 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
       'POST /events': ingest,
       'GET /health': health,
       'GET /status': status,
-      'POST /query': (sql) => query(queryConnection, readOnlySql(sql)),
+      'POST /query': (sql) => pipeline.query(readOnlySql(sql)),
     },
     { timeoutMs: options.stage.lambda.timeoutSeconds * 1_000 },
   );
@@ -167,19 +162,14 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
         const closed = new Promise<void>((resolve) => api.server.close(() => resolve()));
         await api.drain();
         await closed;
-        await firehose.drain();
-        await snowpipe.refresh();
-        await snowpipe.idle();
-        snowpipe.close();
-        queryConnection.closeSync();
-        warehouse.connection.closeSync();
-        warehouse.instance.closeSync();
-        streamWriter.destroy();
-        for (const c of [ingestClients, pipeClients, firehoseClients]) {
-          c.kinesis.destroy();
-          c.s3.destroy();
+        try {
+          await pipeline.stop();
+        } finally {
+          streamWriter.destroy();
+          ingestClients.kinesis.destroy();
+          ingestClients.s3.destroy();
+          await emulators.stop();
         }
-        await emulators.stop();
       })();
       return stopping;
     },

@@ -1,0 +1,76 @@
+// The delivery thread: the local Firehose and the local Snowpipe, with the DuckDB
+// warehouse they load. On the API's event loop they queued behind a saturated
+// ingest path (every await waited its turn among 64 connections' requests) and
+// fell further behind the longer the load lasted; on a thread of their own the OS
+// shares the cores between taking events and delivering them.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createClients } from '@snowgate/functions/clients';
+import { injectS3Faults } from './faults';
+import { LocalFirehose } from './firehose';
+import type { PipelineConfig, PipelineReply, PipelineRequest, PipelineSnapshot } from './pipeline';
+import { LocalSnowpipe } from './snowpipe';
+import { openWarehouse, query } from './warehouse';
+
+const config = (workerData as { data: PipelineConfig }).data;
+const port = parentPort!;
+const log = (message: string, extra?: Record<string, unknown>) => port.postMessage({ type: 'log', message, extra } satisfies PipelineReply);
+
+const clientSettings = { region: 'us-east-1', kinesisEndpoint: config.kinesisEndpoint, s3Endpoint: config.s3Endpoint };
+const pipeClients = createClients(clientSettings, config.credentials);
+const firehoseClients = createClients(clientSettings, config.credentials);
+injectS3Faults(firehoseClients.s3, config.s3FailureRate);
+
+const warehouse = await openWarehouse(config.warehousePath);
+const queryConnection = await warehouse.instance.connect();
+const snowpipe = new LocalSnowpipe({ s3: pipeClients.s3, connection: warehouse.connection, bucket: config.landingBucket, prefix: config.prefix, log });
+const firehose = new LocalFirehose({
+  kinesis: firehoseClients.kinesis,
+  s3: firehoseClients.s3,
+  streamName: config.streamName,
+  deliveryStreamName: config.deliveryStreamName,
+  bucket: config.landingBucket,
+  prefix: config.prefix,
+  bufferSizeBytes: config.bufferSizeBytes,
+  bufferIntervalMs: config.bufferIntervalMs,
+  stateDir: config.firehoseStateDir,
+  log,
+});
+
+const snapshot = (): PipelineSnapshot => ({ firehose: firehose.snapshot(), snowpipe: snowpipe.snapshot() });
+
+port.on('message', async (request: PipelineRequest) => {
+  switch (request.type) {
+    case 'notify':
+      snowpipe.notify(request.key);
+      break;
+    case 'query':
+      try {
+        port.postMessage({ type: 'answer', id: request.id, result: await query(queryConnection, request.sql) } satisfies PipelineReply);
+      } catch (error) {
+        port.postMessage({ type: 'answer', id: request.id, error: (error as Error).message } satisfies PipelineReply);
+      }
+      break;
+    case 'stop':
+      clearInterval(ticker);
+      // Everything on the stream is delivered, and everything delivered is loaded.
+      await firehose.drain();
+      await snowpipe.refresh();
+      await snowpipe.idle();
+      snowpipe.close();
+      queryConnection.closeSync();
+      warehouse.connection.closeSync();
+      warehouse.instance.closeSync();
+      for (const c of [pipeClients, firehoseClients]) {
+        c.kinesis.destroy();
+        c.s3.destroy();
+      }
+      port.postMessage({ type: 'stopped', snapshot: snapshot() } satisfies PipelineReply);
+      break;
+  }
+});
+
+// Files that landed while nothing listened (a crash between PUT and notification) load now.
+await snowpipe.refresh();
+await firehose.start();
+const ticker = setInterval(() => port.postMessage({ type: 'snapshot', snapshot: snapshot() } satisfies PipelineReply), 250);
+port.postMessage({ type: 'ready', snapshot: snapshot() } satisfies PipelineReply);

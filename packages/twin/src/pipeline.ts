@@ -1,0 +1,107 @@
+import { Worker } from 'node:worker_threads';
+import { profilerFlags } from './emulators';
+import type { FirehoseStats } from './firehose';
+import type { SnowpipeStats } from './snowpipe';
+
+/** What the delivery thread needs to run Firehose and Snowpipe. */
+export interface PipelineConfig {
+  kinesisEndpoint: string;
+  s3Endpoint: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  streamName: string;
+  deliveryStreamName: string;
+  landingBucket: string;
+  prefix: string;
+  bufferSizeBytes: number;
+  bufferIntervalMs: number;
+  firehoseStateDir: string;
+  warehousePath: string;
+  s3FailureRate: number;
+}
+
+export interface PipelineSnapshot {
+  firehose: FirehoseStats;
+  snowpipe: SnowpipeStats;
+}
+
+export type PipelineRequest = { type: 'notify'; key: string } | { type: 'query'; id: number; sql: string } | { type: 'stop' };
+export type PipelineReply =
+  | { type: 'ready' | 'snapshot' | 'stopped'; snapshot: PipelineSnapshot }
+  | { type: 'answer'; id: number; result?: unknown; error?: string }
+  | { type: 'log'; message: string; extra?: Record<string, unknown> };
+
+export interface Pipeline {
+  /** An ObjectCreated notification for the landing bucket. */
+  notify(key: string): void;
+  /** The latest counters (at most 250 ms old). */
+  snapshot(): PipelineSnapshot;
+  /** Runs a read query on the warehouse. */
+  query(sql: string): Promise<unknown>;
+  /** Delivers and loads everything on the stream, closes the warehouse, ends the thread. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the local Firehose and Snowpipe on a thread of their own (`pipeline-worker.ts`),
+ * and resolves once both have recovered their state (pending delivery, unloaded files).
+ * The worker is TypeScript: a small boot file registers tsx in the thread first.
+ */
+export async function startPipeline(config: PipelineConfig, log: (message: string, extra?: Record<string, unknown>) => void): Promise<Pipeline> {
+  const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
+    execArgv: profilerFlags(),
+    workerData: { entry: new URL('./pipeline-worker.ts', import.meta.url).href, data: config },
+  });
+  let latest: PipelineSnapshot | undefined;
+  let failure: Error | undefined;
+  const answers = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 0;
+  let stopped: (() => void) | undefined;
+
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.on('message', (reply: PipelineReply) => {
+      if (reply.type === 'log') return log(reply.message, reply.extra);
+      if (reply.type === 'answer') {
+        const waiting = answers.get(reply.id);
+        answers.delete(reply.id);
+        if (reply.error !== undefined) waiting?.reject(new Error(reply.error));
+        else waiting?.resolve(reply.result);
+        return;
+      }
+      latest = reply.snapshot;
+      if (reply.type === 'ready') resolve();
+      if (reply.type === 'stopped') stopped?.();
+    });
+    worker.on('error', (error) => {
+      // Nothing acknowledged is lost (the stream and the files are durable), but nothing moves: say so loudly.
+      failure = error;
+      log('delivery thread failed; restart the twin to resume delivery', { error: String(error) });
+      reject(error);
+      for (const waiting of answers.values()) waiting.reject(error);
+      answers.clear();
+      stopped?.();
+    });
+  });
+  await ready;
+
+  return {
+    notify: (key) => worker.postMessage({ type: 'notify', key } satisfies PipelineRequest),
+    snapshot: () => latest!,
+    query(sql) {
+      if (failure) return Promise.reject(failure);
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        answers.set(id, { resolve, reject });
+        worker.postMessage({ type: 'query', id, sql } satisfies PipelineRequest);
+      });
+    },
+    async stop() {
+      if (!failure) {
+        const done = new Promise<void>((resolve) => (stopped = resolve));
+        worker.postMessage({ type: 'stop' } satisfies PipelineRequest);
+        await done;
+      }
+      await worker.terminate();
+      if (failure) throw failure;
+    },
+  };
+}
