@@ -1,4 +1,5 @@
 export * from './batching';
+export * from './cost';
 export * from './envelope';
 export * from './errors';
 export * from './json-scan';
