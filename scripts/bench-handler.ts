@@ -2,13 +2,16 @@
  * Handler benchmark (issue 2): the in-process cost of one `POST /events`
  * invocation, with the real middy chain, validation, envelope, SigV4 signing
  * and SDK serialization, and only the SDK's HTTP transport replaced by an
- * in-memory one; then the bundled handler's size and module-load time.
+ * in-memory one; then the bundled handler's size, module-load time, and its
+ * cold path: the first invocations in a fresh process.
  *
  *   pnpm bench:handler                  # full run, ~1 minute, under the Lambda's NODE_OPTIONS
  *   pnpm bench:handler --quick          # fewer iterations
  *   pnpm bench:handler --node-defaults  # V8's default heap sizing, for comparison
+ *   pnpm bench:handler --cold-only      # only the bundle, module load and cold path (~15 s)
  *
- * Results print as a table and are written to .bench/handler.json.
+ * Results print as a table and are written to .bench/handler.json
+ * (.bench/handler-cold.json with --cold-only, so that a full run's figures stay).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
@@ -16,7 +19,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
 import { parseIngestSettings } from '@snowgate/core';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
@@ -28,6 +31,7 @@ import { apiEvent, lambdaContext } from '../tests/support/events';
 
 const quick = process.argv.includes('--quick');
 const nodeDefaults = process.argv.includes('--node-defaults');
+const coldOnly = process.argv.includes('--cold-only');
 
 // Measure under the NODE_OPTIONS the Lambda runs with: re-run this script with them, once.
 if (!nodeDefaults && !process.env.NODE_OPTIONS?.includes(INGEST_NODE_OPTIONS)) {
@@ -100,6 +104,19 @@ async function measure(name: string, body: string, iterations: number, logLevel:
   };
 }
 
+/** The environment of a fresh process standing in for a Lambda sandbox: the stage's settings, and the Lambda's NODE_OPTIONS. */
+function sandboxEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    SNOWGATE_STREAM_NAME: 'bench',
+    SNOWGATE_ERROR_BUCKET: 'bench-errors',
+    AWS_REGION: 'us-east-1',
+    NODE_NO_WARNINGS: '1',
+    ...(nodeDefaults ? {} : { NODE_OPTIONS: INGEST_NODE_OPTIONS }),
+    ...extra,
+  };
+}
+
 async function bundle() {
   const entry = new URL('../packages/functions/src/ingest.ts', import.meta.url).pathname;
   const results = [];
@@ -124,7 +141,7 @@ async function bundle() {
     const runs = external.length ? 0 : quick ? 5 : 15;
     for (let i = 0; i < runs; i++) {
       const out = execFileSync(process.execPath, ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(outfile)}); console.log(performance.now() - t);`], {
-        env: { PATH: process.env.PATH, SNOWGATE_STREAM_NAME: 'bench', SNOWGATE_ERROR_BUCKET: 'bench-errors', AWS_REGION: 'us-east-1', NODE_NO_WARNINGS: '1' },
+        env: sandboxEnv(),
         stdio: ['ignore', 'pipe', 'ignore'],
       });
       loads.push(Number(String(out).trim()));
@@ -141,6 +158,118 @@ async function bundle() {
   return results;
 }
 
+/**
+ * The shipped entry point with one change: `clients.ts` gets an in-memory
+ * `NodeHttpHandler` (the same answers as `fakeTransport` above) instead of
+ * the real one. Everything else (settings, clients, middy, Powertools, the
+ * SDK's middleware, signing, serialization) is the code that ships.
+ */
+const FAKE_HANDLER_MODULE = `
+import { HttpResponse } from '@smithy/protocol-http';
+import { Readable } from 'node:stream';
+export class NodeHttpHandler {
+  metadata = { handlerProtocol: 'http/1.1' };
+  async handle(request) {
+    let body = '';
+    let headers = { etag: '"d41d8cd98f00b204e9800998ecf8427e"' };
+    if (request.headers['x-amz-target']?.endsWith('PutRecords')) {
+      const count = JSON.parse(Buffer.from(request.body).toString('utf8')).Records.length;
+      body = JSON.stringify({ FailedRecordCount: 0, Records: Array.from({ length: count }, (_, i) => ({ ShardId: 'shardId-000000000000', SequenceNumber: String(i) })) });
+      headers = { 'content-type': 'application/x-amz-json-1.1' };
+    }
+    return { response: new HttpResponse({ statusCode: 200, headers, body: Readable.from([Buffer.from(body)]) }) };
+  }
+  updateHttpClientConfig() {}
+  httpHandlerConfigs() { return {}; }
+  destroy() {}
+}`;
+
+const fakeTransportPlugin: Plugin = {
+  name: 'bench-fake-transport',
+  setup(b) {
+    b.onResolve({ filter: /^@smithy\/node-http-handler$/ }, (args) =>
+      args.importer.endsWith('/packages/functions/src/clients.ts') ? { path: 'node-http-handler', namespace: 'bench-fake' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'bench-fake' }, () => ({ contents: FAKE_HANDLER_MODULE, loader: 'js', resolveDir: new URL('..', import.meta.url).pathname }));
+  },
+};
+
+/**
+ * The cold path, as a Lambda sandbox sees it: in a fresh process, import the
+ * bundle (init), then time the first invocation and the second. The first
+ * pays for everything done lazily on first use: credential resolution, the
+ * SDK's endpoint and middleware setup, Powertools' context, code that V8 has
+ * not compiled yet. No network: the TLS handshake to Kinesis comes on top in AWS.
+ */
+async function coldPath(scenarios: Array<{ scenario: string; body: string }>) {
+  const outfile = new URL('ingest-cold.mjs', outDir).pathname;
+  await build({
+    entryPoints: [new URL('../packages/functions/src/ingest.ts', import.meta.url).pathname],
+    outfile,
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    plugins: [fakeTransportPlugin],
+    logLevel: 'error',
+  });
+  const runs = quick ? 5 : 15;
+  const results = [];
+  for (const { scenario, body } of scenarios) {
+    const eventsFile = new URL('cold-events.json', outDir).pathname;
+    writeFileSync(eventsFile, JSON.stringify([apiEvent({ body }), apiEvent({ body })]));
+    const child = `
+      import { readFileSync } from 'node:fs';
+      const events = JSON.parse(readFileSync(${JSON.stringify(eventsFile)}, 'utf8'));
+      const context = {
+        callbackWaitsForEmptyEventLoop: false, functionName: 'snowgate-ingest', functionVersion: '$LATEST',
+        invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:snowgate-ingest', memoryLimitInMB: '1024',
+        awsRequestId: 'cold-1', logGroupName: '/aws/lambda/snowgate-ingest', logStreamName: 'cold',
+        getRemainingTimeInMillis: () => 10_000, done() {}, fail() {}, succeed() {},
+      };
+      const t0 = performance.now();
+      const { handler } = await import(${JSON.stringify(outfile)});
+      const t1 = performance.now();
+      const first = await handler(events[0], context);
+      const t2 = performance.now();
+      const second = await handler(events[1], { ...context, awsRequestId: 'cold-2' });
+      const t3 = performance.now();
+      process.stdout.write('\\nCOLD ' + JSON.stringify({ load: t1 - t0, first: t2 - t1, second: t3 - t2, status: [first.statusCode, second.statusCode] }) + '\\n');`;
+    const samples: Array<{ load: number; first: number; second: number }> = [];
+    for (let i = 0; i < runs; i++) {
+      // Lambda hands the function its role's credentials in the environment; the SDK's chain finds them there first.
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', child], {
+        env: sandboxEnv({ AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_SESSION_TOKEN: 'bench', POWERTOOLS_SERVICE_NAME: 'snowgate-ingest' }),
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const line = String(out).split('\n').find((l) => l.startsWith('COLD '));
+      if (!line) throw new Error(`cold-path child printed no result: ${String(out).slice(0, 500)}`);
+      const sample = JSON.parse(line.slice(5)) as { load: number; first: number; second: number; status: number[] };
+      if (sample.status.some((status) => status !== 202)) throw new Error(`cold-path child answered ${sample.status.join(', ')}`);
+      samples.push(sample);
+    }
+    const stat = (key: 'load' | 'first' | 'second' | 'total') => {
+      const values = samples.map((x) => (key === 'total' ? x.load + x.first : x[key])).sort((a, b) => a - b);
+      return { median: +percentile(values, 50).toFixed(1), max: +values[values.length - 1]!.toFixed(1) };
+    };
+    const [load, first, second, total] = [stat('load'), stat('first'), stat('second'), stat('total')];
+    results.push({
+      scenario,
+      processes: runs,
+      module_load_median_ms: load.median,
+      module_load_max_ms: load.max,
+      first_invocation_median_ms: first.median,
+      first_invocation_max_ms: first.max,
+      second_invocation_median_ms: second.median,
+      load_plus_first_median_ms: total.median,
+      load_plus_first_max_ms: total.max,
+    });
+  }
+  return results;
+}
+
 const one = JSON.stringify({ id: 'evt-1', type: 'page_view', user: { id: 42, plan: 'pro' }, path: '/pricing', ts: '2026-11-22T04:05:06.789Z' });
 const hundred = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ id: `evt-${i}`, type: 'page_view', user: { id: i, plan: 'pro' }, path: '/pricing', ts: '2026-11-22T04:05:06.789Z' })));
 const mixed = JSON.stringify(Array.from({ length: 100 }, (_, i) => (i % 10 === 0 ? { type: 'no id' } : { id: `evt-${i}`, type: 'page_view' })));
@@ -150,19 +279,25 @@ const n = quick ? 3_000 : 20_000;
 const write = process.stdout.write.bind(process.stdout);
 process.stdout.write = (() => true) as typeof process.stdout.write;
 const handlerResults: Awaited<ReturnType<typeof measure>>[] = [];
-for (const logs of ['SILENT', 'INFO'] as const) {
+for (const logs of coldOnly ? [] : (['SILENT', 'INFO'] as const)) {
   handlerResults.push(await measure('1 record', one, n, logs));
   handlerResults.push(await measure('100 records', hundred, Math.round(n / 4), logs));
   handlerResults.push(await measure('100 records, 10 rejected (quarantine path)', mixed, Math.round(n / 4), logs));
 }
 process.stdout.write = write;
 const bundleResults = await bundle();
+const coldResults = await coldPath([
+  { scenario: '1 record', body: one },
+  { scenario: '100 records', body: hundred },
+]);
 
 const machine = { node_options: process.env.NODE_OPTIONS ?? '', cpus: os.cpus().length, model: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
-writeFileSync(new URL('handler.json', outDir), JSON.stringify({ machine, handler: handlerResults, bundle: bundleResults }, null, 2));
+writeFileSync(new URL(coldOnly ? 'handler-cold.json' : 'handler.json', outDir), JSON.stringify({ machine, handler: handlerResults, bundle: bundleResults, cold: coldResults }, null, 2));
 console.log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memory_gib} GiB, Node ${machine.node}, NODE_OPTIONS='${machine.node_options}'`);
-console.table(handlerResults);
+if (!coldOnly) console.table(handlerResults);
 console.table(bundleResults);
+console.table(coldResults);
+if (coldOnly) process.exit(0);
 const target = (scenario: string, limit: number) => {
   const r = handlerResults.find((x) => x.scenario === scenario && x.logs === 'INFO')!;
   console.log(`${r.p99_ms <= limit ? 'meets' : 'MISSES'} target: ${scenario} p99 ${r.p99_ms} ms (target ≤ ${limit} ms, logs at INFO)`);
