@@ -38,8 +38,14 @@ export const WAREHOUSE_DDL = [
      FROM copy_history_recent WHERE status <> 'LOADED'`,
 ];
 
+/** The warehouse's memory ceiling (DuckDB `memory_limit`). */
+export const WAREHOUSE_MEMORY_LIMIT = '256MB';
+
 export async function openWarehouse(path: string, { readOnly = false } = {}): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
-  const instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+  // DuckDB's buffer pool defaults to 80 % of the machine's memory, and keeps what it read:
+  // a twin left running would look like a leak. Past the limit it evicts (or spills to disk).
+  const config = { memory_limit: WAREHOUSE_MEMORY_LIMIT, ...(readOnly ? { access_mode: 'READ_ONLY' } : {}) };
+  const instance = await DuckDBInstance.create(path, config);
   const connection = await instance.connect();
   if (!readOnly) for (const statement of WAREHOUSE_DDL) await connection.run(statement);
   return { instance, connection };
