@@ -16,7 +16,8 @@ WHERE record:user.id::NUMBER = 42
 ORDER BY received_at DESC
 LIMIT 100;
 
--- Items of an array field, one row each.
+-- Items of an array field, one row each. (FLATTEN has no translation to DuckDB:
+-- this one runs on Snowflake only.)
 SELECT e.record:id::VARCHAR AS id, item.value:sku::VARCHAR AS sku, item.value:qty::NUMBER AS qty
 FROM RAW_EVENTS_LATEST AS e,
   LATERAL FLATTEN(input => e.record:items) AS item;
