@@ -168,7 +168,18 @@ const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memory_gib
 writeFileSync(join(root, soakSeconds ? '.bench/soak.json' : '.bench/twin.json'), JSON.stringify({ machine, results }, null, 2));
 console.log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memory_gib} GiB, Node ${machine.node}`);
 console.table(results.map((r) => r.summary));
-if (soakSeconds) for (const r of results) console.table(r.windows);
+if (soakSeconds) {
+  for (const r of results) {
+    console.table(r.windows);
+    const verdict = drift(r.windows);
+    (r as Record<string, unknown>).drift = verdict;
+    console.log(
+      `soak: memory ${verdict.rss_mib_per_min >= 0 ? '+' : ''}${verdict.rss_mib_per_min} MiB/min after the first window (${verdict.memory}); ` +
+        `HTTP p99 ${verdict.p99_first_third_ms} -> ${verdict.p99_last_third_ms} ms from the first to the last third (${verdict.latency})`,
+    );
+  }
+  writeFileSync(join(root, '.bench/soak.json'), JSON.stringify({ machine, results }, null, 2));
+}
 const failures = results.filter((r) => r.summary.missing_in_table > 0 || r.summary.duplicated_in_table > 0);
 if (failures.length > 0) {
   console.error('LOST OR DUPLICATED EVENTS: see missing_in_table / duplicated_in_table');
@@ -185,4 +196,30 @@ function cpuSeconds(pid: number): number {
 function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(field))!;
   return Math.round(Number(line.split(/\s+/)[1]) / 1024);
+}
+
+/**
+ * Does a soak stay flat? Memory: the least-squares slope of RSS over the windows after the
+ * first (warm-up), flat under 10 MiB/min. Latency: the median of the windows' p99 in the
+ * last third against the first third, flat while it is under twice as much.
+ */
+function drift(windows: Window[]) {
+  const warm = windows.slice(1);
+  const n = warm.length;
+  const meanX = warm.reduce((a, w) => a + w.second, 0) / n;
+  const meanY = warm.reduce((a, w) => a + w.twin_rss_mib, 0) / n;
+  const slopePerSecond =
+    n < 2 ? 0 : warm.reduce((a, w) => a + (w.second - meanX) * (w.twin_rss_mib - meanY), 0) / warm.reduce((a, w) => a + (w.second - meanX) ** 2, 0);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const third = Math.max(1, Math.floor(windows.length / 3));
+  const first = median(windows.slice(0, third).map((w) => w.latency_p99_ms));
+  const last = median(windows.slice(-third).map((w) => w.latency_p99_ms));
+  const rssPerMin = Math.round(slopePerSecond * 60 * 10) / 10;
+  return {
+    rss_mib_per_min: rssPerMin,
+    memory: Math.abs(rssPerMin) < 10 ? 'flat' : 'growing',
+    p99_first_third_ms: first,
+    p99_last_third_ms: last,
+    latency: last <= 2 * first ? 'flat' : 'growing',
+  };
 }
