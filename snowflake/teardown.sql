@@ -1,18 +1,26 @@
 -- Removes what the migrations created, pipe first so that nothing loads while
--- the rest goes. The database and the warehouse stay: they were created only
--- if missing, and may hold other things. `pnpm snowflake:remove --stage <stage>`
--- runs this; RAW_EVENTS and its data go with the schema.
+-- the rest goes; RAW_EVENTS and its data go too. The database, the schema and the
+-- warehouse stay: they were created only if missing, and may hold other things
+-- (drop an empty schema by hand). `pnpm snowflake:remove --stage <stage> --yes` runs this.
 USE ROLE {{ admin_role }};
 
 DROP PIPE IF EXISTS {{ database }}.{{ schema }}.{{ pipe }};
+
+DROP VIEW IF EXISTS {{ database }}.{{ schema }}.PIPE_STATUS;
+
+DROP VIEW IF EXISTS {{ database }}.{{ schema }}.LOAD_FAILURES;
+
+DROP VIEW IF EXISTS {{ database }}.{{ schema }}.COPY_HISTORY_RECENT;
+
+DROP VIEW IF EXISTS {{ database }}.{{ schema }}.INGEST_LATENCY;
+
+DROP VIEW IF EXISTS {{ database }}.{{ schema }}.RAW_EVENTS_LATEST;
 
 DROP STAGE IF EXISTS {{ database }}.{{ schema }}.{{ stage }};
 
 DROP FILE FORMAT IF EXISTS {{ database }}.{{ schema }}.{{ file_format }};
 
-USE DATABASE {{ database }};
-
-DROP SCHEMA IF EXISTS {{ schema }} CASCADE;
+DROP TABLE IF EXISTS {{ database }}.{{ schema }}.{{ table }};
 
 DROP INTEGRATION IF EXISTS {{ integration }};
 

@@ -1,4 +1,5 @@
--- Views for operators and analysts. Repeatable: re-created on every apply.
+-- Views for operators and analysts. Repeatable: re-created on every apply, keeping
+-- their grants (COPY GRANTS) so that readers never lose access in between.
 -- The local twin's DuckDB has RAW_EVENTS_LATEST, INGEST_LATENCY, COPY_HISTORY_RECENT and
 -- LOAD_FAILURES too, with the same columns, so a query can be tried locally first.
 USE ROLE {{ admin_role }};
@@ -7,7 +8,7 @@ USE SCHEMA {{ database }}.{{ schema }};
 
 -- At-least-once delivery means an event can arrive twice (a producer's retry after a 503):
 -- one row per id, the most recently received.
-CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.RAW_EVENTS_LATEST
+CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.RAW_EVENTS_LATEST COPY GRANTS
   COMMENT = 'Snowgate: one row per record id, the latest received'
   AS
   SELECT *
@@ -18,7 +19,7 @@ CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.RAW_EVENTS_LATEST
   ) = 1;
 
 -- From the API's acknowledgement to queryable, per row.
-CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.INGEST_LATENCY
+CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.INGEST_LATENCY COPY GRANTS
   COMMENT = 'Snowgate: milliseconds from accepted by the API to loaded'
   AS
   SELECT
@@ -30,8 +31,8 @@ CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.INGEST_LATENCY
   FROM {{ database }}.{{ schema }}.{{ table }};
 
 -- Files loaded or skipped in the last 24 hours (INFORMATION_SCHEMA keeps 14 days).
--- Status as the twin writes it: LOADED, LOAD_FAILED, PARTIALLY_LOADED.
-CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.COPY_HISTORY_RECENT
+-- Status as the twin writes it: LOADED, LOAD_FAILED, PARTIALLY_LOADED, LOAD_IN_PROGRESS, LOAD_SKIPPED.
+CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.COPY_HISTORY_RECENT COPY GRANTS
   COMMENT = 'Snowgate: files loaded or skipped by the pipe in the last 24 hours'
   AS
   SELECT
@@ -49,16 +50,16 @@ CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.COPY_HISTORY_RECENT
     )
   );
 
--- Files skipped whole (ON_ERROR = SKIP_FILE): what to fix and replay.
-CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.LOAD_FAILURES
+-- Files that failed (ON_ERROR = SKIP_FILE skips them whole): what to fix and replay.
+CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.LOAD_FAILURES COPY GRANTS
   COMMENT = 'Snowgate: files the pipe skipped in the last 24 hours, with their first error'
   AS
   SELECT file_name, status, row_parsed, first_error_message, first_error_line_number, last_load_time
   FROM {{ database }}.{{ schema }}.COPY_HISTORY_RECENT
-  WHERE status <> 'LOADED';
+  WHERE status IN ('LOAD_FAILED', 'PARTIALLY_LOADED');
 
 -- Is the pipe running, and how far behind is it?
-CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.PIPE_STATUS
+CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.PIPE_STATUS COPY GRANTS
   COMMENT = 'Snowgate: SYSTEM$PIPE_STATUS of the pipe, as columns'
   AS
   SELECT

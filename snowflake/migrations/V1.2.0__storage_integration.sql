@@ -3,9 +3,12 @@
 -- (output SnowflakeExternalId), and only the landing prefix (output SnowflakeStageUrl).
 -- Creating an integration needs ACCOUNTADMIN or the CREATE INTEGRATION privilege.
 --
--- CREATE ... IF NOT EXISTS then ALTER, never CREATE OR REPLACE: replacing an
--- integration gives it a new IAM user, and the stack's trust policy would no
--- longer match (https://docs.snowflake.com/en/user-guide/data-load-s3-config-storage-integration).
+-- CREATE ... IF NOT EXISTS then ALTER, never CREATE OR REPLACE: a stage is linked
+-- to its integration by a hidden ID, so a replaced integration silently breaks the
+-- stage until it is re-linked (ALTER STAGE ... SET STORAGE_INTEGRATION), and without a
+-- fixed external ID it would also get a new one
+-- (https://docs.snowflake.com/en/user-guide/data-load-s3-config-storage-integration).
+-- ALTER ... SET is how a changed role ARN, external ID or prefix reaches it.
 USE ROLE {{ admin_role }};
 
 CREATE STORAGE INTEGRATION IF NOT EXISTS {{ integration }}

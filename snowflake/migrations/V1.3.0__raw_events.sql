@@ -19,10 +19,12 @@ CREATE FILE FORMAT IF NOT EXISTS {{ database }}.{{ schema }}.{{ file_format }}
   COMMENT = 'Snowgate: Firehose NDJSON landing files';
 
 -- The trailing slash matters: without it the stage would also match sibling prefixes.
+-- IF NOT EXISTS: an existing stage keeps its URL. A changed prefix needs the stage and
+-- the pipe recreated (Snowflake's rule); apply detects it and says how (snowflake/README.md).
 CREATE STAGE IF NOT EXISTS {{ database }}.{{ schema }}.{{ stage }}
   URL = '{{ stage_url }}'
   STORAGE_INTEGRATION = {{ integration }}
-  FILE_FORMAT = {{ database }}.{{ schema }}.{{ file_format }}
+  FILE_FORMAT = (FORMAT_NAME = '{{ database }}.{{ schema }}.{{ file_format }}')
   COMMENT = 'Snowgate: the landing prefix';
 
 CREATE TABLE IF NOT EXISTS {{ database }}.{{ schema }}.{{ table }} (

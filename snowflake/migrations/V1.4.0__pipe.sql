@@ -7,7 +7,12 @@
 -- advises against CURRENT_TIMESTAMP() in a pipe's COPY (it can be hours early).
 -- ON_ERROR = SKIP_FILE: a file with a bad row loads nothing and shows in
 -- COPY_HISTORY with its first error (the LOAD_FAILURES view).
+-- IF NOT EXISTS: a pipe's COPY cannot be changed in place. apply compares the
+-- existing pipe's definition with this one and stops on a difference (snowflake/README.md).
 USE ROLE {{ loader_role }};
+
+-- Only the loader's own privileges: creating the pipe proves it has what Snowpipe will use.
+USE SECONDARY ROLES NONE;
 
 CREATE PIPE IF NOT EXISTS {{ database }}.{{ schema }}.{{ pipe }}
   AUTO_INGEST = TRUE

@@ -170,6 +170,7 @@ describe('snowflake/ SQL', () => {
     expect(stage).toContain(`URL = '${variables.stage_url}'`);
     expect(stage).toMatch(/URL = 's3:\/\/[^']+\/'/); // the trailing slash
     expect(stage).toContain(`STORAGE_INTEGRATION = ${variables.integration}`);
+    expect(stage).toContain(`FILE_FORMAT = (FORMAT_NAME = 'SNOWGATE.DEV.NDJSON_ENVELOPE')`);
     for (const statement of [find('V1.2.0__storage_integration.sql', 'CREATE STORAGE INTEGRATION'), find('V1.2.0__storage_integration.sql', 'ALTER STORAGE INTEGRATION')]) {
       expect(statement).toContain(`STORAGE_AWS_ROLE_ARN = '${variables.aws_role_arn}'`);
       expect(statement).toContain(`STORAGE_AWS_EXTERNAL_ID = '${variables.external_id}'`);
@@ -181,7 +182,7 @@ describe('snowflake/ SQL', () => {
 
   it('has an auto-ingest pipe, owned by the loader role, whose COPY fills every column from the envelope and the file metadata', () => {
     const statements = statementsOf('V1.4.0__pipe.sql');
-    expect(statements[0]).toBe(`USE ROLE ${variables.loader_role}`);
+    expect(statements.slice(0, 2)).toEqual([`USE ROLE ${variables.loader_role}`, 'USE SECONDARY ROLES NONE']);
     const pipe = statements.find((s) => s.startsWith('CREATE PIPE'))!;
     expect(topLevelOptions(pipe)).toEqual(['AUTO_INGEST', 'COMMENT']);
     expect(pipe).toMatch(/AUTO_INGEST = TRUE/);
@@ -227,17 +228,19 @@ describe('snowflake/ SQL', () => {
     }
   });
 
-  it('tears down pipe first, keeps the database and warehouse', () => {
+  it('tears down its own objects, pipe first, and keeps the database, the schema and the warehouse', () => {
     const teardown = renderTeardown(variables).statements.map(stripComments);
     expect(teardown.filter((s) => s.startsWith('DROP'))).toEqual([
       'DROP PIPE IF EXISTS SNOWGATE.DEV.RAW_EVENTS_PIPE',
+      ...['PIPE_STATUS', 'LOAD_FAILURES', 'COPY_HISTORY_RECENT', 'INGEST_LATENCY', 'RAW_EVENTS_LATEST'].map((v) => `DROP VIEW IF EXISTS SNOWGATE.DEV.${v}`),
       'DROP STAGE IF EXISTS SNOWGATE.DEV.LANDING',
       'DROP FILE FORMAT IF EXISTS SNOWGATE.DEV.NDJSON_ENVELOPE',
-      'DROP SCHEMA IF EXISTS DEV CASCADE',
+      'DROP TABLE IF EXISTS SNOWGATE.DEV.RAW_EVENTS',
       'DROP INTEGRATION IF EXISTS SNOWGATE_DEV_S3',
       'DROP ROLE IF EXISTS SNOWGATE_DEV_READER',
       'DROP ROLE IF EXISTS SNOWGATE_DEV_LOADER',
     ]);
+    expect(teardown.join('\n')).not.toMatch(/DROP (SCHEMA|DATABASE|WAREHOUSE)/);
   });
 });
 

@@ -23,8 +23,18 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 const IAM_USER = 'arn:aws:iam::210987654321:user/abc1-s-v2st1234';
 const QUEUE = 'arn:aws:sqs:us-east-1:210987654321:sf-snowpipe-AIDAEXAMPLE-abcdefgh';
 
-function fakeSdk({ failOn, externalId = 'snowgate-dev', signInError }: { failOn?: RegExp; externalId?: string; signInError?: string } = {}) {
+interface Existing {
+  /** An existing stage's URL (SHOW STAGES); none: the stage does not exist yet. */
+  stageUrl?: string;
+  /** An existing pipe's COPY (SHOW PIPES → definition); none: whatever CREATE PIPE defined in this session. */
+  pipeDefinition?: string;
+  /** SHOW … IN SCHEMA fails: the schema does not exist yet. */
+  noSchema?: boolean;
+}
+
+function fakeSdk({ failOn, externalId = 'snowgate-dev', signInError, existing = {} }: { failOn?: RegExp; externalId?: string; signInError?: string; existing?: Existing } = {}) {
   const log = { options: [] as unknown[], statements: [] as string[], connected: 0, destroyed: 0 };
+  let createdCopy: string | undefined;
   const sdk = ((options: unknown) => {
     log.options.push(options);
     return {
@@ -43,7 +53,13 @@ function fakeSdk({ failOn, externalId = 'snowgate-dev', signInError }: { failOn?
             { property: 'STORAGE_AWS_EXTERNAL_ID', property_type: 'String', property_value: externalId },
           ]);
         }
-        if (sqlText.startsWith('SHOW PIPES')) return complete(undefined, {}, [{ name: 'RAW_EVENTS_PIPE', notification_channel: QUEUE }]);
+        if (sqlText.startsWith('SHOW') && existing.noSchema && !createdCopy) return complete(new Error("Schema 'SNOWGATE.DEV' does not exist or not authorized."), {});
+        if (sqlText.startsWith('SHOW STAGES')) return complete(undefined, {}, existing.stageUrl ? [{ name: 'LANDING', url: existing.stageUrl }] : []);
+        if (sqlText.includes('CREATE PIPE IF NOT EXISTS')) createdCopy = sqlText.slice(sqlText.search(/\bAS\s+COPY\b/) + 2).trim();
+        if (sqlText.startsWith('SHOW PIPES')) {
+          const definition = existing.pipeDefinition ?? createdCopy;
+          return complete(undefined, {}, definition ? [{ name: 'RAW_EVENTS_PIPE', definition, notification_channel: QUEUE }] : []);
+        }
         complete(undefined, {}, [{ status: 'Statement executed successfully.' }]);
       },
       destroy(cb: () => void) {
@@ -82,8 +98,10 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
       { account: 'myorg-myaccount', username: 'SNOWGATE_DEPLOY', authenticator: 'SNOWFLAKE_JWT', role: 'ACCOUNTADMIN', application: 'Snowgate', privateKey: settings.SNOWFLAKE_PRIVATE_KEY },
     ]);
     const expected = renderMigrations(opts.variables).flatMap((s) => s.statements);
-    expect(log.statements.slice(0, expected.length)).toEqual(expected);
-    expect(log.statements.slice(expected.length)).toEqual(['DESC INTEGRATION SNOWGATE_DEV_S3', "SHOW PIPES LIKE 'RAW_EVENTS_PIPE' IN SCHEMA SNOWGATE.DEV"]);
+    const [stageCheck, pipeCheck, ...rest] = log.statements;
+    expect([stageCheck, pipeCheck]).toEqual(["SHOW STAGES LIKE 'LANDING' IN SCHEMA SNOWGATE.DEV", "SHOW PIPES LIKE 'RAW_EVENTS_PIPE' IN SCHEMA SNOWGATE.DEV"]);
+    expect(rest.slice(0, expected.length)).toEqual(expected);
+    expect(rest.slice(expected.length)).toEqual(['DESC INTEGRATION SNOWGATE_DEV_S3', "SHOW PIPES LIKE 'RAW_EVENTS_PIPE' IN SCHEMA SNOWGATE.DEV"]);
     const all = log.statements.join('\n');
     expect(all).not.toContain('{{');
     expect(all).toContain(`STORAGE_AWS_ROLE_ARN = '${outputs.SnowflakeRoleArn}'`);
@@ -121,6 +139,26 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
     expect(log.destroyed).toBe(1);
   });
 
+  it('reapplies over what it created before (same stage URL and COPY), also when the schema does not exist yet', async () => {
+    const first = fakeSdk({ existing: { noSchema: true } });
+    await applySnowflake(options(first.sdk));
+    const copy = first.log.statements.find((s) => s.includes('CREATE PIPE IF NOT EXISTS'))!;
+    const again = fakeSdk({ existing: { stageUrl: outputs.SnowflakeStageUrl, pipeDefinition: copy.slice(copy.search(/\bAS\s+COPY\b/) + 2).replace(/\n\s+/g, '\n') } });
+    await expect(applySnowflake(options(again.sdk))).resolves.toMatchObject({ iamUserArn: IAM_USER });
+  });
+
+  it('stops before running anything when the stage URL or the pipe\'s COPY would have to change (neither can in place)', async () => {
+    const moved = fakeSdk({ existing: { stageUrl: 's3://dev-landing-1a2b/old-prefix/' } });
+    await expect(applySnowflake(options(moved.sdk))).rejects.toThrow(/stage LANDING reads s3:\/\/dev-landing-1a2b\/old-prefix\/, the stack's landing prefix is now s3:\/\/dev-landing-1a2b\/events\/.*Nothing was run/);
+    const changed = fakeSdk({ existing: { pipeDefinition: "COPY INTO SNOWGATE.DEV.RAW_EVENTS FROM @SNOWGATE.DEV.LANDING FILE_FORMAT = (TYPE = JSON)" } });
+    await expect(applySnowflake(options(changed.sdk))).rejects.toThrow(/pipe RAW_EVENTS_PIPE runs a different COPY/);
+    for (const { log } of [moved, changed]) {
+      expect(log.statements.every((s) => s.startsWith('SHOW'))).toBe(true);
+      expect(log.destroyed).toBe(1);
+    }
+    expect(existsSync(join(dir, 'dev.snowflake.json'))).toBe(false);
+  });
+
   it('refuses an integration whose external ID is not the stack\'s, and a failed sign-in, clearly', async () => {
     await expect(applySnowflake(options(fakeSdk({ externalId: 'someone-else' }).sdk))).rejects.toThrow(/has external ID someone-else, not snowgate-dev/);
     await expect(applySnowflake(options(fakeSdk({ signInError: 'JWT token is invalid' }).sdk))).rejects.toThrow(/Snowflake sign-in failed: JWT token is invalid/);
@@ -146,6 +184,10 @@ describe('settings and inputs', () => {
     expect(() => connectionSettingsFromEnv({ SNOWFLAKE_ACCOUNT: 'a', SNOWFLAKE_USER: 'u', SNOWFLAKE_PRIVATE_KEY_PATH: '/nonexistent/key.p8' })).toThrow(/SNOWFLAKE_PRIVATE_KEY_PATH: no such file/);
     expect(() => connectionSettingsFromEnv({ ...settings, SNOWFLAKE_PRIVATE_KEY: 'hunter2' })).toThrow(/a PEM private key/);
     expect(connectionSettingsFromEnv({ ...settings, SNOWFLAKE_PASSWORD: 'ignored', HOME: '/root' })).toEqual(settings);
+    // A PEM stored on one line with literal \n (a CI secret) reaches the driver with real line breaks.
+    const oneLine = settings.SNOWFLAKE_PRIVATE_KEY.replace(/\n/g, '\\n');
+    expect(connectionSettingsFromEnv({ ...settings, SNOWFLAKE_PRIVATE_KEY: oneLine }).SNOWFLAKE_PRIVATE_KEY).toBe(settings.SNOWFLAKE_PRIVATE_KEY);
+    expect(() => connectionSettingsFromEnv({ ...settings, SNOWFLAKE_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----' })).toThrow(/a PEM private key/);
   });
 
   it('reads the stage\'s outputs from SST\'s outputs file, and says what to do when they are missing', () => {
@@ -155,7 +197,9 @@ describe('settings and inputs', () => {
     writeFileSync(file, JSON.stringify({ 'dev-snowgate-Snowflake': { ...outputs, SnowpipeNotification: 'not yet' }, 'prod-snowgate-Snowflake': { SnowflakeRoleArn: 'x' } }));
     expect(readStackOutputs('dev', file)).toEqual(outputs);
     expect(() => readStackOutputs('prod', file)).toThrow(/lacks SnowflakeExternalId, SnowflakeStageUrl/);
-    expect(() => readStackOutputs('qa', file)).toThrow(/no outputs for stage "qa"/);
+    expect(() => readStackOutputs('qa', file)).toThrow(/no outputs for stage "qa" \(looked for "qa-snowgate-Snowflake"\)/);
+    writeFileSync(file, JSON.stringify({ 'dev-2-snowgate-Snowflake': outputs }));
+    expect(() => readStackOutputs('dev', file)).toThrow(/no outputs for stage "dev"/); // not another stage's
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -16,7 +16,14 @@ export const connectionSettingsSchema = z
     /** A PKCS#8 PEM file… */
     SNOWFLAKE_PRIVATE_KEY_PATH: z.string().min(1).optional(),
     /** …or the PEM itself (for CI secrets). */
-    SNOWFLAKE_PRIVATE_KEY: z.string().includes('PRIVATE KEY-----', { message: 'a PEM private key (-----BEGIN … PRIVATE KEY-----)' }).optional(),
+    SNOWFLAKE_PRIVATE_KEY: z
+      .string()
+      // CI secrets often carry the PEM on one line with literal "\n": the driver wants real line breaks.
+      .transform((pem) => pem.replace(/\\n/g, '\n').trim())
+      .refine((pem) => /^-----BEGIN ((?:ENCRYPTED |RSA )?PRIVATE KEY)-----\n[\s\S]+\n-----END \1-----$/.test(pem), {
+        message: 'a PEM private key (-----BEGIN PRIVATE KEY----- … -----END PRIVATE KEY-----), as the driver accepts',
+      })
+      .optional(),
     /** Only for an encrypted key. */
     SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: z.string().min(1).optional(),
   })

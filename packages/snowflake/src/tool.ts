@@ -22,11 +22,11 @@ export type StackOutputs = z.infer<typeof stackOutputsSchema>;
  * The Snowflake stack's outputs for a stage, from SST's outputs file
  * (`{ "<stage>-<app>-Snowflake": { "SnowflakeRoleArn": … } }`).
  */
-export function readStackOutputs(stage: string, file: string): StackOutputs {
+export function readStackOutputs(stage: string, file: string, app = 'snowgate'): StackOutputs {
   if (!existsSync(file)) throw new Error(`no ${file}: deploy the AWS side first (pnpm sst deploy --stage ${stage}), or pass --outputs <file>`);
   const all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>;
-  const key = Object.keys(all).find((k) => k.startsWith(`${stage}-`) && k.endsWith('-Snowflake'));
-  if (!key) throw new Error(`${file} has no outputs for stage "${stage}" (looked for "${stage}-<app>-Snowflake"): deploy that stage first`);
+  const key = `${stage}-${app}-Snowflake`;
+  if (!(key in all)) throw new Error(`${file} has no outputs for stage "${stage}" (looked for "${key}"): deploy that stage first`);
   const parsed = stackOutputsSchema.safeParse(all[key]);
   if (!parsed.success) throw new Error(`${file} → ${key} lacks ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}: redeploy the stage`);
   return parsed.data;
@@ -103,6 +103,38 @@ const propertyOf = (rows: Record<string, unknown>[], name: string) => {
   return row ? String(row.property_value ?? row.PROPERTY_VALUE) : undefined;
 };
 
+const normalize = (sql: string) => stripComments(sql).replace(/\s+/g, ' ').replace(/;$/, '').trim();
+
+/**
+ * A stage's URL and a pipe's COPY cannot be changed in place: Snowflake wants both recreated,
+ * and recreating a pipe drops its load history. The migrations say IF NOT EXISTS, so a changed
+ * prefix or COPY would be silently ignored (and the integration, altered to the new prefix,
+ * would stop the old stage from loading). Before anything runs, compare what exists with
+ * what would be created, and stop on a difference.
+ */
+async function refuseDrift(session: SqlSession, v: SnowflakeVariables, scripts: Script[]): Promise<void> {
+  const existing = async (sql: string) => {
+    try {
+      return await session.execute(sql);
+    } catch {
+      return []; // the database or schema does not exist yet: a first apply
+    }
+  };
+  const column = (row: Record<string, unknown> | undefined, name: string) => (row ? (row[name] ?? row[name.toUpperCase()]) : undefined);
+  const stage = column((await existing(`SHOW STAGES LIKE '${v.stage}' IN SCHEMA ${v.database}.${v.schema}`))[0], 'url');
+  const problems: string[] = [];
+  if (typeof stage === 'string' && stage !== v.stage_url) problems.push(`stage ${v.stage} reads ${stage}, the stack's landing prefix is now ${v.stage_url}`);
+  const pipe = column((await existing(`SHOW PIPES LIKE '${v.pipe}' IN SCHEMA ${v.database}.${v.schema}`))[0], 'definition');
+  const created = scripts.flatMap((s) => s.statements).find((st) => /^CREATE PIPE\b/i.test(stripComments(st)));
+  const copy = created ? normalize(created.slice(created.search(/\bAS\s+COPY\b/i) + 2)) : undefined;
+  if (typeof pipe === 'string' && copy && normalize(pipe) !== copy) problems.push(`pipe ${v.pipe} runs a different COPY than snowflake/migrations/V1.4.0__pipe.sql`);
+  if (problems.length) {
+    throw new Error(
+      `${problems.join('; ')}. Neither can change in place: recreate them as snowflake/README.md ("Changing the prefix or the COPY") describes, then apply again. Nothing was run.`,
+    );
+  }
+}
+
 /**
  * Runs the migrations, then reads back what the AWS side needs (Snowflake's IAM user and
  * the pipe's queue) and writes it to `config/<stage>.snowflake.json`, where the next
@@ -117,6 +149,7 @@ export async function applySnowflake(options: ToolOptions): Promise<{ iamUserArn
   }
   const session = await options.connect();
   try {
+    await refuseDrift(session, v, scripts);
     await run(session, scripts, print);
     const integration = await session.execute(`DESC INTEGRATION ${v.integration}`);
     const iamUserArn = propertyOf(integration, 'STORAGE_AWS_IAM_USER_ARN');

@@ -35,7 +35,7 @@ export const WAREHOUSE_DDL = [
      FROM copy_history WHERE last_load_time >= now() - INTERVAL 24 HOUR`,
   `CREATE OR REPLACE VIEW load_failures AS
      SELECT file_name, status, row_parsed, first_error_message, first_error_line_number, last_load_time
-     FROM copy_history_recent WHERE status <> 'LOADED'`,
+     FROM copy_history_recent WHERE status IN ('LOAD_FAILED', 'PARTIALLY_LOADED')`,
 ];
 
 /** The warehouse's memory ceiling (DuckDB `memory_limit`). */
