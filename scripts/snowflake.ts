@@ -31,7 +31,7 @@ try {
   if (!values.stage) throw new Error('--stage <stage> is required (the stage you deployed with sst deploy --stage)');
   const stage = values.stage;
   const dryRun = values['dry-run'];
-  if (command === 'remove' && !dryRun && !values.yes) throw new Error(`this drops the pipe, the stage, the integration, the roles and schema with RAW_EVENTS and its data: add --yes`);
+  if (command === 'remove' && !dryRun && !values.yes) throw new Error(`this drops the pipe, the views, the stage, the file format, RAW_EVENTS with its data, the integration and the roles: add --yes`);
   const configDir = join(root, 'config');
   const config = loadStageConfig(stage, configDir);
   const variables = snowflakeVariables(stage, config, readStackOutputs(stage, values.outputs ?? join(root, '.sst/outputs.json')));
