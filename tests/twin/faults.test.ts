@@ -74,6 +74,10 @@ describe('pnpm query --dialect snowflake', () => {
     const sql = snowflakeToDuckDb(`select record:id::string as id, record:user.plan::string as plan, record:n::number as n from raw_events`);
     expect((await query(connection, sql)).rows).toEqual([{ id: 'a-1', plan: 'pro', n: '5' }]);
     expect(() => snowflakeToDuckDb('select from where')).toThrow(/transpiler/);
+    // Fix-ups apply to SQL, never to the text inside string literals.
+    expect(snowflakeToDuckDb(`select 'INTERVAL 5 DAY, CURRENT_TIMESTAMP()' as note, dateadd('day', -5, current_timestamp()) as since`)).toMatch(
+      /^SELECT 'INTERVAL 5 DAY, CURRENT_TIMESTAMP\(\)' AS note, CURRENT_TIMESTAMP \+ INTERVAL '-5 DAY' AS since$/,
+    );
     connection.closeSync();
     instance.closeSync();
   });

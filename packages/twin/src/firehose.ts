@@ -99,6 +99,7 @@ export class LocalFirehose {
     for (let idle = 0; idle < 2; ) {
       if (this.lastShardRefresh === 0) await this.refreshShards();
       idle = (await this.pollAll()) === 0 && this.lastShardRefresh !== 0 ? idle + 1 : 0;
+      while (this.bufferBytes >= this.options.bufferSizeBytes) await this.flush(); // a long backlog: not all in memory
     }
     while (this.buffer.length > 0) await this.flush();
   }
@@ -178,7 +179,9 @@ export class LocalFirehose {
 
   /** One GetRecords per open shard; returns how many records arrived. */
   private async pollAll(): Promise<number> {
-    const results = await Promise.all(
+    // allSettled, not all: a failed shard must not leave another's call in flight while the next
+    // poll reads that shard again with the same iterator (its records would be buffered twice).
+    const settled = await Promise.allSettled(
       [...this.iterators.entries()].map(async ([shardId, iterator]) => {
         if (!iterator) return 0;
         let page;
@@ -202,7 +205,9 @@ export class LocalFirehose {
         return page.Records?.length ?? 0;
       }),
     );
-    return results.reduce((a, b) => a + b, 0);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0);
   }
 
 
@@ -232,12 +237,13 @@ export class LocalFirehose {
       bytes += this.buffer[count]!.data.byteLength + 1;
       count++;
     }
-    const batch = this.buffer.splice(0, count);
-    this.bufferBytes -= bytes;
+    // Taken out of the buffer only once S3 has them: if writing pending.json throws, they are
+    // still here for the next flush.
+    const batch = this.buffer.slice(0, count);
     const positions: Checkpoints = {};
     for (const r of batch) positions[r.shardId] = r.sequenceNumber;
     // A shard read to its end is finished once none of its records wait in the buffer.
-    const waiting = new Set(this.buffer.map((r) => r.shardId));
+    const waiting = new Set(this.buffer.slice(count).map((r) => r.shardId));
     for (const shardId of this.closedShards) if (!waiting.has(shardId)) positions[`${shardId}:closed`] = 'true';
     const key = objectKey(this.options.prefix, this.options.deliveryStreamName, new Date());
     writeJsonDurably(this.pendingFile, { key, checkpoints: positions } satisfies Pending);
@@ -252,6 +258,9 @@ export class LocalFirehose {
         await sleep(Math.min(5_000, 100 * 2 ** attempt));
       }
     }
+    // Delivered: out of the buffer now, so that nothing below can make them delivered twice.
+    this.buffer.splice(0, count);
+    this.bufferBytes -= bytes;
     this.commit(positions);
     removeFile(this.pendingFile);
     this.stats.deliveredFiles++;

@@ -23,7 +23,7 @@ Ctrl-C stops it after delivering and loading everything accepted.`);
 
 const line = () => {
   const s = twin.status();
-  return `accepted ${s.api.accepted} · quarantined ${s.api.quarantinedRecords} · files ${s.firehose.deliveredFiles} · loaded rows ${s.snowpipe.loadedRows} · skipped files ${s.snowpipe.skippedFiles} · buffered ${s.lag.bufferedRecords} · files waiting ${s.lag.filesWaiting}`;
+  return `accepted ${s.api.accepted} · quarantined ${s.api.quarantinedRecords} · files ${s.firehose.deliveredFiles} · loaded rows ${s.snowpipe.loadedRows} · skipped files ${s.snowpipe.skippedFiles} · buffered ${s.lag.bufferedRecords} · files waiting ${s.lag.filesWaiting}${s.deliveryFailed ? ` · DELIVERY FAILED: ${s.deliveryFailed}` : ''}`;
 };
 const ticker = process.stdout.isTTY ? setInterval(() => console.log(line()), 10_000) : undefined;
 

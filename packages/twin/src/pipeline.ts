@@ -35,6 +35,8 @@ export interface Pipeline {
   notify(key: string): void;
   /** The latest counters (at most 250 ms old). */
   snapshot(): PipelineSnapshot;
+  /** Why the delivery thread stopped working, if it did. */
+  failure(): Error | undefined;
   /** Runs a read query on the warehouse. */
   query(sql: string): Promise<unknown>;
   /** Delivers and loads everything on the stream, closes the warehouse, ends the thread. */
@@ -71,7 +73,8 @@ export async function startPipeline(config: PipelineConfig, log: (message: strin
       if (reply.type === 'ready') resolve();
       if (reply.type === 'stopped') stopped?.();
     });
-    worker.on('error', (error) => {
+    const fail = (error: Error) => {
+      if (failure) return;
       // Nothing acknowledged is lost (the stream and the files are durable), but nothing moves: say so loudly.
       failure = error;
       log('delivery thread failed; restart the twin to resume delivery', { error: String(error) });
@@ -79,13 +82,17 @@ export async function startPipeline(config: PipelineConfig, log: (message: strin
       for (const waiting of answers.values()) waiting.reject(error);
       answers.clear();
       stopped?.();
-    });
+    };
+    worker.on('error', fail);
+    // An exit nobody asked for (stop() waits for 'stopped' first) is a failure too.
+    worker.on('exit', (code) => fail(new Error(`the delivery thread exited (code ${code})`)));
   });
   await ready;
 
   return {
     notify: (key) => worker.postMessage({ type: 'notify', key } satisfies PipelineRequest),
     snapshot: () => latest!,
+    failure: () => failure,
     query(sql) {
       if (failure) return Promise.reject(failure);
       const id = nextId++;
@@ -100,8 +107,10 @@ export async function startPipeline(config: PipelineConfig, log: (message: strin
         worker.postMessage({ type: 'stop' } satisfies PipelineRequest);
         await done;
       }
+      const error = failure;
+      failure ??= new Error('stopped'); // the exit that follows is expected
       await worker.terminate();
-      if (failure) throw failure;
+      if (error) throw error;
     },
   };
 }

@@ -21,7 +21,7 @@ export interface SnowpipeStats {
 /** Files per transaction when files queue up (about 6,000 rows each at 1 MiB). */
 const MAX_FILES_PER_LOAD = 16;
 /** DuckDB refusing a value: the file's content, not the warehouse, is at fault. */
-const REFUSED = /Conversion|Invalid Input|Malformed JSON|surrogate/i;
+const REFUSED = /Conversion Error|Malformed JSON|surrogate/i;
 
 interface Row {
   record: string;

@@ -36,6 +36,8 @@ export interface TwinStatus {
   snowpipe: SnowpipeStats;
   /** Records read from the stream but not yet in a landing file, and files not yet loaded. */
   lag: { bufferedRecords: number; oldestBufferedMs: number; filesWaiting: number };
+  /** Set when the delivery thread has failed. */
+  deliveryFailed?: string;
 }
 
 export interface Twin {
@@ -89,6 +91,15 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
   });
 
   const warehousePath = join(dataDir, 'warehouse.duckdb');
+  // Listen before the delivery thread starts: a file it writes while we wait for 'ready' is announced too.
+  let notify: ((key: string) => void) | undefined;
+  const early: string[] = [];
+  emulators.onS3Event((event) => {
+    // s3rver reports the key as stored (not URL-encoded, unlike S3's own notifications).
+    if (event.s3.bucket.name !== NAMES.landing || !event.eventName.startsWith('ObjectCreated')) return;
+    if (notify) notify(event.s3.object.key);
+    else early.push(event.s3.object.key);
+  });
   // Firehose, Snowpipe and the warehouse run on a thread of their own (see pipeline-worker.ts).
   const pipeline = await startPipeline(
     {
@@ -107,15 +118,20 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
     },
     log,
   );
-  emulators.onS3Event((event) => {
-    // s3rver reports the key as stored (not URL-encoded, unlike S3's own notifications).
-    if (event.s3.bucket.name === NAMES.landing && event.eventName.startsWith('ObjectCreated')) pipeline.notify(event.s3.object.key);
-  });
+  notify = (key) => pipeline.notify(key);
+  for (const key of early.splice(0)) notify(key);
 
   const counters = { accepted: 0, quarantinedRecords: 0, requests: {} as Record<string, number> };
   const status = (): TwinStatus => {
     const { firehose: f, snowpipe: s } = pipeline.snapshot();
-    return { api: counters, firehose: f, snowpipe: s, lag: { bufferedRecords: f.bufferedRecords, oldestBufferedMs: f.oldestBufferedMs, filesWaiting: s.queued } };
+    const failed = pipeline.failure();
+    return {
+      api: counters,
+      firehose: f,
+      snowpipe: s,
+      lag: { bufferedRecords: f.bufferedRecords, oldestBufferedMs: f.oldestBufferedMs, filesWaiting: s.queued },
+      ...(failed ? { deliveryFailed: `${failed.message}: nothing is delivered or loaded until the twin restarts (nothing acknowledged is lost)` } : {}),
+    };
   };
   const api = createApiServer(
     {

@@ -71,17 +71,23 @@ export function snowflakeToDuckDb(sql: string): string {
   const result = transpile(sql, Dialect.Snowflake, Dialect.DuckDB);
   if (!result.success || !result.sql?.length) throw new Error(`not Snowflake SQL the transpiler reads: ${result.error ?? 'no statement'}`);
   if (result.sql.length > 1) throw new Error('one statement at a time');
-  // Fix-ups for what polyglot 0.12.1 writes and DuckDB refuses:
-  return (
-    result.sql[0]!
-      // Snowflake's `variant::string` is the bare string; the transpiled `CAST(json -> path AS TEXT)` keeps
-      // DuckDB's JSON quotes. `->>` extracts the text, as Snowflake does.
-      .replace(/CAST\(([\w."]+) -> ('(?:[^']|'')*') AS (?:TEXT|VARCHAR)\)/g, '($1 ->> $2)')
-      // DATEADD('hour', -1, …) comes out as `INTERVAL -1 HOUR`; DuckDB wants the sign inside.
-      .replace(/INTERVAL (-?\d+) (\w+)/g, "INTERVAL '$1 $2'")
-      // CURRENT_TIMESTAMP() keeps Snowflake's parentheses; DuckDB's takes none.
-      .replace(/\bCURRENT_TIMESTAMP\(\)/gi, 'CURRENT_TIMESTAMP')
-      // Snowflake's APPROX_PERCENTILE is DuckDB's approx_quantile.
-      .replace(/\bAPPROX_PERCENTILE\(/gi, 'approx_quantile(')
-  );
+  // Snowflake's `variant::string` is the bare string; the transpiled `CAST(json -> path AS TEXT)` keeps
+  // DuckDB's JSON quotes. `->>` extracts the text, as Snowflake does.
+  const sqlOut = result.sql[0]!.replace(/CAST\(([\w."]+) -> ('(?:[^']|'')*') AS (?:TEXT|VARCHAR)\)/g, '($1 ->> $2)');
+  // Fix-ups for what polyglot 0.12.1 writes and DuckDB refuses, outside string literals only
+  // (the odd pieces of the split are the literals).
+  return sqlOut
+    .split(/('(?:[^']|'')*')/)
+    .map((piece, i) =>
+      i % 2 === 1
+        ? piece
+        : piece
+            // DATEADD('hour', -1, …) comes out as `INTERVAL -1 HOUR`; DuckDB wants the sign inside.
+            .replace(/\bINTERVAL (-?\d+) (\w+)/g, "INTERVAL '$1 $2'")
+            // CURRENT_TIMESTAMP() keeps Snowflake's parentheses; DuckDB's takes none.
+            .replace(/\bCURRENT_TIMESTAMP\(\)/gi, 'CURRENT_TIMESTAMP')
+            // Snowflake's APPROX_PERCENTILE is DuckDB's approx_quantile.
+            .replace(/\bAPPROX_PERCENTILE\(/gi, 'approx_quantile('),
+    )
+    .join('');
 }
