@@ -58,6 +58,7 @@ export async function startPipeline(config: PipelineConfig, log: (message: strin
   const answers = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 0;
   let stopped: (() => void) | undefined;
+  let ending = false;
 
   const ready = new Promise<void>((resolve, reject) => {
     worker.on('message', (reply: PipelineReply) => {
@@ -85,7 +86,9 @@ export async function startPipeline(config: PipelineConfig, log: (message: strin
     };
     worker.on('error', fail);
     // An exit nobody asked for (stop() waits for 'stopped' first) is a failure too.
-    worker.on('exit', (code) => fail(new Error(`the delivery thread exited (code ${code})`)));
+    worker.on('exit', (code) => {
+      if (!ending) fail(new Error(`the delivery thread exited (code ${code})`));
+    });
   });
   await ready;
 
@@ -108,7 +111,7 @@ export async function startPipeline(config: PipelineConfig, log: (message: strin
         await done;
       }
       const error = failure;
-      failure ??= new Error('stopped'); // the exit that follows is expected
+      ending = true; // the exit that follows is expected
       await worker.terminate();
       if (error) throw error;
     },
