@@ -82,3 +82,26 @@ describe('pnpm query --dialect snowflake', () => {
     instance.closeSync();
   });
 });
+
+describe('the delivery thread', () => {
+  it('fails loudly, not silently, when it cannot start (here: no warehouse can be opened)', async () => {
+    const { startPipeline } = await import('../../packages/twin/src/pipeline');
+    const logged: string[] = [];
+    const config = {
+      kinesisEndpoint: 'http://127.0.0.1:9',
+      s3Endpoint: 'http://127.0.0.1:9',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      streamName: 's',
+      deliveryStreamName: 'd',
+      landingBucket: 'b',
+      prefix: 'events/',
+      bufferSizeBytes: 1_048_576,
+      bufferIntervalMs: 1_000,
+      firehoseStateDir: '/proc/snowgate-no-such-dir/firehose',
+      warehousePath: '/proc/snowgate-no-such-dir/warehouse.duckdb',
+      s3FailureRate: 0,
+    };
+    await expect(startPipeline(config, (m) => logged.push(m))).rejects.toThrow(/snowgate-no-such-dir/);
+    expect(logged).toContain('delivery thread failed; restart the twin to resume delivery');
+  });
+});
