@@ -1,11 +1,11 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 
 /** Writes a JSON file so that a crash leaves either the old or the new content, never half of one. */
-export function writeJsonDurably(path: string, value: unknown): void {
+export function writeJsonDurably(path: string, value: unknown, space?: number): void {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, JSON.stringify(value));
+    writeSync(fd, JSON.stringify(value, null, space));
     fsyncSync(fd);
   } finally {
     closeSync(fd);

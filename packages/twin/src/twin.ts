@@ -4,11 +4,11 @@ import { parseIngestSettings, type StageConfig } from '@snowgate/core';
 import { createClients } from '@snowgate/functions/clients';
 import { handler as health } from '@snowgate/functions/health';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createApiServer } from './api';
-import { removeFile } from './durable-file';
+import { removeFile, writeJsonDurably } from './durable-file';
 import { coalescePutRecords } from './coalesce';
 import { startEmulators } from './emulators';
 import { injectKinesisFaults, injectS3Faults } from './faults';
@@ -166,7 +166,8 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
     warehouse: warehousePath,
   };
   const endpointsFile = join(dataDir, 'endpoints.json');
-  writeFileSync(endpointsFile, JSON.stringify(endpoints, null, 2));
+  // Atomically (written aside, then renamed): whoever waits for the file never reads half of it.
+  writeJsonDurably(endpointsFile, endpoints, 2);
 
   let stopping: Promise<void> | undefined;
   return {
