@@ -34,10 +34,17 @@ export async function spawnTwin(dataDir: string, args: string[] = []): Promise<T
   child.stderr!.on('data', (d) => (output += d));
   const file = join(dataDir, 'endpoints.json');
   for (let i = 0; i < 300; i++) {
-    if (existsSync(file)) return { child, endpoints: JSON.parse(readFileSync(file, 'utf8')), output: () => output };
+    if (existsSync(file)) {
+      try {
+        return { child, endpoints: JSON.parse(readFileSync(file, 'utf8')), output: () => output };
+      } catch {
+        // Not whole yet (the twin renames it into place; an older twin wrote it in place): look again.
+      }
+    }
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }
+  // Never leave a twin behind, whatever went wrong.
   child.kill('SIGKILL');
   throw new Error(`twin did not start:\n${output}`);
 }
