@@ -1,4 +1,5 @@
-import { ingestEnvironment } from '@snowgate/core';
+import { compileContracts, ingestEnvironment, readSchemaDir } from '@snowgate/core';
+import { existsSync } from 'node:fs';
 import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +12,9 @@ import { Stream } from './Stream';
 /** The newest Node.js Lambda runtime (the handler is also tested on Node 20 and 22). */
 export const LAMBDA_RUNTIME = 'nodejs24.x';
 
+/** The schema contracts, relative to the app's root; bundled with the ingest function under the same name. */
+export const SCHEMAS_DIR = 'schemas';
+
 const RETENTION = { 7: 'one_week', 14: 'two_weeks', 30: 'one_month', 90: 'three_months', 365: 'one_year' } as const;
 
 /** The HTTP API and its ingest Lambda, allowed to do exactly two things: PutRecords on the stream, PutObject under the quarantine prefix. */
@@ -18,6 +22,12 @@ export function Ingest({ stack, app }: StackContext) {
   const config = stageConfig(app);
   const { errors } = use(Storage);
   const { stream } = use(Stream);
+
+  // Every schema is compiled here, so that a bad one stops synth and deploy with its file named, never a cold start.
+  const schemas = existsSync(SCHEMAS_DIR) ? compileContracts(readSchemaDir(SCHEMAS_DIR), config.contracts).schemas : undefined;
+  if (config.contracts.mode !== 'off' && !schemas?.length) {
+    throw new Error(`contracts.mode is "${config.contracts.mode}" but ${SCHEMAS_DIR}/ holds no schema: add schemas/<type>/<version>.json, or set the mode to "off"`);
+  }
 
   const common = {
     runtime: LAMBDA_RUNTIME,
@@ -34,6 +44,8 @@ export function Ingest({ stack, app }: StackContext) {
     description: 'POST /events: validate, quarantine, put on Kinesis',
     memorySize: config.lambda.memoryMb,
     timeout: config.lambda.timeoutSeconds,
+    // The handler reads them from its task root at cold start (SNOWGATE_SCHEMAS_DIR is relative to it).
+    ...(schemas ? { copyFiles: [{ from: SCHEMAS_DIR, to: SCHEMAS_DIR }] } : {}),
     environment: {
       ...ingestEnvironment(config, { streamName: stream.streamName, errorBucket: errors.bucketName }),
       NODE_OPTIONS: INGEST_NODE_OPTIONS,

@@ -1,4 +1,5 @@
 export * from './batching';
+export * from './contracts';
 export * from './cost';
 export * from './envelope';
 export * from './errors';

@@ -35,7 +35,17 @@ export const quarantineObjectSchema = z.object({
       index: z.number().int().nonnegative(),
       reason: z.enum(REJECTION_REASONS),
       message: z.string(),
-      issues: z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })),
+      issues: z.array(
+        z.object({
+          path: z.array(z.union([z.string(), z.number()])),
+          message: z.string(),
+          /** Schema contracts: the failing JSON Schema keyword and its place in the schema. */
+          keyword: z.string().optional(),
+          schemaPath: z.string().optional(),
+        }),
+      ),
+      /** Schema contracts: the type and version the record was checked against. */
+      schema: z.object({ type: z.string(), version: z.number().int().positive() }).optional(),
       input: inputSchema,
     }),
   ),
@@ -124,6 +134,7 @@ export function buildQuarantineObject(
       reason: r.reason,
       message: r.message,
       issues: r.issues,
+      ...(r.schema ? { schema: r.schema } : {}),
       input: quarantinedInput(r.input, context.maxInputBytes),
     })),
   };

@@ -17,6 +17,9 @@ export const REJECTION_REASONS = [
   'invalid_unicode',
   'too_deep',
   'record_too_large',
+  // Schema contracts (contracts.ts), in `enforce` mode.
+  'schema_violation',
+  'unknown_schema',
 ] as const;
 
 export type RejectionReason = (typeof REJECTION_REASONS)[number];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Contracts, SchemaIssue, SchemaRef } from './contracts';
 import { buildEnvelope } from './envelope';
 import { RequestRejectedError } from './errors';
 import { scanJson, spanText, type JsonSpan } from './json-scan';
@@ -37,6 +38,9 @@ const idOnlySchema = z.object({ id: recordIdSchema });
 export interface ValidationIssue {
   path: (string | number)[];
   message: string;
+  /** For schema contracts: the JSON Schema keyword that failed, and where in the schema. */
+  keyword?: string;
+  schemaPath?: string;
 }
 
 export interface AcceptedRecord {
@@ -55,6 +59,17 @@ export interface RejectedRecord {
   issues: ValidationIssue[];
   /** The record's text exactly as received. */
   input: string;
+  /** The contract it was checked against, for `schema_violation` (and `unknown_schema` when the type was known). */
+  schema?: SchemaRef;
+}
+
+/** A record accepted in contract mode `warn` that `enforce` would have rejected. */
+export interface RecordWarning {
+  index: number;
+  reason: 'schema_violation' | 'unknown_schema';
+  message: string;
+  issues: SchemaIssue[];
+  schema?: SchemaRef;
 }
 
 export interface Assessment {
@@ -67,6 +82,8 @@ export interface Assessment {
   requestRejection: RequestRejectedError | undefined;
   accepted: AcceptedRecord[];
   rejected: RejectedRecord[];
+  /** Contract mode `warn`: accepted records that do not meet their contract. */
+  warnings: RecordWarning[];
 }
 
 interface Candidate {
@@ -87,8 +104,11 @@ interface Candidate {
  * @example
  * const a = assessRequest(request, limits);
  * a.accepted.length; a.rejected.map((r) => r.reason); // e.g. 1, ['missing_id']
+ *
+ * With `contracts` (modes `warn` and `enforce`), a record with a valid id is
+ * also checked against the schema of its type and version.
  */
-export function assessRequest(request: IncomingRequest, limits: Limits): Assessment {
+export function assessRequest(request: IncomingRequest, limits: Limits, contracts?: Contracts): Assessment {
   const body = receivedBody(request);
   const contentType = request.headers['content-type'];
   const assessment: Assessment = {
@@ -100,6 +120,7 @@ export function assessRequest(request: IncomingRequest, limits: Limits): Assessm
     requestRejection: undefined,
     accepted: [],
     rejected: [],
+    warnings: [],
   };
   try {
     assessment.format = bodyFormat(contentType);
@@ -110,7 +131,7 @@ export function assessRequest(request: IncomingRequest, limits: Limits): Assessm
       throw new RequestRejectedError('empty_batch', 422, 'the batch holds no records');
     }
     for (const candidate of candidates) {
-      const verdict = judge(candidate, assessment, limits);
+      const verdict = judge(candidate, assessment, limits, contracts);
       if ('reason' in verdict) assessment.rejected.push(verdict);
       else assessment.accepted.push(verdict);
     }
@@ -119,6 +140,7 @@ export function assessRequest(request: IncomingRequest, limits: Limits): Assessm
     assessment.requestRejection = error;
     assessment.accepted = [];
     assessment.rejected = [];
+    assessment.warnings = [];
   }
   return assessment;
 }
@@ -186,14 +208,15 @@ function splitNdjson(text: string, maxRecords: number): Candidate[] {
   return candidates;
 }
 
-function judge(candidate: Candidate, assessment: Assessment, limits: Limits): AcceptedRecord | RejectedRecord {
+function judge(candidate: Candidate, assessment: Assessment, limits: Limits, contracts: Contracts | undefined): AcceptedRecord | RejectedRecord {
   const { index, raw, text, parsed, span } = candidate;
-  const reject = (reason: RejectionReason, message: string, issues: ValidationIssue[] = []): RejectedRecord => ({
+  const reject = (reason: RejectionReason, message: string, issues: ValidationIssue[] = [], schema?: SchemaRef): RejectedRecord => ({
     index,
     reason,
     message,
     issues,
     input: raw,
+    ...(schema ? { schema } : {}),
   });
 
   if (!parsed.ok) return reject('malformed_json', parsed.message);
@@ -221,6 +244,13 @@ function judge(candidate: Candidate, assessment: Assessment, limits: Limits): Ac
   const bytes = Buffer.byteLength(data, 'utf8') + Buffer.byteLength(partitionKey, 'utf8');
   if (bytes > limits.maxRecordBytes) {
     return reject('record_too_large', `record ${index} is ${bytes} bytes on the stream; the limit is ${limits.maxRecordBytes}`);
+  }
+  // The contract last: only a record that could otherwise be taken is worth checking.
+  const verdict = contracts?.check(value);
+  if (verdict && !verdict.ok) {
+    const message = `record ${index} ${verdict.message}`;
+    if (contracts!.settings.mode === 'enforce') return reject(verdict.reason, message, verdict.issues, verdict.schema);
+    assessment.warnings.push({ index, reason: verdict.reason, message, issues: verdict.issues, ...(verdict.schema ? { schema: verdict.schema } : {}) });
   }
   return { index, partitionKey, data, bytes };
 }

@@ -14,6 +14,10 @@ export const ingestResponseSchema = z.object({
       message: z.string(),
     }),
   ),
+  /** Contract mode `warn` only: accepted records that do not meet their contract (what `enforce` would reject). */
+  warnings: z
+    .array(z.object({ index: z.number().int().nonnegative(), reason: z.string(), message: z.string() }))
+    .optional(),
 });
 export type IngestResponse = z.infer<typeof ingestResponseSchema>;
 
@@ -45,5 +49,6 @@ export function responseOf(assessment: Assessment): IngestResponse {
     errors: rejection
       ? [{ index: null, reason: rejection.reason, message: rejection.message }]
       : assessment.rejected.map(({ index, reason, message }) => ({ index, reason, message })),
+    ...(assessment.warnings.length > 0 ? { warnings: assessment.warnings.map(({ index, reason, message }) => ({ index, reason, message })) } : {}),
   };
 }

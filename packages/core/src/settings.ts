@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { contractSettingsSchema } from './contracts';
 import { ConfigError } from './errors';
 import {
   DEFAULT_LIMITS,
@@ -51,6 +52,9 @@ export const ingestSettingsSchema = z.object({
   s3Endpoint: z.url().optional(),
   limits: limitsSchema.prefault({}),
   write: writePolicySchema.prefault({}),
+  contracts: contractSettingsSchema.prefault({}),
+  /** Where the schema files are (`<dir>/<type>/<version>.json`); by default `schemas/` beside the code (the Lambda's task root). */
+  schemasDir: z.string().min(1).optional(),
 });
 export type IngestSettings = z.infer<typeof ingestSettingsSchema>;
 export type IngestSettingsInput = z.input<typeof ingestSettingsSchema>;
@@ -72,6 +76,12 @@ export const INGEST_ENV = {
   SNOWGATE_RETRY_BASE_DELAY_MS: ['write', 'baseDelayMs'],
   SNOWGATE_RETRY_MAX_DELAY_MS: ['write', 'maxDelayMs'],
   SNOWGATE_RETRY_AFTER_SECONDS: ['write', 'retryAfterSeconds'],
+  SNOWGATE_CONTRACTS_MODE: ['contracts', 'mode'],
+  SNOWGATE_CONTRACTS_TYPE_FIELD: ['contracts', 'typeField'],
+  SNOWGATE_CONTRACTS_VERSION_FIELD: ['contracts', 'versionField'],
+  SNOWGATE_CONTRACTS_UNKNOWN: ['contracts', 'unknown'],
+  SNOWGATE_CONTRACTS_MISSING_VERSION: ['contracts', 'missingVersion'],
+  SNOWGATE_SCHEMAS_DIR: ['schemasDir'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Validates settings, throwing one `ConfigError` that lists every problem. */

@@ -6,12 +6,14 @@ import { parseStageConfig, type StageConfig, type StageConfigInput } from './sta
  * A stage's configuration: `config/<stage>.json` (written by people), merged
  * with `config/<stage>.snowflake.json` (written back by `pnpm snowflake:apply`:
  * Snowflake's IAM user and the pipe's queue), validated by `stageConfigSchema`.
- * The AWS stacks and the local twin (stage `local`) both read it.
+ * The AWS stacks and the local twin (stage `local`) both read it. `file`
+ * replaces `config/<stage>.json` (the twin's `--config`).
  */
-export function loadStageConfig(stage: string, dir = join(process.cwd(), 'config')): StageConfig {
-  const read = (file: string): Record<string, any> => (existsSync(join(dir, file)) ? JSON.parse(readFileSync(join(dir, file), 'utf8')) : {});
-  const base = read(`${stage}.json`);
-  const snowflake = read(`${stage}.snowflake.json`);
+export function loadStageConfig(stage: string, dir = join(process.cwd(), 'config'), file?: string): StageConfig {
+  const read = (path: string): Record<string, any> => (existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {});
+  if (file !== undefined && !existsSync(file)) throw new Error(`stage config ${file} does not exist`);
+  const base = read(file ?? join(dir, `${stage}.json`));
+  const snowflake = read(join(dir, `${stage}.snowflake.json`));
   const production = base.production ?? (stage === 'prod' || stage === 'production');
   if (production && !base.snowflake?.externalId) {
     throw new Error(`config/${stage}.json must set snowflake.externalId for a production stage`);

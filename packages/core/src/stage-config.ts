@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { contractSettingsSchema } from './contracts';
 import { ConfigError } from './errors';
 import { INGEST_ENV, limitsSchema, writePolicySchema, type IngestSettings } from './settings';
 
@@ -69,6 +70,8 @@ export const stageConfigSchema = z
     ingest: z
       .object({ limits: limitsSchema.prefault({}), write: writePolicySchema.prefault({}) })
       .prefault({}),
+    /** Schema contracts (`schemas/<type>/<version>.json`): `off` by default; see schemas/README.md. */
+    contracts: contractSettingsSchema.prefault({}),
     snowflake: z
       .object({
         /** `STORAGE_AWS_EXTERNAL_ID` of the storage integration, fixed here so that neither side waits for the other. */
@@ -131,12 +134,13 @@ export function parseStageConfig(input: unknown, source = 'stage config'): Stage
  * ingestEnvironment(config, { streamName: 's', errorBucket: 'b' }).SNOWGATE_MAX_DEPTH // → '64'
  */
 export function ingestEnvironment(config: StageConfig, names: { streamName: string; errorBucket: string }): Record<string, string> {
-  const settings: Omit<IngestSettings, 'region' | 'kinesisEndpoint' | 's3Endpoint'> = {
+  const settings: Omit<IngestSettings, 'region' | 'kinesisEndpoint' | 's3Endpoint' | 'schemasDir'> = {
     streamName: names.streamName,
     errorBucket: names.errorBucket,
     errorPrefix: config.buckets.errorPrefix,
     limits: config.ingest.limits,
     write: config.ingest.write,
+    contracts: config.contracts,
   };
   const env: Record<string, string> = {};
   for (const [name, path] of Object.entries(INGEST_ENV)) {

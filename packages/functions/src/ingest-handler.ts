@@ -6,11 +6,13 @@ import middy from '@middy/core';
 import {
   assessRequest,
   buildQuarantineObject,
+  loadContracts,
   needsQuarantine,
   responseOf,
   statusOf,
   systemClock,
   type Clock,
+  type Contracts,
   type IngestSettings,
 } from '@snowgate/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -24,6 +26,12 @@ export interface IngestDependencies {
   s3: S3Client;
   logger?: Logger;
   clock?: Clock;
+  /**
+   * Compiled schema contracts. By default they are read from `settings.schemasDir`
+   * (or `schemas/` in the working directory, the Lambda's task root) and compiled
+   * here, once, when contracts are on; a bad schema fails the cold start loudly.
+   */
+  contracts?: Contracts | undefined;
 }
 
 /** Time kept back from the Lambda timeout to answer 503 rather than be killed. */
@@ -34,14 +42,21 @@ const ANSWER_MARGIN_MS = 500;
  * the rejected input in the error bucket, and answer only once both are
  * durable. The same function runs in Lambda and in the local twin.
  */
-export function createIngestHandler({ settings, kinesis, s3, logger = new Logger({ serviceName: 'snowgate-ingest' }), clock = systemClock }: IngestDependencies) {
+export function createIngestHandler({
+  settings,
+  kinesis,
+  s3,
+  logger = new Logger({ serviceName: 'snowgate-ingest' }),
+  clock = systemClock,
+  contracts = loadContracts(settings.contracts, settings.schemasDir ?? 'schemas'),
+}: IngestDependencies) {
   const putRecords = createKinesisWriter(kinesis, settings, clock);
   const quarantine = createQuarantineWriter(s3, settings, clock);
 
   async function ingest(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
     const started = clock.now();
     const request = toIncomingRequest(event, new Date(started));
-    const assessment = assessRequest(request, settings.limits);
+    const assessment = assessRequest(request, settings.limits, contracts);
     const status = statusOf(assessment);
 
     const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS : Infinity;
@@ -65,6 +80,10 @@ export function createIngestHandler({ settings, kinesis, s3, logger = new Logger
       rejected: assessment.rejected.length,
       reasons: assessment.requestRejection ? [assessment.requestRejection.reason] : [...new Set(assessment.rejected.map((r) => r.reason))],
       quarantineKey: errors.value,
+      // Contract mode `warn`: what `enforce` would have rejected, without the records' content.
+      ...(assessment.warnings.length > 0
+        ? { schemaWarnings: assessment.warnings.map(({ index, reason, schema }) => ({ index, reason, ...(schema ? { schema: `${schema.type}/${schema.version}` } : {}) })) }
+        : {}),
       putRecords: stream.value,
       durationMs: clock.now() - started,
     });

@@ -18,6 +18,10 @@ export const twinOptionsSchema = z.object({
   s3FailureRate: rate.default(0),
   /** Shards of the local stream. */
   shards: z.coerce.number().int().min(1).max(64).default(2),
+  /** A stage config file to run with instead of `config/local.json` (limits, buffering, contracts). */
+  config: z.string().min(1).optional(),
+  /** The schema contracts' directory (`<dir>/<type>/<version>.json`). */
+  schemasDir: z.string().min(1).default('schemas'),
 });
 export type TwinOptions = z.infer<typeof twinOptionsSchema>;
 export type TwinOptionsInput = z.input<typeof twinOptionsSchema>;
@@ -26,12 +30,17 @@ export interface ResolvedTwinOptions extends TwinOptions {
   stage: StageConfig;
 }
 
-export function resolveTwinOptions(input: TwinOptionsInput, stage: StageConfig = loadStageConfig('local')): ResolvedTwinOptions {
+export function resolveTwinOptions(input: TwinOptionsInput, stage?: StageConfig): ResolvedTwinOptions {
   const result = twinOptionsSchema.safeParse(input);
   if (!result.success) {
     throw new ConfigError(`invalid twin options:\n${result.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
   }
-  return { ...result.data, dataDir: resolve(result.data.dataDir), stage };
+  return {
+    ...result.data,
+    dataDir: resolve(result.data.dataDir),
+    schemasDir: resolve(result.data.schemasDir),
+    stage: stage ?? loadStageConfig('local', undefined, result.data.config && resolve(result.data.config)),
+  };
 }
 
 /** Options from the command line first, then the environment, then defaults. */
@@ -45,6 +54,8 @@ export function twinOptionsFromCli(argv: string[], env: Record<string, string | 
       'kinesis-failure-rate': { type: 'string' },
       's3-failure-rate': { type: 'string' },
       shards: { type: 'string' },
+      config: { type: 'string' },
+      'schemas-dir': { type: 'string' },
     },
     strict: true,
   });
@@ -56,6 +67,8 @@ export function twinOptionsFromCli(argv: string[], env: Record<string, string | 
     kinesisFailureRate: pick(values['kinesis-failure-rate'], 'SNOWGATE_TWIN_KINESIS_FAILURE_RATE'),
     s3FailureRate: pick(values['s3-failure-rate'], 'SNOWGATE_TWIN_S3_FAILURE_RATE'),
     shards: pick(values.shards, 'SNOWGATE_TWIN_SHARDS'),
+    config: pick(values.config, 'SNOWGATE_TWIN_CONFIG'),
+    schemasDir: pick(values['schemas-dir'], 'SNOWGATE_SCHEMAS_DIR'),
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as TwinOptionsInput;
 }

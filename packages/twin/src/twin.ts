@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { parseIngestSettings, type StageConfig } from '@snowgate/core';
+import { loadContracts, parseIngestSettings, type StageConfig } from '@snowgate/core';
 import { createClients } from '@snowgate/functions/clients';
 import { handler as health } from '@snowgate/functions/health';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
@@ -31,7 +31,15 @@ export interface Endpoints {
 }
 
 export interface TwinStatus {
-  api: { accepted: number; quarantinedRecords: number; requests: Record<string, number> };
+  api: {
+    accepted: number;
+    quarantinedRecords: number;
+    /** Contract mode `warn`: accepted records that `enforce` would have rejected. */
+    schemaWarnings: number;
+    requests: Record<string, number>;
+  };
+  /** The schema contracts in force. */
+  contracts: { mode: string; schemas: string[] };
   firehose: FirehoseStats;
   snowpipe: SnowpipeStats;
   /** Records read from the stream but not yet in a landing file, and files not yet loaded. */
@@ -62,6 +70,8 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
     if (process.env.SNOWGATE_TWIN_QUIET !== '1') console.error(`twin: ${message}${extra ? ` ${JSON.stringify(extra)}` : ''}`);
   };
 
+  // Compiled first, before anything starts: a bad schema stops the twin at once, as it stops a cold start.
+  const compiled = loadContracts(options.stage.contracts, options.schemasDir);
   const emulators = await startEmulators(dataDir, [NAMES.landing, NAMES.errors], options.host);
   const settings = parseIngestSettings({
     streamName: NAMES.stream,
@@ -72,6 +82,8 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
     s3Endpoint: emulators.s3Endpoint,
     limits: options.stage.ingest.limits,
     write: options.stage.ingest.write,
+    contracts: options.stage.contracts,
+    schemasDir: options.schemasDir,
   });
 
   // The handler's clients, with the injected faults producers should see.
@@ -85,6 +97,7 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
 
   const ingest = createIngestHandler({
     settings,
+    contracts: compiled,
     kinesis: ingestClients.kinesis,
     s3: ingestClients.s3,
     logger: new Logger({ serviceName: 'snowgate-ingest', logLevel: (process.env.POWERTOOLS_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN' }),
@@ -121,12 +134,14 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
   notify = (key) => pipeline.notify(key);
   for (const key of early.splice(0)) notify(key);
 
-  const counters = { accepted: 0, quarantinedRecords: 0, requests: {} as Record<string, number> };
+  const counters = { accepted: 0, quarantinedRecords: 0, schemaWarnings: 0, requests: {} as Record<string, number> };
+  const contracts = { mode: settings.contracts.mode, schemas: (compiled?.schemas ?? []).map((s) => `${s.type}/${s.version}`) };
   const status = (): TwinStatus => {
     const { firehose: f, snowpipe: s } = pipeline.snapshot();
     const failed = pipeline.failure();
     return {
       api: counters,
+      contracts,
       firehose: f,
       snowpipe: s,
       lag: { bufferedRecords: f.bufferedRecords, oldestBufferedMs: f.oldestBufferedMs, filesWaiting: s.queued },
@@ -146,9 +161,10 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
     if (route !== 'POST /events') return;
     counters.requests[code] = (counters.requests[code] ?? 0) + 1;
     if (code < 500 && body) {
-      const answer = JSON.parse(body) as { accepted: number; rejected: number };
+      const answer = JSON.parse(body) as { accepted: number; rejected: number; warnings?: unknown[] };
       counters.accepted += answer.accepted;
       counters.quarantinedRecords += answer.rejected;
+      counters.schemaWarnings += answer.warnings?.length ?? 0;
     }
   });
   await new Promise<void>((resolve, reject) => {

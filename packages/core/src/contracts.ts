@@ -1,0 +1,279 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+// ajv-formats is CommonJS: its default export arrives wrapped under Node's ESM loader and plain under esbuild.
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as typeof addFormatsModule;
+
+/**
+ * Schema contracts: JSON Schema (draft 2020-12) files per event type and
+ * version, `schemas/<type>/<version>.json`, chosen by fields of the record.
+ * The same code runs in the Lambda and in the local twin.
+ */
+
+/** The only dialect accepted: a schema naming another is a mistake, not a preference. */
+export const JSON_SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema';
+
+/** Issues kept per record: a broken producer can otherwise fill a quarantine object with thousands. */
+export const MAX_SCHEMA_ISSUES = 50;
+
+/** An event type as a directory name: what a producer's `type` field may hold to have a schema. */
+const TYPE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const VERSION_FILE = /^([1-9][0-9]{0,8})\.json$/;
+
+/** A dot path into the record (`type`, `meta.schema.version`); no prototype keys. */
+const fieldPath = z
+  .string()
+  .regex(/^[A-Za-z_$][\w$-]*(\.[A-Za-z_$][\w$-]*)*$/, 'a field name or dot path such as "type" or "meta.type"')
+  .refine((p) => !p.split('.').some((k) => k === '__proto__' || k === 'constructor' || k === 'prototype'), 'no prototype keys');
+
+/** How a stage applies its contracts. */
+export const contractSettingsSchema = z.object({
+  /**
+   * `off`: no schema is read. `warn`: what `enforce` would reject is accepted,
+   * and reported (response `warnings`, the log, the twin's counts). `enforce`:
+   * rejected as `schema_violation` or `unknown_schema`, and quarantined.
+   */
+  mode: z.enum(['off', 'warn', 'enforce']).default('off'),
+  /** The record field naming its event type: the directory under `schemas/`. */
+  typeField: fieldPath.default('type'),
+  /** The record field naming its schema version (an integer, or a string of digits): the file name. */
+  versionField: fieldPath.default('schema_version'),
+  /** A record whose type (or version) has no schema, or that names no type: `accept` it, or `reject` it as `unknown_schema`. */
+  unknown: z.enum(['accept', 'reject']).default('accept'),
+  /** A record of a known type that names no version: checked against the newest version (`latest`), or handled as unknown. */
+  missingVersion: z.enum(['latest', 'unknown']).default('latest'),
+});
+export type ContractSettings = z.infer<typeof contractSettingsSchema>;
+
+/** One schema file, read but not yet compiled. */
+export interface SchemaFile {
+  type: string;
+  version: number;
+  /** Where it came from, for messages. */
+  source: string;
+  schema: unknown;
+}
+
+/** Which schema a record was checked against (or would have been). */
+export interface SchemaRef {
+  type: string;
+  version: number;
+}
+
+export interface SchemaIssue {
+  path: (string | number)[];
+  message: string;
+  /** The JSON Schema keyword that failed, and where in the schema. */
+  keyword: string;
+  schemaPath: string;
+}
+
+export type ContractVerdict =
+  | { ok: true; schema?: SchemaRef }
+  | { ok: false; reason: 'schema_violation' | 'unknown_schema'; message: string; issues: SchemaIssue[]; schema?: SchemaRef };
+
+/** A compiled set of contracts: judges a parsed record. */
+export interface Contracts {
+  readonly settings: ContractSettings;
+  /** The types and versions it knows, for logs and tests. */
+  readonly schemas: readonly SchemaRef[];
+  /**
+   * What the contracts say of one record (already known to be an object with an id).
+   * A verdict that is not ok is a rejection in `enforce` and a warning in `warn`.
+   */
+  check(record: object): ContractVerdict;
+}
+
+/**
+ * Reads `<dir>/<type>/<version>.json`. Anything else in the directory (a file
+ * at the top, a name that is not a version, JSON that does not parse) is an
+ * error listing every problem: a bad schema must stop a test or a deploy, never
+ * reach a running handler.
+ *
+ * @example
+ * readSchemaDir('schemas').map((f) => `${f.type}/${f.version}`) // → ['page_view/1', 'page_view/2']
+ */
+export function readSchemaDir(dir: string): SchemaFile[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError(`schema directory ${dir} does not exist`);
+  const files: SchemaFile[] = [];
+  const problems: string[] = [];
+  for (const type of readdirSync(dir).sort()) {
+    const typeDir = join(dir, type);
+    if (type.startsWith('.') || type === 'README.md') continue;
+    if (!statSync(typeDir).isDirectory()) {
+      problems.push(`${relative(process.cwd(), typeDir)}: expected a directory per event type (schemas/<type>/<version>.json)`);
+      continue;
+    }
+    if (!TYPE_NAME.test(type)) {
+      problems.push(`${relative(process.cwd(), typeDir)}: "${type}" is not a valid type name (letters, digits, "_", ".", "-"; up to 128)`);
+      continue;
+    }
+    for (const name of readdirSync(typeDir).sort()) {
+      const source = relative(process.cwd(), join(typeDir, name)) || join(typeDir, name);
+      if (name.startsWith('.')) continue;
+      const version = VERSION_FILE.exec(name);
+      if (!version) {
+        problems.push(`${source}: expected <version>.json with a positive integer version, such as 1.json`);
+        continue;
+      }
+      let schema: unknown;
+      try {
+        schema = JSON.parse(readFileSync(join(typeDir, name), 'utf8'));
+      } catch (error) {
+        problems.push(`${source}: not valid JSON: ${(error as Error).message}`);
+        continue;
+      }
+      files.push({ type, version: Number(version[1]), source, schema });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid schema files:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  return files;
+}
+
+/**
+ * Compiles every schema once (at cold start, or in a test or synth to prove
+ * they compile). Strict about schemas: an unknown keyword (a typo such as
+ * `requird`), another dialect or a `$ref` that resolves nowhere fails here, with
+ * the file named.
+ *
+ * @example
+ * const contracts = compileContracts(readSchemaDir('schemas'), { mode: 'enforce', ... });
+ * contracts.check({ id: 1, type: 'page_view', schema_version: 1, url: 42 }).ok // → false
+ */
+export function compileContracts(files: readonly SchemaFile[], settings: ContractSettings): Contracts {
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strictSchema: true,
+    strictNumbers: true,
+    // Lints on the schema author's style, not errors in the schema: left to the author.
+    strictTypes: false,
+    strictTuples: false,
+    strictRequired: false,
+    // Ajv's own `$id`s must not clash between files: each schema is registered under a key of ours.
+    addUsedSchema: false,
+    logger: false,
+  });
+  addFormats(ajv);
+
+  const problems: string[] = [];
+  const byType = new Map<string, Map<number, ValidateFunction>>();
+  for (const file of files) {
+    if (typeof file.schema !== 'object' || file.schema === null || Array.isArray(file.schema)) {
+      problems.push(`${file.source}: a schema must be a JSON object`);
+      continue;
+    }
+    const dialect = (file.schema as { $schema?: unknown }).$schema;
+    if (dialect !== undefined && dialect !== JSON_SCHEMA_DIALECT) {
+      problems.push(`${file.source}: $schema is ${JSON.stringify(dialect)}; only draft 2020-12 (${JSON_SCHEMA_DIALECT}) is supported`);
+      continue;
+    }
+    try {
+      ajv.addSchema(file.schema as object, schemaKey(file));
+    } catch (error) {
+      problems.push(`${file.source}: ${(error as Error).message}`);
+    }
+  }
+  for (const file of files) {
+    if (problems.some((p) => p.startsWith(`${file.source}:`))) continue;
+    try {
+      const validate = ajv.getSchema(schemaKey(file));
+      if (!validate) throw new Error('did not compile');
+      let versions = byType.get(file.type);
+      if (!versions) byType.set(file.type, (versions = new Map()));
+      versions.set(file.version, validate);
+    } catch (error) {
+      problems.push(`${file.source}: ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid schemas:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+
+  const latest = new Map([...byType].map(([type, versions]) => [type, Math.max(...versions.keys())]));
+  const typePath = settings.typeField.split('.');
+  const versionPath = settings.versionField.split('.');
+  const schemas = [...byType].flatMap(([type, versions]) => [...versions.keys()].sort((a, b) => a - b).map((version) => ({ type, version })));
+
+  const unknown = (message: string, schema?: SchemaRef): ContractVerdict =>
+    settings.unknown === 'accept' ? { ok: true } : { ok: false, reason: 'unknown_schema', message, issues: [], ...(schema ? { schema } : {}) };
+
+  return {
+    settings,
+    schemas,
+    check(record) {
+      const type = readField(record, typePath);
+      if (typeof type !== 'string' || type === '') {
+        return unknown(type === undefined || type === null ? `has no ${settings.typeField}, so no schema applies` : `has a ${settings.typeField} that is not a non-empty string`);
+      }
+      const versions = byType.get(type);
+      if (!versions) return unknown(`has ${settings.typeField} ${JSON.stringify(type.slice(0, 128))}, for which there is no schema`);
+      const rawVersion = readField(record, versionPath);
+      let version: number;
+      if (rawVersion === undefined || rawVersion === null) {
+        if (settings.missingVersion === 'unknown') return unknown(`names no ${settings.versionField} for type ${type}`);
+        version = latest.get(type)!;
+      } else {
+        version = typeof rawVersion === 'number' ? rawVersion : typeof rawVersion === 'string' && /^[0-9]{1,9}$/.test(rawVersion) ? Number(rawVersion) : NaN;
+        if (!Number.isInteger(version)) return unknown(`has a ${settings.versionField} that is not an integer version`);
+      }
+      const schema = { type, version };
+      const validate = versions.get(version);
+      if (!validate) return unknown(`has ${settings.typeField} ${type} version ${version}, for which there is no schema`, schema);
+      if (validate(record)) return { ok: true, schema };
+      const issues = (validate.errors ?? []).slice(0, MAX_SCHEMA_ISSUES).map(toIssue);
+      const shown = issues.slice(0, 3).map((i) => `${i.path.length ? `/${i.path.join('/')}` : '(record)'} ${i.message}`);
+      const more = (validate.errors?.length ?? 0) - shown.length;
+      return {
+        ok: false,
+        reason: 'schema_violation',
+        message: `does not match ${type} v${version}: ${shown.join('; ')}${more > 0 ? ` (and ${more} more)` : ''}`,
+        issues,
+        schema,
+      };
+    },
+  };
+}
+
+/**
+ * Reads and compiles the schemas a stage's settings call for; `undefined`
+ * when contracts are off (nothing is read, nothing costs).
+ */
+export function loadContracts(settings: ContractSettings, dir: string): Contracts | undefined {
+  if (settings.mode === 'off') return undefined;
+  return compileContracts(readSchemaDir(dir), settings);
+}
+
+function schemaKey(file: SchemaRef): string {
+  return `snowgate:${file.type}/${file.version}`;
+}
+
+/** Own properties only, so that `constructor` or `__proto__` of a record never reach the prototype. */
+function readField(record: object, path: readonly string[]): unknown {
+  let node: unknown = record;
+  for (const key of path) {
+    if (typeof node !== 'object' || node === null || Array.isArray(node) || !Object.hasOwn(node, key)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+function toIssue(error: ErrorObject): SchemaIssue {
+  const path: (string | number)[] =
+    error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')).map((p) => (/^(0|[1-9][0-9]*)$/.test(p) ? Number(p) : p));
+  let message = error.message ?? error.keyword;
+  // Ajv names the offending property in params rather than in the path for these keywords: the path should end at it.
+  const params = error.params as { missingProperty?: string; additionalProperty?: string; unevaluatedProperty?: string };
+  if (error.keyword === 'required' && params.missingProperty !== undefined) {
+    path.push(params.missingProperty);
+    message = 'is required';
+  } else if (error.keyword === 'additionalProperties' || error.keyword === 'unevaluatedProperties') {
+    const property = params.additionalProperty ?? params.unevaluatedProperty;
+    if (property !== undefined) {
+      path.push(property);
+      message = 'is not allowed by the schema';
+    }
+  }
+  return { path, message, keyword: error.keyword, schemaPath: error.schemaPath };
+}
