@@ -16,6 +16,8 @@ export interface Synthesized {
   /** cdk-nag AwsSolutions findings left unsuppressed, per stack: errors must be none. */
   nagErrors: Record<StackName, string[]>;
   nagWarnings: Record<StackName, string[]>;
+  /** The cloud assembly's directory: the bundled functions are its `asset.<hash>` folders. */
+  assemblyDir: string;
 }
 
 /**
@@ -54,5 +56,6 @@ export async function synthesize(stage: string, config?: StageConfig): Promise<S
     templates,
     nagErrors: Object.fromEntries(names.map((n) => [n, findings('error', n)])) as Record<StackName, string[]>,
     nagWarnings: Object.fromEntries(names.map((n) => [n, findings('warning', n)])) as Record<StackName, string[]>,
+    assemblyDir: assembly.directory,
   };
 }

@@ -1,6 +1,8 @@
 import { parseStageConfig, type StageConfigInput } from '@snowgate/core';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { synthesize, type Synthesized } from '../../stacks/synth';
 
 const SQS = 'arn:aws:sqs:us-east-1:999999999999:sf-snowpipe-AIDAEXAMPLE-abc';
@@ -9,6 +11,7 @@ const SNOWFLAKE_USER = 'arn:aws:iam::999999999999:user/abc1-s-p2ss0000';
 const dev = (extra: Partial<StageConfigInput> = {}) => parseStageConfig({ snowflake: { externalId: 'snowgate-dev' }, ...extra });
 const prod = parseStageConfig({
   production: true,
+  contracts: { mode: 'enforce', unknown: 'reject' },
   auth: { mode: 'jwt', issuer: 'https://auth.example.com/', audience: ['snowgate'] },
   stream: { mode: 'provisioned', shards: 4 },
   streamRetentionHours: 72,
@@ -160,6 +163,24 @@ describe('Ingest', () => {
     expect(f.Properties.Environment.Variables.SNOWGATE_STREAM_NAME).toBeDefined();
     expect(f.Properties.Environment.Variables.SNOWGATE_ERROR_BUCKET).toBeDefined();
     d.templates.Ingest.hasResourceProperties('Custom::LogRetention', { RetentionInDays: 30 });
+  });
+
+  it('bundles the schema contracts beside the handler, and passes the stage\'s contract settings', () => {
+    expect(fn(d).Properties.Environment.Variables).toMatchObject({ SNOWGATE_CONTRACTS_MODE: 'off' });
+    expect(fn(p).Properties.Environment.Variables).toMatchObject({
+      SNOWGATE_CONTRACTS_MODE: 'enforce',
+      SNOWGATE_CONTRACTS_UNKNOWN: 'reject',
+      SNOWGATE_CONTRACTS_TYPE_FIELD: 'type',
+      SNOWGATE_CONTRACTS_VERSION_FIELD: 'schema_version',
+      SNOWGATE_CONTRACTS_MISSING_VERSION: 'latest',
+    });
+    // The handler reads `schemas/` relative to its task root, the bundle's root.
+    expect(fn(p).Properties.Environment.Variables.SNOWGATE_SCHEMAS_DIR).toBeUndefined();
+    for (const s of [d, p]) {
+      const asset = join(s.assemblyDir, `asset.${String(fn(s).Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+      expect(readFileSync(join(asset, 'schemas/page_view/2.json'), 'utf8')).toBe(readFileSync('schemas/page_view/2.json', 'utf8'));
+      expect(existsSync(join(asset, 'schemas/order_placed/1.json'))).toBe(true);
+    }
   });
 
   it('may only PutRecords on the stream and PutObject under the quarantine prefix', () => {

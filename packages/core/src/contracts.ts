@@ -216,7 +216,7 @@ export function compileContracts(files: readonly SchemaFile[], settings: Contrac
         version = latest.get(type)!;
       } else {
         version = typeof rawVersion === 'number' ? rawVersion : typeof rawVersion === 'string' && /^[0-9]{1,9}$/.test(rawVersion) ? Number(rawVersion) : NaN;
-        if (!Number.isInteger(version)) return unknown(`has a ${settings.versionField} that is not an integer version`);
+        if (!Number.isSafeInteger(version) || version < 1) return unknown(`has a ${settings.versionField} that is not a version (a positive integer)`);
       }
       const schema = { type, version };
       const validate = versions.get(version);
