@@ -5,6 +5,11 @@
  * in-memory one; then the bundled handler's size, module-load time, and its
  * cold path: the first invocations in a fresh process.
  *
+ * Schema contracts (issue 11): the same measurements with page_view v2 records
+ * (schemas/page_view/2.json, ~20 fields) with contracts off and enforced, the
+ * p99 of each compared; what compiling the repo's schemas costs (in process,
+ * and in a fresh process's module load); how much of the bundle is ajv.
+ *
  *   pnpm bench:handler                  # full run, ~1 minute, under the Lambda's NODE_OPTIONS
  *   pnpm bench:handler --quick          # fewer iterations
  *   pnpm bench:handler --node-defaults  # V8's default heap sizing, for comparison
@@ -17,7 +22,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
-import { parseIngestSettings } from '@snowgate/core';
+import { compileContracts, contractSettingsSchema, loadContracts, parseIngestSettings, readSchemaDir } from '@snowgate/core';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
 import { build, type Plugin } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -27,6 +32,7 @@ import os from 'node:os';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
+import { pageViewV2 } from '../tests/support/contracts';
 import { apiEvent, lambdaContext } from '../tests/support/events';
 
 const quick = process.argv.includes('--quick');
@@ -43,6 +49,11 @@ if (!nodeDefaults && !process.env.NODE_OPTIONS?.includes(INGEST_NODE_OPTIONS)) {
 }
 const outDir = new URL('../.bench/', import.meta.url);
 mkdirSync(outDir, { recursive: true });
+/** The repo's schemas, by absolute path: what the Lambda bundle ships beside the code as `schemas/`. */
+const schemasDir = new URL('../schemas/', import.meta.url).pathname;
+type ContractsMode = 'off' | 'enforce';
+/** The environment that turns contracts on in the bundle, schemas read from the repo. */
+const ENFORCE_ENV = { SNOWGATE_CONTRACTS_MODE: 'enforce', SNOWGATE_SCHEMAS_DIR: schemasDir };
 
 /** An in-memory transport: answers PutRecords with every entry stored, PutObject with 200. */
 const fakeTransport = {
@@ -68,13 +79,14 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-async function measure(name: string, body: string, iterations: number, logLevel: 'INFO' | 'SILENT') {
-  const settings = parseIngestSettings({ streamName: 'bench', errorBucket: 'bench-errors', region: 'us-east-1' });
+async function measure(name: string, body: string, iterations: number, logLevel: 'INFO' | 'SILENT', contracts: ContractsMode = 'off') {
+  const settings = parseIngestSettings({ streamName: 'bench', errorBucket: 'bench-errors', region: 'us-east-1', contracts: { mode: contracts }, schemasDir });
   const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
   const kinesis = new KinesisClient({ region: 'us-east-1', credentials, requestHandler: fakeTransport as never, cacheMiddleware: true });
   const s3 = new S3Client({ region: 'us-east-1', credentials, requestHandler: fakeTransport as never, cacheMiddleware: true });
   // Logs at INFO go to a sink, as they would to CloudWatch: their cost counts, their volume does not flood the terminal.
   const logger = new Logger({ serviceName: 'bench', logLevel });
+  // Contracts, when enforced, are compiled here from the repo's schemas, as the handler does at cold start.
   const handler = createIngestHandler({ settings, kinesis, s3, logger });
   const context = lambdaContext(60_000);
   const events = Array.from({ length: 64 }, () => apiEvent({ body }));
@@ -95,6 +107,7 @@ async function measure(name: string, body: string, iterations: number, logLevel:
   return {
     scenario: name,
     logs: logLevel,
+    contracts,
     iterations,
     p50_ms: +percentile(times, 50).toFixed(3),
     p95_ms: +percentile(times, 95).toFixed(3),
@@ -133,34 +146,75 @@ async function bundle() {
   const results = [];
   for (const [variant, external] of [['SDK bundled', []], ['SDK external (runtime-provided)', ['@aws-sdk/*', '@smithy/*']]] as const) {
     const outfile = new URL(`ingest-${external.length ? 'external' : 'bundled'}.mjs`, outDir).pathname;
-    await build({
+    const { metafile } = await build({
       ...LAMBDA_BUILD,
       entryPoints: [entry],
       outfile,
       external: [...external],
+      metafile: true,
     });
     const bytes = statSync(outfile).size;
     const gzip = gzipSync(readFileSync(outfile)).length;
-    // Module load = a cold start's init phase: parse, evaluate, validate settings, build clients.
-    const loads: number[] = [];
+    // The bundle's bytes that come from ajv, ajv-formats and their dependencies (minified, before gzip).
+    const ajvBytes = Object.entries(metafile.outputs[Object.keys(metafile.outputs).find((o) => outfile.endsWith(o))!]!.inputs)
+      .filter(([input]) => AJV_PACKAGES.test(input))
+      .reduce((sum, [, { bytesInOutput }]) => sum + bytesInOutput, 0);
+    // Module load = a cold start's init phase: parse, evaluate, validate settings, build clients
+    // (and, with contracts enforced, read and compile the schemas).
     const runs = external.length ? 0 : quick ? 5 : 15;
-    for (let i = 0; i < runs; i++) {
-      const out = execFileSync(process.execPath, ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(outfile)}); console.log(performance.now() - t);`], {
-        env: sandboxEnv(),
-        stdio: ['ignore', 'pipe', 'ignore'],
+    for (const contracts of external.length ? (['off'] as const) : (['off', 'enforce'] as const)) {
+      const loads: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const out = execFileSync(process.execPath, ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(outfile)}); console.log(performance.now() - t);`], {
+          env: sandboxEnv(contracts === 'enforce' ? ENFORCE_ENV : {}),
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        loads.push(Number(String(out).trim()));
+      }
+      loads.sort((a, b) => a - b);
+      results.push({
+        variant,
+        contracts,
+        bytes,
+        gzip_bytes: gzip,
+        ajv_bytes: ajvBytes,
+        module_load_median_ms: runs ? +percentile(loads, 50).toFixed(1) : null,
+        module_load_max_ms: runs ? +loads[loads.length - 1]!.toFixed(1) : null,
       });
-      loads.push(Number(String(out).trim()));
     }
-    loads.sort((a, b) => a - b);
-    results.push({
-      variant,
-      bytes,
-      gzip_bytes: gzip,
-      module_load_median_ms: runs ? +percentile(loads, 50).toFixed(1) : null,
-      module_load_max_ms: runs ? +loads[loads.length - 1]!.toFixed(1) : null,
-    });
   }
   return results;
+}
+
+/** ajv and what it brings into the bundle (pnpm paths: node_modules/.pnpm/<pkg>@<v>/node_modules/<pkg>/...). */
+const AJV_PACKAGES = /node_modules\/(ajv|ajv-formats|fast-uri|fast-deep-equal|json-schema-traverse|require-from-string)\//;
+
+/**
+ * What `loadContracts` (read `schemas/`, a new Ajv instance, compile every
+ * schema) costs in this process: the first call (ajv's own code not yet
+ * optimized by V8, as at a cold start), then the median of fresh ones, each
+ * with a new Ajv instance, so nothing is reused between them but V8's work on
+ * ajv itself. Compile only (files already read) is given apart.
+ */
+function contractsCompile(samples: number) {
+  const settings = contractSettingsSchema.parse({ mode: 'enforce' });
+  const time = (f: () => unknown) => {
+    const t = process.hrtime.bigint();
+    f();
+    return Number(process.hrtime.bigint() - t) / 1e6;
+  };
+  const first = time(() => loadContracts(settings, schemasDir));
+  const loads = Array.from({ length: samples }, () => time(() => loadContracts(settings, schemasDir))).sort((a, b) => a - b);
+  const files = readSchemaDir(schemasDir);
+  const compiles = Array.from({ length: samples }, () => time(() => compileContracts(files, settings))).sort((a, b) => a - b);
+  return {
+    schemas: files.map((f) => `${f.type}/${f.version}`).join(', '),
+    samples,
+    first_load_ms: +first.toFixed(2),
+    load_median_ms: +percentile(loads, 50).toFixed(2),
+    load_max_ms: +loads[loads.length - 1]!.toFixed(2),
+    compile_only_median_ms: +percentile(compiles, 50).toFixed(2),
+  };
 }
 
 /**
@@ -206,7 +260,7 @@ const fakeTransportPlugin: Plugin = {
  * SDK's endpoint and middleware setup, Powertools' context, code that V8 has
  * not compiled yet. No network: the TLS handshake to Kinesis comes on top in AWS.
  */
-async function coldPath(scenarios: Array<{ scenario: string; body: string }>) {
+async function coldPath(scenarios: Array<{ scenario: string; body: string; contracts?: ContractsMode }>) {
   const outfile = new URL('ingest-cold.mjs', outDir).pathname;
   await build({
     ...LAMBDA_BUILD,
@@ -216,7 +270,7 @@ async function coldPath(scenarios: Array<{ scenario: string; body: string }>) {
   });
   const runs = quick ? 5 : 15;
   const results = [];
-  for (const { scenario, body } of scenarios) {
+  for (const { scenario, body, contracts = 'off' } of scenarios) {
     const eventsFile = new URL('cold-events.json', outDir).pathname;
     writeFileSync(eventsFile, JSON.stringify([apiEvent({ body }), apiEvent({ body })]));
     const child = `
@@ -240,7 +294,13 @@ async function coldPath(scenarios: Array<{ scenario: string; body: string }>) {
     for (let i = 0; i < runs; i++) {
       // Lambda hands the function its role's credentials in the environment; the SDK's chain finds them there first.
       const out = execFileSync(process.execPath, ['--input-type=module', '-e', child], {
-        env: sandboxEnv({ AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_SESSION_TOKEN: 'bench', POWERTOOLS_SERVICE_NAME: 'snowgate-ingest' }),
+        env: sandboxEnv({
+          AWS_ACCESS_KEY_ID: 'bench',
+          AWS_SECRET_ACCESS_KEY: 'bench',
+          AWS_SESSION_TOKEN: 'bench',
+          POWERTOOLS_SERVICE_NAME: 'snowgate-ingest',
+          ...(contracts === 'enforce' ? ENFORCE_ENV : {}),
+        }),
         stdio: ['ignore', 'pipe', 'ignore'],
       });
       const line = String(out).split('\n').find((l) => l.startsWith('COLD '));
@@ -256,6 +316,7 @@ async function coldPath(scenarios: Array<{ scenario: string; body: string }>) {
     const [load, first, second, total] = [stat('load'), stat('first'), stat('second'), stat('total')];
     results.push({
       scenario,
+      contracts,
       processes: runs,
       module_load_median_ms: load.median,
       module_load_max_ms: load.max,
@@ -272,7 +333,13 @@ async function coldPath(scenarios: Array<{ scenario: string; body: string }>) {
 const one = JSON.stringify({ id: 'evt-1', type: 'page_view', user: { id: 42, plan: 'pro' }, path: '/pricing', ts: '2026-11-22T04:05:06.789Z' });
 const hundred = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ id: `evt-${i}`, type: 'page_view', user: { id: i, plan: 'pro' }, path: '/pricing', ts: '2026-11-22T04:05:06.789Z' })));
 const mixed = JSON.stringify(Array.from({ length: 100 }, (_, i) => (i % 10 === 0 ? { type: 'no id' } : { id: `evt-${i}`, type: 'page_view' })));
+// Schema contracts (issue 11): records meeting schemas/page_view/2.json, ~20 fields each.
+const oneV2 = JSON.stringify(pageViewV2('evt-1'));
+const hundredV2 = JSON.stringify(Array.from({ length: 100 }, (_, i) => pageViewV2(`evt-${i}`)));
 const n = quick ? 3_000 : 20_000;
+
+// Before anything else here compiles a schema, so that the first compilation is this process's first.
+const compileResults = contractsCompile(quick ? 5 : 20);
 
 // Powertools writes logs to stdout; send them to /dev/null for the run and print the results on stderr.
 const write = process.stdout.write.bind(process.stdout);
@@ -282,20 +349,33 @@ for (const logs of coldOnly ? [] : (['SILENT', 'INFO'] as const)) {
   handlerResults.push(await measure('1 record', one, n, logs));
   handlerResults.push(await measure('100 records', hundred, Math.round(n / 4), logs));
   handlerResults.push(await measure('100 records, 10 rejected (quarantine path)', mixed, Math.round(n / 4), logs));
+  // The same page_view v2 bodies without and with contracts, one after the other, for a like-for-like p99.
+  handlerResults.push(await measure('1 page_view v2 record, contracts off', oneV2, n, logs, 'off'));
+  handlerResults.push(await measure('1 page_view v2 record, contracts enforce', oneV2, n, logs, 'enforce'));
+  handlerResults.push(await measure('100 page_view v2 records, contracts off', hundredV2, Math.round(n / 4), logs, 'off'));
+  handlerResults.push(await measure('100 page_view v2 records, contracts enforce', hundredV2, Math.round(n / 4), logs, 'enforce'));
 }
 process.stdout.write = write;
 const bundleResults = await bundle();
 const coldResults = await coldPath([
   { scenario: '1 record', body: one },
   { scenario: '100 records', body: hundred },
+  { scenario: '1 page_view v2 record', body: oneV2, contracts: 'off' },
+  { scenario: '1 page_view v2 record', body: oneV2, contracts: 'enforce' },
+  { scenario: '100 page_view v2 records', body: hundredV2, contracts: 'off' },
+  { scenario: '100 page_view v2 records', body: hundredV2, contracts: 'enforce' },
 ]);
 
 const machine = { node_options: process.env.NODE_OPTIONS ?? '', cpus: os.cpus().length, model: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
-writeFileSync(new URL(coldOnly ? 'handler-cold.json' : 'handler.json', outDir), JSON.stringify({ machine, handler: handlerResults, bundle: bundleResults, cold: coldResults }, null, 2));
+writeFileSync(
+  new URL(coldOnly ? 'handler-cold.json' : 'handler.json', outDir),
+  JSON.stringify({ machine, handler: handlerResults, bundle: bundleResults, cold: coldResults, contracts_compile: compileResults }, null, 2),
+);
 console.log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memory_gib} GiB, Node ${machine.node}, NODE_OPTIONS='${machine.node_options}'`);
 if (!coldOnly) console.table(handlerResults);
 console.table(bundleResults);
 console.table(coldResults);
+console.log(`contracts compile (${compileResults.schemas}): first loadContracts in process ${compileResults.first_load_ms} ms; median of ${compileResults.samples} fresh (new Ajv each) ${compileResults.load_median_ms} ms (max ${compileResults.load_max_ms}); compile only ${compileResults.compile_only_median_ms} ms`);
 if (coldOnly) process.exit(0);
 const target = (scenario: string, limit: number) => {
   const r = handlerResults.find((x) => x.scenario === scenario && x.logs === 'INFO')!;
@@ -303,3 +383,19 @@ const target = (scenario: string, limit: number) => {
 };
 target('1 record', 2);
 target('100 records', 5);
+
+// Issue 11: p99 with contracts enforced within 1.5× of the same body with contracts off (and, for reference, of today's smaller records).
+const CONTRACTS_LIMIT = 1.5;
+const p99 = (scenario: string, logs: string) => handlerResults.find((x) => x.scenario === scenario && x.logs === logs)!.p99_ms;
+for (const logs of ['SILENT', 'INFO'] as const) {
+  for (const [count, today] of [['1 page_view v2 record', '1 record'], ['100 page_view v2 records', '100 records']] as const) {
+    const off = p99(`${count}, contracts off`, logs);
+    const enforce = p99(`${count}, contracts enforce`, logs);
+    const small = p99(today, logs);
+    const ratio = enforce / off;
+    console.log(
+      `${ratio <= CONTRACTS_LIMIT ? 'within' : 'NOT within'} ${CONTRACTS_LIMIT}×: ${count}, logs at ${logs}: p99 ${enforce} ms enforced vs ${off} ms off (${ratio.toFixed(2)}×);` +
+        ` vs '${today}' (smaller records, no contracts) ${small} ms (${(enforce / small).toFixed(2)}×)`,
+    );
+  }
+}

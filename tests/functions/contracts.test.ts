@@ -21,7 +21,7 @@ describe('ingest handler with schema contracts', () => {
     const answer = ingestResponseSchema.parse(parseBody(response));
     expect(answer.errors).toEqual([{ index: 1, reason: 'schema_violation', message: expect.stringMatching(/^record 1 does not match page_view v2: \/locale must match pattern/) }]);
     expect(h.putRecordsCalls().flat().map((e) => e.key)).toEqual(['ok-1']);
-    const [{ object }] = h.quarantined() as [{ object: unknown }];
+    const { object } = h.quarantined()[0]!;
     const q = quarantineObjectSchema.parse(object);
     expect(q.reasons).toEqual(['schema_violation']);
     expect(q.records[0]).toMatchObject({

@@ -8,6 +8,7 @@ export * from './limits';
 export * from './quarantine';
 export * from './reasons';
 export * from './records';
+export * from './replay';
 export * from './request';
 export * from './response';
 export * from './retry';

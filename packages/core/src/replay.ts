@@ -1,0 +1,185 @@
+import type { Contracts } from './contracts';
+import { scanJson, spanText } from './json-scan';
+import type { QuarantineObject, QuarantinedInput } from './quarantine';
+import type { RejectionReason } from './reasons';
+import { assessRequest, type AcceptedRecord } from './records';
+import type { Limits } from './settings';
+
+/**
+ * Replay of quarantined input: what a quarantine object holds that could be
+ * sent again, and what the current rules (limits, contracts) say of it after
+ * an optional fix. The tool that lists, marks and sends is `packages/replay`.
+ */
+
+/** One input of a quarantine object that replay considers: a rejected record, or a record of a body refused whole. */
+export interface ReplayCandidate {
+  /** Stable within its object: the record's index, or for a refused body its position in that body. */
+  index: number;
+  /** Why it was quarantined. */
+  reason: RejectionReason;
+  /** Its text as received; undefined when it cannot be recovered (see `unrecoverable`). */
+  raw: string | undefined;
+  /** Why the input cannot be replayed as it is (truncated in the quarantine, not UTF-8). A fix may still build a record from nothing. */
+  unrecoverable?: string;
+}
+
+/** Where a replayed record came from, carried on the stream so that an interrupted replay can tell what Kinesis already has. */
+export interface ReplayMarker {
+  /** The replay run. */
+  run: string;
+  /** The quarantine object's key. */
+  object: string;
+  index: number;
+}
+
+export interface ReplayedRecord extends AcceptedRecord {
+  /** The candidate's index in its quarantine object. */
+  index: number;
+}
+
+export interface ReplayRejection {
+  index: number;
+  reason: RejectionReason | 'fix_dropped';
+  message: string;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function inputText(input: QuarantinedInput): { text?: string; unrecoverable?: string } {
+  if (input.truncated) return { unrecoverable: `truncated in the quarantine (${input.size} bytes, kept ${input.data.length})` };
+  if (input.encoding === 'utf8') return { text: input.data };
+  try {
+    return { text: utf8.decode(Buffer.from(input.data, 'base64')) };
+  } catch {
+    return { unrecoverable: 'not UTF-8 text' };
+  }
+}
+
+/**
+ * The inputs of a quarantine object: each rejected record; or, for a body
+ * refused whole (malformed, too many records, a wrong content type), its
+ * records: the elements of a JSON array, the JSON value, or else its lines.
+ *
+ * @example
+ * replayCandidates(object).map((c) => [c.index, c.reason]) // → [[1, 'missing_id'], [3, 'not_an_object']]
+ */
+export function replayCandidates(object: QuarantineObject): ReplayCandidate[] {
+  if (!object.body) {
+    return object.records.map((r) => {
+      const { text, unrecoverable } = inputText(r.input);
+      return { index: r.index, reason: r.reason, raw: text, ...(unrecoverable ? { unrecoverable } : {}) };
+    });
+  }
+  const reason = object.reasons[0]!;
+  const { text, unrecoverable } = inputText(object.body);
+  if (text === undefined) return [{ index: 0, reason, raw: undefined, unrecoverable: unrecoverable! }];
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  let parsed: unknown;
+  let parses = true;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parses = false;
+  }
+  if (parses) {
+    const scan = scanJson(body);
+    if (Array.isArray(parsed) && scan.elements) return scan.elements.map((span, index) => ({ index, reason, raw: body.slice(span.start, span.end) }));
+    return [{ index: 0, reason, raw: body.slice(scan.top.start, scan.top.end) }];
+  }
+  return body
+    .split('\n')
+    .map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line))
+    .filter((line) => line.trim() !== '')
+    .map((line, index) => ({ index, reason, raw: line }));
+}
+
+/** A record's text on one line, exactly as received otherwise; undefined when it is not JSON. */
+function oneLine(raw: string): string | undefined {
+  try {
+    JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  return spanText(raw, scanJson(raw).top);
+}
+
+/**
+ * Judges replay inputs with today's rules, as the handler judges a request:
+ * the same assessment (limits, id, contracts), with the original request's id
+ * and receive time, so that a replayed row reads as the event it always was.
+ * Each accepted record's envelope carries its `replay` marker.
+ *
+ * @example
+ * const { accepted, rejected } = assessReplay(object, [{ index: 1, text: '{"id":"fixed"}' }], limits, contracts, 'run-1', key);
+ */
+export function assessReplay(
+  object: Pick<QuarantineObject, 'request_id' | 'received_at'>,
+  inputs: readonly { index: number; text: string }[],
+  limits: Limits,
+  contracts: Contracts | undefined,
+  run: string,
+  objectKey: string,
+): { accepted: ReplayedRecord[]; rejected: ReplayRejection[] } {
+  const accepted: ReplayedRecord[] = [];
+  const rejected: ReplayRejection[] = [];
+  const lines: { index: number; text: string }[] = [];
+  for (const input of inputs) {
+    const text = oneLine(input.text);
+    if (text === undefined) rejected.push({ index: input.index, reason: 'malformed_json', message: `record ${input.index} is still not valid JSON` });
+    else lines.push({ index: input.index, text });
+  }
+  // As NDJSON, one request's worth at a time: every line is judged on its own, as in a request.
+  for (let start = 0; start < lines.length; start += limits.maxRecordsPerRequest) {
+    const chunk = lines.slice(start, start + limits.maxRecordsPerRequest);
+    const assessment = assessRequest(
+      {
+        requestId: object.request_id,
+        receivedAt: new Date(object.received_at),
+        headers: { 'content-type': 'application/x-ndjson' },
+        body: chunk.map((l) => l.text).join('\n'),
+        isBase64Encoded: false,
+      },
+      limits,
+      contracts,
+    );
+    if (assessment.requestRejection) {
+      for (const l of chunk) rejected.push({ index: l.index, reason: assessment.requestRejection.reason, message: assessment.requestRejection.message });
+      continue;
+    }
+    for (const r of assessment.rejected) {
+      const index = chunk[r.index]!.index;
+      rejected.push({ index, reason: r.reason, message: r.message.replace(/^record \d+/, `record ${index}`) });
+    }
+    for (const a of assessment.accepted) {
+      const index = chunk[a.index]!.index;
+      const marker: ReplayMarker = { run, object: objectKey, index };
+      const data = withReplayMarker(a.data, marker);
+      const bytes = Buffer.byteLength(data, 'utf8') + Buffer.byteLength(a.partitionKey, 'utf8');
+      if (bytes > limits.maxRecordBytes) {
+        rejected.push({ index, reason: 'record_too_large', message: `record ${index} is ${bytes} bytes on the stream with its replay marker; the limit is ${limits.maxRecordBytes}` });
+      } else {
+        accepted.push({ index, partitionKey: a.partitionKey, data, bytes });
+      }
+    }
+  }
+  accepted.sort((x, y) => x.index - y.index);
+  rejected.sort((x, y) => x.index - y.index);
+  return { accepted, rejected };
+}
+
+/** The envelope with `"replay":{…}` before `"record"`: Snowpipe's COPY reads only the other fields; the landing file keeps it. */
+function withReplayMarker(envelope: string, marker: ReplayMarker): string {
+  const at = envelope.indexOf(',"record":');
+  return `${envelope.slice(0, at)},"replay":${JSON.stringify(marker)}${envelope.slice(at)}`;
+}
+
+/**
+ * The text a replay marker has on the stream, to find a record there again
+ * (an interrupted replay checks what Kinesis already holds).
+ *
+ * @example
+ * replayMarkerText({ run: 'r', object: 'errors/x.json', index: 2 }) // → '"replay":{"run":"r","object":"errors/x.json","index":2}'
+ */
+export function replayMarkerText(marker: ReplayMarker): string {
+  return `"replay":${JSON.stringify({ run: marker.run, object: marker.object, index: marker.index })}`;
+}

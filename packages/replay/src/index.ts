@@ -1,0 +1,6 @@
+export * from './fix';
+export * from './ledger';
+export * from './replay';
+export * from './scan';
+export * from './source';
+export * from './target';

@@ -1,0 +1,95 @@
+/**
+ * `pnpm replay`: re-submits quarantined records once their producer (or a fix) is right.
+ *
+ *   pnpm replay                                   # dry run against the local twin: what would be sent, what would still fail
+ *   pnpm replay --reason missing_id --fix fixes/add-id.ts
+ *   pnpm replay --from 2026-12-01 --to 2026-12-02T12:00Z --send
+ *   pnpm replay --stage dev --reason schema_violation --send
+ *
+ * Options: --stage (default local: the twin), --data-dir and --config (the twin's),
+ * --outputs (SST's outputs file), --schemas-dir, --region, --from / --to (receive
+ * time, ISO 8601; --to exclusive), --reason (repeatable, or comma-separated),
+ * --fix <module>, --limit <objects>, --send, --break-lock, --json.
+ */
+import { ConfigError, REJECTION_REASONS } from '@snowgate/core';
+import { FixModuleError, loadFix, replay, resolveTarget, ReplayLockedError, type ObjectReport } from '@snowgate/replay';
+import { parseArgs } from 'node:util';
+
+function time(value: string | undefined, name: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(date.getTime())) throw new ConfigError(`--${name} ${value} is not a date or time (ISO 8601, such as 2026-12-01 or 2026-12-01T08:00Z)`);
+  return date;
+}
+
+const line = (o: ObjectReport, dryRun: boolean) => {
+  const parts = [`${dryRun ? 'would send' : 'sent'} ${o.sent}`];
+  if (o.alreadySent) parts.push(`${o.alreadySent} already replayed`);
+  if (o.recovered) parts.push(`${o.recovered} found on the stream from an interrupted run`);
+  if (o.failing.length) parts.push(`${o.failing.length} still failing`);
+  return `${o.receivedAt}  ${o.key}\n    ${o.reasons.join(', ')} → ${parts.join(' · ')}${o.failing.map((f) => `\n      [${f.index}] ${f.reason}: ${f.message}`).join('')}`;
+};
+
+try {
+  const { values } = parseArgs({
+    options: {
+      stage: { type: 'string', default: 'local' },
+      'data-dir': { type: 'string' },
+      config: { type: 'string' },
+      outputs: { type: 'string' },
+      'schemas-dir': { type: 'string' },
+      region: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      reason: { type: 'string', multiple: true },
+      fix: { type: 'string' },
+      limit: { type: 'string' },
+      send: { type: 'boolean', default: false },
+      'break-lock': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const reasons = (values.reason ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean);
+  const unknown = reasons.filter((r) => !(REJECTION_REASONS as readonly string[]).includes(r));
+  if (unknown.length) throw new ConfigError(`unknown reason(s) ${unknown.join(', ')}; known: ${REJECTION_REASONS.join(', ')}`);
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new ConfigError('--limit takes a positive number of objects');
+
+  const fix = values.fix ? await loadFix(values.fix) : undefined;
+  const target = resolveTarget({ stage: values.stage!, dataDir: values['data-dir'], config: values.config, outputs: values.outputs, schemasDir: values['schemas-dir'], region: values.region });
+  const dryRun = !values.send;
+  if (!values.json) console.error(`${dryRun ? 'Dry run (nothing is sent; --send sends)' : 'Replaying'} from ${target.description}${fix ? `, fix ${fix.name}` : ''}, contracts ${target.settings.contracts.mode}`);
+  try {
+    const report = await replay(
+      {
+        send: values.send!,
+        fix,
+        from: time(values.from, 'from'),
+        to: time(values.to, 'to'),
+        reasons,
+        limit,
+        breakLock: values['break-lock']!,
+        onObject: (o) => values.json || console.log(line(o, dryRun)),
+      },
+      { s3: target.clients.s3, kinesis: target.clients.kinesis, settings: target.settings, contracts: target.contracts },
+    );
+    if (values.json) console.log(JSON.stringify(report, null, 2));
+    else {
+      const t = report.totals;
+      console.log(
+        `\n${t.objects} quarantine objects: ${dryRun ? 'would send' : 'sent'} ${t.sent} records` +
+          `, ${t.alreadySent} already replayed${t.recovered ? `, ${t.recovered} recovered from the stream` : ''}, ${t.failing} still failing, ${t.dropped} left out by the fix` +
+          (dryRun && t.sent ? '. Run again with --send to send them.' : '.'),
+      );
+    }
+  } finally {
+    target.clients.kinesis.destroy();
+    target.clients.s3.destroy();
+  }
+} catch (error) {
+  const known = error instanceof ConfigError || error instanceof FixModuleError || error instanceof ReplayLockedError || (error as Error).name === 'TypeError' && /parseArgs|ERR_PARSE_ARGS/.test(String((error as { code?: string }).code));
+  console.error(`replay: ${(error as Error).message}`);
+  if (!known && process.env.SNOWGATE_DEBUG) console.error(error);
+  process.exit(known ? 2 : 1);
+}
