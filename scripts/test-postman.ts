@@ -108,15 +108,24 @@ const problems: string[] = [];
 // The twin ignores auth, so these only have to be sent, and never kept in the error bucket.
 const secrets = { authorization: `Bearer postman-secret-${randomUUID()}`, apiKey: `postman-key-${randomUUID()}` };
 
+// The twins start together (starting one is most of a pass's time); the passes then run one after another.
+const prepared = PASSES.map(startTwin);
 const results: PassResult[] = [];
-for (const [i, pass] of PASSES.entries()) {
-  console.log(`\n=== test:postman ${i + 1}/${PASSES.length}: ${pass.name} (${JSON.stringify(pass.contracts)})`);
-  const from = problems.length;
-  const result = await runPass(pass);
-  for (let p = from; p < problems.length; p++) problems[p] = `${pass.name}: ${problems[p]}`;
-  if (result) results.push(result);
-  // A pass that failed says why; the next ones would only repeat it (or take the time of another twin).
-  if (problems.length > 0) break;
+try {
+  for (const [i, pass] of PASSES.entries()) {
+    console.log(`\n=== test:postman ${i + 1}/${PASSES.length}: ${pass.name} (${JSON.stringify(pass.contracts)})`);
+    const from = problems.length;
+    const t0 = Date.now();
+    const result = await runPass(pass, prepared[i]!);
+    console.log(`TIMING pass ${i + 1}: ${Date.now() - t0} ms`);
+    for (let p = from; p < problems.length; p++) problems[p] = `${pass.name}: ${problems[p]}`;
+    if (result) results.push(result);
+    // A pass that failed says why; the next ones would only repeat it.
+    if (problems.length > 0) break;
+  }
+} finally {
+  // Whatever stopped the loop: no twin is left behind, and no data dir.
+  await Promise.all(prepared.map(discard));
 }
 
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -133,16 +142,40 @@ console.log(
 );
 process.exit(0);
 
-/** A twin with the pass's contracts, newman against it, then the error bucket, /status and, after a draining stop, raw_events. */
-async function runPass(pass: Pass): Promise<PassResult | undefined> {
-  const runId = `pm-local-${randomUUID()}`;
+/** A twin being started for a pass, on its own data dir, with a stage config holding the pass's contracts. */
+interface PreparedTwin {
+  dataDir: string;
+  twin: Promise<TwinProcess>;
+  s3?: S3Client;
+}
+
+function startTwin(pass: Pass): PreparedTwin {
   const dataDir = tempDataDir();
-  let twin: TwinProcess | undefined;
-  let s3: S3Client | undefined;
+  const config = join(dataDir, 'stage-config.json');
+  writeFileSync(config, `${JSON.stringify({ contracts: pass.contracts })}\n`);
+  const twin = spawnTwin(dataDir, ['--config', config, '--schemas-dir', SCHEMAS_DIR]);
+  // Awaited by its pass, or by discard(): never an unhandled rejection meanwhile.
+  twin.catch(() => {});
+  return { dataDir, twin };
+}
+
+/** Kills the twin if it still runs (a check stopped its pass before the draining stop, or it never ran), and removes its data dir. */
+async function discard(prepared: PreparedTwin): Promise<void> {
+  prepared.s3?.destroy();
+  const twin = await prepared.twin.catch(() => undefined);
+  if (twin && twin.child.exitCode === null && twin.child.signalCode === null) {
+    const exited = once(twin.child, 'exit');
+    twin.child.kill('SIGKILL');
+    await exited;
+  }
+  removeDir(prepared.dataDir);
+}
+
+/** Newman against the pass's twin, then the error bucket, /status and, after a draining stop, raw_events. */
+async function runPass(pass: Pass, prepared: PreparedTwin): Promise<PassResult | undefined> {
+  const runId = `pm-local-${randomUUID()}`;
   try {
-    const config = join(dataDir, 'stage-config.json');
-    writeFileSync(config, `${JSON.stringify({ contracts: pass.contracts })}\n`);
-    twin = await spawnTwin(dataDir, ['--config', config, '--schemas-dir', SCHEMAS_DIR]);
+    const twin = await prepared.twin;
     const { endpoints } = twin;
 
     const summary = await runCollection({
@@ -166,28 +199,19 @@ async function runPass(pass: Pass): Promise<PassResult | undefined> {
     const warnings = checkWarnings(events, pass);
 
     // While the twin runs: its s3rver holds the error bucket, and /status its counts.
-    s3 = createClients({ region: 'us-east-1', s3Endpoint: endpoints.s3 }, LOCAL_CREDENTIALS).s3;
+    const s3 = (prepared.s3 = createClients({ region: 'us-east-1', s3Endpoint: endpoints.s3 }, LOCAL_CREDENTIALS).s3);
     const quarantined = checkErrorBucket(events, await readErrorBucket(s3, endpoints.buckets.errors), pass);
     checkStatus(events, await readStatus(endpoints.api), pass);
 
     // SIGINT drains: every accepted record is delivered and loaded before the twin exits.
     const code = await stopWithin(twin, STOP_TIMEOUT_MS);
     if (code !== 0) problems.push(`the twin did not drain cleanly on SIGINT (exit code ${code})\n${twin.output()}`);
-    const loaded = checkWarehouse(events, await readRawEvents(join(dataDir, 'warehouse.duckdb')), runId);
+    const loaded = checkWarehouse(events, await readRawEvents(join(prepared.dataDir, 'warehouse.duckdb')), runId);
     return { requests: summary.run.stats.requests.total ?? 0, assertions: summary.run.stats.assertions.total ?? 0, quarantined, loaded, warnings };
   } catch (error) {
     // A failed check says what failed; anything else is a bug here, with its stack.
     problems.push(error instanceof CheckFailed ? error.message : `${(error as Error).stack ?? error}`);
     return undefined;
-  } finally {
-    s3?.destroy();
-    // Only when a check stopped the pass before the draining stop: the data dir is removed anyway.
-    if (twin && twin.child.exitCode === null && twin.child.signalCode === null) {
-      const exited = once(twin.child, 'exit');
-      twin.child.kill('SIGKILL');
-      await exited;
-    }
-    removeDir(dataDir);
   }
 }
 
