@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Api, Function, use, type ApiAuthorizer, type StackContext } from 'sst/constructs';
 import { stageConfig } from './config';
 import { BASIC_EXECUTION, objectsUnderPrefix, suppress } from './nag';
-import { Storage } from './Storage';
+import { REPLAY_PREFIX, Storage } from './Storage';
 import { Stream } from './Stream';
 
 /** The newest Node.js Lambda runtime (the handler is also tested on Node 20 and 22). */
@@ -95,6 +95,30 @@ export function Ingest({ stack, app }: StackContext) {
     suppress(route('POST /events'), [{ id: 'AwsSolutions-APIG4', reason: 'This stage\'s config sets auth mode "none" (refused for production stages)' }]);
   }
 
-  stack.addOutputs({ ApiUrl: api.url, IngestFunction: ingest.functionName, AuthMode: config.auth.mode });
-  return { api, ingest, health };
+  // What `pnpm replay --stage X --send` needs, and nothing more: attach it to the operator's role.
+  const replayPolicy = new iam.ManagedPolicy(stack, 'ReplayPolicy', {
+    description: 'pnpm replay: read the quarantine, keep the replay ledger and lock, put records on the stream and read it back',
+    statements: [
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [errors.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${config.buckets.errorPrefix}*`, `${REPLAY_PREFIX}*`] } },
+      }),
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [errors.arnForObjects(`${config.buckets.errorPrefix}*`), errors.arnForObjects(`${REPLAY_PREFIX}*`)] }),
+      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [errors.arnForObjects(`${REPLAY_PREFIX}*`)] }),
+      // Only the lock is ever deleted: the quarantine and the ledger are never.
+      new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [errors.arnForObjects(`${REPLAY_PREFIX}lock.json`)] }),
+      new iam.PolicyStatement({
+        actions: ['kinesis:PutRecords', 'kinesis:ListShards', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:DescribeStreamSummary'],
+        resources: [stream.streamArn],
+      }),
+    ],
+  });
+  suppress(replayPolicy, [
+    objectsUnderPrefix(config.buckets.errorPrefix, 'Replay reads every quarantine object under the error prefix, and nothing else'),
+    objectsUnderPrefix(REPLAY_PREFIX, 'Replay keeps one ledger object per replayed quarantine object under its own prefix'),
+  ]);
+
+  stack.addOutputs({ ApiUrl: api.url, IngestFunction: ingest.functionName, AuthMode: config.auth.mode, ReplayPolicyArn: replayPolicy.managedPolicyArn });
+  return { api, ingest, health, replayPolicy };
 }

@@ -4,6 +4,9 @@ import type { StackContext } from 'sst/constructs';
 import { stageConfig } from './config';
 import { suppress } from './nag';
 
+/** Where `pnpm replay` keeps its ledger and lock in the error bucket (packages/replay/src/ledger.ts). */
+export const REPLAY_PREFIX = 'replays/';
+
 /** The landing bucket (Firehose writes, Snowflake reads) and the error bucket (quarantined input). */
 export function Storage({ stack, app }: StackContext) {
   const config = stageConfig(app);
@@ -35,6 +38,8 @@ export function Storage({ stack, app }: StackContext) {
         transitions: [{ storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(config.buckets.errorsInfrequentAccessDays) }],
         expiration: Duration.days(config.buckets.errorsExpirationDays),
       },
+      // `pnpm replay`'s ledger (which records were sent again) lives as long as the quarantine it describes.
+      { id: 'expire-replay-ledger', prefix: REPLAY_PREFIX, expiration: Duration.days(config.buckets.errorsExpirationDays) },
     ],
   });
 

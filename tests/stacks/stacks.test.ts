@@ -74,7 +74,10 @@ describe('Storage', () => {
     });
     d.templates.Storage.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
-        Rules: [Match.objectLike({ Prefix: 'errors/', ExpirationInDays: 365, Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }] })],
+        Rules: [
+          Match.objectLike({ Prefix: 'errors/', ExpirationInDays: 365, Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }] }),
+          Match.objectLike({ Id: 'expire-replay-ledger', Prefix: 'replays/', ExpirationInDays: 365 }),
+        ],
       },
     });
   });
@@ -195,6 +198,27 @@ describe('Ingest', () => {
     expect(JSON.stringify(byAction['s3:PutObject'])).toMatch(/Errors.*Arn.*"\/errors\/\*"/);
   });
 
+  it('gives replay operators a policy of exactly what pnpm replay does: the quarantine read-only, its own ledger, the stream', () => {
+    const policies = resources(d.templates.Ingest, 'AWS::IAM::ManagedPolicy');
+    expect(policies).toHaveLength(1);
+    const s = policies[0].Properties.PolicyDocument.Statement as any[];
+    const by = Object.fromEntries(s.map((x) => [[x.Action].flat().sort().join(','), x]));
+    expect(Object.keys(by).sort()).toEqual([
+      'kinesis:DescribeStreamSummary,kinesis:GetRecords,kinesis:GetShardIterator,kinesis:ListShards,kinesis:PutRecords',
+      's3:DeleteObject',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+    ]);
+    expect(JSON.stringify(s)).not.toContain('"*"');
+    expect(by['s3:ListBucket'].Condition).toEqual({ StringLike: { 's3:prefix': ['errors/*', 'replays/*'] } });
+    expect(JSON.stringify(by['s3:PutObject'].Resource)).toMatch(/"\/replays\/\*"/);
+    expect(JSON.stringify(by['s3:PutObject'].Resource)).not.toContain('errors/');
+    expect(JSON.stringify(by['s3:DeleteObject'].Resource)).toMatch(/"\/replays\/lock\.json"/);
+    // Not attached to anything in the app: the ingest function cannot touch the ledger.
+    expect(policies[0].Properties.Roles).toBeUndefined();
+  });
+
   it('routes POST /events with IAM auth by default, GET /health open, with throttling and access logs', () => {
     const routes = Object.fromEntries(resources(d.templates.Ingest, 'AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]));
     expect(routes).toEqual({ 'POST /events': 'AWS_IAM', 'GET /health': 'NONE' });
@@ -264,7 +288,7 @@ describe('Alarms and outputs', () => {
   it('outputs what operators and the Snowflake side need', () => {
     const outputs = Object.values(d.templates).flatMap((t) => Object.keys(t.toJSON().Outputs ?? {}));
     expect(outputs).toEqual(
-      expect.arrayContaining(['ApiUrl', 'StreamName', 'FirehoseName', 'LandingBucket', 'ErrorBucket', 'SnowflakeRoleArn', 'SnowflakeExternalId', 'SnowflakeStageUrl']),
+      expect.arrayContaining(['ApiUrl', 'StreamName', 'FirehoseName', 'LandingBucket', 'ErrorBucket', 'SnowflakeRoleArn', 'SnowflakeExternalId', 'SnowflakeStageUrl', 'ReplayPolicyArn']),
     );
   });
 });
