@@ -12,6 +12,7 @@ console.log(`Snowgate local twin is ready.
   POST ${e.api}/events      send events (application/json or application/x-ndjson)
   GET  ${e.api}/health
   GET  ${e.api}/status      counts and lag
+  Contracts ${twin.status().contracts.mode}${twin.status().contracts.schemas.length ? ` (${twin.status().contracts.schemas.join(', ')})` : ''}
   Kinesis ${e.kinesis}  stream ${e.stream}
   S3      ${e.s3}  buckets ${e.buckets.landing}, ${e.buckets.errors}
   DuckDB  ${e.warehouse}
@@ -23,7 +24,7 @@ Ctrl-C stops it after delivering and loading everything accepted.`);
 
 const line = () => {
   const s = twin.status();
-  return `accepted ${s.api.accepted} · quarantined ${s.api.quarantinedRecords} · files ${s.firehose.deliveredFiles} · loaded rows ${s.snowpipe.loadedRows} · skipped files ${s.snowpipe.skippedFiles} · buffered ${s.lag.bufferedRecords} · files waiting ${s.lag.filesWaiting}${s.deliveryFailed ? ` · DELIVERY FAILED: ${s.deliveryFailed}` : ''}`;
+  return `accepted ${s.api.accepted} · quarantined ${s.api.quarantinedRecords}${s.contracts.mode === 'warn' ? ` · schema warnings ${s.api.schemaWarnings}` : ''} · files ${s.firehose.deliveredFiles} · loaded rows ${s.snowpipe.loadedRows} · skipped files ${s.snowpipe.skippedFiles} · buffered ${s.lag.bufferedRecords} · files waiting ${s.lag.filesWaiting}${s.deliveryFailed ? ` · DELIVERY FAILED: ${s.deliveryFailed}` : ''}`;
 };
 const ticker = process.stdout.isTTY ? setInterval(() => console.log(line()), 10_000) : undefined;
 
