@@ -137,7 +137,7 @@ describe('replay of quarantined records, on the twin', () => {
     const inputs = replayCandidates(object).map((c) => ({ index: c.index, text: JSON.stringify({ ...JSON.parse(c.raw!), id: JSON.parse(c.raw!).uid }) }));
     const { accepted } = assessReplay(object, inputs, deps.settings.limits, deps.contracts, crashed, key);
     await writeLedger(clients.s3, twin.endpoints.buckets.errors, { ...emptyLedger(key), inflight: { run: crashed, since: new Date().toISOString(), indices: [0, 1, 2] } });
-    await createKinesisWriter(clients.kinesis, { streamName: twin.endpoints.stream, write: deps.settings.write })(accepted.slice(0, 2), Date.now() + 5_000);
+    await createKinesisWriter(clients.kinesis, { streamName: twin.endpoints.stream, write: { budgetMs: 5_000, baseDelayMs: 20, maxDelayMs: 200, retryAfterSeconds: 1 } })(accepted.slice(0, 2), Date.now() + 5_000);
 
     const resumed = await replay({ send: true, fix: await loadFix(GOOD_FIX), reasons: ['missing_id'] }, deps);
     const entry = resumed.objects.find((o) => o.key === key)!;
