@@ -9,7 +9,8 @@
  * Options: --stage (default local: the twin), --data-dir and --config (the twin's),
  * --outputs (SST's outputs file), --schemas-dir, --region, --from / --to (receive
  * time, ISO 8601; --to exclusive), --reason (repeatable, or comma-separated),
- * --fix <module>, --limit <objects>, --send, --break-lock, --json.
+ * --fix <module>, --limit <objects>, --concurrency <objects at a time, default 8>,
+ * --send, --break-lock, --json.
  */
 import { ConfigError, REJECTION_REASONS } from '@snowgate/core';
 import { FixModuleError, loadFix, replay, resolveTarget, ReplayLockedError, type ObjectReport } from '@snowgate/replay';
@@ -44,6 +45,7 @@ try {
       reason: { type: 'string', multiple: true },
       fix: { type: 'string' },
       limit: { type: 'string' },
+      concurrency: { type: 'string' },
       send: { type: 'boolean', default: false },
       'break-lock': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -55,6 +57,8 @@ try {
   if (unknown.length) throw new ConfigError(`unknown reason(s) ${unknown.join(', ')}; known: ${REJECTION_REASONS.join(', ')}`);
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new ConfigError('--limit takes a positive number of objects');
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)) throw new ConfigError('--concurrency takes 1 to 64 objects at a time');
 
   const fix = values.fix ? await loadFix(values.fix) : undefined;
   const target = resolveTarget({ stage: values.stage!, dataDir: values['data-dir'], config: values.config, outputs: values.outputs, schemasDir: values['schemas-dir'], region: values.region });
@@ -69,6 +73,7 @@ try {
         to: time(values.to, 'to'),
         reasons,
         limit,
+        concurrency,
         breakLock: values['break-lock']!,
         onObject: (o) => values.json || console.log(line(o, dryRun)),
       },

@@ -1,9 +1,9 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { assessReplay, chunkForPutRecords, replayCandidates, type Contracts, type IngestSettings, type ReplayRejection } from '@snowgate/core';
+import { assessReplay, chunkForPutRecords, replayCandidates, type Contracts, type IngestSettings, type QuarantineObject, type ReplayCandidate, type ReplayRejection } from '@snowgate/core';
 import { createKinesisWriter } from '@snowgate/functions/kinesis-writer';
 import { randomUUID } from 'node:crypto';
-import type { FixFunction } from './fix';
+import { FixModuleError, type FixFunction } from './fix';
 import { acquireLock, readLedger, writeLedger, type LedgerEntry } from './ledger';
 import { findOnStream } from './scan';
 import { listQuarantine, type QuarantineFilter } from './source';
@@ -14,6 +14,8 @@ export interface ReplayOptions extends QuarantineFilter {
   fix?: { fix: FixFunction; name: string } | undefined;
   /** Stop after this many quarantine objects. */
   limit?: number | undefined;
+  /** Quarantine objects replayed at once (default 8). */
+  concurrency?: number | undefined;
   breakLock?: boolean;
   /** Called as each object is done, for progress output. */
   onObject?: (report: ObjectReport) => void;
@@ -48,6 +50,8 @@ export interface ReplayReport {
   totals: { objects: number; sent: number; alreadySent: number; recovered: number; failing: number; dropped: number };
 }
 
+const DEFAULT_CONCURRENCY = 8;
+
 /** Kinesis gets longer than a request's budget: nobody is waiting on an HTTP answer. */
 const WRITE_POLICY = { budgetMs: 30_000, baseDelayMs: 50, maxDelayMs: 2_000, retryAfterSeconds: 1 };
 
@@ -63,107 +67,133 @@ const WRITE_POLICY = { budgetMs: 30_000, baseDelayMs: 50, maxDelayMs: 2_000, ret
  */
 export async function replay(options: ReplayOptions, deps: ReplayDependencies): Promise<ReplayReport> {
   const run = `replay-${new Date().toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
-  const { s3, kinesis, settings, contracts } = deps;
-  const bucket = settings.errorBucket;
-  const putRecords = createKinesisWriter(kinesis, { streamName: settings.streamName, write: WRITE_POLICY });
-  const release = options.send ? await acquireLock(s3, bucket, run, options.breakLock) : undefined;
+  const { s3, settings } = deps;
+  const release = options.send ? await acquireLock(s3, settings.errorBucket, run, options.breakLock) : undefined;
   const report: ReplayReport = { run, dryRun: !options.send, objects: [], totals: { objects: 0, sent: 0, alreadySent: 0, recovered: 0, failing: 0, dropped: 0 } };
-  try {
-    for await (const { key, object } of listQuarantine(s3, bucket, settings.errorPrefix, options)) {
-      if (options.limit !== undefined && report.objects.length >= options.limit) break;
-      const ledger = await readLedger(s3, bucket, key);
-      let recovered = 0;
-      if (ledger.inflight && options.send) {
-        const { run: previous, since, indices } = ledger.inflight;
-        const found = await findOnStream(kinesis, settings.streamName, new Date(since), indices.map((index) => ({ run: previous, object: key, index })));
-        recovered = found.size;
-        ledger.sent = union(ledger.sent, [...found]);
-        ledger.inflight = null;
-        await writeLedger(s3, bucket, ledger);
-      }
-      const sentBefore = new Set(ledger.sent);
-      // In a dry run an interrupted chunk is unknown: it is not counted as sent, nor as to send.
-      const inDoubt = new Set(ledger.inflight?.indices ?? []);
-      const failing: ReplayRejection[] = [];
-      const inputs: { index: number; text: string }[] = [];
-      for (const candidate of replayCandidates(object)) {
-        if (sentBefore.has(candidate.index) || inDoubt.has(candidate.index)) continue;
-        if (!options.fix) {
-          if (candidate.raw === undefined) failing.push({ index: candidate.index, reason: candidate.reason, message: `record ${candidate.index} cannot be replayed: ${candidate.unrecoverable}` });
-          else inputs.push({ index: candidate.index, text: candidate.raw });
-          continue;
-        }
-        let parsed: unknown;
-        try {
-          parsed = candidate.raw === undefined ? undefined : JSON.parse(candidate.raw);
-        } catch {
-          parsed = undefined;
-        }
-        let fixed: unknown;
-        try {
-          fixed = await options.fix.fix(parsed, { raw: candidate.raw, reason: candidate.reason, index: candidate.index, requestId: object.request_id, receivedAt: object.received_at, object: key });
-        } catch (error) {
-          throw new Error(`fix ${options.fix.name} threw on record ${candidate.index} of ${key}: ${(error as Error).message}; nothing more is sent (what was sent is recorded)`, { cause: error });
-        }
-        if (fixed === null || fixed === undefined) {
-          failing.push({ index: candidate.index, reason: 'fix_dropped', message: `record ${candidate.index} was left out by the fix` });
-          continue;
-        }
-        let text: string | undefined;
-        try {
-          text = JSON.stringify(fixed);
-        } catch (error) {
-          throw new Error(`fix ${options.fix.name} returned something that is not JSON for record ${candidate.index} of ${key}: ${(error as Error).message}`);
-        }
-        if (text === undefined) throw new Error(`fix ${options.fix.name} returned ${typeof fixed} for record ${candidate.index} of ${key}: return a record (an object) or null`);
-        inputs.push({ index: candidate.index, text });
-      }
-      const verdict = assessReplay(object, inputs, settings.limits, contracts, run, key);
-      failing.push(...verdict.rejected);
-      failing.sort((a, b) => a.index - b.index);
-
-      let sent = 0;
-      if (options.send && verdict.accepted.length > 0) {
-        for (const chunk of chunkForPutRecords(verdict.accepted)) {
-          const indices = chunk.map((r) => r.index);
-          // Written before the call: if we stop before the next write, the next run knows what to look for.
-          ledger.inflight = { run, since: new Date().toISOString(), indices };
-          await writeLedger(s3, bucket, ledger);
-          await putRecords(chunk, Date.now() + WRITE_POLICY.budgetMs);
-          ledger.sent = union(ledger.sent, indices);
-          ledger.inflight = null;
-          sent += chunk.length;
-          await writeLedger(s3, bucket, ledger);
-        }
-        ledger.runs.push({ run, at: new Date().toISOString(), sent, fix: options.fix?.name ?? null });
-        await writeLedger(s3, bucket, ledger);
-      } else {
-        sent = verdict.accepted.length;
-      }
-
-      const entry: ObjectReport = {
-        key,
-        receivedAt: object.received_at,
-        requestId: object.request_id,
-        reasons: object.reasons,
-        alreadySent: sentBefore.size - recovered,
-        recovered,
-        sent,
-        failing,
-      };
+  const putRecords = createKinesisWriter(deps.kinesis, { streamName: settings.streamName, write: WRITE_POLICY });
+  const source = listQuarantine(s3, settings.errorBucket, settings.errorPrefix, options);
+  let taken = 0;
+  let failed: unknown;
+  // Objects are independent (one ledger entry each, one lock for the run): a few at a time hide S3's latency.
+  const worker = async () => {
+    while (failed === undefined) {
+      if (options.limit !== undefined && taken >= options.limit) return;
+      const next = await source.next();
+      if (next.done || (options.limit !== undefined && taken >= options.limit)) return;
+      taken++;
+      const entry = await replayObject(next.value.key, next.value.object, run, options, deps, putRecords);
       report.objects.push(entry);
-      report.totals.objects++;
-      report.totals.sent += sent;
-      report.totals.alreadySent += entry.alreadySent;
-      report.totals.recovered += recovered;
-      report.totals.failing += failing.filter((f) => f.reason !== 'fix_dropped').length;
-      report.totals.dropped += failing.filter((f) => f.reason === 'fix_dropped').length;
+      const t = report.totals;
+      t.objects++;
+      t.sent += entry.sent;
+      t.alreadySent += entry.alreadySent;
+      t.recovered += entry.recovered;
+      t.failing += entry.failing.filter((f) => f.reason !== 'fix_dropped').length;
+      t.dropped += entry.failing.filter((f) => f.reason === 'fix_dropped').length;
       options.onObject?.(entry);
     }
+  };
+  try {
+    await Promise.all(
+      Array.from({ length: options.concurrency ?? DEFAULT_CONCURRENCY }, () =>
+        worker().catch((error: unknown) => {
+          failed ??= error;
+        }),
+      ),
+    );
+    if (failed !== undefined) throw failed;
   } finally {
+    await source.return(undefined);
     await release?.();
   }
+  report.objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return report;
+}
+
+/** One quarantine object: resolve what an interrupted run left in flight, plan, and (when sending) send chunk by chunk. */
+async function replayObject(
+  key: string,
+  object: QuarantineObject,
+  run: string,
+  options: ReplayOptions,
+  { s3, kinesis, settings, contracts }: ReplayDependencies,
+  putRecords: ReturnType<typeof createKinesisWriter>,
+): Promise<ObjectReport> {
+  const bucket = settings.errorBucket;
+  const ledger = await readLedger(s3, bucket, key);
+  let recovered = 0;
+  if (ledger.inflight && options.send) {
+    const { run: previous, since, indices } = ledger.inflight;
+    const found = await findOnStream(kinesis, settings.streamName, new Date(since), indices.map((index) => ({ run: previous, object: key, index })));
+    recovered = found.size;
+    ledger.sent = union(ledger.sent, [...found]);
+    ledger.inflight = null;
+    await writeLedger(s3, bucket, ledger);
+  }
+  const sentBefore = new Set(ledger.sent);
+  // In a dry run an interrupted chunk is unknown: it is neither counted as sent nor as to send.
+  const inDoubt = new Set(ledger.inflight?.indices ?? []);
+  const failing: ReplayRejection[] = [];
+  const inputs: { index: number; text: string }[] = [];
+  for (const candidate of replayCandidates(object)) {
+    if (sentBefore.has(candidate.index) || inDoubt.has(candidate.index)) continue;
+    if (!options.fix) {
+      if (candidate.raw === undefined) failing.push({ index: candidate.index, reason: candidate.reason, message: `record ${candidate.index} cannot be replayed: ${candidate.unrecoverable}` });
+      else inputs.push({ index: candidate.index, text: candidate.raw });
+      continue;
+    }
+    const text = await applyFix(options.fix, candidate, object, key);
+    if (text === undefined) failing.push({ index: candidate.index, reason: 'fix_dropped', message: `record ${candidate.index} was left out by the fix` });
+    else inputs.push({ index: candidate.index, text });
+  }
+  const verdict = assessReplay(object, inputs, settings.limits, contracts, run, key);
+  failing.push(...verdict.rejected);
+  failing.sort((a, b) => a.index - b.index);
+
+  let sent = 0;
+  if (options.send) {
+    const chunks = chunkForPutRecords(verdict.accepted);
+    for (const [n, chunk] of chunks.entries()) {
+      const indices = chunk.map((r) => r.index);
+      // Written before the call: if the run stops before the next write, the next run knows what to look for on the stream.
+      ledger.inflight = { run, since: new Date().toISOString(), indices };
+      await writeLedger(s3, bucket, ledger);
+      await putRecords(chunk, Date.now() + WRITE_POLICY.budgetMs);
+      ledger.sent = union(ledger.sent, indices);
+      ledger.inflight = null;
+      sent += chunk.length;
+      if (n === chunks.length - 1) ledger.runs.push({ run, at: new Date().toISOString(), sent, fix: options.fix?.name ?? null });
+      await writeLedger(s3, bucket, ledger);
+    }
+  } else {
+    sent = verdict.accepted.length;
+  }
+  return { key, receivedAt: object.received_at, requestId: object.request_id, reasons: object.reasons, alreadySent: sentBefore.size - recovered, recovered, sent, failing };
+}
+
+/** The fix's record as JSON text, or undefined when the fix leaves it out. A fix that throws stops the run: it is a bug, not a verdict. */
+async function applyFix(fix: NonNullable<ReplayOptions['fix']>, candidate: ReplayCandidate, object: QuarantineObject, key: string): Promise<string | undefined> {
+  let parsed: unknown;
+  try {
+    parsed = candidate.raw === undefined ? undefined : JSON.parse(candidate.raw);
+  } catch {
+    parsed = undefined;
+  }
+  let fixed: unknown;
+  try {
+    fixed = await fix.fix(parsed, { raw: candidate.raw, reason: candidate.reason, index: candidate.index, requestId: object.request_id, receivedAt: object.received_at, object: key });
+  } catch (error) {
+    throw new FixModuleError(`fix ${fix.name} threw on record ${candidate.index} of ${key}: ${(error as Error).message}; nothing more is sent (what was sent is recorded)`, { cause: error });
+  }
+  if (fixed === null || fixed === undefined) return undefined;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(fixed);
+  } catch (error) {
+    throw new FixModuleError(`fix ${fix.name} returned something that is not JSON for record ${candidate.index} of ${key}: ${(error as Error).message}`);
+  }
+  if (text === undefined) throw new FixModuleError(`fix ${fix.name} returned a ${typeof fixed} for record ${candidate.index} of ${key}: return a record (an object) or null`);
+  return text;
 }
 
 function union(a: readonly number[], b: readonly number[]): LedgerEntry['sent'] {
