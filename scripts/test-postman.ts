@@ -11,13 +11,15 @@
  *   raw_events exactly once with its request's id, and nothing else is;
  * - the twin's /status counts what was answered, in the contract mode asked for.
  *
- * It runs three passes (PASSES), each on its own twin: the whole collection with
- * contracts enforced, then the folder "Schema contracts" again with unknown
- * schemas rejected, and in mode warn, so that every branch of its expectations
- * runs. Each twin runs on free ports and a temporary data dir, both gone
- * afterwards. Exits non-zero, saying why, on any failure. Against a deployed
- * stage, use `pnpm postman --env-var baseUrl=https://…` instead (HTTP checks
- * only; set contractsMode and contractsUnknown to the stage's settings).
+ * It runs three passes (PASSES), one after another, each on its own twin: the
+ * whole collection with contracts enforced (unknown schemas accepted), then the
+ * folder "Schema contracts" again with unknown schemas rejected, and in mode
+ * warn, so that its expectations for `unknown: reject` and for `warn` run too
+ * (its branches for mode `off` run against no twin here). Each twin runs
+ * on free ports and a temporary data dir, both gone afterwards. Exits non-zero,
+ * saying why, on any failure. Against a deployed stage, use `pnpm postman
+ * --env-var baseUrl=https://…` instead (HTTP checks only; set contractsMode and
+ * contractsUnknown to the stage's contract settings).
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { quarantineObjectSchema, type ContractSettings, type IngestResponse, type QuarantineObject, type RejectionReason } from '@snowgate/core';
@@ -27,8 +29,8 @@ import newman, { type NewmanRunExecution, type NewmanRunOptions, type NewmanRunS
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { removeDir, spawnTwin, stopTwin, tempDataDir, type TwinProcess } from '../tests/twin/support';
 
 const root = new URL('../', import.meta.url).pathname;
@@ -108,24 +110,15 @@ const problems: string[] = [];
 // The twin ignores auth, so these only have to be sent, and never kept in the error bucket.
 const secrets = { authorization: `Bearer postman-secret-${randomUUID()}`, apiKey: `postman-key-${randomUUID()}` };
 
-// The twins start together (starting one is most of a pass's time); the passes then run one after another.
-const prepared = PASSES.map(startTwin);
 const results: PassResult[] = [];
-try {
-  for (const [i, pass] of PASSES.entries()) {
-    console.log(`\n=== test:postman ${i + 1}/${PASSES.length}: ${pass.name} (${JSON.stringify(pass.contracts)})`);
-    const from = problems.length;
-    const t0 = Date.now();
-    const result = await runPass(pass, prepared[i]!);
-    console.log(`TIMING pass ${i + 1}: ${Date.now() - t0} ms`);
-    for (let p = from; p < problems.length; p++) problems[p] = `${pass.name}: ${problems[p]}`;
-    if (result) results.push(result);
-    // A pass that failed says why; the next ones would only repeat it.
-    if (problems.length > 0) break;
-  }
-} finally {
-  // Whatever stopped the loop: no twin is left behind, and no data dir.
-  await Promise.all(prepared.map(discard));
+for (const [i, pass] of PASSES.entries()) {
+  console.log(`\n=== test:postman ${i + 1}/${PASSES.length}: ${pass.name} (contracts ${JSON.stringify(pass.contracts)})`);
+  const from = problems.length;
+  const result = await runPass(pass);
+  for (let p = from; p < problems.length; p++) problems[p] = `${pass.name}: ${problems[p]}`;
+  if (result) results.push(result);
+  // A pass that failed says why; the next ones would only repeat it, a twin's start later.
+  if (problems.length > 0) break;
 }
 
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -142,40 +135,16 @@ console.log(
 );
 process.exit(0);
 
-/** A twin being started for a pass, on its own data dir, with a stage config holding the pass's contracts. */
-interface PreparedTwin {
-  dataDir: string;
-  twin: Promise<TwinProcess>;
-  s3?: S3Client;
-}
-
-function startTwin(pass: Pass): PreparedTwin {
-  const dataDir = tempDataDir();
-  const config = join(dataDir, 'stage-config.json');
-  writeFileSync(config, `${JSON.stringify({ contracts: pass.contracts })}\n`);
-  const twin = spawnTwin(dataDir, ['--config', config, '--schemas-dir', SCHEMAS_DIR]);
-  // Awaited by its pass, or by discard(): never an unhandled rejection meanwhile.
-  twin.catch(() => {});
-  return { dataDir, twin };
-}
-
-/** Kills the twin if it still runs (a check stopped its pass before the draining stop, or it never ran), and removes its data dir. */
-async function discard(prepared: PreparedTwin): Promise<void> {
-  prepared.s3?.destroy();
-  const twin = await prepared.twin.catch(() => undefined);
-  if (twin && twin.child.exitCode === null && twin.child.signalCode === null) {
-    const exited = once(twin.child, 'exit');
-    twin.child.kill('SIGKILL');
-    await exited;
-  }
-  removeDir(prepared.dataDir);
-}
-
-/** Newman against the pass's twin, then the error bucket, /status and, after a draining stop, raw_events. */
-async function runPass(pass: Pass, prepared: PreparedTwin): Promise<PassResult | undefined> {
+/** A twin with the pass's contracts, newman against it, then the error bucket, /status and, after a draining stop, raw_events. */
+async function runPass(pass: Pass): Promise<PassResult | undefined> {
   const runId = `pm-local-${randomUUID()}`;
+  const dataDir = tempDataDir();
+  let twin: TwinProcess | undefined;
+  let s3: S3Client | undefined;
   try {
-    const twin = await prepared.twin;
+    const config = join(dataDir, 'stage-config.json');
+    writeFileSync(config, `${JSON.stringify({ contracts: pass.contracts })}\n`);
+    twin = await spawnTwin(dataDir, ['--config', config, '--schemas-dir', SCHEMAS_DIR]);
     const { endpoints } = twin;
 
     const summary = await runCollection({
@@ -199,19 +168,28 @@ async function runPass(pass: Pass, prepared: PreparedTwin): Promise<PassResult |
     const warnings = checkWarnings(events, pass);
 
     // While the twin runs: its s3rver holds the error bucket, and /status its counts.
-    const s3 = (prepared.s3 = createClients({ region: 'us-east-1', s3Endpoint: endpoints.s3 }, LOCAL_CREDENTIALS).s3);
+    s3 = createClients({ region: 'us-east-1', s3Endpoint: endpoints.s3 }, LOCAL_CREDENTIALS).s3;
     const quarantined = checkErrorBucket(events, await readErrorBucket(s3, endpoints.buckets.errors), pass);
     checkStatus(events, await readStatus(endpoints.api), pass);
 
     // SIGINT drains: every accepted record is delivered and loaded before the twin exits.
     const code = await stopWithin(twin, STOP_TIMEOUT_MS);
     if (code !== 0) problems.push(`the twin did not drain cleanly on SIGINT (exit code ${code})\n${twin.output()}`);
-    const loaded = checkWarehouse(events, await readRawEvents(join(prepared.dataDir, 'warehouse.duckdb')), runId);
+    const loaded = checkWarehouse(events, await readRawEvents(join(dataDir, 'warehouse.duckdb')), runId);
     return { requests: summary.run.stats.requests.total ?? 0, assertions: summary.run.stats.assertions.total ?? 0, quarantined, loaded, warnings };
   } catch (error) {
     // A failed check says what failed; anything else is a bug here, with its stack.
     problems.push(error instanceof CheckFailed ? error.message : `${(error as Error).stack ?? error}`);
     return undefined;
+  } finally {
+    s3?.destroy();
+    // Only when a check stopped the pass before the draining stop: the data dir is removed anyway.
+    if (twin && twin.child.exitCode === null && twin.child.signalCode === null) {
+      const exited = once(twin.child, 'exit');
+      twin.child.kill('SIGKILL');
+      await exited;
+    }
+    removeDir(dataDir);
   }
 }
 
