@@ -64,7 +64,8 @@ describe('assessRequest: the bad inputs of the contract', () => {
     ['wrong content type', request('{"id":"a"}', 'text/plain'), 415, ['unsupported_media_type']],
     ['form content type', request('id=a', 'application/x-www-form-urlencoded'), 415, ['unsupported_media_type']],
     ['non-UTF-8 charset', request('{"id":"a"}', 'application/json; charset=iso-8859-1'), 415, ['unsupported_encoding']],
-    ['gzip content encoding', request('{"id":"a"}', 'application/json', { 'content-encoding': 'gzip' }), 415, ['unsupported_encoding']],
+    ['unsupported content encoding', request('{"id":"a"}', 'application/json', { 'content-encoding': 'compress' }), 415, ['unsupported_encoding']],
+    ['a plain body labelled gzip', request('{"id":"a"}', 'application/json', { 'content-encoding': 'gzip' }), 400, ['invalid_compression']],
     ['conflicting duplicate content types', request('{"id":"a"}', 'application/json,text/plain'), 415, ['unsupported_media_type']],
   ];
   it.each(cases)('%s → %i %j', (_name, req, status, reasons) => {

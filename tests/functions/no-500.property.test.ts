@@ -1,5 +1,6 @@
 import { ingestResponseSchema } from '@snowgate/core';
 import fc from 'fast-check';
+import { gzipSync, brotliCompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { apiEvent, lambdaContext } from '../support/events';
 import { mockedHandler, parseBody } from './support';
@@ -30,5 +31,31 @@ describe('property: no input produces a 500', () => {
       { numRuns: 400 },
     );
     expect(Object.prototype).not.toHaveProperty('id');
+  });
+
+  it('holds for compressed bodies too: gzip, br, truncated, mislabelled, bombs', async () => {
+    const compressed = fc.tuple(bodyArb, fc.constantFrom('gzip', 'br', 'gzip-truncated', 'mislabelled', 'bomb')).map(([body, how]) => {
+      const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body);
+      if (how === 'br') return { bytes: brotliCompressSync(bytes), encoding: 'br' };
+      if (how === 'gzip-truncated') return { bytes: gzipSync(bytes).subarray(0, 12), encoding: 'gzip' };
+      if (how === 'mislabelled') return { bytes, encoding: 'gzip' };
+      if (how === 'bomb') return { bytes: gzipSync(Buffer.alloc(64_000, 0x20)), encoding: 'gzip' };
+      return { bytes: gzipSync(bytes), encoding: 'gzip' };
+    });
+    await fc.assert(
+      fc.asyncProperty(compressed, contentTypeArb, async ({ bytes, encoding }, contentType) => {
+        const h = mockedHandler({ limits: { maxRecordsPerRequest: 6, maxDepth: 4, maxBodyBytes: 2_048 } });
+        const response = await h.handler(apiEvent({ body: bytes, contentType, headers: { 'content-encoding': encoding }, base64: true }), lambdaContext());
+        const status = response.statusCode ?? 0;
+        expect([202, 207, 400, 413, 415, 422]).toContain(status);
+        const answer = ingestResponseSchema.parse(parseBody(response));
+        expect(h.putRecordsCalls().flat()).toHaveLength(answer.accepted);
+        expect(h.quarantined()).toHaveLength(status >= 400 || answer.rejected > 0 ? 1 : 0);
+        // A body refused whole is kept as received, compressed: its bytes exactly (base64 unless they happen to be UTF-8).
+        const q = h.quarantined()[0]?.object;
+        if (q?.body && !q.body.truncated) expect(Buffer.from(q.body.data, q.body.encoding === 'base64' ? 'base64' : 'utf8').equals(bytes)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -39,6 +39,12 @@ export const DEFAULT_LIMITS = {
   maxRecordsPerRequest: KINESIS_PUT_RECORDS_MAX_RECORDS,
   /** Deepest nesting of objects and arrays within one record (the record itself is depth 1). */
   maxDepth: 64,
+  /**
+   * A compressed body may decompress to at most this many times its size (and
+   * never past `maxBodyBytes`). JSON events compress 5 to 20 times; gzip's own
+   * ceiling is about 1,030: past 200 a body is a bomb more likely than a batch.
+   */
+  maxInflateRatio: 200,
   /** How much of a rejected input the quarantine object keeps before truncating (its true size is recorded). */
   quarantineMaxInputBytes: 1_048_576,
 } as const;

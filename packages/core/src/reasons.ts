@@ -8,6 +8,8 @@ export const REJECTION_REASONS = [
   'invalid_utf8',
   'unsupported_media_type',
   'unsupported_encoding',
+  // Content-Encoding gzip, deflate or br that does not decompress (truncated, or not what the header says).
+  'invalid_compression',
   'body_too_large',
   'too_many_records',
   'empty_batch',

@@ -6,9 +6,9 @@ import { scanJson, spanText, type JsonSpan } from './json-scan';
 import { KINESIS_PARTITION_KEY_MAX_CHARS } from './limits';
 import type { RejectionReason } from './reasons';
 import {
-  assertIdentityEncoding,
   bodyFormat,
   decodeBody,
+  decodeContentEncoding,
   receivedBody,
   type BodyFormat,
   type IncomingRequest,
@@ -124,8 +124,7 @@ export function assessRequest(request: IncomingRequest, limits: Limits, contract
   };
   try {
     assessment.format = bodyFormat(contentType);
-    assertIdentityEncoding(request.headers['content-encoding']);
-    const text = decodeBody(body, limits);
+    const text = decodeBody(decodeContentEncoding(body, request.headers['content-encoding'], limits), limits);
     const candidates = assessment.format === 'json' ? splitJson(text, limits.maxRecordsPerRequest) : splitNdjson(text, limits.maxRecordsPerRequest);
     if (candidates.length === 0) {
       throw new RequestRejectedError('empty_batch', 422, 'the batch holds no records');

@@ -1,4 +1,5 @@
 import type { Contracts } from './contracts';
+import { decodeContentEncoding } from './request';
 import { scanJson, spanText } from './json-scan';
 import type { QuarantineObject, QuarantinedInput } from './quarantine';
 import type { RejectionReason } from './reasons';
@@ -45,11 +46,22 @@ export interface ReplayRejection {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function inputText(input: QuarantinedInput): { text?: string; unrecoverable?: string } {
+/** Generous bounds for reading a quarantined compressed body: it is our own data, already stored. */
+const REPLAY_DECODE_LIMITS = { maxBodyBytes: 64 * 1_048_576, maxInflateRatio: 1_100 } as Limits;
+
+function inputText(input: QuarantinedInput, contentEncoding?: string): { text?: string; unrecoverable?: string } {
   if (input.truncated) return { unrecoverable: `truncated in the quarantine (${input.size} bytes, kept ${input.data.length})` };
-  if (input.encoding === 'utf8') return { text: input.data };
+  if (input.encoding === 'utf8' && contentEncoding === undefined) return { text: input.data };
+  let bytes: Uint8Array = input.encoding === 'utf8' ? Buffer.from(input.data, 'utf8') : Buffer.from(input.data, 'base64');
+  if (contentEncoding !== undefined) {
+    try {
+      bytes = decodeContentEncoding(bytes, contentEncoding, REPLAY_DECODE_LIMITS) as Uint8Array;
+    } catch (error) {
+      return { unrecoverable: `${contentEncoding} body that does not decompress (${(error as Error).message})` };
+    }
+  }
   try {
-    return { text: utf8.decode(Buffer.from(input.data, 'base64')) };
+    return { text: utf8.decode(bytes) };
   } catch {
     return { unrecoverable: 'not UTF-8 text' };
   }
@@ -71,7 +83,7 @@ export function replayCandidates(object: QuarantineObject): ReplayCandidate[] {
     });
   }
   const reason = object.reasons[0]!;
-  const { text, unrecoverable } = inputText(object.body);
+  const { text, unrecoverable } = inputText(object.body, object.headers['content-encoding']);
   if (text === undefined) return [{ index: 0, reason, raw: undefined, unrecoverable: unrecoverable! }];
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let parsed: unknown;

@@ -1,3 +1,4 @@
+import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { RequestRejectedError } from './errors';
 import type { Limits } from './settings';
 
@@ -55,12 +56,61 @@ export function bodyFormat(contentType: string | undefined): BodyFormat {
   );
 }
 
-/** Compressed bodies are refused rather than inflated (no decompression bombs, no hidden size). */
-export function assertIdentityEncoding(contentEncoding: string | undefined): void {
-  if (contentEncoding === undefined) return;
-  const codings = contentEncoding.split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '');
-  if (codings.every((c) => c === 'identity')) return;
-  throw new RequestRejectedError('unsupported_encoding', 415, `Content-Encoding ${contentEncoding} is not supported: send the body uncompressed`);
+/** The content codings a body may arrive in (RFC 9110 §8.4.1); `x-gzip` is gzip's old name. */
+export const CONTENT_CODINGS = ['gzip', 'x-gzip', 'deflate', 'br'] as const;
+
+/**
+ * Decompresses a body sent with `Content-Encoding: gzip`, `deflate` or `br`,
+ * bounded: the output may not exceed `maxBodyBytes` (zlib stops there, so a
+ * decompression bomb costs at most that much memory), nor `maxInflateRatio` times
+ * the compressed size. Identity bodies come back as they are.
+ *
+ * @example
+ * decodeContentEncoding(gzipSync('{"id":1}'), 'gzip', limits) // → Buffer of '{"id":1}'
+ */
+export function decodeContentEncoding(body: ReceivedBody, contentEncoding: string | undefined, limits: Limits): ReceivedBody {
+  if (contentEncoding === undefined) return body;
+  const codings = contentEncoding.split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity');
+  if (codings.length === 0) return body;
+  const unknown = codings.find((c) => !(CONTENT_CODINGS as readonly string[]).includes(c));
+  if (unknown !== undefined) {
+    throw new RequestRejectedError('unsupported_encoding', 415, `Content-Encoding ${unknown} is not supported: send gzip, deflate, br or an uncompressed body`);
+  }
+  if (codings.length > 1) throw new RequestRejectedError('unsupported_encoding', 415, `Content-Encoding ${contentEncoding}: one coding at a time, please`);
+  // A compressed body reaches us as bytes (base64 from API Gateway); a string can only be bytes that happened to be UTF-8.
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  if (bytes.byteLength > limits.maxBodyBytes) {
+    throw new RequestRejectedError('body_too_large', 413, `compressed body is ${bytes.byteLength} bytes; the limit is ${limits.maxBodyBytes}`);
+  }
+  const options = { maxOutputLength: limits.maxBodyBytes };
+  const coding = codings[0]!;
+  let output: Buffer;
+  try {
+    if (coding === 'br') output = brotliDecompressSync(bytes, options);
+    else if (coding === 'deflate') {
+      // HTTP's deflate is zlib-wrapped (RFC 1950); some clients send raw deflate (RFC 1951): both are read.
+      try {
+        output = inflateSync(bytes, options);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'Z_DATA_ERROR') throw error;
+        output = inflateRawSync(bytes, options);
+      }
+    } else output = gunzipSync(bytes, options);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new RequestRejectedError('body_too_large', 413, `body decompresses to more than ${limits.maxBodyBytes} bytes, the limit`, { cause });
+    }
+    throw new RequestRejectedError('invalid_compression', 400, `body is not valid ${coding} data (${(cause as Error).message})`, { cause });
+  }
+  if (bytes.byteLength > 0 && output.byteLength / bytes.byteLength > limits.maxInflateRatio) {
+    throw new RequestRejectedError(
+      'body_too_large',
+      413,
+      `body decompresses ${Math.round(output.byteLength / bytes.byteLength)} times its compressed size (${bytes.byteLength} → ${output.byteLength} bytes); the limit is ${limits.maxInflateRatio}`,
+    );
+  }
+  return output;
 }
 
 /** The body exactly as received: bytes when API Gateway base64-encoded it, otherwise its string. */

@@ -16,6 +16,7 @@ export const limitsSchema = z.object({
   maxRecordBytes: positiveInt.max(FIREHOSE_RECORD_MAX_BYTES - 1).default(DEFAULT_LIMITS.maxRecordBytes),
   maxRecordsPerRequest: positiveInt.max(10_000).default(DEFAULT_LIMITS.maxRecordsPerRequest),
   maxDepth: positiveInt.max(1_000).default(DEFAULT_LIMITS.maxDepth),
+  maxInflateRatio: positiveInt.max(1_100).default(DEFAULT_LIMITS.maxInflateRatio),
   quarantineMaxInputBytes: positiveInt.max(64 * 1_048_576).default(DEFAULT_LIMITS.quarantineMaxInputBytes),
 });
 export type Limits = z.infer<typeof limitsSchema>;
@@ -71,6 +72,7 @@ export const INGEST_ENV = {
   SNOWGATE_MAX_RECORD_BYTES: ['limits', 'maxRecordBytes'],
   SNOWGATE_MAX_RECORDS_PER_REQUEST: ['limits', 'maxRecordsPerRequest'],
   SNOWGATE_MAX_DEPTH: ['limits', 'maxDepth'],
+  SNOWGATE_MAX_INFLATE_RATIO: ['limits', 'maxInflateRatio'],
   SNOWGATE_QUARANTINE_MAX_INPUT_BYTES: ['limits', 'quarantineMaxInputBytes'],
   SNOWGATE_WRITE_BUDGET_MS: ['write', 'budgetMs'],
   SNOWGATE_RETRY_BASE_DELAY_MS: ['write', 'baseDelayMs'],

@@ -39,7 +39,9 @@ export function toApiGatewayEvent(req: http.IncomingMessage, body: Buffer, route
   }
   const url = new URL(req.url ?? '/', 'http://localhost');
   let text: string | undefined;
-  if (body.length > 0 && TEXT.test(headers['content-type'] ?? '')) {
+  // A compressed body is bytes whatever its media type: always base64, never a string that happened to decode.
+  const encoded = (headers['content-encoding'] ?? '').split(',').some((c) => c.trim() !== '' && c.trim().toLowerCase() !== 'identity');
+  if (body.length > 0 && !encoded && TEXT.test(headers['content-type'] ?? '')) {
     try {
       text = utf8.decode(body);
     } catch {
