@@ -1,7 +1,8 @@
 import { compileContracts, ingestEnvironment, readSchemaDir } from '@snowgate/core';
 import { existsSync } from 'node:fs';
+import { apiKeyParameterPrefix } from '@snowgate/functions/api-key-store';
 import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Api, Function, use, type ApiAuthorizer, type StackContext } from 'sst/constructs';
 import { stageConfig } from './config';
@@ -66,8 +67,39 @@ export function Ingest({ stack, app }: StackContext) {
     timeout: 3,
   });
 
-  const authorizers: Record<string, ApiAuthorizer> =
-    config.auth.mode === 'jwt' ? { jwt: { type: 'jwt', jwt: { issuer: config.auth.issuer, audience: config.auth.audience } } } : {};
+  const authorizers: Record<string, ApiAuthorizer> = {};
+  if (config.auth.mode === 'jwt') authorizers.jwt = { type: 'jwt', jwt: { issuer: config.auth.issuer, audience: config.auth.audience } };
+  let keysPrefix: string | undefined;
+  if (config.auth.mode === 'apiKey') {
+    keysPrefix = apiKeyParameterPrefix(app.stage);
+    const keys = stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: `${keysPrefix.slice(1)}*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const authorizer = new Function(stack, 'AuthorizerFn', {
+      ...common,
+      handler: 'packages/functions/src/authorizer.handler',
+      description: 'POST /events: API keys checked against hashed records in SSM',
+      memorySize: 256,
+      timeout: 3,
+      environment: {
+        SNOWGATE_API_KEYS_PREFIX: keysPrefix,
+        SNOWGATE_API_KEY_HEADER: config.auth.header,
+        POWERTOOLS_SERVICE_NAME: 'snowgate-authorizer',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+      // Reads one key's record at a time, by its id; never lists, never writes.
+      permissions: [new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [keys] })],
+    });
+    suppress(authorizer, [
+      BASIC_EXECUTION,
+      { id: 'AwsSolutions-IAM5', reason: 'One SSM parameter per API key, named by the key id the request presents: the authorizer reads only under this stage\'s key path', appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:ssm:.*:parameter\\/snowgate\\/.*\\/api-keys\\/\\*$/g' }] },
+    ]);
+    authorizers.apiKey = {
+      type: 'lambda',
+      function: authorizer,
+      responseTypes: ['simple'],
+      identitySource: [`$request.header.${config.auth.header}`],
+      resultsCacheTtl: `${config.auth.cacheSeconds} seconds`,
+    };
+  }
   const api = new Api(stack, 'Api', {
     // Producers are services, not browsers: no CORS (SST would otherwise allow every origin).
     cors: false,
@@ -119,6 +151,12 @@ export function Ingest({ stack, app }: StackContext) {
     objectsUnderPrefix(REPLAY_PREFIX, 'Replay keeps one ledger object per replayed quarantine object under its own prefix'),
   ]);
 
-  stack.addOutputs({ ApiUrl: api.url, IngestFunction: ingest.functionName, AuthMode: config.auth.mode, ReplayPolicyArn: replayPolicy.managedPolicyArn });
+  stack.addOutputs({
+    ApiUrl: api.url,
+    IngestFunction: ingest.functionName,
+    AuthMode: config.auth.mode,
+    ReplayPolicyArn: replayPolicy.managedPolicyArn,
+    ...(keysPrefix ? { ApiKeysParameterPath: keysPrefix } : {}),
+  });
   return { api, ingest, health, replayPolicy };
 }

@@ -24,10 +24,12 @@ const prod = parseStageConfig({
 let d: Synthesized;
 let p: Synthesized;
 let open: Synthesized;
+let keyed: Synthesized;
 beforeAll(async () => {
   d = await synthesize('dev', dev());
   p = await synthesize('prod', prod);
   open = await synthesize('sandbox', dev({ auth: { mode: 'none' } }));
+  keyed = await synthesize('partners', dev({ auth: { mode: 'apiKey', cacheSeconds: 120 } }));
 }, 120_000);
 
 const resources = (t: Template, type: string) => Object.values(t.findResources(type)) as any[];
@@ -35,7 +37,7 @@ const statements = (t: Template) => resources(t, 'AWS::IAM::Policy').flatMap((p)
 
 describe('cdk-nag AwsSolutions', () => {
   it('leaves no unsuppressed error in any stack, in any configuration', () => {
-    for (const s of [d, p, open]) {
+    for (const s of [d, p, open, keyed]) {
       for (const [stack, errors] of Object.entries(s.nagErrors)) expect(errors, stack).toEqual([]);
     }
   });
@@ -245,6 +247,30 @@ describe('Ingest', () => {
     expect(() => parseStageConfig({ buckets: { errorsExpirationDays: 20 }, snowflake: { externalId: 'x1' } })).toThrow(/Infrequent Access/);
     expect(() => parseStageConfig({ snowflake: { externalId: 'x1', notificationChannelArn: SQS } })).toThrow(/iamUserArn/);
     expect(parseStageConfig({ snowflake: { externalId: 'ABC_123-xyz' } }).snowflake.externalId).toBe('ABC_123-xyz');
+  });
+
+  it('checks API keys with a cached Lambda authorizer (simple responses) that may only read this stage\'s key records', () => {
+    const t = keyed.templates.Ingest;
+    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      IdentitySource: ['$request.header.x-api-key'],
+      AuthorizerResultTtlInSeconds: 120,
+    });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /events', AuthorizationType: 'CUSTOM' });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /health', AuthorizationType: 'NONE' });
+    const authorizer = resources(t, 'AWS::Lambda::Function').find((f) => f.Properties.Handler === 'packages/functions/src/authorizer.handler');
+    expect(authorizer.Properties.Environment.Variables).toMatchObject({ SNOWGATE_API_KEYS_PREFIX: '/snowgate/partners/api-keys/', SNOWGATE_API_KEY_HEADER: 'x-api-key' });
+    const role = authorizer.Properties.Role['Fn::GetAtt'][0];
+    const policy = resources(t, 'AWS::IAM::Policy').find((x) => x.Properties.Roles.some((r: any) => r.Ref === role));
+    const [statement, ...others] = policy.Properties.PolicyDocument.Statement;
+    expect(others).toEqual([]);
+    expect(statement.Action).toBe('ssm:GetParameter');
+    expect(JSON.stringify(statement.Resource)).toMatch(/:parameter\/snowgate\/partners\/api-keys\/\*"/);
+    // Other stages have no authorizer function and no SSM access at all.
+    for (const s of [d, p, open]) expect(JSON.stringify(s.templates.Ingest.toJSON())).not.toContain('ssm:');
+    expect(Object.keys(t.toJSON().Outputs)).toContain('ApiKeysParameterPath');
   });
 });
 

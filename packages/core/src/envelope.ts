@@ -8,6 +8,8 @@ import { z } from 'zod';
 export const envelopeSchema = z.object({
   received_at: z.iso.datetime(),
   request_id: z.string().min(1),
+  /** The producer named by the request's API key (auth mode `apiKey`). */
+  producer: z.string().optional(),
   record: z.looseObject({ id: z.union([z.string(), z.number()]) }),
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
@@ -15,6 +17,7 @@ export type Envelope = z.infer<typeof envelopeSchema>;
 export interface EnvelopeMeta {
   receivedAt: string;
   requestId: string;
+  producer?: string | undefined;
 }
 
 /**
@@ -25,5 +28,6 @@ export interface EnvelopeMeta {
  * // → '{"received_at":"2026-01-01T00:00:00.000Z","request_id":"r1","record":{"id":1}}'
  */
 export function buildEnvelope(rawRecord: string, meta: EnvelopeMeta): string {
-  return `{"received_at":${JSON.stringify(meta.receivedAt)},"request_id":${JSON.stringify(meta.requestId)},"record":${rawRecord}}`;
+  const producer = meta.producer === undefined ? '' : `,"producer":${JSON.stringify(meta.producer)}`;
+  return `{"received_at":${JSON.stringify(meta.receivedAt)},"request_id":${JSON.stringify(meta.requestId)}${producer},"record":${rawRecord}}`;
 }

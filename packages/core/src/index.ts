@@ -1,3 +1,4 @@
+export * from './api-keys';
 export * from './batching';
 export * from './contracts';
 export * from './cost';

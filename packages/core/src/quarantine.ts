@@ -25,6 +25,8 @@ export const quarantineObjectSchema = z.object({
   reasons: z.array(z.enum(REJECTION_REASONS)).min(1),
   headers: z.record(z.string(), z.string()),
   source_ip: z.string().optional(),
+  /** The producer named by the request's API key (auth mode `apiKey`); never the key. */
+  producer: z.string().optional(),
   accepted: z.number().int().nonnegative(),
   rejected: z.number().int().nonnegative(),
   /** The whole body, when the request was refused as a whole. */
@@ -126,6 +128,7 @@ export function buildQuarantineObject(
     reasons,
     headers,
     ...(context.sourceIp ? { source_ip: context.sourceIp } : {}),
+    ...(assessment.producer ? { producer: assessment.producer } : {}),
     accepted: assessment.accepted.length,
     rejected: rejection ? rejection.records : assessment.rejected.length,
     ...(rejection ? { body: quarantinedInput(assessment.body, context.maxInputBytes) } : {}),

@@ -75,6 +75,7 @@ export interface RecordWarning {
 export interface Assessment {
   requestId: string;
   receivedAt: string;
+  producer: string | undefined;
   contentType: string | undefined;
   format: BodyFormat | undefined;
   body: ReceivedBody;
@@ -114,6 +115,7 @@ export function assessRequest(request: IncomingRequest, limits: Limits, contract
   const assessment: Assessment = {
     requestId: request.requestId,
     receivedAt: request.receivedAt.toISOString(),
+    producer: request.producer,
     contentType,
     format: undefined,
     body,
@@ -239,7 +241,7 @@ function judge(candidate: Candidate, assessment: Assessment, limits: Limits, con
   }
   // The id as sent (a string is not trimmed), so that equal ids always share a shard.
   const partitionKey = String((value as { id: string | number }).id);
-  const data = buildEnvelope(text, { receivedAt: assessment.receivedAt, requestId: assessment.requestId });
+  const data = buildEnvelope(text, { receivedAt: assessment.receivedAt, requestId: assessment.requestId, producer: assessment.producer });
   const bytes = Buffer.byteLength(data, 'utf8') + Buffer.byteLength(partitionKey, 'utf8');
   if (bytes > limits.maxRecordBytes) {
     return reject('record_too_large', `record ${index} is ${bytes} bytes on the stream; the limit is ${limits.maxRecordBytes}`);

@@ -125,7 +125,7 @@ function oneLine(raw: string): string | undefined {
  * const { accepted, rejected } = assessReplay(object, [{ index: 1, text: '{"id":"fixed"}' }], limits, contracts, 'run-1', key);
  */
 export function assessReplay(
-  object: Pick<QuarantineObject, 'request_id' | 'received_at'>,
+  object: Pick<QuarantineObject, 'request_id' | 'received_at' | 'producer'>,
   inputs: readonly { index: number; text: string }[],
   limits: Limits,
   contracts: Contracts | undefined,
@@ -150,6 +150,7 @@ export function assessReplay(
         headers: { 'content-type': 'application/x-ndjson' },
         body: chunk.map((l) => l.text).join('\n'),
         isBase64Encoded: false,
+        producer: object.producer,
       },
       limits,
       contracts,

@@ -11,6 +11,8 @@ export interface IncomingRequest {
   body: string | undefined;
   isBase64Encoded: boolean;
   sourceIp?: string | undefined;
+  /** The producer an API key names (auth mode `apiKey`), as the authorizer passed it on. */
+  producer?: string | undefined;
 }
 
 export type BodyFormat = 'json' | 'ndjson';

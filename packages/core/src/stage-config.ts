@@ -20,6 +20,17 @@ export const stageConfigSchema = z
       .discriminatedUnion('mode', [
         z.object({ mode: z.literal('iam') }),
         z.object({ mode: z.literal('jwt'), issuer: z.url(), audience: z.array(z.string().min(1)).min(1) }),
+        /**
+         * API keys (`pnpm keys create`), checked by a Lambda authorizer against hashed
+         * records in SSM Parameter Store. API Gateway caches each key's answer for
+         * `cacheSeconds`, and the authorizer each record for a minute: a revoked key
+         * stops working within their sum.
+         */
+        z.object({
+          mode: z.literal('apiKey'),
+          header: z.string().regex(/^[a-z0-9-]{1,64}$/, 'a lower-case header name').default('x-api-key'),
+          cacheSeconds: z.number().int().min(0).max(3_600).default(300),
+        }),
         /** No authorization at all: for throw-away development stages only. */
         z.object({ mode: z.literal('none') }),
       ])

@@ -32,7 +32,14 @@ export function toIncomingRequest(event: APIGatewayProxyEventV2, receivedAt: Dat
     body: event.body,
     isBase64Encoded: event.isBase64Encoded === true,
     sourceIp: event.requestContext?.http?.sourceIp,
+    producer: producerOf(event),
   };
+}
+
+/** What the API-key authorizer put in the request context (payload 2.0: `requestContext.authorizer.lambda`). */
+function producerOf(event: APIGatewayProxyEventV2): string | undefined {
+  const lambda = (event.requestContext as { authorizer?: { lambda?: { producer?: unknown } } } | undefined)?.authorizer?.lambda;
+  return typeof lambda?.producer === 'string' ? lambda.producer : undefined;
 }
 
 function requestIdOf(event: APIGatewayProxyEventV2 | undefined): string {

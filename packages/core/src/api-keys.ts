@@ -1,0 +1,112 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * API keys for producers that can sign neither SigV4 nor obtain a JWT.
+ *
+ * A key reads `sg_<key id>_<secret>`: the id (public, 12 characters) names the
+ * record to look up, so that checking a key costs one read, not a scan; the
+ * secret (32 random bytes, base64url) is never stored: the record keeps its
+ * SHA-256. A 256-bit random secret needs no slow hash (there is nothing to guess),
+ * and a stolen record does not give the key.
+ */
+export const API_KEY_PREFIX = 'sg_';
+const KEY_ID = /^[a-z0-9]{12}$/;
+const KEY = /^sg_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
+
+/** A producer's name: it lands in every envelope and quarantine object of its requests. */
+export const producerNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a producer name: letters, digits, ".", "_" or "-", up to 64');
+
+export const apiKeyRecordSchema = z.object({
+  schema: z.literal('snowgate.api-key/v1'),
+  key_id: z.string().regex(KEY_ID),
+  producer: producerNameSchema,
+  /** SHA-256 of the secret, hex. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  enabled: z.boolean(),
+  created_at: z.iso.datetime(),
+  revoked_at: z.iso.datetime().optional(),
+});
+export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
+
+/** Where key records are kept: SSM Parameter Store in AWS, a directory in the twin. */
+export interface ApiKeyStore {
+  get(keyId: string): Promise<ApiKeyRecord | undefined>;
+  put(record: ApiKeyRecord): Promise<void>;
+  list(): Promise<ApiKeyRecord[]>;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * A new key for a producer: the key itself (shown once, never stored) and the record to store.
+ *
+ * @example
+ * const { key, record } = generateApiKey('acme-web'); // key: 'sg_k3x9…_…', record.sha256: '…'
+ */
+export function generateApiKey(producer: string, now = new Date()): { key: string; record: ApiKeyRecord } {
+  const keyId = Array.from(randomBytes(12), (b) => 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]).join('');
+  const secret = randomBytes(32).toString('base64url');
+  const record: ApiKeyRecord = {
+    schema: 'snowgate.api-key/v1',
+    key_id: keyId,
+    producer: producerNameSchema.parse(producer),
+    sha256: sha256(secret).toString('hex'),
+    enabled: true,
+    created_at: now.toISOString(),
+  };
+  return { key: `${API_KEY_PREFIX}${keyId}_${secret}`, record };
+}
+
+export type ApiKeyVerdict =
+  | { ok: true; producer: string; keyId: string }
+  | { ok: false; reason: 'missing' | 'malformed' | 'unknown' | 'revoked' | 'mismatch' };
+
+/** Compared against when the key id is unknown, so that an unknown id costs what a wrong secret costs. */
+const DUMMY = sha256('snowgate: no such key');
+
+/**
+ * Checks a presented key against its record, comparing hashes in constant
+ * time. Never throws for what a client sends; the key is never returned or logged.
+ *
+ * @example
+ * await verifyApiKey(headers['x-api-key'], store) // → { ok: true, producer: 'acme-web', keyId: 'k3x9…' }
+ */
+export async function verifyApiKey(presented: string | undefined, store: Pick<ApiKeyStore, 'get'>): Promise<ApiKeyVerdict> {
+  if (presented === undefined || presented.trim() === '') return { ok: false, reason: 'missing' };
+  const match = KEY.exec(presented.trim());
+  if (!match) return { ok: false, reason: 'malformed' };
+  const [, keyId, secret] = match as unknown as [string, string, string];
+  const record = await store.get(keyId);
+  const expected = record ? Buffer.from(record.sha256, 'hex') : DUMMY;
+  const same = timingSafeEqual(sha256(secret), expected);
+  if (!record) return { ok: false, reason: 'unknown' };
+  if (!same) return { ok: false, reason: 'mismatch' };
+  if (!record.enabled) return { ok: false, reason: 'revoked' };
+  return { ok: true, producer: record.producer, keyId };
+}
+
+/** The key id of a presented key, for logs and revocation (never the secret). */
+export function apiKeyId(key: string): string | undefined {
+  return KEY.exec(key.trim())?.[1];
+}
+
+/**
+ * A store in front of another that keeps each answer (a record, or "no such key")
+ * for `ttlMs`: the authorizer reads SSM once per key per minute, not per request.
+ * Revocation therefore takes up to `ttlMs` here, plus API Gateway's own cache.
+ */
+export function cachedApiKeyStore(store: Pick<ApiKeyStore, 'get'>, ttlMs: number, now: () => number = Date.now): Pick<ApiKeyStore, 'get'> {
+  const cache = new Map<string, { at: number; record: ApiKeyRecord | undefined }>();
+  return {
+    async get(keyId) {
+      const hit = cache.get(keyId);
+      if (hit && now() - hit.at < ttlMs) return hit.record;
+      const record = await store.get(keyId);
+      // Bounded: a flood of random key ids must not grow it forever.
+      if (cache.size >= 10_000) cache.clear();
+      cache.set(keyId, { at: now(), record });
+      return record;
+    },
+  };
+}
