@@ -2,10 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { apiKeyId, verifyApiKey, type ApiKeyStore } from '@snowgate/core';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 
-export interface ApiKeyContext {
-  producer: string;
-  keyId: string;
-}
+/** What the ingest handler receives in `requestContext.authorizer.lambda`. */
+export type ApiKeyContext = { producer: string; keyId: string };
 
 /**
  * The HTTP API's Lambda authorizer for auth mode `apiKey` (simple responses):

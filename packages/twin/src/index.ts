@@ -1,5 +1,6 @@
 export * from './coalesce';
 export * from './api';
+export * from './api-keys';
 export * from './faults';
 export * from './firehose';
 export * from './options';

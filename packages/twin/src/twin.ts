@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { loadContracts, parseIngestSettings, type StageConfig } from '@snowgate/core';
+import { cachedApiKeyStore, loadContracts, parseIngestSettings, type StageConfig } from '@snowgate/core';
+import { createApiKeyAuthorizer } from '@snowgate/functions/api-key-authorizer';
 import { createClients } from '@snowgate/functions/clients';
 import { handler as health } from '@snowgate/functions/health';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
@@ -8,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createApiServer } from './api';
+import { fileApiKeyStore, withLambdaAuthorizer } from './api-keys';
 import { removeFile, writeJsonDurably } from './durable-file';
 import { coalescePutRecords } from './coalesce';
 import { startEmulators } from './emulators';
@@ -103,6 +105,21 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
     logger: new Logger({ serviceName: 'snowgate-ingest', logLevel: (process.env.POWERTOOLS_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN' }),
   });
 
+  // Auth mode apiKey: the production authorizer, in front of the handler as API Gateway puts it, over the twin's key files.
+  const auth = options.stage.auth;
+  const events =
+    auth.mode === 'apiKey'
+      ? withLambdaAuthorizer(
+          ingest,
+          auth.header,
+          createApiKeyAuthorizer({
+            store: cachedApiKeyStore(fileApiKeyStore(dataDir), 1_000),
+            header: auth.header,
+            logger: new Logger({ serviceName: 'snowgate-authorizer', logLevel: (process.env.POWERTOOLS_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN' }),
+          }),
+        )
+      : ingest;
+
   const warehousePath = join(dataDir, 'warehouse.duckdb');
   // Listen before the delivery thread starts: a file it writes while we wait for 'ready' is announced too.
   let notify: ((key: string) => void) | undefined;
@@ -150,7 +167,7 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
   };
   const api = createApiServer(
     {
-      'POST /events': ingest,
+      'POST /events': events,
       'GET /health': health,
       'GET /status': status,
       'POST /query': (sql) => pipeline.query(readOnlySql(sql)),
@@ -161,9 +178,10 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
     if (route !== 'POST /events') return;
     counters.requests[code] = (counters.requests[code] ?? 0) + 1;
     if (code < 500 && body) {
-      const answer = JSON.parse(body) as { accepted: number; rejected: number; warnings?: unknown[] };
-      counters.accepted += answer.accepted;
-      counters.quarantinedRecords += answer.rejected;
+      const answer = JSON.parse(body) as { accepted?: number; rejected?: number; warnings?: unknown[] };
+      // 401 and 403 (API keys) carry API Gateway's `{"message": …}`, no counts.
+      counters.accepted += answer.accepted ?? 0;
+      counters.quarantinedRecords += answer.rejected ?? 0;
       counters.schemaWarnings += answer.warnings?.length ?? 0;
     }
   });

@@ -1,0 +1,65 @@
+import { apiKeyId, apiKeyRecordSchema, cachedApiKeyStore, generateApiKey, verifyApiKey, type ApiKeyRecord } from '@snowgate/core';
+import { describe, expect, it } from 'vitest';
+
+const storeOf = (...records: ApiKeyRecord[]) => {
+  const map = new Map(records.map((r) => [r.key_id, r]));
+  let reads = 0;
+  return {
+    reads: () => reads,
+    async get(id: string) {
+      reads++;
+      return map.get(id);
+    },
+  };
+};
+
+describe('API keys', () => {
+  it('makes a key that verifies, and stores only its hash', async () => {
+    const { key, record } = generateApiKey('acme-web', new Date('2026-12-03T08:00:00.000Z'));
+    expect(key).toMatch(/^sg_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
+    expect(apiKeyRecordSchema.parse(record)).toEqual(record);
+    expect(JSON.stringify(record)).not.toContain(key.slice(16));
+    expect(apiKeyId(key)).toBe(record.key_id);
+    expect(await verifyApiKey(key, storeOf(record))).toEqual({ ok: true, producer: 'acme-web', keyId: record.key_id });
+    // Surrounding blanks (a copied key) are forgiven.
+    expect((await verifyApiKey(` ${key}\n`, storeOf(record))).ok).toBe(true);
+  });
+
+  it('refuses, with a reason for the log, what is missing, malformed, unknown, wrong or revoked', async () => {
+    const { key, record } = generateApiKey('acme-web');
+    const other = generateApiKey('acme-web');
+    const wrongSecret = `${key.slice(0, 16)}${other.key.slice(16)}`;
+    const store = storeOf(record);
+    expect(await verifyApiKey(undefined, store)).toEqual({ ok: false, reason: 'missing' });
+    expect(await verifyApiKey('  ', store)).toEqual({ ok: false, reason: 'missing' });
+    expect(await verifyApiKey('Bearer abc', store)).toEqual({ ok: false, reason: 'malformed' });
+    expect(await verifyApiKey(`${key}x`, store)).toEqual({ ok: false, reason: 'malformed' });
+    expect(await verifyApiKey(other.key, store)).toEqual({ ok: false, reason: 'unknown' });
+    expect(await verifyApiKey(wrongSecret, store)).toEqual({ ok: false, reason: 'mismatch' });
+    expect(await verifyApiKey(key, storeOf({ ...record, enabled: false, revoked_at: new Date().toISOString() }))).toEqual({ ok: false, reason: 'revoked' });
+    // A revoked key with a wrong secret says mismatch, not that the key id exists and was revoked.
+    expect(await verifyApiKey(wrongSecret, storeOf({ ...record, enabled: false }))).toEqual({ ok: false, reason: 'mismatch' });
+  });
+
+  it('validates producer names', () => {
+    expect(() => generateApiKey('')).toThrow();
+    expect(() => generateApiKey('has space')).toThrow();
+    expect(() => generateApiKey('x'.repeat(65))).toThrow();
+    expect(generateApiKey('partner_1.prod-eu').record.producer).toBe('partner_1.prod-eu');
+  });
+
+  it('caches records and absences for the TTL, then reads again (how long a revocation takes)', async () => {
+    const { record } = generateApiKey('acme-web');
+    const inner = storeOf(record);
+    let now = 0;
+    const cached = cachedApiKeyStore(inner, 60_000, () => now);
+    await cached.get(record.key_id);
+    await cached.get(record.key_id);
+    await cached.get('zzzzzzzzzzzz');
+    await cached.get('zzzzzzzzzzzz');
+    expect(inner.reads()).toBe(2);
+    now = 60_000;
+    await cached.get(record.key_id);
+    expect(inner.reads()).toBe(3);
+  });
+});
