@@ -60,7 +60,7 @@ describe('API keys in AWS: the SSM store and the Lambda authorizer', () => {
     (event.requestContext as unknown as { authorizer: unknown }).authorizer = { lambda: { producer: 'acme-web', keyId: 'abc' } };
     const response = await h.handler(event, lambdaContext());
     expect(response.statusCode).toBe(207);
-    const [[entry]] = h.putRecordsCalls() as [[{ data: string }]];
+    const entry = h.putRecordsCalls()[0]![0]!;
     expect(envelopeSchema.parse(JSON.parse(entry.data)).producer).toBe('acme-web');
     expect(entry.data).toMatch(/^\{"received_at":"[^"]+","request_id":"[^"]+","producer":"acme-web","record":\{"id":"p-1"\}\}$/);
     const q = quarantineObjectSchema.parse(h.quarantined()[0]!.object);
