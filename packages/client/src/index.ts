@@ -1,0 +1,23 @@
+export { createClient, eventsUrl, DEFAULTS, SnowgateClient } from './client.js';
+export { BufferFullError, ClientClosedError, SnowgateRequestError } from './errors.js';
+export { backoffDelay, parseRetryAfter } from './retry.js';
+export { ENVELOPE_OVERHEAD_BYTES, recordBytesOnStream, utf8Length } from './size.js';
+export { CLIENT_VERSION } from './version.js';
+export type {
+  AttemptContext,
+  Auth,
+  AwsCredentialProvider,
+  AwsCredentials,
+  ClientOptions,
+  ClientStats,
+  DeliveredOutcome,
+  EventOutcome,
+  EventWarning,
+  FailedOutcome,
+  FailureReason,
+  FetchLike,
+  FlushResult,
+  GzipOptions,
+  RejectedOutcome,
+  SnowgateEvent,
+} from './types.js';

@@ -1,0 +1,41 @@
+/**
+ * Bytes the server adds around a record on the stream: its envelope
+ * `{"received_at":"…","request_id":"…","record":…}` is 84 bytes with a
+ * 16-character request id; this leaves room for request ids up to 60 characters.
+ */
+export const ENVELOPE_OVERHEAD_BYTES = 128;
+
+/**
+ * UTF-8 length of a string, without encoding it. (JSON.stringify never
+ * produces a lone surrogate, so every surrogate here is half of a pair.)
+ *
+ * @example
+ * utf8Length('é€😀') // → 2 + 3 + 4 = 9
+ */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        // A pair: two UTF-16 units, four bytes.
+        bytes += 2;
+        i++;
+      } else bytes += 2;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
+/**
+ * What the server will count against `maxRecordBytes` for an event, at most:
+ * its JSON as sent (`jsonBytes`), the envelope, and its id as the partition key.
+ */
+export function recordBytesOnStream(jsonBytes: number, event: { id?: unknown }): number {
+  const id = event.id;
+  const key = typeof id === 'string' ? utf8Length(id) : typeof id === 'number' ? String(id).length : 0;
+  return jsonBytes + ENVELOPE_OVERHEAD_BYTES + key;
+}
