@@ -1,3 +1,4 @@
+import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '@snowgate/functions/metrics';
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -8,7 +9,11 @@ import { stageConfig } from './config';
 import { Ingest } from './Ingest';
 import { Stream } from './Stream';
 
-/** Alarms on what fails silently: the handler, the API's 5xx, stream throttling and lag, and Firehose falling behind. */
+/**
+ * Alarms on what fails silently (the handler, the API's 5xx, stream throttling and
+ * lag, Firehose falling behind, a rising share of rejected records), and one
+ * CloudWatch dashboard of the whole pipeline.
+ */
 export function Alarms({ stack, app }: StackContext) {
   const config = stageConfig(app);
   const { api, ingest } = use(Ingest);
@@ -60,7 +65,68 @@ export function Alarms({ stack, app }: StackContext) {
     }),
   ];
 
+  // The ingest function's own metrics (EMF, packages/functions/src/metrics.ts), by stage.
+  const own = (metricName: string, statistic = 'Sum') =>
+    new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: METRICS_SERVICE, stage: app.stage }, statistic, period });
+  const accepted = own(METRIC.accepted);
+  const rejected = own(METRIC.rejected);
+  const rejectionRate = new cloudwatch.MathExpression({
+    // Below the minimum volume a few bad records are noise, not a broken producer.
+    expression: `IF(accepted + rejected >= ${config.alarms.rejectionMinRecords}, rejected / (accepted + rejected), 0)`,
+    usingMetrics: { accepted, rejected },
+    label: 'rejected share',
+    period,
+  });
+  alarms.push(
+    rejectionRate.createAlarm(stack, 'RejectionRate', {
+      alarmDescription: `More than ${config.alarms.rejectionRate * 100} % of the records were rejected in 5 minutes: a producer or a schema changed (see the quarantine, and pnpm replay)`,
+      threshold: config.alarms.rejectionRate,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    }),
+  );
+
   for (const alarm of alarms) (alarm.node.defaultChild as cloudwatch.CfnAlarm).treatMissingData = 'notBreaching';
+
+  const apiMetric = (metricName: string, statistic = 'Sum') => new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: { ApiId: api.cdk.httpApi.apiId }, statistic, period });
+  const firehoseMetric = (metricName: string, statistic = 'Sum') =>
+    new cloudwatch.Metric({ namespace: 'AWS/Firehose', metricName, dimensionsMap: { DeliveryStreamName: delivery.ref }, statistic, period });
+  const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) => new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 });
+  const dashboard = new cloudwatch.Dashboard(stack, 'Dashboard', {
+    dashboardName: `snowgate-${app.stage}`,
+    defaultInterval: Duration.hours(3),
+    widgets: [
+      [
+        new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 3 }),
+      ],
+      [
+        graph('API: requests and errors', [apiMetric('Count'), apiMetric('4xx'), apiMetric('5xx')]),
+        graph('API: latency', [apiMetric('Latency', 'p50'), apiMetric('Latency', 'p99')]),
+        graph('Ingest Lambda', [ingest.metricInvocations({ period }), ingest.metricErrors({ period }), ingest.metricThrottles({ period })], [ingest.metricDuration({ period, statistic: 'p99' })]),
+      ],
+      [
+        graph('Records: accepted and rejected', [accepted, rejected], [rejectionRate]),
+        new cloudwatch.GraphWidget({
+          title: 'Rejected records by reason',
+          left: [
+            new cloudwatch.MathExpression({
+              expression: `SEARCH('{${METRICS_NAMESPACE},Reason,service,stage} MetricName="${METRIC.rejectedByReason}" stage="${app.stage}"', 'Sum', 300)`,
+              label: '',
+              period,
+            }),
+          ],
+          width: 8,
+          height: 6,
+        }),
+        graph('Durability: 503s, PutRecords retries, batch size', [own(METRIC.downstreamUnavailable), own(METRIC.putRecordsRetries), own(METRIC.schemaWarnings)], [own(METRIC.batchSize, 'Average'), own(METRIC.batchSize, 'p99')]),
+      ],
+      [
+        graph('Kinesis', [stream.metricIncomingRecords({ period, statistic: 'Sum' }), stream.metricPutRecordsThrottledRecords({ period, statistic: 'Sum' })], [stream.metricGetRecordsIteratorAgeMilliseconds({ period, statistic: 'Maximum' })]),
+        graph('Firehose → landing bucket', [firehoseMetric('DeliveryToS3.Records'), firehoseMetric('DeliveryToS3.Bytes')], [firehoseMetric('DeliveryToS3.DataFreshness', 'Maximum')]),
+        graph('Firehose delivery success', [firehoseMetric('DeliveryToS3.Success', 'Average')]),
+      ],
+    ],
+  });
 
   if (config.alarms.email) {
     const topic = new sns.Topic(stack, 'AlarmTopic', { enforceSSL: true });
@@ -68,5 +134,6 @@ export function Alarms({ stack, app }: StackContext) {
     for (const alarm of alarms) alarm.addAlarmAction(new actions.SnsAction(topic));
     stack.addOutputs({ AlarmTopic: topic.topicArn });
   }
-  return { alarms };
+  stack.addOutputs({ Dashboard: `https://${stack.region}.console.aws.amazon.com/cloudwatch/home?region=${stack.region}#dashboards/dashboard/${dashboard.dashboardName}` });
+  return { alarms, dashboard };
 }

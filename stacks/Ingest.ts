@@ -50,6 +50,8 @@ export function Ingest({ stack, app }: StackContext) {
     environment: {
       ...ingestEnvironment(config, { streamName: stream.streamName, errorBucket: errors.bucketName }),
       NODE_OPTIONS: INGEST_NODE_OPTIONS,
+      // The metrics' stage dimension (packages/functions/src/metrics.ts).
+      SNOWGATE_STAGE: app.stage,
       POWERTOOLS_SERVICE_NAME: 'snowgate-ingest',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     },

@@ -2,13 +2,19 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand, S3Client, type PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { parseIngestSettings, type Contracts, type IngestSettingsInput } from '@snowgate/core';
+import type { IngestMetrics } from '@snowgate/functions/metrics';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
 import { mockClient } from 'aws-sdk-client-mock';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 /** The real handler (middy chain included) over SDK clients whose transport is replaced by aws-sdk-client-mock. */
-export function mockedHandler(overrides: Partial<IngestSettingsInput> = {}, logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' }), contracts?: Contracts) {
+export function mockedHandler(
+  overrides: Partial<IngestSettingsInput> = {},
+  logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+  contracts?: Contracts,
+  metrics?: IngestMetrics,
+) {
   const settings = parseIngestSettings({
     streamName: 'snowgate-events',
     errorBucket: 'snowgate-errors',
@@ -21,7 +27,7 @@ export function mockedHandler(overrides: Partial<IngestSettingsInput> = {}, logg
   const s3Mock = mockClient(s3);
   kinesisMock.on(PutRecordsCommand).callsFake(async (input: PutRecordsCommandInput) => allStored(input));
   s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag"' });
-  const handler = createIngestHandler({ settings, kinesis, s3, logger, ...(contracts ? { contracts } : {}) });
+  const handler = createIngestHandler({ settings, kinesis, s3, logger, metrics, ...(contracts ? { contracts } : {}) });
   return {
     handler,
     settings,

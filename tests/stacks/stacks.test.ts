@@ -304,11 +304,39 @@ describe('Snowflake', () => {
 
 describe('Alarms and outputs', () => {
   it('alarms on handler errors and throttles, API 5xx, stream throttling and lag, and Firehose freshness', () => {
-    const metrics = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm').map((a) => a.Properties.MetricName).sort();
-    expect(metrics).toEqual(['5xx', 'DeliveryToS3.DataFreshness', 'Errors', 'GetRecords.IteratorAgeMilliseconds', 'PutRecords.ThrottledRecords', 'Throttles']);
+    const metrics = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm').map((a) => a.Properties.MetricName ?? a.Properties.AlarmName ?? 'math').sort();
+    expect(metrics).toEqual(['5xx', 'DeliveryToS3.DataFreshness', 'Errors', 'GetRecords.IteratorAgeMilliseconds', 'PutRecords.ThrottledRecords', 'Throttles', 'math']);
     d.templates.Alarms.resourceCountIs('AWS::SNS::Topic', 0);
     p.templates.Alarms.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
     for (const a of resources(p.templates.Alarms, 'AWS::CloudWatch::Alarm')) expect(a.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('alarms on the share of rejected records, from the ingest function\'s own metrics, above a minimum volume', () => {
+    const alarm = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm').find((a) => a.Properties.Metrics);
+    expect(alarm.Properties).toMatchObject({ Threshold: 0.05, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    const byId = Object.fromEntries(alarm.Properties.Metrics.map((m: any) => [m.Id, m]));
+    const expression = (Object.values(byId).find((m: any) => m.Expression) as any)?.Expression;
+    expect(expression).toBe('IF(accepted + rejected >= 100, rejected / (accepted + rejected), 0)');
+    for (const name of ['accepted', 'rejected']) {
+      expect(byId[name].MetricStat.Metric).toEqual({
+        Namespace: 'Snowgate',
+        MetricName: name === 'accepted' ? 'AcceptedRecords' : 'RejectedRecords',
+        Dimensions: expect.arrayContaining([{ Name: 'service', Value: 'snowgate-ingest' }, { Name: 'stage', Value: 'dev' }]),
+      });
+    }
+    // The function really emits them under that namespace and stage.
+    const f = resources(d.templates.Ingest, 'AWS::Lambda::Function').find((x) => x.Properties.Handler === 'packages/functions/src/ingest.handler');
+    expect(f.Properties.Environment.Variables.SNOWGATE_STAGE).toBe('dev');
+  });
+
+  it('draws one dashboard of the pipeline: API, Lambda, records and reasons, durability, Kinesis, Firehose, alarms', () => {
+    const [dashboard] = resources(d.templates.Alarms, 'AWS::CloudWatch::Dashboard');
+    expect(dashboard.Properties.DashboardName).toBe('snowgate-dev');
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const text of ['AWS/ApiGateway', 'AWS/Lambda', 'AWS/Kinesis', 'AWS/Firehose', 'Snowgate', 'AcceptedRecords', 'RejectedRecords', 'RejectedRecordsByReason', 'DownstreamUnavailable', 'PutRecordsRetries', 'BatchSize', 'DeliveryToS3.DataFreshness', 'Rejected records by reason', 'Alarms']) {
+      expect(body, text).toContain(text);
+    }
+    expect(Object.keys(d.templates.Alarms.toJSON().Outputs)).toContain('Dashboard');
   });
 
   it('outputs what operators and the Snowflake side need', () => {

@@ -108,6 +108,9 @@ export const stageConfigSchema = z
         /** Alarm when the oldest record not yet delivered by Firehose is older than this (DeliveryToS3.DataFreshness). */
         dataFreshnessSeconds: z.number().int().positive().default(900),
         iteratorAgeMs: z.number().int().positive().default(60_000),
+        /** Alarm when more than this share of the records in 5 minutes is rejected (quarantined), once there are `rejectionMinRecords` of them. */
+        rejectionRate: z.number().gt(0).lt(1).default(0.05),
+        rejectionMinRecords: z.number().int().positive().default(100),
         /** An e-mail address subscribed to the alarms' SNS topic; no topic without it. */
         email: z.email().optional(),
       })

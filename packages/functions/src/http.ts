@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { MiddlewareObj } from '@middy/core';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { DownstreamUnavailableError, IngestError, type IncomingRequest, type IngestResponse } from '@snowgate/core';
+import type { IngestMetrics } from './metrics';
 
 /**
  * The one place where outcomes and errors become HTTP: the answer to an
@@ -51,13 +52,14 @@ function requestIdOf(event: APIGatewayProxyEventV2 | undefined): string {
  * could not take the input in time, 500 only for our own bugs. Bad input
  * never arrives here: it is an assessment, not an exception.
  */
-export function ingestErrorHandler(logger: Logger): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+export function ingestErrorHandler(logger: Logger, metrics?: IngestMetrics): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     onError: async (request) => {
       const error = request.error;
       const requestId = requestIdOf(request.event);
       if (error instanceof DownstreamUnavailableError) {
         logger.warn('downstream unavailable; answered 503', { requestId, error: { name: error.name, message: error.message } });
+        metrics?.record({ accepted: 0, rejected: 0, reasons: {}, schemaWarnings: 0, putRecordsRetries: 0, downstreamUnavailable: true });
         const body: IngestResponse = {
           requestId,
           accepted: 0,

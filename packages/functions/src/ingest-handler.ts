@@ -18,6 +18,7 @@ import {
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ingestErrorHandler, jsonResponse, toIncomingRequest } from './http';
 import { createKinesisWriter } from './kinesis-writer';
+import type { IngestMetrics } from './metrics';
 import { createQuarantineWriter } from './quarantine-writer';
 
 export interface IngestDependencies {
@@ -32,6 +33,8 @@ export interface IngestDependencies {
    * here, once, when contracts are on; a bad schema fails the cold start loudly.
    */
   contracts?: Contracts | undefined;
+  /** Per-request outcomes: EMF in Lambda (`createEmfMetrics`), the dashboard's counters in the twin. None by default. */
+  metrics?: IngestMetrics | undefined;
 }
 
 /** Time kept back from the Lambda timeout to answer 503 rather than be killed. */
@@ -49,6 +52,7 @@ export function createIngestHandler({
   logger = new Logger({ serviceName: 'snowgate-ingest' }),
   clock = systemClock,
   contracts = loadContracts(settings.contracts, settings.schemasDir ?? 'schemas'),
+  metrics,
 }: IngestDependencies) {
   const putRecords = createKinesisWriter(kinesis, settings, clock);
   const quarantine = createQuarantineWriter(s3, settings, clock);
@@ -73,12 +77,23 @@ export function createIngestHandler({
     if (stream.status === 'rejected') throw stream.reason;
     if (errors.status === 'rejected') throw errors.reason;
 
+    const reasons: Record<string, number> = {};
+    if (assessment.requestRejection) reasons[assessment.requestRejection.reason] = assessment.requestRejection.records;
+    for (const r of assessment.rejected) reasons[r.reason] = (reasons[r.reason] ?? 0) + 1;
+    metrics?.record({
+      accepted: assessment.accepted.length,
+      rejected: assessment.requestRejection ? assessment.requestRejection.records : assessment.rejected.length,
+      reasons,
+      schemaWarnings: assessment.warnings.length,
+      putRecordsRetries: stream.value?.resent ?? 0,
+      downstreamUnavailable: false,
+    });
     logger.info('request ingested', {
       requestId: assessment.requestId,
       status,
       accepted: assessment.accepted.length,
       rejected: assessment.rejected.length,
-      reasons: assessment.requestRejection ? [assessment.requestRejection.reason] : [...new Set(assessment.rejected.map((r) => r.reason))],
+      reasons: Object.keys(reasons),
       quarantineKey: errors.value,
       // Contract mode `warn`: what `enforce` would have rejected, without the records' content.
       ...(assessment.warnings.length > 0
@@ -93,5 +108,5 @@ export function createIngestHandler({
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(ingest)
     // Never log the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it carries credentials and bodies.
     .use(injectLambdaContext(logger, { logEvent: false }))
-    .use(ingestErrorHandler(logger));
+    .use(ingestErrorHandler(logger, metrics));
 }

@@ -1,9 +1,11 @@
 import { ingestSettingsFromEnv } from '@snowgate/core';
 import { createClients } from './clients';
 import { createIngestHandler } from './ingest-handler';
+import { createEmfMetrics } from './metrics';
 
 /** Lambda entry point. Settings are read and validated once, at init: a bad one fails the cold start loudly. */
 const settings = ingestSettingsFromEnv(process.env);
 const { kinesis, s3 } = createClients(settings);
 
-export const handler = createIngestHandler({ settings, kinesis, s3 });
+// The stage names the metrics' dimension (SNOWGATE_STAGE is set by the stack).
+export const handler = createIngestHandler({ settings, kinesis, s3, metrics: createEmfMetrics(process.env.SNOWGATE_STAGE ?? 'unknown') });
