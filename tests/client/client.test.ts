@@ -333,6 +333,16 @@ describe('answers', () => {
     await client.close();
   });
 
+  it('claims nothing delivered from a 202 whose accepted count is not the request\'s', async () => {
+    const server = await serve((req) => ({ status: 202, body: { requestId: 'short', accepted: eventsOf(req).length - 1, rejected: 0, errors: [] } }));
+    const client = clientFor(server);
+    const outcomes = events(3).map((e) => client.send(e));
+    expect(await client.flush()).toEqual({ delivered: 0, rejected: 0, failed: 3 });
+    for (const o of await Promise.all(outcomes)) expect(o).toMatchObject({ status: 'failed', reason: 'unreadable_response', httpStatus: 202 });
+    expect((await outcomes[0]! as { message: string }).message).toMatch(/answered 202 accepted: 2 for 3 events, 0 of them rejected/);
+    await client.close();
+  });
+
   it('reports the request id from the body, or from apigw-requestid', async () => {
     const server = await serve((req, n) => (n === 0 ? answer(req) : { status: 202, headers: { 'apigw-requestid': 'from-header' }, body: '' }));
     const client = clientFor(server, { maxBatchRecords: 1 });

@@ -443,18 +443,24 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
   private settleSuccess(batch: Batch<E>, answer: Answer, attempts: number): void {
     const parsed = readBody(answer.text);
     const requestId = parsed?.requestId ?? answer.requestId;
-    if (answer.status === 207 && parsed?.errors === undefined) {
-      // Some were taken, and we cannot tell which: claim none.
-      const error = new SnowgateRequestError(`POST ${this.url.pathname} answered 207 with a body that is not a Snowgate response`, 'http', {
-        status: 207,
+    const rejected = byIndex(parsed?.errors ?? [], batch.items.length);
+    // Some were taken, and we cannot tell which: claim none.
+    const problem =
+      answer.status === 207 && parsed?.errors === undefined
+        ? 'with a body that is not a Snowgate response'
+        : parsed?.accepted !== undefined && parsed.accepted !== batch.items.length - rejected.size
+          ? `accepted: ${parsed.accepted} for ${batch.items.length} events, ${rejected.size} of them rejected`
+          : undefined;
+    if (problem !== undefined) {
+      const error = new SnowgateRequestError(`POST ${this.url.pathname} answered ${answer.status} ${problem}`, 'http', {
+        status: answer.status,
         ...(requestId ? { requestId } : {}),
         body: answer.text.slice(0, 1000),
       });
       this.report(error, { attempt: attempts, events: batch.items.length, retryInMs: undefined });
-      this.settleAll(batch, (p) => this.failed(p, 'unreadable_response', `${error.message}: whether this event was taken is unknown`, attempts, 207, error));
+      this.settleAll(batch, (p) => this.failed(p, 'unreadable_response', `${error.message}: whether this event was taken is unknown`, attempts, answer.status, error));
       return;
     }
-    const rejected = byIndex(parsed?.errors ?? [], batch.items.length);
     const warnings = new Map<number, EventWarning[]>();
     for (const w of parsed?.warnings ?? []) {
       if (w.index === null || w.index >= batch.items.length) continue;
@@ -556,7 +562,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function readBody(text: string): { requestId?: string; errors?: ServerError[]; warnings?: ServerError[] } | undefined {
+function readBody(text: string): { requestId?: string; accepted?: number; errors?: ServerError[]; warnings?: ServerError[] } | undefined {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -579,6 +585,7 @@ function readBody(text: string): { requestId?: string; errors?: ServerError[]; w
   const warnings = list(b.warnings);
   return {
     ...(typeof b.requestId === 'string' ? { requestId: b.requestId } : {}),
+    ...(typeof b.accepted === 'number' ? { accepted: b.accepted } : {}),
     ...(errors ? { errors } : {}),
     ...(warnings ? { warnings } : {}),
   };

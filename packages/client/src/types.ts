@@ -136,7 +136,7 @@ export type FailureReason =
   | 'retry_budget_exhausted'
   /** A status that is neither success nor bad input: 401, 403, 404, … (not retried). */
   | 'unexpected_status'
-  /** A 207 whose body could not be read, so which events were taken is unknown. */
+  /** A 207 whose body could not be read, or a 2xx whose `accepted` count does not match the request: which events were taken is unknown. */
   | 'unreadable_response'
   /** `close()` gave up waiting for it. */
   | 'closed';
