@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { isLocalRequest } from './dashboard';
 
 /** API Gateway HTTP APIs refuse payloads over 10 MB before any integration runs. */
 export const API_GATEWAY_MAX_PAYLOAD_BYTES = 10 * 1_048_576;
@@ -13,6 +14,8 @@ export interface ApiRoutes {
   /** Twin-only paths, not part of the deployed API. */
   'GET /status'?: () => unknown;
   'POST /query'?: (sql: string) => Promise<unknown>;
+  /** The dashboard's pages and data (`GET /`, `/ui/…`); answers true when it handled the request. */
+  dashboard?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
 }
 
 export interface ApiServer {
@@ -137,9 +140,12 @@ export function createApiServer(routes: ApiRoutes, { timeoutMs }: { timeoutMs: n
           for (const l of listeners) l(routeKey, status, result.body);
         } else if (routeKey === 'GET /status' && routes['GET /status']) {
           send(res, 200, { 'content-type': 'application/json' }, JSON.stringify(routes['GET /status'](), null, 2));
-        } else if (routeKey === 'POST /query' && routes['POST /query'] && isLoopback(req.socket.remoteAddress) && req.headers['x-snowgate-query'] === '1') {
-          // The custom header makes a browser preflight, which this server never answers: no web page can query.
+        } else if (routeKey === 'POST /query' && routes['POST /query'] && isLocalRequest(req) && req.headers['x-snowgate-query'] === '1') {
+          // The custom header makes a cross-origin page preflight, which this server never answers, and a loopback
+          // Host keeps a DNS-rebound page out: only `pnpm query` and the twin's own dashboard can query.
           send(res, 200, { 'content-type': 'application/json' }, JSON.stringify(await routes['POST /query'](body.toString('utf8'))));
+        } else if (req.method === 'GET' && routes.dashboard && (await routes.dashboard(req, res))) {
+          // answered by the dashboard
         } else {
           send(res, 404, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Not Found' }));
         }
@@ -167,8 +173,4 @@ export function createApiServer(routes: ApiRoutes, { timeoutMs }: { timeoutMs: n
       listeners.push(listener);
     },
   };
-}
-
-function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 }

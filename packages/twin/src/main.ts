@@ -9,6 +9,7 @@ const twin = await startTwin(twinOptionsFromCli(process.argv.slice(2), process.e
 const e = twin.endpoints;
 console.log(`Snowgate local twin is ready.
 
+  Dashboard ${e.api}/         counts, throughput, lag, the quarantine, copy history, a query box
   POST ${e.api}/events      send events (application/json or application/x-ndjson)
   GET  ${e.api}/health
   GET  ${e.api}/status      counts and lag

@@ -12,6 +12,7 @@ import { createApiServer } from './api';
 import { fileApiKeyStore, withLambdaAuthorizer } from './api-keys';
 import { removeFile, writeJsonDurably } from './durable-file';
 import { coalescePutRecords } from './coalesce';
+import { createDashboard } from './dashboard';
 import { startEmulators } from './emulators';
 import { injectKinesisFaults, injectS3Faults } from './faults';
 import type { FirehoseStats } from './firehose';
@@ -165,12 +166,25 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
       ...(failed ? { deliveryFailed: `${failed.message}: nothing is delivered or loaded until the twin restarts (nothing acknowledged is lost)` } : {}),
     };
   };
+  // The dashboard reads the error bucket with a client of its own: no injected faults on what the operator looks at.
+  const dashboardS3 = createClients(settings, LOCAL_CREDENTIALS).s3;
+  const dashboard = createDashboard({
+    status,
+    query: (sql) => pipeline.query(readOnlySql(sql)),
+    s3: dashboardS3,
+    errorsBucket: NAMES.errors,
+    errorPrefix: settings.errorPrefix,
+  });
+  emulators.onS3Event((event) => {
+    if (event.s3.bucket.name === NAMES.errors && event.eventName.startsWith('ObjectCreated')) dashboard.quarantined(event.s3.object.key);
+  });
   const api = createApiServer(
     {
       'POST /events': events,
       'GET /health': health,
       'GET /status': status,
       'POST /query': (sql) => pipeline.query(readOnlySql(sql)),
+      dashboard: (req, res) => dashboard.handle(req, res),
     },
     { timeoutMs: options.stage.lambda.timeoutSeconds * 1_000 },
   );
@@ -216,6 +230,8 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
         try {
           await pipeline.stop();
         } finally {
+          dashboard.stop();
+          dashboardS3.destroy();
           streamWriter.destroy();
           ingestClients.kinesis.destroy();
           ingestClients.s3.destroy();
