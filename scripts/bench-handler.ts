@@ -22,12 +22,15 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
-import { compileContracts, contractSettingsSchema, loadContracts, parseIngestSettings, readSchemaDir } from '@snowgate/core';
+import { contractSettingsSchema, parseIngestSettings, readSchemaDir } from '@snowgate/core';
+import { compileContracts, loadContracts } from '@snowgate/core/contracts-compile';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
 import { build, type Plugin } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildValidators } from '../stacks/contracts';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -52,8 +55,16 @@ mkdirSync(outDir, { recursive: true });
 /** The repo's schemas, by absolute path: what the Lambda bundle ships beside the code as `schemas/`. */
 const schemasDir = new URL('../schemas/', import.meta.url).pathname;
 type ContractsMode = 'off' | 'enforce';
-/** The environment that turns contracts on in the bundle, schemas read from the repo. */
-const ENFORCE_ENV = { SNOWGATE_CONTRACTS_MODE: 'enforce', SNOWGATE_SCHEMAS_DIR: schemasDir };
+/**
+ * What synth ships with contracts on: the schemas and their standalone validators
+ * (stacks/contracts.ts), staged under .bench/schemas for the bundle to load.
+ */
+const shippedSchemasDir = new URL('schemas/', outDir).pathname;
+rmSync(shippedSchemasDir, { recursive: true, force: true });
+cpSync(schemasDir, shippedSchemasDir, { recursive: true });
+buildValidators(readSchemaDir(schemasDir), join(shippedSchemasDir, 'validators.mjs'));
+/** The environment that turns contracts on in the bundle, with the validators synth would ship. */
+const ENFORCE_ENV = { SNOWGATE_CONTRACTS_MODE: 'enforce', SNOWGATE_SCHEMAS_DIR: shippedSchemasDir };
 
 /** An in-memory transport: answers PutRecords with every entry stored, PutObject with 200. */
 const fakeTransport = {
@@ -100,8 +111,8 @@ async function measureInterleaved(variants: Array<{ name: string; contracts: Con
     const s3 = new S3Client({ region: 'us-east-1', credentials, requestHandler: fakeTransport as never, cacheMiddleware: true });
     // Logs at INFO go to a sink, as they would to CloudWatch: their cost counts, their volume does not flood the terminal.
     const logger = new Logger({ serviceName: 'bench', logLevel });
-    // Contracts, when enforced, are compiled here from the repo's schemas, as the handler does at cold start.
-    return createIngestHandler({ settings, kinesis, s3, logger });
+    // Contracts, when enforced, compiled here from the repo's schemas: the same validator code the Lambda loads precompiled.
+    return createIngestHandler({ settings, kinesis, s3, logger, contracts: loadContracts(settings.contracts, schemasDir) });
   });
   const run = async (n: number, times?: number[][]) => {
     for (let i = 0; i < n; i++) {
@@ -227,6 +238,18 @@ function contractsCompile(samples: number) {
   const loads = Array.from({ length: samples }, () => time(() => loadContracts(settings, schemasDir))).sort((a, b) => a - b);
   const files = readSchemaDir(schemasDir);
   const compiles = Array.from({ length: samples }, () => time(() => compileContracts(files, settings))).sort((a, b) => a - b);
+  // What the Lambda does instead: import the standalone validators, in a fresh process each time (nothing cached).
+  const validators = join(shippedSchemasDir, 'validators.mjs');
+  const imports = Array.from({ length: Math.min(samples, quick ? 5 : 15) }, () =>
+    Number(
+      String(
+        execFileSync(process.execPath, ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(validators)}); console.log(performance.now() - t);`], {
+          env: sandboxEnv(),
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }),
+      ).trim(),
+    ),
+  ).sort((a, b) => a - b);
   return {
     schemas: files.map((f) => `${f.type}/${f.version}`).join(', '),
     samples,
@@ -234,6 +257,9 @@ function contractsCompile(samples: number) {
     load_median_ms: +percentile(loads, 50).toFixed(2),
     load_max_ms: +loads[loads.length - 1]!.toFixed(2),
     compile_only_median_ms: +percentile(compiles, 50).toFixed(2),
+    standalone_bytes: statSync(validators).size,
+    standalone_import_median_ms: +percentile(imports, 50).toFixed(2),
+    standalone_import_max_ms: +imports[imports.length - 1]!.toFixed(2),
   };
 }
 
@@ -396,7 +422,7 @@ console.log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memory_gib}
 if (!coldOnly) console.table(handlerResults);
 console.table(bundleResults);
 console.table(coldResults);
-console.log(`contracts compile (${compileResults.schemas}): first loadContracts in process ${compileResults.first_load_ms} ms; median of ${compileResults.samples} fresh (new Ajv each) ${compileResults.load_median_ms} ms (max ${compileResults.load_max_ms}); compile only ${compileResults.compile_only_median_ms} ms`);
+console.log(`contracts compile (${compileResults.schemas}): first loadContracts in process ${compileResults.first_load_ms} ms; median of ${compileResults.samples} fresh (new Ajv each) ${compileResults.load_median_ms} ms (max ${compileResults.load_max_ms}); compile only ${compileResults.compile_only_median_ms} ms; what the Lambda does instead, import the standalone validators (${compileResults.standalone_bytes} bytes) in a fresh process: median ${compileResults.standalone_import_median_ms} ms (max ${compileResults.standalone_import_max_ms})`);
 if (coldOnly) process.exit(0);
 const target = (scenario: string, limit: number) => {
   const r = handlerResults.find((x) => x.scenario === scenario && x.logs === 'INFO')!;

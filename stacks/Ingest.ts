@@ -1,20 +1,17 @@
-import { compileContracts, ingestEnvironment, readSchemaDir } from '@snowgate/core';
-import { existsSync } from 'node:fs';
+import { ingestEnvironment } from '@snowgate/core';
 import { apiKeyParameterPrefix } from '@snowgate/functions/api-key-store';
 import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
 import { ArnFormat, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Api, Function, use, type ApiAuthorizer, type StackContext } from 'sst/constructs';
 import { stageConfig } from './config';
+import { prepareContracts } from './contracts';
 import { BASIC_EXECUTION, objectsUnderPrefix, suppress } from './nag';
 import { REPLAY_PREFIX, Storage } from './Storage';
 import { Stream } from './Stream';
 
 /** The newest Node.js Lambda runtime (the handler is also tested on Node 20 and 22). */
 export const LAMBDA_RUNTIME = 'nodejs24.x';
-
-/** The schema contracts, relative to the app's root; bundled with the ingest function under the same name. */
-export const SCHEMAS_DIR = 'schemas';
 
 const RETENTION = { 7: 'one_week', 14: 'two_weeks', 30: 'one_month', 90: 'three_months', 365: 'one_year' } as const;
 
@@ -24,11 +21,9 @@ export function Ingest({ stack, app }: StackContext) {
   const { errors } = use(Storage);
   const { stream } = use(Stream);
 
-  // Every schema is compiled here, so that a bad one stops synth and deploy with its file named, never a cold start.
-  const schemas = existsSync(SCHEMAS_DIR) ? compileContracts(readSchemaDir(SCHEMAS_DIR), config.contracts).schemas : undefined;
-  if (config.contracts.mode !== 'off' && !schemas?.length) {
-    throw new Error(`contracts.mode is "${config.contracts.mode}" but ${SCHEMAS_DIR}/ holds no schema: add schemas/<type>/<version>.json, or set the mode to "off"`);
-  }
+  // Every schema is compiled here, so that a bad one stops synth and deploy with its file named, never a cold start;
+  // with contracts on, they ship as standalone validators beside the schemas.
+  const contracts = prepareContracts(config.contracts, app.stage);
 
   const common = {
     runtime: LAMBDA_RUNTIME,
@@ -45,8 +40,8 @@ export function Ingest({ stack, app }: StackContext) {
     description: 'POST /events: validate, quarantine, put on Kinesis',
     memorySize: config.lambda.memoryMb,
     timeout: config.lambda.timeoutSeconds,
-    // The handler reads them from its task root at cold start (SNOWGATE_SCHEMAS_DIR is relative to it).
-    ...(schemas ? { copyFiles: [{ from: SCHEMAS_DIR, to: SCHEMAS_DIR }] } : {}),
+    // The handler loads `schemas/validators.mjs` from its task root at cold start (SNOWGATE_SCHEMAS_DIR is relative to it).
+    ...(contracts ? { copyFiles: contracts.copyFiles } : {}),
     environment: {
       ...ingestEnvironment(config, { streamName: stream.streamName, errorBucket: errors.bucketName }),
       NODE_OPTIONS: INGEST_NODE_OPTIONS,

@@ -1,6 +1,5 @@
 import {
   assessRequest,
-  compileContracts,
   ConfigError,
   contractSettingsSchema,
   limitsSchema,
@@ -10,6 +9,7 @@ import {
   type ContractSettings,
   type IncomingRequest,
 } from '@snowgate/core';
+import { compileContracts } from '@snowgate/core/contracts-compile';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -15,6 +15,9 @@ describe('quarantinedInput', () => {
   it('keeps UTF-8 text as text and other bytes as base64', () => {
     expect(quarantinedInput('{"a":', 100)).toEqual({ encoding: 'utf8', size: 5, truncated: false, data: '{"a":' });
     expect(quarantinedInput(new Uint8Array([0xff, 0x00]), 100)).toEqual({ encoding: 'base64', size: 2, truncated: false, data: '/wA=' });
+    // A byte-order mark is part of the input: kept (a UTF-8 decoder drops it by default). Found by the compressed-body property.
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]);
+    expect(Buffer.from(quarantinedInput(bom, 100).data, 'utf8').equals(Buffer.from(bom))).toBe(true);
   });
 
   it('truncates with the true size, never inside a character', () => {

@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ConfigError, contractSettingsSchema, ingestResponseSchema, loadContracts, parseIngestSettings, quarantineObjectSchema } from '@snowgate/core';
+import { ConfigError, contractSettingsSchema, ingestResponseSchema, parseIngestSettings, quarantineObjectSchema } from '@snowgate/core';
+import { loadContracts } from '@snowgate/core/contracts-compile';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';

@@ -3,6 +3,7 @@ import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@
 import { PutObjectCommand, S3Client, type PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { parseIngestSettings, type Contracts, type IngestSettingsInput } from '@snowgate/core';
 import type { IngestMetrics } from '@snowgate/functions/metrics';
+import { loadContracts } from '@snowgate/core/contracts-compile';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
 import { mockClient } from 'aws-sdk-client-mock';
 
@@ -27,7 +28,9 @@ export function mockedHandler(
   const s3Mock = mockClient(s3);
   kinesisMock.on(PutRecordsCommand).callsFake(async (input: PutRecordsCommandInput) => allStored(input));
   s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag"' });
-  const handler = createIngestHandler({ settings, kinesis, s3, logger, metrics, ...(contracts ? { contracts } : {}) });
+  // As the Lambda's entry does, but compiled here: the repository's schemas, when the settings turn contracts on.
+  const compiled = contracts ?? loadContracts(settings.contracts, settings.schemasDir ?? 'schemas');
+  const handler = createIngestHandler({ settings, kinesis, s3, logger, metrics, contracts: compiled });
   return {
     handler,
     settings,

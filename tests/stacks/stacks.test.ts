@@ -1,8 +1,11 @@
-import { parseStageConfig, type StageConfigInput } from '@snowgate/core';
+import { contractSettingsSchema, contractsFromValidators, parseStageConfig, readSchemaDir, type StageConfigInput } from '@snowgate/core';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { compileContracts } from '@snowgate/core/contracts-compile';
+import { pageViewV2 } from '../support/contracts';
 import { synthesize, type Synthesized } from '../../stacks/synth';
 
 const SQS = 'arn:aws:sqs:us-east-1:999999999999:sf-snowpipe-AIDAEXAMPLE-abc';
@@ -181,11 +184,31 @@ describe('Ingest', () => {
     });
     // The handler reads `schemas/` relative to its task root, the bundle's root.
     expect(fn(p).Properties.Environment.Variables.SNOWGATE_SCHEMAS_DIR).toBeUndefined();
+    const asset = (s: Synthesized) => join(s.assemblyDir, `asset.${String(fn(s).Properties.Code.S3Key).replace(/\.zip$/, '')}`);
     for (const s of [d, p]) {
-      const asset = join(s.assemblyDir, `asset.${String(fn(s).Properties.Code.S3Key).replace(/\.zip$/, '')}`);
-      expect(readFileSync(join(asset, 'schemas/page_view/2.json'), 'utf8')).toBe(readFileSync('schemas/page_view/2.json', 'utf8'));
-      expect(existsSync(join(asset, 'schemas/order_placed/1.json'))).toBe(true);
+      expect(readFileSync(join(asset(s), 'schemas/page_view/2.json'), 'utf8')).toBe(readFileSync('schemas/page_view/2.json', 'utf8'));
+      expect(existsSync(join(asset(s), 'schemas/order_placed/1.json'))).toBe(true);
     }
+    // With contracts on, the schemas also ship compiled (standalone validators); the handler's bundle has no Ajv.
+    expect(existsSync(join(asset(d), 'schemas/validators.mjs'))).toBe(false);
+    expect(existsSync(join(asset(p), 'schemas/validators.mjs'))).toBe(true);
+    expect(readFileSync(join(asset(p), 'packages/functions/src/ingest.mjs'), 'utf8')).not.toContain('strictSchema');
+  });
+
+  it('ships validators that judge records as Ajv does, and load without Ajv', async () => {
+    const asset = join(p.assemblyDir, `asset.${String(fn(p).Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+    const { validators } = await import(pathToFileURL(join(asset, 'schemas/validators.mjs')).href);
+    expect(Object.keys(validators).sort()).toEqual(['order_placed/1', 'page_view/1', 'page_view/2']);
+    const settings = contractSettingsSchema.parse({ mode: 'enforce', unknown: 'reject' });
+    const shipped = contractsFromValidators(validators, settings);
+    const compiled = compileContracts(readSchemaDir('schemas'), settings);
+    const samples = [
+      pageViewV2('ok'),
+      pageViewV2('bad', { url: 'not a uri', locale: 'english', tags: ['a', 'a'], device: { kind: 'fridge', extra: 1 }, occurred_at: 'yesterday' }),
+      { id: 'o', type: 'order_placed', schema_version: 1, order_id: 'x', currency: 'eur', total_minor: -1, items: [{ sku: '', quantity: 0 }], occurred_at: '2026-12-03T08:00:00Z' },
+      { id: 'u', type: 'nothing' },
+    ];
+    for (const record of samples) expect(shipped.check(record)).toEqual(compiled.check(record));
   });
 
   it('may only PutRecords on the stream and PutObject under the quarantine prefix', () => {

@@ -1,5 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { assessReplay, loadContracts, parseIngestSettings, parseStageConfig, replayCandidates, quarantineObjectSchema } from '@snowgate/core';
+import { assessReplay, parseIngestSettings, parseStageConfig, replayCandidates, quarantineObjectSchema } from '@snowgate/core';
+import { loadContracts } from '@snowgate/core/contracts-compile';
 import { createClients } from '@snowgate/functions/clients';
 import { createKinesisWriter } from '@snowgate/functions/kinesis-writer';
 import { FixModuleError, LEDGER_PREFIX, LOCK_KEY, ReplayLockedError, emptyLedger, loadFix, replay, writeLedger, type ReplayDependencies } from '@snowgate/replay';

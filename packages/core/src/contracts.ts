@@ -1,17 +1,19 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 
-// ajv-formats is CommonJS: its default export arrives wrapped under Node's ESM loader and plain under esbuild.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as typeof addFormatsModule;
-
 /**
  * Schema contracts: JSON Schema (draft 2020-12) files per event type and
  * version, `schemas/<type>/<version>.json`, chosen by fields of the record.
  * The same code runs in the Lambda and in the local twin.
+ *
+ * This module judges records with validators already compiled; it does not load
+ * Ajv. Compiling (Ajv, at synth, in tests and in the twin) is
+ * `@snowgate/core/contracts-compile`; the Lambda loads the validators that synth
+ * generated as standalone code (`schemas/validators.mjs` in its bundle), so that a
+ * cold start pays neither Ajv's load nor the compilation.
  */
 
 /** The only dialect accepted: a schema naming another is a mistake, not a preference. */
@@ -134,63 +136,28 @@ export function readSchemaDir(dir: string): SchemaFile[] {
   return files;
 }
 
+
+/** Own properties only, so that `constructor` or `__proto__` of a record never reach the prototype. */
+/** Validators by `<type>/<version>`: what Ajv compiles, or what synth generated as standalone code. */
+export type ValidatorMap = Readonly<Record<string, ValidateFunction>>;
+
 /**
- * Compiles every schema once (at cold start, or in a test or synth to prove
- * they compile). Strict about schemas: an unknown keyword (a typo such as
- * `requird`), another dialect or a `$ref` that resolves nowhere fails here, with
- * the file named.
+ * Contracts over compiled validators (`schemaKey` → function), with a stage's
+ * settings. Throws `ConfigError` for a key that is not `<type>/<version>`.
  *
  * @example
- * const contracts = compileContracts(readSchemaDir('schemas'), { mode: 'enforce', ... });
+ * const contracts = contractsFromValidators(validators, settings);
  * contracts.check({ id: 1, type: 'page_view', schema_version: 1, url: 42 }).ok // → false
  */
-export function compileContracts(files: readonly SchemaFile[], settings: ContractSettings): Contracts {
-  const ajv = new Ajv2020({
-    allErrors: true,
-    strictSchema: true,
-    strictNumbers: true,
-    // Lints on the schema author's style, not errors in the schema: left to the author.
-    strictTypes: false,
-    strictTuples: false,
-    strictRequired: false,
-    // Ajv's own `$id`s must not clash between files: each schema is registered under a key of ours.
-    addUsedSchema: false,
-    logger: false,
-  });
-  addFormats(ajv);
-
-  const problems: string[] = [];
+export function contractsFromValidators(validators: ValidatorMap, settings: ContractSettings): Contracts {
   const byType = new Map<string, Map<number, ValidateFunction>>();
-  for (const file of files) {
-    if (typeof file.schema !== 'object' || file.schema === null || Array.isArray(file.schema)) {
-      problems.push(`${file.source}: a schema must be a JSON object`);
-      continue;
-    }
-    const dialect = (file.schema as { $schema?: unknown }).$schema;
-    if (dialect !== undefined && dialect !== JSON_SCHEMA_DIALECT) {
-      problems.push(`${file.source}: $schema is ${JSON.stringify(dialect)}; only draft 2020-12 (${JSON_SCHEMA_DIALECT}) is supported`);
-      continue;
-    }
-    try {
-      ajv.addSchema(file.schema as object, schemaKey(file));
-    } catch (error) {
-      problems.push(`${file.source}: ${(error as Error).message}`);
-    }
+  for (const [key, validate] of Object.entries(validators)) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})\/([1-9][0-9]{0,8})$/.exec(key);
+    if (!m || typeof validate !== 'function') throw new ConfigError(`compiled contracts: "${key}" is not a <type>/<version> validator`);
+    let versions = byType.get(m[1]!);
+    if (!versions) byType.set(m[1]!, (versions = new Map()));
+    versions.set(Number(m[2]), validate);
   }
-  for (const file of files) {
-    if (problems.some((p) => p.startsWith(`${file.source}:`))) continue;
-    try {
-      const validate = ajv.getSchema(schemaKey(file));
-      if (!validate) throw new Error('did not compile');
-      let versions = byType.get(file.type);
-      if (!versions) byType.set(file.type, (versions = new Map()));
-      versions.set(file.version, validate);
-    } catch (error) {
-      problems.push(`${file.source}: ${(error as Error).message}`);
-    }
-  }
-  if (problems.length > 0) throw new ConfigError(`invalid schemas:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-
   const latest = new Map([...byType].map(([type, versions]) => [type, Math.max(...versions.keys())]));
   const typePath = settings.typeField.split('.');
   const versionPath = settings.versionField.split('.');
@@ -236,18 +203,6 @@ export function compileContracts(files: readonly SchemaFile[], settings: Contrac
   };
 }
 
-/**
- * Reads and compiles the schemas a stage's settings call for; `undefined`
- * when contracts are off (nothing is read, nothing costs).
- */
-export function loadContracts(settings: ContractSettings, dir: string): Contracts | undefined {
-  if (settings.mode === 'off') return undefined;
-  return compileContracts(readSchemaDir(dir), settings);
-}
-
-function schemaKey(file: SchemaRef): string {
-  return `snowgate:${file.type}/${file.version}`;
-}
 
 /** Own properties only, so that `constructor` or `__proto__` of a record never reach the prototype. */
 function readField(record: object, path: readonly string[]): unknown {

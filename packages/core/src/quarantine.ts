@@ -54,7 +54,7 @@ export const quarantineObjectSchema = z.object({
 });
 export type QuarantineObject = z.infer<typeof quarantineObjectSchema>;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Keeps an input as received, truncated to `maxBytes` with its true size.

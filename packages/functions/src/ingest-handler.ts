@@ -6,7 +6,7 @@ import middy from '@middy/core';
 import {
   assessRequest,
   buildQuarantineObject,
-  loadContracts,
+  ConfigError,
   needsQuarantine,
   responseOf,
   statusOf,
@@ -28,9 +28,10 @@ export interface IngestDependencies {
   logger?: Logger;
   clock?: Clock;
   /**
-   * Compiled schema contracts. By default they are read from `settings.schemasDir`
-   * (or `schemas/` in the working directory, the Lambda's task root) and compiled
-   * here, once, when contracts are on; a bad schema fails the cold start loudly.
+   * Compiled schema contracts, required when `settings.contracts.mode` is not
+   * `off`: the Lambda's entry loads the standalone validators synth generated
+   * (`schemas/validators.mjs`), the twin and the tests compile `schemas/` with
+   * `@snowgate/core/contracts-compile`.
    */
   contracts?: Contracts | undefined;
   /** Per-request outcomes: EMF in Lambda (`createEmfMetrics`), the dashboard's counters in the twin. None by default. */
@@ -51,9 +52,12 @@ export function createIngestHandler({
   s3,
   logger = new Logger({ serviceName: 'snowgate-ingest' }),
   clock = systemClock,
-  contracts = loadContracts(settings.contracts, settings.schemasDir ?? 'schemas'),
+  contracts,
   metrics,
 }: IngestDependencies) {
+  if (settings.contracts.mode !== 'off' && !contracts) {
+    throw new ConfigError(`contracts mode is "${settings.contracts.mode}" but no compiled contracts were given to the handler`);
+  }
   const putRecords = createKinesisWriter(kinesis, settings, clock);
   const quarantine = createQuarantineWriter(s3, settings, clock);
 

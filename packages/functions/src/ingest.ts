@@ -1,5 +1,6 @@
 import { ingestSettingsFromEnv } from '@snowgate/core';
 import { createClients } from './clients';
+import { loadCompiledContracts } from './contracts-runtime';
 import { createIngestHandler } from './ingest-handler';
 import { createEmfMetrics } from './metrics';
 
@@ -7,5 +8,8 @@ import { createEmfMetrics } from './metrics';
 const settings = ingestSettingsFromEnv(process.env);
 const { kinesis, s3 } = createClients(settings);
 
+// The standalone validators synth generated from schemas/ (none when contracts are off).
+const contracts = await loadCompiledContracts(settings);
+
 // The stage names the metrics' dimension (SNOWGATE_STAGE is set by the stack).
-export const handler = createIngestHandler({ settings, kinesis, s3, metrics: createEmfMetrics(process.env.SNOWGATE_STAGE ?? 'unknown') });
+export const handler = createIngestHandler({ settings, kinesis, s3, contracts, metrics: createEmfMetrics(process.env.SNOWGATE_STAGE ?? 'unknown') });

@@ -1,4 +1,5 @@
-import { loadContracts, loadStageConfig, parseIngestSettings, type Contracts, type IngestSettings } from '@snowgate/core';
+import { loadStageConfig, parseIngestSettings, type Contracts, type IngestSettings } from '@snowgate/core';
+import { loadContracts } from '@snowgate/core/contracts-compile';
 import { createClients } from '@snowgate/functions/clients';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { cachedApiKeyStore, loadContracts, parseIngestSettings, type StageConfig } from '@snowgate/core';
+import { cachedApiKeyStore, parseIngestSettings, type StageConfig } from '@snowgate/core';
+import { loadContracts } from '@snowgate/core/contracts-compile';
 import { createApiKeyAuthorizer } from '@snowgate/functions/api-key-authorizer';
 import { createClients } from '@snowgate/functions/clients';
 import { handler as health } from '@snowgate/functions/health';
