@@ -9,7 +9,7 @@ import { injectS3Faults } from './faults';
 import { LocalFirehose } from './firehose';
 import type { PipelineConfig, PipelineReply, PipelineRequest, PipelineSnapshot } from './pipeline';
 import { LocalSnowpipe } from './snowpipe';
-import { openWarehouse, query } from './warehouse';
+import { openWarehouse, readOnlyQuery } from './warehouse';
 
 const config = (workerData as { data: PipelineConfig }).data;
 const port = parentPort!;
@@ -45,7 +45,7 @@ port.on('message', async (request: PipelineRequest) => {
       break;
     case 'query':
       try {
-        port.postMessage({ type: 'answer', id: request.id, result: await query(queryConnection, request.sql) } satisfies PipelineReply);
+        port.postMessage({ type: 'answer', id: request.id, result: await readOnlyQuery(queryConnection, request.sql) } satisfies PipelineReply);
       } catch (error) {
         port.postMessage({ type: 'answer', id: request.id, error: (error as Error).message } satisfies PipelineReply);
       }

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readJson } from './durable-file';
 import type { Endpoints } from './twin';
-import { openWarehouse, query, snowflakeToDuckDb } from './warehouse';
+import { openWarehouse, readOnlyQuery, snowflakeToDuckDb } from './warehouse';
 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
@@ -53,7 +53,7 @@ async function run(): Promise<{ columns: string[]; rows: Record<string, unknown>
   if (!existsSync(path)) throw new QueryError(`no warehouse in ${dataDir}: start the twin with pnpm start first`);
   const { instance, connection } = await openWarehouse(path, { readOnly: true });
   try {
-    return await query(connection, sql);
+    return await readOnlyQuery(connection, sql);
   } finally {
     connection.closeSync();
     instance.closeSync();

@@ -1,4 +1,4 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { Dialect, transpile } from '@polyglot-sql/sdk';
 
 /**
@@ -48,7 +48,37 @@ export async function openWarehouse(path: string, { readOnly = false } = {}): Pr
   const instance = await DuckDBInstance.create(path, config);
   const connection = await instance.connect();
   if (!readOnly) for (const statement of WAREHOUSE_DDL) await connection.run(statement);
+  // Nothing the warehouse does reads or writes other files (loads arrive through the appender), so
+  // queries may not either (no read_text, no COPY … TO); and no statement may turn that back on.
+  await connection.run('SET enable_external_access = false');
+  await connection.run('SET lock_configuration = true');
   return { instance, connection };
+}
+
+export class ReadOnlyQueryError extends Error {
+  override readonly name = 'ReadOnlyQueryError';
+}
+
+/**
+ * Runs one read statement, as DuckDB itself classifies it: a SELECT (which
+ * DESCRIBE, SHOW, SUMMARIZE, FROM-first and `PRAGMA table_info` are, in DuckDB),
+ * or an EXPLAIN without ANALYZE (which would run the statement it explains).
+ * Anything else is refused before it runs: `pnpm query` and the dashboard read.
+ */
+export async function readOnlyQuery(connection: DuckDBConnection, sql: string): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
+  let extracted;
+  try {
+    extracted = await connection.extractStatements(sql);
+  } catch (error) {
+    throw new ReadOnlyQueryError((error as Error).message);
+  }
+  if (extracted.count !== 1) throw new ReadOnlyQueryError(`one statement at a time (this is ${extracted.count})`);
+  const type = (await extracted.prepare(0)).statementType;
+  const explain = type === StatementType.EXPLAIN;
+  if ((type !== StatementType.SELECT && !explain) || (explain && /analy[sz]e/i.test(sql))) {
+    throw new ReadOnlyQueryError(`read statements only (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN without ANALYZE); this is a ${StatementType[type] ?? type} statement`);
+  }
+  return query(connection, sql);
 }
 
 /** Runs a query and returns plain JSON-able rows (BigInts as numbers when safe, timestamps as ISO strings). */
