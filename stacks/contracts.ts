@@ -1,7 +1,7 @@
 import { readSchemaDir, type ContractSettings } from '@snowgate/core';
-import { compileContracts, standaloneValidatorsSource } from '@snowgate/core/contracts-compile';
+import { compileContracts, standaloneValidatorsSources } from '@snowgate/core/contracts-compile';
 import { buildSync } from 'esbuild';
-import { cpSync, existsSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /** The schema contracts, relative to the app's root; bundled with the ingest function under the same name. */
@@ -37,10 +37,19 @@ export function prepareContracts(settings: ContractSettings, stage: string, root
   return { schemas, copyFiles: [{ from: relative(root, staged), to: SCHEMAS_DIR }] };
 }
 
-/** Writes the schemas' standalone validators as one bundled ES module (no import left but Node's). */
-export function buildValidators(files: Parameters<typeof standaloneValidatorsSource>[0], outfile: string, root = process.cwd()): void {
+/**
+ * Writes the schemas' standalone validators, first-error and all-errors, as one
+ * bundled ES module exporting `validators` and `detailed` (no import left but Node's).
+ */
+export function buildValidators(files: Parameters<typeof standaloneValidatorsSources>[0], outfile: string, root = process.cwd()): void {
+  const sources = standaloneValidatorsSources(files);
+  // Written under the app's root, so that esbuild resolves ajv's runtime helpers from its node_modules.
+  const src = join(root, '.sst', 'snowgate-contracts', 'src');
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, 'fast.mjs'), sources.fast);
+  writeFileSync(join(src, 'detailed.mjs'), sources.detailed);
   buildSync({
-    stdin: { contents: standaloneValidatorsSource(files), resolveDir: root, sourcefile: 'validators.src.mjs', loader: 'js' },
+    stdin: { contents: "export { validators } from './fast.mjs';\nexport { validators as detailed } from './detailed.mjs';\n", resolveDir: src, sourcefile: 'validators.src.mjs', loader: 'js' },
     bundle: true,
     minify: true,
     platform: 'node',

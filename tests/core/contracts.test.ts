@@ -50,7 +50,10 @@ describe('contract verdicts', () => {
   });
 
   it('keeps the validator\'s errors with their paths, keywords and the schema they come from', () => {
-    const verdict = repo().check(pageViewV2('e1', { url: 'not a uri', device: { kind: 'fridge', extra: 1 }, session_id: undefined }));
+    const record = pageViewV2('e1', { url: 'not a uri', device: { kind: 'fridge', extra: 1 }, session_id: undefined });
+    // Without detail, the verdict stops at the first error.
+    expect(repo().check(record)).toMatchObject({ ok: false, issues: [{ keyword: 'required' }] });
+    const verdict = repo().check(record, true);
     expect(verdict.ok).toBe(false);
     if (verdict.ok) return;
     expect(verdict.reason).toBe('schema_violation');
@@ -82,7 +85,7 @@ describe('contract verdicts', () => {
   it('caps the issues kept for one record', () => {
     const schema = { type: 'object', properties: Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`f${i}`, { type: 'string' }])) };
     const contracts = compileContracts([{ type: 't', version: 1, source: 't/1.json', schema }], settings());
-    const verdict = contracts.check({ id: 1, type: 't', ...Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`f${i}`, i])) });
+    const verdict = contracts.check({ id: 1, type: 't', ...Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`f${i}`, i])) }, true);
     expect(!verdict.ok && verdict.issues).toHaveLength(50);
     expect(!verdict.ok && verdict.message).toMatch(/\(and 77 more\)$/);
   });
@@ -116,6 +119,16 @@ describe('contracts in the assessment', () => {
     expect(a.accepted).toHaveLength(3);
     expect(a.rejected).toEqual([]);
     expect(responseOf(a).warnings).toEqual([{ index: 1, reason: 'schema_violation', message: 'record 1 does not match page_view v2: /url must be string' }]);
+  });
+
+  it('collects every error for the first ten failing records of a request, and for none over 16 KiB: the work is bounded', () => {
+    const bad = (i: number) => pageViewV2(`b-${i}`, { url: 1, title: 2, locale: 3 });
+    const a = assessRequest(request([...Array.from({ length: 12 }, (_, i) => bad(i)), pageViewV2('huge', { tags: Array.from({ length: 20_000 }, (_, i) => i) })]), limits, repo());
+    expect(a.rejected.map((r) => r.issues.length)).toEqual([3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1]);
+    // A record far over the size for detail: 20,000 wrong items, judged by its first error alone.
+    const one = assessRequest(request([pageViewV2('huge', { tags: Array.from({ length: 20_000 }, (_, i) => i) })]), limits, repo());
+    expect(one.rejected[0]!.issues).toEqual([expect.objectContaining({ path: ['tags'], keyword: 'maxItems' })]);
+    expect(one.rejected[0]!.message).toBe('record 0 does not match page_view v2: /tags must NOT have more than 50 items');
   });
 
   it('checks a contract only once the id is valid: a record without one is still missing_id', () => {

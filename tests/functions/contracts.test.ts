@@ -68,6 +68,16 @@ describe('ingest handler with schema contracts', () => {
     expect(lines.join('\n')).not.toContain('secret-yes');
   });
 
+  it('starts the write budget after the assessment: slow judging of bad input is never a 503', async () => {
+    const real = loadContracts(contractSettingsSchema.parse({ mode: 'enforce' }), 'schemas')!;
+    // A judge slower than the whole write budget (400 ms here): the records still get their verdict and a 2xx/4xx.
+    const slow = { ...real, check: (record: object, detail?: boolean) => (Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300), real.check(record, detail)) };
+    const h = mockedHandler({ contracts: { mode: 'enforce' } }, undefined, slow);
+    const response = await h.handler(apiEvent({ body: JSON.stringify([pageViewV2('s-1'), pageViewV2('s-2', { url: 1 })]) }), lambdaContext());
+    expect(response.statusCode).toBe(207);
+    expect(h.quarantined()).toHaveLength(1);
+  });
+
   it('off: reads no schema at all, even from a directory that does not exist', async () => {
     const h = mockedHandler({ schemasDir: '/nonexistent' });
     const response = await h.handler(apiEvent({ body: JSON.stringify(pageViewV2('x', { url: 1 })) }), lambdaContext());

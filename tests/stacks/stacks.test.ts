@@ -197,10 +197,10 @@ describe('Ingest', () => {
 
   it('ships validators that judge records as Ajv does, and load without Ajv', async () => {
     const asset = join(p.assemblyDir, `asset.${String(fn(p).Properties.Code.S3Key).replace(/\.zip$/, '')}`);
-    const { validators } = await import(pathToFileURL(join(asset, 'schemas/validators.mjs')).href);
+    const { validators, detailed } = await import(pathToFileURL(join(asset, 'schemas/validators.mjs')).href);
     expect(Object.keys(validators).sort()).toEqual(['order_placed/1', 'page_view/1', 'page_view/2']);
     const settings = contractSettingsSchema.parse({ mode: 'enforce', unknown: 'reject' });
-    const shipped = contractsFromValidators(validators, settings);
+    const shipped = contractsFromValidators({ validators, detailed }, settings);
     const compiled = compileContracts(readSchemaDir('schemas'), settings);
     const samples = [
       pageViewV2('ok'),
@@ -208,7 +208,7 @@ describe('Ingest', () => {
       { id: 'o', type: 'order_placed', schema_version: 1, order_id: 'x', currency: 'eur', total_minor: -1, items: [{ sku: '', quantity: 0 }], occurred_at: '2026-12-03T08:00:00Z' },
       { id: 'u', type: 'nothing' },
     ];
-    for (const record of samples) expect(shipped.check(record)).toEqual(compiled.check(record));
+    for (const record of samples) for (const detail of [false, true]) expect(shipped.check(record, detail)).toEqual(compiled.check(record, detail));
   });
 
   it('may only PutRecords on the stream and PutObject under the quarantine prefix', () => {

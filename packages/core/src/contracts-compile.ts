@@ -20,9 +20,10 @@ export function schemaKey(file: SchemaRef): string {
   return `${file.type}/${file.version}`;
 }
 
-function newAjv(standalone: boolean): Ajv2020 {
+function newAjv(standalone: boolean, allErrors: boolean): Ajv2020 {
   const ajv = new Ajv2020({
-    allErrors: true,
+    // The verdict stops at the first error; the detailed validators collect them all (contracts.ts, CompiledValidators).
+    allErrors,
     strictSchema: true,
     strictNumbers: true,
     // Lints on the schema author's style, not errors in the schema: left to the author.
@@ -43,8 +44,8 @@ function newAjv(standalone: boolean): Ajv2020 {
  * such as `requird`), another dialect, an unknown format or a `$ref` that resolves
  * nowhere fails here, with the file named; every problem is listed at once.
  */
-function compileAll(files: readonly SchemaFile[], standalone: boolean): { ajv: Ajv2020; validators: Record<string, ValidateFunction> } {
-  const ajv = newAjv(standalone);
+function compileAll(files: readonly SchemaFile[], standalone: boolean, allErrors: boolean): { ajv: Ajv2020; validators: Record<string, ValidateFunction> } {
+  const ajv = newAjv(standalone, allErrors);
   const problems: string[] = [];
   const failed = new Set<string>();
   for (const file of files) {
@@ -87,7 +88,9 @@ function compileAll(files: readonly SchemaFile[], standalone: boolean): { ajv: A
  * contracts.check({ id: 1, type: 'page_view', schema_version: 1, url: 42 }).ok // → false
  */
 export function compileContracts(files: readonly SchemaFile[], settings: ContractSettings): Contracts {
-  return contractsFromValidators(compileAll(files, false).validators as ValidatorMap, settings);
+  const validators = compileAll(files, false, false).validators as ValidatorMap;
+  const detailed = compileAll(files, false, true).validators as ValidatorMap;
+  return contractsFromValidators({ validators, detailed }, settings);
 }
 
 /**
@@ -100,13 +103,18 @@ export function loadContracts(settings: ContractSettings, dir: string): Contract
 }
 
 /**
- * The schemas as one ES module of standalone validators (`export const
- * validators = { "<type>/<version>": fn, … }`), the code Ajv would generate at
- * run time, generated once. It still imports Ajv's small runtime helpers and
- * ajv-formats' format checks: bundle it (synth does) before shipping it alone.
+ * The schemas as ES modules of standalone validators (`export const validators =
+ * { "<type>/<version>": fn, … }`), the code Ajv would generate at run time,
+ * generated once: `fast` (first error) and `detailed` (every error). They still
+ * import Ajv's small runtime helpers and ajv-formats' format checks: bundle them
+ * (synth does) before shipping them alone.
  */
-export function standaloneValidatorsSource(files: readonly SchemaFile[]): string {
-  const { ajv, validators } = compileAll(files, true);
+export function standaloneValidatorsSources(files: readonly SchemaFile[]): { fast: string; detailed: string } {
+  return { fast: standaloneModule(files, false), detailed: standaloneModule(files, true) };
+}
+
+function standaloneModule(files: readonly SchemaFile[], allErrors: boolean): string {
+  const { ajv, validators } = compileAll(files, true, allErrors);
   const refs = Object.fromEntries(Object.keys(validators).map((key, i) => [`v${i}`, key]));
   const code = standaloneCode(ajv, refs);
   const entries = Object.entries(refs).map(([name, key]) => `  ${JSON.stringify(key)}: ${name},`);

@@ -86,8 +86,9 @@ export interface Contracts {
   /**
    * What the contracts say of one record (already known to be an object with an id).
    * A verdict that is not ok is a rejection in `enforce` and a warning in `warn`.
+   * With `detail`, a violation lists every error (up to `MAX_SCHEMA_ISSUES`); without, the first.
    */
-  check(record: object): ContractVerdict;
+  check(record: object, detail?: boolean): ContractVerdict;
 }
 
 /**
@@ -136,10 +137,27 @@ export function readSchemaDir(dir: string): SchemaFile[] {
   return files;
 }
 
-
-/** Own properties only, so that `constructor` or `__proto__` of a record never reach the prototype. */
 /** Validators by `<type>/<version>`: what Ajv compiles, or what synth generated as standalone code. */
 export type ValidatorMap = Readonly<Record<string, ValidateFunction>>;
+
+/**
+ * Two validators per schema: `validators` stop at the first error (the verdict:
+ * a record full of errors costs what a record with one does), and `detailed`
+ * collect every error, run only for the few failing records whose errors are
+ * worth keeping in full (`check(record, true)`; see `SCHEMA_DETAIL_*`).
+ */
+export interface CompiledValidators {
+  validators: ValidatorMap;
+  detailed?: ValidatorMap | undefined;
+}
+
+/**
+ * Failing records per request whose every error is collected (the others keep
+ * their first), and the largest record text that gets it: collecting all the
+ * errors of a 4 MiB array of wrong items costs seconds of CPU and hundreds of MB.
+ */
+export const SCHEMA_DETAIL_RECORDS = 10;
+export const SCHEMA_DETAIL_MAX_CHARS = 16_384;
 
 /**
  * Contracts over compiled validators (`schemaKey` → function), with a stage's
@@ -149,7 +167,7 @@ export type ValidatorMap = Readonly<Record<string, ValidateFunction>>;
  * const contracts = contractsFromValidators(validators, settings);
  * contracts.check({ id: 1, type: 'page_view', schema_version: 1, url: 42 }).ok // → false
  */
-export function contractsFromValidators(validators: ValidatorMap, settings: ContractSettings): Contracts {
+export function contractsFromValidators({ validators, detailed }: CompiledValidators, settings: ContractSettings): Contracts {
   const byType = new Map<string, Map<number, ValidateFunction>>();
   for (const [key, validate] of Object.entries(validators)) {
     const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})\/([1-9][0-9]{0,8})$/.exec(key);
@@ -157,6 +175,7 @@ export function contractsFromValidators(validators: ValidatorMap, settings: Cont
     let versions = byType.get(m[1]!);
     if (!versions) byType.set(m[1]!, (versions = new Map()));
     versions.set(Number(m[2]), validate);
+    if (detailed && typeof detailed[key] !== 'function') throw new ConfigError(`compiled contracts: no detailed validator for "${key}"`);
   }
   const latest = new Map([...byType].map(([type, versions]) => [type, Math.max(...versions.keys())]));
   const typePath = settings.typeField.split('.');
@@ -169,7 +188,7 @@ export function contractsFromValidators(validators: ValidatorMap, settings: Cont
   return {
     settings,
     schemas,
-    check(record) {
+    check(record, detail = false) {
       const type = readField(record, typePath);
       if (typeof type !== 'string' || type === '') {
         return unknown(type === undefined || type === null ? `has no ${settings.typeField}, so no schema applies` : `has a ${settings.typeField} that is not a non-empty string`);
@@ -189,9 +208,12 @@ export function contractsFromValidators(validators: ValidatorMap, settings: Cont
       const validate = versions.get(version);
       if (!validate) return unknown(`has ${settings.typeField} ${type} version ${version}, for which there is no schema`, schema);
       if (validate(record)) return { ok: true, schema };
-      const issues = (validate.errors ?? []).slice(0, MAX_SCHEMA_ISSUES).map(toIssue);
+      let errors = validate.errors ?? [];
+      const all = detail ? detailed?.[`${type}/${version}`] : undefined;
+      if (all && !all(record)) errors = all.errors ?? errors;
+      const issues = errors.slice(0, MAX_SCHEMA_ISSUES).map(toIssue);
       const shown = issues.slice(0, 3).map((i) => `${i.path.length ? `/${i.path.join('/')}` : '(record)'} ${i.message}`);
-      const more = (validate.errors?.length ?? 0) - shown.length;
+      const more = errors.length - shown.length;
       return {
         ok: false,
         reason: 'schema_violation',

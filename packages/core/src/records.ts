@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Contracts, SchemaIssue, SchemaRef } from './contracts';
+import { SCHEMA_DETAIL_MAX_CHARS, SCHEMA_DETAIL_RECORDS, type Contracts, type SchemaIssue, type SchemaRef } from './contracts';
 import { buildEnvelope } from './envelope';
 import { RequestRejectedError } from './errors';
 import { scanJson, spanText, type JsonSpan } from './json-scan';
@@ -131,8 +131,10 @@ export function assessRequest(request: IncomingRequest, limits: Limits, contract
     if (candidates.length === 0) {
       throw new RequestRejectedError('empty_batch', 422, 'the batch holds no records');
     }
+    // Every error is collected for the first few failing records only; the others keep their first (contracts.ts).
+    const detail = { left: SCHEMA_DETAIL_RECORDS };
     for (const candidate of candidates) {
-      const verdict = judge(candidate, assessment, limits, contracts);
+      const verdict = judge(candidate, assessment, limits, contracts, detail);
       if ('reason' in verdict) assessment.rejected.push(verdict);
       else assessment.accepted.push(verdict);
     }
@@ -209,7 +211,7 @@ function splitNdjson(text: string, maxRecords: number): Candidate[] {
   return candidates;
 }
 
-function judge(candidate: Candidate, assessment: Assessment, limits: Limits, contracts: Contracts | undefined): AcceptedRecord | RejectedRecord {
+function judge(candidate: Candidate, assessment: Assessment, limits: Limits, contracts: Contracts | undefined, detail: { left: number }): AcceptedRecord | RejectedRecord {
   const { index, raw, text, parsed, span } = candidate;
   const reject = (reason: RejectionReason, message: string, issues: ValidationIssue[] = [], schema?: SchemaRef): RejectedRecord => ({
     index,
@@ -247,8 +249,10 @@ function judge(candidate: Candidate, assessment: Assessment, limits: Limits, con
     return reject('record_too_large', `record ${index} is ${bytes} bytes on the stream; the limit is ${limits.maxRecordBytes}`);
   }
   // The contract last: only a record that could otherwise be taken is worth checking.
-  const verdict = contracts?.check(value);
+  const detailed = detail.left > 0 && raw.length <= SCHEMA_DETAIL_MAX_CHARS;
+  const verdict = contracts?.check(value, detailed);
   if (verdict && !verdict.ok) {
+    if (detailed) detail.left--;
     const message = `record ${index} ${verdict.message}`;
     if (contracts!.settings.mode === 'enforce') return reject(verdict.reason, message, verdict.issues, verdict.schema);
     assessment.warnings.push({ index, reason: verdict.reason, message, issues: verdict.issues, ...(verdict.schema ? { schema: verdict.schema } : {}) });

@@ -15,7 +15,7 @@ export async function loadCompiledContracts(settings: Pick<IngestSettings, 'cont
   if (settings.contracts.mode === 'off') return undefined;
   const file = resolve(settings.schemasDir ?? 'schemas', VALIDATORS_FILE);
   if (!existsSync(file)) throw new ConfigError(`contracts mode is "${settings.contracts.mode}" but ${file} is missing: deploy with contracts on, so that synth writes it`);
-  const module = (await import(pathToFileURL(file).href)) as { validators?: ValidatorMap };
-  if (!module.validators) throw new ConfigError(`${file} exports no validators`);
-  return contractsFromValidators(module.validators, settings.contracts);
+  const module = (await import(pathToFileURL(file).href)) as { validators?: ValidatorMap; detailed?: ValidatorMap };
+  if (!module.validators || !module.detailed) throw new ConfigError(`${file} exports no validators: redeploy, so that synth writes it again`);
+  return contractsFromValidators({ validators: module.validators, detailed: module.detailed }, settings.contracts);
 }

@@ -67,8 +67,11 @@ export function createIngestHandler({
     const assessment = assessRequest(request, settings.limits, contracts);
     const status = statusOf(assessment);
 
+    // The write budget starts once the input is judged: a slow assessment (a large body, many schema errors)
+    // must not turn bad input into a 503. The Lambda's remaining time still caps it.
+    const assessed = clock.now();
     const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS : Infinity;
-    const deadline = started + Math.max(0, Math.min(settings.write.budgetMs, remaining));
+    const deadline = assessed + Math.max(0, Math.min(settings.write.budgetMs, remaining));
     const delivery = assessment.accepted.length > 0 ? putRecords(assessment.accepted, deadline) : undefined;
     const quarantined = needsQuarantine(assessment)
       ? quarantine(
