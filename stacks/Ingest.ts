@@ -128,11 +128,9 @@ export function Ingest({ stack, app }: StackContext) {
   const replayPolicy = new iam.ManagedPolicy(stack, 'ReplayPolicy', {
     description: 'pnpm replay: read the quarantine, keep the replay ledger and lock, put records on the stream and read it back',
     statements: [
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [errors.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${config.buckets.errorPrefix}*`, `${REPLAY_PREFIX}*`] } },
-      }),
+      // Unconditioned: S3 answers a missing key (a ledger entry not written yet) with 404 only to a caller
+      // that may list the bucket, and a GetObject carries no s3:prefix for a condition to match (403 otherwise).
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [errors.bucketArn] }),
       new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [errors.arnForObjects(`${config.buckets.errorPrefix}*`), errors.arnForObjects(`${REPLAY_PREFIX}*`)] }),
       new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [errors.arnForObjects(`${REPLAY_PREFIX}*`)] }),
       // Only the lock is ever deleted: the quarantine and the ledger are never.
