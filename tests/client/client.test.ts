@@ -344,12 +344,26 @@ describe('answers', () => {
   });
 
   it('reports the request id from the body, or from apigw-requestid', async () => {
-    const server = await serve((req, n) => (n === 0 ? answer(req) : { status: 202, headers: { 'apigw-requestid': 'from-header' }, body: '' }));
+    const server = await serve((req, n) => (n === 0 ? answer(req) : { status: 202, headers: { 'apigw-requestid': 'from-header' }, body: JSON.stringify({ accepted: 1, rejected: 0, errors: [] }) }));
     const client = clientFor(server, { maxBatchRecords: 1 });
     const [a, b] = [client.send({ id: 1 }), client.send({ id: 2 })];
     await client.flush();
     expect(await a).toMatchObject({ status: 'delivered', requestId: 'rid-1' });
     expect(await b).toMatchObject({ status: 'delivered', requestId: 'from-header' });
+    await client.close();
+  });
+
+  it.each([
+    ['an empty 202', { status: 202, body: '' }],
+    ['a 200 page from a proxy', { status: 200, body: '<html>ok</html>' }],
+    ['a 200 without counts', { status: 200, body: '{"ok":true}' }],
+    ['a 204', { status: 204, body: '' }],
+  ])('never calls delivered what a 2xx without Snowgate counts answered: %s', async (_, reply) => {
+    const server = await serve(() => reply);
+    const client = clientFor(server, { maxBatchRecords: 2 });
+    const outcomes = [client.send({ id: 1 }), client.send({ id: 2 })];
+    expect(await client.flush()).toEqual({ delivered: 0, rejected: 0, failed: 2 });
+    for (const o of await Promise.all(outcomes)) expect(o).toMatchObject({ status: 'failed', reason: 'unreadable_response' });
     await client.close();
   });
 });

@@ -444,11 +444,12 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
     const parsed = readBody(answer.text);
     const requestId = parsed?.requestId ?? answer.requestId;
     const rejected = byIndex(parsed?.errors ?? [], batch.items.length);
-    // Some were taken, and we cannot tell which: claim none.
+    // Delivered means the server said so: a 2xx without Snowgate's counts (a proxy's page, an empty body, a 204)
+    // proves nothing was stored. Some may have been taken, and we cannot tell which: claim none.
     const problem =
-      answer.status === 207 && parsed?.errors === undefined
+      parsed?.accepted === undefined || (answer.status === 207 && parsed.errors === undefined)
         ? 'with a body that is not a Snowgate response'
-        : parsed?.accepted !== undefined && parsed.accepted !== batch.items.length - rejected.size
+        : parsed.accepted !== batch.items.length - rejected.size
           ? `accepted: ${parsed.accepted} for ${batch.items.length} events, ${rejected.size} of them rejected`
           : undefined;
     if (problem !== undefined) {
