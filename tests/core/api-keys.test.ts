@@ -62,4 +62,36 @@ describe('API keys', () => {
     await cached.get(record.key_id);
     expect(inner.reads()).toBe(3);
   });
+
+  it('keeps serving known keys when the store fails, keeps unknown ids apart and bounded, and asks once per id at a time', async () => {
+    const { record } = generateApiKey('acme-web');
+    let failing = false;
+    let reads = 0;
+    const inner = {
+      async get(id: string) {
+        reads++;
+        await new Promise((r) => setTimeout(r, 5));
+        if (failing) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        return id === record.key_id ? record : undefined;
+      },
+    };
+    let now = 0;
+    const cached = cachedApiKeyStore(inner, 60_000, () => now, { maxStaleMs: 600_000, maxUnknown: 3 });
+    // Concurrent lookups of one id: one read.
+    await Promise.all([cached.get(record.key_id), cached.get(record.key_id), cached.get(record.key_id)]);
+    expect(reads).toBe(1);
+    // A flood of random ids overflows the unknown set without evicting the known key.
+    for (const id of ['aaaaaaaaaaaa', 'bbbbbbbbbbbb', 'cccccccccccc', 'dddddddddddd']) await cached.get(id);
+    expect(reads).toBe(5);
+    expect(await cached.get(record.key_id)).toEqual(record);
+    expect(reads).toBe(5);
+    // The store fails after the TTL: the known key is served stale; an id never seen fails (a 500: producers retry).
+    now = 120_000;
+    failing = true;
+    expect(await cached.get(record.key_id)).toEqual(record);
+    await expect(cached.get('eeeeeeeeeeee')).rejects.toThrow('Rate exceeded');
+    // Not forever: past maxStaleMs the failure shows.
+    now = 700_000;
+    await expect(cached.get(record.key_id)).rejects.toThrow('Rate exceeded');
+  });
 });

@@ -92,21 +92,55 @@ export function apiKeyId(key: string): string | undefined {
 }
 
 /**
- * A store in front of another that keeps each answer (a record, or "no such key")
- * for `ttlMs`: the authorizer reads SSM once per key per minute, not per request.
- * Revocation therefore takes up to `ttlMs` here, plus API Gateway's own cache.
+ * A store in front of another, for the authorizer: known keys are kept for
+ * `ttlMs`, and served stale (up to `maxStaleMs`) when the store fails, so that an
+ * SSM outage or throttling does not lock out producers already seen; unknown ids
+ * are remembered apart, in a bounded set whose overflow drops the oldest, so that
+ * a flood of random keys can neither evict known ones nor repeat a lookup; and one
+ * lookup per id is in flight at a time. Revocation therefore takes up to `ttlMs`
+ * here (plus API Gateway's own cache), or up to `maxStaleMs` while the store is down.
  */
-export function cachedApiKeyStore(store: Pick<ApiKeyStore, 'get'>, ttlMs: number, now: () => number = Date.now): Pick<ApiKeyStore, 'get'> {
-  const cache = new Map<string, { at: number; record: ApiKeyRecord | undefined }>();
+export function cachedApiKeyStore(
+  store: Pick<ApiKeyStore, 'get'>,
+  ttlMs: number,
+  now: () => number = Date.now,
+  { maxStaleMs = 15 * 60_000, maxUnknown = 10_000 }: { maxStaleMs?: number; maxUnknown?: number } = {},
+): Pick<ApiKeyStore, 'get'> {
+  const known = new Map<string, { at: number; record: ApiKeyRecord }>();
+  const unknown = new Map<string, number>();
+  const inFlight = new Map<string, Promise<ApiKeyRecord | undefined>>();
+  const lookup = async (keyId: string): Promise<ApiKeyRecord | undefined> => {
+    const stale = known.get(keyId);
+    let record: ApiKeyRecord | undefined;
+    try {
+      record = await store.get(keyId);
+    } catch (error) {
+      if (stale && now() - stale.at < maxStaleMs) return stale.record;
+      throw error;
+    }
+    if (record) {
+      known.set(keyId, { at: now(), record });
+      unknown.delete(keyId);
+    } else {
+      known.delete(keyId);
+      unknown.delete(keyId);
+      if (unknown.size >= maxUnknown) unknown.delete(unknown.keys().next().value!);
+      unknown.set(keyId, now());
+    }
+    return record;
+  };
   return {
     async get(keyId) {
-      const hit = cache.get(keyId);
+      const hit = known.get(keyId);
       if (hit && now() - hit.at < ttlMs) return hit.record;
-      const record = await store.get(keyId);
-      // Bounded: a flood of random key ids must not grow it forever.
-      if (cache.size >= 10_000) cache.clear();
-      cache.set(keyId, { at: now(), record });
-      return record;
+      const miss = unknown.get(keyId);
+      if (miss !== undefined && now() - miss < ttlMs) return undefined;
+      let pending = inFlight.get(keyId);
+      if (!pending) {
+        pending = lookup(keyId).finally(() => inFlight.delete(keyId));
+        inFlight.set(keyId, pending);
+      }
+      return pending;
     },
   };
 }
