@@ -41,8 +41,11 @@ describe('contract verdicts', () => {
     const contracts = repo();
     const v1 = { id: 'e1', type: 'page_view', schema_version: 1, url: 'https://example.com/', occurred_at: '2026-12-03T08:00:00Z' };
     expect(contracts.check(v1)).toEqual({ ok: true, schema: { type: 'page_view', version: 1 } });
-    // A string of digits names a version too.
-    expect(contracts.check({ ...v1, schema_version: '1' })).toMatchObject({ ok: false, schema: { version: 1 } });
+    // A string of digits names a version too, and the schemas allow it.
+    expect(contracts.check({ ...v1, schema_version: '1' })).toEqual({ ok: true, schema: { type: 'page_view', version: 1 } });
+    // A complete v2 record that names no version is checked against v2, the newest, and passes.
+    const { schema_version: __, ...v2 } = pageViewV2('e2');
+    expect(contracts.check(v2)).toEqual({ ok: true, schema: { type: 'page_view', version: 2 } });
     const { schema_version: _, ...unversioned } = v1;
     expect(contracts.check(unversioned)).toMatchObject({ ok: false, reason: 'schema_violation', schema: { type: 'page_view', version: 2 } });
     expect(repo({ missingVersion: 'unknown' }).check(unversioned)).toEqual({ ok: true });
