@@ -167,6 +167,14 @@ describe('ingest handler: faults', () => {
     expect(mixed.headers?.['retry-after']).toBe('3');
   });
 
+  it('takes a 412 on the quarantine write as stored: the key is new, so only its own earlier attempt can have written it', async () => {
+    const h = mockedHandler();
+    // What S3 answers the SDK's retry of a conditional PUT whose first answer was lost.
+    h.s3Mock.on(PutObjectCommand).rejects(Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }));
+    expect((await h.handler(apiEvent({ body: '{' }), lambdaContext())).statusCode).toBe(400);
+    expect((await h.handler(apiEvent({ body: fixture('batch-mixed.json') }), lambdaContext())).statusCode).toBe(207);
+  });
+
   it('does not answer before the stream has acknowledged every record', async () => {
     const h = mockedHandler();
     let release!: () => void;

@@ -3,7 +3,7 @@ import { assessReplay, parseIngestSettings, parseStageConfig, replayCandidates, 
 import { loadContracts } from '@snowgate/core/contracts-compile';
 import { createClients } from '@snowgate/functions/clients';
 import { createKinesisWriter } from '@snowgate/functions/kinesis-writer';
-import { FixModuleError, LEDGER_PREFIX, LOCK_KEY, ReplayLockedError, emptyLedger, loadFix, replay, writeLedger, type ReplayDependencies } from '@snowgate/replay';
+import { acquireLock, FixModuleError, LEDGER_PREFIX, LOCK_KEY, ReplayLockedError, emptyLedger, loadFix, replay, writeLedger, type ReplayDependencies } from '@snowgate/replay';
 import { startTwin, type Twin } from '@snowgate/twin';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -164,6 +164,13 @@ describe('replay of quarantined records, on the twin', () => {
     // A dry run needs no lock.
     expect((await replay({ send: false }, deps)).dryRun).toBe(true);
     expect((await replay({ send: true, breakLock: true }, deps)).totals.sent).toBe(0);
+    expect(await bucketKeys(LOCK_KEY)).toEqual([]);
+    // A run whose lock was broken by another does not, when it ends, remove the other's lock.
+    const releaseA = await acquireLock(clients.s3, twin.endpoints.buckets.errors, 'run-a');
+    const releaseB = await acquireLock(clients.s3, twin.endpoints.buckets.errors, 'run-b', true);
+    await releaseA();
+    expect(await bucketKeys(LOCK_KEY)).toEqual([LOCK_KEY]);
+    await releaseB();
     expect(await bucketKeys(LOCK_KEY)).toEqual([]);
   });
 

@@ -45,7 +45,8 @@ export function createEmfMetrics(stage: string, metrics = new Metrics({ namespac
     record(outcome) {
       metrics.addMetric(METRIC.accepted, MetricUnit.Count, outcome.accepted);
       metrics.addMetric(METRIC.rejected, MetricUnit.Count, outcome.rejected);
-      metrics.addMetric(METRIC.batchSize, MetricUnit.Count, outcome.accepted + outcome.rejected);
+      // A 503 has no verdict on its records: it would drag the batch-size average down.
+      if (!outcome.downstreamUnavailable) metrics.addMetric(METRIC.batchSize, MetricUnit.Count, outcome.accepted + outcome.rejected);
       metrics.addMetric(METRIC.downstreamUnavailable, MetricUnit.Count, outcome.downstreamUnavailable ? 1 : 0);
       metrics.addMetric(METRIC.putRecordsRetries, MetricUnit.Count, outcome.putRecordsRetries);
       if (outcome.schemaWarnings > 0) metrics.addMetric(METRIC.schemaWarnings, MetricUnit.Count, outcome.schemaWarnings);

@@ -28,6 +28,9 @@ export function createQuarantineWriter(s3: S3Client, settings: Pick<IngestSettin
         clock,
       );
     } catch (cause) {
+      // The key is new (a random UUID in it): "already exists" can only mean that an earlier attempt of this very
+      // write (the SDK's retry after a lost answer) stored it. It is durable; answering 503 would quarantine it twice.
+      if ((cause as Error).name === 'PreconditionFailed' || (cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return key;
       throw new DownstreamUnavailableError(
         `error bucket did not store the rejected input: ${(cause as Error).name}: ${(cause as Error).message}`,
         settings.write.retryAfterSeconds,

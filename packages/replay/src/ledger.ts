@@ -75,7 +75,15 @@ export async function acquireLock(s3: S3Client, bucket: string, run: string, bre
     }
     throw new ReplayLockedError(`another replay holds s3://${bucket}/${LOCK_KEY}: ${current}. If it is no longer running, run again with --break-lock`);
   }
+  // Released only while it is still ours: after a mistaken --break-lock, another run's lock stays.
   return async () => {
+    try {
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: LOCK_KEY }));
+      if ((JSON.parse(await out.Body!.transformToString()) as typeof holder).run !== run) return;
+    } catch (error) {
+      if ((error as Error).name === 'NoSuchKey') return;
+      throw error;
+    }
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: LOCK_KEY }));
   };
 }
