@@ -42,7 +42,7 @@ import {
   type QuarantineObject,
   type RejectionReason,
 } from '@snowgate/core';
-import { createClients } from '@snowgate/functions/clients';
+import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
 import { fileApiKeyStore, openWarehouse, query, type TwinStatus } from '@snowgate/twin';
 import newman, { type NewmanRunExecution, type NewmanRunOptions, type NewmanRunSummary } from 'newman';
 import { randomUUID } from 'node:crypto';
@@ -62,8 +62,6 @@ const SCHEMAS_DIR = join(root, 'schemas');
  * repository root, as for `pnpm postman`, which pnpm runs there. Files outside it are refused, as the Postman app does.
  */
 const WORKING_DIR = root;
-/** Credentials s3rver accepts; nothing leaves this machine. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 /** A draining stop delivers and loads everything buffered: seconds, not minutes. */
 const STOP_TIMEOUT_MS = 30_000;
 const CONTRACTS_FOLDER = 'Schema contracts';

@@ -1,13 +1,14 @@
 import { readSchemaDir, type ContractSettings } from '@snowgate/core';
 import { compileContracts, standaloneValidatorsSources } from '@snowgate/core/contracts-compile';
+import { VALIDATORS_FILE } from '@snowgate/functions/contracts-runtime';
 import { buildSync } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /** The schema contracts, relative to the app's root; bundled with the ingest function under the same name. */
 export const SCHEMAS_DIR = 'schemas';
-/** The standalone validators' file name, beside the schemas in the function's bundle. */
-export const VALIDATORS_FILE = 'validators.mjs';
+/** The standalone validators' file name, beside the schemas in the function's bundle: the handler's constant. */
+export { VALIDATORS_FILE };
 
 /**
  * Compiles every schema (a bad one stops synth and deploy here, with its file

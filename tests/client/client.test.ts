@@ -9,6 +9,7 @@ import {
   CLIENT_VERSION,
   ClientClosedError,
   createClient,
+  ENVELOPE_OVERHEAD_BYTES,
   eventsUrl,
   parseRetryAfter,
   utf8Length,
@@ -91,10 +92,10 @@ describe('batching', () => {
     const server = await serve((req) => answer(req));
     const rejected: EventOutcome[] = [];
     const client = clientFor(server, { maxRecordBytes: 1_000, onRejected: (o) => rejected.push(o) });
-    // JSON + 128 bytes of envelope + the id as partition key.
+    // JSON + the envelope allowance + the id as partition key.
     const sized = (id: string, total: number) => {
       const e = { id, pad: '' };
-      e.pad = 'x'.repeat(total - 128 - id.length - JSON.stringify(e).length);
+      e.pad = 'x'.repeat(total - ENVELOPE_OVERHEAD_BYTES - id.length - JSON.stringify(e).length);
       return e;
     };
     const atLimit = sized('fits', 1_000);

@@ -1,9 +1,11 @@
 /**
  * Bytes the server adds around a record on the stream: its envelope
  * `{"received_at":"…","request_id":"…","record":…}` is 84 bytes with a
- * 16-character request id; this leaves room for request ids up to 60 characters.
+ * 16-character request id, and an API key's producer name adds up to 78
+ * (`,"producer":"…"`, 64 characters at most); this leaves room for request ids
+ * up to 60 characters besides.
  */
-export const ENVELOPE_OVERHEAD_BYTES = 128;
+export const ENVELOPE_OVERHEAD_BYTES = 206;
 
 /**
  * UTF-8 length of a string, without encoding it. (JSON.stringify never

@@ -11,7 +11,8 @@ import { z } from 'zod';
  * and a stolen record does not give the key.
  */
 export const API_KEY_PREFIX = 'sg_';
-const KEY_ID = /^[a-z0-9]{12}$/;
+/** A key id: public, and safe as a file or parameter name. */
+export const API_KEY_ID = /^[a-z0-9]{12}$/;
 const KEY = /^sg_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
 /** A producer's name: it lands in every envelope and quarantine object of its requests. */
@@ -19,7 +20,7 @@ export const producerNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0
 
 export const apiKeyRecordSchema = z.object({
   schema: z.literal('snowgate.api-key/v1'),
-  key_id: z.string().regex(KEY_ID),
+  key_id: z.string().regex(API_KEY_ID),
   producer: producerNameSchema,
   /** SHA-256 of the secret, hex. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/),

@@ -125,6 +125,8 @@ export const stageConfigSchema = z
     path: ['snowflake', 'iamUserArn'],
   })
   .refine((c) => !(c.production && c.auth.mode === 'none'), { message: 'a production stage cannot use auth mode "none"', path: ['auth', 'mode'] })
+  // `pnpm replay` writes its ledger under replays/ in the error bucket: the quarantine may not live there.
+  .refine((c) => !c.buckets.errorPrefix.startsWith('replays/'), { message: 'the quarantine prefix may not be under replays/, where pnpm replay keeps its ledger', path: ['buckets', 'errorPrefix'] })
   .refine((c) => c.ingest.write.budgetMs < c.lambda.timeoutSeconds * 1_000 - 500, {
     message: 'the write budget must end at least 500 ms before the Lambda timeout',
     path: ['ingest', 'write', 'budgetMs'],

@@ -5,6 +5,9 @@ import type { IngestSettings } from '@snowgate/core';
 import http from 'node:http';
 import https from 'node:https';
 
+/** Credentials the twin's emulators (kinesalite, s3rver) accept; nothing leaves the machine. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
 /**
  * The SDK clients the handler writes with, in Lambda and in the local twin.
  * Always HTTP/1.1 with keep-alive: the Kinesis client otherwise prefers

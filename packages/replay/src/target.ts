@@ -1,11 +1,9 @@
 import { loadStageConfig, parseIngestSettings, type Contracts, type IngestSettings } from '@snowgate/core';
 import { loadContracts } from '@snowgate/core/contracts-compile';
-import { createClients } from '@snowgate/functions/clients';
+import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-/** Credentials the twin's emulators accept; nothing leaves this machine. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export interface ReplayTarget {
   description: string;

@@ -1,4 +1,4 @@
-import { apiKeyRecordSchema, type ApiKeyRecord, type ApiKeyStore } from '@snowgate/core';
+import { API_KEY_ID, apiKeyRecordSchema, type ApiKeyRecord, type ApiKeyStore } from '@snowgate/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,12 +9,12 @@ export function apiKeysDir(dataDir: string): string {
   return join(dataDir, 'api-keys');
 }
 
-/** The twin's key store, under its data dir. Key ids are checked by the caller's format (`[a-z0-9]{12}`), so no path escapes the directory. */
+/** The twin's key store, under its data dir. Key ids are checked against `API_KEY_ID`, so no path escapes the directory. */
 export function fileApiKeyStore(dataDir: string): ApiKeyStore {
   const dir = apiKeysDir(dataDir);
   return {
     async get(keyId) {
-      if (!/^[a-z0-9]{12}$/.test(keyId)) return undefined;
+      if (!API_KEY_ID.test(keyId)) return undefined;
       const value = readJson<unknown>(join(dir, `${keyId}.json`));
       return value === undefined ? undefined : apiKeyRecordSchema.parse(value);
     },
@@ -25,7 +25,7 @@ export function fileApiKeyStore(dataDir: string): ApiKeyStore {
     async list() {
       let names: string[];
       try {
-        names = readdirSync(dir).filter((n) => /^[a-z0-9]{12}\.json$/.test(n));
+        names = readdirSync(dir).filter((n) => n.endsWith('.json') && API_KEY_ID.test(n.slice(0, -5)));
       } catch {
         return [];
       }

@@ -138,7 +138,7 @@ export function createApiServer(routes: ApiRoutes, { timeoutMs }: { timeoutMs: n
           const status = result.statusCode ?? 200;
           send(res, status, (result.headers ?? {}) as Record<string, string>, result.body, event.requestContext.requestId);
           for (const l of listeners) l(routeKey, status, result.body);
-        } else if (routeKey === 'GET /status' && routes['GET /status']) {
+        } else if (routeKey === 'GET /status' && routes['GET /status'] && isLocalRequest(req)) {
           send(res, 200, { 'content-type': 'application/json' }, JSON.stringify(routes['GET /status'](), null, 2));
         } else if (routeKey === 'POST /query' && routes['POST /query'] && isLocalRequest(req) && req.headers['x-snowgate-query'] === '1') {
           // The custom header makes a cross-origin page preflight, which this server never answers, and a loopback

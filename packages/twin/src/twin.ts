@@ -3,7 +3,7 @@ import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient }
 import { cachedApiKeyStore, parseIngestSettings, type StageConfig } from '@snowgate/core';
 import { loadContracts } from '@snowgate/core/contracts-compile';
 import { createApiKeyAuthorizer } from '@snowgate/functions/api-key-authorizer';
-import { createClients } from '@snowgate/functions/clients';
+import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
 import { handler as health } from '@snowgate/functions/health';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
 import { mkdirSync } from 'node:fs';
@@ -21,8 +21,6 @@ import { resolveTwinOptions, type TwinOptionsInput } from './options';
 import { startPipeline } from './pipeline';
 import type { SnowpipeStats } from './snowpipe';
 
-/** Credentials the emulators accept; nothing leaves this machine. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export interface Endpoints {
   api: string;
