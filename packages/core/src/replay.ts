@@ -141,8 +141,22 @@ export function assessReplay(
     else lines.push({ index: input.index, text });
   }
   // As NDJSON, one request's worth at a time: every line is judged on its own, as in a request.
-  for (let start = 0; start < lines.length; start += limits.maxRecordsPerRequest) {
-    const chunk = lines.slice(start, start + limits.maxRecordsPerRequest);
+  // Chunks within a request's limits, by count and by bytes: a fix may have grown the records, or the stage's
+  // body limit may be lower than when they came; one record alone too large is still judged (record_too_large).
+  const chunks: (typeof lines)[] = [];
+  let bytes = 0;
+  for (const line of lines) {
+    const size = Buffer.byteLength(line.text, 'utf8') + 1;
+    const last = chunks[chunks.length - 1];
+    if (!last || last.length >= limits.maxRecordsPerRequest || bytes + size > limits.maxBodyBytes) {
+      chunks.push([line]);
+      bytes = size;
+    } else {
+      last.push(line);
+      bytes += size;
+    }
+  }
+  for (const chunk of chunks) {
     const assessment = assessRequest(
       {
         requestId: object.request_id,
