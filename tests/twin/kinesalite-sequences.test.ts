@@ -88,3 +88,41 @@ describe('kinesalite sequence numbers on BigInt', () => {
     );
   });
 });
+
+describe('kinesalite as the twin runs it: no record shares a shard start position', () => {
+  it('numbers every shard group\'s first record above index 0, also after a split, so an empty read never skips one', async () => {
+    const { startEmulators, createStream } = await import('../support/emulators');
+    const { GetShardIteratorCommand, GetRecordsCommand, PutRecordsCommand, ListShardsCommand, SplitShardCommand, DescribeStreamSummaryCommand } = await import('@aws-sdk/client-kinesis');
+    const emulators = await startEmulators();
+    try {
+      // Seven shards: two groups of five, both starting fresh.
+      await createStream(emulators.kinesis, 'fresh', 7);
+      const keys = Array.from({ length: 200 }, (_, i) => `k-${i}`);
+      const put = await emulators.kinesis.send(new PutRecordsCommand({ StreamName: 'fresh', Records: keys.map((k) => ({ PartitionKey: k, Data: new TextEncoder().encode(k) })) }));
+      const indexes = (put.Records ?? []).map((r) => BigInt(parseSequence(r.SequenceNumber!).seqIx));
+      expect(new Set((put.Records ?? []).map((r) => r.ShardId)).size).toBe(7);
+      expect(indexes.every((ix) => ix >= 1n)).toBe(true);
+      // An empty read's iterator (index 0, the time now) then sorts below every record: all are read.
+      const shards = (await emulators.kinesis.send(new ListShardsCommand({ StreamName: 'fresh' }))).Shards ?? [];
+      let read = 0;
+      for (const shard of shards) {
+        const { ShardIterator } = await emulators.kinesis.send(new GetShardIteratorCommand({ StreamName: 'fresh', ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }));
+        read += (await emulators.kinesis.send(new GetRecordsCommand({ ShardIterator }))).Records?.length ?? 0;
+      }
+      expect(read).toBe(200);
+      // A split adds shards: the new group starts above 0 too.
+      const first = shards[0]!;
+      const middle = ((BigInt(first.HashKeyRange!.StartingHashKey!) + BigInt(first.HashKeyRange!.EndingHashKey!)) / 2n).toString();
+      await emulators.kinesis.send(new SplitShardCommand({ StreamName: 'fresh', ShardToSplit: first.ShardId!, NewStartingHashKey: middle }));
+      for (let i = 0; i < 50; i++) {
+        const s = await emulators.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'fresh' }));
+        if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const after = await emulators.kinesis.send(new PutRecordsCommand({ StreamName: 'fresh', Records: keys.map((k) => ({ PartitionKey: k, Data: new TextEncoder().encode(k) })) }));
+      expect((after.Records ?? []).every((r) => BigInt(parseSequence(r.SequenceNumber!).seqIx) >= 1n)).toBe(true);
+    } finally {
+      await emulators.stop();
+    }
+  });
+});
