@@ -99,7 +99,7 @@ describe('kinesalite as the twin runs it: no record shares a shard start positio
       await createStream(emulators.kinesis, 'fresh', 7);
       const keys = Array.from({ length: 200 }, (_, i) => `k-${i}`);
       const put = await emulators.kinesis.send(new PutRecordsCommand({ StreamName: 'fresh', Records: keys.map((k) => ({ PartitionKey: k, Data: new TextEncoder().encode(k) })) }));
-      const indexes = (put.Records ?? []).map((r) => BigInt(parseSequence(r.SequenceNumber!).seqIx));
+      const indexes = (put.Records ?? []).map((r) => BigInt(parseSequence(r.SequenceNumber!).seqIx as string | number));
       expect(new Set((put.Records ?? []).map((r) => r.ShardId)).size).toBe(7);
       expect(indexes.every((ix) => ix >= 1n)).toBe(true);
       // An empty read's iterator (index 0, the time now) then sorts below every record: all are read.
@@ -120,7 +120,7 @@ describe('kinesalite as the twin runs it: no record shares a shard start positio
         await new Promise((r) => setTimeout(r, 20));
       }
       const after = await emulators.kinesis.send(new PutRecordsCommand({ StreamName: 'fresh', Records: keys.map((k) => ({ PartitionKey: k, Data: new TextEncoder().encode(k) })) }));
-      expect((after.Records ?? []).every((r) => BigInt(parseSequence(r.SequenceNumber!).seqIx) >= 1n)).toBe(true);
+      expect((after.Records ?? []).every((r) => BigInt(parseSequence(r.SequenceNumber!).seqIx as string | number) >= 1n)).toBe(true);
     } finally {
       await emulators.stop();
     }
