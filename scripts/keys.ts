@@ -4,6 +4,7 @@
  *   pnpm keys create --producer acme-web            # the local twin (its data dir, .snowgate by default)
  *   pnpm keys list
  *   pnpm keys revoke --key-id k3x9…                 # or --key sg_…
+ *   pnpm keys enable --key-id k3x9…                 # a revoked key works again
  *   pnpm keys create --stage dev --producer acme-web   # a deployed stage: SSM Parameter Store
  *
  * The key is printed once, on create, and never stored: the store keeps its
@@ -79,8 +80,16 @@ try {
           `Revoked key ${keyId} (${record.producer}) in ${where}.${stage === 'local' ? '' : ` Requests with it stop within the authorizer's caches: up to ${auth.mode === 'apiKey' ? auth.cacheSeconds : 300} s (API Gateway) + 60 s (the function).`}`,
         );
       }
+    } else if (command === 'enable') {
+      const keyId = values['key-id'] ?? (values.key ? apiKeyId(values.key) : undefined);
+      if (!keyId) throw new UsageError('enable takes --key-id <id> (see pnpm keys list) or --key <the key>');
+      const record = await store.get(keyId);
+      if (!record) throw new UsageError(`no key ${keyId} in ${where}`);
+      const { revoked_at: _, ...rest } = record;
+      await store.put({ ...rest, enabled: true });
+      console.error(`Enabled key ${keyId} (${record.producer}) in ${where}.`);
     } else {
-      throw new UsageError('usage: pnpm keys create --producer <name> | list | revoke --key-id <id>  [--stage <stage>] [--data-dir <dir>]');
+      throw new UsageError('usage: pnpm keys create --producer <name> | list | revoke --key-id <id> | enable --key-id <id>  [--stage <stage>] [--data-dir <dir>]');
     }
   } finally {
     ssm?.destroy();

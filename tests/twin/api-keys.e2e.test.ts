@@ -79,6 +79,10 @@ describe('API keys on the twin: the production authorizer in front of the handle
     await new Promise((r) => setTimeout(r, 1_100));
     expect((await post('{"id":"k-2"}', { 'x-api-key': key })).status).toBe(403);
     expect((await fileApiKeyStore(dataDir).list())[0]).toMatchObject({ enabled: false, revoked_at: expect.any(String) });
+    // Enabled again, it works again.
+    expect((await keys(['enable', '--key-id', record!.key_id])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await post('{"id":"k-3"}', { 'x-api-key': key })).status).toBe(202);
     const usage = await keys(['create']);
     expect([usage.code, usage.stderr]).toEqual([2, expect.stringContaining('--producer <name> is required')]);
   });
