@@ -1,38 +1,28 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { parseStageConfig, quarantineObjectSchema } from '@snowgate/core';
 import { createClients } from '@snowgate/functions/clients';
-import { fileApiKeyStore, startTwin, type Twin } from '@snowgate/twin';
+import { fileApiKeyStore } from '@snowgate/twin';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDir, tempDataDir } from './support';
+import { describe, expect, it } from 'vitest';
+import { useTwin } from './use-twin';
 
 const root = new URL('../../', import.meta.url).pathname;
 const stage = parseStageConfig({ snowflake: { externalId: 'local' }, firehose: { bufferIntervalSeconds: 1 }, auth: { mode: 'apiKey' } });
 
 describe('API keys on the twin: the production authorizer in front of the handler, keys from pnpm keys', () => {
-  let dataDir: string;
-  let twin: Twin;
+  const running = useTwin(stage);
   const keys = (args: string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'scripts/keys.ts'), '--data-dir', dataDir, ...args], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } }).then(
+    promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'scripts/keys.ts'), '--data-dir', running.dataDir, ...args], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
   const post = async (body: string, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${twin.endpoints.api}/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const response = await fetch(`${running.twin.endpoints.api}/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
-  beforeAll(async () => {
-    process.env.SNOWGATE_TWIN_QUIET = '1';
-    dataDir = tempDataDir();
-    twin = await startTwin({ port: 0, dataDir }, stage);
-  });
-  afterAll(async () => {
-    await twin?.stop();
-    removeDir(dataDir);
-  });
 
   it('401 without a key, 403 with a wrong one, 2xx with a valid one; the producer is in the envelope and the quarantine, the key nowhere', async () => {
     const created = await keys(['create', '--producer', 'acme-web']);
@@ -43,11 +33,11 @@ describe('API keys on the twin: the production authorizer in front of the handle
     expect(await post('{"id":"k-0"}')).toEqual({ status: 401, body: { message: 'Unauthorized' } });
     expect(await post('{"id":"k-0"}', { 'x-api-key': 'not-a-key' })).toEqual({ status: 403, body: { message: 'Forbidden' } });
     expect((await post('{"id":"k-0"}', { 'x-api-key': `${key.slice(0, 16)}${'B'.repeat(43)}` })).status).toBe(403);
-    expect((await fetch(`${twin.endpoints.api}/health`)).status).toBe(200);
+    expect((await fetch(`${running.twin.endpoints.api}/health`)).status).toBe(200);
     const ok = await post('[{"id":"k-1"},{"nope":1}]', { 'x-api-key': key });
     expect(ok.status).toBe(207);
 
-    const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: twin.endpoints.s3 }, { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
+    const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: running.twin.endpoints.s3 }, { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
     try {
       const read = async (bucket: string, prefix: string) => {
         for (let i = 0; i < 100; i++) {
@@ -58,12 +48,12 @@ describe('API keys on the twin: the production authorizer in front of the handle
         throw new Error(`nothing under s3://${bucket}/${prefix}`);
       };
       // Only the authorized request was quarantined (API Gateway refuses the others before any handler runs).
-      const [quarantined, ...more] = await read(twin.endpoints.buckets.errors, 'errors/');
+      const [quarantined, ...more] = await read(running.twin.endpoints.buckets.errors, 'errors/');
       expect(more).toEqual([]);
       const q = quarantineObjectSchema.parse(JSON.parse(quarantined!));
       expect(q.producer).toBe('acme-web');
       expect(quarantined).not.toContain(key.slice(16));
-      const landed = (await read(twin.endpoints.buckets.landing, 'events/')).join('\n');
+      const landed = (await read(running.twin.endpoints.buckets.landing, 'events/')).join('\n');
       expect(landed).toMatch(/"producer":"acme-web","record":\{"id":"k-1"\}/);
       expect(landed).not.toContain(key.slice(16));
     } finally {
@@ -78,7 +68,7 @@ describe('API keys on the twin: the production authorizer in front of the handle
     // The twin's authorizer keeps a record for a second.
     await new Promise((r) => setTimeout(r, 1_100));
     expect((await post('{"id":"k-2"}', { 'x-api-key': key })).status).toBe(403);
-    expect((await fileApiKeyStore(dataDir).list())[0]).toMatchObject({ enabled: false, revoked_at: expect.any(String) });
+    expect((await fileApiKeyStore(running.dataDir).list())[0]).toMatchObject({ enabled: false, revoked_at: expect.any(String) });
     // Enabled again, it works again.
     expect((await keys(['enable', '--key-id', record!.key_id])).code).toBe(0);
     await new Promise((r) => setTimeout(r, 1_100));

@@ -1,28 +1,17 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { parseStageConfig, quarantineObjectSchema } from '@snowgate/core';
 import { createClients } from '@snowgate/functions/clients';
-import { startTwin, type Twin } from '@snowgate/twin';
 import { gzipSync, brotliCompressSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDir, tempDataDir } from './support';
+import { describe, expect, it } from 'vitest';
+import { useTwin } from './use-twin';
 
 const stage = parseStageConfig({ snowflake: { externalId: 'local' }, firehose: { bufferIntervalSeconds: 1 } });
 
 describe('compressed bodies through the twin, over HTTP', () => {
-  let dataDir: string;
-  let twin: Twin;
-  beforeAll(async () => {
-    process.env.SNOWGATE_TWIN_QUIET = '1';
-    dataDir = tempDataDir();
-    twin = await startTwin({ port: 0, dataDir }, stage);
-  });
-  afterAll(async () => {
-    await twin?.stop();
-    removeDir(dataDir);
-  });
+  const running = useTwin(stage);
 
   const send = async (body: Uint8Array, encoding: string) => {
-    const response = await fetch(`${twin.endpoints.api}/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': encoding }, body });
+    const response = await fetch(`${running.twin.endpoints.api}/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': encoding }, body });
     return { status: response.status, body: (await response.json()) as { requestId: string; accepted: number } };
   };
 
@@ -34,10 +23,10 @@ describe('compressed bodies through the twin, over HTTP', () => {
     const refused = await send(torn, 'gzip');
     expect(refused.status).toBe(400);
 
-    const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: twin.endpoints.s3 }, { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
+    const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: running.twin.endpoints.s3 }, { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
     try {
-      const [key] = ((await s3.send(new ListObjectsV2Command({ Bucket: twin.endpoints.buckets.errors }))).Contents ?? []).map((o) => o.Key!);
-      const q = quarantineObjectSchema.parse(JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: twin.endpoints.buckets.errors, Key: key! }))).Body!.transformToString()));
+      const [key] = ((await s3.send(new ListObjectsV2Command({ Bucket: running.twin.endpoints.buckets.errors }))).Contents ?? []).map((o) => o.Key!);
+      const q = quarantineObjectSchema.parse(JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: running.twin.endpoints.buckets.errors, Key: key! }))).Body!.transformToString()));
       expect(q).toMatchObject({ request_id: refused.body.requestId, reasons: ['invalid_compression'], headers: { 'content-encoding': 'gzip' } });
       expect(Buffer.from(q.body!.data, 'base64').equals(torn)).toBe(true);
     } finally {
@@ -45,7 +34,7 @@ describe('compressed bodies through the twin, over HTTP', () => {
     }
 
     for (let i = 0; i < 100; i++) {
-      const response = await fetch(`${twin.endpoints.api}/query`, { method: 'POST', body: `SELECT count(*) AS n FROM raw_events`, headers: { 'x-snowgate-query': '1' } });
+      const response = await fetch(`${running.twin.endpoints.api}/query`, { method: 'POST', body: `SELECT count(*) AS n FROM raw_events`, headers: { 'x-snowgate-query': '1' } });
       if (Number(((await response.json()) as { rows: { n: unknown }[] }).rows[0]!.n) === 51) return;
       await new Promise((r) => setTimeout(r, 100));
     }
