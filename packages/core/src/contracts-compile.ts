@@ -118,5 +118,5 @@ function standaloneModule(files: readonly SchemaFile[], allErrors: boolean): str
   const refs = Object.fromEntries(Object.keys(validators).map((key, i) => [`v${i}`, key]));
   const code = standaloneCode(ajv, refs);
   const entries = Object.entries(refs).map(([name, key]) => `  ${JSON.stringify(key)}: ${name},`);
-  return `${code}\n\n/** Generated from schemas/ by @snowgate/core standaloneValidatorsSource: do not edit. */\nexport const validators = {\n${entries.join('\n')}\n};\n`;
+  return `${code}\n\n/** Generated from schemas/ by @snowgate/core standaloneValidatorsSources: do not edit. */\nexport const validators = {\n${entries.join('\n')}\n};\n`;
 }

@@ -159,10 +159,6 @@ export function createDashboard(sources: DashboardSources) {
         return true;
       }
       if (!(url.pathname in ASSETS) && !isApi) return false;
-      if (req.method !== 'GET') {
-        json(res, 405, { message: 'Method Not Allowed' });
-        return true;
-      }
       if (!isLocalRequest(req) || (isApi && !isSameOrigin(req))) {
         json(res, 403, { message: 'The dashboard answers this machine only (loopback, same origin)' });
         return true;
