@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Endpoints } from '@snowgate/twin';
+import { openWarehouse, query, type Endpoints } from '@snowgate/twin';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -20,14 +20,22 @@ export interface TwinProcess {
   output: () => string;
 }
 
-/** `pnpm start` as a real process (so it can be killed), on a free port and the given data dir. */
-export async function spawnTwin(dataDir: string, args: string[] = []): Promise<TwinProcess> {
+/**
+ * The twin as a real process (so it can be killed), on a free port and the given data dir:
+ * its entry run by node itself, or (`via: 'pnpm'`) `pnpm start` exactly as a person types it,
+ * as the leader of its own process group, as a terminal runs it.
+ */
+export async function spawnTwin(dataDir: string, args: string[] = [], { via = 'node' }: { via?: 'node' | 'pnpm' } = {}): Promise<TwinProcess> {
   // A killed twin leaves its endpoints behind: wait for the new ones.
   rmSync(join(dataDir, 'endpoints.json'), { force: true });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'packages/twin/src/main.ts'), '--port', '0', '--data-dir', dataDir, ...args], {
+  const twinArgs = ['--port', '0', '--data-dir', dataDir, ...args];
+  const [command, commandArgs] =
+    via === 'pnpm' ? ['pnpm', ['start', ...twinArgs]] : [process.execPath, ['--import', 'tsx', join(root, 'packages/twin/src/main.ts'), ...twinArgs]];
+  const child = spawn(command, commandArgs, {
     cwd: root,
     env: { ...process.env, SNOWGATE_TWIN_QUIET: '1', NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: via === 'pnpm',
   });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -45,18 +53,42 @@ export async function spawnTwin(dataDir: string, args: string[] = []): Promise<T
     await new Promise((r) => setTimeout(r, 100));
   }
   // Never leave a twin behind, whatever went wrong.
-  child.kill('SIGKILL');
+  if (via === 'pnpm') process.kill(-child.pid!, 'SIGKILL');
+  else child.kill('SIGKILL');
   throw new Error(`twin did not start:\n${output}`);
 }
 
-export async function stopTwin(twin: TwinProcess, signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+/** Ends whatever is left of a twin started `via: 'pnpm'` (its process group), or of its process. */
+export function killGroup(twin: TwinProcess): void {
+  try {
+    process.kill(-twin.child.pid!, 'SIGKILL');
+  } catch {
+    // No such group (not detached, or already gone).
+    if (twin.child.exitCode === null) twin.child.kill('SIGKILL');
+  }
+}
+
+/** Signals the twin (with `group`, its whole process group, as a terminal's Ctrl-C does) and resolves with its exit code. */
+export async function stopTwin(twin: TwinProcess, signal: NodeJS.Signals = 'SIGINT', { group = false } = {}): Promise<number | null> {
   if (twin.child.exitCode !== null) return twin.child.exitCode;
   const exited = new Promise<number | null>((resolve) => twin.child.once('exit', (code) => resolve(code)));
-  twin.child.kill(signal);
+  if (group) process.kill(-twin.child.pid!, signal);
+  else twin.child.kill(signal);
   return exited;
 }
 
 export async function post(api: string, body: string, contentType = 'application/json'): Promise<{ status: number; body: any }> {
   const response = await fetch(`${api}/events`, { method: 'POST', headers: { 'content-type': contentType }, body });
   return { status: response.status, body: await response.json() };
+}
+
+/** Rows of a query on a stopped twin's warehouse. */
+export async function rows(dataDir: string, sql: string): Promise<Record<string, unknown>[]> {
+  const { instance, connection } = await openWarehouse(join(dataDir, 'warehouse.duckdb'), { readOnly: true });
+  try {
+    return (await query(connection, sql)).rows;
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
 }

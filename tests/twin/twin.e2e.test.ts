@@ -4,21 +4,11 @@ import { createClients } from '@snowgate/functions/clients';
 import { openWarehouse, query, startTwin, type Twin } from '@snowgate/twin';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../support/events';
-import { post, removeDir, spawnTwin, stopTwin, tempDataDir } from './support';
+import { post, removeDir, rows, spawnTwin, stopTwin, tempDataDir } from './support';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 /** Defaults, with a 1 s Firehose interval so that tests wait less. */
 const stage = parseStageConfig({ snowflake: { externalId: 'local' }, firehose: { bufferIntervalSeconds: 1 } });
-
-async function rows(dataDir: string, sql: string) {
-  const { instance, connection } = await openWarehouse(`${dataDir}/warehouse.duckdb`, { readOnly: true });
-  try {
-    return (await query(connection, sql)).rows;
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
 
 describe('the local twin, end to end', () => {
   let dataDir: string;

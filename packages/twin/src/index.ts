@@ -7,3 +7,4 @@ export * from './options';
 export * from './snowpipe';
 export * from './twin';
 export * from './warehouse';
+export * from './shutdown';

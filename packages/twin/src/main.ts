@@ -2,10 +2,25 @@
  * `pnpm start`: runs the local twin until Ctrl-C, then drains it: every
  * accepted record is delivered and loaded before the process exits.
  */
-import { startTwin } from './twin';
+import { startTwin, type Twin } from './twin';
 import { twinOptionsFromCli } from './options';
+import { drainOnSignals } from './shutdown';
 
-const twin = await startTwin(twinOptionsFromCli(process.argv.slice(2), process.env));
+let ticker: NodeJS.Timeout | undefined;
+let stopping = false;
+const starting = startTwin(twinOptionsFromCli(process.argv.slice(2), process.env));
+// Attached before the twin is up, so that a Ctrl-C during start-up also waits for it and drains.
+drainOnSignals({
+  drain: async () => {
+    stopping = true;
+    clearInterval(ticker);
+    const twin = await starting;
+    await twin.stop();
+    console.log(`Stopped. ${line(twin)}`);
+  },
+  exit: (code) => process.exit(code),
+});
+const twin = await starting;
 const e = twin.endpoints;
 console.log(`Snowgate local twin is ready.
 
@@ -23,31 +38,9 @@ console.log(`Snowgate local twin is ready.
 
 Ctrl-C stops it after delivering and loading everything accepted.`);
 
-const line = () => {
+function line(twin: Twin): string {
   const s = twin.status();
   return `accepted ${s.api.accepted} · quarantined ${s.api.quarantinedRecords}${s.contracts.mode === 'warn' ? ` · schema warnings ${s.api.schemaWarnings}` : ''} · files ${s.firehose.deliveredFiles} · loaded rows ${s.snowpipe.loadedRows} · skipped files ${s.snowpipe.skippedFiles} · buffered ${s.lag.bufferedRecords} · files waiting ${s.lag.filesWaiting}${s.deliveryFailed ? ` · DELIVERY FAILED: ${s.deliveryFailed}` : ''}`;
-};
-const ticker = process.stdout.isTTY ? setInterval(() => console.log(line()), 10_000) : undefined;
-
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) {
-      console.error('Stopping now, without draining.');
-      process.exit(130);
-    }
-    stopping = true;
-    clearInterval(ticker);
-    console.log(`\n${signal}: draining (delivering buffered records and loading them)…`);
-    twin.stop().then(
-      () => {
-        console.log(`Stopped. ${line()}`);
-        process.exit(0);
-      },
-      (error) => {
-        console.error('Drain failed:', error);
-        process.exit(1);
-      },
-    );
-  });
 }
+if (process.stdout.isTTY && !stopping) ticker = setInterval(() => console.log(line(twin)), 10_000);
+
