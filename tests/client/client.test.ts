@@ -507,6 +507,66 @@ describe('auth', () => {
   });
 });
 
+describe('flush() and close() results', () => {
+  /** 503 then 202 for the batch holding `retry`; 401 for the one holding `refused`; 202 otherwise. */
+  async function mixedServer() {
+    let retried = false;
+    return serve((req) => {
+      const ids = eventsOf(req).map((e) => e.id);
+      if (ids.includes('refused')) return { status: 401, body: { message: 'Unauthorized' } };
+      if (ids.includes('retry') && !retried) {
+        retried = true;
+        return { status: 503, headers: { 'retry-after': '0' }, body: { requestId: 'x', accepted: 0, rejected: 1, errors: [{ index: null, reason: 'downstream_unavailable', message: 'later' }] } };
+      }
+      return answer(req);
+    });
+  }
+  const tooBig = { id: 'too-big', pad: 'x'.repeat(2_000) };
+  const sum = (results: { delivered: number; rejected: number; failed: number }[]) =>
+    results.reduce((a, r) => ({ delivered: a.delivered + r.delivered, rejected: a.rejected + r.rejected, failed: a.failed + r.failed }), { delivered: 0, rejected: 0, failed: 0 });
+
+  it('close() counts every event of the client\'s life: settled by the timer before it, refused locally, retried', async () => {
+    const server = await mixedServer();
+    const client = clientFor(server, { flushIntervalMs: 20, maxRecordBytes: 1_000 });
+    // A slow producer: each event settles on the interval timer before the next is sent.
+    expect(await client.send({ id: 'first' })).toMatchObject({ status: 'delivered' });
+    expect(await client.send(tooBig)).toMatchObject({ status: 'rejected', local: true });
+    expect(await client.send({ id: 'retry' })).toMatchObject({ status: 'delivered', attempts: 2 });
+    expect(await client.send({ id: 'refused' })).toMatchObject({ status: 'failed', reason: 'unexpected_status' });
+    const last = client.send({ id: 'last' });
+    const result = await client.close();
+    expect(await last).toMatchObject({ status: 'delivered' });
+    expect(result).toEqual({ delivered: 3, rejected: 1, failed: 1 });
+    const stats = client.stats();
+    expect(stats).toMatchObject({ sent: 5, retries: 1, ...result });
+    expect(result.delivered + result.rejected + result.failed).toBe(stats.sent);
+  });
+
+  it('flush() counts what settled since the previous result, local rejections included: the results add up, never twice', async () => {
+    const server = await mixedServer();
+    const client = clientFor(server, { flushIntervalMs: 20, maxRecordBytes: 1_000 });
+    const flushes = [];
+    events(3).forEach((e) => void client.send(e));
+    flushes.push(await client.flush());
+    expect(flushes[0]).toEqual({ delivered: 3, rejected: 0, failed: 0 });
+    // Settled by the timer, and refused locally, before the next flush().
+    expect(await client.send({ id: 'retry' })).toMatchObject({ status: 'delivered', attempts: 2 });
+    void client.send(tooBig);
+    flushes.push(await client.flush());
+    expect(flushes[1]).toEqual({ delivered: 1, rejected: 1, failed: 0 });
+    // Two flush() calls waiting for the same batch: it is in one result, not both.
+    void client.send({ id: 'refused' });
+    flushes.push(...(await Promise.all([client.flush(), client.flush()])));
+    expect(sum(flushes.slice(2))).toEqual({ delivered: 0, rejected: 0, failed: 1 });
+    expect(await client.flush()).toEqual({ delivered: 0, rejected: 0, failed: 0 });
+    const stats = client.stats();
+    expect(sum(flushes)).toEqual({ delivered: stats.delivered, rejected: stats.rejected, failed: stats.failed });
+    expect(stats.sent).toBe(6);
+    // close() is the whole life's totals, whatever flush() reported before.
+    expect(await client.close()).toEqual({ delivered: 4, rejected: 1, failed: 1 });
+  });
+});
+
 describe('lifecycle', () => {
   it('close() sends what is buffered and waits; send() afterwards throws', async () => {
     const server = await serve((req) => answer(req));

@@ -51,8 +51,9 @@ interface Batch<E> {
   items: Pending<E>[];
   /** Body bytes: `[`, the events, their commas and `]`. */
   bodyBytes: number;
-  done: Promise<FlushResult>;
-  finish: (result: FlushResult) => void;
+  /** Resolves once every event in the batch has its outcome. */
+  done: Promise<void>;
+  finish: () => void;
 }
 
 interface Answer {
@@ -150,6 +151,8 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
     bytesSent: 0,
     bytesUncompressed: 0,
   };
+  /** The counts at the previous flush() or close() result: the next flush() reports what settled since. */
+  private reported: FlushResult = { delivered: 0, rejected: 0, failed: 0 };
 
   constructor(options: ClientOptions<E>) {
     if (!options || typeof options.endpoint !== 'string') throw new TypeError('createClient: endpoint is required');
@@ -256,36 +259,51 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
-  /** Sends what is buffered now, and resolves when every event taken so far has its outcome. */
+  /**
+   * Sends what is buffered now, and resolves when every event taken so far has
+   * its outcome, with the events settled since the previous `flush()` or
+   * `close()` result (local rejections and events sent on the timer included).
+   * The results of successive calls add up: no event is in two of them.
+   */
   async flush(): Promise<FlushResult> {
-    this.seal();
-    const results = await Promise.all([...this.unsettled].map((b) => b.done));
-    return results.reduce((sum, r) => ({ delivered: sum.delivered + r.delivered, rejected: sum.rejected + r.rejected, failed: sum.failed + r.failed }), {
-      delivered: 0,
-      rejected: 0,
-      failed: 0,
-    });
+    await this.settled();
+    const now = this.totals();
+    const since = { delivered: now.delivered - this.reported.delivered, rejected: now.rejected - this.reported.rejected, failed: now.failed - this.reported.failed };
+    this.reported = now;
+    return since;
   }
 
   /**
-   * Takes no more events, sends what is buffered and waits for every outcome.
-   * With `timeoutMs`, stops waiting after that long: requests in flight are
-   * aborted and whatever is unsettled fails with reason `closed`.
+   * Takes no more events, sends what is buffered and waits for every outcome;
+   * resolves with the client's totals over its whole life (the counts of
+   * `stats()`), whatever earlier `flush()` calls reported. With `timeoutMs`,
+   * stops waiting after that long: requests in flight are aborted and whatever
+   * is unsettled fails with reason `closed`.
    */
   async close({ timeoutMs }: { timeoutMs?: number } = {}): Promise<FlushResult> {
     this.closing = true;
-    const flushing = this.flush();
-    if (timeoutMs === undefined) return flushing;
-    const timer = setTimeout(() => this.abort.abort(), timeoutMs);
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => this.abort.abort(), timeoutMs);
     try {
-      return await flushing;
+      await this.settled();
     } finally {
       clearTimeout(timer);
     }
+    this.reported = this.totals();
+    return { ...this.reported };
   }
 
   stats(): ClientStats {
     return { ...this.counters, buffered: this.buffered, bufferedBytes: this.bufferedBytes };
+  }
+
+  /** Seals the current batch and waits until every event taken so far has its outcome. */
+  private async settled(): Promise<void> {
+    this.seal();
+    await Promise.all([...this.unsettled].map((b) => b.done));
+  }
+
+  private totals(): FlushResult {
+    return { delivered: this.counters.delivered, rejected: this.counters.rejected, failed: this.counters.failed };
   }
 
   private hasRoom(): boolean {
@@ -301,8 +319,8 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
       this.timer = undefined;
     }
     if (this.current.length === 0) return;
-    let finish!: (result: FlushResult) => void;
-    const done = new Promise<FlushResult>((resolve) => (finish = resolve));
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
     const batch: Batch<E> = { items: this.current, bodyBytes: this.currentBytes, done, finish };
     this.current = [];
     this.currentBytes = 2;
@@ -324,7 +342,7 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
         .finally(() => {
           this.active--;
           this.unsettled.delete(batch);
-          batch.finish(tally(batch));
+          batch.finish();
           this.pump();
         });
     }
@@ -540,14 +558,6 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
 /** Creates a client. See {@link ClientOptions} for the settings and their defaults. */
 export function createClient<E extends SnowgateEvent = SnowgateEvent>(options: ClientOptions<E>): SnowgateClient<E> {
   return new SnowgateClient<E>(options);
-}
-
-function tally<E>(batch: Batch<E>): FlushResult {
-  const result = { delivered: 0, rejected: 0, failed: 0 };
-  for (const p of batch.items) {
-    if (p.outcome) result[p.outcome.status]++;
-  }
-  return result;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -154,7 +154,10 @@ export interface FailedOutcome<E = SnowgateEvent> {
 
 export type EventOutcome<E = SnowgateEvent> = DeliveredOutcome<E> | RejectedOutcome<E> | FailedOutcome<E>;
 
-/** The events a `flush()` or `close()` waited for, by outcome. */
+/**
+ * Events by outcome. From `flush()`: those settled since the previous `flush()`
+ * or `close()` result. From `close()`: every event of the client's life, as in `stats()`.
+ */
 export interface FlushResult {
   delivered: number;
   rejected: number;
