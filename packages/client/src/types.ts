@@ -55,7 +55,7 @@ export interface ClientOptions<E extends SnowgateEvent = SnowgateEvent> {
   maxBatchBytes?: number;
   /**
    * The stage's `maxRecordBytes` (default 1,023,999). An event whose JSON, plus
-   * 128 bytes for the envelope and its id as partition key, is over it is refused
+   * `ENVELOPE_OVERHEAD_BYTES` (206) for the envelope, a producer name and its id as partition key, is over it is refused
    * locally and never sent.
    */
   maxRecordBytes?: number;
