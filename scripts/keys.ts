@@ -20,21 +20,111 @@ import { parseArgs } from 'node:util';
 
 class UsageError extends Error {}
 
+const COMMON = `  --stage <stage>      local (default): the local twin; another stage: its SSM Parameter Store
+  --data-dir <dir>     stage local: the twin's data dir (default $SNOWGATE_DATA_DIR or .snowgate)
+  --config <file>      the stage config to read the auth mode from (stage local: as pnpm start --config;
+                       default $SNOWGATE_TWIN_CONFIG or config/<stage>.json)
+  --region <region>    a deployed stage's AWS region (default: the AWS SDK's)
+  --json               machine-readable output on stdout
+  -h, --help           this help`;
+
+const USAGE: Record<string, string> = {
+  '': `Usage: pnpm keys <command> [options]
+
+API keys for producers, checked when the stage's auth mode is apiKey. A key is
+printed once, on create; the store keeps only its SHA-256.
+
+Commands:
+  create --producer <name>            create a key for a producer and print it (stdout)
+  list                                the keys: id, producer, enabled, created, revoked
+  revoke --key-id <id> | --key <key>  disable a key (its record stays, for the audit trail)
+  enable --key-id <id> | --key <key>  a revoked key works again
+
+Options:
+${COMMON}
+
+Examples:
+  pnpm keys create --producer acme-web                  # the local twin in .snowgate
+  pnpm keys revoke --stage dev --key-id k3x9abcdefgh    # a deployed stage
+
+pnpm keys <command> --help shows one command's options.`,
+  create: `Usage: pnpm keys create --producer <name> [options]
+
+Creates a key for a producer and prints it once, on stdout (messages go to stderr).
+
+  --producer <name>    the producer the key stands for: it lands in every envelope
+${COMMON}
+
+Example:
+  KEY=$(pnpm -s keys create --producer acme-web)`,
+  list: `Usage: pnpm keys list [options]
+
+Lists the keys (never the keys themselves): id, producer, enabled, created, revoked.
+
+${COMMON}
+
+Example:
+  pnpm keys list --stage dev --json`,
+  revoke: `Usage: pnpm keys revoke (--key-id <id> | --key <key>) [options]
+
+Disables a key; its record stays (enabled: false, revoked_at).
+
+  --key-id <id>        the key's id (pnpm keys list)
+  --key <key>          or the key itself (sg_…)
+${COMMON}
+
+Example:
+  pnpm keys revoke --key-id k3x9abcdefgh`,
+  enable: `Usage: pnpm keys enable (--key-id <id> | --key <key>) [options]
+
+Makes a revoked key work again.
+
+  --key-id <id>        the key's id (pnpm keys list)
+  --key <key>          or the key itself (sg_…)
+${COMMON}
+
+Example:
+  pnpm keys enable --key-id k3x9abcdefgh`,
+};
+
 try {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      stage: { type: 'string', default: 'local' },
-      'data-dir': { type: 'string' },
-      config: { type: 'string' },
-      region: { type: 'string' },
-      producer: { type: 'string' },
-      'key-id': { type: 'string' },
-      key: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  const [command] = positionals;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      strict: true,
+      options: {
+        stage: { type: 'string', default: 'local' },
+        'data-dir': { type: 'string' },
+        config: { type: 'string' },
+        region: { type: 'string' },
+        producer: { type: 'string' },
+        'key-id': { type: 'string' },
+        key: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    // parseArgs' own messages run long; one line that names the option is enough.
+    const option = /'([^']+)'/.exec((error as Error).message)?.[1];
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${option} (pnpm keys --help lists the options)`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${(error as Error).message.split('\n')[0]} (pnpm keys --help)`);
+    throw error;
+  }
+  const { values, positionals } = parsed;
+  const [command = '', ...extra] = positionals;
+  if (values.help) {
+    console.log(USAGE[command] ?? USAGE['']);
+    process.exit(0);
+  }
+  if (command === '') {
+    console.error(USAGE['']);
+    process.exit(2);
+  }
+  if (!(command in USAGE)) throw new UsageError(`unknown command ${command}: create, list, revoke or enable (pnpm keys --help)`);
+  if (extra.length) throw new UsageError(`unexpected argument ${extra[0]} (pnpm keys ${command} --help)`);
   const stage = values.stage!;
   let store: ApiKeyStore;
   let where: string;
@@ -48,8 +138,16 @@ try {
     store = ssmApiKeyStore(ssm, apiKeyParameterPrefix(stage));
     where = `stage ${stage} (SSM ${apiKeyParameterPrefix(stage)})`;
   }
-  const auth = loadStageConfig(stage, undefined, values.config && resolve(values.config)).auth;
-  const note = auth.mode === 'apiKey' ? '' : `\nNote: stage ${stage}'s auth mode is "${auth.mode}": keys are not checked until config/${stage}.json sets {"auth": {"mode": "apiKey"}}.`;
+  // The stage config as the twin (stage local: --config or SNOWGATE_TWIN_CONFIG) or sst deploy reads it.
+  const configFile = values.config ?? (stage === 'local' ? process.env.SNOWGATE_TWIN_CONFIG : undefined);
+  const auth = loadStageConfig(stage, undefined, configFile && resolve(configFile)).auth;
+  const configName = configFile ?? `config/${stage}.json`;
+  const note =
+    auth.mode === 'apiKey'
+      ? ''
+      : stage === 'local'
+        ? `\nNote: the twin's stage config (${configName}) has auth mode "${auth.mode}", so the twin checks no keys: it takes unsigned requests. It checks them when run with a stage config that sets {"auth": {"mode": "apiKey"}}: pnpm start --config <file> (and pnpm keys … --config <file>).`
+        : `\nNote: stage ${stage}'s auth mode is "${auth.mode}" (${configName}): keys are not checked until it sets {"auth": {"mode": "apiKey"}} and is deployed.`;
   try {
     if (command === 'create') {
       const producer = producerNameSchema.safeParse(values.producer);
@@ -88,13 +186,11 @@ try {
       const { revoked_at: _, ...rest } = record;
       await store.put({ ...rest, enabled: true });
       console.error(`Enabled key ${keyId} (${record.producer}) in ${where}.`);
-    } else {
-      throw new UsageError('usage: pnpm keys create --producer <name> | list | revoke --key-id <id> | enable --key-id <id>  [--stage <stage>] [--data-dir <dir>]');
     }
   } finally {
     ssm?.destroy();
   }
 } catch (error) {
   console.error(`keys: ${(error as Error).message}`);
-  process.exit(error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+  process.exit(error instanceof UsageError ? 2 : 1);
 }

@@ -9,6 +9,7 @@
  * Options: --stage (default local: the twin), --data-dir and --config (the twin's),
  * --outputs (SST's outputs file), --schemas-dir, --region, --from / --to (receive
  * time, ISO 8601; --to exclusive), --reason (repeatable, or comma-separated),
+ * --request-id <requestId of an answer>,
  * --fix <module>, --limit <objects>, --concurrency <objects at a time, default 8>,
  * --send, --break-lock, --json.
  */
@@ -43,6 +44,7 @@ try {
       from: { type: 'string' },
       to: { type: 'string' },
       reason: { type: 'string', multiple: true },
+      'request-id': { type: 'string' },
       fix: { type: 'string' },
       limit: { type: 'string' },
       concurrency: { type: 'string' },
@@ -72,6 +74,7 @@ try {
         from: time(values.from, 'from'),
         to: time(values.to, 'to'),
         reasons,
+        requestId: values['request-id'],
         limit,
         concurrency,
         breakLock: values['break-lock']!,

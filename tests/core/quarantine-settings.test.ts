@@ -5,7 +5,9 @@ import {
   buildQuarantineObject,
   ingestSettingsFromEnv,
   limitsSchema,
+  keyRequestId,
   quarantineKey,
+  quarantineKeyMatches,
   quarantineObjectSchema,
   quarantinedInput,
   statusOf,
@@ -28,7 +30,21 @@ describe('quarantinedInput', () => {
 
 describe('quarantineKey', () => {
   it('is date-partitioned and carries a unique id', () => {
-    expect(quarantineKey('errors/', '2026-11-22T04:05:06.789Z', 'Bk/Lw=', 'u-1')).toBe('errors/dt=2026-11-22/hour=04/20261122T040506789Z-Bk_Lw_-u-1.json');
+    expect(quarantineKey('errors/', '2026-11-22T04:05:06.789Z', 'Bk/Lw=', 'u-1')).toBe('errors/dt=2026-11-22/hour=04/20261122T040506789Z-Bk_Lw=-u-1.json');
+  });
+
+  it('carries the request id in base64url: + as -, / as _, = kept, so an id finds its key', () => {
+    expect(keyRequestId('Ab+c/d9XYZ0123Q=')).toBe('Ab-c_d9XYZ0123Q=');
+    expect(keyRequestId('LIxCyGd7SK4FjEg=')).toBe('LIxCyGd7SK4FjEg=');
+    // Not an API Gateway id: still one path segment.
+    expect(keyRequestId('a b/c?d')).toBe('a_b_c_d');
+    const uuid = '5f0c5e8a-1b2c-4d3e-8f9a-0b1c2d3e4f5a';
+    const key = quarantineKey('errors/', '2026-11-22T04:05:06.789Z', 'Ab+c/d9XYZ0123Q=', uuid);
+    expect(key).toBe(`errors/dt=2026-11-22/hour=04/20261122T040506789Z-Ab-c_d9XYZ0123Q=-${uuid}.json`);
+    expect(quarantineKeyMatches(key, 'Ab+c/d9XYZ0123Q=')).toBe(true);
+    expect(quarantineKeyMatches(key, 'Ab+c/d9XYZ0123Q')).toBe(false);
+    // Keys written before carried every +, / and = as _.
+    expect(quarantineKeyMatches(`errors/dt=2026-11-22/hour=04/20261122T040506789Z-Ab_c_d9XYZ0123Q_-${uuid}.json`, 'Ab+c/d9XYZ0123Q=')).toBe(true);
   });
 });
 

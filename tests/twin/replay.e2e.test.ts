@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { assessReplay, parseIngestSettings, parseStageConfig, replayCandidates, quarantineObjectSchema } from '@snowgate/core';
+import { assessReplay, parseIngestSettings, parseStageConfig, quarantineKeyMatches, replayCandidates, quarantineObjectSchema } from '@snowgate/core';
 import { loadContracts } from '@snowgate/core/contracts-compile';
 import { createClients } from '@snowgate/functions/clients';
 import { createKinesisWriter } from '@snowgate/functions/kinesis-writer';
@@ -130,7 +130,7 @@ describe('replay of quarantined records, on the twin', () => {
   it('after a crash between PutRecords and the ledger write, finds the chunk on the stream and sends it no second time', async () => {
     const answer = await post(twin.endpoints.api, JSON.stringify([{ uid: 'crash-1' }, { uid: 'crash-2' }, { uid: 'crash-3' }]));
     expect(answer.status).toBe(422);
-    const key = (await bucketKeys('errors/')).find((k) => k.includes(answer.body.requestId.replace(/[^A-Za-z0-9_-]/g, '_')))!;
+    const key = (await bucketKeys('errors/')).find((k) => quarantineKeyMatches(k, answer.body.requestId))!;
     const object = quarantineObjectSchema.parse(JSON.parse(await readObject(key)));
 
     // What a run that died would have left: records 0 and 1 in flight and acknowledged by Kinesis, record 2 in flight but never sent.

@@ -89,18 +89,56 @@ function fromBytes(bytes: Uint8Array, maxBytes: number): QuarantinedInput {
 
 /**
  * The error-bucket key: date-partitioned, and unique (request id plus a random
- * id), so that no write ever replaces another.
+ * id), so that no write ever replaces another. The request id is in it as
+ * {@link keyRequestId} writes it.
  *
  * @example
- * quarantineKey('errors/', '2026-11-22T04:05:06.789Z', 'abc', '5f0c…')
- * // → 'errors/dt=2026-11-22/hour=04/20261122T040506789Z-abc-5f0c….json'
+ * quarantineKey('errors/', '2026-11-22T04:05:06.789Z', 'Ab+c/d9XYZ0123Q=', '5f0c…')
+ * // → 'errors/dt=2026-11-22/hour=04/20261122T040506789Z-Ab-c_d9XYZ0123Q=-5f0c….json'
  */
 export function quarantineKey(prefix: string, receivedAt: string, requestId: string, uniqueId: string): string {
   const date = receivedAt.slice(0, 10);
   const hour = receivedAt.slice(11, 13);
   const stamp = receivedAt.replace(/[-:.]/g, '');
-  const safeRequestId = requestId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 100);
-  return `${prefix}dt=${date}/hour=${hour}/${stamp}-${safeRequestId}-${uniqueId}.json`;
+  return `${prefix}dt=${date}/hour=${hour}/${stamp}-${keyRequestId(requestId)}-${uniqueId}.json`;
+}
+
+/**
+ * A request id as quarantine keys carry it. API Gateway's request ids are
+ * base64 (`LIxCyGd7SK4FjEg=`); a `/` in a key would make a "folder", so the
+ * id is written in base64's URL-safe alphabet (RFC 4648 §5): `+` → `-`,
+ * `/` → `_`, `=` kept. Anything else outside `[A-Za-z0-9_=-]` (no API Gateway
+ * id has it) becomes `_`; at most 100 characters.
+ *
+ * @example
+ * keyRequestId('Ab+c/d9XYZ0123Q=') // → 'Ab-c_d9XYZ0123Q='
+ */
+export function keyRequestId(requestId: string): string {
+  return requestId
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/[^A-Za-z0-9_=-]/g, '_')
+    .slice(0, 100);
+}
+
+/** The request id as keys written before {@link keyRequestId} carried it: every character outside `[A-Za-z0-9_-]` as `_`. */
+function legacyKeyRequestId(requestId: string): string {
+  return requestId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 100);
+}
+
+const KEY_NAME = /\/\d{8}T\d{9}Z-([^/]*)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.json$/;
+
+/**
+ * Whether a quarantine key may hold this request's object, in the key format
+ * of today or of before. A match is to be confirmed by the object's
+ * `request_id`: the older format wrote `+`, `/` and `=` all as `_`.
+ *
+ * @example
+ * quarantineKeyMatches('errors/dt=2026-11-22/hour=04/20261122T040506789Z-Ab-c_d9XYZ0123Q=-5f0c5e8a-1b2c-4d3e-8f9a-0b1c2d3e4f5a.json', 'Ab+c/d9XYZ0123Q=') // → true
+ */
+export function quarantineKeyMatches(key: string, requestId: string): boolean {
+  const inKey = KEY_NAME.exec(key)?.[1];
+  return inKey !== undefined && (inKey === keyRequestId(requestId) || inKey === legacyKeyRequestId(requestId));
 }
 
 /** Whether this assessment has anything to quarantine. */

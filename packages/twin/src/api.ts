@@ -51,7 +51,8 @@ export function toApiGatewayEvent(req: http.IncomingMessage, body: Buffer, route
       text = undefined;
     }
   }
-  const requestId = randomBytes(10).toString('base64');
+  // Like API Gateway's HTTP API ids (`LIxCyGd7SK4FjEg=`): 11 random bytes in base64, 16 characters.
+  const requestId = randomBytes(11).toString('base64');
   const now = Date.now();
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',

@@ -1,6 +1,7 @@
 export * from './coalesce';
 export * from './api';
 export * from './api-keys';
+export * from './banner';
 export * from './faults';
 export * from './firehose';
 export * from './options';

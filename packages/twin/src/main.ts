@@ -4,6 +4,7 @@
  */
 import { startTwin, type Twin } from './twin';
 import { twinOptionsFromCli } from './options';
+import { readyBanner } from './banner';
 import { drainOnSignals } from './shutdown';
 
 let ticker: NodeJS.Timeout | undefined;
@@ -21,22 +22,7 @@ drainOnSignals({
   exit: (code) => process.exit(code),
 });
 const twin = await starting;
-const e = twin.endpoints;
-console.log(`Snowgate local twin is ready.
-
-  Dashboard ${e.api}/         counts, throughput, lag, the quarantine, copy history, a query box
-  POST ${e.api}/events      send events (application/json or application/x-ndjson)
-  GET  ${e.api}/health
-  GET  ${e.api}/status      counts and lag
-  Contracts ${twin.status().contracts.mode}${twin.status().contracts.schemas.length ? ` (${twin.status().contracts.schemas.join(', ')})` : ''}
-  Kinesis ${e.kinesis}  stream ${e.stream}
-  S3      ${e.s3}  buckets ${e.buckets.landing}, ${e.buckets.errors}
-  DuckDB  ${e.warehouse}
-
-  Try:   curl -s -X POST ${e.api}/events -H 'content-type: application/json' -d '{"id":"hello-1","type":"greeting"}'
-  Query: pnpm query "select record->>'id' as id, received_at from raw_events order by loaded_at desc limit 5"
-
-Ctrl-C stops it after delivering and loading everything accepted.`);
+console.log(readyBanner({ endpoints: twin.endpoints, contracts: twin.status().contracts, auth: twin.auth, dataDir: twin.dataDir }));
 
 function line(twin: Twin): string {
   const s = twin.status();

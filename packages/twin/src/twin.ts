@@ -52,6 +52,10 @@ export interface TwinStatus {
 
 export interface Twin {
   endpoints: Endpoints;
+  /** The stage config's auth settings: only `apiKey` is enforced by the twin (iam and jwt are not checked). */
+  auth: StageConfig['auth'];
+  /** Where it keeps its state (absolute). */
+  dataDir: string;
   status(): TwinStatus;
   /** Stops taking requests, delivers and loads everything accepted, then shuts down. */
   stop(): Promise<void>;
@@ -220,6 +224,8 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
   let stopping: Promise<void> | undefined;
   return {
     endpoints,
+    auth,
+    dataDir,
     status,
     stop() {
       stopping ??= (async () => {
