@@ -2,9 +2,11 @@
 --
 -- Each landing file is NDJSON: one Snowgate envelope per line,
 --   {"received_at": "...", "request_id": "...", "record": { ... } }
--- ALLOW_DUPLICATE = TRUE: producers may send {"id": 1, "id": 2}; the ingest API
--- accepts it as sent (docs/decisions/002), and without this option one such
--- record would fail its whole file (ON_ERROR = SKIP_FILE). The last value wins.
+-- ALLOW_DUPLICATE = TRUE: the ingest API rejects a record that repeats a key in
+-- any object (duplicate_key, docs/decisions/011), so no line Snowgate writes has
+-- one. A line from elsewhere (a file put in the landing prefix by hand) still
+-- loads, with the last value of a repeated key, rather than failing its whole
+-- file and the other records in it (ON_ERROR = SKIP_FILE). The twin does the same.
 USE ROLE {{ admin_role }};
 
 USE SCHEMA {{ database }}.{{ schema }};

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scanJson, spanText } from '@snowgate/core';
+import { duplicateKey, scanJson, spanText } from '@snowgate/core';
 
 describe('scanJson', () => {
   it('finds the exact text of each top-level array element', () => {
@@ -34,5 +34,46 @@ describe('scanJson', () => {
     const text = '[{\r\n  "a": 1,\n  "b": "x y"\n}]';
     const [element] = scanJson(text).elements!;
     expect(spanText(text, element!)).toBe('{  "a": 1,  "b": "x y"}');
+  });
+});
+
+describe('duplicateKey', () => {
+  const find = (text: string) => duplicateKey(text, JSON.parse(text), scanJson(text).top);
+
+  it('finds a repeated key at the top level, and none where keys differ', () => {
+    expect(find('{"id":"dk-1","id":"dk-2"}')).toEqual({ key: 'id', path: ['id'] });
+    expect(find('{"id":"a","ID":"b","i d":1}')).toBeUndefined();
+    expect(find('{}')).toBeUndefined();
+    expect(find('"id"')).toBeUndefined();
+  });
+
+  it('finds it at any depth, with its path through objects and arrays', () => {
+    expect(find('{"id":1,"user":{"name":"a","name":"b"}}')).toEqual({ key: 'name', path: ['user', 'name'] });
+    expect(find('{"id":1,"items":[{"sku":1},{"sku":2},[0,{"q":1,"q":1}]]}')).toEqual({ key: 'q', path: ['items', 2, 1, 'q'] });
+    // The same key in sibling objects, or in an object and its child, is no repetition.
+    expect(find('{"a":{"a":{"a":1}},"b":[{"a":1},{"a":1}],"c":{}}')).toBeUndefined();
+  });
+
+  it('compares keys unescaped: "id" and "\\u0069d" are one key', () => {
+    expect(find('{"id":"a","\\u0069d":"b"}')).toEqual({ key: 'id', path: ['id'] });
+    expect(find('{"a\\"b":1,"a\\u0022b":2}')).toEqual({ key: 'a"b', path: ['a"b'] });
+    expect(find('{"a\\\\":1,"a\\\\\\\\":2}')).toBeUndefined();
+  });
+
+  it('finds __proto__ twice, without touching any prototype', () => {
+    expect(find('{"id":1,"__proto__":{"x":1},"__proto__":{"x":2}}')).toEqual({ key: '__proto__', path: ['__proto__'] });
+    expect(find('{"id":1,"constructor":{"prototype":{"x":1}},"__proto__":1}')).toBeUndefined();
+    expect(({} as { x?: unknown }).x).toBeUndefined();
+  });
+
+  it('is not fooled by colons, braces and commas inside strings', () => {
+    expect(find('{"a:b":"{\\"a\\":1,\\"a\\":2}","a":"x,\\"a\\":"}')).toBeUndefined();
+    expect(find('{"a:b":"c:d","x":[":",","],"a:b":0}')).toEqual({ key: 'a:b', path: ['a:b'] });
+  });
+
+  it('reads the text alone past the depth it walks, without recursion', () => {
+    const deep = (inner: string) => '{"a":'.repeat(5_000) + inner + '}'.repeat(5_000);
+    expect(find(deep('{"k":1,"k":2}'))).toEqual({ key: 'k', path: [...Array(5_000).fill('a'), 'k'] });
+    expect(find(deep('{"k":1,"l":2}'))).toBeUndefined();
   });
 });

@@ -54,6 +54,7 @@ describe('assessRequest: the bad inputs of the contract', () => {
     ['id overflowing number', request('{"id":1e400}'), 422, ['invalid_id']],
     ['id longer than a partition key', request(JSON.stringify({ id: 'x'.repeat(257) })), 422, ['invalid_id']],
     ['10,000-deep nesting', request(nested(10_000)), 422, ['too_deep']],
+    ['duplicate key', request('{"id":"dk-1","id":"dk-2"}'), 422, ['duplicate_key']],
     ['escaped lone surrogate', request('{"id":"a","s":"\\ud800"}'), 422, ['invalid_unicode']],
     ['lone surrogate in a string body', request('{"id":"a","s":"\ud800"}'), 400, ['invalid_utf8']],
     ['invalid UTF-8 bytes', request(new Uint8Array([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d])), 400, ['invalid_utf8']],
@@ -219,6 +220,35 @@ describe('text as received', () => {
 
   it('treats repeated Content-Types that differ only by a UTF-8 charset as one', () => {
     expect(outcome(request('{"id":1}', 'application/json;charset=utf-8, application/json')).status).toBe(202);
+  });
+});
+
+describe('duplicate keys', () => {
+  it('rejects a record that repeats a key, as missing_id would: 207 beside good records, 422 alone', () => {
+    const body = '[{"id":"dk-0"},{"id":"dk-1","id":"dk-2"},{"id":"dk-3","user":{"plan":"pro","plan":"free"}},{"id":"dk-4","\\u0069d":"dk-5"}]';
+    const { status, a } = outcome(request(body));
+    expect(status).toBe(207);
+    expect(a.accepted.map((r) => r.partitionKey)).toEqual(['dk-0']);
+    expect(responseOf(a).errors).toEqual([
+      { index: 1, reason: 'duplicate_key', message: 'record 1 repeats the key "id" at $.id' },
+      { index: 2, reason: 'duplicate_key', message: 'record 2 repeats the key "plan" at $.user.plan' },
+      { index: 3, reason: 'duplicate_key', message: 'record 3 repeats the key "id" at $.id' },
+    ]);
+    expect(a.rejected[1]).toMatchObject({ input: '{"id":"dk-3","user":{"plan":"pro","plan":"free"}}', issues: [{ path: ['user', 'plan'], message: 'duplicate key "plan"' }] });
+    expect(outcome(request('{"id":"dk-1","id":"dk-2"}'))).toMatchObject({ status: 422, reasons: ['duplicate_key'] });
+    expect(outcome(request('{"id":"dk-1","id":null}'))).toMatchObject({ status: 422, reasons: ['duplicate_key'] });
+  });
+
+  it('finds them in pretty-printed JSON and in NDJSON lines, and names odd keys and array positions', () => {
+    const pretty = outcome(request('[\n  {\n    "id": 1,\n    "a": [0, {"x y": 1,\r\n "x y": 2}]\n  }\n]'));
+    expect(pretty.a.rejected.map((r) => r.message)).toEqual(['record 0 repeats the key "x y" at $.a[1]["x y"]']);
+    const ndjson = outcome(request('{"id":1}\r\n {"id":2,"__proto__":{},"__proto__":{}}\n', 'application/x-ndjson'));
+    expect(ndjson.status).toBe(207);
+    expect(ndjson.a.rejected).toMatchObject([{ index: 1, reason: 'duplicate_key', message: 'record 1 repeats the key "__proto__" at $.__proto__' }]);
+  });
+
+  it('accepts the same key in different objects', () => {
+    expect(outcome(request('{"id":1,"user":{"id":2,"org":{"id":3}},"items":[{"id":4},{"id":5}]}')).status).toBe(202);
   });
 });
 

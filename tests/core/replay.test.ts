@@ -39,6 +39,14 @@ describe('replay: what a quarantine object holds, judged again', () => {
     ]);
   });
 
+  it('rejects a replayed record that repeats a key, as the handler does', () => {
+    const refused = { ...base, status: 415, reasons: ['unsupported_media_type' as const], records: [], body: input('[{"id":"dk-1","id":"dk-2"}, {"id":"ok"}]') };
+    const inputs = replayCandidates(refused).map((c) => ({ index: c.index, text: c.raw! }));
+    const { accepted, rejected } = assessReplay(refused, inputs, limitsSchema.parse({}), undefined, 'run-1', 'errors/x.json');
+    expect(accepted.map((a) => a.partitionKey)).toEqual(['ok']);
+    expect(rejected).toEqual([{ index: 0, reason: 'duplicate_key', message: 'record 0 repeats the key "id" at $.id' }]);
+  });
+
   it('judges in chunks within the stage\'s limits, by count and by bytes', () => {
     const limits = limitsSchema.parse({ maxBodyBytes: 1_000, maxRecordsPerRequest: 3 });
     const inputs = Array.from({ length: 10 }, (_, i) => ({ index: i, text: JSON.stringify({ id: `r${i}`, pad: 'x'.repeat(300) }) }));

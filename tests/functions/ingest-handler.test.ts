@@ -79,6 +79,23 @@ describe('ingest handler: rejected input is quarantined, then answered with a 4x
     ]);
   });
 
+  it('quarantines a record that repeats a key (duplicate_key) and keeps it off the stream: 207 beside a good one, 422 alone', async () => {
+    const h = mockedHandler();
+    const mixed = '[{"id":"dk-0"},{"id":"dk-1","id":"dk-2"}]';
+    const response = await h.handler(apiEvent({ body: mixed }), lambdaContext());
+    expect(response.statusCode).toBe(207);
+    expect(parseBody(response)).toMatchObject({ accepted: 1, rejected: 1, errors: [{ index: 1, reason: 'duplicate_key', message: 'record 1 repeats the key "id" at $.id' }] });
+    expect(h.putRecordsCalls().flat().map((e) => e.key)).toEqual(['dk-0']);
+    const object = quarantineObjectSchema.parse(h.quarantined()[0]!.object);
+    expect(object.reasons).toEqual(['duplicate_key']);
+    expect(object.records).toMatchObject([{ index: 1, reason: 'duplicate_key', issues: [{ path: ['id'] }], input: { data: '{"id":"dk-1","id":"dk-2"}' } }]);
+
+    const alone = await h.handler(apiEvent({ body: '{"id":"n","user":{"plan":"a","\\u0070lan":"b"}}' }), lambdaContext());
+    expect(alone.statusCode).toBe(422);
+    expect(parseBody(alone)).toMatchObject({ accepted: 0, errors: [{ index: 0, reason: 'duplicate_key', message: 'record 0 repeats the key "plan" at $.user.plan' }] });
+    expect(h.putRecordsCalls().flat()).toHaveLength(1);
+  });
+
   it('keeps a body over the limit truncated, with its true size: 413', async () => {
     const h = mockedHandler({ limits: { maxBodyBytes: 1_000, quarantineMaxInputBytes: 100 } });
     const big = JSON.stringify({ id: 'a', pad: 'x'.repeat(5_000) });

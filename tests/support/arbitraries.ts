@@ -12,8 +12,20 @@ const recordArb = fc.dictionary(
   ),
 );
 
+/** A record's text that repeats a key, at the top level or one down, sometimes escaped (`"\\u0069d"` is `"id"`). */
+const duplicateKeyRecordArb = fc
+  .tuple(recordArb, fc.constantFrom(['"id"', '"id"'], ['"id"', '"\\u0069d"'], ['"__proto__"', '"__proto__"'], ['"a"', '"\\u0061"']), fc.jsonValue({ maxDepth: 2 }), fc.boolean())
+  .map(([r, [first, second], value, nested]) => {
+    const members = JSON.stringify(r).slice(1, -1);
+    const repeated = `${first}:${JSON.stringify(value)},${second}:"again"`;
+    return nested ? `{"id":"n","nested":{${repeated}}${members ? `,${members}` : ''}}` : `{${members ? `${members},` : ''}${repeated}}`;
+  });
+
 export const bodyArb = fc.oneof(
   recordArb.map((r) => JSON.stringify(r)),
+  duplicateKeyRecordArb,
+  fc.array(fc.oneof(recordArb.map((r) => JSON.stringify(r)), duplicateKeyRecordArb), { maxLength: 8 }).map((rs) => `[${rs.join(',')}]`),
+  fc.array(fc.oneof(recordArb.map((r) => JSON.stringify(r)), duplicateKeyRecordArb), { maxLength: 8 }).map((rs) => rs.join('\n')),
   fc.array(recordArb, { maxLength: 8 }).map((rs) => JSON.stringify(rs)),
   fc.array(recordArb, { maxLength: 8 }).map((rs) => rs.map((r) => JSON.stringify(r)).join('\n')),
   fc.array(fc.oneof(recordArb.map((r) => JSON.stringify(r)), fc.string()), { maxLength: 6 }).map((lines) => lines.join('\n')),

@@ -61,4 +61,27 @@ describe('the local Snowpipe, loading queued files in groups', () => {
     connection.closeSync();
     instance.closeSync();
   });
+
+  it('loads a record that repeats a key, from a file the API did not write, with the last value, as ALLOW_DUPLICATE = TRUE does', async () => {
+    const { instance, connection } = await openWarehouse(join(dir, 'duplicates.duckdb'));
+    const pipe = new LocalSnowpipe({ s3: emulators.s3, connection, bucket: 'landing', prefix: 'foreign/' });
+    const file = [
+      '{"received_at":"2026-11-22T00:00:00.000Z","request_id":"foreign","record":{"id":"dk-1","n":12345678901234567890,"id":"dk-2"}}',
+      '{"received_at":"2026-11-22T00:00:00.000Z","request_id":"foreign","record":{"id":"dk-3","user":{"plan":"pro","\\u0070lan":"free"}}}',
+      line('plain'),
+    ].join('\n');
+    await emulators.s3.send(new PutObjectCommand({ Bucket: 'landing', Key: 'foreign/dup', Body: `${file}\n` }));
+    await pipe.refresh();
+    await pipe.idle();
+    const rows = (await query(connection, `SELECT record->>'id' AS id, record->'user'->>'plan' AS plan, record::VARCHAR AS text FROM raw_events ORDER BY file_row_number`)).rows;
+    expect(rows.map((r) => [r.id, r.plan])).toEqual([
+      ['dk-2', null],
+      ['dk-3', 'free'],
+      ['plain', null],
+    ]);
+    // Only such a line is re-serialized; the others keep their text exactly.
+    expect(rows[2]!.text).toBe('{"id":"plain"}');
+    connection.closeSync();
+    instance.closeSync();
+  });
 });

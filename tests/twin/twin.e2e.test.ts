@@ -1,10 +1,11 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { parseStageConfig } from '@snowgate/core';
+import { parseStageConfig, quarantineObjectSchema } from '@snowgate/core';
 import { createClients } from '@snowgate/functions/clients';
 import { openWarehouse, query, startTwin, type Twin } from '@snowgate/twin';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../support/events';
 import { post, removeDir, rows, spawnTwin, stopTwin, tempDataDir } from './support';
+import { useTwin } from './use-twin';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 /** Defaults, with a 1 s Firehose interval so that tests wait less. */
@@ -77,6 +78,38 @@ describe('the local twin, end to end', () => {
       { file_name: 'events/manual/good', status: 'LOADED' },
     ]);
     expect(String(history[0]!.first_error_message)).toMatch(/JSON/);
+  });
+});
+
+describe('the local twin and a record that repeats a key', () => {
+  const running = useTwin(stage);
+
+  it('quarantines it as duplicate_key and never loads it, so the stream and raw_events cannot disagree on its id', async () => {
+    const api = running.twin.endpoints.api;
+    const mixed = await post(api, '[{"id":"dk-0"},{"id":"dk-1","id":"dk-2"}]');
+    expect(mixed.status).toBe(207);
+    expect(mixed.body.errors).toEqual([{ index: 1, reason: 'duplicate_key', message: 'record 1 repeats the key "id" at $.id' }]);
+    const alone = await post(api, '{"id":"dk-3","user":{"id":1},"\\u0069d":"dk-4"}\n', 'application/x-ndjson');
+    expect(alone.status).toBe(422);
+    expect(alone.body.errors).toMatchObject([{ index: 0, reason: 'duplicate_key' }]);
+
+    const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: running.twin.endpoints.s3 }, credentials);
+    try {
+      const bucket = running.twin.endpoints.buckets.errors;
+      const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((o) => o.Key!);
+      const objects = await Promise.all(keys.map(async (Key) => quarantineObjectSchema.parse(JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body!.transformToString()))));
+      expect(objects.map((o) => [o.status, o.reasons, o.records.map((r) => r.input.data)]).sort()).toEqual([
+        [207, ['duplicate_key'], ['{"id":"dk-1","id":"dk-2"}']],
+        [422, ['duplicate_key'], ['{"id":"dk-3","user":{"id":1},"\\u0069d":"dk-4"}']],
+      ]);
+    } finally {
+      s3.destroy();
+    }
+
+    // Its good neighbour, from the same request, is loaded; it alone.
+    const sql = (q: string) => fetch(`${api}/query`, { method: 'POST', body: q, headers: { 'x-snowgate-query': '1' } }).then(async (r) => ((await r.json()) as { rows: Record<string, unknown>[] }).rows);
+    for (let i = 0; i < 100 && (await sql(`SELECT 1 FROM raw_events WHERE record->>'id' = 'dk-0'`)).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await sql(`SELECT record->>'id' AS id FROM raw_events ORDER BY id`)).toEqual([{ id: 'dk-0' }]);
   });
 });
 

@@ -17,6 +17,8 @@ export const REJECTION_REASONS = [
   'missing_id',
   'invalid_id',
   'invalid_unicode',
+  // A key repeated within one object, at any depth: readers disagree on which value it has.
+  'duplicate_key',
   'too_deep',
   'record_too_large',
   // Schema contracts (contracts.ts), in `enforce` mode.

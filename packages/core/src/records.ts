@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { SCHEMA_DETAIL_MAX_CHARS, SCHEMA_DETAIL_RECORDS, type Contracts, type SchemaIssue, type SchemaRef } from './contracts';
 import { buildEnvelope } from './envelope';
 import { RequestRejectedError } from './errors';
-import { scanJson, spanText, type JsonSpan } from './json-scan';
+import { duplicateKey, scanJson, spanText, type JsonSpan } from './json-scan';
 import { KINESIS_PARTITION_KEY_MAX_CHARS } from './limits';
 import type { RejectionReason } from './reasons';
 import {
@@ -233,6 +233,12 @@ function judge(candidate: Candidate, assessment: Assessment, limits: Limits, con
   if (span?.loneSurrogate) {
     return reject('invalid_unicode', `record ${index} has a \\u escape that is a lone surrogate, not Unicode text`);
   }
+  // Before the id: with a repeated key, even the id may read differently on the stream and in the warehouse.
+  const duplicate = span ? duplicateKey(text, value, span) : undefined;
+  if (duplicate) {
+    const at = jsonPath(duplicate.path);
+    return reject('duplicate_key', `record ${index} repeats the key ${quoted(duplicate.key)} at ${at}`, [{ path: duplicate.path, message: `duplicate key ${quoted(duplicate.key)}` }]);
+  }
   const result = idOnlySchema.safeParse(value);
   if (!result.success) {
     const issues = result.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }));
@@ -258,6 +264,22 @@ function judge(candidate: Candidate, assessment: Assessment, limits: Limits, con
     assessment.warnings.push({ index, reason: verdict.reason, message, issues: verdict.issues, ...(verdict.schema ? { schema: verdict.schema } : {}) });
   }
   return { index, partitionKey, data, bytes };
+}
+
+/** A key for a message: quoted, and cut short when long (the quarantine keeps the input whole). */
+function quoted(key: string): string {
+  return JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key);
+}
+
+/** A JSON path for a message: `$.user.name`, `$.items[2]`, `$["a b"]`. */
+function jsonPath(path: (string | number)[]): string {
+  let out = '$';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else if (/^[A-Za-z_$][\w$]{0,63}$/.test(p)) out += `.${p}`;
+    else out += `[${quoted(p)}]`;
+  }
+  return out;
 }
 
 function describe(value: unknown): string {

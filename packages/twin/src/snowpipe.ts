@@ -1,6 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
-import { envelopeSchema, scanJson } from '@snowgate/core';
+import { duplicateKey, envelopeSchema, scanJson } from '@snowgate/core';
 
 export interface SnowpipeOptions {
   s3: S3Client;
@@ -186,7 +186,8 @@ export function parseFile(text: string): { rows: Row[]; error?: { line: number; 
     } catch (e) {
       return { rows, error: { line: i + 1, message: `Error parsing JSON: ${(e as Error).message}` } };
     }
-    if (line.includes('\\u') && scanJson(line).top.loneSurrogate) {
+    const scan = scanJson(line).top;
+    if (scan.loneSurrogate) {
       return { rows, error: { line: i + 1, message: 'invalid UTF-8: a \\u escape is a lone surrogate' } };
     }
     const envelope = envelopeSchema.safeParse(value);
@@ -194,8 +195,14 @@ export function parseFile(text: string): { rows: Row[]; error?: { line: number; 
       return { rows, error: { line: i + 1, message: `not a Snowgate envelope: ${envelope.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}` } };
     }
     // Our envelopes end with the record's text: keep it exactly (big integers included); otherwise re-serialize.
+    // A repeated key never comes from the ingest API (duplicate_key), but a file from elsewhere may hold one:
+    // the file format's ALLOW_DUPLICATE = TRUE loads it with the last value, as JSON.parse reads it, where
+    // DuckDB's JSON would read the first. So such a line is re-serialized too.
     const at = line.indexOf(',"record":');
-    const record = line.startsWith('{"received_at":') && at > 0 && line.endsWith('}') ? line.slice(at + 10, -1) : JSON.stringify(envelope.data.record);
+    const record =
+      line.startsWith('{"received_at":') && at > 0 && line.endsWith('}') && !duplicateKey(line, value, scan)
+        ? line.slice(at + 10, -1)
+        : JSON.stringify((value as { record: unknown }).record);
     rows.push({ record, receivedAt: envelope.data.received_at, requestId: envelope.data.request_id, line: i + 1 });
   }
   return { rows };
