@@ -33,7 +33,7 @@ export interface ObjectReport {
   receivedAt: string;
   requestId: string;
   reasons: string[];
-  /** Records of this object that an earlier run already delivered: not sent again. */
+  /** Selected records of this object that an earlier run already delivered: not sent again. */
   alreadySent: number;
   /** Found on the stream after an interrupted run, now recorded as sent. */
   recovered: number;
@@ -121,22 +121,30 @@ async function replayObject(
 ): Promise<ObjectReport> {
   const bucket = settings.errorBucket;
   const ledger = await readLedger(s3, bucket, key);
-  let recovered = 0;
+  let recoveredIndices: number[] = [];
   if (ledger.inflight && options.send) {
     const { run: previous, since, indices } = ledger.inflight;
     const found = await findOnStream(kinesis, settings.streamName, new Date(since), indices.map((index) => ({ run: previous, object: key, index })));
-    recovered = found.size;
+    recoveredIndices = [...found];
     ledger.sent = union(ledger.sent, [...found]);
     ledger.inflight = null;
     await writeLedger(s3, bucket, ledger);
   }
   const sentBefore = new Set(ledger.sent);
+  const justRecovered = new Set(recoveredIndices);
   // In a dry run an interrupted chunk is unknown: it is neither counted as sent nor as to send.
   const inDoubt = new Set(ledger.inflight?.indices ?? []);
+  // Records, not objects, are selected by reason: the ledger keeps indices, so another reason's run later sends the others.
+  const selected = replayCandidates(object).filter((c) => !options.reasons?.length || options.reasons.includes(c.reason));
+  let alreadySent = 0;
   const failing: ReplayRejection[] = [];
   const inputs: { index: number; text: string }[] = [];
-  for (const candidate of replayCandidates(object)) {
-    if (sentBefore.has(candidate.index) || inDoubt.has(candidate.index)) continue;
+  for (const candidate of selected) {
+    if (sentBefore.has(candidate.index)) {
+      if (!justRecovered.has(candidate.index)) alreadySent++;
+      continue;
+    }
+    if (inDoubt.has(candidate.index)) continue;
     if (!options.fix) {
       if (candidate.raw === undefined) failing.push({ index: candidate.index, reason: candidate.reason, message: `record ${candidate.index} cannot be replayed: ${candidate.unrecoverable}` });
       else inputs.push({ index: candidate.index, text: candidate.raw });
@@ -168,7 +176,7 @@ async function replayObject(
   } else {
     sent = verdict.accepted.length;
   }
-  return { key, receivedAt: object.received_at, requestId: object.request_id, reasons: object.reasons, alreadySent: sentBefore.size - recovered, recovered, sent, failing };
+  return { key, receivedAt: object.received_at, requestId: object.request_id, reasons: object.reasons, alreadySent, recovered: recoveredIndices.length, sent, failing };
 }
 
 /** The fix's record as JSON text, or undefined when the fix leaves it out. A fix that throws stops the run: it is a bug, not a verdict. */

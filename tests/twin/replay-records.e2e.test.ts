@@ -1,0 +1,87 @@
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { parseIngestSettings, parseStageConfig } from '@snowgate/core';
+import { loadContracts } from '@snowgate/core/contracts-compile';
+import { createClients } from '@snowgate/functions/clients';
+import { loadFix, readLedger, replay, type ReplayDependencies } from '@snowgate/replay';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { post, removeDir } from './support';
+import { useTwin } from './use-twin';
+
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const stage = parseStageConfig({ snowflake: { externalId: 'local' }, firehose: { bufferIntervalSeconds: 1 } });
+const root = new URL('../../', import.meta.url).pathname;
+
+const fixes = mkdtempSync(join(tmpdir(), 'snowgate-fixes-'));
+const fixFile = (name: string, text: string) => {
+  const path = join(fixes, name);
+  writeFileSync(path, text);
+  return path;
+};
+/** The producer sent its id as `uid` (and sometimes an empty `id` beside it). */
+const UID_FIX = fixFile('uid.ts', `export default (record: any) => (record && typeof record === 'object' ? { ...record, id: record.uid ?? record.id } : null);`);
+
+describe('replay, record by record, on the twin', () => {
+  const running = useTwin(stage);
+  let deps: ReplayDependencies;
+  let clients: ReturnType<typeof createClients>;
+  const rows = async (sql: string) => {
+    const response = await fetch(`${running.twin.endpoints.api}/query`, { method: 'POST', body: sql, headers: { 'x-snowgate-query': '1' } });
+    return ((await response.json()) as { rows: Record<string, unknown>[] }).rows;
+  };
+  /** Until `count` rows match, then a little longer, so that a duplicate would have landed too. */
+  const settledRows = async (sql: string, count: number) => {
+    for (let i = 0; i < 300 && (await rows(sql)).length < count; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 2_500));
+    return rows(sql);
+  };
+  const keyOf = async (requestId: string) => {
+    const keys = ((await clients.s3.send(new ListObjectsV2Command({ Bucket: running.twin.endpoints.buckets.errors, Prefix: 'errors/' }))).Contents ?? []).map((o) => o.Key!);
+    return keys.find((k) => k.includes(requestId.replace(/[^A-Za-z0-9_-]/g, '_')))!;
+  };
+
+  beforeAll(() => {
+    const settings = parseIngestSettings({
+      streamName: running.twin.endpoints.stream,
+      errorBucket: running.twin.endpoints.buckets.errors,
+      region: 'us-east-1',
+      kinesisEndpoint: running.twin.endpoints.kinesis,
+      s3Endpoint: running.twin.endpoints.s3,
+    });
+    clients = createClients(settings, credentials);
+    deps = { ...clients, settings, contracts: loadContracts(settings.contracts, 'schemas') };
+  });
+  afterAll(() => {
+    clients?.kinesis.destroy();
+    clients?.s3.destroy();
+    removeDir(fixes);
+  });
+
+  it('--reason selects records, not objects; a later run with another reason sends the rest, each record once', async () => {
+    const answer = await post(running.twin.endpoints.api, JSON.stringify([{ uid: 'sel-missing' }, { id: '', uid: 'sel-invalid' }, { id: 'sel-ok' }]));
+    expect(answer.status).toBe(207);
+    const key = await keyOf(answer.body.requestId);
+    const fix = await loadFix(UID_FIX);
+
+    const missing = await replay({ send: true, fix, reasons: ['missing_id'] }, deps);
+    expect(missing.objects.find((o) => o.key === key)).toMatchObject({ sent: 1, alreadySent: 0, failing: [] });
+    expect((await readLedger(clients.s3, running.twin.endpoints.buckets.errors, key)).sent).toEqual([0]);
+
+    // The other record of the same object: not counted as already sent, sent now.
+    const invalid = await replay({ send: true, fix, reasons: ['invalid_id'] }, deps);
+    expect(invalid.objects.find((o) => o.key === key)).toMatchObject({ sent: 1, alreadySent: 0, failing: [] });
+    expect((await readLedger(clients.s3, running.twin.endpoints.buckets.errors, key)).sent).toEqual([0, 1]);
+
+    // Any reason, again: nothing more.
+    const all = await replay({ send: true, fix }, deps);
+    expect(all.objects.find((o) => o.key === key)).toMatchObject({ sent: 0, alreadySent: 2 });
+
+    const loaded = await settledRows(`SELECT record->>'id' AS id FROM raw_events WHERE record->>'id' LIKE 'sel-%' ORDER BY id`, 3);
+    expect(loaded.map((r) => r.id)).toEqual(['sel-invalid', 'sel-missing', 'sel-ok']);
+  });
+});
