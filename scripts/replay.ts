@@ -23,12 +23,14 @@ function time(value: string | undefined, name: string): Date | undefined {
   return date;
 }
 
-const line = (o: ObjectReport, dryRun: boolean) => {
-  const parts = [`${dryRun ? 'would send' : 'sent'} ${o.sent}`];
+const line = (o: ObjectReport) => {
+  const parts = ['sent' in o ? `sent ${o.sent}` : `would send ${o.wouldSend}`];
   if (o.alreadySent) parts.push(`${o.alreadySent} already replayed`);
   if (o.recovered) parts.push(`${o.recovered} found on the stream from an interrupted run`);
   if (o.failing.length) parts.push(`${o.failing.length} still failing`);
-  return `${o.receivedAt}  ${o.key}\n    ${o.reasons.join(', ')} → ${parts.join(' · ')}${o.failing.map((f) => `\n      [${f.index}] ${f.reason}: ${f.message}`).join('')}`;
+  if (o.dropped.length) parts.push(`${o.dropped.length} dropped by the fix`);
+  const details = [...o.failing.map((f) => ({ index: f.index, text: `${f.reason}: ${f.message}` })), ...o.dropped.map((index) => ({ index, text: 'dropped by the fix' }))].sort((a, b) => a.index - b.index);
+  return `${o.receivedAt}  ${o.key}\n    ${o.reasons.join(', ')} → ${parts.join(' · ')}${details.map((d) => `\n      [${d.index}] ${d.text}`).join('')}`;
 };
 
 try {
@@ -75,17 +77,18 @@ try {
         limit,
         concurrency,
         breakLock: values['break-lock']!,
-        onObject: (o) => values.json || console.log(line(o, dryRun)),
+        onObject: (o) => values.json || console.log(line(o)),
       },
       { s3: target.clients.s3, kinesis: target.clients.kinesis, settings: target.settings, contracts: target.contracts },
     );
     if (values.json) console.log(JSON.stringify(report, null, 2));
     else {
       const t = report.totals;
+      const count = report.dryRun ? `would send ${report.totals.wouldSend}` : `sent ${report.totals.sent}`;
       console.log(
-        `\n${t.objects} quarantine objects: ${dryRun ? 'would send' : 'sent'} ${t.sent} records` +
-          `, ${t.alreadySent} already replayed${t.recovered ? `, ${t.recovered} recovered from the stream` : ''}, ${t.failing} still failing, ${t.dropped} left out by the fix` +
-          (dryRun && t.sent ? '. Run again with --send to send them.' : '.'),
+        `\n${t.objects} quarantine objects: ${count} records` +
+          `, ${t.alreadySent} already replayed${t.recovered ? `, ${t.recovered} recovered from the stream` : ''}, ${t.failing} still failing, ${t.dropped} dropped by the fix` +
+          (report.dryRun && report.totals.wouldSend ? '. Run again with --send to send them.' : '.'),
       );
     }
   } finally {

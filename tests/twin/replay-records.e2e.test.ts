@@ -84,4 +84,31 @@ describe('replay, record by record, on the twin', () => {
     const loaded = await settledRows(`SELECT record->>'id' AS id FROM raw_events WHERE record->>'id' LIKE 'sel-%' ORDER BY id`, 3);
     expect(loaded.map((r) => r.id)).toEqual(['sel-invalid', 'sel-missing', 'sel-ok']);
   });
+
+  it('a dry run says what it would send, never "sent"; a record the fix drops is counted as dropped, per object and in the totals', async () => {
+    const answer = await post(running.twin.endpoints.api, JSON.stringify([{ uid: 'drop-me' }, { uid: 'dry-keep' }]));
+    expect(answer.status).toBe(422);
+    const key = await keyOf(answer.body.requestId);
+    const dropFix = fixFile('drop.ts', `export default (record: any) => (record.uid === 'drop-me' ? null : { ...record, id: record.uid });`);
+
+    const dry = await replay({ send: false, fix: await loadFix(dropFix) }, deps);
+    expect(JSON.stringify(dry)).not.toContain('"sent"');
+    const entry = dry.objects.find((o) => o.key === key)!;
+    expect(entry).toMatchObject({ wouldSend: 1, failing: [], dropped: [0] });
+    expect(dry.totals).toMatchObject({ wouldSend: 1, failing: 0, dropped: 1 });
+    expect(dry.totals.dropped).toBe(dry.objects.reduce((n, o) => n + o.dropped.length, 0));
+    expect(dry.totals.failing).toBe(dry.objects.reduce((n, o) => n + o.failing.length, 0));
+
+    const run = (args: string[]) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'scripts/replay.ts'), '--data-dir', running.dataDir, ...args], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    const json = JSON.parse((await run(['--fix', dropFix, '--json'])).stdout);
+    expect(json).toMatchObject({ dryRun: true, totals: { wouldSend: 1, failing: 0, dropped: 1 } });
+    expect(json.totals).not.toHaveProperty('sent');
+    expect(json.objects.find((o: { key: string }) => o.key === key)).not.toHaveProperty('sent');
+    const text = (await run(['--fix', dropFix])).stdout;
+    const block = text.slice(text.indexOf(key)).split('\n').slice(1, 3).join('\n');
+    expect(block).toBe('    missing_id → would send 1 · 1 dropped by the fix\n      [0] dropped by the fix');
+    expect(text).not.toContain('still failing ·');
+    expect(text).toMatch(/would send 1 records?, .*0 still failing, 1 dropped by the fix/);
+  });
 });

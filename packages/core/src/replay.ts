@@ -40,7 +40,7 @@ export interface ReplayedRecord extends AcceptedRecord {
 
 export interface ReplayRejection {
   index: number;
-  reason: RejectionReason | 'fix_dropped';
+  reason: RejectionReason;
   message: string;
 }
 
