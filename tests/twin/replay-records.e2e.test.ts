@@ -111,4 +111,33 @@ describe('replay, record by record, on the twin', () => {
     expect(text).not.toContain('still failing ·');
     expect(text).toMatch(/would send 1 records?, .*0 still failing, 1 dropped by the fix/);
   });
+
+  it('recovers the records of a body refused as too large (413), compressed or not, judging each with today\'s limits; a truncated body is reported', async () => {
+    // 5,000 events of about 1 KB, gzipped to some 40 KB: 4.9 MB once decompressed, over the 4 MiB body limit.
+    // The last has no id: it is judged on its own, as in a request, and still fails.
+    const events = Array.from({ length: 5_000 }, (_, i) => ({ ...(i < 4_999 ? { id: `big-${i}` } : {}), type: 'page_view', url: `https://example.com/${'a'.repeat(900)}`, n: i }));
+    const send = (body: Uint8Array | string, headers: Record<string, string>) =>
+      fetch(`${running.twin.endpoints.api}/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as { requestId: string } }));
+    const gzipped = await send(gzipSync(JSON.stringify(events)), { 'content-encoding': 'gzip' });
+    expect(gzipped.status).toBe(413);
+    // Over the body limit uncompressed: kept truncated in the quarantine (quarantineMaxInputBytes), so not replayable.
+    const plain = await send(JSON.stringify(events.slice(0, 4_500).map((e) => ({ ...e, id: `plain-${e.n}` }))), {});
+    expect(plain.status).toBe(413);
+    const [gzKey, plainKey] = [await keyOf(gzipped.body.requestId), await keyOf(plain.body.requestId)];
+
+    const dry = await replay({ send: false, reasons: ['body_too_large'] }, deps);
+    expect(dry.objects.find((o) => o.key === gzKey)).toMatchObject({ wouldSend: 4_999, failing: [{ index: 4_999, reason: 'missing_id', message: 'record 4999 has no id' }] });
+    expect(dry.objects.find((o) => o.key === plainKey)).toMatchObject({
+      wouldSend: 0,
+      failing: [{ index: 0, reason: 'body_too_large', message: expect.stringMatching(/^the body cannot be replayed: truncated in the quarantine \(\d+ bytes, kept 1048576\)$/) }],
+    });
+
+    const sent = await replay({ send: true, reasons: ['body_too_large'] }, deps);
+    expect(sent.totals).toMatchObject({ sent: 4_999, failing: 2 });
+    expect((await replay({ send: true }, deps)).objects.find((o) => o.key === gzKey)).toMatchObject({ sent: 0, alreadySent: 4_999 });
+    const loaded = await settledRows(`SELECT record->>'id' AS id, request_id FROM raw_events WHERE record->>'id' LIKE 'big-%'`, 4_999);
+    expect(loaded).toHaveLength(4_999);
+    expect(new Set(loaded.map((r) => r.id)).size).toBe(4_999);
+    expect(new Set(loaded.map((r) => r.request_id))).toEqual(new Set([gzipped.body.requestId]));
+  });
 });

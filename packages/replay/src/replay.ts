@@ -189,7 +189,11 @@ async function replayObject(
     }
     if (inDoubt.has(candidate.index)) continue;
     if (!options.fix) {
-      if (candidate.raw === undefined) failing.push({ index: candidate.index, reason: candidate.reason, message: `record ${candidate.index} cannot be replayed: ${candidate.unrecoverable}` });
+      if (candidate.raw === undefined) {
+        // Unrecoverable input of a body refused whole is the body itself, not one of its records.
+        const what = object.body ? 'the body' : `record ${candidate.index}`;
+        failing.push({ index: candidate.index, reason: candidate.reason, message: `${what} cannot be replayed: ${candidate.unrecoverable}` });
+      }
       else inputs.push({ index: candidate.index, text: candidate.raw });
       continue;
     }
