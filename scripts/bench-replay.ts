@@ -78,7 +78,7 @@ async function scenario(concurrency: number) {
       t = performance.now();
       const sent = await replay({ send: true, fix, concurrency }, deps);
       const sendMs = performance.now() - t;
-      if (dry.totals.sent !== objects * records || sent.totals.sent !== objects * records) throw new Error(`planned ${dry.totals.sent}, sent ${sent.totals.sent} of ${objects * records}`);
+      if (dry.totals.wouldSend !== objects * records || sent.totals.sent !== objects * records) throw new Error(`planned ${dry.totals.wouldSend}, sent ${sent.totals.sent} of ${objects * records}`);
       const again = await replay({ send: true, fix, concurrency }, deps);
       if (again.totals.sent !== 0 || again.totals.alreadySent !== objects * records) throw new Error(`a second replay sent ${again.totals.sent}`);
       // Until every replayed record is queryable (Firehose's 5 s buffer, then Snowpipe).

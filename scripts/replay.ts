@@ -1,21 +1,56 @@
 /**
  * `pnpm replay`: re-submits quarantined records once their producer (or a fix) is right.
- *
- *   pnpm replay                                   # dry run against the local twin: what would be sent, what would still fail
- *   pnpm replay --reason missing_id --fix fixes/add-id.ts
- *   pnpm replay --from 2026-12-01 --to 2026-12-02T12:00Z --send
- *   pnpm replay --stage dev --reason schema_violation --send
- *
- * Options: --stage (default local: the twin), --data-dir and --config (the twin's),
- * --outputs (SST's outputs file), --schemas-dir, --region, --from / --to (receive
- * time, ISO 8601; --to exclusive), --reason (repeatable, or comma-separated),
- * --request-id <requestId of an answer>,
- * --fix <module>, --limit <objects>, --concurrency <objects at a time, default 8>,
- * --send, --break-lock, --json.
+ * `pnpm replay --help` prints the options (`usage` below).
  */
 import { ConfigError, REJECTION_REASONS } from '@snowgate/core';
 import { FixModuleError, loadFix, replay, resolveTarget, ReplayLockedError, type ObjectReport } from '@snowgate/replay';
 import { parseArgs } from 'node:util';
+
+const usage = `Usage: pnpm replay [options]
+
+Re-submits quarantined records through today's checks (limits, id, contracts).
+A dry run unless --send: it says what would be sent and what would still fail.
+
+Where:
+  --stage <name>          local (default: the twin) or a deployed stage
+  --data-dir <dir>        the twin's data dir (default .snowgate)
+  --config <file>         the twin's stage config file, if it was started with one
+  --outputs <file>        SST's outputs file for a deployed stage (default .sst/outputs.json)
+  --schemas-dir <dir>     where the contracts' schemas are (default schemas)
+  --region <region>       AWS region of a deployed stage
+
+What:
+  --from <time>           received at or after (ISO 8601: 2026-12-01 or 2026-12-01T08:00Z)
+  --to <time>             received before (exclusive)
+  --reason <reason>       only rejected records with this reason; repeatable or comma-separated
+  --request-id <id>       only the quarantine object of this answer's requestId
+  --fix <module>          a .ts/.js module whose default export (record, context) => record | null
+                          repairs each record; null drops it from this run
+  --limit <n>             stop after n quarantine objects
+  --concurrency <n>       quarantine objects at a time, 1 to 64 (default 8)
+
+How:
+  --send                  send (without it, a dry run: nothing is written anywhere)
+  --break-lock            remove the lock of a replay that died, then run
+  --json                  print the whole report as JSON
+  -h, --help              print this help
+
+Examples:
+  pnpm replay                                             # dry run on the twin
+  pnpm replay --reason missing_id --from 2026-12-01 --to 2026-12-02T12:00Z
+  pnpm replay --reason missing_id --fix fixes/add-id.ts --send
+  pnpm replay --request-id 'LIxCyGd7SK4FjEg='                 # the quarantine object of an answer
+  pnpm replay --stage dev --reason schema_violation --send`;
+
+/** node:util parseArgs's errors, as one line that names the argument. */
+function argumentError(error: unknown): string | undefined {
+  const { code, message } = error as NodeJS.ErrnoException;
+  const quoted = /'([^']*)'/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${quoted}`;
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument ${quoted}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return quoted?.endsWith(' <value>') ? `${quoted.slice(0, -' <value>'.length)} needs a value` : `${quoted} takes no value`;
+  return undefined;
+}
 
 function time(value: string | undefined, name: string): Date | undefined {
   if (value === undefined) return undefined;
@@ -24,12 +59,14 @@ function time(value: string | undefined, name: string): Date | undefined {
   return date;
 }
 
-const line = (o: ObjectReport, dryRun: boolean) => {
-  const parts = [`${dryRun ? 'would send' : 'sent'} ${o.sent}`];
+const line = (o: ObjectReport) => {
+  const parts = ['sent' in o ? `sent ${o.sent}` : `would send ${o.wouldSend}`];
   if (o.alreadySent) parts.push(`${o.alreadySent} already replayed`);
   if (o.recovered) parts.push(`${o.recovered} found on the stream from an interrupted run`);
   if (o.failing.length) parts.push(`${o.failing.length} still failing`);
-  return `${o.receivedAt}  ${o.key}\n    ${o.reasons.join(', ')} → ${parts.join(' · ')}${o.failing.map((f) => `\n      [${f.index}] ${f.reason}: ${f.message}`).join('')}`;
+  if (o.dropped.length) parts.push(`${o.dropped.length} dropped by the fix`);
+  const details = [...o.failing.map((f) => ({ index: f.index, text: `${f.reason}: ${f.message}` })), ...o.dropped.map((index) => ({ index, text: 'dropped by the fix' }))].sort((a, b) => a.index - b.index);
+  return `${o.receivedAt}  ${o.key}\n    ${o.reasons.join(', ')} → ${parts.join(' · ')}${details.map((d) => `\n      [${d.index}] ${d.text}`).join('')}`;
 };
 
 try {
@@ -51,9 +88,14 @@ try {
       send: { type: 'boolean', default: false },
       'break-lock': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
   const reasons = (values.reason ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean);
   const unknown = reasons.filter((r) => !(REJECTION_REASONS as readonly string[]).includes(r));
   if (unknown.length) throw new ConfigError(`unknown reason(s) ${unknown.join(', ')}; known: ${REJECTION_REASONS.join(', ')}`);
@@ -78,17 +120,18 @@ try {
         limit,
         concurrency,
         breakLock: values['break-lock']!,
-        onObject: (o) => values.json || console.log(line(o, dryRun)),
+        onObject: (o) => values.json || console.log(line(o)),
       },
       { s3: target.clients.s3, kinesis: target.clients.kinesis, settings: target.settings, contracts: target.contracts },
     );
     if (values.json) console.log(JSON.stringify(report, null, 2));
     else {
       const t = report.totals;
+      const count = report.dryRun ? `would send ${report.totals.wouldSend}` : `sent ${report.totals.sent}`;
       console.log(
-        `\n${t.objects} quarantine objects: ${dryRun ? 'would send' : 'sent'} ${t.sent} records` +
-          `, ${t.alreadySent} already replayed${t.recovered ? `, ${t.recovered} recovered from the stream` : ''}, ${t.failing} still failing, ${t.dropped} left out by the fix` +
-          (dryRun && t.sent ? '. Run again with --send to send them.' : '.'),
+        `\n${t.objects} quarantine objects: ${count} records` +
+          `, ${t.alreadySent} already replayed${t.recovered ? `, ${t.recovered} recovered from the stream` : ''}, ${t.failing} still failing, ${t.dropped} dropped by the fix` +
+          (report.dryRun && report.totals.wouldSend ? '. Run again with --send to send them.' : '.'),
       );
     }
   } finally {
@@ -96,7 +139,12 @@ try {
     target.clients.s3.destroy();
   }
 } catch (error) {
-  const known = error instanceof ConfigError || error instanceof FixModuleError || error instanceof ReplayLockedError || (error as Error).name === 'TypeError' && /parseArgs|ERR_PARSE_ARGS/.test(String((error as { code?: string }).code));
+  const badArgument = argumentError(error);
+  if (badArgument) {
+    console.error(`replay: ${badArgument} (pnpm replay --help lists the options)`);
+    process.exit(2);
+  }
+  const known = error instanceof ConfigError || error instanceof FixModuleError || error instanceof ReplayLockedError;
   console.error(`replay: ${(error as Error).message}`);
   if (!known && process.env.SNOWGATE_DEBUG) console.error(error);
   process.exit(known ? 2 : 1);

@@ -1,4 +1,5 @@
-import { assessReplay, limitsSchema, replayCandidates, replayMarkerText, type QuarantineObject } from '@snowgate/core';
+import { assessReplay, limitsSchema, REPLAY_MAX_DECODED_BYTES, replayCandidates, replayMarkerText, type QuarantineObject } from '@snowgate/core';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 
 const base: QuarantineObject = {
@@ -53,5 +54,22 @@ describe('replay: what a quarantine object holds, judged again', () => {
     const { accepted, rejected } = assessReplay(base, inputs, limits, undefined, 'run-1', 'errors/x.json');
     expect(rejected).toEqual([]);
     expect(accepted.map((a) => a.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('recovers the records of a compressed body refused as too large, however far it inflates, up to replay\'s own bound', () => {
+    // 2,000 records of 4 KB: 8 MB, which brotli takes to about 7 KB (more than 1,100 times).
+    const records = Array.from({ length: 2_000 }, (_, i) => ({ id: `r${i}`, pad: 'x'.repeat(4_000) }));
+    const compressed = brotliCompressSync(JSON.stringify(records));
+    expect(8_000_000 / compressed.byteLength).toBeGreaterThan(1_100);
+    const body = { encoding: 'base64' as const, size: compressed.byteLength, truncated: false, data: compressed.toString('base64') };
+    const tooLarge = { ...base, status: 413, reasons: ['body_too_large' as const], headers: { 'content-encoding': 'br' }, records: [], body };
+    const candidates = replayCandidates(tooLarge);
+    expect(candidates).toHaveLength(2_000);
+    expect(candidates[1999]).toEqual({ index: 1999, reason: 'body_too_large', raw: JSON.stringify(records[1999]) });
+
+    // Past REPLAY_MAX_DECODED_BYTES, said as such (not "does not decompress").
+    const bomb = gzipSync(Buffer.alloc(REPLAY_MAX_DECODED_BYTES + 1, 0x20));
+    const [refused] = replayCandidates({ ...tooLarge, headers: { 'content-encoding': 'gzip' }, body: { ...body, size: bomb.byteLength, data: bomb.toString('base64') } });
+    expect(refused).toEqual({ index: 0, reason: 'body_too_large', raw: undefined, unrecoverable: `gzip body that decompresses to more than ${REPLAY_MAX_DECODED_BYTES} bytes, replay's bound` });
   });
 });

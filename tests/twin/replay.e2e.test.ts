@@ -95,14 +95,14 @@ describe('replay of quarantined records, on the twin', () => {
     // Dry run, no fix: nothing is sent and nothing is written; it says what would still fail.
     const dry = await replay({ send: false }, deps);
     expect(dry.dryRun).toBe(true);
-    expect(dry.totals).toMatchObject({ objects: 3, sent: 0, failing: 5 });
+    expect(dry.totals).toMatchObject({ objects: 3, wouldSend: 0, failing: 5 });
     expect(dry.objects.flatMap((o) => o.failing.map((f) => f.reason)).sort()).toEqual(['malformed_json', 'missing_id', 'missing_id', 'missing_id', 'schema_violation']);
     expect(await bucketKeys(LEDGER_PREFIX)).toEqual([]);
 
     // Dry run with the fix: what would be sent, and what the fix leaves out.
     const fix = await loadFix(GOOD_FIX);
     const planned = await replay({ send: false, fix }, deps);
-    expect(planned.totals).toMatchObject({ sent: 4, failing: 0, dropped: 1 });
+    expect(planned.totals).toMatchObject({ wouldSend: 4, failing: 0, dropped: 1 });
 
     const sent = await replay({ send: true, fix }, deps);
     expect(sent.totals).toMatchObject({ objects: 3, sent: 4, alreadySent: 0, failing: 0, dropped: 1 });

@@ -1,4 +1,5 @@
 import type { Contracts } from './contracts';
+import { RequestRejectedError } from './errors';
 import { decodeContentEncoding } from './request';
 import { scanJson, spanText } from './json-scan';
 import type { QuarantineObject, QuarantinedInput } from './quarantine';
@@ -40,14 +41,20 @@ export interface ReplayedRecord extends AcceptedRecord {
 
 export interface ReplayRejection {
   index: number;
-  reason: RejectionReason | 'fix_dropped';
+  reason: RejectionReason;
   message: string;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Generous bounds for reading a quarantined compressed body: it is our own data, already stored. */
-const REPLAY_DECODE_LIMITS = { maxBodyBytes: 64 * 1_048_576, maxInflateRatio: 1_100 } as Limits;
+/**
+ * How far replay decompresses a quarantined body: 64 MiB, a bound on memory only.
+ * The handler's `maxBodyBytes` and `maxInflateRatio` guard one request's Lambda;
+ * replay judges such a body's records one by one and sends them in chunks, so only
+ * the decoded size matters here (a larger body is reported, not replayed).
+ */
+export const REPLAY_MAX_DECODED_BYTES = 64 * 1_048_576;
+const REPLAY_DECODE_LIMITS = { maxBodyBytes: REPLAY_MAX_DECODED_BYTES, maxInflateRatio: Number.POSITIVE_INFINITY } as Limits;
 
 function inputText(input: QuarantinedInput, contentEncoding?: string): { text?: string; unrecoverable?: string } {
   if (input.truncated) return { unrecoverable: `truncated in the quarantine (${input.size} bytes, kept ${input.data.length})` };
@@ -57,6 +64,9 @@ function inputText(input: QuarantinedInput, contentEncoding?: string): { text?: 
     try {
       bytes = decodeContentEncoding(bytes, contentEncoding, REPLAY_DECODE_LIMITS) as Uint8Array;
     } catch (error) {
+      if (error instanceof RequestRejectedError && error.reason === 'body_too_large') {
+        return { unrecoverable: `${contentEncoding} body that decompresses to more than ${REPLAY_MAX_DECODED_BYTES} bytes, replay's bound` };
+      }
       return { unrecoverable: `${contentEncoding} body that does not decompress (${(error as Error).message})` };
     }
   }

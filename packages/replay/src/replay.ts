@@ -28,27 +28,62 @@ export interface ReplayDependencies {
   contracts: Contracts | undefined;
 }
 
-export interface ObjectReport {
+interface ObjectReportBase {
   key: string;
   receivedAt: string;
   requestId: string;
   reasons: string[];
-  /** Records of this object that an earlier run already delivered: not sent again. */
+  /** Selected records of this object that an earlier run already delivered: not sent again. */
   alreadySent: number;
   /** Found on the stream after an interrupted run, now recorded as sent. */
   recovered: number;
-  /** Sent by this run (or, in a dry run, that would be). */
-  sent: number;
-  /** Still refused, with today's reason, or dropped by the fix. */
+  /** Still refused, with today's reason. */
   failing: ReplayRejection[];
+  /** Indices of the records the fix left out (it returned null): neither sent nor failing. */
+  dropped: number[];
 }
 
-export interface ReplayReport {
-  run: string;
-  dryRun: boolean;
-  objects: ObjectReport[];
-  totals: { objects: number; sent: number; alreadySent: number; recovered: number; failing: number; dropped: number };
+/** One quarantine object in a run with `send`. */
+export interface SentObjectReport extends ObjectReportBase {
+  /** Put on the stream (acknowledged by Kinesis) by this run. */
+  sent: number;
 }
+
+/** One quarantine object in a dry run. */
+export interface DryRunObjectReport extends ObjectReportBase {
+  /** What a run with `send` would put on the stream now. */
+  wouldSend: number;
+}
+
+export type ObjectReport = SentObjectReport | DryRunObjectReport;
+
+interface Totals {
+  objects: number;
+  alreadySent: number;
+  recovered: number;
+  failing: number;
+  dropped: number;
+}
+
+export interface SendReport {
+  run: string;
+  dryRun: false;
+  objects: SentObjectReport[];
+  totals: Totals & { sent: number };
+}
+
+/** A dry run's report: nothing was sent, so it counts what would be (`wouldSend`), never `sent`. */
+export interface DryRunReport {
+  run: string;
+  dryRun: true;
+  objects: DryRunObjectReport[];
+  totals: Totals & { wouldSend: number };
+}
+
+export type ReplayReport = SendReport | DryRunReport;
+
+/** Records this object report sends, or in a dry run would send. */
+export const sendCount = (o: ObjectReport): number => ('sent' in o ? o.sent : o.wouldSend);
 
 const DEFAULT_CONCURRENCY = 8;
 
@@ -65,11 +100,16 @@ const WRITE_POLICY = { budgetMs: 30_000, baseDelayMs: 50, maxDelayMs: 2_000, ret
  * table it is at least once (a record can be in a landing file twice only if
  * the stream has it twice), and `raw_events_latest` dedupes by id.
  */
+export async function replay(options: ReplayOptions & { send: true }, deps: ReplayDependencies): Promise<SendReport>;
+export async function replay(options: ReplayOptions & { send: false }, deps: ReplayDependencies): Promise<DryRunReport>;
+export async function replay(options: ReplayOptions, deps: ReplayDependencies): Promise<ReplayReport>;
 export async function replay(options: ReplayOptions, deps: ReplayDependencies): Promise<ReplayReport> {
   const run = `replay-${new Date().toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
   const { s3, settings } = deps;
   const release = options.send ? await acquireLock(s3, settings.errorBucket, run, options.breakLock) : undefined;
-  const report: ReplayReport = { run, dryRun: !options.send, objects: [], totals: { objects: 0, sent: 0, alreadySent: 0, recovered: 0, failing: 0, dropped: 0 } };
+  const objects: ObjectReport[] = [];
+  const totals: Totals = { objects: 0, alreadySent: 0, recovered: 0, failing: 0, dropped: 0 };
+  let count = 0;
   const putRecords = createKinesisWriter(deps.kinesis, { streamName: settings.streamName, write: WRITE_POLICY });
   const source = listQuarantine(s3, settings.errorBucket, settings.errorPrefix, options);
   let taken = 0;
@@ -82,14 +122,13 @@ export async function replay(options: ReplayOptions, deps: ReplayDependencies): 
       if (next.done || (options.limit !== undefined && taken >= options.limit)) return;
       taken++;
       const entry = await replayObject(next.value.key, next.value.object, run, options, deps, putRecords);
-      report.objects.push(entry);
-      const t = report.totals;
-      t.objects++;
-      t.sent += entry.sent;
-      t.alreadySent += entry.alreadySent;
-      t.recovered += entry.recovered;
-      t.failing += entry.failing.filter((f) => f.reason !== 'fix_dropped').length;
-      t.dropped += entry.failing.filter((f) => f.reason === 'fix_dropped').length;
+      objects.push(entry);
+      totals.objects++;
+      count += sendCount(entry);
+      totals.alreadySent += entry.alreadySent;
+      totals.recovered += entry.recovered;
+      totals.failing += entry.failing.length;
+      totals.dropped += entry.dropped.length;
       options.onObject?.(entry);
     }
   };
@@ -106,8 +145,11 @@ export async function replay(options: ReplayOptions, deps: ReplayDependencies): 
     await source.return(undefined);
     await release?.();
   }
-  report.objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return report;
+  objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const { objects: n, ...rest } = totals;
+  return options.send
+    ? { run, dryRun: false, objects: objects as SentObjectReport[], totals: { objects: n, sent: count, ...rest } }
+    : { run, dryRun: true, objects: objects as DryRunObjectReport[], totals: { objects: n, wouldSend: count, ...rest } };
 }
 
 /** One quarantine object: resolve what an interrupted run left in flight, plan, and (when sending) send chunk by chunk. */
@@ -121,29 +163,42 @@ async function replayObject(
 ): Promise<ObjectReport> {
   const bucket = settings.errorBucket;
   const ledger = await readLedger(s3, bucket, key);
-  let recovered = 0;
+  let recoveredIndices: number[] = [];
   if (ledger.inflight && options.send) {
     const { run: previous, since, indices } = ledger.inflight;
     const found = await findOnStream(kinesis, settings.streamName, new Date(since), indices.map((index) => ({ run: previous, object: key, index })));
-    recovered = found.size;
+    recoveredIndices = [...found];
     ledger.sent = union(ledger.sent, [...found]);
     ledger.inflight = null;
     await writeLedger(s3, bucket, ledger);
   }
   const sentBefore = new Set(ledger.sent);
+  const justRecovered = new Set(recoveredIndices);
   // In a dry run an interrupted chunk is unknown: it is neither counted as sent nor as to send.
   const inDoubt = new Set(ledger.inflight?.indices ?? []);
+  // Records, not objects, are selected by reason: the ledger keeps indices, so another reason's run later sends the others.
+  const selected = replayCandidates(object).filter((c) => !options.reasons?.length || options.reasons.includes(c.reason));
+  let alreadySent = 0;
   const failing: ReplayRejection[] = [];
+  const dropped: number[] = [];
   const inputs: { index: number; text: string }[] = [];
-  for (const candidate of replayCandidates(object)) {
-    if (sentBefore.has(candidate.index) || inDoubt.has(candidate.index)) continue;
+  for (const candidate of selected) {
+    if (sentBefore.has(candidate.index)) {
+      if (!justRecovered.has(candidate.index)) alreadySent++;
+      continue;
+    }
+    if (inDoubt.has(candidate.index)) continue;
     if (!options.fix) {
-      if (candidate.raw === undefined) failing.push({ index: candidate.index, reason: candidate.reason, message: `record ${candidate.index} cannot be replayed: ${candidate.unrecoverable}` });
+      if (candidate.raw === undefined) {
+        // Unrecoverable input of a body refused whole is the body itself, not one of its records.
+        const what = object.body ? 'the body' : `record ${candidate.index}`;
+        failing.push({ index: candidate.index, reason: candidate.reason, message: `${what} cannot be replayed: ${candidate.unrecoverable}` });
+      }
       else inputs.push({ index: candidate.index, text: candidate.raw });
       continue;
     }
     const text = await applyFix(options.fix, candidate, object, key);
-    if (text === undefined) failing.push({ index: candidate.index, reason: 'fix_dropped', message: `record ${candidate.index} was left out by the fix` });
+    if (text === undefined) dropped.push(candidate.index);
     else inputs.push({ index: candidate.index, text });
   }
   const verdict = assessReplay(object, inputs, settings.limits, contracts, run, key);
@@ -168,7 +223,8 @@ async function replayObject(
   } else {
     sent = verdict.accepted.length;
   }
-  return { key, receivedAt: object.received_at, requestId: object.request_id, reasons: object.reasons, alreadySent: sentBefore.size - recovered, recovered, sent, failing };
+  const counts = { alreadySent, recovered: recoveredIndices.length, ...(options.send ? { sent } : { wouldSend: sent }) };
+  return { key, receivedAt: object.received_at, requestId: object.request_id, reasons: object.reasons, ...counts, failing, dropped } as ObjectReport;
 }
 
 /** The fix's record as JSON text, or undefined when the fix leaves it out. A fix that throws stops the run: it is a bug, not a verdict. */

@@ -6,7 +6,7 @@ export interface QuarantineFilter {
   from?: Date | undefined;
   /** Received before (exclusive). */
   to?: Date | undefined;
-  /** Only objects with one of these reasons. */
+  /** Only objects holding a record with one of these reasons (replay then takes only those records). */
   reasons?: readonly string[] | undefined;
   /** Only the object of this request (the `requestId` of its answer). */
   requestId?: string | undefined;
