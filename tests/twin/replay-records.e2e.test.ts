@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { parseIngestSettings, parseStageConfig } from '@snowgate/core';
+import { parseIngestSettings, parseStageConfig, quarantineKeyMatches } from '@snowgate/core';
 import { loadContracts } from '@snowgate/core/contracts-compile';
 import { createClients } from '@snowgate/functions/clients';
 import { loadFix, readLedger, replay, type ReplayDependencies } from '@snowgate/replay';
@@ -42,7 +42,7 @@ describe('replay, record by record, on the twin', () => {
   };
   const keyOf = async (requestId: string) => {
     const keys = ((await clients.s3.send(new ListObjectsV2Command({ Bucket: running.twin.endpoints.buckets.errors, Prefix: 'errors/' }))).Contents ?? []).map((o) => o.Key!);
-    return keys.find((k) => k.includes(requestId.replace(/[^A-Za-z0-9_-]/g, '_')))!;
+    return keys.find((k) => quarantineKeyMatches(k, requestId))!;
   };
 
   beforeAll(() => {
