@@ -5,5 +5,6 @@ export * from './faults';
 export * from './firehose';
 export * from './options';
 export * from './snowpipe';
+export * from './status-line';
 export * from './twin';
 export * from './warehouse';
