@@ -67,7 +67,7 @@ describe('the twin dashboard, in a real browser', async () => {
     expect(await page.textContent('#chart-window')).toBe('last minute');
     expect(await page.locator('#throughput-chart text').allTextContents()).toEqual([expect.any(String), '1 min ago', 'now']);
     // Accepted is drawn first and wider, so the quarantined and loaded lines over it (along zero, say) leave it visible.
-    const strokes = await page.locator('#throughput-chart path').evaluateAll((paths) => paths.map((p) => [p.getAttribute('class'), parseFloat(getComputedStyle(p).strokeWidth)]));
+    const strokes = await page.locator('#throughput-chart path').evaluateAll((paths) => paths.map((p) => [p.getAttribute('class'), parseFloat((globalThis as unknown as { getComputedStyle(e: unknown): { strokeWidth: string } }).getComputedStyle(p).strokeWidth)]));
     expect(strokes[0]![0]).toBe('accepted');
     expect(strokes.slice(1).every(([, width]) => (width as number) < (strokes[0]![1] as number))).toBe(true);
 
