@@ -9,7 +9,7 @@ const root = new URL('../../', import.meta.url).pathname;
 describe('pnpm start', () => {
   it("prints the AWS SDK's NodeVersionSupportWarning at most once (not once per thread)", { timeout: 60_000 }, async () => {
     const dataDir = tempDataDir();
-    const env = { ...process.env, SNOWGATE_TWIN_QUIET: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, SNOWGATE_TWIN_QUIET: '1' };
     delete env.NODE_NO_WARNINGS;
     delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
     const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'packages/twin/src/main.ts'), '--port', '0', '--data-dir', dataDir], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
