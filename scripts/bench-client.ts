@@ -19,10 +19,28 @@ import { openWarehouse, query } from '@snowgate/twin';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from './cli';
 import { spawnTwin, stopTwin, type TwinProcess } from '../tests/twin/support';
 
-const { values } = parseArgs({
+const USAGE = `Usage: pnpm bench:client [options]
+
+@snowgate/client driving events into the local twin (pnpm start as its own process),
+and proof that every event it calls delivered is in raw_events once. One scenario
+per (batch, concurrency, gzip). Writes .bench/client.json.
+
+Options:
+  --events N           events per scenario (default 50000)
+  --batch LIST         client batch sizes, comma-separated (default 500)
+  --concurrency LIST   requests in flight, comma-separated (default 1,4)
+  --gzip LIST          off, on or both (default off,on)
+  --faults RATE        share of Kinesis entries and S3 writes failing, 0..1 (default 0)
+  --keep               keep each scenario's data dir
+  -h, --help           print this help
+
+Example:
+  pnpm bench:client --events 20000 --batch 100,500 --concurrency 4 --gzip on`;
+
+const { values } = parseCommandLine('pnpm bench:client', USAGE, {
   options: {
     events: { type: 'string', default: '50000' },
     batch: { type: 'string', default: '500' },

@@ -34,13 +34,33 @@ import { buildValidators } from '../stacks/contracts';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { parseCommandLine } from './cli';
 import { readFileSync } from 'node:fs';
 import { pageViewV2 } from '../tests/support/contracts';
 import { apiEvent, lambdaContext } from '../tests/support/events';
 
-const quick = process.argv.includes('--quick');
-const nodeDefaults = process.argv.includes('--node-defaults');
-const coldOnly = process.argv.includes('--cold-only');
+const USAGE = `Usage: pnpm bench:handler [--quick] [--node-defaults] [--cold-only]
+
+The in-process cost of one POST /events invocation (the real middy chain, SDK
+transport in memory), the bundle's size, module load and cold path, with schema
+contracts off and enforced. Runs under the Lambda's NODE_OPTIONS. Writes
+.bench/handler.json (.bench/handler-cold.json with --cold-only).
+
+Options:
+  --quick           fewer iterations
+  --node-defaults   V8's default heap sizing, for comparison
+  --cold-only       only the bundle, module load, cold path and schema compile (~40 s)
+  -h, --help        print this help
+
+Example:
+  pnpm bench:handler --cold-only`;
+
+const { values: flags } = parseCommandLine('pnpm bench:handler', USAGE, {
+  options: { quick: { type: 'boolean', default: false }, 'node-defaults': { type: 'boolean', default: false }, 'cold-only': { type: 'boolean', default: false } },
+});
+const quick = flags.quick;
+const nodeDefaults = flags['node-defaults'];
+const coldOnly = flags['cold-only'];
 
 // Measure under the NODE_OPTIONS the Lambda runs with: re-run this script with them, once.
 if (!nodeDefaults && !process.env.NODE_OPTIONS?.includes(INGEST_NODE_OPTIONS)) {

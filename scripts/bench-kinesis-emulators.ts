@@ -14,6 +14,23 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
+import { parseCommandLine } from './cli';
+
+parseCommandLine(
+  'pnpm bench:emulators',
+  `Usage: pnpm bench:emulators
+
+kinesalite against kinesis-local, each in its own process, through the production SDK
+client: single-record PutRecords calls/s, 500-record PutRecords records/s, and reading
+everything back with GetRecords. Writes .bench/emulators.json. No options.
+
+Options:
+  -h, --help   print this help
+
+Example:
+  pnpm bench:emulators`,
+  { options: {} },
+);
 
 const root = new URL('../', import.meta.url).pathname;
 const SINGLE_CALLS = 2_000;

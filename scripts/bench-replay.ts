@@ -19,10 +19,24 @@ import { loadFix, replay } from '@snowgate/replay';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from './cli';
 import { spawnTwin, stopTwin, type TwinProcess } from '../tests/twin/support';
 
-const { values } = parseArgs({
+const USAGE = `Usage: pnpm bench:replay [--objects N] [--records N] [--concurrency LIST]
+
+How fast pnpm replay empties a quarantine on the local twin (pnpm start as its own
+process), and proof that it sends each record once. Writes .bench/replay.json.
+
+Options:
+  --objects N          quarantine objects to create (default 1000)
+  --records N          records per object (default 10)
+  --concurrency LIST   replay concurrencies to time, comma-separated (default 1,8,32)
+  -h, --help           print this help
+
+Example:
+  pnpm bench:replay --objects 5000 --records 10 --concurrency 8`;
+
+const { values } = parseCommandLine('pnpm bench:replay', USAGE, {
   options: {
     objects: { type: 'string', default: '1000' },
     records: { type: 'string', default: '10' },

@@ -18,10 +18,30 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from './cli';
 import { openWarehouse, query } from '@snowgate/twin';
 
-const { values } = parseArgs({
+const USAGE = `Usage: pnpm bench [options]   (or pnpm bench:twin)
+
+Load benchmark of the local twin: autocannon against pnpm start as its own process,
+then a check that every acknowledged event is in raw_events exactly once. One
+scenario per (batch, connections) pair, each on a fresh twin. Writes .bench/twin.json.
+
+Options:
+  --duration S        seconds per scenario (default 20)
+  --connections LIST  concurrent connections, comma-separated (default 64)
+  --batch LIST        events per request, comma-separated (default 1,100)
+  --rate N            hold N events/s instead of as fast as possible
+  --soak S            one long run of S seconds, reported per --window
+  --window S          soak report window in seconds (default 30)
+  --keep              keep each scenario's data dir
+  --profile DIR       write V8 CPU profiles of the twin's main thread to DIR
+  -h, --help          print this help
+
+Example:
+  pnpm bench --batch 100 --rate 20000 --duration 60`;
+
+const { values } = parseCommandLine('pnpm bench', USAGE, {
   options: {
     duration: { type: 'string', default: '20' },
     connections: { type: 'string', default: '64' },

@@ -18,9 +18,9 @@ import {
   type CostInputRaw,
   type ListPrice,
 } from '@snowgate/core';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, usageError } from './cli';
 
-const usage = `usage: pnpm cost --events-per-second N --event-bytes B [--batch K] [options]
+const usage = `Usage: pnpm cost --events-per-second N --event-bytes B [--batch K] [options]
 
   --events-per-second N   average events per second, sustained over a 30-day month
   --event-bytes B         average size of one event's JSON as sent
@@ -37,9 +37,13 @@ const usage = `usage: pnpm cost --events-per-second N --event-bytes B [--batch K
   --log-bytes B           CloudWatch log bytes per request (default 1200)
   --credit-usd USD        Snowflake credit price (default 3.00: Enterprise, AWS us-east-1, on demand)
   --json                  print the estimate as JSON
-  --prices                list every price with its source and how it was checked`;
+  --prices                list every price with its source and how it was checked
+  -h, --help              print this help
 
-const { values } = parseArgs({
+Example:
+  pnpm cost --events-per-second 1000 --event-bytes 500 --batch 100`;
+
+const { values } = parseCommandLine('pnpm cost', usage, {
   options: {
     'events-per-second': { type: 'string' },
     'event-bytes': { type: 'string' },
@@ -57,21 +61,15 @@ const { values } = parseArgs({
     'credit-usd': { type: 'string' },
     json: { type: 'boolean', default: false },
     prices: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
-if (values.help) {
-  console.log(usage);
-  process.exit(0);
-}
 if (values.prices) {
   printPrices(PRICE_LIST);
   process.exit(0);
 }
 if (values['events-per-second'] === undefined || values['event-bytes'] === undefined) {
-  console.error(usage);
-  process.exit(2);
+  usageError('pnpm cost', '--events-per-second and --event-bytes are required');
 }
 
 /** A number option as given, or absent: the model's schema validates and defaults it. */

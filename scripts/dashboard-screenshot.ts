@@ -13,10 +13,24 @@ import { startTwin } from '@snowgate/twin';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { parseCommandLine } from './cli';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, out: { type: 'string', default: 'docs/images/dashboard.png' } } });
+const USAGE = `Usage: pnpm dashboard:screenshot [--seconds N] [--out FILE]
+
+Starts a twin, sends it mixed traffic for N seconds (batches with a few bad records,
+some malformed bodies, one file Snowpipe must skip) and takes a screenshot of its
+dashboard in headless Chromium ($SNOWGATE_CHROMIUM, default /usr/bin/chromium).
+
+Options:
+  --seconds N     how long to send traffic (default 60)
+  --out FILE      where to write the PNG (default docs/images/dashboard.png)
+  -h, --help      print this help
+
+Example:
+  pnpm dashboard:screenshot --seconds 20 --out .bench/dashboard.png`;
+
+const { values } = parseCommandLine('pnpm dashboard:screenshot', USAGE, { options: { seconds: { type: 'string', default: '60' }, out: { type: 'string', default: 'docs/images/dashboard.png' } } });
 const seconds = Number(values.seconds);
 const out = resolve(values.out!);
 process.env.SNOWGATE_TWIN_QUIET = '1';

@@ -8,14 +8,33 @@
  * SNOWFLAKE_PRIVATE_KEY_PATH or SNOWFLAKE_PRIVATE_KEY, SNOWFLAKE_PRIVATE_KEY_PASSPHRASE):
  * key-pair authentication only. See snowflake/README.md.
  */
-import { loadStageConfig } from '@snowgate/core';
-import { applySnowflake, connectSnowflake, connectionSettingsFromEnv, readStackOutputs, removeSnowflake, snowflakeVariables } from '@snowgate/snowflake';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import snowflake from 'snowflake-sdk';
+import { parseCommandLine } from './cli';
+
+const USAGE = `Usage: pnpm snowflake:apply --stage STAGE [--dry-run] [--outputs FILE]
+       pnpm snowflake:remove --stage STAGE (--yes | --dry-run)
+
+apply runs the SQL migrations in snowflake/ for a deployed stage, rendered from its
+stack outputs and config/<stage>.json, and writes config/<stage>.snowflake.json
+(Snowflake's IAM user and the pipe's queue) for the next sst deploy. remove drops
+what apply created (the database, schema and warehouse stay).
+
+Options:
+  --stage STAGE     the stage deployed with sst deploy --stage STAGE (required)
+  --dry-run         print the SQL that would run; no connection
+  --outputs FILE    the stack outputs (default .sst/outputs.json)
+  --yes             remove: confirm the drop (RAW_EVENTS and its data go)
+  -h, --help        print this help
+
+Connection, from the environment (key-pair only; see snowflake/README.md):
+  SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_PRIVATE_KEY_PATH or SNOWFLAKE_PRIVATE_KEY,
+  SNOWFLAKE_PRIVATE_KEY_PASSPHRASE
+
+Example:
+  pnpm snowflake:apply --stage dev --dry-run`;
 
 const root = new URL('../', import.meta.url).pathname;
-const { values, positionals } = parseArgs({
+const { values, positionals } = parseCommandLine('pnpm snowflake', USAGE, {
   allowPositionals: true,
   options: {
     stage: { type: 'string' },
@@ -25,9 +44,14 @@ const { values, positionals } = parseArgs({
   },
 });
 
+// Loaded after the arguments: the Snowflake driver is slow to load, --help should not be.
+const { loadStageConfig } = await import('@snowgate/core');
+const { applySnowflake, connectSnowflake, connectionSettingsFromEnv, readStackOutputs, removeSnowflake, snowflakeVariables } = await import('@snowgate/snowflake');
+const { default: snowflake } = await import('snowflake-sdk');
+
 try {
   const command = positionals[0];
-  if (command !== 'apply' && command !== 'remove') throw new Error('usage: snowflake.ts apply|remove --stage <stage> [--dry-run]');
+  if (command !== 'apply' && command !== 'remove') throw new Error('apply or remove? (pnpm snowflake:apply / pnpm snowflake:remove; see --help)');
   if (!values.stage) throw new Error('--stage <stage> is required (the stage you deployed with sst deploy --stage)');
   const stage = values.stage;
   const dryRun = values['dry-run'];

@@ -7,10 +7,24 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { synthesize } from '../stacks/synth';
+import { parseCommandLine } from './cli';
 
-const { values } = parseArgs({ options: { stage: { type: 'string', default: 'dev' }, out: { type: 'string' } } });
+const USAGE = `Usage: pnpm synth [--stage STAGE] [--out DIR]
+
+Writes the CloudFormation templates that sst deploy --stage STAGE would deploy,
+offline (no AWS credentials), and checks them with cdk-nag (exit 1 on an error).
+
+Options:
+  --stage STAGE   the stage whose config/<stage>.json to synthesize (default dev)
+  --out DIR       where to write the templates (default cdk.out/<stage>)
+  -h, --help      print this help
+
+Example:
+  pnpm synth --stage prod --out /tmp/prod`;
+
+const { values } = parseCommandLine('pnpm synth', USAGE, { options: { stage: { type: 'string', default: 'dev' }, out: { type: 'string' } } });
+// Loaded after the arguments: CDK takes seconds to load, --help should not.
+const { synthesize } = await import('../stacks/synth');
 const stage = values.stage!;
 const out = resolve(values.out ?? `cdk.out/${stage}`);
 mkdirSync(out, { recursive: true });

@@ -62,6 +62,14 @@ describe('the twin dashboard, in a real browser', async () => {
     await expect.poll(() => page.locator('#quarantine-list tbody tr').count(), { timeout: 10_000 }).toBe(2);
     expect(await page.locator('#quarantine-list tbody tr').first().textContent()).toContain('malformed_json');
     expect(await page.locator('#throughput-chart path').count()).toBeGreaterThan(0);
+    expect(await page.textContent('#replayed-count')).toBe('0');
+    // The time axis says what the caption says: a fresh twin's chart spans its last minute, up to now.
+    expect(await page.textContent('#chart-window')).toBe('last minute');
+    expect(await page.locator('#throughput-chart text').allTextContents()).toEqual([expect.any(String), '1 min ago', 'now']);
+    // Accepted is drawn first and wider, so the quarantined and loaded lines over it (along zero, say) leave it visible.
+    const strokes = await page.locator('#throughput-chart path').evaluateAll((paths) => paths.map((p) => [p.getAttribute('class'), parseFloat((globalThis as unknown as { getComputedStyle(e: unknown): { strokeWidth: string } }).getComputedStyle(p).strokeWidth)]));
+    expect(strokes[0]![0]).toBe('accepted');
+    expect(strokes.slice(1).every(([, width]) => (width as number) < (strokes[0]![1] as number))).toBe(true);
 
     // Browse the 207's quarantine object: its input and errors, shown as text (the markup in it stays inert).
     await page.locator('#quarantine-list tbody tr', { hasText: 'missing_id' }).click();

@@ -43,6 +43,8 @@ interface Pending {
 }
 
 export interface FirehoseStats {
+  /** Envelopes read from the stream that carry a replay marker: sent by `pnpm replay`, not through the API. */
+  replayedRecords: number;
   deliveredFiles: number;
   deliveredRecords: number;
   deliveredBytes: number;
@@ -76,7 +78,7 @@ export class LocalFirehose {
   private running = false;
   private loop: Promise<void> | undefined;
   private lastShardRefresh = 0;
-  readonly stats: FirehoseStats = { deliveredFiles: 0, deliveredRecords: 0, deliveredBytes: 0, failedWrites: 0, bufferedRecords: 0, bufferedBytes: 0, oldestBufferedMs: 0, shards: 0 };
+  readonly stats: FirehoseStats = { replayedRecords: 0, deliveredFiles: 0, deliveredRecords: 0, deliveredBytes: 0, failedWrites: 0, bufferedRecords: 0, bufferedBytes: 0, oldestBufferedMs: 0, shards: 0 };
 
   constructor(private readonly options: FirehoseOptions) {
     mkdirSync(options.stateDir, { recursive: true });
@@ -217,6 +219,7 @@ export class LocalFirehose {
   }
 
   private add(shardId: string, record: _Record): void {
+    this.stats.replayedRecords += countReplayed(record.Data!);
     this.buffer.push({ shardId, sequenceNumber: record.SequenceNumber!, data: record.Data!, at: Date.now() });
     this.bufferBytes += record.Data!.byteLength + 1;
   }
@@ -279,6 +282,30 @@ export class LocalFirehose {
 }
 
 const NEWLINE = Buffer.from('\n');
+const RECORD_FIELD = Buffer.from(',"record":');
+const REPLAY_FIELD = Buffer.from(',"replay":');
+
+/**
+ * How many of a Kinesis record's envelopes (one per line) carry a replay marker.
+ * Only the envelope's head is looked at, the fields before `"record"`, where replay
+ * puts its marker: the payload may hold any text, `"replay":` included.
+ *
+ * @example
+ * countReplayed(Buffer.from('{"received_at":"…","request_id":"r","replay":{"run":"x","object":"k","index":0},"record":{"id":1}}')) // → 1
+ */
+export function countReplayed(data: Uint8Array): number {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let count = 0;
+  for (let start = 0; start < bytes.length; ) {
+    const end = bytes.indexOf(NEWLINE, start);
+    const line = bytes.subarray(start, end === -1 ? bytes.length : end);
+    const head = line.indexOf(RECORD_FIELD);
+    if (head !== -1 && line.subarray(0, head).includes(REPLAY_FIELD)) count++;
+    if (end === -1) break;
+    start = end + 1;
+  }
+  return count;
+}
 
 function sleep(ms: number) {
   return new Promise((resolve) => setTimeout(resolve, ms));

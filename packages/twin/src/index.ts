@@ -6,6 +6,7 @@ export * from './faults';
 export * from './firehose';
 export * from './options';
 export * from './snowpipe';
+export * from './status-line';
 export * from './twin';
 export * from './warehouse';
 export * from './shutdown';

@@ -43,22 +43,42 @@ export function resolveTwinOptions(input: TwinOptionsInput, stage?: StageConfig)
   };
 }
 
-/** Options from the command line first, then the environment, then defaults. */
+export const TWIN_USAGE = `Usage: pnpm start [options]
+
+Runs the local twin: the whole pipeline on this machine (API, Kinesis and S3
+emulators, Firehose, Snowpipe, DuckDB) until Ctrl-C, which drains it first.
+
+Options (each also from its environment variable):
+  --port N                   API port, 0 for a free one (PORT; default 4000)
+  --host ADDR                address to listen on (SNOWGATE_TWIN_HOST; default 127.0.0.1)
+  --data-dir DIR             where the state is kept (SNOWGATE_DATA_DIR; default .snowgate)
+  --kinesis-failure-rate R   share of PutRecords entries throttled, 0..1 (SNOWGATE_TWIN_KINESIS_FAILURE_RATE; default 0)
+  --s3-failure-rate R        share of S3 PutObject calls failing with 503, 0..1 (SNOWGATE_TWIN_S3_FAILURE_RATE; default 0)
+  --shards N                 shards of the local stream, when created (SNOWGATE_TWIN_SHARDS; default 2)
+  --config FILE              the stage config to run with (SNOWGATE_TWIN_CONFIG; default config/local.json)
+  --schemas-dir DIR          the schema contracts (SNOWGATE_SCHEMAS_DIR; default schemas)
+  -h, --help                 print this help
+
+Example:
+  pnpm start --port 0 --data-dir /tmp/twin`;
+
+/**
+ * Options from the command line first, then the environment, then defaults.
+ * `--help` prints {@link TWIN_USAGE} and exits 0; an unknown option prints one line and exits 2.
+ */
 export function twinOptionsFromCli(argv: string[], env: Record<string, string | undefined>): TwinOptionsInput {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'kinesis-failure-rate': { type: 'string' },
-      's3-failure-rate': { type: 'string' },
-      shards: { type: 'string' },
-      config: { type: 'string' },
-      'schemas-dir': { type: 'string' },
-    },
-    strict: true,
-  });
+  let parsed;
+  try {
+    parsed = parseTwinArgs(argv);
+  } catch (error) {
+    console.error(`pnpm start: ${(error as Error).message} (see pnpm start --help)`);
+    process.exit(2);
+  }
+  if (parsed.values.help) {
+    console.log(TWIN_USAGE);
+    process.exit(0);
+  }
+  const { values } = parsed;
   const pick = (cli: string | undefined, name: string) => cli ?? env[name];
   const input: Record<string, unknown> = {
     port: pick(values.port, 'PORT'),
@@ -71,4 +91,22 @@ export function twinOptionsFromCli(argv: string[], env: Record<string, string | 
     schemasDir: pick(values['schemas-dir'], 'SNOWGATE_SCHEMAS_DIR'),
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as TwinOptionsInput;
+}
+
+function parseTwinArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'kinesis-failure-rate': { type: 'string' },
+      's3-failure-rate': { type: 'string' },
+      shards: { type: 'string' },
+      config: { type: 'string' },
+      'schemas-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
 }

@@ -52,6 +52,9 @@ export async function startPipeline(config: PipelineConfig, log: (message: strin
   const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
     execArgv: profilerFlags(),
     workerData: { entry: new URL('./pipeline-worker.ts', import.meta.url).href, data: config },
+    // The AWS SDK warns about old Node versions once per thread that loads it; the main thread has
+    // said it already. AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED is the SDK's own switch.
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
   let latest: PipelineSnapshot | undefined;
   let failure: Error | undefined;

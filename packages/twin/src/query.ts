@@ -12,16 +12,51 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readJson } from './durable-file';
 import type { Endpoints } from './twin';
+import { formatTable } from './table';
 import { openWarehouse, readOnlyQuery, snowflakeToDuckDb } from './warehouse';
 
-const { values, positionals } = parseArgs({
-  args: process.argv.slice(2),
-  options: { 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false }, dialect: { type: 'string', default: 'duckdb' } },
-  allowPositionals: true,
-});
+const USAGE = `Usage: pnpm query [options] "<sql>"
+
+Runs one read statement on the local warehouse (DuckDB): through the running twin,
+or directly, read-only, when it is stopped.
+
+Options:
+  --data-dir DIR       the twin's data dir (default: $SNOWGATE_DATA_DIR or .snowgate)
+  --json               print the rows as a JSON array (64-bit integers as numbers when safe, else strings)
+  --dialect NAME       duckdb (default) or snowflake: translate Snowflake SQL to DuckDB first
+  -h, --help           print this help
+
+Example:
+  pnpm query "select record->>'id' as id, received_at from raw_events limit 5"`;
+
+let parsed;
+try {
+  parsed = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      'data-dir': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      dialect: { type: 'string', default: 'duckdb' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: true,
+  });
+} catch (error) {
+  console.error(`pnpm query: ${(error as Error).message} (see pnpm query --help)`);
+  process.exit(2);
+}
+const { values, positionals } = parsed;
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const written = positionals.join(' ').trim();
-if (!written || !['duckdb', 'snowflake'].includes(values.dialect!)) {
-  console.error('usage: pnpm query [--data-dir DIR] [--json] [--dialect duckdb|snowflake] "<sql>"');
+if (!['duckdb', 'snowflake'].includes(values.dialect!)) {
+  console.error(`pnpm query: --dialect must be duckdb or snowflake, not ${values.dialect} (see pnpm query --help)`);
+  process.exit(2);
+}
+if (!written) {
+  console.error('pnpm query: no SQL given (see pnpm query --help)');
   process.exit(2);
 }
 let sql = written;
@@ -64,9 +99,7 @@ class QueryError extends Error {}
 
 try {
   const result = await run();
-  if (values.json) console.log(JSON.stringify(result.rows, null, 2));
-  else if (result.rows.length === 0) console.log(`(no rows) ${result.columns.join(' | ')}`);
-  else console.table(result.rows);
+  console.log(values.json ? JSON.stringify(result.rows, null, 2) : formatTable(result.columns, result.rows));
 } catch (error) {
   console.error(`query failed: ${(error as Error).message}`);
   process.exit(1);

@@ -42,6 +42,7 @@ export interface TwinStatus {
   };
   /** The schema contracts in force. */
   contracts: { mode: string; schemas: string[] };
+  /** `replayedRecords`: records `pnpm replay` sent to the stream, which the API never saw; `api.accepted` + it = what gets loaded. */
   firehose: FirehoseStats;
   snowpipe: SnowpipeStats;
   /** Records read from the stream but not yet in a landing file, and files not yet loaded. */

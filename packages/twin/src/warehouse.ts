@@ -1,4 +1,4 @@
-import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { Dialect, transpile } from '@polyglot-sql/sdk';
 
 /**
@@ -81,11 +81,22 @@ export async function readOnlyQuery(connection: DuckDBConnection, sql: string): 
   return query(connection, sql);
 }
 
-/** Runs a query and returns plain JSON-able rows (BigInts as numbers when safe, timestamps as ISO strings). */
+/** 64- and 128-bit integers, which DuckDB's JSON conversion writes as strings (`count(*)` is a BIGINT). */
+const WIDE_INTEGERS = new Set<DuckDBTypeId>([DuckDBTypeId.BIGINT, DuckDBTypeId.UBIGINT, DuckDBTypeId.HUGEINT, DuckDBTypeId.UHUGEINT]);
+
+/** Runs a query and returns plain JSON-able rows (wide integers as numbers when safe, else strings; timestamps as text). */
 export async function query(connection: DuckDBConnection, sql: string): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
   const reader = await connection.runAndReadAll(sql);
   const columns = reader.columnNames();
   const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
+  const types = reader.columnTypes();
+  const wide = columns.filter((_, i) => WIDE_INTEGERS.has(types[i]!.typeId));
+  for (const row of rows) {
+    for (const column of wide) {
+      const value = row[column];
+      if (typeof value === 'string' && Number.isSafeInteger(Number(value))) row[column] = Number(value);
+    }
+  }
   return { columns, rows };
 }
 

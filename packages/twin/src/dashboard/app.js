@@ -35,7 +35,25 @@ function rate(samples, field, seconds = 10) {
   return dt > 0 ? Math.max(0, (last[field] - first[field]) / dt) : 0;
 }
 
-/** A small line chart: one path per series, a few grid lines, the max on the left. */
+/** The charts' time window: the samples' span in whole minutes, from one up to the ten minutes the twin keeps. */
+function windowMinutes(times) {
+  const span = times.length ? times[times.length - 1] - times[0] : 0;
+  return Math.min(10, Math.max(1, Math.ceil(span / 60_000)));
+}
+
+function axisLabel(svg, x, y, anchor, value) {
+  const label = document.createElementNS(SVG, 'text');
+  label.setAttribute('x', String(x)); label.setAttribute('y', String(y)); label.setAttribute('class', 'axis');
+  label.setAttribute('text-anchor', anchor);
+  label.textContent = value;
+  svg.appendChild(label);
+}
+
+/**
+ * A small line chart: one path per series, drawn in the order given (put the
+ * widest first: each later, thinner line stays visible on top of it), a few grid
+ * lines, the max on the left, the window's start and "now" under the time axis.
+ */
 function chart(svg, series, { perSecond = false } = {}) {
   while (svg.firstChild) svg.removeChild(svg.firstChild);
   const W = 600, H = 160, top = 8, bottom = 14;
@@ -43,10 +61,11 @@ function chart(svg, series, { perSecond = false } = {}) {
     const values = perSecond ? s.values.slice(1).map((v, i) => Math.max(0, (v - s.values[i]) / Math.max(0.001, (s.times[i + 1] - s.times[i]) / 1000))) : s.values;
     return { ...s, values };
   });
-  // Time runs left to right over at least a minute, so that a fresh twin's few samples sit at the right, not stretched.
+  // Time runs left to right over whole minutes (at least one), so that a fresh twin's few samples sit at the right, not stretched.
   const times = series[0] ? (perSecond ? series[0].times.slice(1) : series[0].times) : [];
   const end = times.length ? times[times.length - 1] : Date.now();
-  const start = end - Math.max(60_000, times.length ? end - times[0] : 0);
+  const minutes = windowMinutes(series[0] ? series[0].times : []);
+  const start = end - minutes * 60_000;
   const x = (i) => (((times[i] ?? end) - start) / Math.max(1, end - start)) * W;
   const max = Math.max(1, ...lines.flatMap((l) => l.values));
   for (let i = 0; i <= 4; i++) {
@@ -56,14 +75,9 @@ function chart(svg, series, { perSecond = false } = {}) {
     g.setAttribute('class', 'grid');
     svg.appendChild(g);
   }
-  const label = document.createElementNS(SVG, 'text');
-  label.setAttribute('x', '2'); label.setAttribute('y', '10'); label.setAttribute('class', 'axis');
-  label.textContent = fmt.format(Math.round(max));
-  svg.appendChild(label);
-  const minutes = document.createElementNS(SVG, 'text');
-  minutes.setAttribute('x', '2'); minutes.setAttribute('y', String(H - 2)); minutes.setAttribute('class', 'axis');
-  minutes.textContent = `${Math.round((end - start) / 60_000)} min ago`;
-  svg.appendChild(minutes);
+  axisLabel(svg, 2, 10, 'start', fmt.format(Math.round(max)));
+  axisLabel(svg, 2, H - 2, 'start', `${minutes} min ago`);
+  axisLabel(svg, W - 2, H - 2, 'end', 'now');
   for (const line of lines) {
     if (line.values.length === 0) continue;
     const d = line.values.map((v, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${(H - bottom - (v / max) * (H - top - bottom)).toFixed(1)}`).join(' ');
@@ -78,6 +92,7 @@ async function refreshStatus() {
   const s = await get('/status');
   text('accepted-count', fmt.format(s.api.accepted));
   text('quarantined-count', fmt.format(s.api.quarantinedRecords));
+  text('replayed-count', fmt.format(s.firehose.replayedRecords));
   text('delivered-count', fmt.format(s.firehose.deliveredRecords));
   text('delivered-files', `${fmt.format(s.firehose.deliveredFiles)} files`);
   text('loaded-count', fmt.format(s.snowpipe.loadedRows));
@@ -96,7 +111,10 @@ async function refreshSeries() {
   const { samples } = await get('/ui/api/series');
   const times = samples.map((x) => x.t);
   const series = (field, className) => ({ values: samples.map((x) => x[field]), times, className });
-  chart($('throughput-chart'), [series('accepted', 'accepted'), series('quarantined', 'quarantined'), series('loaded', 'loaded')], { perSecond: true });
+  // Accepted first and widest: the quarantined and loaded lines often run along it (or along zero with it).
+  chart($('throughput-chart'), [series('accepted', 'accepted'), series('loaded', 'loaded'), series('quarantined', 'quarantined')], { perSecond: true });
+  const minutes = windowMinutes(times);
+  text('chart-window', minutes === 1 ? 'last minute' : `last ${minutes} minutes`);
   chart($('lag-chart'), [series('bufferedRecords', 'buffered'), series('filesWaiting', 'waiting')]);
   text('accepted-rate', `${fmt.format(Math.round(rate(samples, 'accepted')))} /s`);
   text('quarantined-rate', `${fmt.format(Math.round(rate(samples, 'quarantined')))} /s`);
