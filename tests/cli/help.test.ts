@@ -19,9 +19,6 @@ const EXCLUDED: Record<string, string> = {
   deploy: 'sst',
   remove: 'sst',
   postman: 'newman',
-  // TODO(merge): remove these two once the replay and keys branches (which give them --help) are merged.
-  replay: 'its --help comes with the replay branch',
-  keys: 'its --help comes with the keys branch',
 };
 
 /** Every `pnpm <script>` the README names that is a script of ours (`pnpm install`, `pnpm sst …`, `pnpm exec …` are pnpm's or a tool's). */
