@@ -41,20 +41,20 @@ describe('the local Snowpipe, loading queued files in groups', () => {
 
     const rows = (await query(connection, `SELECT record->>'id' AS id, source_file, file_row_number FROM raw_events ORDER BY id`)).rows;
     expect(rows).toEqual([
-      { id: 'a1', source_file: 'events/a', file_row_number: '1' },
-      { id: 'a2', source_file: 'events/a', file_row_number: '2' },
-      { id: 'c1', source_file: 'events/c', file_row_number: '1' },
-      { id: 'e1', source_file: 'events/e', file_row_number: '1' },
-      { id: 'e2', source_file: 'events/e', file_row_number: '2' },
-      { id: 'e3', source_file: 'events/e', file_row_number: '3' },
+      { id: 'a1', source_file: 'events/a', file_row_number: 1 },
+      { id: 'a2', source_file: 'events/a', file_row_number: 2 },
+      { id: 'c1', source_file: 'events/c', file_row_number: 1 },
+      { id: 'e1', source_file: 'events/e', file_row_number: 1 },
+      { id: 'e2', source_file: 'events/e', file_row_number: 2 },
+      { id: 'e3', source_file: 'events/e', file_row_number: 3 },
     ]);
     const history = (await query(connection, `SELECT file_name, status, row_count, first_error_line_number FROM copy_history ORDER BY file_name`)).rows;
     expect(history).toMatchObject([
-      { file_name: 'events/a', status: 'LOADED', row_count: '2' },
-      { file_name: 'events/b', status: 'LOAD_FAILED', row_count: '0', first_error_line_number: '2' },
-      { file_name: 'events/c', status: 'LOADED', row_count: '1' },
-      { file_name: 'events/d', status: 'LOAD_FAILED', row_count: '0', first_error_line_number: '2' },
-      { file_name: 'events/e', status: 'LOADED', row_count: '3' },
+      { file_name: 'events/a', status: 'LOADED', row_count: 2 },
+      { file_name: 'events/b', status: 'LOAD_FAILED', row_count: 0, first_error_line_number: 2 },
+      { file_name: 'events/c', status: 'LOADED', row_count: 1 },
+      { file_name: 'events/d', status: 'LOAD_FAILED', row_count: 0, first_error_line_number: 2 },
+      { file_name: 'events/e', status: 'LOADED', row_count: 3 },
       { file_name: 'events/missing', status: 'LOAD_FAILED' },
     ]);
     expect(pipe.snapshot()).toMatchObject({ loadedFiles: 3, loadedRows: 6, skippedFiles: 3, alreadyLoaded: 5, queued: 0 });

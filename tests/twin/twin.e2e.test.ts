@@ -74,7 +74,7 @@ describe('the local twin, end to end', () => {
     expect(await rows(dataDir, `SELECT record->>'id' AS id FROM raw_events WHERE request_id = 'manual'`)).toEqual([{ id: 'manual-1' }]);
     const history = await rows(dataDir, `SELECT file_name, status, first_error_line_number, first_error_message FROM copy_history WHERE file_name LIKE 'events/manual/%' ORDER BY file_name`);
     expect(history).toMatchObject([
-      { file_name: 'events/manual/bad', status: 'LOAD_FAILED', first_error_line_number: '2' },
+      { file_name: 'events/manual/bad', status: 'LOAD_FAILED', first_error_line_number: 2 },
       { file_name: 'events/manual/good', status: 'LOADED' },
     ]);
     expect(String(history[0]!.first_error_message)).toMatch(/JSON/);
@@ -229,7 +229,7 @@ describe('the local Firehose buffer', () => {
     s3.destroy();
     await twinAgain.stop();
     removeDir(dataDir);
-    expect(loaded).toEqual([{ n: '2000', ids: '2000' }]);
+    expect(loaded).toEqual([{ n: 2000, ids: 2000 }]);
     expect(sizes.length).toBe(files.length);
     expect(sizes.length).toBeGreaterThanOrEqual(2);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(1_048_576);
