@@ -1,7 +1,8 @@
 import { createAuthorizer, type Authorizer } from './auth.js';
 import { BufferFullError, ClientClosedError, SnowgateRequestError } from './errors.js';
+import { resolveGzip, resolveLimits, type GzipSettings, type Limits } from './options.js';
 import { backoffDelay, parseRetryAfter } from './retry.js';
-import { ENVELOPE_OVERHEAD_BYTES, recordBytesOnStream, utf8Length } from './size.js';
+import { recordBytesOnStream, utf8Length } from './size.js';
 import type {
   AttemptContext,
   ClientOptions,
@@ -17,24 +18,6 @@ import type {
   SnowgateEvent,
 } from './types.js';
 import { CLIENT_VERSION } from './version.js';
-
-/** The defaults, which match a stage's default limits. */
-export const DEFAULTS = {
-  maxBatchRecords: 500,
-  /** The server's maxBodyBytes (4 MiB) less 64 KiB of headroom. */
-  maxBatchBytes: 4 * 1_048_576 - 65_536,
-  maxRecordBytes: 1_023_999,
-  flushIntervalMs: 1_000,
-  maxConcurrency: 4,
-  maxBufferedEvents: 20_000,
-  maxBufferedBytes: 64 * 1_048_576,
-  maxRetries: 8,
-  retryBaseDelayMs: 200,
-  retryMaxDelayMs: 20_000,
-  retryBudgetMs: 120_000,
-  requestTimeoutMs: 30_000,
-  gzip: { minBytes: 1_024, level: 6, maxRatio: 100 },
-} as const;
 
 /** Statuses that mean "this input is bad": never retried, every event in the request is rejected. */
 const BAD_INPUT = new Set([400, 413, 415, 422]);
@@ -80,14 +63,6 @@ function loadGzip(): Promise<GzipFn> {
   return gzipModule;
 }
 
-function positive(name: string, value: number | undefined, fallback: number, { allowZero = false } = {}): number {
-  const v = value ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
-    throw new TypeError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, not ${String(value)}`);
-  }
-  return v;
-}
-
 /** The URL of `POST /events`: the endpoint itself when it ends in /events, else the endpoint with /events appended. */
 export function eventsUrl(endpoint: string): URL {
   let url: URL;
@@ -108,23 +83,8 @@ export function eventsUrl(endpoint: string): URL {
 export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
   readonly url: URL;
   private readonly options: ClientOptions<E>;
-  private readonly limits: {
-    maxBatchRecords: number;
-    maxBatchBytes: number;
-    maxRecordBytes: number;
-    /** The largest event JSON that could be sent. */
-    maxEventBytes: number;
-    flushIntervalMs: number;
-    maxConcurrency: number;
-    maxBufferedEvents: number;
-    maxBufferedBytes: number;
-    maxRetries: number;
-    retryBaseDelayMs: number;
-    retryMaxDelayMs: number;
-    retryBudgetMs: number;
-    requestTimeoutMs: number;
-  };
-  private readonly gzip: { minBytes: number; level: number; maxRatio: number } | undefined;
+  private readonly limits: Limits;
+  private readonly gzip: GzipSettings;
   private readonly authorize: Authorizer;
   private readonly fetch: FetchLike;
   private readonly baseHeaders: Record<string, string>;
@@ -158,28 +118,8 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
     if (!options || typeof options.endpoint !== 'string') throw new TypeError('createClient: endpoint is required');
     this.options = options;
     this.url = eventsUrl(options.endpoint);
-    const maxBatchBytes = positive('maxBatchBytes', options.maxBatchBytes, DEFAULTS.maxBatchBytes);
-    const maxRecordBytes = positive('maxRecordBytes', options.maxRecordBytes, DEFAULTS.maxRecordBytes);
-    const maxBatchRecords = positive('maxBatchRecords', options.maxBatchRecords, DEFAULTS.maxBatchRecords);
-    if (!Number.isInteger(maxBatchRecords)) throw new TypeError('maxBatchRecords must be an integer');
-    if (maxBatchBytes < 3) throw new TypeError('maxBatchBytes must leave room for one event');
-    this.limits = {
-      maxBatchRecords,
-      maxBatchBytes,
-      maxRecordBytes,
-      maxEventBytes: Math.min(maxRecordBytes - ENVELOPE_OVERHEAD_BYTES, maxBatchBytes - 2),
-      flushIntervalMs: positive('flushIntervalMs', options.flushIntervalMs, DEFAULTS.flushIntervalMs, { allowZero: true }),
-      maxConcurrency: positive('maxConcurrency', options.maxConcurrency, DEFAULTS.maxConcurrency),
-      maxBufferedEvents: positive('maxBufferedEvents', options.maxBufferedEvents, DEFAULTS.maxBufferedEvents),
-      maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, DEFAULTS.maxBufferedBytes),
-      maxRetries: positive('maxRetries', options.maxRetries, DEFAULTS.maxRetries, { allowZero: true }),
-      retryBaseDelayMs: positive('retryBaseDelayMs', options.retryBaseDelayMs, DEFAULTS.retryBaseDelayMs, { allowZero: true }),
-      retryMaxDelayMs: positive('retryMaxDelayMs', options.retryMaxDelayMs, DEFAULTS.retryMaxDelayMs, { allowZero: true }),
-      retryBudgetMs: positive('retryBudgetMs', options.retryBudgetMs, DEFAULTS.retryBudgetMs, { allowZero: true }),
-      requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, DEFAULTS.requestTimeoutMs),
-    };
-    const gzip = options.gzip;
-    this.gzip = gzip ? { ...DEFAULTS.gzip, ...(gzip === true ? {} : gzip) } : undefined;
+    this.limits = resolveLimits(options);
+    this.gzip = resolveGzip(options.gzip);
     this.authorize = createAuthorizer(options.auth ?? { type: 'none' });
     const fetchImpl = options.fetch ?? (globalThis.fetch as unknown as FetchLike | undefined);
     if (typeof fetchImpl !== 'function') throw new TypeError('no global fetch: pass options.fetch');

@@ -1,4 +1,5 @@
-export { createClient, eventsUrl, DEFAULTS, SnowgateClient } from './client.js';
+export { createClient, eventsUrl, SnowgateClient } from './client.js';
+export { DEFAULTS } from './options.js';
 export { BufferFullError, ClientClosedError, SnowgateRequestError } from './errors.js';
 export { backoffDelay, parseRetryAfter } from './retry.js';
 export { ENVELOPE_OVERHEAD_BYTES, recordBytesOnStream, utf8Length } from './size.js';
