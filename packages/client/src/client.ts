@@ -1,7 +1,6 @@
-import { createAuthorizer, type Authorizer } from './auth.js';
 import { BufferFullError, ClientClosedError, SnowgateRequestError } from './errors.js';
 import { resolveGzip, resolveLimits, type GzipSettings, type Limits } from './options.js';
-import { backoffDelay, parseRetryAfter } from './retry.js';
+import { backoffDelay } from './retry.js';
 import { recordBytesOnStream, utf8Length } from './size.js';
 import type {
   AttemptContext,
@@ -12,12 +11,11 @@ import type {
   EventWarning,
   FailedOutcome,
   FailureReason,
-  FetchLike,
   FlushResult,
   RejectedOutcome,
   SnowgateEvent,
 } from './types.js';
-import { CLIENT_VERSION } from './version.js';
+import { encodeBody, eventsUrl, Transport, type Answer } from './transport.js';
 
 /** Statuses that mean "this input is bad": never retried, every event in the request is rejected. */
 const BAD_INPUT = new Set([400, 413, 415, 422]);
@@ -39,41 +37,10 @@ interface Batch<E> {
   finish: () => void;
 }
 
-interface Answer {
-  status: number;
-  requestId: string | undefined;
-  retryAfterMs: number | undefined;
-  text: string;
-}
-
 interface ServerError {
   index: number | null;
   reason: string;
   message: string;
-}
-
-type GzipFn = (input: string, level: number) => Promise<Uint8Array>;
-let gzipModule: Promise<GzipFn> | undefined;
-/** node:zlib, loaded the first time a body is compressed: without gzip, the client needs nothing from Node. */
-function loadGzip(): Promise<GzipFn> {
-  gzipModule ??= import('node:zlib').then(
-    (zlib) => (input, level) =>
-      new Promise<Uint8Array>((resolve, reject) => zlib.gzip(input, { level }, (error, result) => (error ? reject(error) : resolve(result)))),
-  );
-  return gzipModule;
-}
-
-/** The URL of `POST /events`: the endpoint itself when it ends in /events, else the endpoint with /events appended. */
-export function eventsUrl(endpoint: string): URL {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new TypeError(`endpoint ${JSON.stringify(endpoint)} is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`endpoint ${endpoint}: use http: or https:`);
-  if (!/\/events\/?$/.test(url.pathname)) url.pathname = `${url.pathname.replace(/\/+$/, '')}/events`;
-  return url;
 }
 
 /**
@@ -85,9 +52,7 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
   private readonly options: ClientOptions<E>;
   private readonly limits: Limits;
   private readonly gzip: GzipSettings;
-  private readonly authorize: Authorizer;
-  private readonly fetch: FetchLike;
-  private readonly baseHeaders: Record<string, string>;
+  private readonly transport: Transport;
 
   private current: Pending<E>[] = [];
   private currentBytes = 2;
@@ -120,16 +85,19 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
     this.url = eventsUrl(options.endpoint);
     this.limits = resolveLimits(options);
     this.gzip = resolveGzip(options.gzip);
-    this.authorize = createAuthorizer(options.auth ?? { type: 'none' });
-    const fetchImpl = options.fetch ?? (globalThis.fetch as unknown as FetchLike | undefined);
-    if (typeof fetchImpl !== 'function') throw new TypeError('no global fetch: pass options.fetch');
-    this.fetch = fetchImpl;
-    const runtime = (globalThis as { process?: { version?: string } }).process?.version;
-    this.baseHeaders = {
-      'user-agent': `snowgate-client/${CLIENT_VERSION}${runtime ? ` node/${runtime}` : ''}`,
-      ...Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
-      'content-type': 'application/json',
-    };
+    this.transport = new Transport({
+      url: this.url,
+      auth: options.auth,
+      fetch: options.fetch,
+      headers: options.headers,
+      requestTimeoutMs: this.limits.requestTimeoutMs,
+      signal: this.abort.signal,
+      onRequest: (body) => {
+        this.counters.requests++;
+        this.counters.bytesSent += body.wireBytes;
+        this.counters.bytesUncompressed += body.rawBytes;
+      },
+    });
   }
 
   /** True once `close()` has been called. */
@@ -290,17 +258,7 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
 
   private async deliver(batch: Batch<E>): Promise<void> {
     const json = `[${batch.items.map((p) => p.json).join(',')}]`;
-    const headers: Record<string, string> = { ...this.baseHeaders };
-    let body: string | Uint8Array = json;
-    if (this.gzip && batch.bodyBytes >= this.gzip.minBytes) {
-      const compressed = await (await loadGzip())(json, this.gzip.level);
-      // Too compressible looks like a decompression bomb to the server: send those as they are.
-      if (compressed.byteLength * this.gzip.maxRatio >= batch.bodyBytes) {
-        body = compressed;
-        headers['content-encoding'] = 'gzip';
-      }
-    }
-    const wireBytes = typeof body === 'string' ? batch.bodyBytes : body.byteLength;
+    const body = await encodeBody(json, batch.bodyBytes, this.gzip);
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       if (this.abort.signal.aborted) {
@@ -308,7 +266,7 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
         return;
       }
       if (attempt > 1) this.counters.retries++;
-      const outcome = await this.attempt(body, headers, wireBytes, batch.bodyBytes);
+      const outcome = await this.transport.post(body);
       const context = (retryInMs: number | undefined): AttemptContext => ({ attempt, events: batch.items.length, retryInMs });
 
       let error: SnowgateRequestError;
@@ -369,32 +327,6 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
       }
       this.report(error, context(delay));
       await sleep(delay, this.abort.signal);
-    }
-  }
-
-  /** One request: its answer, or why there was none. Never throws. */
-  private async attempt(body: string | Uint8Array, headers: Record<string, string>, wireBytes: number, rawBytes: number): Promise<Answer | SnowgateRequestError> {
-    let authHeaders: Record<string, string>;
-    try {
-      authHeaders = await this.authorize({ url: this.url, method: 'POST', headers, body });
-    } catch (cause) {
-      return new SnowgateRequestError(`could not authorize the request: ${(cause as Error)?.message ?? String(cause)}`, 'network', { cause });
-    }
-    const timeout = AbortSignal.timeout(this.limits.requestTimeoutMs);
-    const signal = AbortSignal.any([this.abort.signal, timeout]);
-    this.counters.requests++;
-    this.counters.bytesSent += wireBytes;
-    this.counters.bytesUncompressed += rawBytes;
-    try {
-      const response = await this.fetch(this.url.href, { method: 'POST', headers: { ...headers, ...authHeaders }, body, signal });
-      const text = await response.text();
-      const requestId = response.headers.get('apigw-requestid') ?? undefined;
-      return { status: response.status, requestId, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')), text };
-    } catch (cause) {
-      if (this.abort.signal.aborted) return new SnowgateRequestError('aborted by close()', 'aborted', { cause });
-      if (timeout.aborted) return new SnowgateRequestError(`no answer within requestTimeoutMs (${this.limits.requestTimeoutMs} ms)`, 'timeout', { cause });
-      const code = (cause as { cause?: { code?: string } })?.cause?.code ?? (cause as { code?: string })?.code;
-      return new SnowgateRequestError(`network error${code ? ` ${code}` : ''}: ${(cause as Error)?.message ?? String(cause)}`, 'network', { cause });
     }
   }
 
