@@ -1,24 +1,10 @@
+import { classify, failure, outcomeFor, type Answered, type Failure } from './classify.js';
 import { BufferFullError, ClientClosedError, SnowgateRequestError } from './errors.js';
 import { resolveGzip, resolveLimits, type GzipSettings, type Limits } from './options.js';
-import { backoffDelay } from './retry.js';
+import { planRetry, sleep } from './retry.js';
 import { recordBytesOnStream, utf8Length } from './size.js';
-import type {
-  AttemptContext,
-  ClientOptions,
-  ClientStats,
-  DeliveredOutcome,
-  EventOutcome,
-  EventWarning,
-  FailedOutcome,
-  FailureReason,
-  FlushResult,
-  RejectedOutcome,
-  SnowgateEvent,
-} from './types.js';
-import { encodeBody, eventsUrl, Transport, type Answer } from './transport.js';
-
-/** Statuses that mean "this input is bad": never retried, every event in the request is rejected. */
-const BAD_INPUT = new Set([400, 413, 415, 422]);
+import { encodeBody, eventsUrl, Transport } from './transport.js';
+import type { AttemptContext, ClientOptions, ClientStats, EventOutcome, FlushResult, RejectedOutcome, SnowgateEvent } from './types.js';
 
 interface Pending<E> {
   event: E;
@@ -35,12 +21,6 @@ interface Batch<E> {
   /** Resolves once every event in the batch has its outcome. */
   done: Promise<void>;
   finish: () => void;
-}
-
-interface ServerError {
-  index: number | null;
-  reason: string;
-  message: string;
 }
 
 /**
@@ -244,8 +224,8 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
       void this.deliver(batch)
         .catch((error: unknown) => {
           // A bug, not an answer: never leave a caller waiting.
-          const failure = new SnowgateRequestError(`the client failed: ${(error as Error)?.message ?? String(error)}`, 'network', { cause: error });
-          this.settleAll(batch, (p) => this.failed(p, 'unexpected_status', failure.message, 0, undefined, failure));
+          const bug = new SnowgateRequestError(`the client failed: ${(error as Error)?.message ?? String(error)}`, 'network', { cause: error });
+          this.settleBatch(batch, failure('unexpected_status', bug.message, undefined, bug), 0);
         })
         .finally(() => {
           this.active--;
@@ -256,136 +236,32 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
     }
   }
 
+  /** Sends one batch, retrying what is worth retrying, until every event in it has its outcome. */
   private async deliver(batch: Batch<E>): Promise<void> {
     const json = `[${batch.items.map((p) => p.json).join(',')}]`;
     const body = await encodeBody(json, batch.bodyBytes, this.gzip);
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       if (this.abort.signal.aborted) {
-        this.settleAll(batch, (p) => this.failed(p, 'closed', 'the client was closed before this event was acknowledged', attempt - 1, undefined, undefined));
+        this.settleBatch(batch, failure('closed', 'the client was closed before this event was acknowledged'), attempt - 1);
         return;
       }
       if (attempt > 1) this.counters.retries++;
-      const outcome = await this.transport.post(body);
-      const context = (retryInMs: number | undefined): AttemptContext => ({ attempt, events: batch.items.length, retryInMs });
-
-      let error: SnowgateRequestError;
-      if (outcome instanceof SnowgateRequestError) {
-        error = outcome;
-        if (error.kind === 'aborted') {
-          this.report(error, context(undefined));
-          this.settleAll(batch, (p) => this.failed(p, 'closed', 'the client was closed while this event was in flight (it may have arrived)', attempt, undefined, error));
-          return;
-        }
-      } else {
-        const answer = outcome;
-        if (answer.status >= 200 && answer.status < 300) {
-          this.settleSuccess(batch, answer, attempt);
-          return;
-        }
-        const errors = readErrors(answer.text);
-        const summary = errors?.find((e) => e.index === null) ?? errors?.[0];
-        error = new SnowgateRequestError(
-          `POST ${this.url.pathname} answered ${answer.status}${summary ? ` (${summary.reason}: ${summary.message})` : ''}`,
-          'http',
-          {
-            status: answer.status,
-            ...(answer.requestId ? { requestId: answer.requestId } : {}),
-            ...(answer.retryAfterMs !== undefined ? { retryAfterMs: answer.retryAfterMs } : {}),
-            body: answer.text.slice(0, 1000),
-          },
-        );
-        if (BAD_INPUT.has(answer.status)) {
-          this.report(error, context(undefined));
-          this.settleRejected(batch, answer, errors);
-          return;
-        }
-        if (answer.status !== 429 && answer.status < 500) {
-          this.report(error, context(undefined));
-          this.settleAll(batch, (p) => this.failed(p, 'unexpected_status', error.message, attempt, answer.status, error));
-          return;
-        }
-      }
-
-      // Retryable: a 5xx, a 429, a timeout or a network error.
-      if (attempt > this.limits.maxRetries) {
-        this.report(error, context(undefined));
-        this.settleAll(batch, (p) => this.failed(p, 'retries_exhausted', `gave up after ${attempt} attempts: ${error.message}`, attempt, error.status, error));
+      const verdict = classify(await this.transport.post(body), batch.items.length, this.url.pathname);
+      const next = verdict.kind === 'retryable' ? planRetry(verdict.error, { attempt, elapsedMs: Date.now() - started, limits: this.limits }) : verdict;
+      const retryInMs = next.kind === 'wait' ? next.delayMs : undefined;
+      if (verdict.error) this.report(verdict.error, { attempt, events: batch.items.length, retryInMs });
+      if (next.kind !== 'wait') {
+        this.settleBatch(batch, next, attempt);
         return;
       }
-      const delay = backoffDelay({
-        retry: attempt,
-        baseMs: this.limits.retryBaseDelayMs,
-        maxMs: this.limits.retryMaxDelayMs,
-        retryAfterMs: error.details.retryAfterMs,
-      });
-      if (Date.now() + delay - started > this.limits.retryBudgetMs) {
-        this.report(error, context(undefined));
-        const message = `the next attempt, in ${delay} ms, would start past retryBudgetMs (${this.limits.retryBudgetMs}): ${error.message}`;
-        this.settleAll(batch, (p) => this.failed(p, 'retry_budget_exhausted', message, attempt, error.status, error));
-        return;
-      }
-      this.report(error, context(delay));
-      await sleep(delay, this.abort.signal);
+      await sleep(next.delayMs, this.abort.signal);
     }
   }
 
-  private settleSuccess(batch: Batch<E>, answer: Answer, attempts: number): void {
-    const parsed = readBody(answer.text);
-    const requestId = parsed?.requestId ?? answer.requestId;
-    const rejected = byIndex(parsed?.errors ?? [], batch.items.length);
-    // Delivered means the server said so: a 2xx without Snowgate's counts (a proxy's page, an empty body, a 204)
-    // proves nothing was stored. Some may have been taken, and we cannot tell which: claim none.
-    const problem =
-      parsed?.accepted === undefined || (answer.status === 207 && parsed.errors === undefined)
-        ? 'with a body that is not a Snowgate response'
-        : parsed.accepted !== batch.items.length - rejected.size
-          ? `accepted: ${parsed.accepted} for ${batch.items.length} events, ${rejected.size} of them rejected`
-          : undefined;
-    if (problem !== undefined) {
-      const error = new SnowgateRequestError(`POST ${this.url.pathname} answered ${answer.status} ${problem}`, 'http', {
-        status: answer.status,
-        ...(requestId ? { requestId } : {}),
-        body: answer.text.slice(0, 1000),
-      });
-      this.report(error, { attempt: attempts, events: batch.items.length, retryInMs: undefined });
-      this.settleAll(batch, (p) => this.failed(p, 'unreadable_response', `${error.message}: whether this event was taken is unknown`, attempts, answer.status, error));
-      return;
-    }
-    const warnings = new Map<number, EventWarning[]>();
-    for (const w of parsed?.warnings ?? []) {
-      if (w.index === null || w.index >= batch.items.length) continue;
-      warnings.set(w.index, [...(warnings.get(w.index) ?? []), { reason: w.reason, message: w.message }]);
-    }
-    batch.items.forEach((p, index) => {
-      const error = rejected.get(index);
-      if (error) {
-        this.settle(p, { status: 'rejected', event: p.event, reason: error.reason, message: error.message, local: false, httpStatus: answer.status, requestId });
-      } else {
-        const delivered: DeliveredOutcome<E> = { status: 'delivered', event: p.event, httpStatus: answer.status, requestId, attempts };
-        const w = warnings.get(index);
-        if (w) delivered.warnings = w;
-        this.settle(p, delivered);
-      }
-    });
-  }
-
-  private settleRejected(batch: Batch<E>, answer: Answer, errors: ServerError[] | undefined): void {
-    const requestId = readBody(answer.text)?.requestId ?? answer.requestId;
-    const rejected = byIndex(errors ?? [], batch.items.length);
-    const whole = errors?.find((e) => e.index === null) ?? { reason: `http_${answer.status}`, message: `POST ${this.url.pathname} answered ${answer.status}` };
-    batch.items.forEach((p, index) => {
-      const error = rejected.get(index) ?? whole;
-      this.settle(p, { status: 'rejected', event: p.event, reason: error.reason, message: error.message, local: false, httpStatus: answer.status, requestId });
-    });
-  }
-
-  private settleAll(batch: Batch<E>, outcome: (p: Pending<E>) => EventOutcome<E>): void {
-    for (const p of batch.items) this.settle(p, outcome(p));
-  }
-
-  private failed(p: Pending<E>, reason: FailureReason, message: string, attempts: number, httpStatus: number | undefined, error: SnowgateRequestError | undefined): FailedOutcome<E> {
-    return { status: 'failed', event: p.event, reason, message, attempts, httpStatus, error };
+  /** Settles every event of the batch from its final verdict. */
+  private settleBatch(batch: Batch<E>, verdict: Answered | Failure, attempts: number): void {
+    batch.items.forEach((p, index) => this.settle(p, outcomeFor(verdict, p.event, index, attempts)));
   }
 
   private rejectLocally(event: E, reason: string, message: string): RejectedOutcome<E> {
@@ -430,56 +306,4 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
 /** Creates a client. See {@link ClientOptions} for the settings and their defaults. */
 export function createClient<E extends SnowgateEvent = SnowgateEvent>(options: ClientOptions<E>): SnowgateClient<E> {
   return new SnowgateClient<E>(options);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-function readBody(text: string): { requestId?: string; accepted?: number; errors?: ServerError[]; warnings?: ServerError[] } | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof body !== 'object' || body === null) return undefined;
-  const b = body as Record<string, unknown>;
-  const list = (value: unknown): ServerError[] | undefined =>
-    Array.isArray(value)
-      ? value
-          .filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null)
-          .map((e) => ({
-            index: typeof e.index === 'number' && Number.isInteger(e.index) && e.index >= 0 ? e.index : null,
-            reason: typeof e.reason === 'string' ? e.reason : 'unknown',
-            message: typeof e.message === 'string' ? e.message : '',
-          }))
-      : undefined;
-  const errors = list(b.errors);
-  const warnings = list(b.warnings);
-  return {
-    ...(typeof b.requestId === 'string' ? { requestId: b.requestId } : {}),
-    ...(typeof b.accepted === 'number' ? { accepted: b.accepted } : {}),
-    ...(errors ? { errors } : {}),
-    ...(warnings ? { warnings } : {}),
-  };
-}
-
-function readErrors(text: string): ServerError[] | undefined {
-  return readBody(text)?.errors;
-}
-
-function byIndex(errors: ServerError[], size: number): Map<number, ServerError> {
-  const map = new Map<number, ServerError>();
-  for (const e of errors) if (e.index !== null && e.index < size && !map.has(e.index)) map.set(e.index, e);
-  return map;
 }
