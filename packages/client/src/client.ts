@@ -1,27 +1,10 @@
+import { Batcher, bodyOf, serialize, type Batch, type Pending } from './batcher.js';
 import { classify, failure, outcomeFor, type Answered, type Failure } from './classify.js';
-import { BufferFullError, ClientClosedError, SnowgateRequestError } from './errors.js';
+import { ClientClosedError, SnowgateRequestError, type BufferFullError } from './errors.js';
 import { resolveGzip, resolveLimits, type GzipSettings, type Limits } from './options.js';
 import { planRetry, sleep } from './retry.js';
-import { recordBytesOnStream, utf8Length } from './size.js';
 import { encodeBody, eventsUrl, Transport } from './transport.js';
 import type { AttemptContext, ClientOptions, ClientStats, EventOutcome, FlushResult, RejectedOutcome, SnowgateEvent } from './types.js';
-
-interface Pending<E> {
-  event: E;
-  json: string;
-  bytes: number;
-  resolve: (outcome: EventOutcome<E>) => void;
-  outcome?: EventOutcome<E>;
-}
-
-interface Batch<E> {
-  items: Pending<E>[];
-  /** Body bytes: `[`, the events, their commas and `]`. */
-  bodyBytes: number;
-  /** Resolves once every event in the batch has its outcome. */
-  done: Promise<void>;
-  finish: () => void;
-}
 
 /**
  * Batches events to Snowgate's `POST /events` and reports what became of each.
@@ -34,15 +17,10 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
   private readonly gzip: GzipSettings;
   private readonly transport: Transport;
 
-  private current: Pending<E>[] = [];
-  private currentBytes = 2;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly batcher: Batcher<E>;
   private readonly queue: Batch<E>[] = [];
   private readonly unsettled = new Set<Batch<E>>();
   private active = 0;
-  private buffered = 0;
-  private bufferedBytes = 0;
-  private readyWaiters: (() => void)[] = [];
   private closing = false;
   private readonly abort = new AbortController();
   private readonly counters = {
@@ -65,6 +43,7 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
     this.url = eventsUrl(options.endpoint);
     this.limits = resolveLimits(options);
     this.gzip = resolveGzip(options.gzip);
+    this.batcher = new Batcher<E>(this.limits, (batch) => this.dispatch(batch));
     this.transport = new Transport({
       url: this.url,
       auth: options.auth,
@@ -97,44 +76,14 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
    */
   send(event: E): Promise<EventOutcome<E>> {
     if (this.closing) throw new ClientClosedError();
-    let json: string | undefined;
-    let problem: string | undefined;
-    try {
-      json = JSON.stringify(event);
-      if (typeof json !== 'string') problem = `an event must be a JSON value, not ${typeof event}`;
-    } catch (error) {
-      problem = `the event cannot be serialized as JSON: ${(error as Error).message}`;
-    }
-    if (problem !== undefined || json === undefined) {
+    const serialized = serialize(event, this.limits);
+    if ('reason' in serialized) {
       this.counters.sent++;
-      return Promise.resolve(this.rejectLocally(event, 'not_serializable', problem ?? 'not serializable'));
+      return Promise.resolve(this.rejectLocally(event, serialized.reason, serialized.message));
     }
-    const bytes = utf8Length(json);
-    const onStream = recordBytesOnStream(bytes, event ?? {});
-    if (onStream > this.limits.maxRecordBytes || bytes + 2 > this.limits.maxBatchBytes) {
-      this.counters.sent++;
-      const message =
-        onStream > this.limits.maxRecordBytes
-          ? `the event is ${bytes} bytes of JSON, ${onStream} on the stream with its envelope and id; the limit is ${this.limits.maxRecordBytes} (maxRecordBytes): it was not sent`
-          : `the event is ${bytes} bytes of JSON; a request may carry ${this.limits.maxBatchBytes} (maxBatchBytes): it was not sent`;
-      return Promise.resolve(this.rejectLocally(event, 'record_too_large', message));
-    }
-    if (this.buffered > 0 && (this.buffered + 1 > this.limits.maxBufferedEvents || this.bufferedBytes + bytes > this.limits.maxBufferedBytes)) {
-      throw new BufferFullError(
-        { events: this.buffered, bytes: this.bufferedBytes },
-        { maxBufferedEvents: this.limits.maxBufferedEvents, maxBufferedBytes: this.limits.maxBufferedBytes },
-      );
-    }
+    this.batcher.assertRoom(serialized.bytes);
     this.counters.sent++;
-    this.buffered++;
-    this.bufferedBytes += bytes;
-    if (this.current.length > 0 && this.currentBytes + 1 + bytes > this.limits.maxBatchBytes) this.seal();
-    return new Promise<EventOutcome<E>>((resolve) => {
-      this.currentBytes += (this.current.length > 0 ? 1 : 0) + bytes;
-      this.current.push({ event, json: json!, bytes, resolve });
-      if (this.current.length >= this.limits.maxBatchRecords) this.seal();
-      else if (this.timer === undefined) this.timer = setTimeout(() => this.seal(), this.limits.flushIntervalMs);
-    });
+    return this.batcher.add(event, serialized.json, serialized.bytes);
   }
 
   /**
@@ -143,8 +92,7 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
    * (or nothing at all). Several callers waiting at once are all woken.
    */
   ready(): Promise<void> {
-    if (this.hasRoom()) return Promise.resolve();
-    return new Promise((resolve) => this.readyWaiters.push(resolve));
+    return this.batcher.ready();
   }
 
   /**
@@ -181,12 +129,12 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
   }
 
   stats(): ClientStats {
-    return { ...this.counters, buffered: this.buffered, bufferedBytes: this.bufferedBytes };
+    return { ...this.counters, buffered: this.batcher.buffered, bufferedBytes: this.batcher.bufferedBytes };
   }
 
   /** Seals the current batch and waits until every event taken so far has its outcome. */
   private async settled(): Promise<void> {
-    this.seal();
+    this.batcher.seal();
     await Promise.all([...this.unsettled].map((b) => b.done));
   }
 
@@ -194,24 +142,8 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
     return { delivered: this.counters.delivered, rejected: this.counters.rejected, failed: this.counters.failed };
   }
 
-  private hasRoom(): boolean {
-    return (
-      this.buffered === 0 ||
-      (this.buffered < this.limits.maxBufferedEvents && this.bufferedBytes + this.limits.maxEventBytes <= this.limits.maxBufferedBytes)
-    );
-  }
-
-  private seal(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (this.current.length === 0) return;
-    let finish!: () => void;
-    const done = new Promise<void>((resolve) => (finish = resolve));
-    const batch: Batch<E> = { items: this.current, bodyBytes: this.currentBytes, done, finish };
-    this.current = [];
-    this.currentBytes = 2;
+  /** Queues a sealed batch; it is sent as soon as fewer than maxConcurrency requests are in flight. */
+  private dispatch(batch: Batch<E>): void {
     this.queue.push(batch);
     this.unsettled.add(batch);
     this.pump();
@@ -238,8 +170,7 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
 
   /** Sends one batch, retrying what is worth retrying, until every event in it has its outcome. */
   private async deliver(batch: Batch<E>): Promise<void> {
-    const json = `[${batch.items.map((p) => p.json).join(',')}]`;
-    const body = await encodeBody(json, batch.bodyBytes, this.gzip);
+    const body = await encodeBody(bodyOf(batch), batch.bodyBytes, this.gzip);
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       if (this.abort.signal.aborted) {
@@ -276,17 +207,12 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
     // Settled once: the first outcome stands.
     if (p.outcome) return;
     p.outcome = outcome;
-    this.buffered--;
-    this.bufferedBytes -= p.bytes;
+    this.batcher.release(p);
     this.counters[outcome.status]++;
     if (outcome.status === 'rejected') this.callback(() => this.options.onRejected?.(outcome));
     else if (outcome.status === 'failed') this.callback(() => this.options.onFailed?.(outcome));
     p.resolve(outcome);
-    if (this.readyWaiters.length > 0 && this.hasRoom()) {
-      const waiters = this.readyWaiters;
-      this.readyWaiters = [];
-      for (const w of waiters) w();
-    }
+    this.batcher.wake();
   }
 
   private report(error: SnowgateRequestError, context: AttemptContext): void {
