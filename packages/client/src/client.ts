@@ -1,105 +1,10 @@
-import { createAuthorizer, type Authorizer } from './auth.js';
-import { BufferFullError, ClientClosedError, SnowgateRequestError } from './errors.js';
-import { backoffDelay, parseRetryAfter } from './retry.js';
-import { ENVELOPE_OVERHEAD_BYTES, recordBytesOnStream, utf8Length } from './size.js';
-import type {
-  AttemptContext,
-  ClientOptions,
-  ClientStats,
-  DeliveredOutcome,
-  EventOutcome,
-  EventWarning,
-  FailedOutcome,
-  FailureReason,
-  FetchLike,
-  FlushResult,
-  RejectedOutcome,
-  SnowgateEvent,
-} from './types.js';
-import { CLIENT_VERSION } from './version.js';
-
-/** The defaults, which match a stage's default limits. */
-export const DEFAULTS = {
-  maxBatchRecords: 500,
-  /** The server's maxBodyBytes (4 MiB) less 64 KiB of headroom. */
-  maxBatchBytes: 4 * 1_048_576 - 65_536,
-  maxRecordBytes: 1_023_999,
-  flushIntervalMs: 1_000,
-  maxConcurrency: 4,
-  maxBufferedEvents: 20_000,
-  maxBufferedBytes: 64 * 1_048_576,
-  maxRetries: 8,
-  retryBaseDelayMs: 200,
-  retryMaxDelayMs: 20_000,
-  retryBudgetMs: 120_000,
-  requestTimeoutMs: 30_000,
-  gzip: { minBytes: 1_024, level: 6, maxRatio: 100 },
-} as const;
-
-/** Statuses that mean "this input is bad": never retried, every event in the request is rejected. */
-const BAD_INPUT = new Set([400, 413, 415, 422]);
-
-interface Pending<E> {
-  event: E;
-  json: string;
-  bytes: number;
-  resolve: (outcome: EventOutcome<E>) => void;
-  outcome?: EventOutcome<E>;
-}
-
-interface Batch<E> {
-  items: Pending<E>[];
-  /** Body bytes: `[`, the events, their commas and `]`. */
-  bodyBytes: number;
-  /** Resolves once every event in the batch has its outcome. */
-  done: Promise<void>;
-  finish: () => void;
-}
-
-interface Answer {
-  status: number;
-  requestId: string | undefined;
-  retryAfterMs: number | undefined;
-  text: string;
-}
-
-interface ServerError {
-  index: number | null;
-  reason: string;
-  message: string;
-}
-
-type GzipFn = (input: string, level: number) => Promise<Uint8Array>;
-let gzipModule: Promise<GzipFn> | undefined;
-/** node:zlib, loaded the first time a body is compressed: without gzip, the client needs nothing from Node. */
-function loadGzip(): Promise<GzipFn> {
-  gzipModule ??= import('node:zlib').then(
-    (zlib) => (input, level) =>
-      new Promise<Uint8Array>((resolve, reject) => zlib.gzip(input, { level }, (error, result) => (error ? reject(error) : resolve(result)))),
-  );
-  return gzipModule;
-}
-
-function positive(name: string, value: number | undefined, fallback: number, { allowZero = false } = {}): number {
-  const v = value ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
-    throw new TypeError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, not ${String(value)}`);
-  }
-  return v;
-}
-
-/** The URL of `POST /events`: the endpoint itself when it ends in /events, else the endpoint with /events appended. */
-export function eventsUrl(endpoint: string): URL {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new TypeError(`endpoint ${JSON.stringify(endpoint)} is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`endpoint ${endpoint}: use http: or https:`);
-  if (!/\/events\/?$/.test(url.pathname)) url.pathname = `${url.pathname.replace(/\/+$/, '')}/events`;
-  return url;
-}
+import { Batcher, bodyOf, serialize, type Batch, type Pending } from './batcher.js';
+import { classify, failure, outcomeFor, type Answered, type Failure } from './classify.js';
+import { ClientClosedError, SnowgateRequestError, type BufferFullError } from './errors.js';
+import { resolveGzip, resolveLimits, type GzipSettings, type Limits } from './options.js';
+import { planRetry, sleep } from './retry.js';
+import { encodeBody, eventsUrl, Transport } from './transport.js';
+import type { AttemptContext, ClientOptions, ClientStats, EventOutcome, FlushResult, RejectedOutcome, SnowgateEvent } from './types.js';
 
 /**
  * Batches events to Snowgate's `POST /events` and reports what became of each.
@@ -108,36 +13,14 @@ export function eventsUrl(endpoint: string): URL {
 export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
   readonly url: URL;
   private readonly options: ClientOptions<E>;
-  private readonly limits: {
-    maxBatchRecords: number;
-    maxBatchBytes: number;
-    maxRecordBytes: number;
-    /** The largest event JSON that could be sent. */
-    maxEventBytes: number;
-    flushIntervalMs: number;
-    maxConcurrency: number;
-    maxBufferedEvents: number;
-    maxBufferedBytes: number;
-    maxRetries: number;
-    retryBaseDelayMs: number;
-    retryMaxDelayMs: number;
-    retryBudgetMs: number;
-    requestTimeoutMs: number;
-  };
-  private readonly gzip: { minBytes: number; level: number; maxRatio: number } | undefined;
-  private readonly authorize: Authorizer;
-  private readonly fetch: FetchLike;
-  private readonly baseHeaders: Record<string, string>;
+  private readonly limits: Limits;
+  private readonly gzip: GzipSettings;
+  private readonly transport: Transport;
 
-  private current: Pending<E>[] = [];
-  private currentBytes = 2;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly batcher: Batcher<E>;
   private readonly queue: Batch<E>[] = [];
   private readonly unsettled = new Set<Batch<E>>();
   private active = 0;
-  private buffered = 0;
-  private bufferedBytes = 0;
-  private readyWaiters: (() => void)[] = [];
   private closing = false;
   private readonly abort = new AbortController();
   private readonly counters = {
@@ -158,38 +41,22 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
     if (!options || typeof options.endpoint !== 'string') throw new TypeError('createClient: endpoint is required');
     this.options = options;
     this.url = eventsUrl(options.endpoint);
-    const maxBatchBytes = positive('maxBatchBytes', options.maxBatchBytes, DEFAULTS.maxBatchBytes);
-    const maxRecordBytes = positive('maxRecordBytes', options.maxRecordBytes, DEFAULTS.maxRecordBytes);
-    const maxBatchRecords = positive('maxBatchRecords', options.maxBatchRecords, DEFAULTS.maxBatchRecords);
-    if (!Number.isInteger(maxBatchRecords)) throw new TypeError('maxBatchRecords must be an integer');
-    if (maxBatchBytes < 3) throw new TypeError('maxBatchBytes must leave room for one event');
-    this.limits = {
-      maxBatchRecords,
-      maxBatchBytes,
-      maxRecordBytes,
-      maxEventBytes: Math.min(maxRecordBytes - ENVELOPE_OVERHEAD_BYTES, maxBatchBytes - 2),
-      flushIntervalMs: positive('flushIntervalMs', options.flushIntervalMs, DEFAULTS.flushIntervalMs, { allowZero: true }),
-      maxConcurrency: positive('maxConcurrency', options.maxConcurrency, DEFAULTS.maxConcurrency),
-      maxBufferedEvents: positive('maxBufferedEvents', options.maxBufferedEvents, DEFAULTS.maxBufferedEvents),
-      maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, DEFAULTS.maxBufferedBytes),
-      maxRetries: positive('maxRetries', options.maxRetries, DEFAULTS.maxRetries, { allowZero: true }),
-      retryBaseDelayMs: positive('retryBaseDelayMs', options.retryBaseDelayMs, DEFAULTS.retryBaseDelayMs, { allowZero: true }),
-      retryMaxDelayMs: positive('retryMaxDelayMs', options.retryMaxDelayMs, DEFAULTS.retryMaxDelayMs, { allowZero: true }),
-      retryBudgetMs: positive('retryBudgetMs', options.retryBudgetMs, DEFAULTS.retryBudgetMs, { allowZero: true }),
-      requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, DEFAULTS.requestTimeoutMs),
-    };
-    const gzip = options.gzip;
-    this.gzip = gzip ? { ...DEFAULTS.gzip, ...(gzip === true ? {} : gzip) } : undefined;
-    this.authorize = createAuthorizer(options.auth ?? { type: 'none' });
-    const fetchImpl = options.fetch ?? (globalThis.fetch as unknown as FetchLike | undefined);
-    if (typeof fetchImpl !== 'function') throw new TypeError('no global fetch: pass options.fetch');
-    this.fetch = fetchImpl;
-    const runtime = (globalThis as { process?: { version?: string } }).process?.version;
-    this.baseHeaders = {
-      'user-agent': `snowgate-client/${CLIENT_VERSION}${runtime ? ` node/${runtime}` : ''}`,
-      ...Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
-      'content-type': 'application/json',
-    };
+    this.limits = resolveLimits(options);
+    this.gzip = resolveGzip(options.gzip);
+    this.batcher = new Batcher<E>(this.limits, (batch) => this.dispatch(batch));
+    this.transport = new Transport({
+      url: this.url,
+      auth: options.auth,
+      fetch: options.fetch,
+      headers: options.headers,
+      requestTimeoutMs: this.limits.requestTimeoutMs,
+      signal: this.abort.signal,
+      onRequest: (body) => {
+        this.counters.requests++;
+        this.counters.bytesSent += body.wireBytes;
+        this.counters.bytesUncompressed += body.rawBytes;
+      },
+    });
   }
 
   /** True once `close()` has been called. */
@@ -209,44 +76,14 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
    */
   send(event: E): Promise<EventOutcome<E>> {
     if (this.closing) throw new ClientClosedError();
-    let json: string | undefined;
-    let problem: string | undefined;
-    try {
-      json = JSON.stringify(event);
-      if (typeof json !== 'string') problem = `an event must be a JSON value, not ${typeof event}`;
-    } catch (error) {
-      problem = `the event cannot be serialized as JSON: ${(error as Error).message}`;
-    }
-    if (problem !== undefined || json === undefined) {
+    const serialized = serialize(event, this.limits);
+    if ('reason' in serialized) {
       this.counters.sent++;
-      return Promise.resolve(this.rejectLocally(event, 'not_serializable', problem ?? 'not serializable'));
+      return Promise.resolve(this.rejectLocally(event, serialized.reason, serialized.message));
     }
-    const bytes = utf8Length(json);
-    const onStream = recordBytesOnStream(bytes, event ?? {});
-    if (onStream > this.limits.maxRecordBytes || bytes + 2 > this.limits.maxBatchBytes) {
-      this.counters.sent++;
-      const message =
-        onStream > this.limits.maxRecordBytes
-          ? `the event is ${bytes} bytes of JSON, ${onStream} on the stream with its envelope and id; the limit is ${this.limits.maxRecordBytes} (maxRecordBytes): it was not sent`
-          : `the event is ${bytes} bytes of JSON; a request may carry ${this.limits.maxBatchBytes} (maxBatchBytes): it was not sent`;
-      return Promise.resolve(this.rejectLocally(event, 'record_too_large', message));
-    }
-    if (this.buffered > 0 && (this.buffered + 1 > this.limits.maxBufferedEvents || this.bufferedBytes + bytes > this.limits.maxBufferedBytes)) {
-      throw new BufferFullError(
-        { events: this.buffered, bytes: this.bufferedBytes },
-        { maxBufferedEvents: this.limits.maxBufferedEvents, maxBufferedBytes: this.limits.maxBufferedBytes },
-      );
-    }
+    this.batcher.assertRoom(serialized.bytes);
     this.counters.sent++;
-    this.buffered++;
-    this.bufferedBytes += bytes;
-    if (this.current.length > 0 && this.currentBytes + 1 + bytes > this.limits.maxBatchBytes) this.seal();
-    return new Promise<EventOutcome<E>>((resolve) => {
-      this.currentBytes += (this.current.length > 0 ? 1 : 0) + bytes;
-      this.current.push({ event, json: json!, bytes, resolve });
-      if (this.current.length >= this.limits.maxBatchRecords) this.seal();
-      else if (this.timer === undefined) this.timer = setTimeout(() => this.seal(), this.limits.flushIntervalMs);
-    });
+    return this.batcher.add(event, serialized.json, serialized.bytes);
   }
 
   /**
@@ -255,8 +92,7 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
    * (or nothing at all). Several callers waiting at once are all woken.
    */
   ready(): Promise<void> {
-    if (this.hasRoom()) return Promise.resolve();
-    return new Promise((resolve) => this.readyWaiters.push(resolve));
+    return this.batcher.ready();
   }
 
   /**
@@ -293,12 +129,12 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
   }
 
   stats(): ClientStats {
-    return { ...this.counters, buffered: this.buffered, bufferedBytes: this.bufferedBytes };
+    return { ...this.counters, buffered: this.batcher.buffered, bufferedBytes: this.batcher.bufferedBytes };
   }
 
   /** Seals the current batch and waits until every event taken so far has its outcome. */
   private async settled(): Promise<void> {
-    this.seal();
+    this.batcher.seal();
     await Promise.all([...this.unsettled].map((b) => b.done));
   }
 
@@ -306,24 +142,8 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
     return { delivered: this.counters.delivered, rejected: this.counters.rejected, failed: this.counters.failed };
   }
 
-  private hasRoom(): boolean {
-    return (
-      this.buffered === 0 ||
-      (this.buffered < this.limits.maxBufferedEvents && this.bufferedBytes + this.limits.maxEventBytes <= this.limits.maxBufferedBytes)
-    );
-  }
-
-  private seal(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (this.current.length === 0) return;
-    let finish!: () => void;
-    const done = new Promise<void>((resolve) => (finish = resolve));
-    const batch: Batch<E> = { items: this.current, bodyBytes: this.currentBytes, done, finish };
-    this.current = [];
-    this.currentBytes = 2;
+  /** Queues a sealed batch; it is sent as soon as fewer than maxConcurrency requests are in flight. */
+  private dispatch(batch: Batch<E>): void {
     this.queue.push(batch);
     this.unsettled.add(batch);
     this.pump();
@@ -336,8 +156,8 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
       void this.deliver(batch)
         .catch((error: unknown) => {
           // A bug, not an answer: never leave a caller waiting.
-          const failure = new SnowgateRequestError(`the client failed: ${(error as Error)?.message ?? String(error)}`, 'network', { cause: error });
-          this.settleAll(batch, (p) => this.failed(p, 'unexpected_status', failure.message, 0, undefined, failure));
+          const bug = new SnowgateRequestError(`the client failed: ${(error as Error)?.message ?? String(error)}`, 'network', { cause: error });
+          this.settleBatch(batch, failure('unexpected_status', bug.message, undefined, bug), 0);
         })
         .finally(() => {
           this.active--;
@@ -348,172 +168,31 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
     }
   }
 
+  /** Sends one batch, retrying what is worth retrying, until every event in it has its outcome. */
   private async deliver(batch: Batch<E>): Promise<void> {
-    const json = `[${batch.items.map((p) => p.json).join(',')}]`;
-    const headers: Record<string, string> = { ...this.baseHeaders };
-    let body: string | Uint8Array = json;
-    if (this.gzip && batch.bodyBytes >= this.gzip.minBytes) {
-      const compressed = await (await loadGzip())(json, this.gzip.level);
-      // Too compressible looks like a decompression bomb to the server: send those as they are.
-      if (compressed.byteLength * this.gzip.maxRatio >= batch.bodyBytes) {
-        body = compressed;
-        headers['content-encoding'] = 'gzip';
-      }
-    }
-    const wireBytes = typeof body === 'string' ? batch.bodyBytes : body.byteLength;
+    const body = await encodeBody(bodyOf(batch), batch.bodyBytes, this.gzip);
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       if (this.abort.signal.aborted) {
-        this.settleAll(batch, (p) => this.failed(p, 'closed', 'the client was closed before this event was acknowledged', attempt - 1, undefined, undefined));
+        this.settleBatch(batch, failure('closed', 'the client was closed before this event was acknowledged'), attempt - 1);
         return;
       }
       if (attempt > 1) this.counters.retries++;
-      const outcome = await this.attempt(body, headers, wireBytes, batch.bodyBytes);
-      const context = (retryInMs: number | undefined): AttemptContext => ({ attempt, events: batch.items.length, retryInMs });
-
-      let error: SnowgateRequestError;
-      if (outcome instanceof SnowgateRequestError) {
-        error = outcome;
-        if (error.kind === 'aborted') {
-          this.report(error, context(undefined));
-          this.settleAll(batch, (p) => this.failed(p, 'closed', 'the client was closed while this event was in flight (it may have arrived)', attempt, undefined, error));
-          return;
-        }
-      } else {
-        const answer = outcome;
-        if (answer.status >= 200 && answer.status < 300) {
-          this.settleSuccess(batch, answer, attempt);
-          return;
-        }
-        const errors = readErrors(answer.text);
-        const summary = errors?.find((e) => e.index === null) ?? errors?.[0];
-        error = new SnowgateRequestError(
-          `POST ${this.url.pathname} answered ${answer.status}${summary ? ` (${summary.reason}: ${summary.message})` : ''}`,
-          'http',
-          {
-            status: answer.status,
-            ...(answer.requestId ? { requestId: answer.requestId } : {}),
-            ...(answer.retryAfterMs !== undefined ? { retryAfterMs: answer.retryAfterMs } : {}),
-            body: answer.text.slice(0, 1000),
-          },
-        );
-        if (BAD_INPUT.has(answer.status)) {
-          this.report(error, context(undefined));
-          this.settleRejected(batch, answer, errors);
-          return;
-        }
-        if (answer.status !== 429 && answer.status < 500) {
-          this.report(error, context(undefined));
-          this.settleAll(batch, (p) => this.failed(p, 'unexpected_status', error.message, attempt, answer.status, error));
-          return;
-        }
-      }
-
-      // Retryable: a 5xx, a 429, a timeout or a network error.
-      if (attempt > this.limits.maxRetries) {
-        this.report(error, context(undefined));
-        this.settleAll(batch, (p) => this.failed(p, 'retries_exhausted', `gave up after ${attempt} attempts: ${error.message}`, attempt, error.status, error));
+      const verdict = classify(await this.transport.post(body), batch.items.length, this.url.pathname);
+      const next = verdict.kind === 'retryable' ? planRetry(verdict.error, { attempt, elapsedMs: Date.now() - started, limits: this.limits }) : verdict;
+      const retryInMs = next.kind === 'wait' ? next.delayMs : undefined;
+      if (verdict.error) this.report(verdict.error, { attempt, events: batch.items.length, retryInMs });
+      if (next.kind !== 'wait') {
+        this.settleBatch(batch, next, attempt);
         return;
       }
-      const delay = backoffDelay({
-        retry: attempt,
-        baseMs: this.limits.retryBaseDelayMs,
-        maxMs: this.limits.retryMaxDelayMs,
-        retryAfterMs: error.details.retryAfterMs,
-      });
-      if (Date.now() + delay - started > this.limits.retryBudgetMs) {
-        this.report(error, context(undefined));
-        const message = `the next attempt, in ${delay} ms, would start past retryBudgetMs (${this.limits.retryBudgetMs}): ${error.message}`;
-        this.settleAll(batch, (p) => this.failed(p, 'retry_budget_exhausted', message, attempt, error.status, error));
-        return;
-      }
-      this.report(error, context(delay));
-      await sleep(delay, this.abort.signal);
+      await sleep(next.delayMs, this.abort.signal);
     }
   }
 
-  /** One request: its answer, or why there was none. Never throws. */
-  private async attempt(body: string | Uint8Array, headers: Record<string, string>, wireBytes: number, rawBytes: number): Promise<Answer | SnowgateRequestError> {
-    let authHeaders: Record<string, string>;
-    try {
-      authHeaders = await this.authorize({ url: this.url, method: 'POST', headers, body });
-    } catch (cause) {
-      return new SnowgateRequestError(`could not authorize the request: ${(cause as Error)?.message ?? String(cause)}`, 'network', { cause });
-    }
-    const timeout = AbortSignal.timeout(this.limits.requestTimeoutMs);
-    const signal = AbortSignal.any([this.abort.signal, timeout]);
-    this.counters.requests++;
-    this.counters.bytesSent += wireBytes;
-    this.counters.bytesUncompressed += rawBytes;
-    try {
-      const response = await this.fetch(this.url.href, { method: 'POST', headers: { ...headers, ...authHeaders }, body, signal });
-      const text = await response.text();
-      const requestId = response.headers.get('apigw-requestid') ?? undefined;
-      return { status: response.status, requestId, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')), text };
-    } catch (cause) {
-      if (this.abort.signal.aborted) return new SnowgateRequestError('aborted by close()', 'aborted', { cause });
-      if (timeout.aborted) return new SnowgateRequestError(`no answer within requestTimeoutMs (${this.limits.requestTimeoutMs} ms)`, 'timeout', { cause });
-      const code = (cause as { cause?: { code?: string } })?.cause?.code ?? (cause as { code?: string })?.code;
-      return new SnowgateRequestError(`network error${code ? ` ${code}` : ''}: ${(cause as Error)?.message ?? String(cause)}`, 'network', { cause });
-    }
-  }
-
-  private settleSuccess(batch: Batch<E>, answer: Answer, attempts: number): void {
-    const parsed = readBody(answer.text);
-    const requestId = parsed?.requestId ?? answer.requestId;
-    const rejected = byIndex(parsed?.errors ?? [], batch.items.length);
-    // Delivered means the server said so: a 2xx without Snowgate's counts (a proxy's page, an empty body, a 204)
-    // proves nothing was stored. Some may have been taken, and we cannot tell which: claim none.
-    const problem =
-      parsed?.accepted === undefined || (answer.status === 207 && parsed.errors === undefined)
-        ? 'with a body that is not a Snowgate response'
-        : parsed.accepted !== batch.items.length - rejected.size
-          ? `accepted: ${parsed.accepted} for ${batch.items.length} events, ${rejected.size} of them rejected`
-          : undefined;
-    if (problem !== undefined) {
-      const error = new SnowgateRequestError(`POST ${this.url.pathname} answered ${answer.status} ${problem}`, 'http', {
-        status: answer.status,
-        ...(requestId ? { requestId } : {}),
-        body: answer.text.slice(0, 1000),
-      });
-      this.report(error, { attempt: attempts, events: batch.items.length, retryInMs: undefined });
-      this.settleAll(batch, (p) => this.failed(p, 'unreadable_response', `${error.message}: whether this event was taken is unknown`, attempts, answer.status, error));
-      return;
-    }
-    const warnings = new Map<number, EventWarning[]>();
-    for (const w of parsed?.warnings ?? []) {
-      if (w.index === null || w.index >= batch.items.length) continue;
-      warnings.set(w.index, [...(warnings.get(w.index) ?? []), { reason: w.reason, message: w.message }]);
-    }
-    batch.items.forEach((p, index) => {
-      const error = rejected.get(index);
-      if (error) {
-        this.settle(p, { status: 'rejected', event: p.event, reason: error.reason, message: error.message, local: false, httpStatus: answer.status, requestId });
-      } else {
-        const delivered: DeliveredOutcome<E> = { status: 'delivered', event: p.event, httpStatus: answer.status, requestId, attempts };
-        const w = warnings.get(index);
-        if (w) delivered.warnings = w;
-        this.settle(p, delivered);
-      }
-    });
-  }
-
-  private settleRejected(batch: Batch<E>, answer: Answer, errors: ServerError[] | undefined): void {
-    const requestId = readBody(answer.text)?.requestId ?? answer.requestId;
-    const rejected = byIndex(errors ?? [], batch.items.length);
-    const whole = errors?.find((e) => e.index === null) ?? { reason: `http_${answer.status}`, message: `POST ${this.url.pathname} answered ${answer.status}` };
-    batch.items.forEach((p, index) => {
-      const error = rejected.get(index) ?? whole;
-      this.settle(p, { status: 'rejected', event: p.event, reason: error.reason, message: error.message, local: false, httpStatus: answer.status, requestId });
-    });
-  }
-
-  private settleAll(batch: Batch<E>, outcome: (p: Pending<E>) => EventOutcome<E>): void {
-    for (const p of batch.items) this.settle(p, outcome(p));
-  }
-
-  private failed(p: Pending<E>, reason: FailureReason, message: string, attempts: number, httpStatus: number | undefined, error: SnowgateRequestError | undefined): FailedOutcome<E> {
-    return { status: 'failed', event: p.event, reason, message, attempts, httpStatus, error };
+  /** Settles every event of the batch from its final verdict. */
+  private settleBatch(batch: Batch<E>, verdict: Answered | Failure, attempts: number): void {
+    batch.items.forEach((p, index) => this.settle(p, outcomeFor(verdict, p.event, index, attempts)));
   }
 
   private rejectLocally(event: E, reason: string, message: string): RejectedOutcome<E> {
@@ -528,17 +207,12 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
     // Settled once: the first outcome stands.
     if (p.outcome) return;
     p.outcome = outcome;
-    this.buffered--;
-    this.bufferedBytes -= p.bytes;
+    this.batcher.release(p);
     this.counters[outcome.status]++;
     if (outcome.status === 'rejected') this.callback(() => this.options.onRejected?.(outcome));
     else if (outcome.status === 'failed') this.callback(() => this.options.onFailed?.(outcome));
     p.resolve(outcome);
-    if (this.readyWaiters.length > 0 && this.hasRoom()) {
-      const waiters = this.readyWaiters;
-      this.readyWaiters = [];
-      for (const w of waiters) w();
-    }
+    this.batcher.wake();
   }
 
   private report(error: SnowgateRequestError, context: AttemptContext): void {
@@ -558,56 +232,4 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
 /** Creates a client. See {@link ClientOptions} for the settings and their defaults. */
 export function createClient<E extends SnowgateEvent = SnowgateEvent>(options: ClientOptions<E>): SnowgateClient<E> {
   return new SnowgateClient<E>(options);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-function readBody(text: string): { requestId?: string; accepted?: number; errors?: ServerError[]; warnings?: ServerError[] } | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof body !== 'object' || body === null) return undefined;
-  const b = body as Record<string, unknown>;
-  const list = (value: unknown): ServerError[] | undefined =>
-    Array.isArray(value)
-      ? value
-          .filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null)
-          .map((e) => ({
-            index: typeof e.index === 'number' && Number.isInteger(e.index) && e.index >= 0 ? e.index : null,
-            reason: typeof e.reason === 'string' ? e.reason : 'unknown',
-            message: typeof e.message === 'string' ? e.message : '',
-          }))
-      : undefined;
-  const errors = list(b.errors);
-  const warnings = list(b.warnings);
-  return {
-    ...(typeof b.requestId === 'string' ? { requestId: b.requestId } : {}),
-    ...(typeof b.accepted === 'number' ? { accepted: b.accepted } : {}),
-    ...(errors ? { errors } : {}),
-    ...(warnings ? { warnings } : {}),
-  };
-}
-
-function readErrors(text: string): ServerError[] | undefined {
-  return readBody(text)?.errors;
-}
-
-function byIndex(errors: ServerError[], size: number): Map<number, ServerError> {
-  const map = new Map<number, ServerError>();
-  for (const e of errors) if (e.index !== null && e.index < size && !map.has(e.index)) map.set(e.index, e);
-  return map;
 }

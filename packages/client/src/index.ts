@@ -1,6 +1,8 @@
-export { createClient, eventsUrl, DEFAULTS, SnowgateClient } from './client.js';
+export { createClient, SnowgateClient } from './client.js';
+export { DEFAULTS } from './options.js';
 export { BufferFullError, ClientClosedError, SnowgateRequestError } from './errors.js';
 export { backoffDelay, parseRetryAfter } from './retry.js';
+export { eventsUrl } from './transport.js';
 export { ENVELOPE_OVERHEAD_BYTES, recordBytesOnStream, utf8Length } from './size.js';
 export { CLIENT_VERSION } from './version.js';
 export type {
