@@ -1,5 +1,5 @@
 /**
- * Producer client benchmark (issue 12): @snowgate/client driving events into the
+ * Producer client benchmark: @snowgate/client driving events into the
  * local twin, and proof that every event it calls delivered is in raw_events once.
  *
  *   pnpm bench:client                                      # 50,000 events; batches of 500; concurrency 1 and 4; gzip off and on

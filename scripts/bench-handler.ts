@@ -1,11 +1,11 @@
 /**
- * Handler benchmark (issue 2): the in-process cost of one `POST /events`
+ * Handler benchmark: the in-process cost of one `POST /events`
  * invocation, with the real middy chain, validation, envelope, SigV4 signing
  * and SDK serialization, and only the SDK's HTTP transport replaced by an
  * in-memory one; then the bundled handler's size, module-load time, and its
  * cold path: the first invocations in a fresh process.
  *
- * Schema contracts (issue 11): the same measurements with page_view v2 records
+ * Schema contracts: the same measurements with page_view v2 records
  * (schemas/page_view/2.json, ~20 fields) with contracts off and enforced, the
  * p99 of each compared; what compiling the repo's schemas costs (in process,
  * and in a fresh process's module load); how much of the bundle is ajv.
@@ -399,7 +399,7 @@ async function coldPath(scenarios: Array<{ scenario: string; body: string; contr
 const one = JSON.stringify({ id: 'evt-1', type: 'page_view', user: { id: 42, plan: 'pro' }, path: '/pricing', ts: '2026-11-22T04:05:06.789Z' });
 const hundred = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ id: `evt-${i}`, type: 'page_view', user: { id: i, plan: 'pro' }, path: '/pricing', ts: '2026-11-22T04:05:06.789Z' })));
 const mixed = JSON.stringify(Array.from({ length: 100 }, (_, i) => (i % 10 === 0 ? { type: 'no id' } : { id: `evt-${i}`, type: 'page_view' })));
-// Schema contracts (issue 11): records meeting schemas/page_view/2.json, ~20 fields each.
+// Schema contracts: records meeting schemas/page_view/2.json, ~20 fields each.
 const oneV2 = JSON.stringify(pageViewV2('evt-1'));
 const hundredV2 = JSON.stringify(Array.from({ length: 100 }, (_, i) => pageViewV2(`evt-${i}`)));
 const n = quick ? 3_000 : 20_000;
@@ -451,7 +451,7 @@ const target = (scenario: string, limit: number) => {
 target('1 record', 2);
 target('100 records', 5);
 
-// Issue 11: p99 with contracts enforced within 1.5× of the same body with contracts off (and, for reference, of today's smaller records).
+// Contracts: p99 with contracts enforced within 1.5× of the same body with contracts off (and, for reference, of today's smaller records).
 const CONTRACTS_LIMIT = 1.5;
 const p99 = (scenario: string, logs: string) => handlerResults.find((x) => x.scenario === scenario && x.logs === logs)!.p99_ms;
 for (const logs of ['SILENT', 'INFO'] as const) {

@@ -1,5 +1,5 @@
 /**
- * kinesalite against kinesis-local (kinesis-mock's Node build), as issue 4 asks:
+ * kinesalite against kinesis-local (kinesis-mock's Node build), to choose the twin's emulator:
  * each emulator in its own process, driven through the production SDK client.
  *
  *   pnpm bench:emulators

@@ -1,5 +1,5 @@
 /**
- * Replay benchmark (issue 11): how fast `pnpm replay` empties a quarantine on
+ * Replay benchmark: how fast `pnpm replay` empties a quarantine on
  * the local twin, and proof that it sends each record once.
  *
  *   pnpm bench:replay                                  # 1,000 quarantine objects of 10 records; concurrency 1, 8, 32

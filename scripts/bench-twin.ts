@@ -1,10 +1,10 @@
 /**
- * Load benchmark of the local twin (issues 4 and 7): a real HTTP load generator
+ * Load benchmark of the local twin: a real HTTP load generator
  * (autocannon) against `pnpm start` running as its own process, then a check
  * that every acknowledged event is in raw_events exactly once.
  *
  *   pnpm bench                                   # single events, then batches of 100; 20 s each, 64 connections
- *   pnpm bench --duration 60                     # the issue's 60 s runs
+ *   pnpm bench --duration 60                     # 60 s runs, as in docs/BENCHMARKS.md
  *   pnpm bench --batch 1,10,100,500 --connections 16,64
  *   pnpm bench --batch 100 --rate 20000          # hold 20,000 events/s instead of as fast as possible
  *   pnpm bench --batch 100 --rate 10000 --soak 600   # 10 minutes, reported per 30 s window

@@ -1,5 +1,5 @@
 /**
- * Monthly cost model of a stage (issue 7): what a steady load costs, service
+ * Monthly cost model of a stage: what a steady load costs, service
  * by service, at us-east-1 list prices. The model is `packages/core/src/cost.ts`;
  * the method, prices and sources are in docs/COST.md.
  *

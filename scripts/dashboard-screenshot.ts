@@ -1,5 +1,5 @@
 /**
- * `pnpm dashboard:screenshot`: the README's picture of the twin's dashboard,
+ * `pnpm dashboard:screenshot`: the picture of the twin's dashboard in docs/TWIN.md,
  * taken in headless Chromium after a minute of mixed traffic (batches with a
  * few bad records, some malformed bodies, one file Snowpipe must skip).
  *

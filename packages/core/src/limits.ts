@@ -26,7 +26,7 @@ export const FIREHOSE_RECORD_MAX_BYTES = 1_024_000;
 /** Synchronous Lambda invocations carry at most 6 MB of request payload. https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html */
 export const LAMBDA_SYNC_PAYLOAD_MAX_BYTES = 6_291_456;
 
-/** Default, configurable limits. Each is documented in the README's configuration table. */
+/** Default, configurable limits. Each is documented in docs/CONFIGURATION.md. */
 export const DEFAULT_LIMITS = {
   /**
    * 4 MiB: API Gateway base64-encodes binary bodies, and 4 MiB base64-encoded
