@@ -74,7 +74,7 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
   const { dataDir } = options;
   mkdirSync(dataDir, { recursive: true });
   const log = (message: string, extra?: Record<string, unknown>) => {
-    if (process.env.SNOWGATE_TWIN_QUIET !== '1') console.error(`twin: ${message}${extra ? ` ${JSON.stringify(extra)}` : ''}`);
+    if (!options.quiet) console.error(`twin: ${message}${extra ? ` ${JSON.stringify(extra)}` : ''}`);
   };
 
   // Compiled first, before anything starts: a bad schema stops the twin at once, as it stops a cold start.
@@ -107,7 +107,7 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
     contracts: compiled,
     kinesis: ingestClients.kinesis,
     s3: ingestClients.s3,
-    logger: new Logger({ serviceName: 'snowgate-ingest', logLevel: (process.env.POWERTOOLS_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN' }),
+    logger: new Logger({ serviceName: 'snowgate-ingest', logLevel: options.logLevel as 'WARN' }),
   });
 
   // Auth mode apiKey: the production authorizer, in front of the handler as API Gateway puts it, over the twin's key files.
@@ -120,7 +120,7 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
           createApiKeyAuthorizer({
             store: cachedApiKeyStore(fileApiKeyStore(dataDir), 1_000),
             header: auth.header,
-            logger: new Logger({ serviceName: 'snowgate-authorizer', logLevel: (process.env.POWERTOOLS_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN' }),
+            logger: new Logger({ serviceName: 'snowgate-authorizer', logLevel: options.logLevel as 'WARN' }),
           }),
         )
       : ingest;
