@@ -33,9 +33,8 @@ Example:
 const { values } = parseCommandLine('pnpm dashboard:screenshot', USAGE, { options: { seconds: { type: 'string', default: '60' }, out: { type: 'string', default: 'docs/images/dashboard.png' } } });
 const seconds = Number(values.seconds);
 const out = resolve(values.out!);
-process.env.SNOWGATE_TWIN_QUIET = '1';
 const dataDir = mkdtempSync(join(tmpdir(), 'snowgate-screenshot-'));
-const twin = await startTwin({ port: 0, dataDir }, parseStageConfig({ snowflake: { externalId: 'local' } }));
+const twin = await startTwin({ port: 0, dataDir, quiet: true }, parseStageConfig({ snowflake: { externalId: 'local' } }));
 const browser = await chromium.launch({
   executablePath: process.env.SNOWGATE_CHROMIUM ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],

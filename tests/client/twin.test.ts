@@ -7,7 +7,7 @@ import { createClient, type EventOutcome, type SnowgateEvent } from '@snowgate/c
 import { parseStageConfig } from '@snowgate/core';
 import { openWarehouse, query, startTwin, type Twin } from '@snowgate/twin';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDir, tempDataDir } from '../twin/support';
+import { QUIET, removeDir, tempDataDir } from '../twin/support';
 
 const stage = parseStageConfig({ snowflake: { externalId: 'local' }, firehose: { bufferIntervalSeconds: 1 } });
 
@@ -40,9 +40,8 @@ describe('the client against the twin, faults on', () => {
   const results = new Map<string, EventOutcome<Event>[]>();
 
   beforeAll(async () => {
-    process.env.SNOWGATE_TWIN_QUIET = '1';
     dataDir = tempDataDir();
-    twin = await startTwin({ port: 0, dataDir, kinesisFailureRate: 0.05, s3FailureRate: 0.05 }, stage);
+    twin = await startTwin({ port: 0, dataDir, kinesisFailureRate: 0.05, s3FailureRate: 0.05, ...QUIET }, stage);
   });
   afterAll(async () => {
     await twin?.stop();

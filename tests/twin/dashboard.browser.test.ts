@@ -5,7 +5,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { post, removeDir, tempDataDir } from './support';
+import { post, QUIET, removeDir, tempDataDir } from './support';
 
 /** Debian's Chromium (`apt-get install chromium`; `.ci/run` installs it). */
 const CHROMIUM = process.env.SNOWGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -34,9 +34,8 @@ describe('the twin dashboard, in a real browser', async () => {
   let twin: Twin;
   beforeAll(async () => {
     if (!browser) return;
-    process.env.SNOWGATE_TWIN_QUIET = '1';
     dataDir = tempDataDir();
-    twin = await startTwin({ port: 0, dataDir }, stage);
+    twin = await startTwin({ port: 0, dataDir, ...QUIET }, stage);
   });
   afterAll(async () => {
     await browser?.close();

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pageViewV2 } from '../support/contracts';
-import { post, removeDir, tempDataDir } from './support';
+import { post, QUIET, removeDir, tempDataDir } from './support';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const stage = parseStageConfig({ snowflake: { externalId: 'local' }, firehose: { bufferIntervalSeconds: 1 }, contracts: { mode: 'enforce' } });
@@ -58,9 +58,8 @@ describe('replay of quarantined records, on the twin', () => {
     (await (await clients.s3.send(new GetObjectCommand({ Bucket: twin.endpoints.buckets.errors, Key: key }))).Body!.transformToString());
 
   beforeAll(async () => {
-    process.env.SNOWGATE_TWIN_QUIET = '1';
     dataDir = tempDataDir();
-    twin = await startTwin({ port: 0, dataDir }, stage);
+    twin = await startTwin({ port: 0, dataDir, ...QUIET }, stage);
     const settings = parseIngestSettings({
       streamName: twin.endpoints.stream,
       errorBucket: twin.endpoints.buckets.errors,

@@ -6,6 +6,12 @@ import { openWarehouse, query, type Endpoints } from '@snowgate/twin';
 
 const root = new URL('../../', import.meta.url).pathname;
 
+/**
+ * For a twin started in the test process: no progress lines, and the handler's and
+ * authorizer's logs off, as Vitest's `POWERTOOLS_LOG_LEVEL` has them elsewhere.
+ */
+export const QUIET = { quiet: true, logLevel: 'SILENT' } as const;
+
 export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'snowgate-twin-'));
 }

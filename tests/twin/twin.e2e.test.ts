@@ -4,7 +4,7 @@ import { createClients } from '@snowgate/functions/clients';
 import { openWarehouse, query, startTwin, type Twin } from '@snowgate/twin';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../support/events';
-import { post, removeDir, rows, spawnTwin, stopTwin, tempDataDir } from './support';
+import { post, QUIET, removeDir, rows, spawnTwin, stopTwin, tempDataDir } from './support';
 import { useTwin } from './use-twin';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -15,9 +15,8 @@ describe('the local twin, end to end', () => {
   let dataDir: string;
   let twin: Twin;
   beforeAll(async () => {
-    process.env.SNOWGATE_TWIN_QUIET = '1';
     dataDir = tempDataDir();
-    twin = await startTwin({ port: 0, dataDir }, stage);
+    twin = await startTwin({ port: 0, dataDir, ...QUIET }, stage);
   });
   afterAll(async () => {
     await twin?.stop();
@@ -50,7 +49,7 @@ describe('the local twin, end to end', () => {
     // The rejected input is in the error bucket, and only there.
     const history = await rows(dataDir, `SELECT status, row_count FROM copy_history`);
     expect(history.every((h) => h.status === 'LOADED')).toBe(true);
-    twin = await startTwin({ port: 0, dataDir }, stage);
+    twin = await startTwin({ port: 0, dataDir, ...QUIET }, stage);
     const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: twin.endpoints.s3 }, credentials);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: twin.endpoints.buckets.errors }));
     const objects = await Promise.all(
@@ -223,7 +222,7 @@ describe('the local Firehose buffer', () => {
     }
     const loaded = await rows(dataDir, `SELECT count(*) AS n, count(DISTINCT record->>'id') AS ids FROM raw_events`);
     const files = await rows(dataDir, `SELECT file_name FROM copy_history WHERE status = 'LOADED'`);
-    const twinAgain = await startTwin({ port: 0, dataDir }, stage);
+    const twinAgain = await startTwin({ port: 0, dataDir, ...QUIET }, stage);
     const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: twinAgain.endpoints.s3 }, credentials);
     const sizes = ((await s3.send(new ListObjectsV2Command({ Bucket: twinAgain.endpoints.buckets.landing }))).Contents ?? []).map((o) => o.Size!);
     s3.destroy();
@@ -241,7 +240,7 @@ describe('the local twin under misuse', () => {
   it('survives a client that leaves mid-body, guards /query, and fails an unloadable file instead of retrying it forever', async () => {
     const net = await import('node:net');
     const dataDir = tempDataDir();
-    const twin = await startTwin({ port: 0, dataDir }, stage);
+    const twin = await startTwin({ port: 0, dataDir, ...QUIET }, stage);
     try {
       const { port } = new URL(twin.endpoints.api);
       await new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 import type { StageConfig } from '@snowgate/core';
 import { startTwin, type Twin, type TwinOptionsInput } from '@snowgate/twin';
 import { afterAll, beforeAll } from 'vitest';
-import { removeDir, tempDataDir } from './support';
+import { QUIET, removeDir, tempDataDir } from './support';
 
 /**
  * An in-process twin for the tests of one `describe`: started on free ports and a
@@ -10,9 +10,8 @@ import { removeDir, tempDataDir } from './support';
 export function useTwin(stage: StageConfig, options: Omit<TwinOptionsInput, 'dataDir' | 'port'> = {}): { readonly twin: Twin; readonly dataDir: string } {
   const state = {} as { twin: Twin; dataDir: string };
   beforeAll(async () => {
-    process.env.SNOWGATE_TWIN_QUIET = '1';
     state.dataDir = tempDataDir();
-    state.twin = await startTwin({ port: 0, dataDir: state.dataDir, ...options }, stage);
+    state.twin = await startTwin({ port: 0, dataDir: state.dataDir, ...QUIET, ...options }, stage);
   });
   afterAll(async () => {
     await state.twin?.stop();

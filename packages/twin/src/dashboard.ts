@@ -2,7 +2,8 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { quarantineObjectSchema } from '@snowgate/core';
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
-import type { TwinStatus } from './twin';
+import { isLocalRequest } from './local-request';
+import type { TwinStatus } from './status';
 
 /**
  * The twin's dashboard: `GET /` serves a page (plain HTML, CSS and script from
@@ -63,14 +64,6 @@ export interface DashboardSources {
   s3: S3Client;
   errorsBucket: string;
   errorPrefix: string;
-}
-
-/** Loopback peer and loopback `Host`: what `/query` already required, plus a defence against DNS rebinding. */
-export function isLocalRequest(req: http.IncomingMessage): boolean {
-  const peer = req.socket.remoteAddress;
-  if (peer !== '127.0.0.1' && peer !== '::1' && peer !== '::ffff:127.0.0.1') return false;
-  const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
-  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
 }
 
 /** A browser tells where a request comes from; only this page (or a typed URL) may read the dashboard's data. */

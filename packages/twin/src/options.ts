@@ -22,6 +22,10 @@ export const twinOptionsSchema = z.object({
   config: z.string().min(1).optional(),
   /** The schema contracts' directory (`<dir>/<type>/<version>.json`). */
   schemasDir: z.string().min(1).default('schemas'),
+  /** No `twin: …` progress lines on stderr (the delivery thread's messages). */
+  quiet: z.boolean().default(false),
+  /** The Powertools log level of the ingest handler and the authorizer (`POWERTOOLS_LOG_LEVEL` for `pnpm start`). */
+  logLevel: z.string().default('WARN'),
 });
 export type TwinOptions = z.infer<typeof twinOptionsSchema>;
 export type TwinOptionsInput = z.input<typeof twinOptionsSchema>;
@@ -59,6 +63,10 @@ Options (each also from its environment variable):
   --schemas-dir DIR          the schema contracts (SNOWGATE_SCHEMAS_DIR; default schemas)
   -h, --help                 print this help
 
+Environment only:
+  SNOWGATE_TWIN_QUIET=1      no progress lines from the delivery thread on stderr
+  POWERTOOLS_LOG_LEVEL       log level of the ingest handler and the authorizer (default WARN)
+
 Example:
   pnpm start --port 0 --data-dir /tmp/twin`;
 
@@ -89,6 +97,8 @@ export function twinOptionsFromCli(argv: string[], env: Record<string, string | 
     shards: pick(values.shards, 'SNOWGATE_TWIN_SHARDS'),
     config: pick(values.config, 'SNOWGATE_TWIN_CONFIG'),
     schemasDir: pick(values['schemas-dir'], 'SNOWGATE_SCHEMAS_DIR'),
+    quiet: env.SNOWGATE_TWIN_QUIET === '1',
+    logLevel: env.POWERTOOLS_LOG_LEVEL,
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as TwinOptionsInput;
 }

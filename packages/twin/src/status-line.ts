@@ -1,4 +1,4 @@
-import type { TwinStatus } from './twin';
+import type { TwinStatus } from './status';
 
 /**
  * The twin's status in one line, as `pnpm start` prints it every 10 s and when it stops.

@@ -1,28 +1,50 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { isLocalRequest } from './dashboard';
+
+/**
+ * The API Gateway emulation: an HTTP API (payload 2.0) in front of Lambda-like
+ * functions, with the Lambda authorizer and the payload limit API Gateway
+ * applies. It knows only the route table it is given; other paths go to the
+ * `unrouted` handler (the twin's own routes), or are answered 404.
+ */
 
 /** API Gateway HTTP APIs refuse payloads over 10 MB before any integration runs. */
 export const API_GATEWAY_MAX_PAYLOAD_BYTES = 10 * 1_048_576;
 
-type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type Authorize = (event: Pick<APIGatewayRequestAuthorizerEventV2, 'headers' | 'requestContext'>) => Promise<{ isAuthorized: boolean; context?: object }>;
 
-export interface ApiRoutes {
-  'POST /events': LambdaHandler;
-  'GET /health': LambdaHandler;
-  /** Twin-only paths, not part of the deployed API. */
-  'GET /status'?: () => unknown;
-  'POST /query'?: (sql: string) => Promise<unknown>;
-  /** The dashboard's pages and data (`GET /`, `/ui/…`); answers true when it handled the request. */
-  dashboard?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
+/** A route's Lambda integration, and the Lambda authorizer in front of it, if any. */
+export interface LambdaRoute {
+  handler: LambdaHandler;
+  /** `header` is the identity source: a request without it is refused 401 before the authorizer runs. */
+  authorizer?: { header: string; authorize: Authorize };
 }
 
-export interface ApiServer {
+/** A request that matched no route, its body read; `send` answers as the gateway answers its own routes. */
+export interface UnroutedRequest {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  body: Buffer;
+  send(status: number, headers: Record<string, string>, body: string): void;
+}
+
+export interface ApiGatewayOptions {
+  /** By route key, as API Gateway names them: `POST /events`. */
+  routes: Record<string, LambdaRoute>;
+  /** The functions' timeout: what `context.getRemainingTimeInMillis()` counts down from. */
+  timeoutMs: number;
+  /** Asked for each request no route takes; answers true when it answered. Otherwise the gateway answers 404. */
+  unrouted?: (request: UnroutedRequest) => Promise<boolean>;
+}
+
+export interface ApiGateway {
   server: http.Server;
   /** Waits for requests in flight, after `server.close()`. */
   drain(): Promise<void>;
-  onResponse(listener: (route: string, status: number, body: string | undefined) => void): void;
+  /** Each answer of a route's integration (or its authorizer), by route key and status code. */
+  onResponse(listener: (routeKey: string, status: number) => void): void;
 }
 
 const TEXT = /^(application\/(json|x-ndjson|ndjson|jsonl|x-jsonlines|[a-z0-9.+-]+\+json)|text\/)/i;
@@ -93,9 +115,32 @@ export function toApiGatewayEvent(req: http.IncomingMessage, body: Buffer, route
   return { event, context };
 }
 
-export function createApiServer(routes: ApiRoutes, { timeoutMs }: { timeoutMs: number }): ApiServer {
+/**
+ * What API Gateway does in front of a route with a Lambda authorizer (simple
+ * responses): `401 Unauthorized` when the identity source (the key header) is
+ * absent, without calling the authorizer; `403 Forbidden` when it says no;
+ * otherwise the route's handler, with the authorizer's context in
+ * `requestContext.authorizer.lambda`. (API Gateway also caches each answer by the
+ * header's value; the twin asks every time, so revocation is immediate here.)
+ */
+export function withLambdaAuthorizer(handler: LambdaHandler, header: string, authorize: Authorize): LambdaHandler {
+  const refuse = (statusCode: number, message: string): APIGatewayProxyStructuredResultV2 => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message }) });
+  return async (event, context) => {
+    const presented = event.headers?.[header];
+    if (presented === undefined || presented === '') return refuse(401, 'Unauthorized');
+    const answer = await authorize({ headers: event.headers, requestContext: event.requestContext as unknown as APIGatewayRequestAuthorizerEventV2['requestContext'] });
+    if (!answer.isAuthorized) return refuse(403, 'Forbidden');
+    const requestContext = { ...event.requestContext, authorizer: { lambda: answer.context ?? {} } } as APIGatewayProxyEventV2['requestContext'];
+    return handler({ ...event, requestContext }, context);
+  };
+}
+
+export function createApiGateway({ routes, timeoutMs, unrouted }: ApiGatewayOptions): ApiGateway {
+  const integrations = new Map(
+    Object.entries(routes).map(([routeKey, route]) => [routeKey, route.authorizer ? withLambdaAuthorizer(route.handler, route.authorizer.header, route.authorizer.authorize) : route.handler]),
+  );
   const inFlight = new Set<Promise<void>>();
-  const listeners: ((route: string, status: number, body: string | undefined) => void)[] = [];
+  const listeners: ((routeKey: string, status: number) => void)[] = [];
 
   let stopping = false;
   const send = (res: http.ServerResponse, status: number, headers: Record<string, string>, body: string | undefined, requestId?: string) => {
@@ -133,28 +178,22 @@ export function createApiServer(routes: ApiRoutes, { timeoutMs }: { timeoutMs: n
       }
       const body = Buffer.concat(chunks);
       try {
-        if (routeKey === 'POST /events' || routeKey === 'GET /health') {
+        const integration = integrations.get(routeKey);
+        if (integration) {
           const { event, context } = toApiGatewayEvent(req, body, routeKey, timeoutMs);
-          const result = await routes[routeKey](event, context);
+          const result = await integration(event, context);
           const status = result.statusCode ?? 200;
           send(res, status, (result.headers ?? {}) as Record<string, string>, result.body, event.requestContext.requestId);
-          for (const l of listeners) l(routeKey, status, result.body);
-        } else if (routeKey === 'GET /status' && routes['GET /status'] && isLocalRequest(req)) {
-          send(res, 200, { 'content-type': 'application/json' }, JSON.stringify(routes['GET /status'](), null, 2));
-        } else if (routeKey === 'POST /query' && routes['POST /query'] && isLocalRequest(req) && req.headers['x-snowgate-query'] === '1') {
-          // The custom header makes a cross-origin page preflight, which this server never answers, and a loopback
-          // Host keeps a DNS-rebound page out: only `pnpm query` and the twin's own dashboard can query.
-          send(res, 200, { 'content-type': 'application/json' }, JSON.stringify(await routes['POST /query'](body.toString('utf8'))));
-        } else if (req.method === 'GET' && routes.dashboard && (await routes.dashboard(req, res))) {
-          // answered by the dashboard
+          for (const l of listeners) l(routeKey, status);
+        } else if (unrouted && (await unrouted({ req, res, body, send: (status, headers, payload) => send(res, status, headers, payload) }))) {
+          // answered by the unrouted handler
         } else {
           send(res, 404, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Not Found' }));
         }
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
         // What API Gateway answers when the integration fails.
-        send(res, routeKey === 'POST /query' ? 400 : 500, { 'content-type': 'application/json' }, JSON.stringify({ message: routeKey === 'POST /query' ? message : 'Internal Server Error' }));
-        if (routeKey !== 'POST /query') console.error(`twin: ${routeKey} failed:`, error);
+        send(res, 500, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Internal Server Error' }));
+        console.error(`twin: ${routeKey} failed:`, error);
       }
     })();
     inFlight.add(work);

@@ -1,0 +1,72 @@
+import type { IngestMetrics } from '@snowgate/functions/metrics';
+import type { FirehoseStats } from './firehose';
+import type { Pipeline } from './pipeline';
+import type { SnowpipeStats } from './snowpipe';
+
+export interface TwinStatus {
+  api: ApiCounts;
+  /** The schema contracts in force. */
+  contracts: { mode: string; schemas: string[] };
+  /** `replayedRecords`: records `pnpm replay` sent to the stream, which the API never saw; `api.accepted` + it = what gets loaded. */
+  firehose: FirehoseStats;
+  snowpipe: SnowpipeStats;
+  /** Records read from the stream but not yet in a landing file, and files not yet loaded. */
+  lag: { bufferedRecords: number; oldestBufferedMs: number; filesWaiting: number };
+  /** Set when the delivery thread has failed. */
+  deliveryFailed?: string;
+}
+
+/** What `POST /events` did since the twin started. */
+export interface ApiCounts {
+  accepted: number;
+  quarantinedRecords: number;
+  /** Contract mode `warn`: accepted records that `enforce` would have rejected. */
+  schemaWarnings: number;
+  /** Answers by status code, those of the authorizer (401, 403) included. */
+  requests: Record<string, number>;
+}
+
+export interface ApiCounters {
+  /** Live: the same object, updated in place. */
+  counts: ApiCounts;
+  /** Given to the ingest handler: the records it accepted, quarantined and warned about, per request. */
+  metrics: IngestMetrics;
+  /** Fed by the API Gateway emulation: one call per answer of `POST /events`. */
+  answered(status: number): void;
+}
+
+/**
+ * The API's counters, as CloudWatch has them for a deployed stage: record
+ * counts from the handler's own metrics, answers by status from the gateway
+ * (which also sees the authorizer's refusals, where the handler never runs).
+ */
+export function createApiCounters(): ApiCounters {
+  const counts: ApiCounts = { accepted: 0, quarantinedRecords: 0, schemaWarnings: 0, requests: {} };
+  return {
+    counts,
+    metrics: {
+      record(outcome) {
+        counts.accepted += outcome.accepted;
+        counts.quarantinedRecords += outcome.rejected;
+        counts.schemaWarnings += outcome.schemaWarnings;
+      },
+    },
+    answered(status) {
+      counts.requests[status] = (counts.requests[status] ?? 0) + 1;
+    },
+  };
+}
+
+/** The twin's status (`GET /status`, the dashboard, the status line): the API's counters and the delivery thread's latest ones. */
+export function twinStatus(api: ApiCounts, contracts: TwinStatus['contracts'], pipeline: Pick<Pipeline, 'snapshot' | 'failure'>): TwinStatus {
+  const { firehose: f, snowpipe: s } = pipeline.snapshot();
+  const failed = pipeline.failure();
+  return {
+    api,
+    contracts,
+    firehose: f,
+    snowpipe: s,
+    lag: { bufferedRecords: f.bufferedRecords, oldestBufferedMs: f.oldestBufferedMs, filesWaiting: s.queued },
+    ...(failed ? { deliveryFailed: `${failed.message}: nothing is delivered or loaded until the twin restarts (nothing acknowledged is lost)` } : {}),
+  };
+}
