@@ -12,7 +12,8 @@
  * trail; nothing is deleted.
  */
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { apiKeyId, generateApiKey, loadStageConfig, producerNameSchema, type ApiKeyStore } from '@snowgate/core';
+import { apiKeyId, generateApiKey, producerNameSchema, type ApiKeyStore } from '@snowgate/core';
+import { loadStageConfig } from '@snowgate/config/files';
 import { apiKeyParameterPrefix, ssmApiKeyStore } from '@snowgate/functions/api-key-store';
 import { fileApiKeyStore } from '@snowgate/twin';
 import { resolve } from 'node:path';

@@ -1,4 +1,4 @@
-import { ingestSettingsFromEnv } from '@snowgate/core';
+import { ingestSettingsFromEnv } from '@snowgate/config';
 import { createClients } from './clients';
 import { loadCompiledContracts } from './contracts-runtime';
 import { createIngestHandler } from './ingest-handler';

@@ -1,5 +1,7 @@
-import { loadStageConfig, parseIngestSettings, type Contracts, type IngestSettings } from '@snowgate/core';
-import { loadContracts } from '@snowgate/core/contracts-compile';
+import type { Contracts } from '@snowgate/core';
+import { parseIngestSettings, type IngestSettings } from '@snowgate/config';
+import { loadStageConfig } from '@snowgate/config/files';
+import { loadContracts } from '@snowgate/contracts';
 import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -1,4 +1,4 @@
-import { parseStageConfig, type StageConfig } from '@snowgate/core';
+import { parseStageConfig, type StageConfig } from '@snowgate/config';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-import type { StageConfig } from '@snowgate/core';
+import type { StageConfig } from '@snowgate/config';
 import { resolve } from 'node:path';
 import type { Endpoints } from './twin';
 

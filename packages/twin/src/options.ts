@@ -1,4 +1,6 @@
-import { ConfigError, loadStageConfig, type StageConfig } from '@snowgate/core';
+import { ConfigError } from '@snowgate/core';
+import type { StageConfig } from '@snowgate/config';
+import { loadStageConfig } from '@snowgate/config/files';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';

@@ -1,7 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { cachedApiKeyStore, parseIngestSettings, type StageConfig } from '@snowgate/core';
-import { loadContracts } from '@snowgate/core/contracts-compile';
+import { cachedApiKeyStore } from '@snowgate/core';
+import { parseIngestSettings, type StageConfig } from '@snowgate/config';
+import { loadContracts } from '@snowgate/contracts';
 import { createApiKeyAuthorizer } from '@snowgate/functions/api-key-authorizer';
 import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
 import { handler as health } from '@snowgate/functions/health';
