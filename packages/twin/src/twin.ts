@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { cachedApiKeyStore } from '@snowgate/core';
-import { parseIngestSettings, type StageConfig } from '@snowgate/config';
+import { endpointsFile as endpointsFileIn, parseIngestSettings, type StageConfig } from '@snowgate/config';
 import { loadContracts } from '@snowgate/contracts';
 import { createApiKeyAuthorizer } from '@snowgate/functions/api-key-authorizer';
 import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
@@ -219,7 +219,7 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
     buckets: { landing: NAMES.landing, errors: NAMES.errors },
     warehouse: warehousePath,
   };
-  const endpointsFile = join(dataDir, 'endpoints.json');
+  const endpointsFile = endpointsFileIn(dataDir);
   // Atomically (written aside, then renamed): whoever waits for the file never reads half of it.
   writeJsonDurably(endpointsFile, endpoints, 2);
 
