@@ -92,8 +92,3 @@ export function twinEnv(env: Env = process.env): TwinEnv {
 export function toolEnv(env: Env = process.env): { debug: boolean; twinConfig?: string | undefined } {
   return { debug: !!env.SNOWGATE_DEBUG, twinConfig: env.SNOWGATE_TWIN_CONFIG };
 }
-
-/** The AWS region the app deploys to (`sst deploy` reads `AWS_REGION`), us-east-1 by default. */
-export function deployRegion(env: Env = process.env): string {
-  return env.AWS_REGION ?? 'us-east-1';
-}
