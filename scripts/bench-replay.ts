@@ -12,8 +12,8 @@
  * wait until every replayed record is in raw_events and check each is there once.
  * A second replay must send nothing. Results go to .bench/replay.json.
  */
-import { parseIngestSettings } from '@snowgate/core';
-import { loadContracts } from '@snowgate/core/contracts-compile';
+import { parseIngestSettings } from '@snowgate/config';
+import { loadContracts } from '@snowgate/contracts';
 import { createClients } from '@snowgate/functions/clients';
 import { loadFix, replay } from '@snowgate/replay';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -20,6 +20,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseCommandLine } from './cli';
 import { openWarehouse, query } from '@snowgate/twin';
+import { endpointsFile } from '@snowgate/config';
 
 const USAGE = `Usage: pnpm bench [options]   (or pnpm bench:twin)
 
@@ -78,7 +79,7 @@ async function startTwin(dataDir: string): Promise<{ child: ChildProcess; api: s
     env: { ...process.env, SNOWGATE_TWIN_QUIET: '1', NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const file = join(dataDir, 'endpoints.json');
+  const file = endpointsFile(dataDir);
   while (!existsSync(file)) {
     if (child.exitCode !== null) throw new Error('the twin exited before it was ready');
     await new Promise((r) => setTimeout(r, 100));

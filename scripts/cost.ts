@@ -1,6 +1,6 @@
 /**
  * Monthly cost model of a stage: what a steady load costs, service
- * by service, at us-east-1 list prices. The model is `packages/core/src/cost.ts`;
+ * by service, at us-east-1 list prices. The model is `packages/cost/src/cost.ts`;
  * the method, prices and sources are in docs/COST.md.
  *
  *   pnpm cost --events-per-second 1000 --event-bytes 500 --batch 100
@@ -8,16 +8,8 @@
  *   pnpm cost --events-per-second 1000 --event-bytes 500 --json     # the whole estimate as JSON
  *   pnpm cost --prices                                               # every price, its source and how it was checked
  */
-import {
-  ConfigError,
-  PRICE_LIST,
-  estimateMonthlyCost,
-  requestBodyBytes,
-  DEFAULT_LIMITS,
-  type CostEstimate,
-  type CostInputRaw,
-  type ListPrice,
-} from '@snowgate/core';
+import { ConfigError, DEFAULT_LIMITS } from '@snowgate/core';
+import { PRICE_LIST, estimateMonthlyCost, requestBodyBytes, type CostEstimate, type CostInputRaw, type ListPrice } from '@snowgate/cost';
 import { parseCommandLine, usageError } from './cli';
 
 const usage = `Usage: pnpm cost --events-per-second N --event-bytes B [--batch K] [options]

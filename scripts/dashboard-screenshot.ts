@@ -7,7 +7,7 @@
  *   pnpm dashboard:screenshot --seconds 20 --out .bench/dashboard.png
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { parseStageConfig } from '@snowgate/core';
+import { parseStageConfig } from '@snowgate/config';
 import { createClients } from '@snowgate/functions/clients';
 import { startTwin } from '@snowgate/twin';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';

@@ -12,7 +12,9 @@
  * trail; nothing is deleted.
  */
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { apiKeyId, generateApiKey, loadStageConfig, producerNameSchema, type ApiKeyStore } from '@snowgate/core';
+import { apiKeyId, generateApiKey, producerNameSchema, type ApiKeyStore } from '@snowgate/core';
+import { toolEnv, twinDataDir } from '@snowgate/config';
+import { loadStageConfig } from '@snowgate/config/files';
 import { apiKeyParameterPrefix, ssmApiKeyStore } from '@snowgate/functions/api-key-store';
 import { fileApiKeyStore } from '@snowgate/twin';
 import { resolve } from 'node:path';
@@ -130,7 +132,7 @@ try {
   let where: string;
   let ssm: SSMClient | undefined;
   if (stage === 'local') {
-    const dataDir = resolve(values['data-dir'] ?? process.env.SNOWGATE_DATA_DIR ?? '.snowgate');
+    const dataDir = twinDataDir(values['data-dir']);
     store = fileApiKeyStore(dataDir);
     where = `the local twin (${dataDir}/api-keys)`;
   } else {
@@ -139,7 +141,7 @@ try {
     where = `stage ${stage} (SSM ${apiKeyParameterPrefix(stage)})`;
   }
   // The stage config as the twin (stage local: --config or SNOWGATE_TWIN_CONFIG) or sst deploy reads it.
-  const configFile = values.config ?? (stage === 'local' ? process.env.SNOWGATE_TWIN_CONFIG : undefined);
+  const configFile = values.config ?? (stage === 'local' ? toolEnv().twinConfig : undefined);
   const auth = loadStageConfig(stage, undefined, configFile && resolve(configFile)).auth;
   const configName = configFile ?? `config/${stage}.json`;
   const note =

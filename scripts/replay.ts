@@ -2,6 +2,7 @@
  * `pnpm replay`: re-submits quarantined records once their producer (or a fix) is right.
  * `pnpm replay --help` prints the options (`usage` below).
  */
+import { toolEnv } from '@snowgate/config';
 import { ConfigError, REJECTION_REASONS } from '@snowgate/core';
 import { FixModuleError, loadFix, replay, resolveTarget, ReplayLockedError, type ObjectReport } from '@snowgate/replay';
 import { parseArgs } from 'node:util';
@@ -146,6 +147,6 @@ try {
   }
   const known = error instanceof ConfigError || error instanceof FixModuleError || error instanceof ReplayLockedError;
   console.error(`replay: ${(error as Error).message}`);
-  if (!known && process.env.SNOWGATE_DEBUG) console.error(error);
+  if (!known && toolEnv().debug) console.error(error);
   process.exit(known ? 2 : 1);
 }

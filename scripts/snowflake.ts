@@ -45,7 +45,7 @@ const { values, positionals } = parseCommandLine('pnpm snowflake', USAGE, {
 });
 
 // Loaded after the arguments: the Snowflake driver is slow to load, --help should not be.
-const { loadStageConfig } = await import('@snowgate/core');
+const { loadStageConfig } = await import('@snowgate/config/files');
 const { applySnowflake, connectSnowflake, connectionSettingsFromEnv, readStackOutputs, removeSnowflake, snowflakeVariables } = await import('@snowgate/snowflake');
 const { default: snowflake } = await import('snowflake-sdk');
 

@@ -1,4 +1,4 @@
-import { ingestEnvironment } from '@snowgate/core';
+import { ingestEnvironment } from '@snowgate/config';
 import { apiKeyParameterPrefix } from '@snowgate/functions/api-key-store';
 import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
 import { ArnFormat, RemovalPolicy } from 'aws-cdk-lib';

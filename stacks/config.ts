@@ -1,4 +1,5 @@
-import { loadStageConfig, type StageConfig } from '@snowgate/core';
+import type { StageConfig } from '@snowgate/config';
+import { loadStageConfig } from '@snowgate/config/files';
 
 const configs = new WeakMap<object, StageConfig>();
 

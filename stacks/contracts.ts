@@ -1,5 +1,5 @@
-import { readSchemaDir, type ContractSettings } from '@snowgate/core';
-import { compileContracts, standaloneValidatorsSources } from '@snowgate/core/contracts-compile';
+import type { ContractSettings } from '@snowgate/core';
+import { readSchemaDir, compileContracts, standaloneValidatorsSources } from '@snowgate/contracts';
 import { VALIDATORS_FILE } from '@snowgate/functions/contracts-runtime';
 import { buildSync } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-import type { StageConfig } from '@snowgate/core';
+import type { StageConfig } from '@snowgate/config';
 import { Aspects, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';

@@ -5,7 +5,7 @@
 import { SnowgateRequestError } from '@snowgate/client';
 import { describe, expect, it } from 'vitest';
 import { classify, outcomeFor, readBody, type Verdict } from '../../packages/client/src/classify';
-import type { Answer } from '../../packages/client/src/transport';
+import type { Answer } from '../../packages/client/src/types';
 import { planRetry } from '../../packages/client/src/retry';
 
 function answer(status: number, body: unknown = '', { requestId, retryAfterMs }: { requestId?: string; retryAfterMs?: number } = {}) {

@@ -4,7 +4,7 @@
  * and what it calls rejected is not.
  */
 import { createClient, type EventOutcome, type SnowgateEvent } from '@snowgate/client';
-import { parseStageConfig } from '@snowgate/core';
+import { parseStageConfig } from '@snowgate/config';
 import { openWarehouse, query, startTwin, type Twin } from '@snowgate/twin';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUIET, removeDir, tempDataDir } from '../twin/support';

@@ -3,13 +3,12 @@ import {
   ConfigError,
   contractSettingsSchema,
   limitsSchema,
-  readSchemaDir,
   responseOf,
   statusOf,
   type ContractSettings,
   type IncomingRequest,
 } from '@snowgate/core';
-import { compileContracts } from '@snowgate/core/contracts-compile';
+import { readSchemaDir, compileContracts } from '@snowgate/contracts';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -3,7 +3,6 @@ import {
   ConfigError,
   assessRequest,
   buildQuarantineObject,
-  ingestSettingsFromEnv,
   limitsSchema,
   keyRequestId,
   quarantineKey,
@@ -12,6 +11,7 @@ import {
   quarantinedInput,
   statusOf,
 } from '@snowgate/core';
+import { ingestSettingsFromEnv } from '@snowgate/config';
 
 describe('quarantinedInput', () => {
   it('keeps UTF-8 text as text and other bytes as base64', () => {

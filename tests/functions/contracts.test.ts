@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ConfigError, contractSettingsSchema, ingestResponseSchema, parseIngestSettings, quarantineObjectSchema } from '@snowgate/core';
-import { loadContracts } from '@snowgate/core/contracts-compile';
+import { ConfigError, contractSettingsSchema, ingestResponseSchema, quarantineObjectSchema } from '@snowgate/core';
+import { parseIngestSettings } from '@snowgate/config';
+import { loadContracts } from '@snowgate/contracts';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';

@@ -1,9 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand, S3Client, type PutObjectCommandInput } from '@aws-sdk/client-s3';
-import { parseIngestSettings, type Contracts, type IngestSettingsInput } from '@snowgate/core';
+import type { Contracts } from '@snowgate/core';
+import { parseIngestSettings, type IngestSettingsInput } from '@snowgate/config';
+import { loadContracts } from '@snowgate/contracts';
 import type { IngestMetrics } from '@snowgate/functions/metrics';
-import { loadContracts } from '@snowgate/core/contracts-compile';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
 import { mockClient } from 'aws-sdk-client-mock';
 

@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { envelopeSchema, ingestResponseSchema, parseIngestSettings, quarantineObjectSchema, type IngestSettingsInput } from '@snowgate/core';
+import { envelopeSchema, ingestResponseSchema, quarantineObjectSchema } from '@snowgate/core';
+import { parseIngestSettings, type IngestSettingsInput } from '@snowgate/config';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

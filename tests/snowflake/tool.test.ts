@@ -1,4 +1,5 @@
-import { loadStageConfig, parseStageConfig } from '@snowgate/core';
+import { parseStageConfig } from '@snowgate/config';
+import { loadStageConfig } from '@snowgate/config/files';
 import {
   applySnowflake,
   connectSnowflake,

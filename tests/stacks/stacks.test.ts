@@ -1,10 +1,11 @@
-import { contractSettingsSchema, contractsFromValidators, parseStageConfig, readSchemaDir, type StageConfigInput } from '@snowgate/core';
+import { contractSettingsSchema, contractsFromValidators } from '@snowgate/core';
+import { parseStageConfig, type StageConfigInput } from '@snowgate/config';
+import { readSchemaDir, compileContracts } from '@snowgate/contracts';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { compileContracts } from '@snowgate/core/contracts-compile';
 import { pageViewV2 } from '../support/contracts';
 import { synthesize, type Synthesized } from '../../stacks/synth';
 

@@ -1,5 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { parseStageConfig, quarantineObjectSchema } from '@snowgate/core';
+import { quarantineObjectSchema } from '@snowgate/core';
+import { parseStageConfig } from '@snowgate/config';
 import { createClients } from '@snowgate/functions/clients';
 import { fileApiKeyStore } from '@snowgate/twin';
 import { execFile } from 'node:child_process';

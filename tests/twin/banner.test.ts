@@ -1,4 +1,4 @@
-import { parseStageConfig } from '@snowgate/core';
+import { parseStageConfig } from '@snowgate/config';
 import { readyBanner, type Twin } from '@snowgate/twin';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';

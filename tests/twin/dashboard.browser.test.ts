@@ -1,4 +1,4 @@
-import { parseStageConfig } from '@snowgate/core';
+import { parseStageConfig } from '@snowgate/config';
 import { startTwin, type Twin } from '@snowgate/twin';
 import { existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { endpointsFile } from '@snowgate/config';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { removeDir, tempDataDir } from './support';
@@ -18,7 +19,7 @@ describe('pnpm start', () => {
     child.stderr.on('data', (d) => (output += d));
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
-      for (let i = 0; i < 300 && !existsSync(join(dataDir, 'endpoints.json')) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 300 && !existsSync(endpointsFile(dataDir)) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
       // Both threads that use the SDK have made their clients and called the emulators by now.
       await new Promise((r) => setTimeout(r, 1_500));
     } finally {

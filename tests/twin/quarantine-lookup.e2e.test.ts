@@ -1,5 +1,6 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { parseStageConfig, type QuarantineObject } from '@snowgate/core';
+import type { QuarantineObject } from '@snowgate/core';
+import { parseStageConfig } from '@snowgate/config';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';

@@ -1,4 +1,4 @@
-import { parseStageConfig } from '@snowgate/core';
+import { parseStageConfig } from '@snowgate/config';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';

@@ -1,6 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { parseIngestSettings, parseStageConfig, quarantineKeyMatches } from '@snowgate/core';
-import { loadContracts } from '@snowgate/core/contracts-compile';
+import { quarantineKeyMatches } from '@snowgate/core';
+import { parseIngestSettings, parseStageConfig } from '@snowgate/config';
+import { loadContracts } from '@snowgate/contracts';
 import { createClients } from '@snowgate/functions/clients';
 import { loadFix, readLedger, replay, type ReplayDependencies } from '@snowgate/replay';
 import { execFile } from 'node:child_process';

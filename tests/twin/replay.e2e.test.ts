@@ -1,6 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { assessReplay, parseIngestSettings, parseStageConfig, quarantineKeyMatches, replayCandidates, quarantineObjectSchema } from '@snowgate/core';
-import { loadContracts } from '@snowgate/core/contracts-compile';
+import { assessReplay, quarantineKeyMatches, replayCandidates, quarantineObjectSchema } from '@snowgate/core';
+import { parseIngestSettings, parseStageConfig } from '@snowgate/config';
+import { loadContracts } from '@snowgate/contracts';
 import { createClients } from '@snowgate/functions/clients';
 import { createKinesisWriter } from '@snowgate/functions/kinesis-writer';
 import { acquireLock, FixModuleError, LEDGER_PREFIX, LOCK_KEY, ReplayLockedError, emptyLedger, loadFix, replay, writeLedger, type ReplayDependencies } from '@snowgate/replay';

@@ -1,4 +1,4 @@
-import { parseIngestSettings, parseStageConfig } from '@snowgate/core';
+import { parseIngestSettings, parseStageConfig } from '@snowgate/config';
 import { createClients } from '@snowgate/functions/clients';
 import { replay } from '@snowgate/replay';
 import { countReplayed, statusLine } from '@snowgate/twin';

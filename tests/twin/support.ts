@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { endpointsFile } from '@snowgate/config';
 import { openWarehouse, query, type Endpoints } from '@snowgate/twin';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -33,7 +34,7 @@ export interface TwinProcess {
  */
 export async function spawnTwin(dataDir: string, args: string[] = [], { via = 'node' }: { via?: 'node' | 'pnpm' } = {}): Promise<TwinProcess> {
   // A killed twin leaves its endpoints behind: wait for the new ones.
-  rmSync(join(dataDir, 'endpoints.json'), { force: true });
+  rmSync(endpointsFile(dataDir), { force: true });
   const twinArgs = ['--port', '0', '--data-dir', dataDir, ...args];
   const [command, commandArgs] =
     via === 'pnpm' ? ['pnpm', ['start', ...twinArgs]] : [process.execPath, ['--import', 'tsx', join(root, 'packages/twin/src/main.ts'), ...twinArgs]];
@@ -46,7 +47,7 @@ export async function spawnTwin(dataDir: string, args: string[] = [], { via = 'n
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const file = join(dataDir, 'endpoints.json');
+  const file = endpointsFile(dataDir);
   for (let i = 0; i < 300; i++) {
     if (existsSync(file)) {
       try {

@@ -1,5 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { parseStageConfig, quarantineObjectSchema } from '@snowgate/core';
+import { quarantineObjectSchema } from '@snowgate/core';
+import { parseStageConfig } from '@snowgate/config';
 import { createClients } from '@snowgate/functions/clients';
 import { openWarehouse, query, startTwin, type Twin } from '@snowgate/twin';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import type { StageConfig } from '@snowgate/core';
+import type { StageConfig } from '@snowgate/config';
 import { startTwin, type Twin, type TwinOptionsInput } from '@snowgate/twin';
 import { afterAll, beforeAll } from 'vitest';
 import { QUIET, removeDir, tempDataDir } from './support';

@@ -1,6 +1,5 @@
 import { SnowgateRequestError } from './errors.js';
-import type { Answer } from './transport.js';
-import type { DeliveredOutcome, EventOutcome, EventWarning, FailureReason } from './types.js';
+import type { Answer, DeliveredOutcome, EventOutcome, EventWarning, FailureReason } from './types.js';
 
 /** Statuses that mean "this input is bad": never retried, every event in the request is rejected. */
 const BAD_INPUT = new Set([400, 413, 415, 422]);

@@ -2,17 +2,9 @@ import { createAuthorizer, type Authorizer } from './auth.js';
 import { SnowgateRequestError } from './errors.js';
 import type { GzipSettings } from './options.js';
 import { parseRetryAfter } from './retry.js';
-import type { Auth, FetchLike } from './types.js';
+import type { Answer, Auth, FetchLike } from './types.js';
 import { CLIENT_VERSION } from './version.js';
 
-/** What the server said to one request, read whole so that classifying it needs no I/O. */
-export interface Answer {
-  status: number;
-  /** API Gateway's `apigw-requestid` header, when there is one. */
-  requestId: string | undefined;
-  retryAfterMs: number | undefined;
-  text: string;
-}
 
 /** A batch's body as it goes on the wire: prepared once, and re-sent byte for byte on each retry. */
 export interface Body {

@@ -182,3 +182,12 @@ export interface ClientStats {
   bytesSent: number;
   bytesUncompressed: number;
 }
+
+/** What the server said to one request, read whole so that classifying it needs no I/O. */
+export interface Answer {
+  status: number;
+  /** API Gateway's `apigw-requestid` header, when there is one. */
+  requestId: string | undefined;
+  retryAfterMs: number | undefined;
+  text: string;
+}

@@ -1,6 +1,3 @@
-import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 
@@ -10,8 +7,8 @@ import { ConfigError } from './errors';
  * The same code runs in the Lambda and in the local twin.
  *
  * This module judges records with validators already compiled; it does not load
- * Ajv. Compiling (Ajv, at synth, in tests and in the twin) is
- * `@snowgate/core/contracts-compile`; the Lambda loads the validators that synth
+ * Ajv. Reading `schemas/` and compiling (Ajv, at synth, in tests and in the twin)
+ * is `@snowgate/contracts`; the Lambda loads the validators that synth
  * generated as standalone code (`schemas/validators.mjs` in its bundle), so that a
  * cold start pays neither Ajv's load nor the compilation.
  */
@@ -21,10 +18,6 @@ export const JSON_SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema
 
 /** Issues kept per record: a broken producer can otherwise fill a quarantine object with thousands. */
 export const MAX_SCHEMA_ISSUES = 50;
-
-/** An event type as a directory name: what a producer's `type` field may hold to have a schema. */
-const TYPE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-const VERSION_FILE = /^([1-9][0-9]{0,8})\.json$/;
 
 /** A dot path into the record (`type`, `meta.schema.version`); no prototype keys. */
 const fieldPath = z
@@ -92,49 +85,21 @@ export interface Contracts {
 }
 
 /**
- * Reads `<dir>/<type>/<version>.json`. Anything else in the directory (a file
- * at the top, a name that is not a version, JSON that does not parse) is an
- * error listing every problem: a bad schema must stop a test or a deploy, never
- * reach a running handler.
- *
- * @example
- * readSchemaDir('schemas').map((f) => `${f.type}/${f.version}`) // → ['page_view/1', 'page_view/2']
+ * The shape of an Ajv validation error that this module reads. Declared here
+ * (Ajv's `ErrorObject` satisfies it) so that the runtime never depends on Ajv.
  */
-export function readSchemaDir(dir: string): SchemaFile[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError(`schema directory ${dir} does not exist`);
-  const files: SchemaFile[] = [];
-  const problems: string[] = [];
-  for (const type of readdirSync(dir).sort()) {
-    const typeDir = join(dir, type);
-    if (type.startsWith('.') || type === 'README.md') continue;
-    if (!statSync(typeDir).isDirectory()) {
-      problems.push(`${relative(process.cwd(), typeDir)}: expected a directory per event type (schemas/<type>/<version>.json)`);
-      continue;
-    }
-    if (!TYPE_NAME.test(type)) {
-      problems.push(`${relative(process.cwd(), typeDir)}: "${type}" is not a valid type name (letters, digits, "_", ".", "-"; up to 128)`);
-      continue;
-    }
-    for (const name of readdirSync(typeDir).sort()) {
-      const source = relative(process.cwd(), join(typeDir, name)) || join(typeDir, name);
-      if (name.startsWith('.')) continue;
-      const version = VERSION_FILE.exec(name);
-      if (!version) {
-        problems.push(`${source}: expected <version>.json with a positive integer version, such as 1.json`);
-        continue;
-      }
-      let schema: unknown;
-      try {
-        schema = JSON.parse(readFileSync(join(typeDir, name), 'utf8'));
-      } catch (error) {
-        problems.push(`${source}: not valid JSON: ${(error as Error).message}`);
-        continue;
-      }
-      files.push({ type, version: Number(version[1]), source, schema });
-    }
-  }
-  if (problems.length > 0) throw new ConfigError(`invalid schema files:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  return files;
+export interface ValidationError {
+  keyword: string;
+  instancePath: string;
+  schemaPath: string;
+  params: Record<string, unknown>;
+  message?: string | undefined;
+}
+
+/** A compiled validator, as Ajv and its standalone code produce it: a predicate that leaves its errors on itself. */
+export interface ValidateFunction {
+  (data: unknown): boolean;
+  errors?: ValidationError[] | null | undefined;
 }
 
 /** Validators by `<type>/<version>`: what Ajv compiles, or what synth generated as standalone code. */
@@ -236,7 +201,7 @@ function readField(record: object, path: readonly string[]): unknown {
   return node;
 }
 
-function toIssue(error: ErrorObject): SchemaIssue {
+function toIssue(error: ValidationError): SchemaIssue {
   const path: (string | number)[] =
     error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')).map((p) => (/^(0|[1-9][0-9]*)$/.test(p) ? Number(p) : p));
   let message = error.message ?? error.keyword;

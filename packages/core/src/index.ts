@@ -1,7 +1,6 @@
 export * from './api-keys';
 export * from './batching';
 export * from './contracts';
-export * from './cost';
 export * from './envelope';
 export * from './errors';
 export * from './json-scan';
@@ -13,6 +12,3 @@ export * from './replay';
 export * from './request';
 export * from './response';
 export * from './retry';
-export * from './settings';
-export * from './stage-config';
-export * from './stage-config-file';

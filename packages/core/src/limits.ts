@@ -1,6 +1,8 @@
+import { z } from 'zod';
+
 /**
  * Hard limits imposed by the AWS services Snowgate writes to. These are facts
- * about AWS, not settings: configurable limits (see `settings.ts`) may be
+ * about AWS, not settings: configurable limits (`limitsSchema` below) may be
  * lowered below them, never raised above.
  */
 
@@ -48,3 +50,17 @@ export const DEFAULT_LIMITS = {
   /** How much of a rejected input the quarantine object keeps before truncating (its true size is recorded). */
   quarantineMaxInputBytes: 1_048_576,
 } as const;
+
+const positiveInt = z.coerce.number().int().positive();
+
+/** The configurable limits, each capped by the AWS limit above it. Defaults and their reasons are in `DEFAULT_LIMITS`. */
+export const limitsSchema = z.object({
+  maxBodyBytes: positiveInt.max(LAMBDA_SYNC_PAYLOAD_MAX_BYTES).default(DEFAULT_LIMITS.maxBodyBytes),
+  // Firehose's record limit (less its newline) is below Kinesis's: a larger record would be acknowledged, then stuck.
+  maxRecordBytes: positiveInt.max(FIREHOSE_RECORD_MAX_BYTES - 1).default(DEFAULT_LIMITS.maxRecordBytes),
+  maxRecordsPerRequest: positiveInt.max(10_000).default(DEFAULT_LIMITS.maxRecordsPerRequest),
+  maxDepth: positiveInt.max(1_000).default(DEFAULT_LIMITS.maxDepth),
+  maxInflateRatio: positiveInt.max(1_100).default(DEFAULT_LIMITS.maxInflateRatio),
+  quarantineMaxInputBytes: positiveInt.max(64 * 1_048_576).default(DEFAULT_LIMITS.quarantineMaxInputBytes),
+});
+export type Limits = z.infer<typeof limitsSchema>;

@@ -14,7 +14,7 @@ import {
   type IncomingRequest,
   type ReceivedBody,
 } from './request';
-import type { Limits } from './settings';
+import type { Limits } from './limits';
 
 /**
  * A record's `id`: a non-empty string (it becomes the Kinesis partition key,

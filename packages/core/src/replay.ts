@@ -5,7 +5,7 @@ import { scanJson, spanText } from './json-scan';
 import type { QuarantineObject, QuarantinedInput } from './quarantine';
 import type { RejectionReason } from './reasons';
 import { assessRequest, type AcceptedRecord } from './records';
-import type { Limits } from './settings';
+import type { Limits } from './limits';
 
 /**
  * Replay of quarantined input: what a quarantine object holds that could be

@@ -1,6 +1,6 @@
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { RequestRejectedError } from './errors';
-import type { Limits } from './settings';
+import type { Limits } from './limits';
 
 /** A request as the ingest domain sees it: no API Gateway or Lambda types here. */
 export interface IncomingRequest {

@@ -1,7 +1,7 @@
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { IngestSettings } from '@snowgate/core';
+import type { IngestSettings } from '@snowgate/config';
 import http from 'node:http';
 import https from 'node:https';
 

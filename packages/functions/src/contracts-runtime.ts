@@ -1,4 +1,5 @@
-import { ConfigError, contractsFromValidators, type Contracts, type IngestSettings, type ValidatorMap } from '@snowgate/core';
+import { ConfigError, contractsFromValidators, type Contracts, type ValidatorMap } from '@snowgate/core';
+import type { IngestSettings } from '@snowgate/config';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';

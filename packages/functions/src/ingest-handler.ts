@@ -13,8 +13,8 @@ import {
   systemClock,
   type Clock,
   type Contracts,
-  type IngestSettings,
 } from '@snowgate/core';
+import type { IngestSettings } from '@snowgate/config';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ingestErrorHandler, jsonResponse, toIncomingRequest } from './http';
 import { createKinesisWriter } from './kinesis-writer';
@@ -31,7 +31,7 @@ export interface IngestDependencies {
    * Compiled schema contracts, required when `settings.contracts.mode` is not
    * `off`: the Lambda's entry loads the standalone validators synth generated
    * (`schemas/validators.mjs`), the twin and the tests compile `schemas/` with
-   * `@snowgate/core/contracts-compile`.
+   * `@snowgate/contracts`.
    */
   contracts?: Contracts | undefined;
   /** Per-request outcomes: EMF in Lambda (`createEmfMetrics`), the dashboard's counters in the twin. None by default. */

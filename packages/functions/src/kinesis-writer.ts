@@ -1,6 +1,6 @@
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import type { AcceptedRecord, Clock, DeliveryStats, IngestSettings } from '@snowgate/core';
-import { deliverWithRetry, systemClock } from '@snowgate/core';
+import { type AcceptedRecord, type Clock, type DeliveryStats, deliverWithRetry, systemClock } from '@snowgate/core';
+import type { IngestSettings } from '@snowgate/config';
 
 const encoder = new TextEncoder();
 

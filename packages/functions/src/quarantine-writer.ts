@@ -1,6 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { Clock, IngestSettings, QuarantineObject } from '@snowgate/core';
-import { DownstreamUnavailableError, quarantineKey, systemClock, withDeadline } from '@snowgate/core';
+import { type Clock, type QuarantineObject, DownstreamUnavailableError, quarantineKey, systemClock, withDeadline } from '@snowgate/core';
+import type { IngestSettings } from '@snowgate/config';
 import { randomUUID } from 'node:crypto';
 
 /**

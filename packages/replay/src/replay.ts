@@ -1,6 +1,7 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { assessReplay, chunkForPutRecords, replayCandidates, type Contracts, type IngestSettings, type QuarantineObject, type ReplayCandidate, type ReplayRejection } from '@snowgate/core';
+import { assessReplay, chunkForPutRecords, replayCandidates, type Contracts, type QuarantineObject, type ReplayCandidate, type ReplayRejection } from '@snowgate/core';
+import type { IngestSettings } from '@snowgate/config';
 import { createKinesisWriter } from '@snowgate/functions/kinesis-writer';
 import { randomUUID } from 'node:crypto';
 import { FixModuleError, type FixFunction } from './fix';

@@ -1,5 +1,7 @@
-import { loadStageConfig, parseIngestSettings, type Contracts, type IngestSettings } from '@snowgate/core';
-import { loadContracts } from '@snowgate/core/contracts-compile';
+import type { Contracts } from '@snowgate/core';
+import { endpointsFile, parseIngestSettings, twinDataDir, type IngestSettings } from '@snowgate/config';
+import { loadStageConfig } from '@snowgate/config/files';
+import { loadContracts } from '@snowgate/contracts';
 import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -34,8 +36,8 @@ export interface TargetOptions {
 export function resolveTarget(options: TargetOptions): ReplayTarget {
   const schemasDir = resolve(options.schemasDir ?? 'schemas');
   if (options.stage === 'local') {
-    const dataDir = resolve(options.dataDir ?? '.snowgate');
-    const file = join(dataDir, 'endpoints.json');
+    const dataDir = twinDataDir(options.dataDir);
+    const file = endpointsFile(dataDir);
     if (!existsSync(file)) throw new Error(`no ${file}: start the twin first (pnpm start${options.dataDir ? ` --data-dir ${options.dataDir}` : ''})`);
     const endpoints = JSON.parse(readFileSync(file, 'utf8')) as { kinesis: string; s3: string; stream: string; buckets: { errors: string } };
     const stage = loadStageConfig('local', undefined, options.config && resolve(options.config));

@@ -1,4 +1,4 @@
-import { parseStageConfig, type StageConfig } from '@snowgate/core';
+import { formatZodError, parseStageConfig, type StageConfig } from '@snowgate/config';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -63,7 +63,7 @@ export function snowflakeVariables(stage: string, config: StageConfig, outputs: 
     external_id: outputs.SnowflakeExternalId,
     stage_url: outputs.SnowflakeStageUrl,
   });
-  if (!parsed.success) throw new Error(`cannot render the SQL:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  if (!parsed.success) throw new Error(`cannot render the SQL:\n${formatZodError(parsed.error, { root: '' })}`);
   return parsed.data;
 }
 

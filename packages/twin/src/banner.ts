@@ -1,4 +1,4 @@
-import type { StageConfig } from '@snowgate/core';
+import { DEFAULT_TWIN_DATA_DIR, type StageConfig } from '@snowgate/config';
 import { resolve } from 'node:path';
 import type { Endpoints } from './twin';
 
@@ -22,7 +22,7 @@ export interface BannerInput {
 export function readyBanner({ endpoints: e, contracts, auth, dataDir }: BannerInput): string {
   const event = `curl -s -X POST ${e.api}/events -H 'content-type: application/json' -d '{"id":"hello-1","type":"greeting"}'`;
   // `pnpm keys` defaults to .snowgate in the working directory, as the twin does.
-  const dataDirArg = dataDir === resolve('.snowgate') ? '' : ` --data-dir ${dataDir}`;
+  const dataDirArg = dataDir === resolve(DEFAULT_TWIN_DATA_DIR) ? '' : ` --data-dir ${dataDir}`;
   const [authLine, tryLines] =
     auth.mode === 'apiKey'
       ? [

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { cachedApiKeyStore, type Contracts, type IngestSettings, type StageConfig } from '@snowgate/core';
+import type { IngestSettings, StageConfig } from '@snowgate/config';
+import { cachedApiKeyStore, type Contracts } from '@snowgate/core';
 import { createApiKeyAuthorizer } from '@snowgate/functions/api-key-authorizer';
 import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
 import { handler as health } from '@snowgate/functions/health';

@@ -1,4 +1,6 @@
-import { ConfigError, loadStageConfig, type StageConfig } from '@snowgate/core';
+import { ConfigError } from '@snowgate/core';
+import { formatZodError, twinDataDir, twinEnv, type StageConfig, type TwinEnv } from '@snowgate/config';
+import { loadStageConfig } from '@snowgate/config/files';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -37,7 +39,7 @@ export interface ResolvedTwinOptions extends TwinOptions {
 export function resolveTwinOptions(input: TwinOptionsInput, stage?: StageConfig): ResolvedTwinOptions {
   const result = twinOptionsSchema.safeParse(input);
   if (!result.success) {
-    throw new ConfigError(`invalid twin options:\n${result.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    throw new ConfigError(`invalid twin options:\n${formatZodError(result.error)}`);
   }
   return {
     ...result.data,
@@ -87,18 +89,19 @@ export function twinOptionsFromCli(argv: string[], env: Record<string, string | 
     process.exit(0);
   }
   const { values } = parsed;
-  const pick = (cli: string | undefined, name: string) => cli ?? env[name];
+  const fromEnv = twinEnv(env);
+  const pick = (cli: string | undefined, option: keyof TwinEnv) => cli ?? (fromEnv[option] as string | undefined);
   const input: Record<string, unknown> = {
-    port: pick(values.port, 'PORT'),
-    host: pick(values.host, 'SNOWGATE_TWIN_HOST'),
-    dataDir: pick(values['data-dir'], 'SNOWGATE_DATA_DIR') ?? resolve(process.cwd(), '.snowgate'),
-    kinesisFailureRate: pick(values['kinesis-failure-rate'], 'SNOWGATE_TWIN_KINESIS_FAILURE_RATE'),
-    s3FailureRate: pick(values['s3-failure-rate'], 'SNOWGATE_TWIN_S3_FAILURE_RATE'),
-    shards: pick(values.shards, 'SNOWGATE_TWIN_SHARDS'),
-    config: pick(values.config, 'SNOWGATE_TWIN_CONFIG'),
-    schemasDir: pick(values['schemas-dir'], 'SNOWGATE_SCHEMAS_DIR'),
-    quiet: env.SNOWGATE_TWIN_QUIET === '1',
-    logLevel: env.POWERTOOLS_LOG_LEVEL,
+    port: pick(values.port, 'port'),
+    host: pick(values.host, 'host'),
+    dataDir: twinDataDir(values['data-dir'], env),
+    kinesisFailureRate: pick(values['kinesis-failure-rate'], 'kinesisFailureRate'),
+    s3FailureRate: pick(values['s3-failure-rate'], 's3FailureRate'),
+    shards: pick(values.shards, 'shards'),
+    config: pick(values.config, 'config'),
+    schemasDir: pick(values['schemas-dir'], 'schemasDir'),
+    quiet: fromEnv.quiet,
+    logLevel: fromEnv.logLevel,
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as TwinOptionsInput;
 }

@@ -7,8 +7,9 @@
  *   pnpm query --data-dir /tmp/twin "select …"
  *   pnpm query --dialect snowflake "select record:id::string as id from raw_events"
  */
+import { endpointsFile, twinDataDir } from '@snowgate/config';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readJson } from './durable-file';
 import type { Endpoints } from './twin';
@@ -69,10 +70,10 @@ try {
   console.error(`query failed: ${(error as Error).message}`);
   process.exit(1);
 }
-const dataDir = resolve(values['data-dir'] ?? process.env.SNOWGATE_DATA_DIR ?? '.snowgate');
+const dataDir = twinDataDir(values['data-dir']);
 
 async function run(): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
-  const endpoints = readJson<Endpoints>(join(dataDir, 'endpoints.json'));
+  const endpoints = readJson<Endpoints>(endpointsFile(dataDir));
   if (endpoints) {
     try {
       const response = await fetch(`${endpoints.api}/query`, { method: 'POST', body: sql, headers: { 'x-snowgate-query': '1' } });

@@ -1,5 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
+import { formatZodError } from '@snowgate/config';
 import { duplicateKey, envelopeSchema, scanJson } from '@snowgate/core';
 
 export interface SnowpipeOptions {
@@ -192,7 +193,7 @@ export function parseFile(text: string): { rows: Row[]; error?: { line: number; 
     }
     const envelope = envelopeSchema.safeParse(value);
     if (!envelope.success) {
-      return { rows, error: { line: i + 1, message: `not a Snowgate envelope: ${envelope.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}` } };
+      return { rows, error: { line: i + 1, message: `not a Snowgate envelope: ${formatZodError(envelope.error, { root: '', inline: true })}` } };
     }
     // Our envelopes end with the record's text: keep it exactly (big integers included); otherwise re-serialize.
     // A repeated key never comes from the ingest API (duplicate_key), but a file from elsewhere may hold one:

@@ -1,5 +1,5 @@
-import { parseIngestSettings, type IngestSettings, type StageConfig } from '@snowgate/core';
-import { loadContracts } from '@snowgate/core/contracts-compile';
+import { endpointsFile, parseIngestSettings, type IngestSettings, type StageConfig } from '@snowgate/config';
+import { loadContracts } from '@snowgate/contracts';
 import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
 import { mkdirSync } from 'node:fs';
 import type http from 'node:http';
@@ -100,9 +100,9 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
     buckets: { landing: NAMES.landing, errors: NAMES.errors },
     warehouse: join(dataDir, 'warehouse.duckdb'),
   };
-  const endpointsFile = join(dataDir, 'endpoints.json');
+  const endpointsPath = endpointsFile(dataDir);
   // Atomically (written aside, then renamed): whoever waits for the file never reads half of it.
-  writeJsonDurably(endpointsFile, endpoints, 2);
+  writeJsonDurably(endpointsPath, endpoints, 2);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -112,7 +112,7 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
     status,
     stop() {
       stopping ??= (async () => {
-        removeFile(endpointsFile);
+        removeFile(endpointsPath);
         const closed = new Promise<void>((resolve) => gateway.server.close(() => resolve()));
         await gateway.drain();
         await closed;

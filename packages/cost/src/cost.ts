@@ -1,8 +1,6 @@
+import { formatZodError, stageConfigSchema } from '@snowgate/config';
+import { buildEnvelope, ConfigError, DEFAULT_LIMITS } from '@snowgate/core';
 import { z } from 'zod';
-import { buildEnvelope } from './envelope';
-import { ConfigError } from './errors';
-import { DEFAULT_LIMITS } from './limits';
-import { stageConfigSchema } from './stage-config';
 
 /**
  * A monthly cost model of one Snowgate stage: what a steady load of events
@@ -340,8 +338,7 @@ export type CostInputRaw = z.input<typeof costInputSchema>;
 export function parseCostInput(input: unknown): CostInput {
   const result = costInputSchema.safeParse(input);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `  - ${i.path.join('.') || '(input)'}: ${i.message}`);
-    throw new ConfigError(`invalid cost input:\n${problems.join('\n')}`);
+    throw new ConfigError(`invalid cost input:\n${formatZodError(result.error, { root: '(input)' })}`);
   }
   return result.data;
 }

@@ -1,7 +1,7 @@
+import { ConfigError, contractSettingsSchema, limitsSchema } from '@snowgate/core';
 import { z } from 'zod';
-import { contractSettingsSchema } from './contracts';
-import { ConfigError } from './errors';
-import { INGEST_ENV, limitsSchema, writePolicySchema, type IngestSettings } from './settings';
+import { formatZodError } from './format';
+import { INGEST_ENV, writePolicySchema, type IngestSettings } from './settings';
 
 /** An unquoted Snowflake identifier (https://docs.snowflake.com/en/sql-reference/identifiers-syntax). */
 const snowflakeIdentifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,254}$/, 'an unquoted Snowflake identifier');
@@ -137,8 +137,7 @@ export type StageConfigInput = z.input<typeof stageConfigSchema>;
 export function parseStageConfig(input: unknown, source = 'stage config'): StageConfig {
   const result = stageConfigSchema.safeParse(input);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ConfigError(`invalid ${source}:\n${problems.join('\n')}`);
+    throw new ConfigError(`invalid ${source}:\n${formatZodError(result.error)}`);
   }
   return result.data;
 }

@@ -1,13 +1,13 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import standaloneCodeModule from 'ajv/dist/standalone/index.js';
-import { contractsFromValidators, JSON_SCHEMA_DIALECT, readSchemaDir, type ContractSettings, type Contracts, type SchemaFile, type SchemaRef, type ValidatorMap } from './contracts';
-import { ConfigError } from './errors';
+import { ConfigError, contractsFromValidators, JSON_SCHEMA_DIALECT, type ContractSettings, type Contracts, type SchemaFile, type SchemaRef, type ValidatorMap } from '@snowgate/core';
+import { readSchemaDir } from './schema-dir';
 
 /**
  * Compiling schema contracts with Ajv: in tests, at synth (which also writes them
  * as standalone code for the Lambda) and in the twin. Kept apart from
- * `contracts.ts` so that the Lambda's bundle never loads Ajv.
+ * the contracts' runtime (`@snowgate/core`) so that the Lambda's bundle never loads Ajv.
  */
 
 // CommonJS modules: their default export arrives wrapped under Node's ESM loader and plain under esbuild.
@@ -22,7 +22,7 @@ export function schemaKey(file: SchemaRef): string {
 
 function newAjv(standalone: boolean, allErrors: boolean): Ajv2020 {
   const ajv = new Ajv2020({
-    // The verdict stops at the first error; the detailed validators collect them all (contracts.ts, CompiledValidators).
+    // The verdict stops at the first error; the detailed validators collect them all (`CompiledValidators` in `@snowgate/core`).
     allErrors,
     strictSchema: true,
     strictNumbers: true,
@@ -118,5 +118,5 @@ function standaloneModule(files: readonly SchemaFile[], allErrors: boolean): str
   const refs = Object.fromEntries(Object.keys(validators).map((key, i) => [`v${i}`, key]));
   const code = standaloneCode(ajv, refs);
   const entries = Object.entries(refs).map(([name, key]) => `  ${JSON.stringify(key)}: ${name},`);
-  return `${code}\n\n/** Generated from schemas/ by @snowgate/core standaloneValidatorsSources: do not edit. */\nexport const validators = {\n${entries.join('\n')}\n};\n`;
+  return `${code}\n\n/** Generated from schemas/ by @snowgate/contracts standaloneValidatorsSources: do not edit. */\nexport const validators = {\n${entries.join('\n')}\n};\n`;
 }

@@ -1,25 +1,8 @@
+import { ConfigError, contractSettingsSchema, limitsSchema } from '@snowgate/core';
 import { z } from 'zod';
-import { contractSettingsSchema } from './contracts';
-import { ConfigError } from './errors';
-import {
-  DEFAULT_LIMITS,
-  FIREHOSE_RECORD_MAX_BYTES,
-  LAMBDA_SYNC_PAYLOAD_MAX_BYTES,
-} from './limits';
+import { formatZodError } from './format';
 
 const positiveInt = z.coerce.number().int().positive();
-
-/** The configurable limits. Defaults and their reasons are in `limits.ts`. */
-export const limitsSchema = z.object({
-  maxBodyBytes: positiveInt.max(LAMBDA_SYNC_PAYLOAD_MAX_BYTES).default(DEFAULT_LIMITS.maxBodyBytes),
-  // Firehose's record limit (less its newline) is below Kinesis's: a larger record would be acknowledged, then stuck.
-  maxRecordBytes: positiveInt.max(FIREHOSE_RECORD_MAX_BYTES - 1).default(DEFAULT_LIMITS.maxRecordBytes),
-  maxRecordsPerRequest: positiveInt.max(10_000).default(DEFAULT_LIMITS.maxRecordsPerRequest),
-  maxDepth: positiveInt.max(1_000).default(DEFAULT_LIMITS.maxDepth),
-  maxInflateRatio: positiveInt.max(1_100).default(DEFAULT_LIMITS.maxInflateRatio),
-  quarantineMaxInputBytes: positiveInt.max(64 * 1_048_576).default(DEFAULT_LIMITS.quarantineMaxInputBytes),
-});
-export type Limits = z.infer<typeof limitsSchema>;
 
 /** How long and how hard the handler tries to make input durable before answering 503. */
 export const writePolicySchema = z.object({
@@ -90,8 +73,7 @@ export const INGEST_ENV = {
 export function parseIngestSettings(input: unknown): IngestSettings {
   const result = ingestSettingsSchema.safeParse(input);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ConfigError(`invalid Snowgate settings:\n${problems.join('\n')}`);
+    throw new ConfigError(`invalid Snowgate settings:\n${formatZodError(result.error)}`);
   }
   return result.data;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@snowgate/core';
 import {
-  ConfigError,
   ENVELOPE_OVERHEAD_BYTES,
   apiRequestUnits,
   estimateMonthlyCost,
@@ -12,7 +12,7 @@ import {
   roundUpTo,
   type CostEstimate,
   type CostInputRaw,
-} from '@snowgate/core';
+} from '@snowgate/cost';
 
 const usdOf = (e: CostEstimate, item: string) => {
   const found = e.lines.filter((l) => l.item.startsWith(item));

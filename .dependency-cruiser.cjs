@@ -1,0 +1,136 @@
+/**
+ * The architecture, as rules that fail `pnpm test` (`pnpm lint:arch`) when an
+ * import runs the wrong way. One direction of travel: the domain (core) at the
+ * bottom, configuration above it, delivery (functions), the twin, the tools and
+ * the stacks on top; tests import everything, nothing imports tests.
+ *
+ * Workspace packages resolve to their sources (`packages/<name>/src/…`), so the
+ * paths below are the packages.
+ */
+
+/** A known cycle, by its modules: tolerated (reported as ignored) until the named change removes it. */
+const knownCycle = (...modules) => ({
+  type: 'cycle',
+  from: modules[0],
+  to: modules[1],
+  rule: { severity: 'error', name: 'no-circular' },
+  cycle: modules.map((name) => ({ name, dependencyTypes: [] })),
+});
+const knownImportOfTests = (from, to) => ({ type: 'dependency', from, to, rule: { severity: 'error', name: 'nothing-imports-tests' } });
+
+/**
+ * Violations that exist today and are being removed by work under way. Each is
+ * an exact edge or cycle: any new one fails. Delete an entry once its change has
+ * landed (`pnpm lint:arch` then says nothing of it).
+ */
+const KNOWN_VIOLATIONS = [
+  // Benchmarks and the Postman run borrow the tests' helpers. Removed when they move out of scripts/
+  // (the Postman run into Vitest, the shared helpers out of tests/).
+  knownImportOfTests('scripts/test-postman.ts', 'tests/twin/support.ts'),
+  knownImportOfTests('scripts/bench-replay.ts', 'tests/twin/support.ts'),
+  knownImportOfTests('scripts/bench-handler.ts', 'tests/support/events.ts'),
+  knownImportOfTests('scripts/bench-handler.ts', 'tests/support/contracts.ts'),
+  knownImportOfTests('scripts/bench-client.ts', 'tests/twin/support.ts'),
+];
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'core-imports-no-workspace-package',
+      comment: 'packages/core is the domain: it depends on no other Snowgate package (config, cost, contracts, functions, twin, …).',
+      severity: 'error',
+      from: { path: '^packages/core/' },
+      to: { path: '^packages/', pathNot: '^packages/core/' },
+    },
+    {
+      name: 'core-imports-no-aws',
+      comment: 'packages/core imports neither the AWS SDK nor Lambda tooling: those belong to packages/functions.',
+      severity: 'error',
+      from: { path: '^packages/core/' },
+      to: { path: '(^|node_modules/)(@aws-sdk|@smithy|@aws-lambda-powertools|@middy|aws-lambda|aws-cdk-lib)(/|$)' },
+    },
+    {
+      name: 'core-imports-no-ajv',
+      comment: 'packages/core judges records with compiled validators; compiling (Ajv) is @snowgate/contracts, at build time.',
+      severity: 'error',
+      from: { path: '^packages/core/' },
+      to: { path: '(^|node_modules/)(ajv|ajv-formats)(/|$)' },
+    },
+    {
+      name: 'core-imports-no-io',
+      comment:
+        'packages/core does no I/O: no node:fs, no network, no process. Only node:zlib (request bodies are decoded in the domain) ' +
+        'and node:crypto (API keys are hashed and compared in constant time) are pure enough to stay.',
+      severity: 'error',
+      from: { path: '^packages/core/' },
+      to: { dependencyTypes: ['core'], pathNot: '^(node:)?(zlib|crypto)$' },
+    },
+    {
+      name: 'core-imports-only-zod',
+      comment: 'Besides node:zlib and node:crypto, the domain needs zod and nothing else from npm.',
+      severity: 'error',
+      from: { path: '^packages/core/' },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], pathNot: 'node_modules/zod/' },
+    },
+    {
+      name: 'lambda-bundles-no-build-tooling',
+      comment:
+        'The Lambda functions never import the cost model, schema compilation (Ajv) or the configuration that reads files ' +
+        '(@snowgate/config/files, @snowgate/config/snowflake): they would land in the function bundle.',
+      severity: 'error',
+      from: { path: '^packages/functions/' },
+      to: { path: ['^packages/(cost|contracts|twin|replay|snowflake|client)/', '^packages/config/src/(files|snowflake)\\.ts$', '(^|node_modules/)(ajv|ajv-formats)(/|$)'] },
+    },
+    {
+      name: 'config-main-entry-reads-no-files',
+      comment: "@snowgate/config's main entry is bundled into the Lambda: file reading lives in its ./files and ./snowflake entries.",
+      severity: 'error',
+      from: { path: '^packages/config/src/', pathNot: '^packages/config/src/(files|snowflake)\\.ts$' },
+      to: { path: ['^(node:)?fs$', '^(node:)?fs/promises$', '^packages/config/src/(files|snowflake)\\.ts$'] },
+    },
+    {
+      name: 'nothing-imports-tests',
+      comment: 'Tests import the product, never the other way round: move what is shared out of tests/.',
+      severity: 'error',
+      from: { path: '^(packages|stacks|scripts)/|^sst\\.config\\.ts$' },
+      to: { path: '^tests/' },
+    },
+    {
+      name: 'packages-import-no-app-code',
+      comment: 'Packages are imported by the stacks and the scripts, not the other way round.',
+      severity: 'error',
+      from: { path: '^packages/' },
+      to: { path: '^(stacks|scripts)/|^sst\\.config\\.ts$' },
+    },
+    {
+      name: 'not-to-unresolvable',
+      comment: 'An import that does not resolve is a package missing from the importing package.json (or a typo).',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+    {
+      name: 'no-circular',
+      comment: 'No import cycles: a cycle means two modules are one concern, or one of them is in the wrong place.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    knownViolations: KNOWN_VIOLATIONS,
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(\\.sst|\\.build|\\.snowgate|\\.bench|cdk\\.out)/' },
+    // Type-only imports count: a type from the wrong package is a dependency on it.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      mainFields: ['module', 'main', 'types', 'typings'],
+      extensions: ['.ts', '.mts', '.js', '.mjs', '.cjs', '.json', '.d.ts'],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};

@@ -1,0 +1,94 @@
+import { ConfigError } from '@snowgate/core';
+import { z } from 'zod';
+import { formatZodError } from './format';
+import { ingestSettingsFromEnv, type IngestSettings } from './settings';
+
+/**
+ * The environment each Snowgate process runs with, read here and nowhere else:
+ * each reader validates its variables once, at start, and throws a
+ * `ConfigError` listing every problem; callers receive parsed values. Each
+ * takes the environment as an argument (`process.env` by default), so that a
+ * test passes its own instead of changing the global one.
+ */
+
+/** A process's environment variables, as `process.env` holds them. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The ingest Lambda's environment: its settings (`SNOWGATE_*`, see `INGEST_ENV`)
+ * and the stage's name, which names the metrics' dimension (the stack sets `SNOWGATE_STAGE`).
+ *
+ * @example
+ * ingestFunctionEnv({ SNOWGATE_STREAM_NAME: 'events', SNOWGATE_ERROR_BUCKET: 'errors' }).stage // → 'unknown'
+ */
+export function ingestFunctionEnv(env: Env = process.env): { settings: IngestSettings; stage: string } {
+  return { settings: ingestSettingsFromEnv(env), stage: env.SNOWGATE_STAGE ?? 'unknown' };
+}
+
+/** The API-key authorizer's environment (the stack sets it). */
+export const authorizerEnvSchema = z.object({
+  SNOWGATE_API_KEYS_PREFIX: z.string().regex(/^\/[\w./-]+\/$/),
+  SNOWGATE_API_KEY_HEADER: z.string().regex(/^[a-z0-9-]{1,64}$/),
+  /** How long a record (or its absence) is kept in memory. */
+  SNOWGATE_API_KEYS_CACHE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(60),
+});
+export type AuthorizerSettings = z.infer<typeof authorizerEnvSchema>;
+
+/** Reads and validates the authorizer's settings. */
+export function authorizerSettingsFromEnv(env: Env = process.env): AuthorizerSettings {
+  const result = authorizerEnvSchema.safeParse(env);
+  if (!result.success) throw new ConfigError(`invalid authorizer settings: ${formatZodError(result.error, { inline: true })}`);
+  return result.data;
+}
+
+/**
+ * The local twin's variables: each is the default of the `pnpm start` option of
+ * the same name (command line first, then the environment, then the default).
+ * Their values are validated with the options they feed (`twinOptionsSchema`),
+ * so that an error names the option whichever way it was given.
+ */
+export const TWIN_ENV = {
+  port: 'PORT',
+  host: 'SNOWGATE_TWIN_HOST',
+  dataDir: 'SNOWGATE_DATA_DIR',
+  kinesisFailureRate: 'SNOWGATE_TWIN_KINESIS_FAILURE_RATE',
+  s3FailureRate: 'SNOWGATE_TWIN_S3_FAILURE_RATE',
+  shards: 'SNOWGATE_TWIN_SHARDS',
+  config: 'SNOWGATE_TWIN_CONFIG',
+  schemasDir: 'SNOWGATE_SCHEMAS_DIR',
+} as const;
+
+const twinEnvSchema = z.object({
+  ...Object.fromEntries(Object.values(TWIN_ENV).map((name) => [name, z.string().optional()])),
+  /** `1` silences the twin's own log lines (tests, benchmarks). */
+  SNOWGATE_TWIN_QUIET: z.string().optional(),
+  /** The log level of the handler and authorizer running in the twin. */
+  POWERTOOLS_LOG_LEVEL: z.string().min(1).optional(),
+});
+
+export type TwinEnv = { [K in keyof typeof TWIN_ENV]?: string | undefined } & {
+  quiet: boolean;
+  /** `POWERTOOLS_LOG_LEVEL`, `WARN` by default. */
+  logLevel: string;
+};
+
+/**
+ * The twin's variables, by option name.
+ *
+ * @example
+ * twinEnv({ PORT: '0', SNOWGATE_TWIN_QUIET: '1' }) // → { port: '0', quiet: true, logLevel: 'WARN' }
+ */
+export function twinEnv(env: Env = process.env): TwinEnv {
+  const result = twinEnvSchema.safeParse(env);
+  if (!result.success) throw new ConfigError(`invalid twin environment:\n${formatZodError(result.error)}`);
+  const values = result.data as Record<string, string | undefined>;
+  const options = Object.fromEntries(
+    Object.entries(TWIN_ENV).flatMap(([option, name]) => (values[name] === undefined ? [] : [[option, values[name]]])),
+  );
+  return { ...options, quiet: result.data.SNOWGATE_TWIN_QUIET === '1', logLevel: result.data.POWERTOOLS_LOG_LEVEL ?? 'WARN' };
+}
+
+/** What the command-line tools (`pnpm keys`, `pnpm replay`, …) read besides their options. */
+export function toolEnv(env: Env = process.env): { debug: boolean; twinConfig?: string | undefined } {
+  return { debug: !!env.SNOWGATE_DEBUG, twinConfig: env.SNOWGATE_TWIN_CONFIG };
+}

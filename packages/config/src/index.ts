@@ -1,0 +1,5 @@
+export * from './env';
+export * from './format';
+export * from './settings';
+export * from './stage-config';
+export * from './twin-data-dir';
