@@ -10,3 +10,5 @@ export * from './status-line';
 export * from './twin';
 export * from './warehouse';
 export * from './shutdown';
+export { readJson } from './durable-file';
+export * from './table';

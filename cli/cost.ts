@@ -18,7 +18,7 @@ import {
   type CostInputRaw,
   type ListPrice,
 } from '@snowgate/core';
-import { parseCommandLine, usageError } from './cli';
+import { parseCommandLine, usageError } from './args';
 
 const usage = `Usage: pnpm cost --events-per-second N --event-bytes B [--batch K] [options]
 

@@ -10,10 +10,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readJson } from './durable-file';
-import type { Endpoints } from './twin';
-import { formatTable } from './table';
-import { openWarehouse, readOnlyQuery, snowflakeToDuckDb } from './warehouse';
+import { formatTable, openWarehouse, readJson, readOnlyQuery, snowflakeToDuckDb, type Endpoints } from '@snowgate/twin';
 
 const USAGE = `Usage: pnpm query [options] "<sql>"
 
