@@ -10,5 +10,3 @@ export * from './status-line';
 export * from './twin';
 export * from './warehouse';
 export * from './shutdown';
-export { readJson } from './durable-file';
-export * from './table';
