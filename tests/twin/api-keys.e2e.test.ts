@@ -75,5 +75,5 @@ describe('API keys on the twin: the production authorizer in front of the handle
     expect((await post('{"id":"k-3"}', { 'x-api-key': key })).status).toBe(202);
     const usage = await keys(['create']);
     expect([usage.code, usage.stderr]).toEqual([2, expect.stringContaining('--producer <name> is required')]);
-  });
+  }, 120_000); // five runs of pnpm keys (tsx compiles it each time): seconds apiece on a busy machine, as in keys-cli.test.ts
 });
