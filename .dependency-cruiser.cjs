@@ -24,13 +24,6 @@ const knownImportOfTests = (from, to) => ({ type: 'dependency', from, to, rule: 
  * landed (`pnpm lint:arch` then says nothing of it).
  */
 const KNOWN_VIOLATIONS = [
-  // Benchmarks and the Postman run borrow the tests' helpers. Removed when they move out of scripts/
-  // (the Postman run into Vitest, the shared helpers out of tests/).
-  knownImportOfTests('scripts/test-postman.ts', 'tests/twin/support.ts'),
-  knownImportOfTests('scripts/bench-replay.ts', 'tests/twin/support.ts'),
-  knownImportOfTests('scripts/bench-handler.ts', 'tests/support/events.ts'),
-  knownImportOfTests('scripts/bench-handler.ts', 'tests/support/contracts.ts'),
-  knownImportOfTests('scripts/bench-client.ts', 'tests/twin/support.ts'),
 ];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -93,15 +86,15 @@ module.exports = {
       name: 'nothing-imports-tests',
       comment: 'Tests import the product, never the other way round: move what is shared out of tests/.',
       severity: 'error',
-      from: { path: '^(packages|stacks|scripts)/|^sst\\.config\\.ts$' },
+      from: { path: '^(packages|stacks|cli|bench)/|^sst\\.config\\.ts$' },
       to: { path: '^tests/' },
     },
     {
       name: 'packages-import-no-app-code',
-      comment: 'Packages are imported by the stacks and the scripts, not the other way round.',
+      comment: 'Packages are imported by the stacks and the commands and benchmarks, not the other way round.',
       severity: 'error',
       from: { path: '^packages/' },
-      to: { path: '^(stacks|scripts)/|^sst\\.config\\.ts$' },
+      to: { path: '^(stacks|cli|bench)/|^sst\\.config\\.ts$' },
     },
     {
       name: 'not-to-unresolvable',

@@ -9,13 +9,13 @@ const scripts = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { sc
 /** Scripts the docs name that are not our commands: their --help is another tool's. */
 const EXCLUDED: Record<string, string> = {
   typecheck: 'tsc',
-  test: 'vitest, then newman',
+  test: 'tsc, then vitest',
   'test:unit': 'vitest',
   'test:integration': 'vitest',
   'test:stacks': 'vitest',
   'test:twin': 'vitest',
   'test:snowflake': 'vitest',
-  'test:postman': 'runs the whole Postman suite against a twin',
+  'test:postman': 'vitest: the Postman suite against twins',
   deploy: 'sst',
   remove: 'sst',
   postman: 'newman',

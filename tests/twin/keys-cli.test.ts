@@ -14,7 +14,7 @@ afterAll(() => removeDir(dir));
 
 /** `pnpm keys …` as a process: its exit code, stdout and stderr. */
 const keys = (args: string[], env: Record<string, string> = {}) =>
-  promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'scripts/keys.ts'), ...args], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1', ...env } }).then(
+  promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'cli/keys.ts'), ...args], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1', ...env } }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );

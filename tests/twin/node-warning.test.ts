@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { endpointsFile } from '@snowgate/config';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { removeDir, tempDataDir } from './support';
+import { removeDir, tempDataDir, TWIN_ENTRY } from './support';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -13,7 +13,7 @@ describe('pnpm start', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, SNOWGATE_TWIN_QUIET: '1' };
     delete env.NODE_NO_WARNINGS;
     delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'packages/twin/src/main.ts'), '--port', '0', '--data-dir', dataDir], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', TWIN_ENTRY, '--port', '0', '--data-dir', dataDir], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));

@@ -14,7 +14,7 @@ const stage = parseStageConfig({ snowflake: { externalId: 'local' } });
 describe('finding the quarantine object of an answer by its requestId, on the twin', () => {
   const state = useTwin(stage);
   const replayCli = (args: string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'scripts/replay.ts'), '--data-dir', state.dataDir, '--json', ...args], {
+    promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'cli/replay.ts'), '--data-dir', state.dataDir, '--json', ...args], {
       cwd: root,
       env: { ...process.env, NODE_NO_WARNINGS: '1' },
     });

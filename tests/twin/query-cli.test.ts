@@ -11,7 +11,7 @@ const stage = parseStageConfig({ snowflake: { externalId: 'local' }, firehose: {
 
 /** `pnpm query` as a user runs it: a process of its own, its exit code and both streams. */
 function query(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'packages/twin/src/query.ts'), ...args], {
+  return promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'cli/query.ts'), ...args], {
     cwd: root,
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
   }).then(

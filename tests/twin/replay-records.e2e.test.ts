@@ -101,7 +101,7 @@ describe('replay, record by record, on the twin', () => {
     expect(dry.totals.failing).toBe(dry.objects.reduce((n, o) => n + o.failing.length, 0));
 
     const run = (args: string[]) =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'scripts/replay.ts'), '--data-dir', running.dataDir, ...args], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+      promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'cli/replay.ts'), '--data-dir', running.dataDir, ...args], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
     const json = JSON.parse((await run(['--fix', dropFix, '--json'])).stdout);
     expect(json).toMatchObject({ dryRun: true, totals: { wouldSend: 1, failing: 0, dropped: 1 } });
     expect(json.totals).not.toHaveProperty('sent');

@@ -189,7 +189,7 @@ describe('replay of quarantined records, on the twin', () => {
 
   it('pnpm replay: a dry run by default, exit 2 with the reason for bad input', async () => {
     const run = (args: string[]) =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'scripts/replay.ts'), '--data-dir', dataDir, ...args], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } }).then(
+      promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'cli/replay.ts'), '--data-dir', dataDir, ...args], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } }).then(
         (r) => ({ code: 0, ...r }),
         (e: { code: number; stdout: string; stderr: string }) => e,
       );

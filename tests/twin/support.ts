@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { endpointsFile } from '@snowgate/config';
-import { openWarehouse, query, type Endpoints } from '@snowgate/twin';
+import { openWarehouse, query } from '@snowgate/twin';
 
-const root = new URL('../../', import.meta.url).pathname;
+export { killGroup, spawnTwin, stopTwin, TWIN_ENTRY, type TwinProcess } from '../../cli/twin-process';
 
 /**
  * For a twin started in the test process: no progress lines, and the handler's and
@@ -19,69 +17,6 @@ export function tempDataDir(): string {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
-}
-
-export interface TwinProcess {
-  child: ChildProcess;
-  endpoints: Endpoints;
-  output: () => string;
-}
-
-/**
- * The twin as a real process (so it can be killed), on a free port and the given data dir:
- * its entry run by node itself, or (`via: 'pnpm'`) `pnpm start` exactly as a person types it,
- * as the leader of its own process group, as a terminal runs it.
- */
-export async function spawnTwin(dataDir: string, args: string[] = [], { via = 'node' }: { via?: 'node' | 'pnpm' } = {}): Promise<TwinProcess> {
-  // A killed twin leaves its endpoints behind: wait for the new ones.
-  rmSync(endpointsFile(dataDir), { force: true });
-  const twinArgs = ['--port', '0', '--data-dir', dataDir, ...args];
-  const [command, commandArgs] =
-    via === 'pnpm' ? ['pnpm', ['start', ...twinArgs]] : [process.execPath, ['--import', 'tsx', join(root, 'packages/twin/src/main.ts'), ...twinArgs]];
-  const child = spawn(command, commandArgs, {
-    cwd: root,
-    env: { ...process.env, SNOWGATE_TWIN_QUIET: '1', NODE_NO_WARNINGS: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: via === 'pnpm',
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const file = endpointsFile(dataDir);
-  for (let i = 0; i < 300; i++) {
-    if (existsSync(file)) {
-      try {
-        return { child, endpoints: JSON.parse(readFileSync(file, 'utf8')), output: () => output };
-      } catch {
-        // Not whole yet (the twin renames it into place; an older twin wrote it in place): look again.
-      }
-    }
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  // Never leave a twin behind, whatever went wrong.
-  if (via === 'pnpm') process.kill(-child.pid!, 'SIGKILL');
-  else child.kill('SIGKILL');
-  throw new Error(`twin did not start:\n${output}`);
-}
-
-/** Ends whatever is left of a twin started `via: 'pnpm'` (its process group), or of its process. */
-export function killGroup(twin: TwinProcess): void {
-  try {
-    process.kill(-twin.child.pid!, 'SIGKILL');
-  } catch {
-    // No such group (not detached, or already gone).
-    if (twin.child.exitCode === null) twin.child.kill('SIGKILL');
-  }
-}
-
-/** Signals the twin (with `group`, its whole process group, as a terminal's Ctrl-C does) and resolves with its exit code. */
-export async function stopTwin(twin: TwinProcess, signal: NodeJS.Signals = 'SIGINT', { group = false } = {}): Promise<number | null> {
-  if (twin.child.exitCode !== null) return twin.child.exitCode;
-  const exited = new Promise<number | null>((resolve) => twin.child.once('exit', (code) => resolve(code)));
-  if (group) process.kill(-twin.child.pid!, signal);
-  else twin.child.kill(signal);
-  return exited;
 }
 
 export async function post(api: string, body: string, contentType = 'application/json'): Promise<{ status: number; body: any }> {

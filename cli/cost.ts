@@ -10,7 +10,7 @@
  */
 import { ConfigError, DEFAULT_LIMITS } from '@snowgate/core';
 import { PRICE_LIST, estimateMonthlyCost, requestBodyBytes, type CostEstimate, type CostInputRaw, type ListPrice } from '@snowgate/cost';
-import { parseCommandLine, usageError } from './cli';
+import { parseCommandLine, usageError } from './args';
 
 const usage = `Usage: pnpm cost --events-per-second N --event-bytes B [--batch K] [options]
 

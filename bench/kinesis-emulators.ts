@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import { parseCommandLine } from './cli';
+import { parseCommandLine } from '../cli/args';
 
 parseCommandLine(
   'pnpm bench:emulators',

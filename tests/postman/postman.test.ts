@@ -1,7 +1,6 @@
 /**
- * `pnpm test:postman`: the producers' Postman collection (tests/postman/), run
- * by newman against fresh local twins, then the half of the contract that no
- * HTTP answer shows:
+ * The producers' Postman collection (tests/postman/), run by newman against fresh
+ * local twins, then the half of the contract that no HTTP answer shows:
  *
  * - every rejected request is in the error bucket, once, under its requestId,
  *   with the status and reasons it was answered (record by record), the body it
@@ -12,10 +11,9 @@
  * - a request refused by the API-key authorizer (401 without a key, 403 with a
  *   wrong, malformed or revoked one) got API Gateway's `{ message }` and reached
  *   nothing: no quarantine object, no event;
- * - after a draining stop (SIGINT), every record the API accepted, compressed or
- *   not, is in raw_events exactly once with its request's id, and nothing else
- *   is; every envelope in the landing files names the key's producer, and no key
- *   is in them;
+ * - after a draining stop, every record the API accepted, compressed or not, is
+ *   in raw_events exactly once with its request's id, and nothing else is; every
+ *   envelope in the landing files names the key's producer, and no key is in them;
  * - the twin's /status counts what was answered, in the contract mode asked for.
  *
  * It runs three passes (PASSES), one after another, each on its own twin: the
@@ -27,10 +25,11 @@
  * the second pass also with the folder "API keys", which must skip itself there.
  * Each twin runs on free ports and a temporary data dir, both gone afterwards.
  * newman's working directory is the repository root, so the collection's file
- * bodies (tests/postman/fixtures/) resolve as for `pnpm postman`. Exits non-zero,
- * saying why, on any failure. Against a deployed stage, use `pnpm postman
- * --env-var baseUrl=https://…` instead (HTTP checks only; set authMode,
- * contractsMode and contractsUnknown to the stage's settings).
+ * bodies (tests/postman/fixtures/) resolve as for `pnpm postman`. Each check that
+ * fails is reported on its own (expect.soft), saying what differs. Against a
+ * deployed stage, use `pnpm postman --env-var baseUrl=https://…` instead (HTTP
+ * checks only; set authMode, contractsMode and contractsUnknown to the stage's
+ * settings).
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import {
@@ -42,18 +41,19 @@ import {
   type QuarantineObject,
   type RejectionReason,
 } from '@snowgate/core';
+import { parseStageConfig } from '@snowgate/config';
 import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
-import { fileApiKeyStore, openWarehouse, query, type TwinStatus } from '@snowgate/twin';
+import { fileApiKeyStore, openWarehouse, query, type Twin, type TwinStatus } from '@snowgate/twin';
 import newman, { type NewmanRunExecution, type NewmanRunOptions, type NewmanRunSummary } from 'newman';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
-import { removeDir, spawnTwin, stopTwin, tempDataDir, type TwinProcess } from '../tests/twin/support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTwin } from '../twin/use-twin';
 
-const root = new URL('../', import.meta.url).pathname;
+const root = new URL('../../', import.meta.url).pathname;
 const COLLECTION = join(root, 'tests/postman/snowgate.postman_collection.json');
 const ENVIRONMENT = join(root, 'tests/postman/local.postman_environment.json');
 const SCHEMAS_DIR = join(root, 'schemas');
@@ -64,6 +64,8 @@ const SCHEMAS_DIR = join(root, 'schemas');
 const WORKING_DIR = root;
 /** A draining stop delivers and loads everything buffered: seconds, not minutes. */
 const STOP_TIMEOUT_MS = 30_000;
+/** A pass: the twin's start, the whole collection through newman, reading back, a draining stop. */
+const PASS_TIMEOUT_MS = 240_000;
 const CONTRACTS_FOLDER = 'Schema contracts';
 const API_KEYS_FOLDER = 'API keys';
 /** The stage's `auth.header` (the default) and the collection's `apiKeyHeader`. */
@@ -155,7 +157,22 @@ interface Keys {
   revoked: string | undefined;
 }
 
-interface PassResult {
+/** What a pass's twin answered and kept, read while it ran and after its draining stop; the checks read only this. */
+interface Run {
+  runId: string;
+  keys: Keys;
+  summary: NewmanRunSummary;
+  /** Every `POST /events` answer, refused or handled. */
+  posts: Answer[];
+  events: Handled[];
+  errorBucket: { key: string; text: string }[];
+  status: TwinStatus;
+  rawEvents: { id: string; requestId: string }[];
+  landing: { key: string; text: string }[];
+}
+
+/** The figures of a pass, for the closing line. */
+interface PassFigures {
   requests: number;
   assertions: number;
   quarantined: number;
@@ -165,125 +182,133 @@ interface PassResult {
   decoded: number;
 }
 
-/** A check that failed; its message says what, and the pass stops there. */
+/** A check that cannot go on; its message says what, and the test stops there. */
 class CheckFailed extends Error {}
 
-const started = Date.now();
-const problems: string[] = [];
+/** A check that failed: reported with its message, and the test goes on to the next check (expect.soft). */
+function problem(message: string): void {
+  expect.soft(false, message).toBe(true);
+}
+
 // The twin reads no Authorization header, so this one only has to be sent, and never kept in the error bucket.
 const authorization = `Bearer postman-secret-${randomUUID()}`;
+const figures: PassFigures[] = [];
 
-const results: PassResult[] = [];
 for (const [i, pass] of PASSES.entries()) {
-  console.log(`\n=== test:postman ${i + 1}/${PASSES.length}: ${pass.name} (contracts ${JSON.stringify(pass.contracts)}, auth ${pass.auth})`);
-  const from = problems.length;
-  const result = await runPass(pass);
-  for (let p = from; p < problems.length; p++) problems[p] = `${pass.name}: ${problems[p]}`;
-  if (result) results.push(result);
-  // A pass that failed says why; the next ones would only repeat it, a twin's start later.
-  if (problems.length > 0) break;
-}
+  describe(`Postman ${i + 1}/${PASSES.length}: ${pass.name}`, () => {
+    const running = useTwin(parseStageConfig({ snowflake: { externalId: 'snowgate-local' }, contracts: pass.contracts, auth: { mode: pass.auth } }), { schemasDir: SCHEMAS_DIR });
+    const pf: PassFigures = { requests: 0, assertions: 0, quarantined: 0, loaded: 0, warnings: 0, refused: 0, decoded: 0 };
+    figures.push(pf);
+    let run: Run;
 
-const seconds = ((Date.now() - started) / 1000).toFixed(1);
-if (problems.length > 0) {
-  console.error(`\ntest:postman FAILED (${seconds} s):\n${problems.map((p) => `  - ${p.replaceAll('\n', '\n    ')}`).join('\n')}`);
-  process.exit(1);
-}
-const total = (key: keyof PassResult) => results.reduce((n, r) => n + r[key], 0);
-console.log(
-  `\ntest:postman passed in ${seconds} s: ${total('requests')} requests, ${total('assertions')} assertions in ${PASSES.length} runs ` +
-    `(${results.map((r) => `${r.requests}/${r.assertions}`).join(', ')}); ` +
-    `${total('quarantined')} rejected requests in the error bucket; ${total('refused')} refused by the API-key authorizer; ` +
-    `${total('loaded')} accepted events in raw_events, each once (${total('decoded')} of them sent compressed); ` +
-    `${total('warnings')} contract warnings.`,
-);
-process.exit(0);
+    beforeAll(async () => {
+      run = await runPass(pass, running.twin, running.dataDir);
+      pf.requests = run.summary.run.stats.requests.total ?? 0;
+      pf.assertions = run.summary.run.stats.assertions.total ?? 0;
+    }, PASS_TIMEOUT_MS);
 
-/** A twin with the pass's contracts and auth, newman against it, then the error bucket, /status and, after a draining stop, raw_events and the landing files. */
-async function runPass(pass: Pass): Promise<PassResult | undefined> {
-  const runId = `pm-local-${randomUUID()}`;
-  const dataDir = tempDataDir();
-  let twin: TwinProcess | undefined;
-  let s3: S3Client | undefined;
-  try {
-    const config = join(dataDir, 'stage-config.json');
-    writeFileSync(config, `${JSON.stringify({ contracts: pass.contracts, auth: { mode: pass.auth } })}\n`);
-    twin = await spawnTwin(dataDir, ['--config', config, '--schemas-dir', SCHEMAS_DIR]);
-    const { endpoints } = twin;
-
-    // Keys made while the twin runs, as `pnpm keys create --data-dir` makes them: it reads key records when asked.
-    const keys: Keys = { valid: `postman-key-${randomUUID()}`, revoked: undefined };
-    if (pass.auth === 'apiKey') {
-      const store = fileApiKeyStore(dataDir);
-      const valid = generateApiKey(PRODUCER);
-      const revoked = generateApiKey(`${PRODUCER}-revoked`);
-      await store.put(valid.record);
-      await store.put({ ...revoked.record, enabled: false, revoked_at: new Date().toISOString() });
-      keys.valid = valid.key;
-      keys.revoked = revoked.key;
-    }
-
-    const summary = await runCollection({
-      collection: COLLECTION,
-      environment: ENVIRONMENT,
-      ...(pass.folders ? { folder: pass.folders } : {}),
-      workingDir: WORKING_DIR,
-      insecureFileRead: false,
-      envVar: [
-        { key: 'baseUrl', value: endpoints.api },
-        { key: 'runId', value: runId },
-        { key: 'authMode', value: pass.auth },
-        { key: 'authorization', value: authorization },
-        { key: 'apiKey', value: keys.valid },
-        { key: 'apiKeyHeader', value: API_KEY_HEADER },
-        { key: 'revokedApiKey', value: keys.revoked ?? '' },
-        { key: 'contractsMode', value: pass.contracts.mode },
-        { key: 'contractsUnknown', value: pass.contracts.unknown },
-      ],
-      reporters: ['cli'],
-      timeoutRequest: 10_000,
+    it(`newman runs ${pass.folders ? `the folders ${pass.folders.map((f) => `"${f}"`).join(', ')}` : 'the whole collection'}, every assertion and script passing`, () => {
+      checkRun(run.summary, pass);
     });
-    checkRun(summary, pass);
-    const answers = summary.run.executions.map(answerOf);
-    const posts = answers.filter((a) => a.method === 'POST' && a.path.endsWith('/events'));
-    const refused = checkAuthorizer(posts, pass, keys);
-    const events = posts.filter((a): a is Handled => a.body !== undefined);
-    const warnings = checkWarnings(events, pass);
 
-    // While the twin runs: its s3rver holds the error bucket, and /status its counts.
-    s3 = createClients({ region: 'us-east-1', s3Endpoint: endpoints.s3 }, LOCAL_CREDENTIALS).s3;
-    const quarantined = checkErrorBucket(events, await readErrorBucket(s3, endpoints.buckets.errors), pass, keys);
-    checkStatus(posts, await readStatus(endpoints.api), pass);
+    it(pass.auth === 'apiKey' ? 'the API-key authorizer answers 401 without a key, 403 with a wrong or revoked one, each { message } only' : 'nothing is refused without auth', () => {
+      pf.refused = checkAuthorizer(run.posts, pass, run.keys);
+    });
 
-    // SIGINT drains: every accepted record is delivered and loaded before the twin exits.
-    const code = await stopWithin(twin, STOP_TIMEOUT_MS);
-    if (code !== 0) problems.push(`the twin did not drain cleanly on SIGINT (exit code ${code})\n${twin.output()}`);
-    const expected = acceptedEvents(events, runId);
-    const decoded = checkWarehouse(expected, await readRawEvents(join(dataDir, 'warehouse.duckdb')), pass);
-    checkLanding(expected, readLandingFiles(dataDir, endpoints.buckets.landing), pass, keys);
-    return {
-      requests: summary.run.stats.requests.total ?? 0,
-      assertions: summary.run.stats.assertions.total ?? 0,
-      quarantined,
-      loaded: expected.size,
-      warnings,
-      refused,
-      decoded,
-    };
-  } catch (error) {
-    // A failed check says what failed; anything else is a bug here, with its stack.
-    problems.push(error instanceof CheckFailed ? error.message : `${(error as Error).stack ?? error}`);
-    return undefined;
-  } finally {
-    s3?.destroy();
-    // Only when a check stopped the pass before the draining stop: the data dir is removed anyway.
-    if (twin && twin.child.exitCode === null && twin.child.signalCode === null) {
-      const exited = once(twin.child, 'exit');
-      twin.child.kill('SIGKILL');
-      await exited;
-    }
-    removeDir(dataDir);
+    it(pass.contracts.mode === 'warn' ? 'contract warnings are answered for the cases that need them' : `no contract warnings in mode ${pass.contracts.mode}`, () => {
+      pf.warnings = checkWarnings(run.events, pass);
+    });
+
+    it('every request with anything rejected has one quarantine object matching its answer, naming the producer, holding no key', () => {
+      pf.quarantined = checkErrorBucket(run.events, run.errorBucket, pass, run.keys);
+    });
+
+    it("the twin's /status counts what was answered, in the contract mode asked for", () => {
+      checkStatus(run.posts, run.status, pass);
+    });
+
+    it('after a draining stop, every accepted event is in raw_events once with its request id and in a landing file naming the producer, and nothing else is', () => {
+      const expected = acceptedEvents(run.events, run.runId);
+      pf.decoded = checkWarehouse(expected, run.rawEvents, pass);
+      checkLanding(expected, run.landing, pass, run.keys);
+      pf.loaded = expected.size;
+    });
+  });
+}
+
+afterAll(() => {
+  const total = (key: keyof PassFigures) => figures.reduce((n, r) => n + r[key], 0);
+  console.log(
+    `Postman: ${total('requests')} requests, ${total('assertions')} assertions in ${PASSES.length} runs ` +
+      `(${figures.map((r) => `${r.requests}/${r.assertions}`).join(', ')}); ` +
+      `${total('quarantined')} rejected requests in the error bucket; ${total('refused')} refused by the API-key authorizer; ` +
+      `${total('loaded')} accepted events in raw_events, each once (${total('decoded')} of them sent compressed); ` +
+      `${total('warnings')} contract warnings.`,
+  );
+});
+
+/** Keys for the pass, newman against its twin, then the error bucket and /status while it runs, and raw_events and the landing files after a draining stop. */
+async function runPass(pass: Pass, twin: Twin, dataDir: string): Promise<Run> {
+  const runId = `pm-local-${randomUUID()}`;
+  const { endpoints } = twin;
+
+  // Keys made while the twin runs, as `pnpm keys create --data-dir` makes them: it reads key records when asked.
+  const keys: Keys = { valid: `postman-key-${randomUUID()}`, revoked: undefined };
+  if (pass.auth === 'apiKey') {
+    const store = fileApiKeyStore(dataDir);
+    const valid = generateApiKey(PRODUCER);
+    const revoked = generateApiKey(`${PRODUCER}-revoked`);
+    await store.put(valid.record);
+    await store.put({ ...revoked.record, enabled: false, revoked_at: new Date().toISOString() });
+    keys.valid = valid.key;
+    keys.revoked = revoked.key;
   }
+
+  const summary = await runCollection({
+    collection: COLLECTION,
+    environment: ENVIRONMENT,
+    ...(pass.folders ? { folder: pass.folders } : {}),
+    workingDir: WORKING_DIR,
+    insecureFileRead: false,
+    envVar: [
+      { key: 'baseUrl', value: endpoints.api },
+      { key: 'runId', value: runId },
+      { key: 'authMode', value: pass.auth },
+      { key: 'authorization', value: authorization },
+      { key: 'apiKey', value: keys.valid },
+      { key: 'apiKeyHeader', value: API_KEY_HEADER },
+      { key: 'revokedApiKey', value: keys.revoked ?? '' },
+      { key: 'contractsMode', value: pass.contracts.mode },
+      { key: 'contractsUnknown', value: pass.contracts.unknown },
+    ],
+    timeoutRequest: 10_000,
+  });
+  const posts = summary.run.executions.map(answerOf).filter((a) => a.method === 'POST' && a.path.endsWith('/events'));
+  const events = posts.filter((a): a is Handled => a.body !== undefined);
+
+  // While the twin runs: its s3rver holds the error bucket, and /status its counts.
+  const s3 = createClients({ region: 'us-east-1', s3Endpoint: endpoints.s3 }, LOCAL_CREDENTIALS).s3;
+  let errorBucket: Run['errorBucket'];
+  try {
+    errorBucket = await readErrorBucket(s3, endpoints.buckets.errors);
+  } finally {
+    s3.destroy();
+  }
+  const status = await readStatus(endpoints.api);
+
+  // A draining stop: every accepted record is delivered and loaded before it resolves.
+  await stopWithin(twin, STOP_TIMEOUT_MS);
+  const rawEvents = await readRawEvents(join(dataDir, 'warehouse.duckdb'));
+  const landing = readLandingFiles(dataDir, endpoints.buckets.landing);
+  return { runId, keys, summary, posts, events, errorBucket, status, rawEvents, landing };
+}
+
+async function stopWithin(twin: Twin, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  const result = await Promise.race([twin.stop(), timeout]);
+  clearTimeout(timer);
+  if (result === 'timeout') throw new CheckFailed(`the twin did not stop (drain) within ${ms / 1000} s`);
 }
 
 function runCollection(options: NewmanRunOptions): Promise<NewmanRunSummary> {
@@ -292,11 +317,10 @@ function runCollection(options: NewmanRunOptions): Promise<NewmanRunSummary> {
 
 /** The collection (or the pass's folders) ran whole, the folders to skip skipped everything, and every assertion and script passed. */
 function checkRun(summary: NewmanRunSummary, pass: Pass): void {
-  const from = problems.length;
-  if (summary.error) problems.push(`newman: ${summary.error.message ?? summary.error}`);
+  if (summary.error) problem(`newman: ${summary.error.message ?? summary.error}`);
   for (const failure of summary.run.failures) {
     const where = failure.source?.name ? ` in "${failure.source.name}"` : '';
-    problems.push(`newman ${failure.at}${where}: ${failure.error.test ? `${failure.error.test}: ` : ''}${failure.error.message}`);
+    problem(`newman ${failure.at}${where}: ${failure.error.test ? `${failure.error.test}: ` : ''}${failure.error.message}`);
   }
   const collection = JSON.parse(readFileSync(COLLECTION, 'utf8')) as CollectionNode;
   const folders = pass.folders?.map((name) => {
@@ -312,10 +336,9 @@ function checkRun(summary: NewmanRunSummary, pass: Pass): void {
   }
   const items = folders.reduce((n, f) => n + requestNames(f).length, 0) - toSkip.size;
   const ran = summary.run.executions.map((e) => e.item.name);
-  if (ran.length !== items) problems.push(`newman ran ${ran.length} requests; ${pass.folders ? `the folders ${pass.folders.map((f) => `"${f}"`).join(', ')}` : 'the collection'} have ${items} to run`);
-  for (const name of ran) if (toSkip.has(name)) problems.push(`"${name}" ran, but must skip itself with authMode ${pass.auth}`);
-  if (!summary.run.stats.assertions.total) problems.push('newman ran no assertions');
-  if (problems.length > from) throw new CheckFailed("the collection did not pass: newman's report is above");
+  if (ran.length !== items) problem(`newman ran ${ran.length} requests; ${pass.folders ? `the folders ${pass.folders.map((f) => `"${f}"`).join(', ')}` : 'the collection'} have ${items} to run`);
+  for (const name of ran) if (toSkip.has(name)) problem(`"${name}" ran, but must skip itself with authMode ${pass.auth}`);
+  if (!summary.run.stats.assertions.total) problem('newman ran no assertions');
 }
 
 interface CollectionNode {
@@ -376,7 +399,7 @@ function answerOf(execution: NewmanRunExecution): Answer {
 function checkAuthorizer(posts: Answer[], pass: Pass, keys: Keys): number {
   const refused = posts.filter((a) => a.refusal !== undefined);
   if (pass.auth !== 'apiKey') {
-    for (const a of refused) problems.push(`"${a.name}" was answered ${a.status} by a twin without auth`);
+    for (const a of refused) problem(`"${a.name}" was answered ${a.status} by a twin without auth`);
     return refused.length;
   }
   const seen = { missing: 0, revoked: 0, other: 0 };
@@ -384,17 +407,17 @@ function checkAuthorizer(posts: Answer[], pass: Pass, keys: Keys): number {
     const [kind, status, message] =
       a.apiKey === undefined ? (['missing', 401, 'Unauthorized'] as const) : a.apiKey === keys.valid ? (['valid', 0, ''] as const) : ([a.apiKey === keys.revoked ? 'revoked' : 'other', 403, 'Forbidden'] as const);
     if (kind === 'valid') {
-      if (a.refusal) problems.push(`"${a.name}" sent the run's valid key and was answered ${a.status} ${JSON.stringify(a.refusal)}`);
+      if (a.refusal) problem(`"${a.name}" sent the run's valid key and was answered ${a.status} ${JSON.stringify(a.refusal)}`);
       continue;
     }
     seen[kind]++;
     const key = kind === 'missing' ? 'no key header' : kind === 'revoked' ? 'the revoked key' : `the key ${JSON.stringify(a.apiKey)}`;
     if (a.status !== status || !isDeepStrictEqual(a.refusal, { message })) {
-      problems.push(`"${a.name}" sent ${key}: answered ${a.status} ${JSON.stringify(a.refusal ?? a.body)}, not ${status} {"message":"${message}"}`);
+      problem(`"${a.name}" sent ${key}: answered ${a.status} ${JSON.stringify(a.refusal ?? a.body)}, not ${status} {"message":"${message}"}`);
     }
   }
   for (const [kind, n] of Object.entries(seen)) {
-    if (n === 0) problems.push(`no request sent ${kind === 'missing' ? 'no key header' : kind === 'revoked' ? 'the revoked key' : 'a wrong key'}: "${API_KEYS_FOLDER}" did not run as meant`);
+    if (n === 0) problem(`no request sent ${kind === 'missing' ? 'no key header' : kind === 'revoked' ? 'the revoked key' : 'a wrong key'}: "${API_KEYS_FOLDER}" did not run as meant`);
   }
   return refused.length;
 }
@@ -403,8 +426,8 @@ function checkAuthorizer(posts: Answer[], pass: Pass, keys: Keys): number {
 function checkWarnings(events: Handled[], pass: Pass): number {
   const reasons = new Set(events.flatMap((a) => (a.body.warnings ?? []).map((w) => w.reason)));
   const count = events.reduce((n, a) => n + (a.body.warnings?.length ?? 0), 0);
-  if (pass.contracts.mode !== 'warn' && count > 0) problems.push(`${count} warnings answered in contract mode ${pass.contracts.mode}`);
-  for (const reason of pass.mustWarn) if (!reasons.has(reason)) problems.push(`no answer warned of ${reason}: the contract cases did not run as meant`);
+  if (pass.contracts.mode !== 'warn' && count > 0) problem(`${count} warnings answered in contract mode ${pass.contracts.mode}`);
+  for (const reason of pass.mustWarn) if (!reasons.has(reason)) problem(`no answer warned of ${reason}: the contract cases did not run as meant`);
   return count;
 }
 
@@ -455,13 +478,13 @@ function checkErrorBucket(events: Handled[], objects: { key: string; text: strin
   const byRequest = new Map<string, QuarantineObject[]>();
   for (const { key, text } of objects) {
     const leak = leaked(text, secrets);
-    if (leak) problems.push(`quarantine object ${key} holds ${leak}`);
+    if (leak) problem(`quarantine object ${key} holds ${leak}`);
     const parsed = quarantineObjectSchema.safeParse(JSON.parse(text));
     if (!parsed.success) {
-      problems.push(`quarantine object ${key} does not match quarantineObjectSchema: ${parsed.error.message}`);
+      problem(`quarantine object ${key} does not match quarantineObjectSchema: ${parsed.error.message}`);
       continue;
     }
-    if (parsed.data.producer !== producer) problems.push(`quarantine object ${key} names producer ${parsed.data.producer}, not ${producer} (the producer of the run's key)`);
+    if (parsed.data.producer !== producer) problem(`quarantine object ${key} names producer ${parsed.data.producer}, not ${producer} (the producer of the run's key)`);
     byRequest.set(parsed.data.request_id, [...(byRequest.get(parsed.data.request_id) ?? []), parsed.data]);
   }
   let expected = 0;
@@ -472,12 +495,12 @@ function checkErrorBucket(events: Handled[], objects: { key: string; text: strin
     const found = byRequest.get(body.requestId) ?? [];
     const rejectedSomething = body.errors.length > 0;
     if (!rejectedSomething) {
-      if (found.length > 0) problems.push(`"${answer.name}" (${answer.status}, nothing rejected) has ${found.length} quarantine object(s)`);
+      if (found.length > 0) problem(`"${answer.name}" (${answer.status}, nothing rejected) has ${found.length} quarantine object(s)`);
       continue;
     }
     expected++;
     if (found.length !== 1) {
-      problems.push(`"${answer.name}" (${answer.status}, request ${body.requestId}) has ${found.length} quarantine objects in the error bucket, not 1`);
+      problem(`"${answer.name}" (${answer.status}, request ${body.requestId}) has ${found.length} quarantine objects in the error bucket, not 1`);
       continue;
     }
     const object = found[0]!;
@@ -515,15 +538,15 @@ function checkErrorBucket(events: Handled[], objects: { key: string; text: strin
         if (record.reason === 'schema_violation' || record.reason === 'unknown_schema') mismatches.push(...checkContractRecord(answer, record));
       }
     }
-    if (mismatches.length > 0) problems.push(`"${answer.name}": its quarantine object differs from the answer: ${mismatches.join('; ')}`);
+    if (mismatches.length > 0) problem(`"${answer.name}": its quarantine object differs from the answer: ${mismatches.join('; ')}`);
   }
-  if (objects.length !== expected) problems.push(`the error bucket holds ${objects.length} objects; the run rejected input in ${expected} requests`);
+  if (objects.length !== expected) problem(`the error bucket holds ${objects.length} objects; the run rejected input in ${expected} requests`);
   for (const reason of pass.mustQuarantine) {
-    if (!quarantinedReasons.has(reason)) problems.push(`no request or record was quarantined as ${reason}: the cases did not run as meant`);
+    if (!quarantinedReasons.has(reason)) problem(`no request or record was quarantined as ${reason}: the cases did not run as meant`);
   }
   // The torn gzip body, byte for byte.
   if (pass.mustQuarantine.includes('invalid_compression') && !keptCompressed.has('invalid_compression')) {
-    problems.push('no compressed file body refused as invalid_compression was kept whole, base64, as the bytes sent');
+    problem('no compressed file body refused as invalid_compression was kept whole, base64, as the bytes sent');
   }
   return expected;
 }
@@ -584,9 +607,9 @@ function checkStatus(posts: Answer[], status: TwinStatus, pass: Pass): void {
     schemaWarnings: status.api.schemaWarnings,
     requests: status.api.requests,
   };
-  if (!isDeepStrictEqual(actual, expected)) problems.push(`the twin's /status says ${JSON.stringify(actual)}; the answers say ${JSON.stringify(expected)}`);
+  if (!isDeepStrictEqual(actual, expected)) problem(`the twin's /status says ${JSON.stringify(actual)}; the answers say ${JSON.stringify(expected)}`);
   for (const schema of ['page_view/2', 'order_placed/1']) {
-    if (pass.contracts.mode !== 'off' && !status.contracts.schemas.includes(schema)) problems.push(`the twin has no schema ${schema} (it has ${status.contracts.schemas.join(', ') || 'none'})`);
+    if (pass.contracts.mode !== 'off' && !status.contracts.schemas.includes(schema)) problem(`the twin has no schema ${schema} (it has ${status.contracts.schemas.join(', ') || 'none'})`);
   }
 }
 
@@ -645,12 +668,12 @@ function acceptedEvents(events: Handled[], runId: string): Map<string, Accepted>
     if (body.accepted === 0) continue;
     const rejected = new Set(body.errors.map((e) => e.index));
     const accepted = recordsOf(answer).flatMap((record, index) => (rejected.has(index) ? [] : [String((record as { id: unknown }).id)]));
-    if (accepted.length !== body.accepted) problems.push(`"${answer.name}" answered accepted ${body.accepted}, but its body holds ${accepted.length} records not rejected`);
+    if (accepted.length !== body.accepted) problem(`"${answer.name}" answered accepted ${body.accepted}, but its body holds ${accepted.length} records not rejected`);
     for (const id of accepted) {
       // A file body cannot carry the runId: its ids are fixed, and only a file body may use them.
       const prefix = answer.file !== undefined ? FIXTURE_ID_PREFIX : runId;
-      if (!id.startsWith(prefix)) problems.push(`"${answer.name}" sent id ${id}, which does not start with ${answer.file !== undefined ? 'the fixtures\' prefix' : "the run's runId"} ${prefix}`);
-      if (expected.has(id)) problems.push(`"${answer.name}" sent id ${id}, which another accepted request sent too`);
+      if (!id.startsWith(prefix)) problem(`"${answer.name}" sent id ${id}, which does not start with ${answer.file !== undefined ? 'the fixtures\' prefix' : "the run's runId"} ${prefix}`);
+      if (expected.has(id)) problem(`"${answer.name}" sent id ${id}, which another accepted request sent too`);
       expected.set(id, { requestId: body.requestId, contentEncoding: answer.contentEncoding });
     }
   }
@@ -659,23 +682,23 @@ function acceptedEvents(events: Handled[], runId: string): Map<string, Accepted>
 
 /** Every accepted record is in raw_events exactly once, with its request's id, and nothing else is. Returns how many were sent compressed. */
 function checkWarehouse(expected: Map<string, Accepted>, rows: { id: string; requestId: string }[], pass: Pass): number {
-  if (expected.size === 0) problems.push('the run accepted no events, so nothing could be checked in raw_events');
+  if (expected.size === 0) problem('the run accepted no events, so nothing could be checked in raw_events');
   const found = new Map<string, string[]>(); // id → request ids of its rows
   for (const row of rows) found.set(row.id, [...(found.get(row.id) ?? []), row.requestId]);
   const decoded = new Set<string>();
   let compressed = 0;
   for (const [id, { requestId, contentEncoding }] of expected) {
     const requestIds = found.get(id) ?? [];
-    if (requestIds.length === 0) problems.push(`accepted event ${id} is not in raw_events`);
-    else if (requestIds.length > 1) problems.push(`accepted event ${id} is in raw_events ${requestIds.length} times`);
-    else if (requestIds[0] !== requestId) problems.push(`event ${id} is in raw_events with request_id ${requestIds[0]}, answered ${requestId}`);
+    if (requestIds.length === 0) problem(`accepted event ${id} is not in raw_events`);
+    else if (requestIds.length > 1) problem(`accepted event ${id} is in raw_events ${requestIds.length} times`);
+    else if (requestIds[0] !== requestId) problem(`event ${id} is in raw_events with request_id ${requestIds[0]}, answered ${requestId}`);
     else if (contentEncoding !== undefined) {
       decoded.add(contentEncoding);
       compressed++;
     }
   }
-  for (const [id, requestIds] of found) if (!expected.has(id)) problems.push(`raw_events holds ${id} (request ${requestIds.join(', ')}), which was never accepted`);
-  for (const coding of pass.mustDecode) if (!decoded.has(coding)) problems.push(`no event sent with Content-Encoding ${coding} reached raw_events: the compressed cases did not run as meant`);
+  for (const [id, requestIds] of found) if (!expected.has(id)) problem(`raw_events holds ${id} (request ${requestIds.join(', ')}), which was never accepted`);
+  for (const coding of pass.mustDecode) if (!decoded.has(coding)) problem(`no event sent with Content-Encoding ${coding} reached raw_events: the compressed cases did not run as meant`);
   return compressed;
 }
 
@@ -699,30 +722,22 @@ function checkLanding(expected: Map<string, Accepted>, files: { key: string; tex
   const wrongProducer: string[] = [];
   for (const { key, text } of files) {
     const leak = leaked(text, secrets);
-    if (leak) problems.push(`landing file ${key} holds ${leak}`);
+    if (leak) problem(`landing file ${key} holds ${leak}`);
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
       const envelope = envelopeSchema.safeParse(JSON.parse(line));
       if (!envelope.success) {
-        problems.push(`landing file ${key} has a line that is no envelope: ${line.slice(0, 200)}`);
+        problem(`landing file ${key} has a line that is no envelope: ${line.slice(0, 200)}`);
         continue;
       }
       const id = String(envelope.data.record.id);
       landed.add(id);
       if (envelope.data.producer !== producer) wrongProducer.push(`${id} (${envelope.data.producer ?? 'none'})`);
-      if (!expected.has(id)) problems.push(`landing file ${key} holds ${id}, which was never accepted`);
+      if (!expected.has(id)) problem(`landing file ${key} holds ${id}, which was never accepted`);
     }
   }
-  if (wrongProducer.length > 0) problems.push(`${wrongProducer.length} landing envelopes do not name producer ${producer ?? '(none)'}: ${wrongProducer.slice(0, 5).join(', ')}`);
+  if (wrongProducer.length > 0) problem(`${wrongProducer.length} landing envelopes do not name producer ${producer ?? '(none)'}: ${wrongProducer.slice(0, 5).join(', ')}`);
   const missing = [...expected.keys()].filter((id) => !landed.has(id));
-  if (missing.length > 0) problems.push(`${missing.length} accepted events are in no landing file (of ${files.length}): ${missing.slice(0, 5).join(', ')}`);
+  if (missing.length > 0) problem(`${missing.length} accepted events are in no landing file (of ${files.length}): ${missing.slice(0, 5).join(', ')}`);
 }
 
-async function stopWithin(twin: TwinProcess, ms: number): Promise<number | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
-  const result = await Promise.race([stopTwin(twin, 'SIGINT'), timeout]);
-  clearTimeout(timer);
-  if (result === 'timeout') throw new CheckFailed(`the twin did not stop within ${ms / 1000} s of SIGINT\n${twin.output()}`);
-  return result;
-}

@@ -2,11 +2,7 @@
  * `pnpm start`: runs the local twin until Ctrl-C, then drains it: every
  * accepted record is delivered and loaded before the process exits.
  */
-import { statusLine } from './status-line';
-import { startTwin } from './twin';
-import { twinOptionsFromCli } from './options';
-import { readyBanner } from './banner';
-import { drainOnSignals } from './shutdown';
+import { drainOnSignals, readyBanner, startTwin, statusLine, twinOptionsFromCli } from '@snowgate/twin';
 
 let ticker: NodeJS.Timeout | undefined;
 let stopping = false;

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseCommandLine } from './cli';
+import { parseCommandLine } from './args';
 
 const USAGE = `Usage: pnpm synth [--stage STAGE] [--out DIR]
 

@@ -5,7 +5,7 @@
 import { toolEnv } from '@snowgate/config';
 import { ConfigError, REJECTION_REASONS } from '@snowgate/core';
 import { FixModuleError, loadFix, replay, resolveTarget, ReplayLockedError, type ObjectReport } from '@snowgate/replay';
-import { parseArgs } from 'node:util';
+import { parseArguments, UsageError } from './args';
 
 const usage = `Usage: pnpm replay [options]
 
@@ -43,16 +43,6 @@ Examples:
   pnpm replay --request-id 'LIxCyGd7SK4FjEg='                 # the quarantine object of an answer
   pnpm replay --stage dev --reason schema_violation --send`;
 
-/** node:util parseArgs's errors, as one line that names the argument. */
-function argumentError(error: unknown): string | undefined {
-  const { code, message } = error as NodeJS.ErrnoException;
-  const quoted = /'([^']*)'/.exec(message)?.[1];
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${quoted}`;
-  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument ${quoted}`;
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return quoted?.endsWith(' <value>') ? `${quoted.slice(0, -' <value>'.length)} needs a value` : `${quoted} takes no value`;
-  return undefined;
-}
-
 function time(value: string | undefined, name: string): Date | undefined {
   if (value === undefined) return undefined;
   const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
@@ -71,7 +61,7 @@ const line = (o: ObjectReport) => {
 };
 
 try {
-  const { values } = parseArgs({
+  const { values } = parseArguments({
     options: {
       stage: { type: 'string', default: 'local' },
       'data-dir': { type: 'string' },
@@ -89,7 +79,6 @@ try {
       send: { type: 'boolean', default: false },
       'break-lock': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
@@ -140,9 +129,8 @@ try {
     target.clients.s3.destroy();
   }
 } catch (error) {
-  const badArgument = argumentError(error);
-  if (badArgument) {
-    console.error(`replay: ${badArgument} (pnpm replay --help lists the options)`);
+  if (error instanceof UsageError) {
+    console.error(`replay: ${error.message} (pnpm replay --help lists the options)`);
     process.exit(2);
   }
   const known = error instanceof ConfigError || error instanceof FixModuleError || error instanceof ReplayLockedError;

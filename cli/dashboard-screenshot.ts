@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { parseCommandLine } from './cli';
+import { parseCommandLine } from './args';
 
 const USAGE = `Usage: pnpm dashboard:screenshot [--seconds N] [--out FILE]
 

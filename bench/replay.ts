@@ -19,8 +19,8 @@ import { loadFix, replay } from '@snowgate/replay';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { parseCommandLine } from './cli';
-import { spawnTwin, stopTwin, type TwinProcess } from '../tests/twin/support';
+import { parseCommandLine } from '../cli/args';
+import { spawnTwin, stopTwin, type TwinProcess } from '../cli/twin-process';
 
 const USAGE = `Usage: pnpm bench:replay [--objects N] [--records N] [--concurrency LIST]
 

@@ -10,11 +10,12 @@
 import { endpointsFile, twinDataDir } from '@snowgate/config';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { readJson } from './durable-file';
-import type { Endpoints } from './twin';
-import { formatTable } from './table';
-import { openWarehouse, readOnlyQuery, snowflakeToDuckDb } from './warehouse';
+// The modules it needs, not the package's index: that would load the whole twin (SDK clients, emulators) first.
+import type { Endpoints } from '@snowgate/twin';
+import { readJson } from '@snowgate/twin/durable-file';
+import { formatTable } from '@snowgate/twin/table';
+import { openWarehouse, readOnlyQuery, snowflakeToDuckDb } from '@snowgate/twin/warehouse';
+import { parseCommandLine, usageError } from './args';
 
 const USAGE = `Usage: pnpm query [options] "<sql>"
 
@@ -30,36 +31,17 @@ Options:
 Example:
   pnpm query "select record->>'id' as id, received_at from raw_events limit 5"`;
 
-let parsed;
-try {
-  parsed = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      'data-dir': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      dialect: { type: 'string', default: 'duckdb' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: true,
-  });
-} catch (error) {
-  console.error(`pnpm query: ${(error as Error).message} (see pnpm query --help)`);
-  process.exit(2);
-}
-const { values, positionals } = parsed;
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const { values, positionals } = parseCommandLine('pnpm query', USAGE, {
+  options: {
+    'data-dir': { type: 'string' },
+    json: { type: 'boolean', default: false },
+    dialect: { type: 'string', default: 'duckdb' },
+  },
+  allowPositionals: true,
+});
 const written = positionals.join(' ').trim();
-if (!['duckdb', 'snowflake'].includes(values.dialect!)) {
-  console.error(`pnpm query: --dialect must be duckdb or snowflake, not ${values.dialect} (see pnpm query --help)`);
-  process.exit(2);
-}
-if (!written) {
-  console.error('pnpm query: no SQL given (see pnpm query --help)');
-  process.exit(2);
-}
+if (!['duckdb', 'snowflake'].includes(values.dialect)) usageError('pnpm query', `--dialect must be duckdb or snowflake, not ${values.dialect}`);
+if (!written) usageError('pnpm query', 'no SQL given');
 let sql = written;
 try {
   if (values.dialect === 'snowflake') {

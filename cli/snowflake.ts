@@ -9,7 +9,7 @@
  * key-pair authentication only. See snowflake/README.md.
  */
 import { join } from 'node:path';
-import { parseCommandLine } from './cli';
+import { parseCommandLine } from './args';
 
 const USAGE = `Usage: pnpm snowflake:apply --stage STAGE [--dry-run] [--outputs FILE]
        pnpm snowflake:remove --stage STAGE (--yes | --dry-run)

@@ -18,7 +18,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { parseCommandLine } from './cli';
+import { parseCommandLine } from '../cli/args';
+import { TWIN_ENTRY } from '../cli/twin-process';
 import { openWarehouse, query } from '@snowgate/twin';
 import { endpointsFile } from '@snowgate/config';
 
@@ -74,7 +75,7 @@ interface Window {
 }
 
 async function startTwin(dataDir: string): Promise<{ child: ChildProcess; api: string }> {
-  const child = spawn(process.execPath, [...profileArgs, '--import', 'tsx', join(root, 'packages/twin/src/main.ts'), '--port', '0', '--data-dir', dataDir], {
+  const child = spawn(process.execPath, [...profileArgs, '--import', 'tsx', TWIN_ENTRY, '--port', '0', '--data-dir', dataDir], {
     cwd: root,
     env: { ...process.env, SNOWGATE_TWIN_QUIET: '1', NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'ignore', 'inherit'],

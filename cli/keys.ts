@@ -18,9 +18,7 @@ import { loadStageConfig } from '@snowgate/config/files';
 import { apiKeyParameterPrefix, ssmApiKeyStore } from '@snowgate/functions/api-key-store';
 import { fileApiKeyStore } from '@snowgate/twin';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-
-class UsageError extends Error {}
+import { parseArguments, UsageError } from './args';
 
 const COMMON = `  --stage <stage>      local (default): the local twin; another stage: its SSM Parameter Store
   --data-dir <dir>     stage local: the twin's data dir (default $SNOWGATE_DATA_DIR or .snowgate)
@@ -90,32 +88,20 @@ Example:
 };
 
 try {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      strict: true,
-      options: {
-        stage: { type: 'string', default: 'local' },
-        'data-dir': { type: 'string' },
-        config: { type: 'string' },
-        region: { type: 'string' },
-        producer: { type: 'string' },
-        'key-id': { type: 'string' },
-        key: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    // parseArgs' own messages run long; one line that names the option is enough.
-    const option = /'([^']+)'/.exec((error as Error).message)?.[1];
-    const code = (error as { code?: string }).code;
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${option} (pnpm keys --help lists the options)`);
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${(error as Error).message.split('\n')[0]} (pnpm keys --help)`);
-    throw error;
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseArguments({
+    allowPositionals: true,
+    strict: true,
+    options: {
+      stage: { type: 'string', default: 'local' },
+      'data-dir': { type: 'string' },
+      config: { type: 'string' },
+      region: { type: 'string' },
+      producer: { type: 'string' },
+      'key-id': { type: 'string' },
+      key: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
   const [command = '', ...extra] = positionals;
   if (values.help) {
     console.log(USAGE[command] ?? USAGE['']);
@@ -193,6 +179,8 @@ try {
     ssm?.destroy();
   }
 } catch (error) {
-  console.error(`keys: ${(error as Error).message}`);
+  // A malformed command line (parseArguments) names the argument; a wrong command or value says what to do itself.
+  const hint = error instanceof UsageError && error.parserMessage !== undefined ? ' (pnpm keys --help lists the options)' : '';
+  console.error(`keys: ${(error as Error).message}${hint}`);
   process.exit(error instanceof UsageError ? 2 : 1);
 }

@@ -35,10 +35,9 @@ import { buildValidators } from '../stacks/contracts';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { parseCommandLine } from './cli';
+import { parseCommandLine } from '../cli/args';
 import { readFileSync } from 'node:fs';
-import { pageViewV2 } from '../tests/support/contracts';
-import { apiEvent, lambdaContext } from '../tests/support/events';
+import { apiEvent, lambdaContext, pageViewV2 } from './support/handler-inputs';
 
 const USAGE = `Usage: pnpm bench:handler [--quick] [--node-defaults] [--cold-only]
 
