@@ -135,7 +135,7 @@ describe('Stream and Firehose', () => {
 
   it('gives Firehose a role that reads this stream and writes only its prefixes', () => {
     const s = statements(d.templates.Stream);
-    expect(s.map((x) => x.Action).flat().sort()).toEqual(
+    expect(s.flatMap((x) => x.Action).sort()).toEqual(
       [
         'kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards',
         'logs:PutLogEvents', 's3:AbortMultipartUpload', 's3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads', 's3:PutObject',

@@ -3,9 +3,9 @@ import {
   DescribeStreamCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  KinesisClient,
+  type KinesisClient,
 } from '@aws-sdk/client-kinesis';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { createClients } from '@snowgate/functions/clients';
 import kinesalite from 'kinesalite';
 import { speedUpKinesalite } from '../../packages/twin/src/kinesalite-sequences.mjs';

@@ -118,7 +118,7 @@ describe('the local twin as a process', () => {
     const dataDir = tempDataDir();
     try {
       const acked = new Set<string>();
-      let first = await spawnTwin(dataDir);
+      const first = await spawnTwin(dataDir);
       let sent = 0;
       const sendSome = async (api: string, n: number) => {
         for (let i = 0; i < n; i++) {

@@ -86,7 +86,7 @@ export const stageConfigSchema = z
     snowflake: z
       .object({
         /** `STORAGE_AWS_EXTERNAL_ID` of the storage integration, fixed here so that neither side waits for the other. */
-        externalId: z.string().regex(/^[\w+=,.@:\/-]{2,1224}$/),
+        externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/),
         /** Snowflake's IAM user (`DESC INTEGRATION` → `STORAGE_AWS_IAM_USER_ARN`); until known, only this account can assume the role. */
         iamUserArn: z.string().regex(/^arn:aws:iam::\d{12}:user\/.+$/).optional(),
         /** The pipe's SQS queue (`SHOW PIPES` → `notification_channel`); until known, no bucket notification is created. */

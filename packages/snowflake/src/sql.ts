@@ -27,9 +27,9 @@ export const snowflakeVariablesSchema = z.object({
   table: identifier,
   pipe: identifier,
   /** The stack's output SnowflakeRoleArn. */
-  aws_role_arn: literal(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/, 'an IAM role ARN'),
+  aws_role_arn: literal(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN'),
   /** The stack's output SnowflakeExternalId (config `snowflake.externalId`). */
-  external_id: literal(/^[\w+=,.@:\/-]{2,1224}$/, 'an external ID'),
+  external_id: literal(/^[\w+=,.@:/-]{2,1224}$/, 'an external ID'),
   /** The stack's output SnowflakeStageUrl: `s3://<landing bucket>/<prefix>/`, with the trailing slash. */
   stage_url: literal(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([A-Za-z0-9!_.*()=-]+\/)+$/, 's3://<bucket>/<prefix>/ with a trailing slash'),
 });

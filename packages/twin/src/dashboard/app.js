@@ -1,7 +1,7 @@
 // The twin's dashboard. Plain DOM, no framework, no build step. Everything shown
 // that comes from the pipeline (quarantined input above all) is set as text,
 // never as HTML: a producer's bytes must not become markup here.
-'use strict';
+
 
 const $ = (id) => document.getElementById(id);
 const fmt = new Intl.NumberFormat('en');
