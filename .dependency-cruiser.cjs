@@ -23,8 +23,7 @@ const knownImportOfTests = (from, to) => ({ type: 'dependency', from, to, rule: 
  * an exact edge or cycle: any new one fails. Delete an entry once its change has
  * landed (`pnpm lint:arch` then says nothing of it).
  */
-const KNOWN_VIOLATIONS = [
-];
+const KNOWN_VIOLATIONS = [];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -73,7 +72,13 @@ module.exports = {
         '(@snowgate/config/files, @snowgate/config/snowflake): they would land in the function bundle.',
       severity: 'error',
       from: { path: '^packages/functions/' },
-      to: { path: ['^packages/(cost|contracts|twin|replay|snowflake|client)/', '^packages/config/src/(files|snowflake)\\.ts$', '(^|node_modules/)(ajv|ajv-formats)(/|$)'] },
+      to: {
+        path: [
+          '^packages/(cost|contracts|twin|replay|snowflake|client)/',
+          '^packages/config/src/(files|snowflake)\\.ts$',
+          '(^|node_modules/)(ajv|ajv-formats)(/|$)',
+        ],
+      },
     },
     {
       name: 'config-main-entry-reads-no-files',

@@ -65,11 +65,17 @@ function event(scenario: number, i: number) {
     type: 'page_view',
     ts: new Date(Date.UTC(2026, 11, 3, 10, 0, 0, i)).toISOString(),
     user: { id: `u-${i % 997}`, plan: i % 3 === 0 ? 'pro' : 'free', country: ['FR', 'DE', 'US', 'JP'][i % 4] },
-    properties: { path: `/products/${i % 211}`, referrer: 'https://www.example.com/search?q=snowgate', ms: (i * 37) % 2_000, first: i % 10 === 0 },
+    properties: {
+      path: `/products/${i % 211}`,
+      referrer: 'https://www.example.com/search?q=snowgate',
+      ms: (i * 37) % 2_000,
+      first: i % 10 === 0,
+    },
   };
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!);
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function scenario(n: number, batch: number, concurrency: number, gzip: boolean) {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'snowgate-bench-client-'));
@@ -122,7 +128,8 @@ async function scenario(n: number, batch: number, concurrency: number, gzip: boo
     const missingIds = delivered.filter((id) => !loaded.has(id));
     const missing = missingIds.length;
     if (missing > 0) keep = true;
-    if (missing > 0) console.error(`missing from raw_events: ${missingIds.slice(0, 20).join(', ')}${missing > 20 ? ', …' : ''} (data dir ${dataDir})`);
+    if (missing > 0)
+      console.error(`missing from raw_events: ${missingIds.slice(0, 20).join(', ')}${missing > 20 ? ', …' : ''} (data dir ${dataDir})`);
     const duplicated = [...loaded.values()].filter((c) => c > 1).length;
     const unexpected = loaded.size - delivered.filter((id) => loaded.has(id)).length;
     latencies.sort((a, b) => a - b);
@@ -178,10 +185,15 @@ const table = [
   ),
 ].join('\n');
 console.log(table);
-writeFileSync(join(outDir, 'client.json'), JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, results }, null, 2));
+writeFileSync(
+  join(outDir, 'client.json'),
+  JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, results }, null, 2),
+);
 
 // Every delivered event is in raw_events, and nothing else is; without faults, each exactly once.
-const bad = results.filter((r) => r.missing > 0 || r.unexpected > 0 || r.failed > 0 || (faults === 0 && (r.duplicated > 0 || r.retries > 0)));
+const bad = results.filter(
+  (r) => r.missing > 0 || r.unexpected > 0 || r.failed > 0 || (faults === 0 && (r.duplicated > 0 || r.retries > 0)),
+);
 if (bad.length > 0) {
   console.error(`FAILED: ${JSON.stringify(bad)}`);
   process.exit(1);

@@ -56,7 +56,11 @@ Example:
   pnpm bench:handler --cold-only`;
 
 const { values: flags } = parseCommandLine('pnpm bench:handler', USAGE, {
-  options: { quick: { type: 'boolean', default: false }, 'node-defaults': { type: 'boolean', default: false }, 'cold-only': { type: 'boolean', default: false } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    'node-defaults': { type: 'boolean', default: false },
+    'cold-only': { type: 'boolean', default: false },
+  },
 });
 const quick = flags.quick;
 const nodeDefaults = flags['node-defaults'];
@@ -93,8 +97,11 @@ const fakeTransport = {
     let body = '';
     let headers: Record<string, string> = {};
     if (request.headers['x-amz-target']?.endsWith('PutRecords')) {
-      const count = (JSON.parse(Buffer.from(request.body as Uint8Array).toString("utf8")) as { Records: unknown[] }).Records.length;
-      body = JSON.stringify({ FailedRecordCount: 0, Records: Array.from({ length: count }, (_, i) => ({ ShardId: 'shardId-000000000000', SequenceNumber: String(i) })) });
+      const count = (JSON.parse(Buffer.from(request.body as Uint8Array).toString('utf8')) as { Records: unknown[] }).Records.length;
+      body = JSON.stringify({
+        FailedRecordCount: 0,
+        Records: Array.from({ length: count }, (_, i) => ({ ShardId: 'shardId-000000000000', SequenceNumber: String(i) })),
+      });
       headers = { 'content-type': 'application/x-amz-json-1.1' };
     } else {
       headers = { etag: '"d41d8cd98f00b204e9800998ecf8427e"' };
@@ -121,11 +128,22 @@ async function measure(name: string, body: string, iterations: number, logLevel:
  * other core, or a GC, falls on both alike, so their p99s compare on a shared
  * machine where two runs one after the other would not.
  */
-async function measureInterleaved(variants: Array<{ name: string; contracts: ContractsMode }>, body: string, iterations: number, logLevel: 'INFO' | 'SILENT') {
+async function measureInterleaved(
+  variants: Array<{ name: string; contracts: ContractsMode }>,
+  body: string,
+  iterations: number,
+  logLevel: 'INFO' | 'SILENT',
+) {
   const events = Array.from({ length: 64 }, () => apiEvent({ body }));
   const context = lambdaContext(60_000);
   const handlers = variants.map(({ contracts }) => {
-    const settings = parseIngestSettings({ streamName: 'bench', errorBucket: 'bench-errors', region: 'us-east-1', contracts: { mode: contracts }, schemasDir });
+    const settings = parseIngestSettings({
+      streamName: 'bench',
+      errorBucket: 'bench-errors',
+      region: 'us-east-1',
+      contracts: { mode: contracts },
+      schemasDir,
+    });
     const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
     const kinesis = new KinesisClient({ region: 'us-east-1', credentials, requestHandler: fakeTransport as never, cacheMiddleware: true });
     const s3 = new S3Client({ region: 'us-east-1', credentials, requestHandler: fakeTransport as never, cacheMiddleware: true });
@@ -141,7 +159,8 @@ async function measureInterleaved(variants: Array<{ name: string; contracts: Con
         const t = process.hrtime.bigint();
         const response = await handlers[v]!(events[i % events.length]!, context);
         if (times) times[v]!.push(Number(process.hrtime.bigint() - t) / 1e6);
-        if (response.statusCode! >= 300 && !variants[v]!.name.includes('rejected')) throw new Error(`unexpected ${response.statusCode}: ${response.body}`);
+        if (response.statusCode! >= 300 && !variants[v]!.name.includes('rejected'))
+          throw new Error(`unexpected ${response.statusCode}: ${response.body}`);
       }
     }
   };
@@ -195,7 +214,10 @@ const LAMBDA_BUILD = {
 async function bundle() {
   const entry = new URL('../packages/functions/src/ingest.ts', import.meta.url).pathname;
   const results = [];
-  for (const [variant, external] of [['SDK bundled', []], ['SDK external (runtime-provided)', ['@aws-sdk/*', '@smithy/*']]] as const) {
+  for (const [variant, external] of [
+    ['SDK bundled', []],
+    ['SDK external (runtime-provided)', ['@aws-sdk/*', '@smithy/*']],
+  ] as const) {
     const outfile = new URL(`ingest-${external.length ? 'external' : 'bundled'}.mjs`, outDir).pathname;
     const { metafile } = await build({
       ...LAMBDA_BUILD,
@@ -216,10 +238,18 @@ async function bundle() {
     for (const contracts of external.length ? (['off'] as const) : (['off', 'enforce'] as const)) {
       const loads: number[] = [];
       for (let i = 0; i < runs; i++) {
-        const out = execFileSync(process.execPath, ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(outfile)}); console.log(performance.now() - t);`], {
-          env: sandboxEnv(contracts === 'enforce' ? ENFORCE_ENV : {}),
-          stdio: ['ignore', 'pipe', 'ignore'],
-        });
+        const out = execFileSync(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `const t = performance.now(); await import(${JSON.stringify(outfile)}); console.log(performance.now() - t);`,
+          ],
+          {
+            env: sandboxEnv(contracts === 'enforce' ? ENFORCE_ENV : {}),
+            stdio: ['ignore', 'pipe', 'ignore'],
+          },
+        );
         loads.push(Number(String(out).trim()));
       }
       loads.sort((a, b) => a - b);
@@ -263,10 +293,18 @@ function contractsCompile(samples: number) {
   const imports = Array.from({ length: Math.min(samples, quick ? 5 : 15) }, () =>
     Number(
       String(
-        execFileSync(process.execPath, ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(validators)}); console.log(performance.now() - t);`], {
-          env: sandboxEnv(),
-          stdio: ['ignore', 'pipe', 'ignore'],
-        }),
+        execFileSync(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `const t = performance.now(); await import(${JSON.stringify(validators)}); console.log(performance.now() - t);`,
+          ],
+          {
+            env: sandboxEnv(),
+            stdio: ['ignore', 'pipe', 'ignore'],
+          },
+        ),
       ).trim(),
     ),
   ).sort((a, b) => a - b);
@@ -315,7 +353,11 @@ const fakeTransportPlugin: Plugin = {
     b.onResolve({ filter: /^@smithy\/node-http-handler$/ }, (args) =>
       args.importer.endsWith('/packages/functions/src/clients.ts') ? { path: 'node-http-handler', namespace: 'bench-fake' } : undefined,
     );
-    b.onLoad({ filter: /.*/, namespace: 'bench-fake' }, () => ({ contents: FAKE_HANDLER_MODULE, loader: 'js', resolveDir: new URL('..', import.meta.url).pathname }));
+    b.onLoad({ filter: /.*/, namespace: 'bench-fake' }, () => ({
+      contents: FAKE_HANDLER_MODULE,
+      loader: 'js',
+      resolveDir: new URL('..', import.meta.url).pathname,
+    }));
   },
 };
 
@@ -369,7 +411,9 @@ async function coldPath(scenarios: Array<{ scenario: string; body: string; contr
         }),
         stdio: ['ignore', 'pipe', 'ignore'],
       });
-      const line = String(out).split('\n').find((l) => l.startsWith('COLD '));
+      const line = String(out)
+        .split('\n')
+        .find((l) => l.startsWith('COLD '));
       if (!line) throw new Error(`cold-path child printed no result: ${String(out).slice(0, 500)}`);
       const sample = JSON.parse(line.slice(5)) as { load: number; first: number; second: number; status: number[] };
       if (sample.status.some((status) => status !== 202)) throw new Error(`cold-path child answered ${sample.status.join(', ')}`);
@@ -396,9 +440,25 @@ async function coldPath(scenarios: Array<{ scenario: string; body: string; contr
   return results;
 }
 
-const one = JSON.stringify({ id: 'evt-1', type: 'page_view', user: { id: 42, plan: 'pro' }, path: '/pricing', ts: '2026-11-22T04:05:06.789Z' });
-const hundred = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ id: `evt-${i}`, type: 'page_view', user: { id: i, plan: 'pro' }, path: '/pricing', ts: '2026-11-22T04:05:06.789Z' })));
-const mixed = JSON.stringify(Array.from({ length: 100 }, (_, i) => (i % 10 === 0 ? { type: 'no id' } : { id: `evt-${i}`, type: 'page_view' })));
+const one = JSON.stringify({
+  id: 'evt-1',
+  type: 'page_view',
+  user: { id: 42, plan: 'pro' },
+  path: '/pricing',
+  ts: '2026-11-22T04:05:06.789Z',
+});
+const hundred = JSON.stringify(
+  Array.from({ length: 100 }, (_, i) => ({
+    id: `evt-${i}`,
+    type: 'page_view',
+    user: { id: i, plan: 'pro' },
+    path: '/pricing',
+    ts: '2026-11-22T04:05:06.789Z',
+  })),
+);
+const mixed = JSON.stringify(
+  Array.from({ length: 100 }, (_, i) => (i % 10 === 0 ? { type: 'no id' } : { id: `evt-${i}`, type: 'page_view' })),
+);
 // Schema contracts: records meeting schemas/page_view/2.json, ~20 fields each.
 const oneV2 = JSON.stringify(pageViewV2('evt-1'));
 const hundredV2 = JSON.stringify(Array.from({ length: 100 }, (_, i) => pageViewV2(`evt-${i}`)));
@@ -416,9 +476,20 @@ for (const logs of coldOnly ? [] : (['SILENT', 'INFO'] as const)) {
   handlerResults.push(await measure('100 records', hundred, Math.round(n / 4), logs));
   handlerResults.push(await measure('100 records, 10 rejected (quarantine path)', mixed, Math.round(n / 4), logs));
   // The same page_view v2 bodies without and with contracts, interleaved, for a like-for-like p99.
-  for (const [count, body, iterations] of [['1 page_view v2 record', oneV2, n], ['100 page_view v2 records', hundredV2, Math.round(n / 4)]] as const) {
+  for (const [count, body, iterations] of [
+    ['1 page_view v2 record', oneV2, n],
+    ['100 page_view v2 records', hundredV2, Math.round(n / 4)],
+  ] as const) {
     handlerResults.push(
-      ...(await measureInterleaved([{ name: `${count}, contracts off`, contracts: 'off' }, { name: `${count}, contracts enforce`, contracts: 'enforce' }], body, iterations, logs)),
+      ...(await measureInterleaved(
+        [
+          { name: `${count}, contracts off`, contracts: 'off' },
+          { name: `${count}, contracts enforce`, contracts: 'enforce' },
+        ],
+        body,
+        iterations,
+        logs,
+      )),
     );
   }
 }
@@ -433,16 +504,31 @@ const coldResults = await coldPath([
   { scenario: '100 page_view v2 records', body: hundredV2, contracts: 'enforce' },
 ]);
 
-const machine = { node_options: process.env.NODE_OPTIONS ?? '', cpus: os.cpus().length, model: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
+const machine = {
+  node_options: process.env.NODE_OPTIONS ?? '',
+  cpus: os.cpus().length,
+  model: os.cpus()[0]?.model,
+  memory_gib: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  date: new Date().toISOString(),
+};
 writeFileSync(
   new URL(coldOnly ? 'handler-cold.json' : 'handler.json', outDir),
-  JSON.stringify({ machine, handler: handlerResults, bundle: bundleResults, cold: coldResults, contracts_compile: compileResults }, null, 2),
+  JSON.stringify(
+    { machine, handler: handlerResults, bundle: bundleResults, cold: coldResults, contracts_compile: compileResults },
+    null,
+    2,
+  ),
 );
-console.log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memory_gib} GiB, Node ${machine.node}, NODE_OPTIONS='${machine.node_options}'`);
+console.log(
+  `machine: ${machine.cpus} × ${machine.model}, ${machine.memory_gib} GiB, Node ${machine.node}, NODE_OPTIONS='${machine.node_options}'`,
+);
 if (!coldOnly) console.table(handlerResults);
 console.table(bundleResults);
 console.table(coldResults);
-console.log(`contracts compile (${compileResults.schemas}): first loadContracts in process ${compileResults.first_load_ms} ms; median of ${compileResults.samples} fresh (new Ajv each) ${compileResults.load_median_ms} ms (max ${compileResults.load_max_ms}); compile only ${compileResults.compile_only_median_ms} ms; what the Lambda does instead, import the standalone validators (${compileResults.standalone_bytes} bytes) in a fresh process: median ${compileResults.standalone_import_median_ms} ms (max ${compileResults.standalone_import_max_ms})`);
+console.log(
+  `contracts compile (${compileResults.schemas}): first loadContracts in process ${compileResults.first_load_ms} ms; median of ${compileResults.samples} fresh (new Ajv each) ${compileResults.load_median_ms} ms (max ${compileResults.load_max_ms}); compile only ${compileResults.compile_only_median_ms} ms; what the Lambda does instead, import the standalone validators (${compileResults.standalone_bytes} bytes) in a fresh process: median ${compileResults.standalone_import_median_ms} ms (max ${compileResults.standalone_import_max_ms})`,
+);
 if (coldOnly) process.exit(0);
 const target = (scenario: string, limit: number) => {
   const r = handlerResults.find((x) => x.scenario === scenario && x.logs === 'INFO')!;
@@ -455,7 +541,10 @@ target('100 records', 5);
 const CONTRACTS_LIMIT = 1.5;
 const p99 = (scenario: string, logs: string) => handlerResults.find((x) => x.scenario === scenario && x.logs === logs)!.p99_ms;
 for (const logs of ['SILENT', 'INFO'] as const) {
-  for (const [count, today] of [['1 page_view v2 record', '1 record'], ['100 page_view v2 records', '100 records']] as const) {
+  for (const [count, today] of [
+    ['1 page_view v2 record', '1 record'],
+    ['100 page_view v2 records', '100 records'],
+  ] as const) {
     const off = p99(`${count}, contracts off`, logs);
     const enforce = p99(`${count}, contracts enforce`, logs);
     const small = p99(today, logs);

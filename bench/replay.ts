@@ -92,9 +92,11 @@ async function scenario(concurrency: number) {
       t = performance.now();
       const sent = await replay({ send: true, fix, concurrency }, deps);
       const sendMs = performance.now() - t;
-      if (dry.totals.wouldSend !== objects * records || sent.totals.sent !== objects * records) throw new Error(`planned ${dry.totals.wouldSend}, sent ${sent.totals.sent} of ${objects * records}`);
+      if (dry.totals.wouldSend !== objects * records || sent.totals.sent !== objects * records)
+        throw new Error(`planned ${dry.totals.wouldSend}, sent ${sent.totals.sent} of ${objects * records}`);
       const again = await replay({ send: true, fix, concurrency }, deps);
-      if (again.totals.sent !== 0 || again.totals.alreadySent !== objects * records) throw new Error(`a second replay sent ${again.totals.sent}`);
+      if (again.totals.sent !== 0 || again.totals.alreadySent !== objects * records)
+        throw new Error(`a second replay sent ${again.totals.sent}`);
       // Until every replayed record is queryable (Firehose's 5 s buffer, then Snowpipe).
       const started = performance.now();
       let loaded = 0;
@@ -106,7 +108,8 @@ async function scenario(concurrency: number) {
       const queryableMs = performance.now() - t;
       const dupes = await query(endpoints.api, `SELECT record->>'id' AS id FROM raw_events GROUP BY 1 HAVING count(*) > 1 LIMIT 5`);
       const distinct = Number((await query(endpoints.api, `SELECT count(DISTINCT record->>'id') AS n FROM raw_events`))[0]!.n);
-      if (distinct !== objects * records || dupes.length > 0) throw new Error(`raw_events has ${distinct} distinct ids of ${objects * records} and duplicates ${JSON.stringify(dupes)}`);
+      if (distinct !== objects * records || dupes.length > 0)
+        throw new Error(`raw_events has ${distinct} distinct ids of ${objects * records} and duplicates ${JSON.stringify(dupes)}`);
       return {
         concurrency,
         objects,
@@ -132,7 +135,13 @@ async function scenario(concurrency: number) {
 
 const results = [];
 for (const c of values.concurrency!.split(',').map(Number)) results.push(await scenario(c));
-const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
+const machine = {
+  cpus: os.cpus().length,
+  model: os.cpus()[0]?.model,
+  memory_gib: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  date: new Date().toISOString(),
+};
 writeFileSync(join(outDir, 'replay.json'), JSON.stringify({ machine, results }, null, 2));
 rmSync(fixFile, { force: true });
 console.log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memory_gib} GiB, Node ${machine.node}`);

@@ -146,7 +146,12 @@ async function scenario(batch: number, connections: number) {
 
   const { instance, connection } = await openWarehouse(join(dataDir, 'warehouse.duckdb'), { readOnly: true });
   const counts = (await query(connection, `SELECT record->>'id' AS id, count(*) AS n FROM raw_events GROUP BY 1`)).rows;
-  const latency = (await query(connection, `SELECT quantile_cont(latency_ms, 0.5) AS p50, quantile_cont(latency_ms, 0.95) AS p95, max(latency_ms) AS max FROM ingest_latency`)).rows[0]!;
+  const latency = (
+    await query(
+      connection,
+      `SELECT quantile_cont(latency_ms, 0.5) AS p50, quantile_cont(latency_ms, 0.95) AS p95, max(latency_ms) AS max FROM ingest_latency`,
+    )
+  ).rows[0]!;
   const files = (await query(connection, `SELECT count(*) AS files FROM copy_history WHERE status = 'LOADED'`)).rows[0]!;
   connection.closeSync();
   instance.closeSync();
@@ -184,9 +189,16 @@ async function scenario(batch: number, connections: number) {
 }
 
 const results = [];
-for (const connections of list(values.connections)) for (const batch of list(values.batch)) results.push(await scenario(batch, connections));
+for (const connections of list(values.connections))
+  for (const batch of list(values.batch)) results.push(await scenario(batch, connections));
 mkdirSync(join(root, '.bench'), { recursive: true });
-const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
+const machine = {
+  cpus: os.cpus().length,
+  model: os.cpus()[0]?.model,
+  memory_gib: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  date: new Date().toISOString(),
+};
 writeFileSync(join(root, soakSeconds ? '.bench/soak.json' : '.bench/twin.json'), JSON.stringify({ machine, results }, null, 2));
 console.log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memory_gib} GiB, Node ${machine.node}`);
 console.table(results.map((r) => r.summary));
@@ -216,7 +228,9 @@ function cpuSeconds(pid: number): number {
 
 /** VmRSS (now) or VmHWM (peak) of a process, in MiB. */
 function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(field))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(field))!;
   return Math.round(Number(line.split(/\s+/)[1]) / 1024);
 }
 
@@ -231,7 +245,9 @@ function drift(windows: Window[]) {
   const meanX = warm.reduce((a, w) => a + w.second, 0) / n;
   const meanY = warm.reduce((a, w) => a + w.twin_rss_mib, 0) / n;
   const slopePerSecond =
-    n < 2 ? 0 : warm.reduce((a, w) => a + (w.second - meanX) * (w.twin_rss_mib - meanY), 0) / warm.reduce((a, w) => a + (w.second - meanX) ** 2, 0);
+    n < 2
+      ? 0
+      : warm.reduce((a, w) => a + (w.second - meanX) * (w.twin_rss_mib - meanY), 0) / warm.reduce((a, w) => a + (w.second - meanX) ** 2, 0);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const third = Math.max(1, Math.floor(windows.length / 3));
   const first = median(windows.slice(0, third).map((w) => w.latency_p99_ms));

@@ -31,7 +31,10 @@ export function parseArguments<const T extends ParseArgsConfig>(config: T): Pars
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${quoted}`, firstLine);
     if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument ${quoted}`, firstLine);
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      throw new UsageError(quoted?.endsWith(' <value>') ? `${quoted.slice(0, -' <value>'.length)} needs a value` : `${quoted} takes no value`, firstLine);
+      throw new UsageError(
+        quoted?.endsWith(' <value>') ? `${quoted.slice(0, -' <value>'.length)} needs a value` : `${quoted} takes no value`,
+        firstLine,
+      );
     }
     throw new UsageError(firstLine, firstLine);
   }

@@ -122,7 +122,9 @@ function table(header: string[], rows: string[][], right: number[] = []) {
 }
 
 const { input: i, derived: d } = estimate;
-console.log(`Snowgate, monthly cost of one stage (30 days) at ${i.region} list prices read ${PRICE_LIST[0]!.read}: an estimate, not a quote`);
+console.log(
+  `Snowgate, monthly cost of one stage (30 days) at ${i.region} list prices read ${PRICE_LIST[0]!.read}: an estimate, not a quote`,
+);
 console.log(
   `Load: ${i.eventsPerSecond.toLocaleString('en-US')} events/s × ${count(i.eventBytes)} B, ${i.batch === 1 ? 'one event per request' : `batches of ${i.batch}`}` +
     ` → ${qty(d.requestsPerSecond)} requests/s, ${count(d.requestsPerMonth)} requests/month` +
@@ -152,7 +154,10 @@ console.log(
 
 console.log('');
 console.log('What drives it:');
-const perRequest = estimate.byService['API Gateway'] + estimate.byService.Lambda + estimate.lines.filter((l) => l.item.startsWith('logs')).reduce((s, l) => s + l.usd, 0);
+const perRequest =
+  estimate.byService['API Gateway'] +
+  estimate.byService.Lambda +
+  estimate.lines.filter((l) => l.item.startsWith('logs')).reduce((s, l) => s + l.usd, 0);
 console.log(
   `- Per request (API Gateway, Lambda, logs): $${usd(perRequest)} of $${usd(estimate.monthlyUsd)}. These fall with the batch size; nothing else does.`,
 );
@@ -160,7 +165,10 @@ console.log(
   `- Firehose bills each record as ${count(d.firehoseBilledBytes)} B (actual ${count(d.firehoseRecordBytes)} B, ${(d.firehoseBilledBytes / d.firehoseRecordBytes).toFixed(1)}×):` +
     ' rounding is per record, so batching records into requests does not change it; bigger events up to the next 5 KB cost nothing more.',
 );
-const byInterval = d.flushSeconds < i.bufferSeconds ? `${i.bufferMiB} MiB fills every ${d.flushSeconds.toFixed(2)} s` : `the ${i.bufferSeconds} s interval comes first`;
+const byInterval =
+  d.flushSeconds < i.bufferSeconds
+    ? `${i.bufferMiB} MiB fills every ${d.flushSeconds.toFixed(2)} s`
+    : `the ${i.bufferSeconds} s interval comes first`;
 console.log(
   `- Landing files: ${byInterval} → ${count(d.landingFilesPerDay)} files/day of ~${fileSize(d.landingFileBytes)}` +
     ` (a delivery stream with data in every ${i.bufferSeconds} s window writes ${count(86_400 / i.bufferSeconds)} files/day). Each is one S3 PUT, one S3 GET and one Snowpipe load.`,
@@ -179,12 +187,28 @@ table(
   batches.map((batch) => {
     const e = estimateMonthlyCost({ ...input, batch });
     const mark = batch === i.batch ? ' *' : '  ';
-    return [`${batch}${mark}`, count(e.derived.requestsPerMonth), usd(e.byService['API Gateway']), usd(e.byService.Lambda), usd(e.byService.CloudWatch), usd(e.byService.Firehose), usd(e.monthlyUsd), usd(e.usdPerMillionEvents)];
+    return [
+      `${batch}${mark}`,
+      count(e.derived.requestsPerMonth),
+      usd(e.byService['API Gateway']),
+      usd(e.byService.Lambda),
+      usd(e.byService.CloudWatch),
+      usd(e.byService.Firehose),
+      usd(e.monthlyUsd),
+      usd(e.usdPerMillionEvents),
+    ];
   }),
   [0, 1, 2, 3, 4, 5, 6, 7],
 );
 
-const buffers = [[1, 5], [1, 60], [8, 60], [64, 300], [128, 900], [i.bufferMiB, i.bufferSeconds]]
+const buffers = [
+  [1, 5],
+  [1, 60],
+  [8, 60],
+  [64, 300],
+  [128, 900],
+  [i.bufferMiB, i.bufferSeconds],
+]
   .filter(([mib, seconds], index, all) => all.findIndex(([m, s]) => m === mib && s === seconds) === index)
   .sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
 console.log('');
@@ -193,9 +217,18 @@ table(
   ['buffer', 'flush every s', 'files / day', 'avg file', 'S3 requests', 'total'],
   buffers.map(([bufferMiB, bufferSeconds]) => {
     const e = estimateMonthlyCost({ ...input, bufferMiB, bufferSeconds });
-    const s3Requests = e.lines.filter((l) => l.item.startsWith('landing PUT') || l.item.startsWith('landing GET')).reduce((s, l) => s + l.usd, 0);
+    const s3Requests = e.lines
+      .filter((l) => l.item.startsWith('landing PUT') || l.item.startsWith('landing GET'))
+      .reduce((s, l) => s + l.usd, 0);
     const mark = bufferMiB === i.bufferMiB && bufferSeconds === i.bufferSeconds ? ' *' : '  ';
-    return [`${bufferMiB} MiB / ${bufferSeconds} s${mark}`, e.derived.flushSeconds.toFixed(2), count(e.derived.landingFilesPerDay), fileSize(e.derived.landingFileBytes), usd(s3Requests), usd(e.monthlyUsd)];
+    return [
+      `${bufferMiB} MiB / ${bufferSeconds} s${mark}`,
+      e.derived.flushSeconds.toFixed(2),
+      count(e.derived.landingFilesPerDay),
+      fileSize(e.derived.landingFileBytes),
+      usd(s3Requests),
+      usd(e.monthlyUsd),
+    ];
   }),
   [1, 2, 3, 4, 5],
 );

@@ -30,30 +30,59 @@ Options:
 Example:
   pnpm dashboard:screenshot --seconds 20 --out .bench/dashboard.png`;
 
-const { values } = parseCommandLine('pnpm dashboard:screenshot', USAGE, { options: { seconds: { type: 'string', default: '60' }, out: { type: 'string', default: 'docs/images/dashboard.png' } } });
+const { values } = parseCommandLine('pnpm dashboard:screenshot', USAGE, {
+  options: { seconds: { type: 'string', default: '60' }, out: { type: 'string', default: 'docs/images/dashboard.png' } },
+});
 const seconds = Number(values.seconds);
 const out = resolve(values.out!);
 const dataDir = mkdtempSync(join(tmpdir(), 'snowgate-screenshot-'));
 const twin = await startTwin({ port: 0, dataDir, quiet: true }, parseStageConfig({ snowflake: { externalId: 'local' } }));
 const browser = await chromium.launch({
   executablePath: process.env.SNOWGATE_CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-dev-shm-usage',
+  ],
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   await page.goto(twin.endpoints.api);
-  const post = (body: string) => fetch(`${twin.endpoints.api}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.arrayBuffer());
+  const post = (body: string) =>
+    fetch(`${twin.endpoints.api}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) =>
+      r.arrayBuffer(),
+    );
   const until = Date.now() + seconds * 1_000;
   let n = 0;
   // A file with a bad line, as Snowpipe meets it when someone writes to the landing prefix by hand.
-  const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: twin.endpoints.s3 }, { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
-  await s3.send(new PutObjectCommand({ Bucket: twin.endpoints.buckets.landing, Key: 'events/2026/12/03/09/hand-written-file', Body: '{"received_at":"x"}\nnot json\n' }));
+  const { s3 } = createClients(
+    { region: 'us-east-1', s3Endpoint: twin.endpoints.s3 },
+    { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  );
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: twin.endpoints.buckets.landing,
+      Key: 'events/2026/12/03/09/hand-written-file',
+      Body: '{"received_at":"x"}\nnot json\n',
+    }),
+  );
   s3.destroy();
   while (Date.now() < until) {
     const wave = Math.round(40 + 35 * Math.sin(n / 15));
     await Promise.all(
       Array.from({ length: 8 }, (_, c) =>
-        post(JSON.stringify(Array.from({ length: wave }, (_, i) => (i === 7 && c === 0 ? { type: 'signup', note: 'no id' } : { id: `shot-${n}-${c}-${i}`, type: 'page_view', path: '/pricing' })))),
+        post(
+          JSON.stringify(
+            Array.from({ length: wave }, (_, i) =>
+              i === 7 && c === 0 ? { type: 'signup', note: 'no id' } : { id: `shot-${n}-${c}-${i}`, type: 'page_view', path: '/pricing' },
+            ),
+          ),
+        ),
       ),
     );
     if (n % 25 === 0) await post('{"id": "torn", "type": ');

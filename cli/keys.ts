@@ -144,15 +144,32 @@ try {
       await store.put(record);
       if (values.json) console.log(JSON.stringify({ key, key_id: record.key_id, producer: record.producer }));
       else {
-        console.error(`Created key ${record.key_id} for ${record.producer} in ${where}. It is shown once; keep it in your secret store:${note}`);
+        console.error(
+          `Created key ${record.key_id} for ${record.producer} in ${where}. It is shown once; keep it in your secret store:${note}`,
+        );
         console.log(key);
       }
     } else if (command === 'list') {
       const records = (await store.list()).sort((a, b) => a.created_at.localeCompare(b.created_at));
-      if (values.json) console.log(JSON.stringify(records.map(({ sha256: _, ...r }) => r), null, 2));
+      if (values.json)
+        console.log(
+          JSON.stringify(
+            records.map(({ sha256: _, ...r }) => r),
+            null,
+            2,
+          ),
+        );
       else {
         console.error(`${records.length} key(s) in ${where}${note}`);
-        console.table(records.map((r) => ({ key_id: r.key_id, producer: r.producer, enabled: r.enabled, created_at: r.created_at, revoked_at: r.revoked_at ?? '' })));
+        console.table(
+          records.map((r) => ({
+            key_id: r.key_id,
+            producer: r.producer,
+            enabled: r.enabled,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at ?? '',
+          })),
+        );
       }
     } else if (command === 'revoke') {
       const keyId = values['key-id'] ?? (values.key ? apiKeyId(values.key) : undefined);

@@ -40,7 +40,8 @@ const { values, positionals } = parseCommandLine('pnpm query', USAGE, {
   allowPositionals: true,
 });
 const written = positionals.join(' ').trim();
-if (!['duckdb', 'snowflake'].includes(values.dialect)) usageError('pnpm query', `--dialect must be duckdb or snowflake, not ${values.dialect}`);
+if (!['duckdb', 'snowflake'].includes(values.dialect))
+  usageError('pnpm query', `--dialect must be duckdb or snowflake, not ${values.dialect}`);
 if (!written) usageError('pnpm query', 'no SQL given');
 let sql = written;
 try {

@@ -46,7 +46,8 @@ Examples:
 function time(value: string | undefined, name: string): Date | undefined {
   if (value === undefined) return undefined;
   const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
-  if (Number.isNaN(date.getTime())) throw new ConfigError(`--${name} ${value} is not a date or time (ISO 8601, such as 2026-12-01 or 2026-12-01T08:00Z)`);
+  if (Number.isNaN(date.getTime()))
+    throw new ConfigError(`--${name} ${value} is not a date or time (ISO 8601, such as 2026-12-01 or 2026-12-01T08:00Z)`);
   return date;
 }
 
@@ -56,7 +57,10 @@ const line = (o: ObjectReport) => {
   if (o.recovered) parts.push(`${o.recovered} found on the stream from an interrupted run`);
   if (o.failing.length) parts.push(`${o.failing.length} still failing`);
   if (o.dropped.length) parts.push(`${o.dropped.length} dropped by the fix`);
-  const details = [...o.failing.map((f) => ({ index: f.index, text: `${f.reason}: ${f.message}` })), ...o.dropped.map((index) => ({ index, text: 'dropped by the fix' }))].sort((a, b) => a.index - b.index);
+  const details = [
+    ...o.failing.map((f) => ({ index: f.index, text: `${f.reason}: ${f.message}` })),
+    ...o.dropped.map((index) => ({ index, text: 'dropped by the fix' })),
+  ].sort((a, b) => a.index - b.index);
   return `${o.receivedAt}  ${o.key}\n    ${o.reasons.join(', ')} → ${parts.join(' · ')}${details.map((d) => `\n      [${d.index}] ${d.text}`).join('')}`;
 };
 
@@ -86,18 +90,32 @@ try {
     console.log(usage);
     process.exit(0);
   }
-  const reasons = (values.reason ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean);
+  const reasons = (values.reason ?? [])
+    .flatMap((r) => r.split(','))
+    .map((r) => r.trim())
+    .filter(Boolean);
   const unknown = reasons.filter((r) => !(REJECTION_REASONS as readonly string[]).includes(r));
   if (unknown.length) throw new ConfigError(`unknown reason(s) ${unknown.join(', ')}; known: ${REJECTION_REASONS.join(', ')}`);
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new ConfigError('--limit takes a positive number of objects');
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
-  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)) throw new ConfigError('--concurrency takes 1 to 64 objects at a time');
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64))
+    throw new ConfigError('--concurrency takes 1 to 64 objects at a time');
 
   const fix = values.fix ? await loadFix(values.fix) : undefined;
-  const target = resolveTarget({ stage: values.stage!, dataDir: values['data-dir'], config: values.config, outputs: values.outputs, schemasDir: values['schemas-dir'], region: values.region });
+  const target = resolveTarget({
+    stage: values.stage!,
+    dataDir: values['data-dir'],
+    config: values.config,
+    outputs: values.outputs,
+    schemasDir: values['schemas-dir'],
+    region: values.region,
+  });
   const dryRun = !values.send;
-  if (!values.json) console.error(`${dryRun ? 'Dry run (nothing is sent; --send sends)' : 'Replaying'} from ${target.description}${fix ? `, fix ${fix.name}` : ''}, contracts ${target.settings.contracts.mode}`);
+  if (!values.json)
+    console.error(
+      `${dryRun ? 'Dry run (nothing is sent; --send sends)' : 'Replaying'} from ${target.description}${fix ? `, fix ${fix.name}` : ''}, contracts ${target.settings.contracts.mode}`,
+    );
   try {
     const report = await replay(
       {

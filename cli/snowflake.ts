@@ -46,16 +46,22 @@ const { values, positionals } = parseCommandLine('pnpm snowflake', USAGE, {
 
 // Loaded after the arguments: the Snowflake driver is slow to load, --help should not be.
 const { loadStageConfig } = await import('@snowgate/config/files');
-const { applySnowflake, connectSnowflake, connectionSettingsFromEnv, readStackOutputs, removeSnowflake, snowflakeVariables } = await import('@snowgate/snowflake');
+const { applySnowflake, connectSnowflake, connectionSettingsFromEnv, readStackOutputs, removeSnowflake, snowflakeVariables } = await import(
+  '@snowgate/snowflake'
+);
 const { default: snowflake } = await import('snowflake-sdk');
 
 try {
   const command = positionals[0];
-  if (command !== 'apply' && command !== 'remove') throw new Error('apply or remove? (pnpm snowflake:apply / pnpm snowflake:remove; see --help)');
+  if (command !== 'apply' && command !== 'remove')
+    throw new Error('apply or remove? (pnpm snowflake:apply / pnpm snowflake:remove; see --help)');
   if (!values.stage) throw new Error('--stage <stage> is required (the stage you deployed with sst deploy --stage)');
   const stage = values.stage;
   const dryRun = values['dry-run'];
-  if (command === 'remove' && !dryRun && !values.yes) throw new Error(`this drops the pipe, the views, the stage, the file format, RAW_EVENTS with its data, the integration and the roles: add --yes`);
+  if (command === 'remove' && !dryRun && !values.yes)
+    throw new Error(
+      `this drops the pipe, the views, the stage, the file format, RAW_EVENTS with its data, the integration and the roles: add --yes`,
+    );
   const configDir = join(root, 'config');
   const config = loadStageConfig(stage, configDir);
   const variables = snowflakeVariables(stage, config, readStackOutputs(stage, values.outputs ?? join(root, '.sst/outputs.json')));

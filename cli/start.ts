@@ -22,4 +22,3 @@ const twin = await starting;
 console.log(readyBanner({ endpoints: twin.endpoints, contracts: twin.status().contracts, auth: twin.auth, dataDir: twin.dataDir }));
 
 if (process.stdout.isTTY && !stopping) ticker = setInterval(() => console.log(statusLine(twin.status())), 10_000);
-

@@ -22,7 +22,9 @@ Options:
 Example:
   pnpm synth --stage prod --out /tmp/prod`;
 
-const { values } = parseCommandLine('pnpm synth', USAGE, { options: { stage: { type: 'string', default: 'dev' }, out: { type: 'string' } } });
+const { values } = parseCommandLine('pnpm synth', USAGE, {
+  options: { stage: { type: 'string', default: 'dev' }, out: { type: 'string' } },
+});
 // Loaded after the arguments: CDK takes seconds to load, --help should not.
 const { synthesize } = await import('../stacks/synth');
 const stage = values.stage!;

@@ -23,7 +23,11 @@ export interface TwinProcess {
  * its entry run by node itself, or (`via: 'pnpm'`) `pnpm start` exactly as a person types it,
  * as the leader of its own process group, as a terminal runs it.
  */
-export async function spawnTwin(dataDir: string, args: string[] = [], { via = 'node' }: { via?: 'node' | 'pnpm' } = {}): Promise<TwinProcess> {
+export async function spawnTwin(
+  dataDir: string,
+  args: string[] = [],
+  { via = 'node' }: { via?: 'node' | 'pnpm' } = {},
+): Promise<TwinProcess> {
   // A killed twin leaves its endpoints behind: wait for the new ones.
   rmSync(join(dataDir, 'endpoints.json'), { force: true });
   const twinArgs = ['--port', '0', '--data-dir', dataDir, ...args];

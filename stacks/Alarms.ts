@@ -67,7 +67,13 @@ export function Alarms({ stack, app }: StackContext) {
 
   // The ingest function's own metrics (EMF, packages/functions/src/metrics.ts), by stage.
   const own = (metricName: string, statistic = 'Sum') =>
-    new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: METRICS_SERVICE, stage: app.stage }, statistic, period });
+    new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: METRICS_SERVICE, stage: app.stage },
+      statistic,
+      period,
+    });
   const accepted = own(METRIC.accepted);
   const rejected = own(METRIC.rejected);
   const rejectionRate = new cloudwatch.MathExpression({
@@ -88,21 +94,31 @@ export function Alarms({ stack, app }: StackContext) {
 
   for (const alarm of alarms) (alarm.node.defaultChild as cloudwatch.CfnAlarm).treatMissingData = 'notBreaching';
 
-  const apiMetric = (metricName: string, statistic = 'Sum') => new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: { ApiId: api.cdk.httpApi.apiId }, statistic, period });
+  const apiMetric = (metricName: string, statistic = 'Sum') =>
+    new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: { ApiId: api.cdk.httpApi.apiId }, statistic, period });
   const firehoseMetric = (metricName: string, statistic = 'Sum') =>
-    new cloudwatch.Metric({ namespace: 'AWS/Firehose', metricName, dimensionsMap: { DeliveryStreamName: delivery.ref }, statistic, period });
-  const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) => new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 });
+    new cloudwatch.Metric({
+      namespace: 'AWS/Firehose',
+      metricName,
+      dimensionsMap: { DeliveryStreamName: delivery.ref },
+      statistic,
+      period,
+    });
+  const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
+    new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 });
   const dashboard = new cloudwatch.Dashboard(stack, 'Dashboard', {
     dashboardName: `snowgate-${app.stage}`,
     defaultInterval: Duration.hours(3),
     widgets: [
-      [
-        new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 3 }),
-      ],
+      [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 3 })],
       [
         graph('API: requests and errors', [apiMetric('Count'), apiMetric('4xx'), apiMetric('5xx')]),
         graph('API: latency', [apiMetric('Latency', 'p50'), apiMetric('Latency', 'p99')]),
-        graph('Ingest Lambda', [ingest.metricInvocations({ period }), ingest.metricErrors({ period }), ingest.metricThrottles({ period })], [ingest.metricDuration({ period, statistic: 'p99' })]),
+        graph(
+          'Ingest Lambda',
+          [ingest.metricInvocations({ period }), ingest.metricErrors({ period }), ingest.metricThrottles({ period })],
+          [ingest.metricDuration({ period, statistic: 'p99' })],
+        ),
       ],
       [
         graph('Records: accepted and rejected', [accepted, rejected], [rejectionRate]),
@@ -118,11 +134,26 @@ export function Alarms({ stack, app }: StackContext) {
           width: 8,
           height: 6,
         }),
-        graph('Durability: 503s, PutRecords retries, batch size', [own(METRIC.downstreamUnavailable), own(METRIC.putRecordsRetries), own(METRIC.schemaWarnings)], [own(METRIC.batchSize, 'Average'), own(METRIC.batchSize, 'p99')]),
+        graph(
+          'Durability: 503s, PutRecords retries, batch size',
+          [own(METRIC.downstreamUnavailable), own(METRIC.putRecordsRetries), own(METRIC.schemaWarnings)],
+          [own(METRIC.batchSize, 'Average'), own(METRIC.batchSize, 'p99')],
+        ),
       ],
       [
-        graph('Kinesis', [stream.metricIncomingRecords({ period, statistic: 'Sum' }), stream.metricPutRecordsThrottledRecords({ period, statistic: 'Sum' })], [stream.metricGetRecordsIteratorAgeMilliseconds({ period, statistic: 'Maximum' })]),
-        graph('Firehose → landing bucket', [firehoseMetric('DeliveryToS3.Records'), firehoseMetric('DeliveryToS3.Bytes')], [firehoseMetric('DeliveryToS3.DataFreshness', 'Maximum')]),
+        graph(
+          'Kinesis',
+          [
+            stream.metricIncomingRecords({ period, statistic: 'Sum' }),
+            stream.metricPutRecordsThrottledRecords({ period, statistic: 'Sum' }),
+          ],
+          [stream.metricGetRecordsIteratorAgeMilliseconds({ period, statistic: 'Maximum' })],
+        ),
+        graph(
+          'Firehose → landing bucket',
+          [firehoseMetric('DeliveryToS3.Records'), firehoseMetric('DeliveryToS3.Bytes')],
+          [firehoseMetric('DeliveryToS3.DataFreshness', 'Maximum')],
+        ),
         graph('Firehose delivery success', [firehoseMetric('DeliveryToS3.Success', 'Average')]),
       ],
     ],
@@ -134,6 +165,8 @@ export function Alarms({ stack, app }: StackContext) {
     for (const alarm of alarms) alarm.addAlarmAction(new actions.SnsAction(topic));
     stack.addOutputs({ AlarmTopic: topic.topicArn });
   }
-  stack.addOutputs({ Dashboard: `https://${stack.region}.console.aws.amazon.com/cloudwatch/home?region=${stack.region}#dashboards/dashboard/${dashboard.dashboardName}` });
+  stack.addOutputs({
+    Dashboard: `https://${stack.region}.console.aws.amazon.com/cloudwatch/home?region=${stack.region}#dashboards/dashboard/${dashboard.dashboardName}`,
+  });
   return { alarms, dashboard };
 }

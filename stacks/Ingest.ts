@@ -69,7 +69,12 @@ export function Ingest({ stack, app }: StackContext) {
   let keysPrefix: string | undefined;
   if (config.auth.mode === 'apiKey') {
     keysPrefix = apiKeyParameterPrefix(app.stage);
-    const keys = stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: `${keysPrefix.slice(1)}*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const keys = stack.formatArn({
+      service: 'ssm',
+      resource: 'parameter',
+      resourceName: `${keysPrefix.slice(1)}*`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
     const authorizer = new Function(stack, 'AuthorizerFn', {
       ...common,
       handler: 'packages/functions/src/authorizer.handler',
@@ -87,7 +92,12 @@ export function Ingest({ stack, app }: StackContext) {
     });
     suppress(authorizer, [
       BASIC_EXECUTION,
-      { id: 'AwsSolutions-IAM5', reason: 'One SSM parameter per API key, named by the key id the request presents: the authorizer reads only under this stage\'s key path', appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:ssm:.*:parameter\\/snowgate\\/.*\\/api-keys\\/\\*$/g' }] },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          "One SSM parameter per API key, named by the key id the request presents: the authorizer reads only under this stage's key path",
+        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:ssm:.*:parameter\\/snowgate\\/.*\\/api-keys\\/\\*$/g' }],
+      },
     ]);
     authorizers.apiKey = {
       type: 'lambda',
@@ -113,15 +123,22 @@ export function Ingest({ stack, app }: StackContext) {
     },
   });
 
-  suppress(ingest, [BASIC_EXECUTION, objectsUnderPrefix(config.buckets.errorPrefix, 'Quarantine objects get a new unique key each time, under the error prefix only')]);
+  suppress(ingest, [
+    BASIC_EXECUTION,
+    objectsUnderPrefix(config.buckets.errorPrefix, 'Quarantine objects get a new unique key each time, under the error prefix only'),
+  ]);
   suppress(health, [BASIC_EXECUTION]);
   // Access logs expire by retention; they must not outlive the stage (CDK's default for log groups is to retain).
   api.cdk.accessLogGroup?.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
   const route = (key: string) => api.node.findChild(`Route_${key.replace(' ', '_-').replace(/\//g, '-')}`);
-  suppress(route('GET /health'), [{ id: 'AwsSolutions-APIG4', reason: 'GET /health is open on purpose: it reads no data and writes none' }]);
+  suppress(route('GET /health'), [
+    { id: 'AwsSolutions-APIG4', reason: 'GET /health is open on purpose: it reads no data and writes none' },
+  ]);
   if (config.auth.mode === 'none') {
-    suppress(route('POST /events'), [{ id: 'AwsSolutions-APIG4', reason: 'This stage\'s config sets auth mode "none" (refused for production stages)' }]);
+    suppress(route('POST /events'), [
+      { id: 'AwsSolutions-APIG4', reason: 'This stage\'s config sets auth mode "none" (refused for production stages)' },
+    ]);
   }
 
   // What `pnpm replay --stage X --send` needs, and nothing more: attach it to the operator's role.
@@ -131,12 +148,21 @@ export function Ingest({ stack, app }: StackContext) {
       // Unconditioned: S3 answers a missing key (a ledger entry not written yet) with 404 only to a caller
       // that may list the bucket, and a GetObject carries no s3:prefix for a condition to match (403 otherwise).
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [errors.bucketArn] }),
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [errors.arnForObjects(`${config.buckets.errorPrefix}*`), errors.arnForObjects(`${REPLAY_PREFIX}*`)] }),
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [errors.arnForObjects(`${config.buckets.errorPrefix}*`), errors.arnForObjects(`${REPLAY_PREFIX}*`)],
+      }),
       new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [errors.arnForObjects(`${REPLAY_PREFIX}*`)] }),
       // Only the lock is ever deleted: the quarantine and the ledger are never.
       new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [errors.arnForObjects(`${REPLAY_PREFIX}lock.json`)] }),
       new iam.PolicyStatement({
-        actions: ['kinesis:PutRecords', 'kinesis:ListShards', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:DescribeStreamSummary'],
+        actions: [
+          'kinesis:PutRecords',
+          'kinesis:ListShards',
+          'kinesis:GetShardIterator',
+          'kinesis:GetRecords',
+          'kinesis:DescribeStreamSummary',
+        ],
         resources: [stream.streamArn],
       }),
     ],

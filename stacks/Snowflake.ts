@@ -27,7 +27,9 @@ export function Snowflake({ stack, app }: StackContext) {
     externalIds: [config.snowflake.externalId],
     description: 'Assumed by the Snowflake storage integration to read landed files',
   });
-  role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [landing.arnForObjects(`${prefix}*`)] }));
+  role.addToPolicy(
+    new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [landing.arnForObjects(`${prefix}*`)] }),
+  );
   role.addToPolicy(
     new iam.PolicyStatement({
       actions: ['s3:ListBucket'],
@@ -42,7 +44,9 @@ export function Snowflake({ stack, app }: StackContext) {
   if (config.snowflake.notificationChannelArn) {
     const queueRegion = config.snowflake.notificationChannelArn.split(':')[3];
     if (!Token.isUnresolved(stack.region) && queueRegion !== stack.region) {
-      throw new Error(`the pipe's queue is in ${queueRegion}, the landing bucket in ${stack.region}: S3 notifies only queues in its own region`);
+      throw new Error(
+        `the pipe's queue is in ${queueRegion}, the landing bucket in ${stack.region}: S3 notifies only queues in its own region`,
+      );
     }
     const queue = sqs.Queue.fromQueueArn(stack, 'SnowpipeQueue', config.snowflake.notificationChannelArn);
     landing.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(queue), { prefix });

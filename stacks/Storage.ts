@@ -24,7 +24,11 @@ export function Storage({ stack, app }: StackContext) {
     ...common,
     lifecycleRules: [
       { id: 'expire-landed-files', prefix: config.firehose.prefix, expiration: Duration.days(config.buckets.landingExpirationDays) },
-      { id: 'expire-firehose-errors', prefix: config.firehose.errorPrefix, expiration: Duration.days(config.buckets.firehoseErrorsExpirationDays) },
+      {
+        id: 'expire-firehose-errors',
+        prefix: config.firehose.errorPrefix,
+        expiration: Duration.days(config.buckets.firehoseErrorsExpirationDays),
+      },
       { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
     ],
   });
@@ -35,7 +39,9 @@ export function Storage({ stack, app }: StackContext) {
       {
         id: 'age-quarantine',
         prefix: config.buckets.errorPrefix,
-        transitions: [{ storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(config.buckets.errorsInfrequentAccessDays) }],
+        transitions: [
+          { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(config.buckets.errorsInfrequentAccessDays) },
+        ],
         expiration: Duration.days(config.buckets.errorsExpirationDays),
       },
       // `pnpm replay`'s ledger (which records were sent again) lives as long as the quarantine it describes.
@@ -43,8 +49,16 @@ export function Storage({ stack, app }: StackContext) {
     ],
   });
 
-  suppress(landing, [{ id: 'AwsSolutions-S1', reason: 'Written only by Firehose and read only by Snowflake, both through roles in this app; CloudTrail data events are the audit trail where one is required' }]);
-  suppress(errors, [{ id: 'AwsSolutions-S1', reason: 'Written only by the ingest Lambda; each object already records its request id, source IP and time' }]);
+  suppress(landing, [
+    {
+      id: 'AwsSolutions-S1',
+      reason:
+        'Written only by Firehose and read only by Snowflake, both through roles in this app; CloudTrail data events are the audit trail where one is required',
+    },
+  ]);
+  suppress(errors, [
+    { id: 'AwsSolutions-S1', reason: 'Written only by the ingest Lambda; each object already records its request id, source IP and time' },
+  ]);
 
   stack.addOutputs({ LandingBucket: landing.bucketName, ErrorBucket: errors.bucketName });
   return { landing, errors };

@@ -34,7 +34,13 @@ export function Stream({ stack, app }: StackContext) {
   });
   role.addToPolicy(
     new iam.PolicyStatement({
-      actions: ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:ListShards'],
+      actions: [
+        'kinesis:DescribeStream',
+        'kinesis:DescribeStreamSummary',
+        'kinesis:GetShardIterator',
+        'kinesis:GetRecords',
+        'kinesis:ListShards',
+      ],
       resources: [stream.streamArn],
     }),
   );
@@ -90,7 +96,13 @@ export function Stream({ stack, app }: StackContext) {
     objectsUnderPrefix(config.firehose.prefix, 'Firehose writes new objects with generated names under the landing prefix only'),
     objectsUnderPrefix(config.firehose.errorPrefix, 'Firehose writes failed records with generated names under its error prefix only'),
   ]);
-  suppress(delivery, [{ id: 'AwsSolutions-KDF1', reason: 'Delivery-stream SSE is not available with a Kinesis stream as source; records are encrypted at rest in the stream (KMS) and in the bucket (SSE-S3)' }]);
+  suppress(delivery, [
+    {
+      id: 'AwsSolutions-KDF1',
+      reason:
+        'Delivery-stream SSE is not available with a Kinesis stream as source; records are encrypted at rest in the stream (KMS) and in the bucket (SSE-S3)',
+    },
+  ]);
 
   stack.addOutputs({ StreamName: stream.streamName, FirehoseName: delivery.ref });
   return { stream, delivery, firehoseRole: role };

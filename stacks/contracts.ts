@@ -18,16 +18,25 @@ export { VALIDATORS_FILE };
  * loads compiled code instead of loading Ajv and compiling (docs/decisions/008).
  * Returns what the Function's `copyFiles` needs, or undefined without schemas.
  */
-export function prepareContracts(settings: ContractSettings, stage: string, root = process.cwd()): { schemas: string[]; copyFiles: { from: string; to: string }[] } | undefined {
+export function prepareContracts(
+  settings: ContractSettings,
+  stage: string,
+  root = process.cwd(),
+): { schemas: string[]; copyFiles: { from: string; to: string }[] } | undefined {
   const dir = join(root, SCHEMAS_DIR);
   if (!existsSync(dir)) {
-    if (settings.mode !== 'off') throw new Error(`contracts.mode is "${settings.mode}" but there is no ${SCHEMAS_DIR}/ directory: add schemas/<type>/<version>.json, or set the mode to "off"`);
+    if (settings.mode !== 'off')
+      throw new Error(
+        `contracts.mode is "${settings.mode}" but there is no ${SCHEMAS_DIR}/ directory: add schemas/<type>/<version>.json, or set the mode to "off"`,
+      );
     return undefined;
   }
   const files = readSchemaDir(dir);
   const schemas = compileContracts(files, settings).schemas.map((s) => `${s.type}/${s.version}`);
   if (settings.mode !== 'off' && schemas.length === 0) {
-    throw new Error(`contracts.mode is "${settings.mode}" but ${SCHEMAS_DIR}/ holds no schema: add schemas/<type>/<version>.json, or set the mode to "off"`);
+    throw new Error(
+      `contracts.mode is "${settings.mode}" but ${SCHEMAS_DIR}/ holds no schema: add schemas/<type>/<version>.json, or set the mode to "off"`,
+    );
   }
   if (settings.mode === 'off') return { schemas, copyFiles: [{ from: SCHEMAS_DIR, to: SCHEMAS_DIR }] };
   // The schemas and their validators, staged together: SST copies one directory into the bundle.
@@ -50,7 +59,12 @@ export function buildValidators(files: Parameters<typeof standaloneValidatorsSou
   writeFileSync(join(src, 'fast.mjs'), sources.fast);
   writeFileSync(join(src, 'detailed.mjs'), sources.detailed);
   buildSync({
-    stdin: { contents: "export { validators } from './fast.mjs';\nexport { validators as detailed } from './detailed.mjs';\n", resolveDir: src, sourcefile: 'validators.src.mjs', loader: 'js' },
+    stdin: {
+      contents: "export { validators } from './fast.mjs';\nexport { validators as detailed } from './detailed.mjs';\n",
+      resolveDir: src,
+      sourcefile: 'validators.src.mjs',
+      loader: 'js',
+    },
     bundle: true,
     minify: true,
     platform: 'node',

@@ -26,7 +26,9 @@ export interface Synthesized {
  */
 export async function synthesize(stage: string, config?: StageConfig): Promise<Synthesized> {
   await initProject({ stage, root: process.cwd() });
-  const app = new App({ mode: 'deploy', name: 'snowgate', stage, region: 'us-east-1', account: '123456789012' } as ConstructorParameters<typeof App>[0]);
+  const app = new App({ mode: 'deploy', name: 'snowgate', stage, region: 'us-east-1', account: '123456789012' } as ConstructorParameters<
+    typeof App
+  >[0]);
   if (config) configureStage(app, config);
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   snowgate(app);

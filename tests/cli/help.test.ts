@@ -27,8 +27,12 @@ const PNPM_COMMANDS = new Set(['add', 'dlx', 'exec', 'install', 'pack', 'patch',
 /** The README and every page it links to: docs/, docs/decisions/, and the READMEs beside the code. */
 const DOCS = [
   'README.md',
-  ...readdirSync(`${root}docs`).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
-  ...readdirSync(`${root}docs/decisions`).filter((f) => f.endsWith('.md')).map((f) => `docs/decisions/${f}`),
+  ...readdirSync(`${root}docs`)
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+  ...readdirSync(`${root}docs/decisions`)
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/decisions/${f}`),
   'config/README.md',
   'schemas/README.md',
   'snowflake/README.md',
@@ -58,8 +62,22 @@ function pnpm(args: string[]): Promise<{ code: number; stdout: string; stderr: s
 
 describe('every command the docs name exists and behaves like a command', () => {
   it('reads the README and the docs it links to', () => {
-    expect(DOCS).toEqual(expect.arrayContaining(['README.md', 'docs/TWIN.md', 'docs/DEPLOYING.md', 'docs/TESTING.md', 'docs/BENCHMARKS.md']));
-    expect(named).toEqual(expect.arrayContaining(['start', 'query', 'cost', 'synth', 'snowflake:apply', 'snowflake:remove', 'bench', 'bench:handler', 'dashboard:screenshot']));
+    expect(DOCS).toEqual(
+      expect.arrayContaining(['README.md', 'docs/TWIN.md', 'docs/DEPLOYING.md', 'docs/TESTING.md', 'docs/BENCHMARKS.md']),
+    );
+    expect(named).toEqual(
+      expect.arrayContaining([
+        'start',
+        'query',
+        'cost',
+        'synth',
+        'snowflake:apply',
+        'snowflake:remove',
+        'bench',
+        'bench:handler',
+        'dashboard:screenshot',
+      ]),
+    );
   });
 
   it('every `pnpm <name>` in the docs is a package.json script, a pnpm command or an installed tool', () => {
@@ -69,13 +87,17 @@ describe('every command the docs name exists and behaves like a command', () => 
     expect([...new Set(unknown)]).toEqual([]);
   });
 
-  it.each(toSpawn)('pnpm %s: --help prints its usage and exits 0; an unknown option is one line and a non-zero exit', { timeout: 120_000 }, async (name) => {
-    const help = await pnpm([name, '--help']);
-    expect({ code: help.code, stderr: help.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(help.stdout).toMatch(/^Usage: /m);
+  it.each(toSpawn)(
+    'pnpm %s: --help prints its usage and exits 0; an unknown option is one line and a non-zero exit',
+    { timeout: 120_000 },
+    async (name) => {
+      const help = await pnpm([name, '--help']);
+      expect({ code: help.code, stderr: help.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(help.stdout).toMatch(/^Usage: /m);
 
-    const unknown = await pnpm([name, '--no-such-option']);
-    expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr.trim().split('\n')).toEqual([expect.stringContaining('--no-such-option')]);
-  });
+      const unknown = await pnpm([name, '--no-such-option']);
+      expect(unknown.code).not.toBe(0);
+      expect(unknown.stderr.trim().split('\n')).toEqual([expect.stringContaining('--no-such-option')]);
+    },
+  );
 });

@@ -19,7 +19,9 @@ function answered(verdict: Verdict) {
 
 describe('classify: 2xx', () => {
   it('a 202 whose accepted count matches: every event delivered, requestId from the body before the header', () => {
-    const v = answered(classify(answer(202, { requestId: 'rid-body', accepted: 3, errors: [] }, { requestId: 'rid-header' }), 3, '/events'));
+    const v = answered(
+      classify(answer(202, { requestId: 'rid-body', accepted: 3, errors: [] }, { requestId: 'rid-header' }), 3, '/events'),
+    );
     expect(v.events).toEqual([{ status: 'delivered' }, { status: 'delivered' }, { status: 'delivered' }]);
     expect(v).toMatchObject({ httpStatus: 202, requestId: 'rid-body', error: undefined });
   });
@@ -31,7 +33,11 @@ describe('classify: 2xx', () => {
       { index: 7, reason: 'out_of_range', message: 'not one of ours' },
     ];
     const v = answered(classify(answer(207, { accepted: 2, errors }, { requestId: 'rid-header' }), 3, '/events'));
-    expect(v.events).toEqual([{ status: 'delivered' }, { status: 'rejected', reason: 'missing_id', message: 'first' }, { status: 'delivered' }]);
+    expect(v.events).toEqual([
+      { status: 'delivered' },
+      { status: 'rejected', reason: 'missing_id', message: 'first' },
+      { status: 'delivered' },
+    ]);
     expect(v.requestId).toBe('rid-header');
   });
 
@@ -44,7 +50,13 @@ describe('classify: 2xx', () => {
     ];
     const v = answered(classify(answer(202, { accepted: 2, warnings }), 2, '/events'));
     expect(v.events).toEqual([
-      { status: 'delivered', warnings: [{ reason: 'extra_field', message: 'a' }, { reason: 'deprecated', message: 'b' }] },
+      {
+        status: 'delivered',
+        warnings: [
+          { reason: 'extra_field', message: 'a' },
+          { reason: 'deprecated', message: 'b' },
+        ],
+      },
       { status: 'delivered' },
     ]);
   });
@@ -59,7 +71,7 @@ describe('classify: 2xx', () => {
     expect(v.kind === 'failed' && v.message).toContain('whether this event was taken is unknown');
   });
 
-  it('claims nothing from a 202 whose accepted count is not the request\'s', () => {
+  it("claims nothing from a 202 whose accepted count is not the request's", () => {
     const v = classify(answer(202, { accepted: 3, errors: [{ index: 0, reason: 'missing_id' }] }), 3, '/events');
     expect(v).toMatchObject({ kind: 'failed', reason: 'unreadable_response' });
     expect(v.kind === 'failed' && v.message).toContain('accepted: 3 for 3 events, 1 of them rejected');
@@ -68,7 +80,13 @@ describe('classify: 2xx', () => {
 
 describe('classify: not a success', () => {
   it('bad input (400, 413, 415, 422) rejects every event: by index when given, else the request-wide reason', () => {
-    const body = { requestId: 'rid', errors: [{ index: 0, reason: 'missing_id', message: 'no id' }, { index: null, reason: 'batch_invalid', message: 'whole' }] };
+    const body = {
+      requestId: 'rid',
+      errors: [
+        { index: 0, reason: 'missing_id', message: 'no id' },
+        { index: null, reason: 'batch_invalid', message: 'whole' },
+      ],
+    };
     const v = answered(classify(answer(400, body), 2, '/events'));
     expect(v.events).toEqual([
       { status: 'rejected', reason: 'missing_id', message: 'no id' },
@@ -102,7 +120,11 @@ describe('classify: not a success', () => {
   it('no answer: a network error or timeout is retryable; close() aborting it fails as closed', () => {
     expect(classify(new SnowgateRequestError('reset', 'network'), 1, '/events').kind).toBe('retryable');
     expect(classify(new SnowgateRequestError('slow', 'timeout'), 1, '/events').kind).toBe('retryable');
-    expect(classify(new SnowgateRequestError('aborted by close()', 'aborted'), 1, '/events')).toMatchObject({ kind: 'failed', reason: 'closed', httpStatus: undefined });
+    expect(classify(new SnowgateRequestError('aborted by close()', 'aborted'), 1, '/events')).toMatchObject({
+      kind: 'failed',
+      reason: 'closed',
+      httpStatus: undefined,
+    });
   });
 });
 
@@ -110,7 +132,11 @@ describe('readBody', () => {
   it('keeps only well-typed fields; a bad index means the whole request', () => {
     expect(readBody('not json')).toBeUndefined();
     expect(readBody('42')).toBeUndefined();
-    expect(readBody('{"requestId":7,"accepted":"2","errors":[{"index":-1},{"index":1.5,"reason":3},"junk",{"index":2,"reason":"r","message":"m"}]}')).toEqual({
+    expect(
+      readBody(
+        '{"requestId":7,"accepted":"2","errors":[{"index":-1},{"index":1.5,"reason":3},"junk",{"index":2,"reason":"r","message":"m"}]}',
+      ),
+    ).toEqual({
       errors: [
         { index: null, reason: 'unknown', message: '' },
         { index: null, reason: 'unknown', message: '' },
@@ -121,13 +147,35 @@ describe('readBody', () => {
 });
 
 describe('outcomeFor', () => {
-  it('builds each event\'s outcome from the verdict', () => {
-    const v = answered(classify(answer(207, { requestId: 'rid', accepted: 1, errors: [{ index: 1, reason: 'missing_id', message: 'm' }] }), 2, '/events'));
-    expect(outcomeFor(v, { id: 'a' }, 0, 3)).toEqual({ status: 'delivered', event: { id: 'a' }, httpStatus: 207, requestId: 'rid', attempts: 3 });
-    expect(outcomeFor(v, {}, 1, 3)).toEqual({ status: 'rejected', event: {}, reason: 'missing_id', message: 'm', local: false, httpStatus: 207, requestId: 'rid' });
+  it("builds each event's outcome from the verdict", () => {
+    const v = answered(
+      classify(answer(207, { requestId: 'rid', accepted: 1, errors: [{ index: 1, reason: 'missing_id', message: 'm' }] }), 2, '/events'),
+    );
+    expect(outcomeFor(v, { id: 'a' }, 0, 3)).toEqual({
+      status: 'delivered',
+      event: { id: 'a' },
+      httpStatus: 207,
+      requestId: 'rid',
+      attempts: 3,
+    });
+    expect(outcomeFor(v, {}, 1, 3)).toEqual({
+      status: 'rejected',
+      event: {},
+      reason: 'missing_id',
+      message: 'm',
+      local: false,
+      httpStatus: 207,
+      requestId: 'rid',
+    });
     const failed = classify(answer(403), 2, '/events');
     if (failed.kind !== 'failed') throw new Error('expected failed');
-    expect(outcomeFor(failed, { id: 'b' }, 1, 2)).toMatchObject({ status: 'failed', event: { id: 'b' }, reason: 'unexpected_status', attempts: 2, httpStatus: 403 });
+    expect(outcomeFor(failed, { id: 'b' }, 1, 2)).toMatchObject({
+      status: 'failed',
+      event: { id: 'b' },
+      reason: 'unexpected_status',
+      attempts: 2,
+      httpStatus: 403,
+    });
   });
 });
 
@@ -152,6 +200,9 @@ describe('planRetry', () => {
   it('gives up when Retry-After would start the next attempt past retryBudgetMs', () => {
     const slow = new SnowgateRequestError('429', 'http', { status: 429, retryAfterMs: 5_000 });
     expect(planRetry(slow, { attempt: 1, elapsedMs: 4_000, limits, random: () => 0 })).toEqual({ kind: 'wait', delayMs: 5_000 });
-    expect(planRetry(slow, { attempt: 1, elapsedMs: 6_000, limits, random: () => 0 })).toMatchObject({ kind: 'failed', reason: 'retry_budget_exhausted' });
+    expect(planRetry(slow, { attempt: 1, elapsedMs: 6_000, limits, random: () => 0 })).toMatchObject({
+      kind: 'failed',
+      reason: 'retry_budget_exhausted',
+    });
   });
 });

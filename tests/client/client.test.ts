@@ -39,7 +39,8 @@ function clientFor(server: FakeServer, options: Partial<ClientOptions> = {}) {
   return createClient({ endpoint: server.url, retryBaseDelayMs: 1, retryMaxDelayMs: 5, ...options });
 }
 
-const events = (n: number, prefix = 'e', extra: Record<string, unknown> = {}) => Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, ...extra }));
+const events = (n: number, prefix = 'e', extra: Record<string, unknown> = {}) =>
+  Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, ...extra }));
 
 /** Timers may fire up to a millisecond early against performance.now(); allow a few. */
 const TIMER_SLACK_MS = 5;
@@ -106,8 +107,11 @@ describe('batching', () => {
     circular.self = circular;
     const unserializable = [client.send(circular), client.send({ id: 'big', n: 10n } as never)];
     expect(await big).toMatchObject({ status: 'rejected', reason: 'record_too_large', local: true, event: over });
-    expect((await big as { message: string }).message).toMatch(/1001 on the stream .* the limit is 1000 \(maxRecordBytes\): it was not sent/);
-    for (const o of await Promise.all(unserializable)) expect(o).toMatchObject({ status: 'rejected', reason: 'not_serializable', local: true });
+    expect(((await big) as { message: string }).message).toMatch(
+      /1001 on the stream .* the limit is 1000 \(maxRecordBytes\): it was not sent/,
+    );
+    for (const o of await Promise.all(unserializable))
+      expect(o).toMatchObject({ status: 'rejected', reason: 'not_serializable', local: true });
     await client.flush();
     expect(await ok).toMatchObject({ status: 'delivered' });
     expect(server.requests.flatMap(eventsOf).map((e) => e.id)).toEqual(['fits']);
@@ -166,7 +170,18 @@ describe('batching', () => {
 describe('retries', () => {
   it('honours Retry-After in seconds as a floor under the backoff', async () => {
     const server = await serve((req, n) =>
-      n === 0 ? { status: 503, headers: { 'retry-after': '1' }, body: { requestId: 'x', accepted: 0, rejected: 1, errors: [{ index: null, reason: 'downstream_unavailable', message: 'later' }] } } : answer(req),
+      n === 0
+        ? {
+            status: 503,
+            headers: { 'retry-after': '1' },
+            body: {
+              requestId: 'x',
+              accepted: 0,
+              rejected: 1,
+              errors: [{ index: null, reason: 'downstream_unavailable', message: 'later' }],
+            },
+          }
+        : answer(req),
     );
     const errors: { error: SnowgateRequestError; retryInMs: number | undefined }[] = [];
     const client = clientFor(server, { onError: (error, c) => errors.push({ error, retryInMs: c.retryInMs }) });
@@ -204,11 +219,18 @@ describe('retries', () => {
   });
 
   it('retries 503, 429 and a reset connection, sending the same body each time', async () => {
-    const replies: Reply[] = [{ status: 503, body: { errors: [] } }, { status: 429, body: { message: 'Too Many Requests' } }, 'reset', { status: 502, body: { message: 'Bad Gateway' } }];
+    const replies: Reply[] = [
+      { status: 503, body: { errors: [] } },
+      { status: 429, body: { message: 'Too Many Requests' } },
+      'reset',
+      { status: 502, body: { message: 'Bad Gateway' } },
+    ];
     const server = await serve((req, n) => replies[n] ?? answer(req));
     const kinds: string[] = [];
     const messages: string[] = [];
-    const client = clientFor(server, { onError: (e) => (kinds.push(e.kind === 'http' ? String(e.status) : e.kind), messages.push(e.message)) });
+    const client = clientFor(server, {
+      onError: (e) => (kinds.push(e.kind === 'http' ? String(e.status) : e.kind), messages.push(e.message)),
+    });
     const outcome = client.send({ id: 'r-3' });
     await client.flush();
     expect(await outcome).toMatchObject({ status: 'delivered', attempts: 5 });
@@ -229,13 +251,18 @@ describe('retries', () => {
   });
 
   it('gives up after maxRetries, reporting the events failed', async () => {
-    const server = await serve(() => ({ status: 503, headers: { 'retry-after': '0' }, body: { errors: [{ index: null, reason: 'downstream_unavailable', message: 'no' }] } }));
+    const server = await serve(() => ({
+      status: 503,
+      headers: { 'retry-after': '0' },
+      body: { errors: [{ index: null, reason: 'downstream_unavailable', message: 'no' }] },
+    }));
     const failed: EventOutcome[] = [];
     const client = clientFor(server, { maxRetries: 2, onFailed: (o) => failed.push(o) });
     const outcomes = events(3).map((e) => client.send(e));
     expect(await client.flush()).toEqual({ delivered: 0, rejected: 0, failed: 3 });
     expect(server.requests).toHaveLength(3);
-    for (const o of await Promise.all(outcomes)) expect(o).toMatchObject({ status: 'failed', reason: 'retries_exhausted', attempts: 3, httpStatus: 503 });
+    for (const o of await Promise.all(outcomes))
+      expect(o).toMatchObject({ status: 'failed', reason: 'retries_exhausted', attempts: 3, httpStatus: 503 });
     expect(failed).toHaveLength(3);
     await client.close();
   });
@@ -258,7 +285,13 @@ describe('retries', () => {
   ] as const)('never retries a %i: every event in the request is rejected', async (status, reason, index) => {
     const server = await serve((req) => ({
       status,
-      body: { requestId: 'bad', accepted: 0, rejected: eventsOf(req).length, errors: index === null ? [{ index, reason, message: 'no' }] : eventsOf(req).map((_, i) => ({ index: i, reason, message: `record ${i}` })) },
+      body: {
+        requestId: 'bad',
+        accepted: 0,
+        rejected: eventsOf(req).length,
+        errors:
+          index === null ? [{ index, reason, message: 'no' }] : eventsOf(req).map((_, i) => ({ index: i, reason, message: `record ${i}` })),
+      },
     }));
     const errors: (number | undefined)[] = [];
     const client = clientFor(server, { onError: (e, c) => errors.push(c.retryInMs) });
@@ -266,7 +299,8 @@ describe('retries', () => {
     expect(await client.flush()).toEqual({ delivered: 0, rejected: 2, failed: 0 });
     expect(server.requests).toHaveLength(1);
     expect(errors).toEqual([undefined]);
-    for (const o of await Promise.all(outcomes)) expect(o).toMatchObject({ status: 'rejected', reason, httpStatus: status, requestId: 'bad', local: false });
+    for (const o of await Promise.all(outcomes))
+      expect(o).toMatchObject({ status: 'rejected', reason, httpStatus: status, requestId: 'bad', local: false });
     await client.close();
   });
 
@@ -281,7 +315,8 @@ describe('retries', () => {
   });
 
   it('backoffDelay: full jitter under a doubling ceiling, Retry-After as a floor', () => {
-    const at = (retry: number, random: number, retryAfterMs?: number) => backoffDelay({ retry, baseMs: 100, maxMs: 1_000, retryAfterMs, random: () => random });
+    const at = (retry: number, random: number, retryAfterMs?: number) =>
+      backoffDelay({ retry, baseMs: 100, maxMs: 1_000, retryAfterMs, random: () => random });
     expect([1, 2, 3, 4, 5, 6].map((r) => at(r, 0.999999))).toEqual([99, 199, 399, 799, 999, 999]);
     expect(at(3, 0)).toBe(0);
     expect(at(3, 0.5, 1_500)).toBe(1_500);
@@ -310,7 +345,9 @@ describe('answers', () => {
       return answer(req, errors, warnings.length ? { warnings } : {});
     });
     const client = clientFor(server, { maxBatchRecords: 4, maxConcurrency: 3 });
-    const sent = Array.from({ length: 14 }, (_, i) => (i % 3 === 1 ? { nope: i } : { id: `m-${i}`, ...(i % 5 === 0 ? { odd: true } : {}) }));
+    const sent = Array.from({ length: 14 }, (_, i) =>
+      i % 3 === 1 ? { nope: i } : { id: `m-${i}`, ...(i % 5 === 0 ? { odd: true } : {}) },
+    );
     const marked = sent.map((e) => ('nope' in e ? { ...e, bad: true } : e));
     const outcomes = marked.map((e) => client.send(e));
     expect(await client.flush()).toEqual({ delivered: 9, rejected: 5, failed: 0 });
@@ -334,18 +371,26 @@ describe('answers', () => {
     await client.close();
   });
 
-  it('claims nothing delivered from a 202 whose accepted count is not the request\'s', async () => {
-    const server = await serve((req) => ({ status: 202, body: { requestId: 'short', accepted: eventsOf(req).length - 1, rejected: 0, errors: [] } }));
+  it("claims nothing delivered from a 202 whose accepted count is not the request's", async () => {
+    const server = await serve((req) => ({
+      status: 202,
+      body: { requestId: 'short', accepted: eventsOf(req).length - 1, rejected: 0, errors: [] },
+    }));
     const client = clientFor(server);
     const outcomes = events(3).map((e) => client.send(e));
     expect(await client.flush()).toEqual({ delivered: 0, rejected: 0, failed: 3 });
-    for (const o of await Promise.all(outcomes)) expect(o).toMatchObject({ status: 'failed', reason: 'unreadable_response', httpStatus: 202 });
-    expect((await outcomes[0]! as { message: string }).message).toMatch(/answered 202 accepted: 2 for 3 events, 0 of them rejected/);
+    for (const o of await Promise.all(outcomes))
+      expect(o).toMatchObject({ status: 'failed', reason: 'unreadable_response', httpStatus: 202 });
+    expect(((await outcomes[0]!) as { message: string }).message).toMatch(/answered 202 accepted: 2 for 3 events, 0 of them rejected/);
     await client.close();
   });
 
   it('reports the request id from the body, or from apigw-requestid', async () => {
-    const server = await serve((req, n) => (n === 0 ? answer(req) : { status: 202, headers: { 'apigw-requestid': 'from-header' }, body: JSON.stringify({ accepted: 1, rejected: 0, errors: [] }) }));
+    const server = await serve((req, n) =>
+      n === 0
+        ? answer(req)
+        : { status: 202, headers: { 'apigw-requestid': 'from-header' }, body: JSON.stringify({ accepted: 1, rejected: 0, errors: [] }) },
+    );
     const client = clientFor(server, { maxBatchRecords: 1 });
     const [a, b] = [client.send({ id: 1 }), client.send({ id: 2 })];
     await client.flush();
@@ -431,7 +476,8 @@ describe('auth', () => {
 
   /** SHA-256 on node:crypto: a second implementation, so the server does not share the client's. */
   type SourceData = string | ArrayBuffer | ArrayBufferView;
-  const bytes = (d: SourceData) => (typeof d === 'string' ? d : d instanceof ArrayBuffer ? new Uint8Array(d) : new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+  const bytes = (d: SourceData) =>
+    typeof d === 'string' ? d : d instanceof ArrayBuffer ? new Uint8Array(d) : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
   class NodeSha256 {
     private readonly hash;
     constructor(secret?: SourceData) {
@@ -446,7 +492,11 @@ describe('auth', () => {
   }
 
   /** Verifies a request as API Gateway would: re-sign what arrived (the signed headers, the body as received) and compare. */
-  async function resign(req: Received, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }, body: Uint8Array = req.raw) {
+  async function resign(
+    req: Received,
+    credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+    body: Uint8Array = req.raw,
+  ) {
     const authorization = String(req.headers.authorization);
     const signed = /SignedHeaders=([^,]+)/.exec(authorization)![1]!.split(';');
     const headers: Record<string, string> = {};
@@ -456,12 +506,19 @@ describe('auth', () => {
     const signingDate = new Date(amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
     const [host, port] = String(req.headers.host).split(':');
     const signer = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials, sha256: NodeSha256 });
-    const again = await signer.sign({ method: req.method, protocol: 'http:', hostname: host!, port: Number(port), path: req.path, query: {}, headers, body }, { signingDate });
+    const again = await signer.sign(
+      { method: req.method, protocol: 'http:', hostname: host!, port: Number(port), path: req.path, query: {}, headers, body },
+      { signingDate },
+    );
     return { authorization, expected: again.headers.authorization, signed };
   }
 
   it('iam: SigV4 for execute-api, verified by re-signing on the server; a session token is sent and signed', async () => {
-    const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-1' };
+    const credentials = {
+      accessKeyId: 'AKIDEXAMPLE',
+      secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+      sessionToken: 'session-1',
+    };
     const server = await serve((req) => answer(req));
     const client = clientFor(server, { auth: { type: 'iam', region: 'eu-west-1', credentials } });
     await Promise.all([client.send({ id: 'iam-1', text: 'héllo' }), client.flush()]);
@@ -480,7 +537,10 @@ describe('auth', () => {
     const credentials = { accessKeyId: 'AKIDPROVIDER', secretAccessKey: 'secret' };
     let asked = 0;
     const server = await serve((req, n) => (n === 0 ? { status: 503, body: {} } : answer(req)));
-    const client = clientFor(server, { gzip: { minBytes: 1 }, auth: { type: 'iam', region: 'eu-west-1', credentials: async () => (asked++, credentials) } });
+    const client = clientFor(server, {
+      gzip: { minBytes: 1 },
+      auth: { type: 'iam', region: 'eu-west-1', credentials: async () => (asked++, credentials) },
+    });
     await Promise.all([client.send({ id: 'iam-2', n: 1 }), client.flush()]);
     expect(asked).toBe(2);
     for (const req of server.requests) {
@@ -497,11 +557,14 @@ describe('auth', () => {
 
   it('a credential provider that fails is retried like a network error, then the events fail', async () => {
     const server = await serve((req) => answer(req));
-    const client = clientFor(server, { maxRetries: 1, auth: { type: 'iam', region: 'eu-west-1', credentials: async () => Promise.reject(new Error('no IMDS')) } });
+    const client = clientFor(server, {
+      maxRetries: 1,
+      auth: { type: 'iam', region: 'eu-west-1', credentials: async () => Promise.reject(new Error('no IMDS')) },
+    });
     const outcome = client.send({ id: 'iam-3' });
     await client.flush();
     expect(await outcome).toMatchObject({ status: 'failed', reason: 'retries_exhausted', attempts: 2 });
-    expect((await outcome as { message: string }).message).toMatch(/could not authorize the request: no IMDS/);
+    expect(((await outcome) as { message: string }).message).toMatch(/could not authorize the request: no IMDS/);
     expect(server.requests).toHaveLength(0);
     await client.close();
   });
@@ -516,16 +579,24 @@ describe('flush() and close() results', () => {
       if (ids.includes('refused')) return { status: 401, body: { message: 'Unauthorized' } };
       if (ids.includes('retry') && !retried) {
         retried = true;
-        return { status: 503, headers: { 'retry-after': '0' }, body: { requestId: 'x', accepted: 0, rejected: 1, errors: [{ index: null, reason: 'downstream_unavailable', message: 'later' }] } };
+        return {
+          status: 503,
+          headers: { 'retry-after': '0' },
+          body: { requestId: 'x', accepted: 0, rejected: 1, errors: [{ index: null, reason: 'downstream_unavailable', message: 'later' }] },
+        };
       }
       return answer(req);
     });
   }
   const tooBig = { id: 'too-big', pad: 'x'.repeat(2_000) };
   const sum = (results: { delivered: number; rejected: number; failed: number }[]) =>
-    results.reduce((a, r) => ({ delivered: a.delivered + r.delivered, rejected: a.rejected + r.rejected, failed: a.failed + r.failed }), { delivered: 0, rejected: 0, failed: 0 });
+    results.reduce((a, r) => ({ delivered: a.delivered + r.delivered, rejected: a.rejected + r.rejected, failed: a.failed + r.failed }), {
+      delivered: 0,
+      rejected: 0,
+      failed: 0,
+    });
 
-  it('close() counts every event of the client\'s life: settled by the timer before it, refused locally, retried', async () => {
+  it("close() counts every event of the client's life: settled by the timer before it, refused locally, retried", async () => {
     const server = await mixedServer();
     const client = clientFor(server, { flushIntervalMs: 20, maxRecordBytes: 1_000 });
     // A slow producer: each event settles on the interval timer before the next is sent.
@@ -604,7 +675,9 @@ describe('lifecycle', () => {
   });
 
   it('endpoint: a base URL gets /events; a URL ending in /events is used as it is', () => {
-    expect(eventsUrl('https://abc.execute-api.eu-west-1.amazonaws.com').href).toBe('https://abc.execute-api.eu-west-1.amazonaws.com/events');
+    expect(eventsUrl('https://abc.execute-api.eu-west-1.amazonaws.com').href).toBe(
+      'https://abc.execute-api.eu-west-1.amazonaws.com/events',
+    );
     expect(eventsUrl('https://api.example.com/prod/').href).toBe('https://api.example.com/prod/events');
     expect(eventsUrl('http://127.0.0.1:3000/events').href).toBe('http://127.0.0.1:3000/events');
     expect(() => eventsUrl('not a url')).toThrow(/not a URL/);

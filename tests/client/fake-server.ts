@@ -67,7 +67,11 @@ export async function fakeServer(handler: (req: Received, n: number) => Reply | 
 }
 
 /** What Snowgate answers when it takes a batch: 202, or 207 with the errors given (by index). */
-export function answer(req: Received, errors: { index: number; reason: string; message?: string }[] = [], extra: Record<string, unknown> = {}): Reply {
+export function answer(
+  req: Received,
+  errors: { index: number; reason: string; message?: string }[] = [],
+  extra: Record<string, unknown> = {},
+): Reply {
   const n = Array.isArray(req.json) ? req.json.length : 1;
   return {
     status: errors.length === 0 ? 202 : 207,

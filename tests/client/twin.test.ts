@@ -24,7 +24,14 @@ function workload(prefix: string, n: number): Event[] {
 }
 
 async function drive(endpoint: string, events: Event[], gzip: boolean) {
-  const client = createClient<Event>({ endpoint, gzip, maxBatchRecords: 100, maxConcurrency: 4, flushIntervalMs: 50, retryBaseDelayMs: 50 });
+  const client = createClient<Event>({
+    endpoint,
+    gzip,
+    maxBatchRecords: 100,
+    maxConcurrency: 4,
+    flushIntervalMs: 50,
+    retryBaseDelayMs: 50,
+  });
   const outcomes: Promise<EventOutcome<Event>>[] = [];
   for (const e of events) {
     await client.ready();
@@ -52,9 +59,26 @@ describe('the client against the twin, faults on', () => {
     const { outcomes, stats } = await drive(twin!.endpoints.api, workload('plain', 3_000), false);
     results.set('plain', outcomes);
     const by = (s: string) => outcomes.filter((o) => o.status === s);
-    expect(by('rejected').map((o) => o.event.tag).sort()).toEqual(workload('plain', 3_000).filter((e, i) => !('id' in e) || i === 13).map((e) => e.tag).sort());
-    expect(by('rejected').filter((o) => o.status === 'rejected' && o.local).map((o) => o.event.tag)).toEqual(['plain-13']);
-    expect(by('rejected').every((o) => o.status === 'rejected' && (o.local ? o.reason === 'record_too_large' : o.reason === 'missing_id' && o.httpStatus === 207))).toBe(true);
+    expect(
+      by('rejected')
+        .map((o) => o.event.tag)
+        .sort(),
+    ).toEqual(
+      workload('plain', 3_000)
+        .filter((e, i) => !('id' in e) || i === 13)
+        .map((e) => e.tag)
+        .sort(),
+    );
+    expect(
+      by('rejected')
+        .filter((o) => o.status === 'rejected' && o.local)
+        .map((o) => o.event.tag),
+    ).toEqual(['plain-13']);
+    expect(
+      by('rejected').every(
+        (o) => o.status === 'rejected' && (o.local ? o.reason === 'record_too_large' : o.reason === 'missing_id' && o.httpStatus === 207),
+      ),
+    ).toBe(true);
     expect(by('failed')).toEqual([]);
     expect(by('delivered')).toHaveLength(3_000 - 60 - 1);
     expect(stats.requests).toBeGreaterThanOrEqual(30);

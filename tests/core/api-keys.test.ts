@@ -36,7 +36,10 @@ describe('API keys', () => {
     expect(await verifyApiKey(`${key}x`, store)).toEqual({ ok: false, reason: 'malformed' });
     expect(await verifyApiKey(other.key, store)).toEqual({ ok: false, reason: 'unknown' });
     expect(await verifyApiKey(wrongSecret, store)).toEqual({ ok: false, reason: 'mismatch' });
-    expect(await verifyApiKey(key, storeOf({ ...record, enabled: false, revoked_at: new Date().toISOString() }))).toEqual({ ok: false, reason: 'revoked' });
+    expect(await verifyApiKey(key, storeOf({ ...record, enabled: false, revoked_at: new Date().toISOString() }))).toEqual({
+      ok: false,
+      reason: 'revoked',
+    });
     // A revoked key with a wrong secret says mismatch, not that the key id exists and was revoked.
     expect(await verifyApiKey(wrongSecret, storeOf({ ...record, enabled: false }))).toEqual({ ok: false, reason: 'mismatch' });
   });

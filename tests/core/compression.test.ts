@@ -1,4 +1,12 @@
-import { assessRequest, buildQuarantineObject, limitsSchema, replayCandidates, responseOf, statusOf, type IncomingRequest } from '@snowgate/core';
+import {
+  assessRequest,
+  buildQuarantineObject,
+  limitsSchema,
+  replayCandidates,
+  responseOf,
+  statusOf,
+  type IncomingRequest,
+} from '@snowgate/core';
 import fc from 'fast-check';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -42,14 +50,22 @@ describe('compressed bodies', () => {
 
   it('keeps a rejected record as decompressed text, and a body refused whole as the compressed bytes (base64)', () => {
     const mixed = outcome(request(gzipSync(batch), 'gzip')).a;
-    const q1 = buildQuarantineObject(mixed, { status: 207, headers: { 'content-encoding': 'gzip' }, maxInputBytes: limits.quarantineMaxInputBytes });
+    const q1 = buildQuarantineObject(mixed, {
+      status: 207,
+      headers: { 'content-encoding': 'gzip' },
+      maxInputBytes: limits.quarantineMaxInputBytes,
+    });
     expect(q1.records[0]!.input).toMatchObject({ encoding: 'utf8', data: '{"type":"no id"}' });
     expect(q1.headers['content-encoding']).toBe('gzip');
 
     const torn = gzipSync('{"id":"a", "x":');
     const refused = outcome(request(torn, 'gzip')).a;
     expect(statusOf(refused)).toBe(400);
-    const q2 = buildQuarantineObject(refused, { status: 400, headers: { 'content-encoding': 'gzip' }, maxInputBytes: limits.quarantineMaxInputBytes });
+    const q2 = buildQuarantineObject(refused, {
+      status: 400,
+      headers: { 'content-encoding': 'gzip' },
+      maxInputBytes: limits.quarantineMaxInputBytes,
+    });
     expect(q2.body).toEqual({ encoding: 'base64', size: torn.byteLength, truncated: false, data: torn.toString('base64') });
     // And replay reads it back through the same decoder.
     expect(replayCandidates(q2)).toEqual([{ index: 0, reason: 'malformed_json', raw: '{"id":"a", "x":' }]);

@@ -20,7 +20,13 @@ const settings = (extra: Partial<ContractSettings> = {}) => contractSettingsSche
 const repo = (extra: Partial<ContractSettings> = {}) => compileContracts(readSchemaDir('schemas'), settings(extra));
 
 function request(body: unknown): IncomingRequest {
-  return { requestId: 'req-c', receivedAt: new Date('2026-12-03T08:00:01.000Z'), headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), isBase64Encoded: false };
+  return {
+    requestId: 'req-c',
+    receivedAt: new Date('2026-12-03T08:00:01.000Z'),
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    isBase64Encoded: false,
+  };
 }
 
 describe('the repository schemas', () => {
@@ -46,12 +52,19 @@ describe('contract verdicts', () => {
     const { schema_version: __, ...v2 } = pageViewV2('e2');
     expect(contracts.check(v2)).toEqual({ ok: true, schema: { type: 'page_view', version: 2 } });
     const { schema_version: _, ...unversioned } = v1;
-    expect(contracts.check(unversioned)).toMatchObject({ ok: false, reason: 'schema_violation', schema: { type: 'page_view', version: 2 } });
+    expect(contracts.check(unversioned)).toMatchObject({
+      ok: false,
+      reason: 'schema_violation',
+      schema: { type: 'page_view', version: 2 },
+    });
     expect(repo({ missingVersion: 'unknown' }).check(unversioned)).toEqual({ ok: true });
-    expect(repo({ missingVersion: 'unknown', unknown: 'reject' }).check(unversioned)).toMatchObject({ ok: false, reason: 'unknown_schema' });
+    expect(repo({ missingVersion: 'unknown', unknown: 'reject' }).check(unversioned)).toMatchObject({
+      ok: false,
+      reason: 'unknown_schema',
+    });
   });
 
-  it('keeps the validator\'s errors with their paths, keywords and the schema they come from', () => {
+  it("keeps the validator's errors with their paths, keywords and the schema they come from", () => {
     const record = pageViewV2('e1', { url: 'not a uri', device: { kind: 'fridge', extra: 1 }, session_id: undefined });
     // Without detail, the verdict stops at the first error.
     expect(repo().check(record)).toMatchObject({ ok: false, issues: [{ keyword: 'required' }] });
@@ -64,20 +77,37 @@ describe('contract verdicts', () => {
     expect(byKeyword.format).toMatchObject({ path: ['url'], message: 'must match format "uri"', schemaPath: '#/properties/url/format' });
     expect(byKeyword.enum).toMatchObject({ path: ['device', 'kind'] });
     expect(byKeyword.additionalProperties).toMatchObject({ path: ['device', 'extra'], message: 'is not allowed by the schema' });
-    expect(verdict.message).toBe('does not match page_view v2: /session_id is required; /url must match format "uri"; /device/extra is not allowed by the schema (and 1 more)');
+    expect(verdict.message).toBe(
+      'does not match page_view v2: /session_id is required; /url must match format "uri"; /device/extra is not allowed by the schema (and 1 more)',
+    );
   });
 
   it('treats unknown types, unknown versions and records without a type by the `unknown` setting', () => {
-    for (const record of [{ id: 1, type: 'nope' }, { id: 1 }, { id: 1, type: 42 }, { id: 1, type: 'page_view', schema_version: 9 }, { id: 1, type: 'page_view', schema_version: 'v2' }]) {
+    for (const record of [
+      { id: 1, type: 'nope' },
+      { id: 1 },
+      { id: 1, type: 42 },
+      { id: 1, type: 'page_view', schema_version: 9 },
+      { id: 1, type: 'page_view', schema_version: 'v2' },
+    ]) {
       expect(repo().check(record)).toEqual({ ok: true });
       expect(repo({ unknown: 'reject' }).check(record)).toMatchObject({ ok: false, reason: 'unknown_schema', issues: [] });
     }
-    expect(repo({ unknown: 'reject' }).check({ id: 1, type: 'page_view', schema_version: 9 })).toMatchObject({ schema: { type: 'page_view', version: 9 } });
+    expect(repo({ unknown: 'reject' }).check({ id: 1, type: 'page_view', schema_version: 9 })).toMatchObject({
+      schema: { type: 'page_view', version: 9 },
+    });
   });
 
   it('reads nested selector fields, own properties only', () => {
-    const contracts = compileContracts(readSchemaDir('schemas'), settings({ typeField: 'meta.type', versionField: 'meta.v', unknown: 'reject' }));
-    expect(contracts.check({ id: 1, meta: { type: 'order_placed', v: 1 } })).toMatchObject({ ok: false, reason: 'schema_violation', schema: { type: 'order_placed', version: 1 } });
+    const contracts = compileContracts(
+      readSchemaDir('schemas'),
+      settings({ typeField: 'meta.type', versionField: 'meta.v', unknown: 'reject' }),
+    );
+    expect(contracts.check({ id: 1, meta: { type: 'order_placed', v: 1 } })).toMatchObject({
+      ok: false,
+      reason: 'schema_violation',
+      schema: { type: 'order_placed', version: 1 },
+    });
     const inherited = Object.create({ type: 'order_placed' }) as object;
     expect(contracts.check({ id: 1, meta: inherited })).toMatchObject({ reason: 'unknown_schema' });
     expect(() => contractSettingsSchema.parse({ typeField: '__proto__.x' })).toThrow();
@@ -101,10 +131,17 @@ describe('contracts in the assessment', () => {
     expect(statusOf(a)).toBe(207);
     expect(a.accepted.map((r) => r.partitionKey)).toEqual(['ok-1', 'other']);
     expect(a.rejected).toEqual([
-      expect.objectContaining({ index: 1, reason: 'schema_violation', schema: { type: 'page_view', version: 2 }, input: JSON.stringify(batch[1]) }),
+      expect.objectContaining({
+        index: 1,
+        reason: 'schema_violation',
+        schema: { type: 'page_view', version: 2 },
+        input: JSON.stringify(batch[1]),
+      }),
     ]);
     expect(a.rejected[0]!.issues[0]).toMatchObject({ path: ['url'], keyword: 'type' });
-    expect(responseOf(a).errors).toEqual([{ index: 1, reason: 'schema_violation', message: 'record 1 does not match page_view v2: /url must be string' }]);
+    expect(responseOf(a).errors).toEqual([
+      { index: 1, reason: 'schema_violation', message: 'record 1 does not match page_view v2: /url must be string' },
+    ]);
     expect(responseOf(a)).not.toHaveProperty('warnings');
   });
 
@@ -120,12 +157,18 @@ describe('contracts in the assessment', () => {
     expect(statusOf(a)).toBe(202);
     expect(a.accepted).toHaveLength(3);
     expect(a.rejected).toEqual([]);
-    expect(responseOf(a).warnings).toEqual([{ index: 1, reason: 'schema_violation', message: 'record 1 does not match page_view v2: /url must be string' }]);
+    expect(responseOf(a).warnings).toEqual([
+      { index: 1, reason: 'schema_violation', message: 'record 1 does not match page_view v2: /url must be string' },
+    ]);
   });
 
   it('collects every error for the first ten failing records of a request, and for none over 16 KiB: the work is bounded', () => {
     const bad = (i: number) => pageViewV2(`b-${i}`, { url: 1, title: 2, locale: 3 });
-    const a = assessRequest(request([...Array.from({ length: 12 }, (_, i) => bad(i)), pageViewV2('huge', { tags: Array.from({ length: 20_000 }, (_, i) => i) })]), limits, repo());
+    const a = assessRequest(
+      request([...Array.from({ length: 12 }, (_, i) => bad(i)), pageViewV2('huge', { tags: Array.from({ length: 20_000 }, (_, i) => i) })]),
+      limits,
+      repo(),
+    );
     expect(a.rejected.map((r) => r.issues.length)).toEqual([3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1]);
     // A record far over the size for detail: 20,000 wrong items, judged by its first error alone.
     const one = assessRequest(request([pageViewV2('huge', { tags: Array.from({ length: 20_000 }, (_, i) => i) })]), limits, repo());
@@ -159,7 +202,11 @@ describe('bad schema files fail loudly, naming the file', () => {
   it.each([
     ['JSON that does not parse', { 'a/1.json': '{"type": "object",' }, /a\/1\.json: not valid JSON/],
     ['a misspelled keyword', { 'a/1.json': '{"type":"object","requird":["x"]}' }, /a\/1\.json: strict mode: unknown keyword: "requird"/],
-    ['another dialect', { 'a/1.json': '{"$schema":"http://json-schema.org/draft-07/schema#"}' }, /a\/1\.json: \$schema is .*draft-07.*only draft 2020-12/],
+    [
+      'another dialect',
+      { 'a/1.json': '{"$schema":"http://json-schema.org/draft-07/schema#"}' },
+      /a\/1\.json: \$schema is .*draft-07.*only draft 2020-12/,
+    ],
     ['an invalid keyword value', { 'a/1.json': '{"type":"strnig"}' }, /a\/1\.json: schema is invalid/],
     ['a $ref that resolves nowhere', { 'a/1.json': '{"$ref":"#/$defs/missing"}' }, /a\/1\.json: can't resolve reference/],
     ['an unknown format', { 'a/1.json': '{"type":"string","format":"colour"}' }, /a\/1\.json: unknown format "colour"/],
@@ -171,7 +218,8 @@ describe('bad schema files fail loudly, naming the file', () => {
   ])('%s', (_, files, message) => fails(files, message));
 
   it('lists every problem at once', () => {
-    const load = () => compileContracts(readSchemaDir(write({ 'a/1.json': '{"type":"strnig"}', 'b/1.json': '{"requird":[]}' })), settings());
+    const load = () =>
+      compileContracts(readSchemaDir(write({ 'a/1.json': '{"type":"strnig"}', 'b/1.json': '{"requird":[]}' })), settings());
     expect(load).toThrow(/a\/1\.json[\s\S]*b\/1\.json/);
   });
 

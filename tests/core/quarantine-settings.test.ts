@@ -30,7 +30,9 @@ describe('quarantinedInput', () => {
 
 describe('quarantineKey', () => {
   it('is date-partitioned and carries a unique id', () => {
-    expect(quarantineKey('errors/', '2026-11-22T04:05:06.789Z', 'Bk/Lw=', 'u-1')).toBe('errors/dt=2026-11-22/hour=04/20261122T040506789Z-Bk_Lw=-u-1.json');
+    expect(quarantineKey('errors/', '2026-11-22T04:05:06.789Z', 'Bk/Lw=', 'u-1')).toBe(
+      'errors/dt=2026-11-22/hour=04/20261122T040506789Z-Bk_Lw=-u-1.json',
+    );
   });
 
   it('carries the request id in base64url: + as -, / as _, = kept, so an id finds its key', () => {
@@ -44,19 +46,35 @@ describe('quarantineKey', () => {
     expect(quarantineKeyMatches(key, 'Ab+c/d9XYZ0123Q=')).toBe(true);
     expect(quarantineKeyMatches(key, 'Ab+c/d9XYZ0123Q')).toBe(false);
     // Keys written before carried every +, / and = as _.
-    expect(quarantineKeyMatches(`errors/dt=2026-11-22/hour=04/20261122T040506789Z-Ab_c_d9XYZ0123Q_-${uuid}.json`, 'Ab+c/d9XYZ0123Q=')).toBe(true);
+    expect(quarantineKeyMatches(`errors/dt=2026-11-22/hour=04/20261122T040506789Z-Ab_c_d9XYZ0123Q_-${uuid}.json`, 'Ab+c/d9XYZ0123Q=')).toBe(
+      true,
+    );
   });
 });
 
 describe('buildQuarantineObject', () => {
   it('keeps the input and the issues, and never a credential header', () => {
-    const headers = { 'content-type': 'application/json', authorization: 'Bearer secret', cookie: 'session=secret', 'x-api-key': 'secret', 'user-agent': 'test' };
+    const headers = {
+      'content-type': 'application/json',
+      authorization: 'Bearer secret',
+      cookie: 'session=secret',
+      'x-api-key': 'secret',
+      'user-agent': 'test',
+    };
     const assessment = assessRequest(
       { requestId: 'r', receivedAt: new Date('2026-11-22T00:00:00Z'), headers, body: '[{"id":1},{"id":""}]', isBase64Encoded: false },
       limitsSchema.parse({}),
     );
-    const object = quarantineObjectSchema.parse(buildQuarantineObject(assessment, { status: statusOf(assessment), headers, maxInputBytes: 1024 }));
-    expect(object).toMatchObject({ status: 207, reasons: ['invalid_id'], accepted: 1, rejected: 1, headers: { 'content-type': 'application/json', 'user-agent': 'test' } });
+    const object = quarantineObjectSchema.parse(
+      buildQuarantineObject(assessment, { status: statusOf(assessment), headers, maxInputBytes: 1024 }),
+    );
+    expect(object).toMatchObject({
+      status: 207,
+      reasons: ['invalid_id'],
+      accepted: 1,
+      rejected: 1,
+      headers: { 'content-type': 'application/json', 'user-agent': 'test' },
+    });
     expect(object.records[0]).toMatchObject({ index: 1, input: { data: '{"id":""}' }, issues: [{ path: ['id'] }] });
     expect(JSON.stringify(object)).not.toContain('secret');
   });
@@ -64,16 +82,35 @@ describe('buildQuarantineObject', () => {
 
 describe('ingestSettingsFromEnv', () => {
   it('reads, coerces and defaults', () => {
-    const settings = ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_MAX_DEPTH: '10', PATH: '/bin' });
-    expect(settings).toMatchObject({ streamName: 's', errorBucket: 'bucket', errorPrefix: 'errors/', limits: { maxDepth: 10, maxRecordsPerRequest: 500 }, write: { budgetMs: 3_000 } });
+    const settings = ingestSettingsFromEnv({
+      SNOWGATE_STREAM_NAME: 's',
+      SNOWGATE_ERROR_BUCKET: 'bucket',
+      SNOWGATE_MAX_DEPTH: '10',
+      PATH: '/bin',
+    });
+    expect(settings).toMatchObject({
+      streamName: 's',
+      errorBucket: 'bucket',
+      errorPrefix: 'errors/',
+      limits: { maxDepth: 10, maxRecordsPerRequest: 500 },
+      write: { budgetMs: 3_000 },
+    });
   });
 
   it('fails loudly on a typo, a missing value or a limit above what AWS allows', () => {
-    expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_MAX_DEPHT: '10' })).toThrow(/SNOWGATE_MAX_DEPHT/);
+    expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_MAX_DEPHT: '10' })).toThrow(
+      /SNOWGATE_MAX_DEPHT/,
+    );
     expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's' })).toThrow(ConfigError);
-    expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_MAX_RECORD_BYTES: '2000000' })).toThrow(/limits.maxRecordBytes/);
+    expect(() =>
+      ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_MAX_RECORD_BYTES: '2000000' }),
+    ).toThrow(/limits.maxRecordBytes/);
     // Kinesis takes 1 MiB, but Firehose only 1,000 KiB: such a record would be acknowledged, then stuck.
-    expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_MAX_RECORD_BYTES: '1048576' })).toThrow(/limits.maxRecordBytes/);
-    expect(() => ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_ERROR_PREFIX: 'no-slash' })).toThrow(/errorPrefix/);
+    expect(() =>
+      ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_MAX_RECORD_BYTES: '1048576' }),
+    ).toThrow(/limits.maxRecordBytes/);
+    expect(() =>
+      ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_ERROR_PREFIX: 'no-slash' }),
+    ).toThrow(/errorPrefix/);
   });
 });

@@ -12,7 +12,11 @@ import { fixture } from '../support/events';
 
 const limits = limitsSchema.parse({});
 
-function request(body: string | Uint8Array | undefined, contentType: string | null = 'application/json', extra: Record<string, string> = {}): IncomingRequest {
+function request(
+  body: string | Uint8Array | undefined,
+  contentType: string | null = 'application/json',
+  extra: Record<string, string> = {},
+): IncomingRequest {
   const isBase64Encoded = body instanceof Uint8Array;
   return {
     requestId: 'req-1',
@@ -57,7 +61,12 @@ describe('assessRequest: the bad inputs of the contract', () => {
     ['duplicate key', request('{"id":"dk-1","id":"dk-2"}'), 422, ['duplicate_key']],
     ['escaped lone surrogate', request('{"id":"a","s":"\\ud800"}'), 422, ['invalid_unicode']],
     ['lone surrogate in a string body', request('{"id":"a","s":"\ud800"}'), 400, ['invalid_utf8']],
-    ['invalid UTF-8 bytes', request(new Uint8Array([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d])), 400, ['invalid_utf8']],
+    [
+      'invalid UTF-8 bytes',
+      request(new Uint8Array([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d])),
+      400,
+      ['invalid_utf8'],
+    ],
     ['body over the limit', request('{"id":"a","pad":"' + 'x'.repeat(limits.maxBodyBytes) + '"}'), 413, ['body_too_large']],
     ['record over 1 MiB', request(JSON.stringify({ id: 'a', pad: 'x'.repeat(1_048_576) })), 413, ['record_too_large']],
     ['501 records', request(JSON.stringify(Array.from({ length: 501 }, (_, i) => ({ id: i })))), 413, ['too_many_records']],
@@ -65,7 +74,12 @@ describe('assessRequest: the bad inputs of the contract', () => {
     ['wrong content type', request('{"id":"a"}', 'text/plain'), 415, ['unsupported_media_type']],
     ['form content type', request('id=a', 'application/x-www-form-urlencoded'), 415, ['unsupported_media_type']],
     ['non-UTF-8 charset', request('{"id":"a"}', 'application/json; charset=iso-8859-1'), 415, ['unsupported_encoding']],
-    ['unsupported content encoding', request('{"id":"a"}', 'application/json', { 'content-encoding': 'compress' }), 415, ['unsupported_encoding']],
+    [
+      'unsupported content encoding',
+      request('{"id":"a"}', 'application/json', { 'content-encoding': 'compress' }),
+      415,
+      ['unsupported_encoding'],
+    ],
     ['a plain body labelled gzip', request('{"id":"a"}', 'application/json', { 'content-encoding': 'gzip' }), 400, ['invalid_compression']],
     ['conflicting duplicate content types', request('{"id":"a"}', 'application/json,text/plain'), 415, ['unsupported_media_type']],
   ];
@@ -87,7 +101,11 @@ describe('assessRequest: good input', () => {
     expect(record!.partitionKey).toBe('evt-1');
     expect(record!.data).toContain('"amount":12345678901234567890');
     expect(record!.data).not.toMatch(/\n/);
-    expect(envelopeSchema.parse(JSON.parse(record!.data))).toMatchObject({ request_id: 'req-1', received_at: '2026-11-22T04:05:06.789Z', record: { id: 'evt-1' } });
+    expect(envelopeSchema.parse(JSON.parse(record!.data))).toMatchObject({
+      request_id: 'req-1',
+      received_at: '2026-11-22T04:05:06.789Z',
+      record: { id: 'evt-1' },
+    });
   });
 
   it('accepts a pretty-printed batch, one line per record, each record exactly as sent', () => {
@@ -225,7 +243,8 @@ describe('text as received', () => {
 
 describe('duplicate keys', () => {
   it('rejects a record that repeats a key, as missing_id would: 207 beside good records, 422 alone', () => {
-    const body = '[{"id":"dk-0"},{"id":"dk-1","id":"dk-2"},{"id":"dk-3","user":{"plan":"pro","plan":"free"}},{"id":"dk-4","\\u0069d":"dk-5"}]';
+    const body =
+      '[{"id":"dk-0"},{"id":"dk-1","id":"dk-2"},{"id":"dk-3","user":{"plan":"pro","plan":"free"}},{"id":"dk-4","\\u0069d":"dk-5"}]';
     const { status, a } = outcome(request(body));
     expect(status).toBe(207);
     expect(a.accepted.map((r) => r.partitionKey)).toEqual(['dk-0']);
@@ -234,7 +253,10 @@ describe('duplicate keys', () => {
       { index: 2, reason: 'duplicate_key', message: 'record 2 repeats the key "plan" at $.user.plan' },
       { index: 3, reason: 'duplicate_key', message: 'record 3 repeats the key "id" at $.id' },
     ]);
-    expect(a.rejected[1]).toMatchObject({ input: '{"id":"dk-3","user":{"plan":"pro","plan":"free"}}', issues: [{ path: ['user', 'plan'], message: 'duplicate key "plan"' }] });
+    expect(a.rejected[1]).toMatchObject({
+      input: '{"id":"dk-3","user":{"plan":"pro","plan":"free"}}',
+      issues: [{ path: ['user', 'plan'], message: 'duplicate key "plan"' }],
+    });
     expect(outcome(request('{"id":"dk-1","id":"dk-2"}'))).toMatchObject({ status: 422, reasons: ['duplicate_key'] });
     expect(outcome(request('{"id":"dk-1","id":null}'))).toMatchObject({ status: 422, reasons: ['duplicate_key'] });
   });
@@ -244,7 +266,9 @@ describe('duplicate keys', () => {
     expect(pretty.a.rejected.map((r) => r.message)).toEqual(['record 0 repeats the key "x y" at $.a[1]["x y"]']);
     const ndjson = outcome(request('{"id":1}\r\n {"id":2,"__proto__":{},"__proto__":{}}\n', 'application/x-ndjson'));
     expect(ndjson.status).toBe(207);
-    expect(ndjson.a.rejected).toMatchObject([{ index: 1, reason: 'duplicate_key', message: 'record 1 repeats the key "__proto__" at $.__proto__' }]);
+    expect(ndjson.a.rejected).toMatchObject([
+      { index: 1, reason: 'duplicate_key', message: 'record 1 repeats the key "__proto__" at $.__proto__' },
+    ]);
   });
 
   it('accepts the same key in different objects', () => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { chunkForPutRecords, deliverWithRetry, DownstreamUnavailableError, withDeadline, DeadlineExceededError, type Clock } from '@snowgate/core';
+import {
+  chunkForPutRecords,
+  deliverWithRetry,
+  DownstreamUnavailableError,
+  withDeadline,
+  DeadlineExceededError,
+  type Clock,
+} from '@snowgate/core';
 
 /** A clock whose sleeps advance time at once, so retries are tested without waiting. */
 function fakeClock(random = () => 0.5): Clock & { slept: number[] } {
@@ -17,7 +24,12 @@ function fakeClock(random = () => 0.5): Clock & { slept: number[] } {
 }
 
 const entries = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i, bytes: 10 }));
-const options = (clock: Clock, budget = 5_000) => ({ deadline: clock.now() + budget, baseDelayMs: 100, maxDelayMs: 1_000, retryAfterSeconds: 2 });
+const options = (clock: Clock, budget = 5_000) => ({
+  deadline: clock.now() + budget,
+  baseDelayMs: 100,
+  maxDelayMs: 1_000,
+  retryAfterSeconds: 2,
+});
 
 describe('deliverWithRetry', () => {
   it('resends exactly the entries that failed, until all are acknowledged', async () => {
@@ -87,7 +99,12 @@ describe('deliverWithRetry', () => {
   it('sends more than 500 entries in several PutRecords-sized chunks', async () => {
     const clock = fakeClock();
     const sizes: number[] = [];
-    await deliverWithRetry(entries(1_201), async (chunk) => (sizes.push(chunk.length), { failed: [], errorCodes: [] }), options(clock), clock);
+    await deliverWithRetry(
+      entries(1_201),
+      async (chunk) => (sizes.push(chunk.length), { failed: [], errorCodes: [] }),
+      options(clock),
+      clock,
+    );
     expect(sizes).toEqual([500, 500, 201]);
   });
 });
@@ -95,10 +112,14 @@ describe('deliverWithRetry', () => {
 describe('withDeadline', () => {
   it('rejects and aborts when the work outlives the deadline', async () => {
     let aborted = false;
-    const slow = withDeadline((signal) => new Promise((resolve) => {
-      signal.addEventListener('abort', () => (aborted = true));
-      setTimeout(resolve, 5_000);
-    }), Date.now() + 30);
+    const slow = withDeadline(
+      (signal) =>
+        new Promise((resolve) => {
+          signal.addEventListener('abort', () => (aborted = true));
+          setTimeout(resolve, 5_000);
+        }),
+      Date.now() + 30,
+    );
     await expect(slow).rejects.toBeInstanceOf(DeadlineExceededError);
     expect(aborted).toBe(true);
   });

@@ -72,7 +72,9 @@ describe('estimateMonthlyCost: hand-computed scenarios', () => {
     expect(usdOf(e, 'PUT payload units')).toBeCloseTo(((2_500 * 2_592_000) / 1e6) * 0.014, 6);
     expect(e.lines.some((l) => l.item.includes('stream-hours'))).toBe(false);
     // A 30 KB event is two payload units.
-    expect(estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 30_000, batch: 1, stream: 'provisioned' }).derived.putPayloadUnitsPerRecord).toBe(2);
+    expect(
+      estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 30_000, batch: 1, stream: 'provisioned' }).derived.putPayloadUnitsPerRecord,
+    ).toBe(2);
   });
 
   it('an idle stage costs its stream-hours and alarms', () => {
@@ -127,7 +129,10 @@ describe('billing units', () => {
     expect(firehoseFlushSeconds(2 * 1_048_576, 1, 5)).toBe(0.5);
     expect(landingFilesPerDay({ recordsPerSecond: 2_048, lineBytes: 1_024, bufferMiB: 1, bufferSeconds: 5 })).toBeCloseTo(172_800, 6);
     // A quiet stream: one event per 100 s leaves most 5 s windows empty (1 − e^−0.05 have data).
-    expect(landingFilesPerDay({ recordsPerSecond: 0.01, lineBytes: 585, bufferMiB: 1, bufferSeconds: 5 })).toBeCloseTo(17_280 * (1 - Math.exp(-0.05)), 6);
+    expect(landingFilesPerDay({ recordsPerSecond: 0.01, lineBytes: 585, bufferMiB: 1, bufferSeconds: 5 })).toBeCloseTo(
+      17_280 * (1 - Math.exp(-0.05)),
+      6,
+    );
   });
 
   it('provisioned shards: 1 MiB/s or 1,000 records/s each, whichever binds', () => {
@@ -157,20 +162,25 @@ describe('monotonicity: more never costs less', () => {
     for (const stream of ['on-demand', 'provisioned'] as const) {
       it(`in ${name}, ${stream}`, () => {
         const totals = xs.map((x) => estimateMonthlyCost({ ...make(x), stream }).monthlyUsd);
-        for (let k = 1; k < totals.length; k++) expect(totals[k]!, `${name} ${xs[k]} vs ${xs[k - 1]}`).toBeGreaterThanOrEqual(totals[k - 1]!);
+        for (let k = 1; k < totals.length; k++)
+          expect(totals[k]!, `${name} ${xs[k]} vs ${xs[k - 1]}`).toBeGreaterThanOrEqual(totals[k - 1]!);
       });
     }
   }
 
   it('larger batches never cost more for the same events', () => {
-    const totals = [1, 2, 5, 10, 50, 100, 250, 500].map((batch) => estimateMonthlyCost({ eventsPerSecond: 500, eventBytes: 400, batch }).monthlyUsd);
+    const totals = [1, 2, 5, 10, 50, 100, 250, 500].map(
+      (batch) => estimateMonthlyCost({ eventsPerSecond: 500, eventBytes: 400, batch }).monthlyUsd,
+    );
     for (let k = 1; k < totals.length; k++) expect(totals[k]!).toBeLessThanOrEqual(totals[k - 1]!);
   });
 });
 
 describe('input', () => {
   it('refuses what the stage or the model cannot take, listing every problem', () => {
-    expect(() => estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 500, batch: 1, region: 'eu-west-1' as 'us-east-1' })).toThrow(/only us-east-1/);
+    expect(() => estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 500, batch: 1, region: 'eu-west-1' as 'us-east-1' })).toThrow(
+      /only us-east-1/,
+    );
     expect(() => estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 500, batch: 501 })).toThrow(ConfigError);
     expect(() => estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 20_000, batch: 500 })).toThrow(/body limit/);
     expect(() => estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 500, batch: 1, shards: 2 })).toThrow(/provisioned stream only/);
@@ -181,7 +191,9 @@ describe('input', () => {
     const e = estimateMonthlyCost({ eventsPerSecond: 5_000, eventBytes: 500, batch: 1 });
     expect(e.warnings.join('\n')).toMatch(/API throttle/);
     expect(e.warnings.join('\n')).toMatch(/on-demand stream's initial write capacity/);
-    expect(estimateMonthlyCost({ eventsPerSecond: 2_500, eventBytes: 500, batch: 50, stream: 'provisioned', shards: 2 }).warnings.join('\n')).toMatch(/needs 3/);
+    expect(
+      estimateMonthlyCost({ eventsPerSecond: 2_500, eventBytes: 500, batch: 50, stream: 'provisioned', shards: 2 }).warnings.join('\n'),
+    ).toMatch(/needs 3/);
     expect(estimateMonthlyCost({ eventsPerSecond: 100, eventBytes: 500, batch: 10 }).warnings).toEqual([]);
   });
 });

@@ -18,10 +18,17 @@ describe('API keys in AWS: the SSM store and the Lambda authorizer', () => {
     mock.on(PutParameterCommand).resolves({});
     mock.on(GetParameterCommand).rejects(Object.assign(new Error('not found'), { name: 'ParameterNotFound' }));
     mock.on(GetParameterCommand, { Name: `${prefix}${record.key_id}` }).resolves({ Parameter: { Value: JSON.stringify(record) } });
-    mock.on(GetParametersByPathCommand).resolvesOnce({ Parameters: [{ Value: JSON.stringify(record) }], NextToken: 't' }).resolves({ Parameters: [] });
+    mock
+      .on(GetParametersByPathCommand)
+      .resolvesOnce({ Parameters: [{ Value: JSON.stringify(record) }], NextToken: 't' })
+      .resolves({ Parameters: [] });
     const store = ssmApiKeyStore(ssm, prefix);
     await store.put(record);
-    expect(mock.commandCalls(PutParameterCommand)[0]!.args[0].input).toMatchObject({ Name: `/snowgate/dev/api-keys/${record.key_id}`, Type: 'String', Overwrite: true });
+    expect(mock.commandCalls(PutParameterCommand)[0]!.args[0].input).toMatchObject({
+      Name: `/snowgate/dev/api-keys/${record.key_id}`,
+      Type: 'String',
+      Overwrite: true,
+    });
     expect(await store.get(record.key_id)).toEqual(record);
     expect(await store.get('zzzzzzzzzzzz')).toBeUndefined();
     expect(await store.list()).toEqual([record]);
@@ -39,7 +46,10 @@ describe('API keys in AWS: the SSM store and the Lambda authorizer', () => {
         header: 'x-api-key',
         logger: new Logger({ serviceName: 'test', logLevel: 'INFO' }),
       });
-      const event = (value?: string) => ({ headers: value === undefined ? {} : { 'x-api-key': value }, requestContext: { requestId: 'r1' } as never });
+      const event = (value?: string) => ({
+        headers: value === undefined ? {} : { 'x-api-key': value },
+        requestContext: { requestId: 'r1' } as never,
+      });
       expect(await authorize(event(key))).toEqual({ isAuthorized: true, context: { producer: 'acme-web', keyId: record.key_id } });
       expect(await authorize(event(`${key.slice(0, 16)}${'A'.repeat(43)}`))).toEqual({ isAuthorized: false, context: {} });
       expect(await authorize(event())).toEqual({ isAuthorized: false, context: {} });
@@ -54,7 +64,7 @@ describe('API keys in AWS: the SSM store and the Lambda authorizer', () => {
     expect(logged).not.toContain('A'.repeat(43));
   });
 
-  it('the ingest handler puts the authorizer\'s producer in every envelope and the quarantine, and never the key', async () => {
+  it("the ingest handler puts the authorizer's producer in every envelope and the quarantine, and never the key", async () => {
     const h = mockedHandler();
     const event = apiEvent({ body: '[{"id":"p-1"},{"no":"id"}]', headers: { 'x-api-key': 'sg_secretsecret_value' } });
     (event.requestContext as unknown as { authorizer: unknown }).authorizer = { lambda: { producer: 'acme-web', keyId: 'abc' } };

@@ -15,14 +15,25 @@ import { mockedHandler, parseBody } from './support';
 const enforce = { contracts: { mode: 'enforce' as const }, schemasDir: 'schemas' };
 
 describe('ingest handler with schema contracts', () => {
-  it('enforce: quarantines a violation with the validator\'s errors and the schema, puts the rest on the stream (207)', async () => {
+  it("enforce: quarantines a violation with the validator's errors and the schema, puts the rest on the stream (207)", async () => {
     const h = mockedHandler(enforce);
     const body = JSON.stringify([pageViewV2('ok-1'), pageViewV2('bad-1', { locale: 'english', tags: ['x', 'x'] })]);
     const response = await h.handler(apiEvent({ body }), lambdaContext());
     expect(response.statusCode).toBe(207);
     const answer = ingestResponseSchema.parse(parseBody(response));
-    expect(answer.errors).toEqual([{ index: 1, reason: 'schema_violation', message: expect.stringMatching(/^record 1 does not match page_view v2: \/locale must match pattern/) }]);
-    expect(h.putRecordsCalls().flat().map((e) => e.key)).toEqual(['ok-1']);
+    expect(answer.errors).toEqual([
+      {
+        index: 1,
+        reason: 'schema_violation',
+        message: expect.stringMatching(/^record 1 does not match page_view v2: \/locale must match pattern/),
+      },
+    ]);
+    expect(
+      h
+        .putRecordsCalls()
+        .flat()
+        .map((e) => e.key),
+    ).toEqual(['ok-1']);
     const { object } = h.quarantined()[0]!;
     const q = quarantineObjectSchema.parse(object);
     expect(q.reasons).toEqual(['schema_violation']);
@@ -42,7 +53,10 @@ describe('ingest handler with schema contracts', () => {
     const h = mockedHandler({ ...enforce, contracts: { mode: 'enforce', unknown: 'reject' } });
     const response = await h.handler(apiEvent({ body: '{"id":"x","type":"invoice_paid"}' }), lambdaContext());
     expect(response.statusCode).toBe(422);
-    expect(parseBody(response).errors[0]).toMatchObject({ reason: 'unknown_schema', message: 'record 0 has type "invoice_paid", for which there is no schema' });
+    expect(parseBody(response).errors[0]).toMatchObject({
+      reason: 'unknown_schema',
+      message: 'record 0 has type "invoice_paid", for which there is no schema',
+    });
     expect(h.putRecordsCalls()).toEqual([]);
     expect(quarantineObjectSchema.parse(h.quarantined()[0]!.object).reasons).toEqual(['unknown_schema']);
   });
@@ -55,13 +69,21 @@ describe('ingest handler with schema contracts', () => {
     let h;
     try {
       h = mockedHandler({ ...enforce, contracts: { mode: 'warn' } }, new Logger({ serviceName: 'snowgate-ingest', logLevel: 'INFO' }));
-      response = await h.handler(apiEvent({ body: JSON.stringify([pageViewV2('w-0'), pageViewV2('w-1', { consent: 'secret-yes' })]) }), lambdaContext());
+      response = await h.handler(
+        apiEvent({ body: JSON.stringify([pageViewV2('w-0'), pageViewV2('w-1', { consent: 'secret-yes' })]) }),
+        lambdaContext(),
+      );
     } finally {
       spy.mockRestore();
       log.mockRestore();
     }
     expect(response.statusCode).toBe(202);
-    expect(parseBody(response)).toMatchObject({ accepted: 2, rejected: 0, errors: [], warnings: [{ index: 1, reason: 'schema_violation' }] });
+    expect(parseBody(response)).toMatchObject({
+      accepted: 2,
+      rejected: 0,
+      errors: [],
+      warnings: [{ index: 1, reason: 'schema_violation' }],
+    });
     expect(h.putRecordsCalls().flat()).toHaveLength(2);
     expect(h.quarantined()).toEqual([]);
     const entry = JSON.parse(lines.map((l) => l.trim()).find((l) => l.includes('request ingested'))!);
@@ -72,9 +94,17 @@ describe('ingest handler with schema contracts', () => {
   it('starts the write budget after the assessment: slow judging of bad input is never a 503', async () => {
     const real = loadContracts(contractSettingsSchema.parse({ mode: 'enforce' }), 'schemas')!;
     // A judge slower than the whole write budget (400 ms here): the records still get their verdict and a 2xx/4xx.
-    const slow = { ...real, check: (record: object, detail?: boolean) => (Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300), real.check(record, detail)) };
+    const slow = {
+      ...real,
+      check: (record: object, detail?: boolean) => (
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300), real.check(record, detail)
+      ),
+    };
     const h = mockedHandler({ contracts: { mode: 'enforce' } }, undefined, slow);
-    const response = await h.handler(apiEvent({ body: JSON.stringify([pageViewV2('s-1'), pageViewV2('s-2', { url: 1 })]) }), lambdaContext());
+    const response = await h.handler(
+      apiEvent({ body: JSON.stringify([pageViewV2('s-1'), pageViewV2('s-2', { url: 1 })]) }),
+      lambdaContext(),
+    );
     expect(response.statusCode).toBe(207);
     expect(h.quarantined()).toHaveLength(1);
   });
@@ -86,22 +116,36 @@ describe('ingest handler with schema contracts', () => {
   });
 
   it('refuses to start when contracts are on and the schemas cannot be read: at cold start, never per request', () => {
-    const settings = parseIngestSettings({ streamName: 's', errorBucket: 'bucket', contracts: { mode: 'enforce' }, schemasDir: '/nonexistent' });
+    const settings = parseIngestSettings({
+      streamName: 's',
+      errorBucket: 'bucket',
+      contracts: { mode: 'enforce' },
+      schemasDir: '/nonexistent',
+    });
     const clients = { kinesis: new KinesisClient({ region: 'us-east-1' }), s3: new S3Client({ region: 'us-east-1' }) };
     expect(() => createIngestHandler({ settings, ...clients })).toThrow(ConfigError);
   });
 });
 
 describe('property: no input produces a 500, with contracts enforced', () => {
-  const contractRecord = fc.record({
-    id: fc.oneof(fc.string({ minLength: 1 }), fc.integer()),
-    type: fc.constantFrom('page_view', 'order_placed', 'other', 42, null),
-    schema_version: fc.oneof(fc.constantFrom(1, 2, 3, '2', 'x', null), fc.integer()),
-    url: fc.oneof(fc.webUrl(), fc.string(), fc.integer()),
-    occurred_at: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
-    items: fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
-  }, { requiredKeys: ['id'] });
-  const body = fc.oneof(bodyArb, fc.array(contractRecord, { minLength: 1, maxLength: 6 }).map((rs) => JSON.stringify(rs)));
+  const contractRecord = fc.record(
+    {
+      id: fc.oneof(fc.string({ minLength: 1 }), fc.integer()),
+      type: fc.constantFrom('page_view', 'order_placed', 'other', 42, null),
+      schema_version: fc.oneof(fc.constantFrom(1, 2, 3, '2', 'x', null), fc.integer()),
+      url: fc.oneof(fc.webUrl(), fc.string(), fc.integer()),
+      occurred_at: fc.oneof(
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.string(),
+      ),
+      items: fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
+    },
+    { requiredKeys: ['id'] },
+  );
+  const body = fc.oneof(
+    bodyArb,
+    fc.array(contractRecord, { minLength: 1, maxLength: 6 }).map((rs) => JSON.stringify(rs)),
+  );
 
   it('answers 2xx or 4xx, every rejection quarantined with its reason', async () => {
     // Compiled once, as at a cold start; each run gets a fresh handler around them.
@@ -111,7 +155,11 @@ describe('property: no input produces a 500, with contracts enforced', () => {
     };
     await fc.assert(
       fc.asyncProperty(body, contentTypeArb, fc.constantFrom('accept', 'reject'), async (text, contentType, unknown) => {
-        const h = mockedHandler({ contracts: { mode: 'enforce', unknown }, limits: { maxRecordsPerRequest: 6, maxDepth: 4, maxBodyBytes: 2_048 } }, undefined, compiled[unknown]);
+        const h = mockedHandler(
+          { contracts: { mode: 'enforce', unknown }, limits: { maxRecordsPerRequest: 6, maxDepth: 4, maxBodyBytes: 2_048 } },
+          undefined,
+          compiled[unknown],
+        );
         const response = await h.handler(apiEvent({ body: text, contentType }), lambdaContext());
         const status = response.statusCode ?? 0;
         expect([202, 207, 400, 413, 415, 422]).toContain(status);

@@ -32,9 +32,17 @@ describe('ingest handler: accepted input', () => {
     expect(a!.map((e) => JSON.parse(e.data).record)).toEqual(b!.map((e) => JSON.parse(e.data).record));
 
     // Joined, not overwritten: the valid value last still conflicts with the first.
-    const dup = apiEvent({ body: '{"id":1}', contentType: null, headers: { 'Content-Type': 'text/plain', 'content-type': 'application/json' } });
+    const dup = apiEvent({
+      body: '{"id":1}',
+      contentType: null,
+      headers: { 'Content-Type': 'text/plain', 'content-type': 'application/json' },
+    });
     expect((await h.handler(dup, lambdaContext())).statusCode).toBe(415);
-    const same = apiEvent({ body: '{"id":1}', contentType: null, headers: { 'Content-Type': 'application/json', 'content-type': 'application/json' } });
+    const same = apiEvent({
+      body: '{"id":1}',
+      contentType: null,
+      headers: { 'Content-Type': 'application/json', 'content-type': 'application/json' },
+    });
     expect((await h.handler(same, lambdaContext())).statusCode).toBe(202);
   });
 });
@@ -42,7 +50,10 @@ describe('ingest handler: accepted input', () => {
 describe('ingest handler: rejected input is quarantined, then answered with a 4xx', () => {
   it('quarantines malformed JSON with its reason, input and metadata, never its credentials', async () => {
     const h = mockedHandler();
-    const event = apiEvent({ body: '{"id": "a", oops', headers: { authorization: 'Bearer top-secret', cookie: 'sid=top-secret', 'x-api-key': 'top-secret' } });
+    const event = apiEvent({
+      body: '{"id": "a", oops',
+      headers: { authorization: 'Bearer top-secret', cookie: 'sid=top-secret', 'x-api-key': 'top-secret' },
+    });
     const response = await h.handler(event, lambdaContext());
     expect(response.statusCode).toBe(400);
     expect(parseBody(response)).toMatchObject({ accepted: 0, rejected: 1, errors: [{ index: null, reason: 'malformed_json' }] });
@@ -52,7 +63,12 @@ describe('ingest handler: rejected input is quarantined, then answered with a 4x
     expect(q!.ifNoneMatch).toBe('*');
     expect(q!.key).toMatch(/^errors\/dt=\d{4}-\d\d-\d\d\/hour=\d\d\/\d{8}T\d{9}Z-[\w-]+-[0-9a-f-]{36}\.json$/);
     const object = quarantineObjectSchema.parse(q!.object);
-    expect(object).toMatchObject({ request_id: event.requestContext.requestId, status: 400, reasons: ['malformed_json'], source_ip: '203.0.113.7' });
+    expect(object).toMatchObject({
+      request_id: event.requestContext.requestId,
+      status: 400,
+      reasons: ['malformed_json'],
+      source_ip: '203.0.113.7',
+    });
     expect(object.body).toEqual({ encoding: 'utf8', size: 16, truncated: false, data: '{"id": "a", oops' });
     expect(JSON.stringify(object)).not.toContain('top-secret');
   });
@@ -84,15 +100,29 @@ describe('ingest handler: rejected input is quarantined, then answered with a 4x
     const mixed = '[{"id":"dk-0"},{"id":"dk-1","id":"dk-2"}]';
     const response = await h.handler(apiEvent({ body: mixed }), lambdaContext());
     expect(response.statusCode).toBe(207);
-    expect(parseBody(response)).toMatchObject({ accepted: 1, rejected: 1, errors: [{ index: 1, reason: 'duplicate_key', message: 'record 1 repeats the key "id" at $.id' }] });
-    expect(h.putRecordsCalls().flat().map((e) => e.key)).toEqual(['dk-0']);
+    expect(parseBody(response)).toMatchObject({
+      accepted: 1,
+      rejected: 1,
+      errors: [{ index: 1, reason: 'duplicate_key', message: 'record 1 repeats the key "id" at $.id' }],
+    });
+    expect(
+      h
+        .putRecordsCalls()
+        .flat()
+        .map((e) => e.key),
+    ).toEqual(['dk-0']);
     const object = quarantineObjectSchema.parse(h.quarantined()[0]!.object);
     expect(object.reasons).toEqual(['duplicate_key']);
-    expect(object.records).toMatchObject([{ index: 1, reason: 'duplicate_key', issues: [{ path: ['id'] }], input: { data: '{"id":"dk-1","id":"dk-2"}' } }]);
+    expect(object.records).toMatchObject([
+      { index: 1, reason: 'duplicate_key', issues: [{ path: ['id'] }], input: { data: '{"id":"dk-1","id":"dk-2"}' } },
+    ]);
 
     const alone = await h.handler(apiEvent({ body: '{"id":"n","user":{"plan":"a","\\u0070lan":"b"}}' }), lambdaContext());
     expect(alone.statusCode).toBe(422);
-    expect(parseBody(alone)).toMatchObject({ accepted: 0, errors: [{ index: 0, reason: 'duplicate_key', message: 'record 0 repeats the key "plan" at $.user.plan' }] });
+    expect(parseBody(alone)).toMatchObject({
+      accepted: 0,
+      errors: [{ index: 0, reason: 'duplicate_key', message: 'record 0 repeats the key "plan" at $.user.plan' }],
+    });
     expect(h.putRecordsCalls().flat()).toHaveLength(1);
   });
 
@@ -130,13 +160,21 @@ describe('ingest handler: faults', () => {
     const response = await h.handler(apiEvent({ body }), lambdaContext());
     expect(response.statusCode).toBe(202);
     const calls = h.putRecordsCalls();
-    expect(calls.map((c) => c.map((e) => e.key))).toEqual([['a', 'b', 'c', 'd'], ['b', 'd']]);
+    expect(calls.map((c) => c.map((e) => e.key))).toEqual([
+      ['a', 'b', 'c', 'd'],
+      ['b', 'd'],
+    ]);
     expect(calls[1]!.map((e) => e.data)).toEqual([calls[0]![1]!.data, calls[0]![3]!.data]);
   });
 
   it('answers 503 with Retry-After when the stream keeps throttling past the budget', async () => {
     const h = mockedHandler();
-    h.kinesisMock.on(PutRecordsCommand).resolves({ FailedRecordCount: 1, Records: [{ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded' }] });
+    h.kinesisMock
+      .on(PutRecordsCommand)
+      .resolves({
+        FailedRecordCount: 1,
+        Records: [{ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded' }],
+      });
     const started = Date.now();
     const response = await h.handler(apiEvent({ body: '{"id":1}' }), lambdaContext());
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -148,7 +186,9 @@ describe('ingest handler: faults', () => {
 
   it('answers 503, not 500, when the stream call itself fails', async () => {
     const h = mockedHandler();
-    h.kinesisMock.on(PutRecordsCommand).rejects(Object.assign(new Error('Stream snowgate-events not found'), { name: 'ResourceNotFoundException' }));
+    h.kinesisMock
+      .on(PutRecordsCommand)
+      .rejects(Object.assign(new Error('Stream snowgate-events not found'), { name: 'ResourceNotFoundException' }));
     const response = await h.handler(apiEvent({ body: '{"id":1}' }), lambdaContext());
     expect(response.statusCode).toBe(503);
     expect(h.kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(1);
@@ -187,7 +227,14 @@ describe('ingest handler: faults', () => {
   it('takes a 412 on the quarantine write as stored: the key is new, so only its own earlier attempt can have written it', async () => {
     const h = mockedHandler();
     // What S3 answers the SDK's retry of a conditional PUT whose first answer was lost.
-    h.s3Mock.on(PutObjectCommand).rejects(Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }));
+    h.s3Mock
+      .on(PutObjectCommand)
+      .rejects(
+        Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+          name: 'PreconditionFailed',
+          $metadata: { httpStatusCode: 412 },
+        }),
+      );
     expect((await h.handler(apiEvent({ body: '{' }), lambdaContext())).statusCode).toBe(400);
     expect((await h.handler(apiEvent({ body: fixture('batch-mixed.json') }), lambdaContext())).statusCode).toBe(207);
   });
@@ -231,7 +278,10 @@ describe('ingest handler: logs', () => {
     const log = vi.spyOn(console, 'info').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
     try {
       const h = mockedHandler({}, new Logger({ serviceName: 'snowgate-ingest', logLevel: 'INFO' }));
-      await h.handler(apiEvent({ body: '{"id":"a","secret-payload":1}', headers: { authorization: 'Bearer top-secret' } }), lambdaContext());
+      await h.handler(
+        apiEvent({ body: '{"id":"a","secret-payload":1}', headers: { authorization: 'Bearer top-secret' } }),
+        lambdaContext(),
+      );
     } finally {
       spy.mockRestore();
       log.mockRestore();

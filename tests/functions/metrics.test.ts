@@ -42,9 +42,19 @@ describe('ingest metrics (Powertools EMF)', () => {
     const main = docs.filter((d) => METRIC.accepted in d);
     expect(main).toHaveLength(2);
     expect(main[0]!._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Snowgate', Dimensions: [['service', 'stage']] });
-    expect(main[0]).toMatchObject({ service: 'snowgate-ingest', stage: 'dev', AcceptedRecords: 2, RejectedRecords: 2, BatchSize: 4, PutRecordsRetries: 1, DownstreamUnavailable: 0 });
+    expect(main[0]).toMatchObject({
+      service: 'snowgate-ingest',
+      stage: 'dev',
+      AcceptedRecords: 2,
+      RejectedRecords: 2,
+      BatchSize: 4,
+      PutRecordsRetries: 1,
+      DownstreamUnavailable: 0,
+    });
     expect(main[1]).toMatchObject({ AcceptedRecords: 0, RejectedRecords: 1, BatchSize: 1 });
-    const byReason = docs.filter((d) => METRIC.rejectedByReason in d).map((d) => [d.Reason, d.RejectedRecordsByReason, d._aws.CloudWatchMetrics[0].Dimensions[0]]);
+    const byReason = docs
+      .filter((d) => METRIC.rejectedByReason in d)
+      .map((d) => [d.Reason, d.RejectedRecordsByReason, d._aws.CloudWatchMetrics[0].Dimensions[0]]);
     expect(byReason).toEqual([
       ['missing_id', 1, ['service', 'stage', 'Reason']],
       ['invalid_id', 1, ['service', 'stage', 'Reason']],
@@ -54,7 +64,12 @@ describe('ingest metrics (Powertools EMF)', () => {
 
   it('counts a 503 as DownstreamUnavailable', async () => {
     const docs = await emf(async (metrics) => {
-      const m = mockedHandler({ write: { budgetMs: 100, baseDelayMs: 5, maxDelayMs: 10, retryAfterSeconds: 1 } }, undefined, undefined, metrics);
+      const m = mockedHandler(
+        { write: { budgetMs: 100, baseDelayMs: 5, maxDelayMs: 10, retryAfterSeconds: 1 } },
+        undefined,
+        undefined,
+        metrics,
+      );
       m.kinesisMock.on(PutRecordsCommand).rejects(Object.assign(new Error('down'), { name: 'InternalFailure' }));
       const response = await m.handler(apiEvent({ body: '{"id":"x"}' }), lambdaContext());
       expect(response.statusCode).toBe(503);

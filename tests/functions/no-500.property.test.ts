@@ -45,7 +45,10 @@ describe('property: no input produces a 500', () => {
     await fc.assert(
       fc.asyncProperty(compressed, contentTypeArb, async ({ bytes, encoding }, contentType) => {
         const h = mockedHandler({ limits: { maxRecordsPerRequest: 6, maxDepth: 4, maxBodyBytes: 2_048 } });
-        const response = await h.handler(apiEvent({ body: bytes, contentType, headers: { 'content-encoding': encoding }, base64: true }), lambdaContext());
+        const response = await h.handler(
+          apiEvent({ body: bytes, contentType, headers: { 'content-encoding': encoding }, base64: true }),
+          lambdaContext(),
+        );
         const status = response.statusCode ?? 0;
         expect([202, 207, 400, 413, 415, 422]).toContain(status);
         const answer = ingestResponseSchema.parse(parseBody(response));
@@ -53,7 +56,8 @@ describe('property: no input produces a 500', () => {
         expect(h.quarantined()).toHaveLength(status >= 400 || answer.rejected > 0 ? 1 : 0);
         // A body refused whole is kept as received, compressed: its bytes exactly (base64 unless they happen to be UTF-8).
         const q = h.quarantined()[0]?.object;
-        if (q?.body && !q.body.truncated) expect(Buffer.from(q.body.data, q.body.encoding === 'base64' ? 'base64' : 'utf8').equals(bytes)).toBe(true);
+        if (q?.body && !q.body.truncated)
+          expect(Buffer.from(q.body.data, q.body.encoding === 'base64' ? 'base64' : 'utf8').equals(bytes)).toBe(true);
       }),
       { numRuns: 300 },
     );

@@ -39,9 +39,9 @@ export function mockedHandler(
     s3Mock,
     /** Every PutRecords call's entries, decoded. */
     putRecordsCalls: () =>
-      kinesisMock.commandCalls(PutRecordsCommand).map((c) =>
-        (c.args[0].input.Records ?? []).map((r) => ({ key: r.PartitionKey!, data: Buffer.from(r.Data!).toString('utf8') })),
-      ),
+      kinesisMock
+        .commandCalls(PutRecordsCommand)
+        .map((c) => (c.args[0].input.Records ?? []).map((r) => ({ key: r.PartitionKey!, data: Buffer.from(r.Data!).toString('utf8') }))),
     /** Every object written to the error bucket, parsed. */
     quarantined: () =>
       s3Mock.commandCalls(PutObjectCommand).map((c) => {

@@ -39,7 +39,11 @@ async function pipeline(overrides: Partial<IngestSettingsInput> = {}, { create =
     settings,
     post: async (body: string | Uint8Array, contentType: string | null = 'application/json') => {
       const response = await handler(apiEvent({ body, contentType }), lambdaContext());
-      return { status: response.statusCode ?? 0, body: ingestResponseSchema.parse(JSON.parse(response.body ?? '')), headers: response.headers ?? {} };
+      return {
+        status: response.statusCode ?? 0,
+        body: ingestResponseSchema.parse(JSON.parse(response.body ?? '')),
+        headers: response.headers ?? {},
+      };
     },
     stream: () => readStream(emu.kinesis, settings.streamName),
     errors: () => readBucket(emu.s3, settings.errorBucket),
@@ -57,7 +61,10 @@ describe('ingest against kinesalite and s3rver', () => {
     const sent = [
       JSON.parse(fixture('single.json')),
       ...JSON.parse(fixture('batch.json')),
-      ...fixture('events.ndjson').split(/\r?\n/).filter((l) => l.trim()).map((l) => JSON.parse(l)),
+      ...fixture('events.ndjson')
+        .split(/\r?\n/)
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l)),
     ];
     const got = records.map((r) => envelopeSchema.parse(JSON.parse(r.data)));
     expect(got.map((e) => e.record).sort(byId)).toEqual(sent.sort(byId));
@@ -92,7 +99,11 @@ describe('ingest against kinesalite and s3rver', () => {
     for (const o of objects) expect(o.key).toMatch(/^errors\/dt=\d{4}-\d\d-\d\d\/hour=\d\d\//);
     const byRequest = new Map(objects.map((o) => [o.body.request_id, o.body]));
     expect(byRequest.get(malformed.body.requestId)!.body!.data).toBe('{"id": 1, "oops"');
-    expect(byRequest.get(mixed.body.requestId)!.records.map((r) => r.input.data)).toEqual(['{"type": "no id"}', '{"id": null, "type": "null id"}', '"not an object"']);
+    expect(byRequest.get(mixed.body.requestId)!.records.map((r) => r.input.data)).toEqual([
+      '{"type": "no id"}',
+      '{"id": null, "type": "null id"}',
+      '"not an object"',
+    ]);
     const bin = objects.find((o) => o.body.body?.encoding === 'base64')!;
     expect(Buffer.from(bin.body.body!.data, 'base64')).toEqual(Buffer.from(binary));
 
@@ -144,7 +155,14 @@ describe('a Kinesis endpoint that never answers', () => {
     const port = (silent.address() as import('node:net').AddressInfo).port;
     try {
       const { createClients } = await import('@snowgate/functions/clients');
-      const settings = parseIngestSettings({ streamName: 's', errorBucket: 'unused', region: 'us-east-1', kinesisEndpoint: `http://127.0.0.1:${port}`, s3Endpoint: emu.s3Endpoint, write: { budgetMs: 500 } });
+      const settings = parseIngestSettings({
+        streamName: 's',
+        errorBucket: 'unused',
+        region: 'us-east-1',
+        kinesisEndpoint: `http://127.0.0.1:${port}`,
+        s3Endpoint: emu.s3Endpoint,
+        write: { budgetMs: 500 },
+      });
       const { kinesis, s3 } = createClients(settings);
       const handler = createIngestHandler({ settings, kinesis, s3, logger: new Logger({ logLevel: 'SILENT' }) });
       const started = Date.now();

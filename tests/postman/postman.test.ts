@@ -196,7 +196,10 @@ const figures: PassFigures[] = [];
 
 for (const [i, pass] of PASSES.entries()) {
   describe(`Postman ${i + 1}/${PASSES.length}: ${pass.name}`, () => {
-    const running = useTwin(parseStageConfig({ snowflake: { externalId: 'snowgate-local' }, contracts: pass.contracts, auth: { mode: pass.auth } }), { schemasDir: SCHEMAS_DIR });
+    const running = useTwin(
+      parseStageConfig({ snowflake: { externalId: 'snowgate-local' }, contracts: pass.contracts, auth: { mode: pass.auth } }),
+      { schemasDir: SCHEMAS_DIR },
+    );
     const pf: PassFigures = { requests: 0, assertions: 0, quarantined: 0, loaded: 0, warnings: 0, refused: 0, decoded: 0 };
     figures.push(pf);
     let run: Run;
@@ -211,13 +214,23 @@ for (const [i, pass] of PASSES.entries()) {
       checkRun(run.summary, pass);
     });
 
-    it(pass.auth === 'apiKey' ? 'the API-key authorizer answers 401 without a key, 403 with a wrong or revoked one, each { message } only' : 'nothing is refused without auth', () => {
-      pf.refused = checkAuthorizer(run.posts, pass, run.keys);
-    });
+    it(
+      pass.auth === 'apiKey'
+        ? 'the API-key authorizer answers 401 without a key, 403 with a wrong or revoked one, each { message } only'
+        : 'nothing is refused without auth',
+      () => {
+        pf.refused = checkAuthorizer(run.posts, pass, run.keys);
+      },
+    );
 
-    it(pass.contracts.mode === 'warn' ? 'contract warnings are answered for the cases that need them' : `no contract warnings in mode ${pass.contracts.mode}`, () => {
-      pf.warnings = checkWarnings(run.events, pass);
-    });
+    it(
+      pass.contracts.mode === 'warn'
+        ? 'contract warnings are answered for the cases that need them'
+        : `no contract warnings in mode ${pass.contracts.mode}`,
+      () => {
+        pf.warnings = checkWarnings(run.events, pass);
+      },
+    );
 
     it('every request with anything rejected has one quarantine object matching its answer, naming the producer, holding no key', () => {
       pf.quarantined = checkErrorBucket(run.events, run.errorBucket, pass, run.keys);
@@ -336,7 +349,10 @@ function checkRun(summary: NewmanRunSummary, pass: Pass): void {
   }
   const items = folders.reduce((n, f) => n + requestNames(f).length, 0) - toSkip.size;
   const ran = summary.run.executions.map((e) => e.item.name);
-  if (ran.length !== items) problem(`newman ran ${ran.length} requests; ${pass.folders ? `the folders ${pass.folders.map((f) => `"${f}"`).join(', ')}` : 'the collection'} have ${items} to run`);
+  if (ran.length !== items)
+    problem(
+      `newman ran ${ran.length} requests; ${pass.folders ? `the folders ${pass.folders.map((f) => `"${f}"`).join(', ')}` : 'the collection'} have ${items} to run`,
+    );
   for (const name of ran) if (toSkip.has(name)) problem(`"${name}" ran, but must skip itself with authMode ${pass.auth}`);
   if (!summary.run.stats.assertions.total) problem('newman ran no assertions');
 }
@@ -405,7 +421,11 @@ function checkAuthorizer(posts: Answer[], pass: Pass, keys: Keys): number {
   const seen = { missing: 0, revoked: 0, other: 0 };
   for (const a of posts) {
     const [kind, status, message] =
-      a.apiKey === undefined ? (['missing', 401, 'Unauthorized'] as const) : a.apiKey === keys.valid ? (['valid', 0, ''] as const) : ([a.apiKey === keys.revoked ? 'revoked' : 'other', 403, 'Forbidden'] as const);
+      a.apiKey === undefined
+        ? (['missing', 401, 'Unauthorized'] as const)
+        : a.apiKey === keys.valid
+          ? (['valid', 0, ''] as const)
+          : ([a.apiKey === keys.revoked ? 'revoked' : 'other', 403, 'Forbidden'] as const);
     if (kind === 'valid') {
       if (a.refusal) problem(`"${a.name}" sent the run's valid key and was answered ${a.status} ${JSON.stringify(a.refusal)}`);
       continue;
@@ -413,11 +433,16 @@ function checkAuthorizer(posts: Answer[], pass: Pass, keys: Keys): number {
     seen[kind]++;
     const key = kind === 'missing' ? 'no key header' : kind === 'revoked' ? 'the revoked key' : `the key ${JSON.stringify(a.apiKey)}`;
     if (a.status !== status || !isDeepStrictEqual(a.refusal, { message })) {
-      problem(`"${a.name}" sent ${key}: answered ${a.status} ${JSON.stringify(a.refusal ?? a.body)}, not ${status} {"message":"${message}"}`);
+      problem(
+        `"${a.name}" sent ${key}: answered ${a.status} ${JSON.stringify(a.refusal ?? a.body)}, not ${status} {"message":"${message}"}`,
+      );
     }
   }
   for (const [kind, n] of Object.entries(seen)) {
-    if (n === 0) problem(`no request sent ${kind === 'missing' ? 'no key header' : kind === 'revoked' ? 'the revoked key' : 'a wrong key'}: "${API_KEYS_FOLDER}" did not run as meant`);
+    if (n === 0)
+      problem(
+        `no request sent ${kind === 'missing' ? 'no key header' : kind === 'revoked' ? 'the revoked key' : 'a wrong key'}: "${API_KEYS_FOLDER}" did not run as meant`,
+      );
   }
   return refused.length;
 }
@@ -427,7 +452,8 @@ function checkWarnings(events: Handled[], pass: Pass): number {
   const reasons = new Set(events.flatMap((a) => (a.body.warnings ?? []).map((w) => w.reason)));
   const count = events.reduce((n, a) => n + (a.body.warnings?.length ?? 0), 0);
   if (pass.contracts.mode !== 'warn' && count > 0) problem(`${count} warnings answered in contract mode ${pass.contracts.mode}`);
-  for (const reason of pass.mustWarn) if (!reasons.has(reason)) problem(`no answer warned of ${reason}: the contract cases did not run as meant`);
+  for (const reason of pass.mustWarn)
+    if (!reasons.has(reason)) problem(`no answer warned of ${reason}: the contract cases did not run as meant`);
   return count;
 }
 
@@ -440,14 +466,20 @@ async function readErrorBucket(s3: S3Client, bucket: string): Promise<{ key: str
     token = page.NextContinuationToken;
   } while (token);
   return Promise.all(
-    keys.map(async (key) => ({ key, text: await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString() })),
+    keys.map(async (key) => ({
+      key,
+      text: await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString(),
+    })),
   );
 }
 
 /** What must never be kept: the Authorization header's token, and every key sent (whole, and its secret part alone). */
 function secretsOf(keys: Keys): { what: string; value: string }[] {
   const secrets = [{ what: 'the Authorization header', value: authorization.slice('Bearer '.length) }];
-  for (const [what, key] of [['the API key', keys.valid], ['the revoked API key', keys.revoked]] as const) {
+  for (const [what, key] of [
+    ['the API key', keys.valid],
+    ['the revoked API key', keys.revoked],
+  ] as const) {
     if (key === undefined) continue;
     secrets.push({ what, value: key });
     // sg_<12-character id>_<secret>: the id alone names a record and may be kept; the secret never.
@@ -484,7 +516,8 @@ function checkErrorBucket(events: Handled[], objects: { key: string; text: strin
       problem(`quarantine object ${key} does not match quarantineObjectSchema: ${parsed.error.message}`);
       continue;
     }
-    if (parsed.data.producer !== producer) problem(`quarantine object ${key} names producer ${parsed.data.producer}, not ${producer} (the producer of the run's key)`);
+    if (parsed.data.producer !== producer)
+      problem(`quarantine object ${key} names producer ${parsed.data.producer}, not ${producer} (the producer of the run's key)`);
     byRequest.set(parsed.data.request_id, [...(byRequest.get(parsed.data.request_id) ?? []), parsed.data]);
   }
   let expected = 0;
@@ -500,18 +533,22 @@ function checkErrorBucket(events: Handled[], objects: { key: string; text: strin
     }
     expected++;
     if (found.length !== 1) {
-      problem(`"${answer.name}" (${answer.status}, request ${body.requestId}) has ${found.length} quarantine objects in the error bucket, not 1`);
+      problem(
+        `"${answer.name}" (${answer.status}, request ${body.requestId}) has ${found.length} quarantine objects in the error bucket, not 1`,
+      );
       continue;
     }
     const object = found[0]!;
     const reasons = [...new Set(body.errors.map((e) => e.reason))].sort();
     const mismatches = [
       object.status !== answer.status && `status ${object.status}, answered ${answer.status}`,
-      JSON.stringify([...object.reasons].sort()) !== JSON.stringify(reasons) && `reasons ${object.reasons.join(',')}, answered ${reasons.join(',')}`,
+      JSON.stringify([...object.reasons].sort()) !== JSON.stringify(reasons) &&
+        `reasons ${object.reasons.join(',')}, answered ${reasons.join(',')}`,
       object.accepted !== body.accepted && `accepted ${object.accepted}, answered ${body.accepted}`,
       object.rejected !== body.rejected && `rejected ${object.rejected}, answered ${body.rejected}`,
       object.headers['content-type'] !== answer.contentType && `content-type ${object.headers['content-type']}, sent ${answer.contentType}`,
-      object.headers['content-encoding']?.toLowerCase() !== answer.contentEncoding && `content-encoding ${object.headers['content-encoding']}, sent ${answer.contentEncoding}`,
+      object.headers['content-encoding']?.toLowerCase() !== answer.contentEncoding &&
+        `content-encoding ${object.headers['content-encoding']}, sent ${answer.contentEncoding}`,
     ].filter(Boolean);
     const wholeRequest = body.errors.length === 1 && body.errors[0]!.index === null;
     if (wholeRequest) {
@@ -525,7 +562,8 @@ function checkErrorBucket(events: Handled[], objects: { key: string; text: strin
           mismatches.push(`the body kept (${object.body.encoding}${object.body.truncated ? ', truncated' : ''}) is not the body sent`);
         } else if (answer.file !== undefined && answer.contentEncoding !== undefined) {
           // Compressed bytes are not UTF-8 (gzip's second byte is 0x8b): they can only be kept base64.
-          if (object.body.encoding !== 'base64') mismatches.push(`the compressed body ${answer.file} is kept as ${object.body.encoding}, not base64`);
+          if (object.body.encoding !== 'base64')
+            mismatches.push(`the compressed body ${answer.file} is kept as ${object.body.encoding}, not base64`);
           else if (!object.body.truncated) keptCompressed.add(body.errors[0]!.reason);
         }
       }
@@ -535,12 +573,14 @@ function checkErrorBucket(events: Handled[], objects: { key: string; text: strin
       if (kept !== answered) mismatches.push(`records ${kept} (index:reason), answered ${answered}`);
       for (const record of object.records) {
         quarantinedReasons.add(record.reason);
-        if (record.reason === 'schema_violation' || record.reason === 'unknown_schema') mismatches.push(...checkContractRecord(answer, record));
+        if (record.reason === 'schema_violation' || record.reason === 'unknown_schema')
+          mismatches.push(...checkContractRecord(answer, record));
       }
     }
     if (mismatches.length > 0) problem(`"${answer.name}": its quarantine object differs from the answer: ${mismatches.join('; ')}`);
   }
-  if (objects.length !== expected) problem(`the error bucket holds ${objects.length} objects; the run rejected input in ${expected} requests`);
+  if (objects.length !== expected)
+    problem(`the error bucket holds ${objects.length} objects; the run rejected input in ${expected} requests`);
   for (const reason of pass.mustQuarantine) {
     if (!quarantinedReasons.has(reason)) problem(`no request or record was quarantined as ${reason}: the cases did not run as meant`);
   }
@@ -566,18 +606,22 @@ function checkContractRecord(answer: Answer, record: QuarantineObject['records']
   } catch {
     kept = undefined;
   }
-  if (record.input.truncated || record.input.encoding !== 'utf8' || !isDeepStrictEqual(kept, sent)) mismatches.push(`${where}: the input kept is not the record sent`);
+  if (record.input.truncated || record.input.encoding !== 'utf8' || !isDeepStrictEqual(kept, sent))
+    mismatches.push(`${where}: the input kept is not the record sent`);
   const named = { type: sent.type, version: Number(sent.schema_version) };
   if (record.reason === 'schema_violation') {
-    if (!isDeepStrictEqual(record.schema, named)) mismatches.push(`${where}: schema ${JSON.stringify(record.schema)}, the record names ${JSON.stringify(named)}`);
+    if (!isDeepStrictEqual(record.schema, named))
+      mismatches.push(`${where}: schema ${JSON.stringify(record.schema)}, the record names ${JSON.stringify(named)}`);
     if (record.issues.length === 0) mismatches.push(`${where}: no issues kept`);
     for (const issue of record.issues) {
-      if (!issue.keyword || !issue.schemaPath?.startsWith('#/')) mismatches.push(`${where}: issue ${JSON.stringify(issue)} has no keyword or schemaPath`);
+      if (!issue.keyword || !issue.schemaPath?.startsWith('#/'))
+        mismatches.push(`${where}: issue ${JSON.stringify(issue)} has no keyword or schemaPath`);
     }
   } else {
     // No schema to break: no issues. The schema named is kept when the type has schemas (only the version has none).
     if (record.issues.length > 0) mismatches.push(`${where}: ${record.issues.length} issues kept, none expected`);
-    if (record.schema && !isDeepStrictEqual(record.schema, named)) mismatches.push(`${where}: schema ${JSON.stringify(record.schema)}, the record names ${JSON.stringify(named)}`);
+    if (record.schema && !isDeepStrictEqual(record.schema, named))
+      mismatches.push(`${where}: schema ${JSON.stringify(record.schema)}, the record names ${JSON.stringify(named)}`);
   }
   return mismatches;
 }
@@ -607,9 +651,11 @@ function checkStatus(posts: Answer[], status: TwinStatus, pass: Pass): void {
     schemaWarnings: status.api.schemaWarnings,
     requests: status.api.requests,
   };
-  if (!isDeepStrictEqual(actual, expected)) problem(`the twin's /status says ${JSON.stringify(actual)}; the answers say ${JSON.stringify(expected)}`);
+  if (!isDeepStrictEqual(actual, expected))
+    problem(`the twin's /status says ${JSON.stringify(actual)}; the answers say ${JSON.stringify(expected)}`);
   for (const schema of ['page_view/2', 'order_placed/1']) {
-    if (pass.contracts.mode !== 'off' && !status.contracts.schemas.includes(schema)) problem(`the twin has no schema ${schema} (it has ${status.contracts.schemas.join(', ') || 'none'})`);
+    if (pass.contracts.mode !== 'off' && !status.contracts.schemas.includes(schema))
+      problem(`the twin has no schema ${schema} (it has ${status.contracts.schemas.join(', ') || 'none'})`);
   }
 }
 
@@ -668,11 +714,15 @@ function acceptedEvents(events: Handled[], runId: string): Map<string, Accepted>
     if (body.accepted === 0) continue;
     const rejected = new Set(body.errors.map((e) => e.index));
     const accepted = recordsOf(answer).flatMap((record, index) => (rejected.has(index) ? [] : [String((record as { id: unknown }).id)]));
-    if (accepted.length !== body.accepted) problem(`"${answer.name}" answered accepted ${body.accepted}, but its body holds ${accepted.length} records not rejected`);
+    if (accepted.length !== body.accepted)
+      problem(`"${answer.name}" answered accepted ${body.accepted}, but its body holds ${accepted.length} records not rejected`);
     for (const id of accepted) {
       // A file body cannot carry the runId: its ids are fixed, and only a file body may use them.
       const prefix = answer.file !== undefined ? FIXTURE_ID_PREFIX : runId;
-      if (!id.startsWith(prefix)) problem(`"${answer.name}" sent id ${id}, which does not start with ${answer.file !== undefined ? 'the fixtures\' prefix' : "the run's runId"} ${prefix}`);
+      if (!id.startsWith(prefix))
+        problem(
+          `"${answer.name}" sent id ${id}, which does not start with ${answer.file !== undefined ? "the fixtures' prefix" : "the run's runId"} ${prefix}`,
+        );
       if (expected.has(id)) problem(`"${answer.name}" sent id ${id}, which another accepted request sent too`);
       expected.set(id, { requestId: body.requestId, contentEncoding: answer.contentEncoding });
     }
@@ -697,8 +747,11 @@ function checkWarehouse(expected: Map<string, Accepted>, rows: { id: string; req
       compressed++;
     }
   }
-  for (const [id, requestIds] of found) if (!expected.has(id)) problem(`raw_events holds ${id} (request ${requestIds.join(', ')}), which was never accepted`);
-  for (const coding of pass.mustDecode) if (!decoded.has(coding)) problem(`no event sent with Content-Encoding ${coding} reached raw_events: the compressed cases did not run as meant`);
+  for (const [id, requestIds] of found)
+    if (!expected.has(id)) problem(`raw_events holds ${id} (request ${requestIds.join(', ')}), which was never accepted`);
+  for (const coding of pass.mustDecode)
+    if (!decoded.has(coding))
+      problem(`no event sent with Content-Encoding ${coding} reached raw_events: the compressed cases did not run as meant`);
   return compressed;
 }
 
@@ -736,8 +789,11 @@ function checkLanding(expected: Map<string, Accepted>, files: { key: string; tex
       if (!expected.has(id)) problem(`landing file ${key} holds ${id}, which was never accepted`);
     }
   }
-  if (wrongProducer.length > 0) problem(`${wrongProducer.length} landing envelopes do not name producer ${producer ?? '(none)'}: ${wrongProducer.slice(0, 5).join(', ')}`);
+  if (wrongProducer.length > 0)
+    problem(
+      `${wrongProducer.length} landing envelopes do not name producer ${producer ?? '(none)'}: ${wrongProducer.slice(0, 5).join(', ')}`,
+    );
   const missing = [...expected.keys()].filter((id) => !landed.has(id));
-  if (missing.length > 0) problem(`${missing.length} accepted events are in no landing file (of ${files.length}): ${missing.slice(0, 5).join(', ')}`);
+  if (missing.length > 0)
+    problem(`${missing.length} accepted events are in no landing file (of ${files.length}): ${missing.slice(0, 5).join(', ')}`);
 }
-

@@ -5,11 +5,31 @@ import { describe, expect, it } from 'vitest';
 
 const root = new URL('../../', import.meta.url).pathname;
 const run = (args: string[]) =>
-  promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'cli/replay.ts'), ...args], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } }).then(
+  promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'cli/replay.ts'), ...args], {
+    cwd: root,
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+  }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
-const OPTIONS = ['--stage', '--data-dir', '--config', '--outputs', '--schemas-dir', '--region', '--from', '--to', '--reason', '--fix', '--limit', '--concurrency', '--send', '--break-lock', '--json', '--help'];
+const OPTIONS = [
+  '--stage',
+  '--data-dir',
+  '--config',
+  '--outputs',
+  '--schemas-dir',
+  '--region',
+  '--from',
+  '--to',
+  '--reason',
+  '--fix',
+  '--limit',
+  '--concurrency',
+  '--send',
+  '--break-lock',
+  '--json',
+  '--help',
+];
 
 describe('pnpm replay, as a command', () => {
   it('--help and -h print the usage, every option and an example, and exit 0', async () => {

@@ -13,7 +13,11 @@ it('runs the example analytics queries, in Snowflake SQL, on the local warehouse
   const { instance, connection } = await openWarehouse(join(dir, 'w.duckdb'));
   try {
     const row = (record: object, minutesAgo: number, file: string, line: number) =>
-      connection.run(`INSERT INTO raw_events VALUES ($1::JSON, now() - INTERVAL (${minutesAgo}) MINUTE, 'r', $2, $3, now())`, [JSON.stringify(record), file, line]);
+      connection.run(`INSERT INTO raw_events VALUES ($1::JSON, now() - INTERVAL (${minutesAgo}) MINUTE, 'r', $2, $3, now())`, [
+        JSON.stringify(record),
+        file,
+        line,
+      ]);
     await row({ id: 'a', type: 'page_view', user: { id: 42 } }, 10, 'f1', 1);
     await row({ id: 'a', type: 'page_view', user: { id: 42 } }, 9, 'f2', 1); // delivered twice
     await row({ id: 'b', type: 'purchase', user: { id: 42 }, items: [{ sku: 'x', qty: 2 }] }, 5, 'f2', 2);
@@ -23,7 +27,10 @@ it('runs the example analytics queries, in Snowflake SQL, on the local warehouse
     const run = async (i: number) => (await query(connection, snowflakeToDuckDb(examples[i]!))).rows;
     expect(examples).toHaveLength(5);
     // The last hour, one row per id: 'c' is older, 'a' arrived twice.
-    expect((await run(0)).map((r) => [r.type, Number(r.events)]).sort()).toEqual([['page_view', 1], ['purchase', 1]]);
+    expect((await run(0)).map((r) => [r.type, Number(r.events)]).sort()).toEqual([
+      ['page_view', 1],
+      ['purchase', 1],
+    ]);
     expect((await run(1)).map((r) => r.id)).toEqual(['b', 'a']);
     expect(examples[2]).toMatch(/FLATTEN/); // Snowflake only
     expect((await run(3)).map((r) => Number(r.ids_with_duplicates))).toEqual([1]);

@@ -1,5 +1,15 @@
 import { Dialect, parse } from '@polyglot-sql/sdk';
-import { migrationFiles, render, renderMigrations, renderTeardown, snowflakeVariablesSchema, splitStatements, stripComments, SNOWFLAKE_DIR, type SnowflakeVariables } from '@snowgate/snowflake';
+import {
+  migrationFiles,
+  render,
+  renderMigrations,
+  renderTeardown,
+  snowflakeVariablesSchema,
+  splitStatements,
+  stripComments,
+  SNOWFLAKE_DIR,
+  type SnowflakeVariables,
+} from '@snowgate/snowflake';
 import { openWarehouse, query } from '@snowgate/twin';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,19 +58,68 @@ const parseOne = (sql: string): Node => {
 const OPAQUE_STATEMENTS: { pattern: RegExp; options: string[] }[] = [
   {
     pattern: /^CREATE WAREHOUSE IF NOT EXISTS \w+\s/,
-    options: ['WAREHOUSE_SIZE', 'WAREHOUSE_TYPE', 'MAX_CLUSTER_COUNT', 'MIN_CLUSTER_COUNT', 'SCALING_POLICY', 'AUTO_SUSPEND', 'AUTO_RESUME', 'INITIALLY_SUSPENDED', 'RESOURCE_MONITOR', 'COMMENT', 'ENABLE_QUERY_ACCELERATION', 'STATEMENT_TIMEOUT_IN_SECONDS'],
+    options: [
+      'WAREHOUSE_SIZE',
+      'WAREHOUSE_TYPE',
+      'MAX_CLUSTER_COUNT',
+      'MIN_CLUSTER_COUNT',
+      'SCALING_POLICY',
+      'AUTO_SUSPEND',
+      'AUTO_RESUME',
+      'INITIALLY_SUSPENDED',
+      'RESOURCE_MONITOR',
+      'COMMENT',
+      'ENABLE_QUERY_ACCELERATION',
+      'STATEMENT_TIMEOUT_IN_SECONDS',
+    ],
   },
   { pattern: /^CREATE ROLE IF NOT EXISTS \w+\s/, options: ['COMMENT'] },
   {
     pattern: /^(CREATE STORAGE INTEGRATION IF NOT EXISTS \w+\s|ALTER STORAGE INTEGRATION \w+ SET\s)/,
-    options: ['TYPE', 'STORAGE_PROVIDER', 'ENABLED', 'STORAGE_AWS_ROLE_ARN', 'STORAGE_AWS_EXTERNAL_ID', 'STORAGE_ALLOWED_LOCATIONS', 'STORAGE_BLOCKED_LOCATIONS', 'STORAGE_AWS_OBJECT_ACL', 'USE_PRIVATELINK_ENDPOINT', 'COMMENT'],
+    options: [
+      'TYPE',
+      'STORAGE_PROVIDER',
+      'ENABLED',
+      'STORAGE_AWS_ROLE_ARN',
+      'STORAGE_AWS_EXTERNAL_ID',
+      'STORAGE_ALLOWED_LOCATIONS',
+      'STORAGE_BLOCKED_LOCATIONS',
+      'STORAGE_AWS_OBJECT_ACL',
+      'USE_PRIVATELINK_ENDPOINT',
+      'COMMENT',
+    ],
   },
   {
     pattern: /^CREATE FILE FORMAT IF NOT EXISTS [\w.]+\s/,
-    options: ['TYPE', 'COMPRESSION', 'DATE_FORMAT', 'TIME_FORMAT', 'TIMESTAMP_FORMAT', 'BINARY_FORMAT', 'TRIM_SPACE', 'MULTI_LINE', 'NULL_IF', 'FILE_EXTENSION', 'ENABLE_OCTAL', 'ALLOW_DUPLICATE', 'STRIP_OUTER_ARRAY', 'STRIP_NULL_VALUES', 'REPLACE_INVALID_CHARACTERS', 'IGNORE_UTF8_ERRORS', 'SKIP_BYTE_ORDER_MARK', 'COMMENT'],
+    options: [
+      'TYPE',
+      'COMPRESSION',
+      'DATE_FORMAT',
+      'TIME_FORMAT',
+      'TIMESTAMP_FORMAT',
+      'BINARY_FORMAT',
+      'TRIM_SPACE',
+      'MULTI_LINE',
+      'NULL_IF',
+      'FILE_EXTENSION',
+      'ENABLE_OCTAL',
+      'ALLOW_DUPLICATE',
+      'STRIP_OUTER_ARRAY',
+      'STRIP_NULL_VALUES',
+      'REPLACE_INVALID_CHARACTERS',
+      'IGNORE_UTF8_ERRORS',
+      'SKIP_BYTE_ORDER_MARK',
+      'COMMENT',
+    ],
   },
-  { pattern: /^CREATE STAGE IF NOT EXISTS [\w.]+\s/, options: ['URL', 'STORAGE_INTEGRATION', 'ENCRYPTION', 'FILE_FORMAT', 'COPY_OPTIONS', 'DIRECTORY', 'COMMENT'] },
-  { pattern: /^CREATE PIPE IF NOT EXISTS [\w.]+\s/, options: ['AUTO_INGEST', 'ERROR_INTEGRATION', 'AWS_SNS_TOPIC', 'INTEGRATION', 'COMMENT'] },
+  {
+    pattern: /^CREATE STAGE IF NOT EXISTS [\w.]+\s/,
+    options: ['URL', 'STORAGE_INTEGRATION', 'ENCRYPTION', 'FILE_FORMAT', 'COPY_OPTIONS', 'DIRECTORY', 'COMMENT'],
+  },
+  {
+    pattern: /^CREATE PIPE IF NOT EXISTS [\w.]+\s/,
+    options: ['AUTO_INGEST', 'ERROR_INTEGRATION', 'AWS_SNS_TOPIC', 'INTEGRATION', 'COMMENT'],
+  },
   { pattern: /^GRANT ROLE \w+ TO ROLE \w+$/, options: [] },
   { pattern: /^DROP (PIPE|STAGE|FILE FORMAT) IF EXISTS [\w.]+$/, options: [] },
   { pattern: /^DROP INTEGRATION IF EXISTS \w+$/, options: [] },
@@ -82,7 +141,10 @@ function topLevelOptions(statement: string): string[] {
 }
 
 const allScripts = () => [...renderMigrations(variables), renderTeardown(variables)];
-const statementsOf = (file: string) => allScripts().find((s) => s.file === file)!.statements.map(stripComments);
+const statementsOf = (file: string) =>
+  allScripts()
+    .find((s) => s.file === file)!
+    .statements.map(stripComments);
 const find = (file: string, start: string) => statementsOf(file).find((s) => s.startsWith(start))!;
 
 describe('snowflake/ SQL', () => {
@@ -130,28 +192,45 @@ describe('snowflake/ SQL', () => {
     expect(check('CREATE PIPE IF NOT EXISTS A.B.P AUTO_INJEST = TRUE AS COPY INTO A.B.T FROM @A.B.S')).toBe(false);
   });
 
-  it('creates RAW_EVENTS with the columns of DESIGN.md, the same as the twin\'s raw_events', async () => {
+  it("creates RAW_EVENTS with the columns of DESIGN.md, the same as the twin's raw_events", async () => {
     const table = parseOne(find('V1.3.0__raw_events.sql', 'CREATE TABLE')).create_table;
     expect(table.columns.map((c: Node) => [c.name.name, c.nullable])).toEqual(
       ['record', 'received_at', 'request_id', 'source_file', 'file_row_number', 'loaded_at'].map((name) => [name, false]),
     );
     // polyglot names types its own way (var_char, TIMESTAMPLTZ): check them in the text.
     const ddl = find('V1.3.0__raw_events.sql', 'CREATE TABLE');
-    for (const column of ['record VARIANT', 'received_at TIMESTAMP_TZ', 'request_id VARCHAR', 'source_file VARCHAR', 'file_row_number NUMBER(38, 0)', 'loaded_at TIMESTAMP_LTZ']) {
+    for (const column of [
+      'record VARIANT',
+      'received_at TIMESTAMP_TZ',
+      'request_id VARCHAR',
+      'source_file VARCHAR',
+      'file_row_number NUMBER(38, 0)',
+      'loaded_at TIMESTAMP_LTZ',
+    ]) {
       expect(ddl).toContain(`${column} NOT NULL`);
     }
 
     const dir = mkdtempSync(join(tmpdir(), 'snowgate-wh-'));
     const { instance, connection } = await openWarehouse(join(dir, 'w.duckdb'));
     try {
-      const local = (await query(connection, `SELECT column_name FROM information_schema.columns WHERE table_name = 'raw_events' ORDER BY ordinal_position`)).rows.map((r) => r.column_name);
+      const local = (
+        await query(
+          connection,
+          `SELECT column_name FROM information_schema.columns WHERE table_name = 'raw_events' ORDER BY ordinal_position`,
+        )
+      ).rows.map((r) => r.column_name);
       expect(local).toEqual(table.columns.map((c: Node) => c.name.name));
       // The views that make sense locally exist there too, with the same columns.
       for (const view of ['RAW_EVENTS_LATEST', 'INGEST_LATENCY', 'COPY_HISTORY_RECENT', 'LOAD_FAILURES']) {
-        const snowflake = parseOne(find('R__views.sql', `CREATE OR REPLACE VIEW SNOWGATE.DEV.${view}`)).create_view.query.select.expressions.map((e: Node) =>
-          e.alias ? e.alias.alias.name : e.column ? e.column.name.name : '*',
-        );
-        const duck = (await query(connection, `SELECT column_name FROM information_schema.columns WHERE table_name = '${view.toLowerCase()}' ORDER BY ordinal_position`)).rows.map((r) => r.column_name);
+        const snowflake = parseOne(
+          find('R__views.sql', `CREATE OR REPLACE VIEW SNOWGATE.DEV.${view}`),
+        ).create_view.query.select.expressions.map((e: Node) => (e.alias ? e.alias.alias.name : e.column ? e.column.name.name : '*'));
+        const duck = (
+          await query(
+            connection,
+            `SELECT column_name FROM information_schema.columns WHERE table_name = '${view.toLowerCase()}' ORDER BY ordinal_position`,
+          )
+        ).rows.map((r) => r.column_name);
         expect(duck, view).toEqual(snowflake[0] === '*' ? local : snowflake);
       }
     } finally {
@@ -161,7 +240,7 @@ describe('snowflake/ SQL', () => {
     }
   });
 
-  it('reads NDJSON envelopes with ALLOW_DUPLICATE, from the landing prefix only, through the stack\'s role', () => {
+  it("reads NDJSON envelopes with ALLOW_DUPLICATE, from the landing prefix only, through the stack's role", () => {
     const format = find('V1.3.0__raw_events.sql', 'CREATE FILE FORMAT');
     expect(format).toMatch(/\bTYPE = JSON\b/);
     expect(format).toMatch(/\bALLOW_DUPLICATE = TRUE\b/);
@@ -171,13 +250,20 @@ describe('snowflake/ SQL', () => {
     expect(stage).toMatch(/URL = 's3:\/\/[^']+\/'/); // the trailing slash
     expect(stage).toContain(`STORAGE_INTEGRATION = ${variables.integration}`);
     expect(stage).toContain(`FILE_FORMAT = (FORMAT_NAME = 'SNOWGATE.DEV.NDJSON_ENVELOPE')`);
-    for (const statement of [find('V1.2.0__storage_integration.sql', 'CREATE STORAGE INTEGRATION'), find('V1.2.0__storage_integration.sql', 'ALTER STORAGE INTEGRATION')]) {
+    for (const statement of [
+      find('V1.2.0__storage_integration.sql', 'CREATE STORAGE INTEGRATION'),
+      find('V1.2.0__storage_integration.sql', 'ALTER STORAGE INTEGRATION'),
+    ]) {
       expect(statement).toContain(`STORAGE_AWS_ROLE_ARN = '${variables.aws_role_arn}'`);
       expect(statement).toContain(`STORAGE_AWS_EXTERNAL_ID = '${variables.external_id}'`);
       expect(statement).toContain(`STORAGE_ALLOWED_LOCATIONS = ('${variables.stage_url}')`);
     }
     // Never CREATE OR REPLACE an integration: it would get a new IAM user, and the trust policy would break.
-    expect(allScripts().flatMap((s) => s.statements).some((s) => /CREATE OR REPLACE (STORAGE )?INTEGRATION/i.test(s))).toBe(false);
+    expect(
+      allScripts()
+        .flatMap((s) => s.statements)
+        .some((s) => /CREATE OR REPLACE (STORAGE )?INTEGRATION/i.test(s)),
+    ).toBe(false);
   });
 
   it('has an auto-ingest pipe, owned by the loader role, whose COPY fills every column from the envelope and the file metadata', () => {
@@ -189,7 +275,14 @@ describe('snowflake/ SQL', () => {
     const copySql = pipe.slice(pipe.search(/\bAS\s+COPY INTO\b/) + 2).trim();
     const copy = parseOne(copySql).copy;
     expect(copy.this.schema.this.table.name.name).toBe('RAW_EVENTS');
-    expect(copy.this.schema.expressions.map((c: Node) => c.column.name.name)).toEqual(['record', 'received_at', 'request_id', 'source_file', 'file_row_number', 'loaded_at']);
+    expect(copy.this.schema.expressions.map((c: Node) => c.column.name.name)).toEqual([
+      'record',
+      'received_at',
+      'request_id',
+      'source_file',
+      'file_row_number',
+      'loaded_at',
+    ]);
     const select = JSON.stringify(copy);
     for (const column of ['METADATA$FILENAME', 'METADATA$FILE_ROW_NUMBER', 'METADATA$START_SCAN_TIME']) expect(select).toContain(column);
     expect(copySql).toMatch(/SELECT\s+\$1:record,\s+\$1:received_at::TIMESTAMP_TZ,\s+\$1:request_id::VARCHAR,/);
@@ -211,7 +304,8 @@ describe('snowflake/ SQL', () => {
       'GRANT USAGE ON STAGE SNOWGATE.DEV.LANDING',
       'GRANT SELECT, INSERT ON TABLE SNOWGATE.DEV.RAW_EVENTS',
     ]);
-    for (const grant of to(variables.reader_role)) expect(grant).toMatch(/^GRANT (USAGE ON (DATABASE|SCHEMA|WAREHOUSE)|SELECT ON (TABLE|VIEW)|MONITOR ON PIPE) /);
+    for (const grant of to(variables.reader_role))
+      expect(grant).toMatch(/^GRANT (USAGE ON (DATABASE|SCHEMA|WAREHOUSE)|SELECT ON (TABLE|VIEW)|MONITOR ON PIPE) /);
     expect(grants.every((g) => !/\bALL\b|OWNERSHIP|ACCOUNTADMIN/.test(g))).toBe(true);
   });
 
@@ -232,7 +326,9 @@ describe('snowflake/ SQL', () => {
     const teardown = renderTeardown(variables).statements.map(stripComments);
     expect(teardown.filter((s) => s.startsWith('DROP'))).toEqual([
       'DROP PIPE IF EXISTS SNOWGATE.DEV.RAW_EVENTS_PIPE',
-      ...['PIPE_STATUS', 'LOAD_FAILURES', 'COPY_HISTORY_RECENT', 'INGEST_LATENCY', 'RAW_EVENTS_LATEST'].map((v) => `DROP VIEW IF EXISTS SNOWGATE.DEV.${v}`),
+      ...['PIPE_STATUS', 'LOAD_FAILURES', 'COPY_HISTORY_RECENT', 'INGEST_LATENCY', 'RAW_EVENTS_LATEST'].map(
+        (v) => `DROP VIEW IF EXISTS SNOWGATE.DEV.${v}`,
+      ),
       'DROP STAGE IF EXISTS SNOWGATE.DEV.LANDING',
       'DROP FILE FORMAT IF EXISTS SNOWGATE.DEV.NDJSON_ENVELOPE',
       'DROP TABLE IF EXISTS SNOWGATE.DEV.RAW_EVENTS',
@@ -248,7 +344,8 @@ describe('rendering', () => {
   it('refuses unknown variables, stray braces, and values that could carry SQL', () => {
     expect(() => render('USE ROLE {{ admin_rol }};', variables)).toThrow(/unknown variable \{\{ admin_rol \}\}/);
     expect(() => render('a }} b', variables)).toThrow(/stray/);
-    const bad = (patch: Partial<Record<keyof SnowflakeVariables, string>>) => snowflakeVariablesSchema.safeParse({ ...variables, ...patch }).success;
+    const bad = (patch: Partial<Record<keyof SnowflakeVariables, string>>) =>
+      snowflakeVariablesSchema.safeParse({ ...variables, ...patch }).success;
     expect(bad({})).toBe(true);
     expect(bad({ table: 'RAW_EVENTS; DROP TABLE X' })).toBe(false);
     expect(bad({ database: '"quoted"' })).toBe(false);
@@ -258,11 +355,11 @@ describe('rendering', () => {
   });
 
   it('splits on semicolons outside strings, identifiers, $$ bodies and comments', () => {
-    expect(splitStatements(`USE ROLE R; -- a comment; with a semicolon\nSELECT ';' AS "a;b"; /* ; */ CREATE X AS $$ a; b $$;\n-- only a comment`)).toEqual([
-      'USE ROLE R',
-      `-- a comment; with a semicolon\nSELECT ';' AS "a;b"`,
-      '/* ; */ CREATE X AS $$ a; b $$',
-    ]);
+    expect(
+      splitStatements(
+        `USE ROLE R; -- a comment; with a semicolon\nSELECT ';' AS "a;b"; /* ; */ CREATE X AS $$ a; b $$;\n-- only a comment`,
+      ),
+    ).toEqual(['USE ROLE R', `-- a comment; with a semicolon\nSELECT ';' AS "a;b"`, '/* ; */ CREATE X AS $$ a; b $$']);
     expect(splitStatements(`SELECT 'it''s; fine'`)).toEqual([`SELECT 'it''s; fine'`]);
   });
 });

@@ -33,7 +33,17 @@ interface Existing {
   noSchema?: boolean;
 }
 
-function fakeSdk({ failOn, externalId = 'snowgate-dev', signInError, existing = {} }: { failOn?: RegExp; externalId?: string; signInError?: string; existing?: Existing } = {}) {
+function fakeSdk({
+  failOn,
+  externalId = 'snowgate-dev',
+  signInError,
+  existing = {},
+}: {
+  failOn?: RegExp;
+  externalId?: string;
+  signInError?: string;
+  existing?: Existing;
+} = {}) {
   const log = { options: [] as unknown[], statements: [] as string[], connected: 0, destroyed: 0 };
   let createdCopy: string | undefined;
   const sdk = ((options: unknown) => {
@@ -54,8 +64,10 @@ function fakeSdk({ failOn, externalId = 'snowgate-dev', signInError, existing = 
             { property: 'STORAGE_AWS_EXTERNAL_ID', property_type: 'String', property_value: externalId },
           ]);
         }
-        if (sqlText.startsWith('SHOW') && existing.noSchema && !createdCopy) return complete(new Error("Schema 'SNOWGATE.DEV' does not exist or not authorized."), {});
-        if (sqlText.startsWith('SHOW STAGES')) return complete(undefined, {}, existing.stageUrl ? [{ name: 'LANDING', url: existing.stageUrl }] : []);
+        if (sqlText.startsWith('SHOW') && existing.noSchema && !createdCopy)
+          return complete(new Error("Schema 'SNOWGATE.DEV' does not exist or not authorized."), {});
+        if (sqlText.startsWith('SHOW STAGES'))
+          return complete(undefined, {}, existing.stageUrl ? [{ name: 'LANDING', url: existing.stageUrl }] : []);
         if (sqlText.includes('CREATE PIPE IF NOT EXISTS')) createdCopy = sqlText.slice(sqlText.search(/\bAS\s+COPY\b/) + 2).trim();
         if (sqlText.startsWith('SHOW PIPES')) {
           const definition = existing.pipeDefinition ?? createdCopy;
@@ -72,8 +84,16 @@ function fakeSdk({ failOn, externalId = 'snowgate-dev', signInError, existing = 
   return { sdk, log };
 }
 
-const outputs = { SnowflakeRoleArn: 'arn:aws:iam::123456789012:role/dev-snowgate-Snowflake-Role1', SnowflakeExternalId: 'snowgate-dev', SnowflakeStageUrl: 's3://dev-landing-1a2b/events/' };
-const settings = { SNOWFLAKE_ACCOUNT: 'myorg-myaccount', SNOWFLAKE_USER: 'SNOWGATE_DEPLOY', SNOWFLAKE_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nMIIE…\n-----END PRIVATE KEY-----' };
+const outputs = {
+  SnowflakeRoleArn: 'arn:aws:iam::123456789012:role/dev-snowgate-Snowflake-Role1',
+  SnowflakeExternalId: 'snowgate-dev',
+  SnowflakeStageUrl: 's3://dev-landing-1a2b/events/',
+};
+const settings = {
+  SNOWFLAKE_ACCOUNT: 'myorg-myaccount',
+  SNOWFLAKE_USER: 'SNOWGATE_DEPLOY',
+  SNOWFLAKE_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nMIIE…\n-----END PRIVATE KEY-----',
+};
 
 describe('pnpm snowflake:apply / snowflake:remove', () => {
   let dir: string;
@@ -87,7 +107,15 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
   const options = (sdk: typeof createConnection, dryRun = false): ToolOptions => {
     const config = loadStageConfig('dev', dir);
     const variables = snowflakeVariables('dev', config, outputs);
-    return { stage: 'dev', config, variables, configDir: dir, dryRun, print: (t) => printed.push(t), connect: () => connectSnowflake(connectionSettingsFromEnv(settings), variables.admin_role, sdk) };
+    return {
+      stage: 'dev',
+      config,
+      variables,
+      configDir: dir,
+      dryRun,
+      print: (t) => printed.push(t),
+      connect: () => connectSnowflake(connectionSettingsFromEnv(settings), variables.admin_role, sdk),
+    };
   };
 
   it('runs every migration in order with the variables substituted, reads back the IAM user and the queue, and writes them for the next deploy', async () => {
@@ -96,23 +124,42 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
     const written = await applySnowflake(opts);
 
     expect(log.options).toEqual([
-      { account: 'myorg-myaccount', username: 'SNOWGATE_DEPLOY', authenticator: 'SNOWFLAKE_JWT', role: 'ACCOUNTADMIN', application: 'Snowgate', privateKey: settings.SNOWFLAKE_PRIVATE_KEY },
+      {
+        account: 'myorg-myaccount',
+        username: 'SNOWGATE_DEPLOY',
+        authenticator: 'SNOWFLAKE_JWT',
+        role: 'ACCOUNTADMIN',
+        application: 'Snowgate',
+        privateKey: settings.SNOWFLAKE_PRIVATE_KEY,
+      },
     ]);
     const expected = renderMigrations(opts.variables).flatMap((s) => s.statements);
     const [stageCheck, pipeCheck, ...rest] = log.statements;
-    expect([stageCheck, pipeCheck]).toEqual(["SHOW STAGES LIKE 'LANDING' IN SCHEMA SNOWGATE.DEV", "SHOW PIPES LIKE 'RAW_EVENTS_PIPE' IN SCHEMA SNOWGATE.DEV"]);
+    expect([stageCheck, pipeCheck]).toEqual([
+      "SHOW STAGES LIKE 'LANDING' IN SCHEMA SNOWGATE.DEV",
+      "SHOW PIPES LIKE 'RAW_EVENTS_PIPE' IN SCHEMA SNOWGATE.DEV",
+    ]);
     expect(rest.slice(0, expected.length)).toEqual(expected);
-    expect(rest.slice(expected.length)).toEqual(['DESC INTEGRATION SNOWGATE_DEV_S3', "SHOW PIPES LIKE 'RAW_EVENTS_PIPE' IN SCHEMA SNOWGATE.DEV"]);
+    expect(rest.slice(expected.length)).toEqual([
+      'DESC INTEGRATION SNOWGATE_DEV_S3',
+      "SHOW PIPES LIKE 'RAW_EVENTS_PIPE' IN SCHEMA SNOWGATE.DEV",
+    ]);
     const all = log.statements.join('\n');
     expect(all).not.toContain('{{');
     expect(all).toContain(`STORAGE_AWS_ROLE_ARN = '${outputs.SnowflakeRoleArn}'`);
     expect(all).toContain(`URL = '${outputs.SnowflakeStageUrl}'`);
-    expect(stripComments(log.statements.find((s) => s.includes('CREATE PIPE IF'))!)).toContain('CREATE PIPE IF NOT EXISTS SNOWGATE.DEV.RAW_EVENTS_PIPE');
+    expect(stripComments(log.statements.find((s) => s.includes('CREATE PIPE IF'))!)).toContain(
+      'CREATE PIPE IF NOT EXISTS SNOWGATE.DEV.RAW_EVENTS_PIPE',
+    );
 
     expect(written).toEqual({ iamUserArn: IAM_USER, notificationChannelArn: QUEUE });
     expect(JSON.parse(readFileSync(join(dir, 'dev.snowflake.json'), 'utf8'))).toEqual(written);
     // …where the stack picks them up.
-    expect(loadStageConfig('dev', dir).snowflake).toMatchObject({ iamUserArn: IAM_USER, notificationChannelArn: QUEUE, externalId: 'snowgate-dev' });
+    expect(loadStageConfig('dev', dir).snowflake).toMatchObject({
+      iamUserArn: IAM_USER,
+      notificationChannelArn: QUEUE,
+      externalId: 'snowgate-dev',
+    });
     expect(log.destroyed).toBe(1);
     expect(printed.join('\n')).toMatch(/next: pnpm sst deploy --stage dev/);
   });
@@ -134,7 +181,9 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
 
   it('stops at the first failing statement, naming the file and statement, writes nothing and closes the session', async () => {
     const { sdk, log } = fakeSdk({ failOn: /CREATE STORAGE INTEGRATION/ });
-    await expect(applySnowflake(options(sdk))).rejects.toThrow(/V1\.2\.0__storage_integration\.sql, statement 2 \(CREATE STORAGE INTEGRATION IF NOT EXISTS SNOWGATE_DEV_S3…\) failed: SQL compilation error: Insufficient privileges/);
+    await expect(applySnowflake(options(sdk))).rejects.toThrow(
+      /V1\.2\.0__storage_integration\.sql, statement 2 \(CREATE STORAGE INTEGRATION IF NOT EXISTS SNOWGATE_DEV_S3…\) failed: SQL compilation error: Insufficient privileges/,
+    );
     expect(log.statements.at(-1)).toMatch(/CREATE STORAGE INTEGRATION/);
     expect(existsSync(join(dir, 'dev.snowflake.json'))).toBe(false);
     expect(log.destroyed).toBe(1);
@@ -144,14 +193,23 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
     const first = fakeSdk({ existing: { noSchema: true } });
     await applySnowflake(options(first.sdk));
     const copy = first.log.statements.find((s) => s.includes('CREATE PIPE IF NOT EXISTS'))!;
-    const again = fakeSdk({ existing: { stageUrl: outputs.SnowflakeStageUrl, pipeDefinition: copy.slice(copy.search(/\bAS\s+COPY\b/) + 2).replace(/\n\s+/g, '\n') } });
+    const again = fakeSdk({
+      existing: {
+        stageUrl: outputs.SnowflakeStageUrl,
+        pipeDefinition: copy.slice(copy.search(/\bAS\s+COPY\b/) + 2).replace(/\n\s+/g, '\n'),
+      },
+    });
     await expect(applySnowflake(options(again.sdk))).resolves.toMatchObject({ iamUserArn: IAM_USER });
   });
 
-  it('stops before running anything when the stage URL or the pipe\'s COPY would have to change (neither can in place)', async () => {
+  it("stops before running anything when the stage URL or the pipe's COPY would have to change (neither can in place)", async () => {
     const moved = fakeSdk({ existing: { stageUrl: 's3://dev-landing-1a2b/old-prefix/' } });
-    await expect(applySnowflake(options(moved.sdk))).rejects.toThrow(/stage LANDING reads s3:\/\/dev-landing-1a2b\/old-prefix\/, the stack's landing prefix is now s3:\/\/dev-landing-1a2b\/events\/.*Nothing was run/);
-    const changed = fakeSdk({ existing: { pipeDefinition: "COPY INTO SNOWGATE.DEV.RAW_EVENTS FROM @SNOWGATE.DEV.LANDING FILE_FORMAT = (TYPE = JSON)" } });
+    await expect(applySnowflake(options(moved.sdk))).rejects.toThrow(
+      /stage LANDING reads s3:\/\/dev-landing-1a2b\/old-prefix\/, the stack's landing prefix is now s3:\/\/dev-landing-1a2b\/events\/.*Nothing was run/,
+    );
+    const changed = fakeSdk({
+      existing: { pipeDefinition: 'COPY INTO SNOWGATE.DEV.RAW_EVENTS FROM @SNOWGATE.DEV.LANDING FILE_FORMAT = (TYPE = JSON)' },
+    });
     await expect(applySnowflake(options(changed.sdk))).rejects.toThrow(/pipe RAW_EVENTS_PIPE runs a different COPY/);
     for (const { log } of [moved, changed]) {
       expect(log.statements.every((s) => s.startsWith('SHOW'))).toBe(true);
@@ -160,9 +218,13 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
     expect(existsSync(join(dir, 'dev.snowflake.json'))).toBe(false);
   });
 
-  it('refuses an integration whose external ID is not the stack\'s, and a failed sign-in, clearly', async () => {
-    await expect(applySnowflake(options(fakeSdk({ externalId: 'someone-else' }).sdk))).rejects.toThrow(/has external ID someone-else, not snowgate-dev/);
-    await expect(applySnowflake(options(fakeSdk({ signInError: 'JWT token is invalid' }).sdk))).rejects.toThrow(/Snowflake sign-in failed: JWT token is invalid/);
+  it("refuses an integration whose external ID is not the stack's, and a failed sign-in, clearly", async () => {
+    await expect(applySnowflake(options(fakeSdk({ externalId: 'someone-else' }).sdk))).rejects.toThrow(
+      /has external ID someone-else, not snowgate-dev/,
+    );
+    await expect(applySnowflake(options(fakeSdk({ signInError: 'JWT token is invalid' }).sdk))).rejects.toThrow(
+      /Snowflake sign-in failed: JWT token is invalid/,
+    );
     expect(existsSync(join(dir, 'dev.snowflake.json'))).toBe(false);
   });
 
@@ -182,20 +244,32 @@ describe('settings and inputs', () => {
       /SNOWFLAKE_ACCOUNT: required[\s\S]*SNOWFLAKE_USER: required[\s\S]*SNOWFLAKE_PRIVATE_KEY_PATH: set exactly one of SNOWFLAKE_PRIVATE_KEY_PATH or SNOWFLAKE_PRIVATE_KEY/,
     );
     expect(() => connectionSettingsFromEnv({ ...settings, SNOWFLAKE_PRIVATE_KEY_PATH: '/nonexistent/key.p8' })).toThrow(/set exactly one/);
-    expect(() => connectionSettingsFromEnv({ SNOWFLAKE_ACCOUNT: 'a', SNOWFLAKE_USER: 'u', SNOWFLAKE_PRIVATE_KEY_PATH: '/nonexistent/key.p8' })).toThrow(/SNOWFLAKE_PRIVATE_KEY_PATH: no such file/);
+    expect(() =>
+      connectionSettingsFromEnv({ SNOWFLAKE_ACCOUNT: 'a', SNOWFLAKE_USER: 'u', SNOWFLAKE_PRIVATE_KEY_PATH: '/nonexistent/key.p8' }),
+    ).toThrow(/SNOWFLAKE_PRIVATE_KEY_PATH: no such file/);
     expect(() => connectionSettingsFromEnv({ ...settings, SNOWFLAKE_PRIVATE_KEY: 'hunter2' })).toThrow(/a PEM private key/);
     expect(connectionSettingsFromEnv({ ...settings, SNOWFLAKE_PASSWORD: 'ignored', HOME: '/root' })).toEqual(settings);
     // A PEM stored on one line with literal \n (a CI secret) reaches the driver with real line breaks.
     const oneLine = settings.SNOWFLAKE_PRIVATE_KEY.replace(/\n/g, '\\n');
-    expect(connectionSettingsFromEnv({ ...settings, SNOWFLAKE_PRIVATE_KEY: oneLine }).SNOWFLAKE_PRIVATE_KEY).toBe(settings.SNOWFLAKE_PRIVATE_KEY);
-    expect(() => connectionSettingsFromEnv({ ...settings, SNOWFLAKE_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----' })).toThrow(/a PEM private key/);
+    expect(connectionSettingsFromEnv({ ...settings, SNOWFLAKE_PRIVATE_KEY: oneLine }).SNOWFLAKE_PRIVATE_KEY).toBe(
+      settings.SNOWFLAKE_PRIVATE_KEY,
+    );
+    expect(() =>
+      connectionSettingsFromEnv({ ...settings, SNOWFLAKE_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----' }),
+    ).toThrow(/a PEM private key/);
   });
 
-  it('reads the stage\'s outputs from SST\'s outputs file, and says what to do when they are missing', () => {
+  it("reads the stage's outputs from SST's outputs file, and says what to do when they are missing", () => {
     const dir = mkdtempSync(join(tmpdir(), 'snowgate-out-'));
     const file = join(dir, 'outputs.json');
     expect(() => readStackOutputs('dev', file)).toThrow(/deploy the AWS side first \(pnpm sst deploy --stage dev\)/);
-    writeFileSync(file, JSON.stringify({ 'dev-snowgate-Snowflake': { ...outputs, SnowpipeNotification: 'not yet' }, 'prod-snowgate-Snowflake': { SnowflakeRoleArn: 'x' } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        'dev-snowgate-Snowflake': { ...outputs, SnowpipeNotification: 'not yet' },
+        'prod-snowgate-Snowflake': { SnowflakeRoleArn: 'x' },
+      }),
+    );
     expect(readStackOutputs('dev', file)).toEqual(outputs);
     expect(() => readStackOutputs('prod', file)).toThrow(/lacks SnowflakeExternalId, SnowflakeStageUrl/);
     expect(() => readStackOutputs('qa', file)).toThrow(/no outputs for stage "qa" \(looked for "qa-snowgate-Snowflake"\)/);
@@ -205,8 +279,16 @@ describe('settings and inputs', () => {
   });
 
   it('derives per-stage names, takes overrides from the config, and refuses a stack deployed with another external ID', () => {
-    const config = parseStageConfig({ snowflake: { externalId: 'snowgate-dev', objects: { database: 'ANALYTICS', adminRole: 'SNOWGATE_ADMIN' } } });
-    expect(snowflakeVariables('dev', config, outputs)).toMatchObject({ database: 'ANALYTICS', schema: 'DEV', admin_role: 'SNOWGATE_ADMIN', integration: 'SNOWGATE_DEV_S3', loader_role: 'SNOWGATE_DEV_LOADER' });
+    const config = parseStageConfig({
+      snowflake: { externalId: 'snowgate-dev', objects: { database: 'ANALYTICS', adminRole: 'SNOWGATE_ADMIN' } },
+    });
+    expect(snowflakeVariables('dev', config, outputs)).toMatchObject({
+      database: 'ANALYTICS',
+      schema: 'DEV',
+      admin_role: 'SNOWGATE_ADMIN',
+      integration: 'SNOWGATE_DEV_S3',
+      loader_role: 'SNOWGATE_DEV_LOADER',
+    });
     expect(() => snowflakeVariables('dev', config, { ...outputs, SnowflakeExternalId: 'other' })).toThrow(/deploy the config first/);
     expect(() => snowflakeVariables('dev', config, { ...outputs, SnowflakeStageUrl: 's3://bucket/events' })).toThrow(/stage_url/);
   });

@@ -61,7 +61,12 @@ describe('Storage', () => {
     expect(buckets).toHaveLength(2);
     for (const b of buckets) {
       expect(b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
-      expect(b.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      expect(b.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
     }
     const policies = resources(d.templates.Storage, 'AWS::S3::BucketPolicy');
     expect(policies).toHaveLength(2);
@@ -81,7 +86,11 @@ describe('Storage', () => {
     d.templates.Storage.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
         Rules: [
-          Match.objectLike({ Prefix: 'errors/', ExpirationInDays: 365, Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }] }),
+          Match.objectLike({
+            Prefix: 'errors/',
+            ExpirationInDays: 365,
+            Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }],
+          }),
           Match.objectLike({ Id: 'expire-replay-ledger', Prefix: 'replays/', ExpirationInDays: 365 }),
         ],
       },
@@ -90,7 +99,9 @@ describe('Storage', () => {
 
   it('retains only the buckets and the stream in production, everything else is removed with the stage', () => {
     for (const t of Object.values(p.templates)) {
-      const retained = Object.values<any>(t.toJSON().Resources).filter((r) => r.DeletionPolicy === 'Retain').map((r) => r.Type);
+      const retained = Object.values<any>(t.toJSON().Resources)
+        .filter((r) => r.DeletionPolicy === 'Retain')
+        .map((r) => r.Type);
       for (const type of retained) expect(['AWS::S3::Bucket', 'AWS::Kinesis::Stream']).toContain(type);
     }
     for (const t of Object.values(d.templates)) {
@@ -113,7 +124,11 @@ describe('Stream and Firehose', () => {
       RetentionPeriodHours: 24,
       StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
     });
-    p.templates.Stream.hasResourceProperties('AWS::Kinesis::Stream', { StreamModeDetails: { StreamMode: 'PROVISIONED' }, ShardCount: 4, RetentionPeriodHours: 72 });
+    p.templates.Stream.hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+      ShardCount: 4,
+      RetentionPeriodHours: 72,
+    });
   });
 
   it('buffers 1 MiB / 5 s by default into dated NDJSON files, with an error prefix', () => {
@@ -137,8 +152,17 @@ describe('Stream and Firehose', () => {
     const s = statements(d.templates.Stream);
     expect(s.flatMap((x) => x.Action).sort()).toEqual(
       [
-        'kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards',
-        'logs:PutLogEvents', 's3:AbortMultipartUpload', 's3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads', 's3:PutObject',
+        'kinesis:DescribeStream',
+        'kinesis:DescribeStreamSummary',
+        'kinesis:GetRecords',
+        'kinesis:GetShardIterator',
+        'kinesis:ListShards',
+        'logs:PutLogEvents',
+        's3:AbortMultipartUpload',
+        's3:GetBucketLocation',
+        's3:ListBucket',
+        's3:ListBucketMultipartUploads',
+        's3:PutObject',
       ].sort(),
     );
     const put = s.find((x) => [x.Action].flat().includes('s3:PutObject'));
@@ -154,7 +178,8 @@ describe('Stream and Firehose', () => {
 });
 
 describe('Ingest', () => {
-  const fn = (s: Synthesized) => resources(s.templates.Ingest, 'AWS::Lambda::Function').find((f) => f.Properties.Handler === 'packages/functions/src/ingest.handler');
+  const fn = (s: Synthesized) =>
+    resources(s.templates.Ingest, 'AWS::Lambda::Function').find((f) => f.Properties.Handler === 'packages/functions/src/ingest.handler');
 
   it('runs the bundled handler on Node 22 or newer, arm64, sized and timed below the API limit', () => {
     const f = fn(d);
@@ -174,7 +199,7 @@ describe('Ingest', () => {
     d.templates.Ingest.hasResourceProperties('Custom::LogRetention', { RetentionInDays: 30 });
   });
 
-  it('bundles the schema contracts beside the handler, and passes the stage\'s contract settings', () => {
+  it("bundles the schema contracts beside the handler, and passes the stage's contract settings", () => {
     expect(fn(d).Properties.Environment.Variables).toMatchObject({ SNOWGATE_CONTRACTS_MODE: 'off' });
     expect(fn(p).Properties.Environment.Variables).toMatchObject({
       SNOWGATE_CONTRACTS_MODE: 'enforce',
@@ -205,11 +230,27 @@ describe('Ingest', () => {
     const compiled = compileContracts(readSchemaDir('schemas'), settings);
     const samples = [
       pageViewV2('ok'),
-      pageViewV2('bad', { url: 'not a uri', locale: 'english', tags: ['a', 'a'], device: { kind: 'fridge', extra: 1 }, occurred_at: 'yesterday' }),
-      { id: 'o', type: 'order_placed', schema_version: 1, order_id: 'x', currency: 'eur', total_minor: -1, items: [{ sku: '', quantity: 0 }], occurred_at: '2026-12-03T08:00:00Z' },
+      pageViewV2('bad', {
+        url: 'not a uri',
+        locale: 'english',
+        tags: ['a', 'a'],
+        device: { kind: 'fridge', extra: 1 },
+        occurred_at: 'yesterday',
+      }),
+      {
+        id: 'o',
+        type: 'order_placed',
+        schema_version: 1,
+        order_id: 'x',
+        currency: 'eur',
+        total_minor: -1,
+        items: [{ sku: '', quantity: 0 }],
+        occurred_at: '2026-12-03T08:00:00Z',
+      },
       { id: 'u', type: 'nothing' },
     ];
-    for (const record of samples) for (const detail of [false, true]) expect(shipped.check(record, detail)).toEqual(compiled.check(record, detail));
+    for (const record of samples)
+      for (const detail of [false, true]) expect(shipped.check(record, detail)).toEqual(compiled.check(record, detail));
   });
 
   it('may only PutRecords on the stream and PutObject under the quarantine prefix', () => {
@@ -247,7 +288,9 @@ describe('Ingest', () => {
   });
 
   it('routes POST /events with IAM auth by default, GET /health open, with throttling and access logs', () => {
-    const routes = Object.fromEntries(resources(d.templates.Ingest, 'AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]));
+    const routes = Object.fromEntries(
+      resources(d.templates.Ingest, 'AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]),
+    );
     expect(routes).toEqual({ 'POST /events': 'AWS_IAM', 'GET /health': 'NONE' });
     d.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
@@ -265,16 +308,20 @@ describe('Ingest', () => {
       JwtConfiguration: { Issuer: 'https://auth.example.com/', Audience: ['snowgate'] },
     });
     p.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /events', AuthorizationType: 'JWT' });
-    p.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 800 } });
+    p.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 800 },
+    });
     open.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /events', AuthorizationType: 'NONE' });
-    expect(() => parseStageConfig({ production: true, auth: { mode: 'none' }, snowflake: { externalId: 'x1' } })).toThrow(/auth mode "none"/);
+    expect(() => parseStageConfig({ production: true, auth: { mode: 'none' }, snowflake: { externalId: 'x1' } })).toThrow(
+      /auth mode "none"/,
+    );
     expect(() => parseStageConfig({ lambda: { timeoutSeconds: 3 }, snowflake: { externalId: 'x1' } })).toThrow(/write budget/);
     expect(() => parseStageConfig({ buckets: { errorsExpirationDays: 20 }, snowflake: { externalId: 'x1' } })).toThrow(/Infrequent Access/);
     expect(() => parseStageConfig({ snowflake: { externalId: 'x1', notificationChannelArn: SQS } })).toThrow(/iamUserArn/);
     expect(parseStageConfig({ snowflake: { externalId: 'ABC_123-xyz' } }).snowflake.externalId).toBe('ABC_123-xyz');
   });
 
-  it('checks API keys with a cached Lambda authorizer (simple responses) that may only read this stage\'s key records', () => {
+  it("checks API keys with a cached Lambda authorizer (simple responses) that may only read this stage's key records", () => {
     const t = keyed.templates.Ingest;
     t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'REQUEST',
@@ -285,8 +332,13 @@ describe('Ingest', () => {
     });
     t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /events', AuthorizationType: 'CUSTOM' });
     t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /health', AuthorizationType: 'NONE' });
-    const authorizer = resources(t, 'AWS::Lambda::Function').find((f) => f.Properties.Handler === 'packages/functions/src/authorizer.handler');
-    expect(authorizer.Properties.Environment.Variables).toMatchObject({ SNOWGATE_API_KEYS_PREFIX: '/snowgate/partners/api-keys/', SNOWGATE_API_KEY_HEADER: 'x-api-key' });
+    const authorizer = resources(t, 'AWS::Lambda::Function').find(
+      (f) => f.Properties.Handler === 'packages/functions/src/authorizer.handler',
+    );
+    expect(authorizer.Properties.Environment.Variables).toMatchObject({
+      SNOWGATE_API_KEYS_PREFIX: '/snowgate/partners/api-keys/',
+      SNOWGATE_API_KEY_HEADER: 'x-api-key',
+    });
     const role = authorizer.Properties.Role['Fn::GetAtt'][0];
     const policy = resources(t, 'AWS::IAM::Policy').find((x) => x.Properties.Roles.some((r: any) => r.Ref === role));
     const [statement, ...others] = policy.Properties.PolicyDocument.Statement;
@@ -301,10 +353,15 @@ describe('Ingest', () => {
 
 describe('Snowflake', () => {
   const trust = (s: Synthesized) =>
-    resources(s.templates.Snowflake, 'AWS::IAM::Role').find((r) => /Snowflake storage integration/.test(r.Properties.Description)).Properties.AssumeRolePolicyDocument.Statement[0];
+    resources(s.templates.Snowflake, 'AWS::IAM::Role').find((r) => /Snowflake storage integration/.test(r.Properties.Description))
+      .Properties.AssumeRolePolicyDocument.Statement[0];
 
-  it('lets only Snowflake\'s IAM user assume the role, with the fixed external ID', () => {
-    expect(trust(p)).toMatchObject({ Action: 'sts:AssumeRole', Principal: { AWS: SNOWFLAKE_USER }, Condition: { StringEquals: { 'sts:ExternalId': 'prod-external-id-123' } } });
+  it("lets only Snowflake's IAM user assume the role, with the fixed external ID", () => {
+    expect(trust(p)).toMatchObject({
+      Action: 'sts:AssumeRole',
+      Principal: { AWS: SNOWFLAKE_USER },
+      Condition: { StringEquals: { 'sts:ExternalId': 'prod-external-id-123' } },
+    });
     // Before snowflake:apply has named the user: this account only, still with the external ID.
     expect(JSON.stringify(trust(d).Principal)).toMatch(/:root/);
     expect(trust(d).Condition).toEqual({ StringEquals: { 'sts:ExternalId': 'snowgate-dev' } });
@@ -312,16 +369,22 @@ describe('Snowflake', () => {
 
   it('grants read-only access to the landing prefix', () => {
     const s = statements(d.templates.Snowflake);
-    expect(s.map((x) => [x.Action].flat().join(',')).sort()).toEqual(['s3:GetBucketLocation', 's3:GetObject,s3:GetObjectVersion', 's3:ListBucket']);
+    expect(s.map((x) => [x.Action].flat().join(',')).sort()).toEqual([
+      's3:GetBucketLocation',
+      's3:GetObject,s3:GetObjectVersion',
+      's3:ListBucket',
+    ]);
     expect(JSON.stringify(s.find((x) => x.Action.includes?.('s3:GetObject')).Resource)).toMatch(/"\/events\/\*"/);
     expect(s.find((x) => x.Action === 's3:ListBucket').Condition).toEqual({ StringLike: { 's3:prefix': ['events/*'] } });
   });
 
-  it('adds the ObjectCreated notification to the pipe\'s queue only once it is known', () => {
+  it("adds the ObjectCreated notification to the pipe's queue only once it is known", () => {
     expect(Object.keys(d.templates.Storage.findResources('Custom::S3BucketNotifications'))).toHaveLength(0);
     p.templates.Storage.hasResourceProperties('Custom::S3BucketNotifications', {
       NotificationConfiguration: {
-        QueueConfigurations: [{ Events: ['s3:ObjectCreated:*'], QueueArn: SQS, Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'events/' }] } } }],
+        QueueConfigurations: [
+          { Events: ['s3:ObjectCreated:*'], QueueArn: SQS, Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'events/' }] } } },
+        ],
       },
     });
   });
@@ -329,16 +392,30 @@ describe('Snowflake', () => {
 
 describe('Alarms and outputs', () => {
   it('alarms on handler errors and throttles, API 5xx, stream throttling and lag, and Firehose freshness', () => {
-    const metrics = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm').map((a) => a.Properties.MetricName ?? a.Properties.AlarmName ?? 'math').sort();
-    expect(metrics).toEqual(['5xx', 'DeliveryToS3.DataFreshness', 'Errors', 'GetRecords.IteratorAgeMilliseconds', 'PutRecords.ThrottledRecords', 'Throttles', 'math']);
+    const metrics = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm')
+      .map((a) => a.Properties.MetricName ?? a.Properties.AlarmName ?? 'math')
+      .sort();
+    expect(metrics).toEqual([
+      '5xx',
+      'DeliveryToS3.DataFreshness',
+      'Errors',
+      'GetRecords.IteratorAgeMilliseconds',
+      'PutRecords.ThrottledRecords',
+      'Throttles',
+      'math',
+    ]);
     d.templates.Alarms.resourceCountIs('AWS::SNS::Topic', 0);
     p.templates.Alarms.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
     for (const a of resources(p.templates.Alarms, 'AWS::CloudWatch::Alarm')) expect(a.Properties.AlarmActions).toHaveLength(1);
   });
 
-  it('alarms on the share of rejected records, from the ingest function\'s own metrics, above a minimum volume', () => {
+  it("alarms on the share of rejected records, from the ingest function's own metrics, above a minimum volume", () => {
     const alarm = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm').find((a) => a.Properties.Metrics);
-    expect(alarm.Properties).toMatchObject({ Threshold: 0.05, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    expect(alarm.Properties).toMatchObject({
+      Threshold: 0.05,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
     const byId = Object.fromEntries(alarm.Properties.Metrics.map((m: any) => [m.Id, m]));
     const expression = (Object.values(byId).find((m: any) => m.Expression) as any)?.Expression;
     expect(expression).toBe('IF(accepted + rejected >= 100, rejected / (accepted + rejected), 0)');
@@ -346,11 +423,16 @@ describe('Alarms and outputs', () => {
       expect(byId[name].MetricStat.Metric).toEqual({
         Namespace: 'Snowgate',
         MetricName: name === 'accepted' ? 'AcceptedRecords' : 'RejectedRecords',
-        Dimensions: expect.arrayContaining([{ Name: 'service', Value: 'snowgate-ingest' }, { Name: 'stage', Value: 'dev' }]),
+        Dimensions: expect.arrayContaining([
+          { Name: 'service', Value: 'snowgate-ingest' },
+          { Name: 'stage', Value: 'dev' },
+        ]),
       });
     }
     // The function really emits them under that namespace and stage.
-    const f = resources(d.templates.Ingest, 'AWS::Lambda::Function').find((x) => x.Properties.Handler === 'packages/functions/src/ingest.handler');
+    const f = resources(d.templates.Ingest, 'AWS::Lambda::Function').find(
+      (x) => x.Properties.Handler === 'packages/functions/src/ingest.handler',
+    );
     expect(f.Properties.Environment.Variables.SNOWGATE_STAGE).toBe('dev');
   });
 
@@ -358,7 +440,22 @@ describe('Alarms and outputs', () => {
     const [dashboard] = resources(d.templates.Alarms, 'AWS::CloudWatch::Dashboard');
     expect(dashboard.Properties.DashboardName).toBe('snowgate-dev');
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
-    for (const text of ['AWS/ApiGateway', 'AWS/Lambda', 'AWS/Kinesis', 'AWS/Firehose', 'Snowgate', 'AcceptedRecords', 'RejectedRecords', 'RejectedRecordsByReason', 'DownstreamUnavailable', 'PutRecordsRetries', 'BatchSize', 'DeliveryToS3.DataFreshness', 'Rejected records by reason', 'Alarms']) {
+    for (const text of [
+      'AWS/ApiGateway',
+      'AWS/Lambda',
+      'AWS/Kinesis',
+      'AWS/Firehose',
+      'Snowgate',
+      'AcceptedRecords',
+      'RejectedRecords',
+      'RejectedRecordsByReason',
+      'DownstreamUnavailable',
+      'PutRecordsRetries',
+      'BatchSize',
+      'DeliveryToS3.DataFreshness',
+      'Rejected records by reason',
+      'Alarms',
+    ]) {
       expect(body, text).toContain(text);
     }
     expect(Object.keys(d.templates.Alarms.toJSON().Outputs)).toContain('Dashboard');
@@ -367,7 +464,17 @@ describe('Alarms and outputs', () => {
   it('outputs what operators and the Snowflake side need', () => {
     const outputs = Object.values(d.templates).flatMap((t) => Object.keys(t.toJSON().Outputs ?? {}));
     expect(outputs).toEqual(
-      expect.arrayContaining(['ApiUrl', 'StreamName', 'FirehoseName', 'LandingBucket', 'ErrorBucket', 'SnowflakeRoleArn', 'SnowflakeExternalId', 'SnowflakeStageUrl', 'ReplayPolicyArn']),
+      expect.arrayContaining([
+        'ApiUrl',
+        'StreamName',
+        'FirehoseName',
+        'LandingBucket',
+        'ErrorBucket',
+        'SnowflakeRoleArn',
+        'SnowflakeExternalId',
+        'SnowflakeStageUrl',
+        'ReplayPolicyArn',
+      ]),
     );
   });
 });

@@ -20,4 +20,3 @@ export const pageViewV2 = (id: string, extra: Record<string, unknown> = {}) => (
   tags: ['a', 'b'],
   ...extra,
 });
-

@@ -81,10 +81,13 @@ export async function readStream(kinesis: KinesisClient, name: string): Promise<
   const d = await kinesis.send(new DescribeStreamCommand({ StreamName: name }));
   const out: StreamRecord[] = [];
   for (const shard of d.StreamDescription?.Shards ?? []) {
-    let { ShardIterator: iterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: name, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }));
+    let { ShardIterator: iterator } = await kinesis.send(
+      new GetShardIteratorCommand({ StreamName: name, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
+    );
     while (iterator) {
       const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-      for (const r of page.Records ?? []) out.push({ shardId: shard.ShardId!, partitionKey: r.PartitionKey!, data: Buffer.from(r.Data!).toString('utf8') });
+      for (const r of page.Records ?? [])
+        out.push({ shardId: shard.ShardId!, partitionKey: r.PartitionKey!, data: Buffer.from(r.Data!).toString('utf8') });
       if ((page.Records ?? []).length === 0 || page.MillisBehindLatest === 0) break;
       iterator = page.NextShardIterator;
     }

@@ -23,7 +23,12 @@ export interface EventOptions {
  * A real API Gateway HTTP API 2.0 event (tests/events) with another body and
  * headers. Bytes are sent base64-encoded, as API Gateway does for binary bodies.
  */
-export function apiEvent({ body, contentType = 'application/json', headers = {}, base64 = false }: EventOptions = {}): APIGatewayProxyEventV2 {
+export function apiEvent({
+  body,
+  contentType = 'application/json',
+  headers = {},
+  base64 = false,
+}: EventOptions = {}): APIGatewayProxyEventV2 {
   const h: Record<string, string> = { ...template.headers } as Record<string, string>;
   delete h['content-type'];
   delete h['content-length'];

@@ -17,7 +17,13 @@ describe('the API Gateway emulation', () => {
   };
   const gateway = createApiGateway({
     routes: {
-      'POST /events': { handler, authorizer: { header: 'x-api-key', authorize: async (e) => ({ isAuthorized: e.headers?.['x-api-key'] === 'good', context: { producer: 'me' } }) } },
+      'POST /events': {
+        handler,
+        authorizer: {
+          header: 'x-api-key',
+          authorize: async (e) => ({ isAuthorized: e.headers?.['x-api-key'] === 'good', context: { producer: 'me' } }),
+        },
+      },
       'GET /health': { handler },
     },
     timeoutMs: 10_000,
@@ -40,7 +46,8 @@ describe('the API Gateway emulation', () => {
   });
 
   it('runs the authorizer before the route: 401 without the header (authorizer not asked), 403 when it says no, the context passed on when it says yes', async () => {
-    const send = (headers: Record<string, string>) => fetch(`${base}/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"id":1}' });
+    const send = (headers: Record<string, string>) =>
+      fetch(`${base}/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"id":1}' });
     expect((await send({})).status).toBe(401);
     expect((await send({ 'x-api-key': 'bad' })).status).toBe(403);
     expect(invoked).toHaveLength(0);
@@ -48,7 +55,14 @@ describe('the API Gateway emulation', () => {
     expect([ok.status, await ok.json()]).toEqual([202, { seen: 'POST /events' }]);
     expect(ok.headers.get('apigw-requestid')).toMatch(/^[A-Za-z0-9+/]{14}[A-Za-z0-9+/=]{2}$/);
     expect(invoked).toHaveLength(1);
-    expect(invoked[0]).toMatchObject({ version: '2.0', routeKey: 'POST /events', rawPath: '/events', body: '{"id":1}', isBase64Encoded: false, requestContext: { authorizer: { lambda: { producer: 'me' } } } });
+    expect(invoked[0]).toMatchObject({
+      version: '2.0',
+      routeKey: 'POST /events',
+      rawPath: '/events',
+      body: '{"id":1}',
+      isBase64Encoded: false,
+      requestContext: { authorizer: { lambda: { producer: 'me' } } },
+    });
     expect(answered).toEqual([
       ['POST /events', 401],
       ['POST /events', 403],
@@ -66,11 +80,25 @@ describe('the API Gateway emulation', () => {
 });
 
 describe("the twin's API counters", () => {
-  it('count records from the handler\'s metrics and answers from the gateway, 503s and refusals included', () => {
+  it("count records from the handler's metrics and answers from the gateway, 503s and refusals included", () => {
     const counters = createApiCounters();
-    counters.metrics.record({ accepted: 3, rejected: 1, reasons: { missing_id: 1 }, schemaWarnings: 2, putRecordsRetries: 0, downstreamUnavailable: false });
+    counters.metrics.record({
+      accepted: 3,
+      rejected: 1,
+      reasons: { missing_id: 1 },
+      schemaWarnings: 2,
+      putRecordsRetries: 0,
+      downstreamUnavailable: false,
+    });
     counters.answered(207);
-    counters.metrics.record({ accepted: 0, rejected: 0, reasons: {}, schemaWarnings: 0, putRecordsRetries: 0, downstreamUnavailable: true });
+    counters.metrics.record({
+      accepted: 0,
+      rejected: 0,
+      reasons: {},
+      schemaWarnings: 0,
+      putRecordsRetries: 0,
+      downstreamUnavailable: true,
+    });
     counters.answered(503);
     counters.answered(401);
     counters.answered(207);

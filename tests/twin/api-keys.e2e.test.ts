@@ -15,15 +15,21 @@ const stage = parseStageConfig({ snowflake: { externalId: 'local' }, firehose: {
 describe('API keys on the twin: the production authorizer in front of the handler, keys from pnpm keys', () => {
   const running = useTwin(stage);
   const keys = (args: string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'cli/keys.ts'), '--data-dir', running.dataDir, ...args], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } }).then(
+    promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'cli/keys.ts'), '--data-dir', running.dataDir, ...args], {
+      cwd: root,
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
   const post = async (body: string, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${running.twin.endpoints.api}/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const response = await fetch(`${running.twin.endpoints.api}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
-
 
   it('401 without a key, 403 with a wrong one, 2xx with a valid one; the producer is in the envelope and the quarantine, the key nowhere', async () => {
     const created = await keys(['create', '--producer', 'acme-web']);
@@ -38,12 +44,20 @@ describe('API keys on the twin: the production authorizer in front of the handle
     const ok = await post('[{"id":"k-1"},{"nope":1}]', { 'x-api-key': key });
     expect(ok.status).toBe(207);
 
-    const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: running.twin.endpoints.s3 }, { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
+    const { s3 } = createClients(
+      { region: 'us-east-1', s3Endpoint: running.twin.endpoints.s3 },
+      { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    );
     try {
       const read = async (bucket: string, prefix: string) => {
         for (let i = 0; i < 100; i++) {
-          const keysFound = ((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!);
-          if (keysFound.length > 0) return Promise.all(keysFound.map(async (k) => (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: k }))).Body!.transformToString()));
+          const keysFound = ((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map(
+            (o) => o.Key!,
+          );
+          if (keysFound.length > 0)
+            return Promise.all(
+              keysFound.map(async (k) => (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: k }))).Body!.transformToString()),
+            );
           await new Promise((r) => setTimeout(r, 100));
         }
         throw new Error(`nothing under s3://${bucket}/${prefix}`);

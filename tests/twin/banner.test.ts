@@ -6,11 +6,22 @@ import { describe, expect, it } from 'vitest';
 import { useTwin } from './use-twin';
 
 const root = new URL('../../', import.meta.url).pathname;
-const banner = (twin: Twin) => readyBanner({ endpoints: twin.endpoints, contracts: twin.status().contracts, auth: twin.auth, dataDir: twin.dataDir });
+const banner = (twin: Twin) =>
+  readyBanner({ endpoints: twin.endpoints, contracts: twin.status().contracts, auth: twin.auth, dataDir: twin.dataDir });
 /** The banner's "Try:" lines, run as a user pastes them into a shell. */
 const runTry = async (text: string) => {
   const lines = text.slice(text.indexOf('  Try:') + '  Try:'.length, text.indexOf('  Query:')).trim();
-  const { stdout } = await promisify(execFile)('bash', ['-c', lines.split('\n').map((l) => l.trim()).join('\n')], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+  const { stdout } = await promisify(execFile)(
+    'bash',
+    [
+      '-c',
+      lines
+        .split('\n')
+        .map((l) => l.trim())
+        .join('\n'),
+    ],
+    { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } },
+  );
   return JSON.parse(stdout) as { accepted?: number; message?: string };
 };
 
@@ -34,7 +45,11 @@ describe('the ready banner of a twin in auth mode apiKey', () => {
     expect(text).toContain(`pnpm -s keys create --producer me --data-dir ${running.dataDir}`);
     expect(await runTry(text)).toMatchObject({ accepted: 1 });
     // Without the key, the same request is refused: the Try line is what makes it work.
-    const bare = await fetch(`${running.twin.endpoints.api}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id":"x"}' });
+    const bare = await fetch(`${running.twin.endpoints.api}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"id":"x"}',
+    });
     expect(bare.status).toBe(401);
   }, 120_000);
 });

@@ -12,7 +12,11 @@ describe('compressed bodies through the twin, over HTTP', () => {
   const running = useTwin(stage);
 
   const send = async (body: Uint8Array, encoding: string) => {
-    const response = await fetch(`${running.twin.endpoints.api}/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': encoding }, body });
+    const response = await fetch(`${running.twin.endpoints.api}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+      body,
+    });
     return { status: response.status, body: (await response.json()) as { requestId: string; accepted: number } };
   };
 
@@ -24,18 +28,37 @@ describe('compressed bodies through the twin, over HTTP', () => {
     const refused = await send(torn, 'gzip');
     expect(refused.status).toBe(400);
 
-    const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: running.twin.endpoints.s3 }, { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
+    const { s3 } = createClients(
+      { region: 'us-east-1', s3Endpoint: running.twin.endpoints.s3 },
+      { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    );
     try {
-      const [key] = ((await s3.send(new ListObjectsV2Command({ Bucket: running.twin.endpoints.buckets.errors }))).Contents ?? []).map((o) => o.Key!);
-      const q = quarantineObjectSchema.parse(JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: running.twin.endpoints.buckets.errors, Key: key! }))).Body!.transformToString()));
-      expect(q).toMatchObject({ request_id: refused.body.requestId, reasons: ['invalid_compression'], headers: { 'content-encoding': 'gzip' } });
+      const [key] = ((await s3.send(new ListObjectsV2Command({ Bucket: running.twin.endpoints.buckets.errors }))).Contents ?? []).map(
+        (o) => o.Key!,
+      );
+      const q = quarantineObjectSchema.parse(
+        JSON.parse(
+          await (
+            await s3.send(new GetObjectCommand({ Bucket: running.twin.endpoints.buckets.errors, Key: key! }))
+          ).Body!.transformToString(),
+        ),
+      );
+      expect(q).toMatchObject({
+        request_id: refused.body.requestId,
+        reasons: ['invalid_compression'],
+        headers: { 'content-encoding': 'gzip' },
+      });
       expect(Buffer.from(q.body!.data, 'base64').equals(torn)).toBe(true);
     } finally {
       s3.destroy();
     }
 
     for (let i = 0; i < 100; i++) {
-      const response = await fetch(`${running.twin.endpoints.api}/query`, { method: 'POST', body: `SELECT count(*) AS n FROM raw_events`, headers: { 'x-snowgate-query': '1' } });
+      const response = await fetch(`${running.twin.endpoints.api}/query`, {
+        method: 'POST',
+        body: `SELECT count(*) AS n FROM raw_events`,
+        headers: { 'x-snowgate-query': '1' },
+      });
       if (Number(((await response.json()) as { rows: { n: unknown }[] }).rows[0]!.n) === 51) return;
       await new Promise((r) => setTimeout(r, 100));
     }

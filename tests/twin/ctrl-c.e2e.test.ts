@@ -42,7 +42,12 @@ describe('stopping on a signal', () => {
 
   it('exits 1 when the drain fails', async () => {
     const calls: number[] = [];
-    const onSignal = shutdownHandler({ drain: () => Promise.reject(new Error('stuck')), exit: (code) => calls.push(code), log: () => {}, error: () => {} });
+    const onSignal = shutdownHandler({
+      drain: () => Promise.reject(new Error('stuck')),
+      exit: (code) => calls.push(code),
+      log: () => {},
+      error: () => {},
+    });
     onSignal('SIGTERM');
     await new Promise((r) => setImmediate(r));
     expect(calls).toEqual([1]);
@@ -72,7 +77,12 @@ describe('Ctrl-C on `pnpm start`', () => {
           expect((await post(twin.endpoints.api, JSON.stringify(batch))).status).toBe(202);
           const code = await stopTwin(twin, c.signal, { group: c.group });
           const output = twin.output();
-          expect({ run: i, code, forced: output.includes('Stopping now'), pnpmFailed: output.includes('ELIFECYCLE') }).toEqual({ run: i, code: 0, forced: false, pnpmFailed: false });
+          expect({ run: i, code, forced: output.includes('Stopping now'), pnpmFailed: output.includes('ELIFECYCLE') }).toEqual({
+            run: i,
+            code: 0,
+            forced: false,
+            pnpmFailed: false,
+          });
           expect(output).toContain('Stopped.');
           const [row] = await rows(dataDir, `SELECT count(*) AS n FROM raw_events WHERE record->>'id' LIKE 'ctrl-c-${i}-%'`);
           expect({ run: i, loaded: Number(row?.n) }).toEqual({ run: i, loaded: batch.length });

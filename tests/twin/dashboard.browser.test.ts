@@ -18,7 +18,16 @@ async function launch(): Promise<{ browser?: Browser; why?: string }> {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       // This machine's network is closed: keep Chromium from calling home, and run as root without its sandbox.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
       timeout: 30_000,
     });
     return { browser };
@@ -43,57 +52,73 @@ describe('the twin dashboard, in a real browser', async () => {
     if (dataDir) removeDir(dataDir);
   });
 
-  it.skipIf(!browser)('shows the counts, the charts, the quarantined request with its input and errors, copy history and query results', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1280, height: 1100 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    await page.goto(twin.endpoints.api);
-    await expect.poll(() => page.textContent('#accepted-count')).toBe('0');
+  it.skipIf(!browser)(
+    'shows the counts, the charts, the quarantined request with its input and errors, copy history and query results',
+    async () => {
+      const page = await browser!.newPage({ viewport: { width: 1280, height: 1100 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      await page.goto(twin.endpoints.api);
+      await expect.poll(() => page.textContent('#accepted-count')).toBe('0');
 
-    const batch = JSON.stringify(Array.from({ length: 40 }, (_, i) => ({ id: `ui-${i}`, type: 'page_view' })).concat([{ type: 'no id', note: '<img src=x onerror=alert(1)>' } as never]));
-    expect((await post(twin.endpoints.api, batch)).status).toBe(207);
-    expect((await post(twin.endpoints.api, '{"id": "torn", ')).status).toBe(400);
+      const batch = JSON.stringify(
+        Array.from({ length: 40 }, (_, i) => ({ id: `ui-${i}`, type: 'page_view' })).concat([
+          { type: 'no id', note: '<img src=x onerror=alert(1)>' } as never,
+        ]),
+      );
+      expect((await post(twin.endpoints.api, batch)).status).toBe(207);
+      expect((await post(twin.endpoints.api, '{"id": "torn", ')).status).toBe(400);
 
-    await expect.poll(() => page.textContent('#accepted-count'), { timeout: 15_000 }).toBe('40');
-    await expect.poll(() => page.textContent('#quarantined-count')).toBe('2');
-    await expect.poll(() => page.textContent('#loaded-count'), { timeout: 20_000 }).toBe('40');
-    await expect.poll(() => page.locator('#quarantine-list tbody tr').count(), { timeout: 10_000 }).toBe(2);
-    expect(await page.locator('#quarantine-list tbody tr').first().textContent()).toContain('malformed_json');
-    expect(await page.locator('#throughput-chart path').count()).toBeGreaterThan(0);
-    expect(await page.textContent('#replayed-count')).toBe('0');
-    // The time axis says what the caption says: a fresh twin's chart spans its last minute, up to now.
-    expect(await page.textContent('#chart-window')).toBe('last minute');
-    expect(await page.locator('#throughput-chart text').allTextContents()).toEqual([expect.any(String), '1 min ago', 'now']);
-    // Accepted is drawn first and wider, so the quarantined and loaded lines over it (along zero, say) leave it visible.
-    const strokes = await page.locator('#throughput-chart path').evaluateAll((paths) => paths.map((p) => [p.getAttribute('class'), parseFloat((globalThis as unknown as { getComputedStyle(e: unknown): { strokeWidth: string } }).getComputedStyle(p).strokeWidth)]));
-    expect(strokes[0]![0]).toBe('accepted');
-    expect(strokes.slice(1).every(([, width]) => (width as number) < (strokes[0]![1] as number))).toBe(true);
+      await expect.poll(() => page.textContent('#accepted-count'), { timeout: 15_000 }).toBe('40');
+      await expect.poll(() => page.textContent('#quarantined-count')).toBe('2');
+      await expect.poll(() => page.textContent('#loaded-count'), { timeout: 20_000 }).toBe('40');
+      await expect.poll(() => page.locator('#quarantine-list tbody tr').count(), { timeout: 10_000 }).toBe(2);
+      expect(await page.locator('#quarantine-list tbody tr').first().textContent()).toContain('malformed_json');
+      expect(await page.locator('#throughput-chart path').count()).toBeGreaterThan(0);
+      expect(await page.textContent('#replayed-count')).toBe('0');
+      // The time axis says what the caption says: a fresh twin's chart spans its last minute, up to now.
+      expect(await page.textContent('#chart-window')).toBe('last minute');
+      expect(await page.locator('#throughput-chart text').allTextContents()).toEqual([expect.any(String), '1 min ago', 'now']);
+      // Accepted is drawn first and wider, so the quarantined and loaded lines over it (along zero, say) leave it visible.
+      const strokes = await page
+        .locator('#throughput-chart path')
+        .evaluateAll((paths) =>
+          paths.map((p) => [
+            p.getAttribute('class'),
+            parseFloat(
+              (globalThis as unknown as { getComputedStyle(e: unknown): { strokeWidth: string } }).getComputedStyle(p).strokeWidth,
+            ),
+          ]),
+        );
+      expect(strokes[0]![0]).toBe('accepted');
+      expect(strokes.slice(1).every(([, width]) => (width as number) < (strokes[0]![1] as number))).toBe(true);
 
-    // Browse the 207's quarantine object: its input and errors, shown as text (the markup in it stays inert).
-    await page.locator('#quarantine-list tbody tr', { hasText: 'missing_id' }).click();
-    await expect.poll(() => page.textContent('#quarantine-detail')).toContain('"reason": "missing_id"');
-    const detail = await page.textContent('#quarantine-detail');
-    expect(detail).toContain('<img src=x onerror=alert(1)>');
-    expect(await page.locator('#quarantine-detail img').count()).toBe(0);
+      // Browse the 207's quarantine object: its input and errors, shown as text (the markup in it stays inert).
+      await page.locator('#quarantine-list tbody tr', { hasText: 'missing_id' }).click();
+      await expect.poll(() => page.textContent('#quarantine-detail')).toContain('"reason": "missing_id"');
+      const detail = await page.textContent('#quarantine-detail');
+      expect(detail).toContain('<img src=x onerror=alert(1)>');
+      expect(await page.locator('#quarantine-detail img').count()).toBe(0);
 
-    await expect.poll(() => page.locator('#copy-history tbody tr').count(), { timeout: 10_000 }).toBeGreaterThan(0);
-    expect(await page.locator('#copy-history tbody tr').first().textContent()).toContain('LOADED');
+      await expect.poll(() => page.locator('#copy-history tbody tr').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+      expect(await page.locator('#copy-history tbody tr').first().textContent()).toContain('LOADED');
 
-    await page.fill('#query-input', "SELECT count(*) AS n FROM raw_events WHERE record->>'id' LIKE 'ui-%'");
-    await page.click('#query-run');
-    await expect.poll(() => page.textContent('#query-result tbody')).toBe('40');
-    await page.fill('#query-input', 'DELETE FROM raw_events');
-    await page.click('#query-run');
-    await expect.poll(() => page.textContent('#query-error')).toMatch(/one read statement|read statements only/);
+      await page.fill('#query-input', "SELECT count(*) AS n FROM raw_events WHERE record->>'id' LIKE 'ui-%'");
+      await page.click('#query-run');
+      await expect.poll(() => page.textContent('#query-result tbody')).toBe('40');
+      await page.fill('#query-input', 'DELETE FROM raw_events');
+      await page.click('#query-run');
+      await expect.poll(() => page.textContent('#query-error')).toMatch(/one read statement|read statements only/);
 
-    const dir = join(process.cwd(), '.bench');
-    mkdirSync(dir, { recursive: true });
-    await page.screenshot({ path: join(dir, 'dashboard.png'), fullPage: true });
-    // The refused DELETE is the only failed request the page made.
-    expect(errors).toEqual(['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
-    await page.close();
-  });
+      const dir = join(process.cwd(), '.bench');
+      mkdirSync(dir, { recursive: true });
+      await page.screenshot({ path: join(dir, 'dashboard.png'), fullPage: true });
+      // The refused DELETE is the only failed request the page made.
+      expect(errors).toEqual(['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+      await page.close();
+    },
+  );
 
   it.skipIf(!browser)('answers nothing to another origin: no framing, no cross-site reads, no rebound Host', async () => {
     // A page on another origin (another port is another origin) tries to read the dashboard's data and the warehouse.
@@ -104,10 +129,18 @@ describe('the twin dashboard, in a real browser', async () => {
       await page.goto(`http://127.0.0.1:${(other.address() as { port: number }).port}/`);
       const api = twin.endpoints.api;
       const attempts = await page.evaluate(async (target) => {
-        const attempt = async (f: () => Promise<Response>) => f().then((r) => `read ${r.status}`, (e) => `blocked: ${e.name}`);
+        const attempt = async (f: () => Promise<Response>) =>
+          f().then(
+            (r) => `read ${r.status}`,
+            (e) => `blocked: ${e.name}`,
+          );
         return {
           series: await attempt(() => fetch(`${target}/ui/api/series`)),
-          quarantine: await attempt(() => fetch(`${target}/ui/api/quarantine`, { mode: 'no-cors' }).then((r) => (r.type === 'opaque' ? Promise.reject(new TypeError('opaque')) : r))),
+          quarantine: await attempt(() =>
+            fetch(`${target}/ui/api/quarantine`, { mode: 'no-cors' }).then((r) =>
+              r.type === 'opaque' ? Promise.reject(new TypeError('opaque')) : r,
+            ),
+          ),
           query: await attempt(() => fetch(`${target}/query`, { method: 'POST', body: 'SELECT 1', headers: { 'x-snowgate-query': '1' } })),
         };
       }, api);
@@ -123,7 +156,9 @@ describe('the twin dashboard, in a real browser', async () => {
     const status = (path: string, headers: Record<string, string>) =>
       new Promise<number>((resolve, reject) => {
         const url = new URL(path, twin.endpoints.api);
-        http.get({ host: url.hostname, port: url.port, path: url.pathname, headers }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject);
+        http
+          .get({ host: url.hostname, port: url.port, path: url.pathname, headers }, (res) => (res.resume(), resolve(res.statusCode ?? 0)))
+          .on('error', reject);
       });
     expect(await status('/ui/api/series', { host: 'evil.example:4000' })).toBe(403);
     expect(await status('/', { host: 'evil.example' })).toBe(403);

@@ -21,17 +21,28 @@ describe('fault injection', () => {
     await createStream(emu.kinesis, 'faults', 1);
     injectKinesisFaults(emu.kinesis, 0.5, sequence([0.9, 0.1, 0.9, 0.1]));
     const out = await emu.kinesis.send(
-      new PutRecordsCommand({ StreamName: 'faults', Records: ['a', 'b', 'c', 'd'].map((k) => ({ PartitionKey: k, Data: Buffer.from(k) })) }),
+      new PutRecordsCommand({
+        StreamName: 'faults',
+        Records: ['a', 'b', 'c', 'd'].map((k) => ({ PartitionKey: k, Data: Buffer.from(k) })),
+      }),
     );
     expect(out.FailedRecordCount).toBe(2);
-    expect(out.Records!.map((r) => r.ErrorCode ?? 'ok')).toEqual(['ok', 'ProvisionedThroughputExceededException', 'ok', 'ProvisionedThroughputExceededException']);
+    expect(out.Records!.map((r) => r.ErrorCode ?? 'ok')).toEqual([
+      'ok',
+      'ProvisionedThroughputExceededException',
+      'ok',
+      'ProvisionedThroughputExceededException',
+    ]);
     expect((await readStream(emu.kinesis, 'faults')).map((r) => r.data)).toEqual(['a', 'c']);
   });
 
   it('fails the chosen PutObject calls with a 503 before they reach the bucket', async () => {
     await createBucket(emu.s3, 'faults');
     injectS3Faults(emu.s3, 0.5, sequence([0.1, 0.9]));
-    await expect(emu.s3.send(new PutObjectCommand({ Bucket: 'faults', Key: 'one', Body: '1' }))).rejects.toMatchObject({ name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+    await expect(emu.s3.send(new PutObjectCommand({ Bucket: 'faults', Key: 'one', Body: '1' }))).rejects.toMatchObject({
+      name: 'SlowDown',
+      $metadata: { httpStatusCode: 503 },
+    });
     await emu.s3.send(new PutObjectCommand({ Bucket: 'faults', Key: 'two', Body: '2' }));
     const listed = await emu.s3.send(new ListObjectsV2Command({ Bucket: 'faults' }));
     expect(listed.Contents?.map((o) => o.Key)).toEqual(['two']);
@@ -52,7 +63,12 @@ describe('coalescing PutRecords (the twin only)', () => {
     // Every third entry of the merged call fails, so failures fall inside different callers' slices.
     injectKinesisFaults(raw, 0.5, sequence([0.9, 0.9, 0.1]));
     const put = (caller: string, n: number) =>
-      kinesis.send(new PutRecordsCommand({ StreamName: 'coalesced', Records: Array.from({ length: n }, (_, i) => ({ PartitionKey: `${caller}-${i}`, Data: Buffer.from(`${caller}-${i}`) })) }));
+      kinesis.send(
+        new PutRecordsCommand({
+          StreamName: 'coalesced',
+          Records: Array.from({ length: n }, (_, i) => ({ PartitionKey: `${caller}-${i}`, Data: Buffer.from(`${caller}-${i}`) })),
+        }),
+      );
     const [a, b, c] = await Promise.all([put('a', 2), put('b', 3), put('c', 1)]);
     expect(calls).toBe(1);
     expect([a, b, c].map((o) => o.Records!.length)).toEqual([2, 3, 1]);
@@ -71,13 +87,15 @@ describe('pnpm query --dialect snowflake', () => {
     const { openWarehouse, query, snowflakeToDuckDb } = await import('@snowgate/twin');
     const { instance, connection } = await openWarehouse(':memory:');
     await connection.run(`INSERT INTO raw_events VALUES ('{"id":"a-1","user":{"plan":"pro"},"n":5}', now(), 'r', 'f', 1, now())`);
-    const sql = snowflakeToDuckDb(`select record:id::string as id, record:user.plan::string as plan, record:n::number as n from raw_events`);
+    const sql = snowflakeToDuckDb(
+      `select record:id::string as id, record:user.plan::string as plan, record:n::number as n from raw_events`,
+    );
     expect((await query(connection, sql)).rows).toEqual([{ id: 'a-1', plan: 'pro', n: '5' }]);
     expect(() => snowflakeToDuckDb('select from where')).toThrow(/transpiler/);
     // Fix-ups apply to SQL, never to the text inside string literals.
-    expect(snowflakeToDuckDb(`select 'INTERVAL 5 DAY, CURRENT_TIMESTAMP()' as note, dateadd('day', -5, current_timestamp()) as since`)).toMatch(
-      /^SELECT 'INTERVAL 5 DAY, CURRENT_TIMESTAMP\(\)' AS note, CURRENT_TIMESTAMP \+ INTERVAL '-5 DAY' AS since$/,
-    );
+    expect(
+      snowflakeToDuckDb(`select 'INTERVAL 5 DAY, CURRENT_TIMESTAMP()' as note, dateadd('day', -5, current_timestamp()) as since`),
+    ).toMatch(/^SELECT 'INTERVAL 5 DAY, CURRENT_TIMESTAMP\(\)' AS note, CURRENT_TIMESTAMP \+ INTERVAL '-5 DAY' AS since$/);
     connection.closeSync();
     instance.closeSync();
   });

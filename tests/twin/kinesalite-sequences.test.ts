@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { originals, parseSequence, partitionKeyToHashKey, stringifySequence, type SequenceFields } from '../../packages/twin/src/kinesalite-sequences.mjs';
+import {
+  originals,
+  parseSequence,
+  partitionKeyToHashKey,
+  stringifySequence,
+  type SequenceFields,
+} from '../../packages/twin/src/kinesalite-sequences.mjs';
 
 // The twin swaps kinesalite's bignumber.js arithmetic for BigInt: every result
 // must be exactly kinesalite's own, or the emulator would change behaviour.
@@ -32,7 +38,7 @@ const v2Shaped = fc
   .map(([first, middle, last]) => BigInt(`0x${first}${middle}${last}`).toString());
 
 describe('kinesalite sequence numbers on BigInt', () => {
-  it('replaces kinesalite\'s own functions (and the tests compare against the originals, not themselves)', () => {
+  it("replaces kinesalite's own functions (and the tests compare against the originals, not themselves)", () => {
     expect(originals.parseSequence).not.toBe(parseSequence);
     expect(originals.stringifySequence).not.toBe(stringifySequence);
     expect(originals.partitionKeyToHashKey).not.toBe(partitionKeyToHashKey);
@@ -71,7 +77,13 @@ describe('kinesalite sequence numbers on BigInt', () => {
       }),
       { numRuns: 5_000 },
     );
-    for (const f of [{ shardCreateTime: 1_700_000_000_000, version: 1 }, { shardCreateTime: 1_700_000_000_000, version: 0 }, { shardCreateTime: Number.NaN }, { shardCreateTime: 1_700_000_000_000, shardIx: -1 }, { shardCreateTime: 1_700_000_000_000, seqIx: -3 }]) {
+    for (const f of [
+      { shardCreateTime: 1_700_000_000_000, version: 1 },
+      { shardCreateTime: 1_700_000_000_000, version: 0 },
+      { shardCreateTime: Number.NaN },
+      { shardCreateTime: 1_700_000_000_000, shardIx: -1 },
+      { shardCreateTime: 1_700_000_000_000, seqIx: -3 },
+    ]) {
       expect(outcome(() => stringifySequence(f))).toEqual(outcome(() => originals.stringifySequence(f)));
     }
   });
@@ -90,15 +102,24 @@ describe('kinesalite sequence numbers on BigInt', () => {
 });
 
 describe('kinesalite as the twin runs it: no record shares a shard start position', () => {
-  it('numbers every shard group\'s first record above index 0, also after a split, so an empty read never skips one', async () => {
+  it("numbers every shard group's first record above index 0, also after a split, so an empty read never skips one", async () => {
     const { startEmulators, createStream } = await import('../support/emulators');
-    const { GetShardIteratorCommand, GetRecordsCommand, PutRecordsCommand, ListShardsCommand, SplitShardCommand, DescribeStreamSummaryCommand } = await import('@aws-sdk/client-kinesis');
+    const {
+      GetShardIteratorCommand,
+      GetRecordsCommand,
+      PutRecordsCommand,
+      ListShardsCommand,
+      SplitShardCommand,
+      DescribeStreamSummaryCommand,
+    } = await import('@aws-sdk/client-kinesis');
     const emulators = await startEmulators();
     try {
       // Seven shards: two groups of five, both starting fresh.
       await createStream(emulators.kinesis, 'fresh', 7);
       const keys = Array.from({ length: 200 }, (_, i) => `k-${i}`);
-      const put = await emulators.kinesis.send(new PutRecordsCommand({ StreamName: 'fresh', Records: keys.map((k) => ({ PartitionKey: k, Data: new TextEncoder().encode(k) })) }));
+      const put = await emulators.kinesis.send(
+        new PutRecordsCommand({ StreamName: 'fresh', Records: keys.map((k) => ({ PartitionKey: k, Data: new TextEncoder().encode(k) })) }),
+      );
       const indexes = (put.Records ?? []).map((r) => BigInt(parseSequence(r.SequenceNumber!).seqIx as string | number));
       expect(new Set((put.Records ?? []).map((r) => r.ShardId)).size).toBe(7);
       expect(indexes.every((ix) => ix >= 1n)).toBe(true);
@@ -106,20 +127,26 @@ describe('kinesalite as the twin runs it: no record shares a shard start positio
       const shards = (await emulators.kinesis.send(new ListShardsCommand({ StreamName: 'fresh' }))).Shards ?? [];
       let read = 0;
       for (const shard of shards) {
-        const { ShardIterator } = await emulators.kinesis.send(new GetShardIteratorCommand({ StreamName: 'fresh', ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }));
+        const { ShardIterator } = await emulators.kinesis.send(
+          new GetShardIteratorCommand({ StreamName: 'fresh', ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
+        );
         read += (await emulators.kinesis.send(new GetRecordsCommand({ ShardIterator }))).Records?.length ?? 0;
       }
       expect(read).toBe(200);
       // A split adds shards: the new group starts above 0 too.
       const first = shards[0]!;
       const middle = ((BigInt(first.HashKeyRange!.StartingHashKey!) + BigInt(first.HashKeyRange!.EndingHashKey!)) / 2n).toString();
-      await emulators.kinesis.send(new SplitShardCommand({ StreamName: 'fresh', ShardToSplit: first.ShardId!, NewStartingHashKey: middle }));
+      await emulators.kinesis.send(
+        new SplitShardCommand({ StreamName: 'fresh', ShardToSplit: first.ShardId!, NewStartingHashKey: middle }),
+      );
       for (let i = 0; i < 50; i++) {
         const s = await emulators.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'fresh' }));
         if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
         await new Promise((r) => setTimeout(r, 20));
       }
-      const after = await emulators.kinesis.send(new PutRecordsCommand({ StreamName: 'fresh', Records: keys.map((k) => ({ PartitionKey: k, Data: new TextEncoder().encode(k) })) }));
+      const after = await emulators.kinesis.send(
+        new PutRecordsCommand({ StreamName: 'fresh', Records: keys.map((k) => ({ PartitionKey: k, Data: new TextEncoder().encode(k) })) }),
+      );
       expect((after.Records ?? []).every((r) => BigInt(parseSequence(r.SequenceNumber!).seqIx as string | number) >= 1n)).toBe(true);
     } finally {
       await emulators.stop();

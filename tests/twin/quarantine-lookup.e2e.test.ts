@@ -14,14 +14,22 @@ const stage = parseStageConfig({ snowflake: { externalId: 'local' } });
 describe('finding the quarantine object of an answer by its requestId, on the twin', () => {
   const state = useTwin(stage);
   const replayCli = (args: string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'cli/replay.ts'), '--data-dir', state.dataDir, '--json', ...args], {
-      cwd: root,
-      env: { ...process.env, NODE_NO_WARNINGS: '1' },
-    });
-  const found = async (requestId: string) => (JSON.parse((await replayCli(['--request-id', requestId])).stdout) as { objects: { key: string }[] }).objects.map((o) => o.key);
+    promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'cli/replay.ts'), '--data-dir', state.dataDir, '--json', ...args],
+      {
+        cwd: root,
+        env: { ...process.env, NODE_NO_WARNINGS: '1' },
+      },
+    );
+  const found = async (requestId: string) =>
+    (JSON.parse((await replayCli(['--request-id', requestId])).stdout) as { objects: { key: string }[] }).objects.map((o) => o.key);
 
   it('pnpm replay --request-id <requestId> names its object, whose key carries the id with + as - and / as _', async () => {
-    const answers = [await post(state.twin.endpoints.api, '[{"id":"ok-1"},{"no":"id"}]'), await post(state.twin.endpoints.api, '{"no":"id"}')];
+    const answers = [
+      await post(state.twin.endpoints.api, '[{"id":"ok-1"},{"no":"id"}]'),
+      await post(state.twin.endpoints.api, '{"no":"id"}'),
+    ];
     expect(answers.map((a) => a.status)).toEqual([207, 422]);
     for (const { body } of answers) {
       const keys = await found(body.requestId);
@@ -33,7 +41,12 @@ describe('finding the quarantine object of an answer by its requestId, on the tw
   });
 
   it('finds an object stored under the older key format (+, / and = as _) too, and only the one of that id', async () => {
-    const s3 = new S3Client({ endpoint: state.twin.endpoints.s3, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const s3 = new S3Client({
+      endpoint: state.twin.endpoints.s3,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     const receivedAt = new Date().toISOString();
     const object = (requestId: string): QuarantineObject => ({
       schema: 'snowgate.quarantine/v1',
@@ -44,14 +57,31 @@ describe('finding the quarantine object of an answer by its requestId, on the tw
       headers: {},
       accepted: 0,
       rejected: 1,
-      records: [{ index: 0, reason: 'missing_id', message: 'record 0 has no id', issues: [], input: { encoding: 'utf8', size: 2, truncated: false, data: '{}' } }],
+      records: [
+        {
+          index: 0,
+          reason: 'missing_id',
+          message: 'record 0 has no id',
+          issues: [],
+          input: { encoding: 'utf8', size: 2, truncated: false, data: '{}' },
+        },
+      ],
     });
     const stamp = receivedAt.replace(/[-:.]/g, '');
     const folder = `errors/dt=${receivedAt.slice(0, 10)}/hour=${receivedAt.slice(11, 13)}/`;
     // Two ids that the older format wrote alike.
-    const keys = ['Ab+c/d9XYZ0123Q=', 'Ab/c+d9XYZ0123Q='].map((id, i) => `${folder}${stamp}-Ab_c_d9XYZ0123Q_-0000000${i}-0000-4000-8000-000000000000.json`);
+    const keys = ['Ab+c/d9XYZ0123Q=', 'Ab/c+d9XYZ0123Q='].map(
+      (id, i) => `${folder}${stamp}-Ab_c_d9XYZ0123Q_-0000000${i}-0000-4000-8000-000000000000.json`,
+    );
     for (const [i, id] of ['Ab+c/d9XYZ0123Q=', 'Ab/c+d9XYZ0123Q='].entries()) {
-      await s3.send(new PutObjectCommand({ Bucket: state.twin.endpoints.buckets.errors, Key: keys[i], Body: JSON.stringify(object(id)), ContentType: 'application/json' }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: state.twin.endpoints.buckets.errors,
+          Key: keys[i],
+          Body: JSON.stringify(object(id)),
+          ContentType: 'application/json',
+        }),
+      );
     }
     s3.destroy();
     expect(await found('Ab+c/d9XYZ0123Q=')).toEqual([keys[0]]);

@@ -30,13 +30,23 @@ describe('pnpm query', () => {
 
     const counted = await query([...dir, "select count(*) as n, 'three' as word, 9007199254740993::BIGINT as big from raw_events"]);
     expect(counted).toMatchObject({ code: 0, stderr: '' });
-    expect(counted.stdout.split('\n')).toEqual([' n | word  | big', '---+-------+------------------', ' 3 | three | 9007199254740993', '(1 row)', '']);
+    expect(counted.stdout.split('\n')).toEqual([
+      ' n | word  | big',
+      '---+-------+------------------',
+      ' 3 | three | 9007199254740993',
+      '(1 row)',
+      '',
+    ]);
 
     const empty = await query([...dir, "select record->>'id' as id, received_at from raw_events where false"]);
     expect(empty).toMatchObject({ code: 0, stdout: ' id | received_at\n----+-------------\n(0 rows)\n' });
 
     // JSON: a 64-bit count is a number, one past 2^53 stays exact as a string.
-    const json = await query([...dir, '--json', "select count(*) as n, 9007199254740993::BIGINT as big, record->>'id' as id from raw_events group by id order by id"]);
+    const json = await query([
+      ...dir,
+      '--json',
+      "select count(*) as n, 9007199254740993::BIGINT as big, record->>'id' as id from raw_events group by id order by id",
+    ]);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual(['q-1', 'q-2', 'q-3'].map((id) => ({ n: 1, big: '9007199254740993', id })));
   });

@@ -51,7 +51,9 @@ describe('the warehouse answers read statements only (pnpm query, POST /query, t
   });
 
   it('reaches no file: no reading, no writing, and the setting cannot be turned back on', async () => {
-    await expect(readOnlyQuery(warehouse.connection, `SELECT * FROM read_text('/etc/passwd')`)).rejects.toThrow(/file system operations are disabled/);
+    await expect(readOnlyQuery(warehouse.connection, `SELECT * FROM read_text('/etc/passwd')`)).rejects.toThrow(
+      /file system operations are disabled/,
+    );
     await expect(readOnlyQuery(warehouse.connection, `SELECT * FROM read_csv('${out()}')`)).rejects.toThrow(/disabled/);
     await expect(warehouse.connection.run(`COPY (SELECT 1) TO '${out()}'`)).rejects.toThrow(/disabled/);
     await expect(warehouse.connection.run('SET enable_external_access = true')).rejects.toThrow();

@@ -25,14 +25,21 @@ const fixFile = (name: string, text: string) => {
   return path;
 };
 /** The producer sent its id as `uid` (and sometimes an empty `id` beside it). */
-const UID_FIX = fixFile('uid.ts', `export default (record: any) => (record && typeof record === 'object' ? { ...record, id: record.uid ?? record.id } : null);`);
+const UID_FIX = fixFile(
+  'uid.ts',
+  `export default (record: any) => (record && typeof record === 'object' ? { ...record, id: record.uid ?? record.id } : null);`,
+);
 
 describe('replay, record by record, on the twin', () => {
   const running = useTwin(stage);
   let deps: ReplayDependencies;
   let clients: ReturnType<typeof createClients>;
   const rows = async (sql: string) => {
-    const response = await fetch(`${running.twin.endpoints.api}/query`, { method: 'POST', body: sql, headers: { 'x-snowgate-query': '1' } });
+    const response = await fetch(`${running.twin.endpoints.api}/query`, {
+      method: 'POST',
+      body: sql,
+      headers: { 'x-snowgate-query': '1' },
+    });
     return ((await response.json()) as { rows: Record<string, unknown>[] }).rows;
   };
   /** Until `count` rows match, then a little longer, so that a duplicate would have landed too. */
@@ -42,7 +49,9 @@ describe('replay, record by record, on the twin', () => {
     return rows(sql);
   };
   const keyOf = async (requestId: string) => {
-    const keys = ((await clients.s3.send(new ListObjectsV2Command({ Bucket: running.twin.endpoints.buckets.errors, Prefix: 'errors/' }))).Contents ?? []).map((o) => o.Key!);
+    const keys = (
+      (await clients.s3.send(new ListObjectsV2Command({ Bucket: running.twin.endpoints.buckets.errors, Prefix: 'errors/' }))).Contents ?? []
+    ).map((o) => o.Key!);
     return keys.find((k) => quarantineKeyMatches(k, requestId))!;
   };
 
@@ -64,7 +73,10 @@ describe('replay, record by record, on the twin', () => {
   });
 
   it('--reason selects records, not objects; a later run with another reason sends the rest, each record once', async () => {
-    const answer = await post(running.twin.endpoints.api, JSON.stringify([{ uid: 'sel-missing' }, { id: '', uid: 'sel-invalid' }, { id: 'sel-ok' }]));
+    const answer = await post(
+      running.twin.endpoints.api,
+      JSON.stringify([{ uid: 'sel-missing' }, { id: '', uid: 'sel-invalid' }, { id: 'sel-ok' }]),
+    );
     expect(answer.status).toBe(207);
     const key = await keyOf(answer.body.requestId);
     const fix = await loadFix(UID_FIX);
@@ -90,7 +102,10 @@ describe('replay, record by record, on the twin', () => {
     const answer = await post(running.twin.endpoints.api, JSON.stringify([{ uid: 'drop-me' }, { uid: 'dry-keep' }]));
     expect(answer.status).toBe(422);
     const key = await keyOf(answer.body.requestId);
-    const dropFix = fixFile('drop.ts', `export default (record: any) => (record.uid === 'drop-me' ? null : { ...record, id: record.uid });`);
+    const dropFix = fixFile(
+      'drop.ts',
+      `export default (record: any) => (record.uid === 'drop-me' ? null : { ...record, id: record.uid });`,
+    );
 
     const dry = await replay({ send: false, fix: await loadFix(dropFix) }, deps);
     expect(JSON.stringify(dry)).not.toContain('"sent"');
@@ -101,7 +116,10 @@ describe('replay, record by record, on the twin', () => {
     expect(dry.totals.failing).toBe(dry.objects.reduce((n, o) => n + o.failing.length, 0));
 
     const run = (args: string[]) =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'cli/replay.ts'), '--data-dir', running.dataDir, ...args], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+      promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'cli/replay.ts'), '--data-dir', running.dataDir, ...args], {
+        cwd: root,
+        env: { ...process.env, NODE_NO_WARNINGS: '1' },
+      });
     const json = JSON.parse((await run(['--fix', dropFix, '--json'])).stdout);
     expect(json).toMatchObject({ dryRun: true, totals: { wouldSend: 1, failing: 0, dropped: 1 } });
     expect(json.totals).not.toHaveProperty('sent');
@@ -113,12 +131,21 @@ describe('replay, record by record, on the twin', () => {
     expect(text).toMatch(/would send 1 records?, .*0 still failing, 1 dropped by the fix/);
   });
 
-  it('recovers the records of a body refused as too large (413), compressed or not, judging each with today\'s limits; a truncated body is reported', async () => {
+  it("recovers the records of a body refused as too large (413), compressed or not, judging each with today's limits; a truncated body is reported", async () => {
     // 5,000 events of about 1 KB, gzipped to some 40 KB: 4.9 MB once decompressed, over the 4 MiB body limit.
     // The last has no id: it is judged on its own, as in a request, and still fails.
-    const events = Array.from({ length: 5_000 }, (_, i) => ({ ...(i < 4_999 ? { id: `big-${i}` } : {}), type: 'page_view', url: `https://example.com/${'a'.repeat(900)}`, n: i }));
+    const events = Array.from({ length: 5_000 }, (_, i) => ({
+      ...(i < 4_999 ? { id: `big-${i}` } : {}),
+      type: 'page_view',
+      url: `https://example.com/${'a'.repeat(900)}`,
+      n: i,
+    }));
     const send = (body: Uint8Array | string, headers: Record<string, string>) =>
-      fetch(`${running.twin.endpoints.api}/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as { requestId: string } }));
+      fetch(`${running.twin.endpoints.api}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { requestId: string } }));
     const gzipped = await send(gzipSync(JSON.stringify(events)), { 'content-encoding': 'gzip' });
     expect(gzipped.status).toBe(413);
     // Over the body limit uncompressed: kept truncated in the quarantine (quarantineMaxInputBytes), so not replayable.
@@ -127,10 +154,19 @@ describe('replay, record by record, on the twin', () => {
     const [gzKey, plainKey] = [await keyOf(gzipped.body.requestId), await keyOf(plain.body.requestId)];
 
     const dry = await replay({ send: false, reasons: ['body_too_large'] }, deps);
-    expect(dry.objects.find((o) => o.key === gzKey)).toMatchObject({ wouldSend: 4_999, failing: [{ index: 4_999, reason: 'missing_id', message: 'record 4999 has no id' }] });
+    expect(dry.objects.find((o) => o.key === gzKey)).toMatchObject({
+      wouldSend: 4_999,
+      failing: [{ index: 4_999, reason: 'missing_id', message: 'record 4999 has no id' }],
+    });
     expect(dry.objects.find((o) => o.key === plainKey)).toMatchObject({
       wouldSend: 0,
-      failing: [{ index: 0, reason: 'body_too_large', message: expect.stringMatching(/^the body cannot be replayed: truncated in the quarantine \(\d+ bytes, kept 1048576\)$/) }],
+      failing: [
+        {
+          index: 0,
+          reason: 'body_too_large',
+          message: expect.stringMatching(/^the body cannot be replayed: truncated in the quarantine \(\d+ bytes, kept 1048576\)$/),
+        },
+      ],
     });
 
     const sent = await replay({ send: true, reasons: ['body_too_large'] }, deps);

@@ -4,7 +4,18 @@ import { parseIngestSettings, parseStageConfig } from '@snowgate/config';
 import { loadContracts } from '@snowgate/contracts';
 import { createClients } from '@snowgate/functions/clients';
 import { createKinesisWriter } from '@snowgate/functions/kinesis-writer';
-import { acquireLock, FixModuleError, LEDGER_PREFIX, LOCK_KEY, ReplayLockedError, emptyLedger, loadFix, replay, writeLedger, type ReplayDependencies } from '@snowgate/replay';
+import {
+  acquireLock,
+  FixModuleError,
+  LEDGER_PREFIX,
+  LOCK_KEY,
+  ReplayLockedError,
+  emptyLedger,
+  loadFix,
+  replay,
+  writeLedger,
+  type ReplayDependencies,
+} from '@snowgate/replay';
 import { startTwin, type Twin } from '@snowgate/twin';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -16,7 +27,11 @@ import { pageViewV2 } from '../support/contracts';
 import { post, QUIET, removeDir, tempDataDir } from './support';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-const stage = parseStageConfig({ snowflake: { externalId: 'local' }, firehose: { bufferIntervalSeconds: 1 }, contracts: { mode: 'enforce' } });
+const stage = parseStageConfig({
+  snowflake: { externalId: 'local' },
+  firehose: { bufferIntervalSeconds: 1 },
+  contracts: { mode: 'enforce' },
+});
 const root = new URL('../../', import.meta.url).pathname;
 
 const fixes = mkdtempSync(join(tmpdir(), 'snowgate-fixes-'));
@@ -54,9 +69,11 @@ describe('replay of quarantined records, on the twin', () => {
     return rows(sql);
   };
   const bucketKeys = async (prefix: string) =>
-    ((await clients.s3.send(new ListObjectsV2Command({ Bucket: twin.endpoints.buckets.errors, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!).sort();
+    ((await clients.s3.send(new ListObjectsV2Command({ Bucket: twin.endpoints.buckets.errors, Prefix: prefix }))).Contents ?? [])
+      .map((o) => o.Key!)
+      .sort();
   const readObject = async (key: string) =>
-    (await (await clients.s3.send(new GetObjectCommand({ Bucket: twin.endpoints.buckets.errors, Key: key }))).Body!.transformToString());
+    await (await clients.s3.send(new GetObjectCommand({ Bucket: twin.endpoints.buckets.errors, Key: key }))).Body!.transformToString();
 
   beforeAll(async () => {
     dataDir = tempDataDir();
@@ -96,7 +113,13 @@ describe('replay of quarantined records, on the twin', () => {
     const dry = await replay({ send: false }, deps);
     expect(dry.dryRun).toBe(true);
     expect(dry.totals).toMatchObject({ objects: 3, wouldSend: 0, failing: 5 });
-    expect(dry.objects.flatMap((o) => o.failing.map((f) => f.reason)).sort()).toEqual(['malformed_json', 'missing_id', 'missing_id', 'missing_id', 'schema_violation']);
+    expect(dry.objects.flatMap((o) => o.failing.map((f) => f.reason)).sort()).toEqual([
+      'malformed_json',
+      'missing_id',
+      'missing_id',
+      'missing_id',
+      'schema_violation',
+    ]);
     expect(await bucketKeys(LEDGER_PREFIX)).toEqual([]);
 
     // Dry run with the fix: what would be sent, and what the fix leaves out.
@@ -106,7 +129,10 @@ describe('replay of quarantined records, on the twin', () => {
 
     const sent = await replay({ send: true, fix }, deps);
     expect(sent.totals).toMatchObject({ objects: 3, sent: 4, alreadySent: 0, failing: 0, dropped: 1 });
-    const loaded = await waitForRows(`SELECT record->>'id' AS id, request_id, received_at::VARCHAR AS received_at FROM raw_events ORDER BY id`, 5);
+    const loaded = await waitForRows(
+      `SELECT record->>'id' AS id, request_id, received_at::VARCHAR AS received_at FROM raw_events ORDER BY id`,
+      5,
+    );
     expect(loaded.map((r) => r.id)).toEqual(['ok-1', 'pv-bad', 'torn-repaired', 'u-1', 'u-2']);
     // A replayed row keeps its original request id and receive time.
     const first = quarantineObjectSchema.parse(JSON.parse(before[0]!));
@@ -135,30 +161,52 @@ describe('replay of quarantined records, on the twin', () => {
 
     // What a run that died would have left: records 0 and 1 in flight and acknowledged by Kinesis, record 2 in flight but never sent.
     const crashed = 'replay-crashed-run';
-    const inputs = replayCandidates(object).map((c) => ({ index: c.index, text: JSON.stringify({ ...JSON.parse(c.raw!), id: JSON.parse(c.raw!).uid }) }));
+    const inputs = replayCandidates(object).map((c) => ({
+      index: c.index,
+      text: JSON.stringify({ ...JSON.parse(c.raw!), id: JSON.parse(c.raw!).uid }),
+    }));
     const { accepted } = assessReplay(object, inputs, deps.settings.limits, deps.contracts, crashed, key);
-    await writeLedger(clients.s3, twin.endpoints.buckets.errors, { ...emptyLedger(key), inflight: { run: crashed, since: new Date().toISOString(), indices: [0, 1, 2] } });
-    await createKinesisWriter(clients.kinesis, { streamName: twin.endpoints.stream, write: { budgetMs: 5_000, baseDelayMs: 20, maxDelayMs: 200, retryAfterSeconds: 1 } })(accepted.slice(0, 2), Date.now() + 5_000);
+    await writeLedger(clients.s3, twin.endpoints.buckets.errors, {
+      ...emptyLedger(key),
+      inflight: { run: crashed, since: new Date().toISOString(), indices: [0, 1, 2] },
+    });
+    await createKinesisWriter(clients.kinesis, {
+      streamName: twin.endpoints.stream,
+      write: { budgetMs: 5_000, baseDelayMs: 20, maxDelayMs: 200, retryAfterSeconds: 1 },
+    })(accepted.slice(0, 2), Date.now() + 5_000);
 
     const resumed = await replay({ send: true, fix: await loadFix(GOOD_FIX), reasons: ['missing_id'] }, deps);
     const entry = resumed.objects.find((o) => o.key === key)!;
     expect(entry).toMatchObject({ recovered: 2, sent: 1, alreadySent: 0 });
     const loaded = await waitForRows(`SELECT record->>'id' AS id FROM raw_events WHERE record->>'id' LIKE 'crash-%' ORDER BY id`, 3);
     await new Promise((r) => setTimeout(r, 2_000));
-    expect((await rows(`SELECT record->>'id' AS id FROM raw_events WHERE record->>'id' LIKE 'crash-%' ORDER BY id`)).map((r) => r.id)).toEqual(['crash-1', 'crash-2', 'crash-3']);
+    expect(
+      (await rows(`SELECT record->>'id' AS id FROM raw_events WHERE record->>'id' LIKE 'crash-%' ORDER BY id`)).map((r) => r.id),
+    ).toEqual(['crash-1', 'crash-2', 'crash-3']);
     expect(loaded).toHaveLength(3);
   });
 
   it('filters by reason and time range', async () => {
     const fix = await loadFix(GOOD_FIX);
-    expect((await replay({ send: false, fix, reasons: ['schema_violation'] }, deps)).objects.map((o) => o.reasons)).toEqual([['schema_violation']]);
+    expect((await replay({ send: false, fix, reasons: ['schema_violation'] }, deps)).objects.map((o) => o.reasons)).toEqual([
+      ['schema_violation'],
+    ]);
     expect((await replay({ send: false, fix, from: new Date(Date.now() + 60_000) }, deps)).totals.objects).toBe(0);
     expect((await replay({ send: false, fix, to: new Date('2000-01-01') }, deps)).totals.objects).toBe(0);
-    expect((await replay({ send: false, fix, from: new Date(Date.now() - 600_000), to: new Date(Date.now() + 60_000) }, deps)).totals.objects).toBe(4);
+    expect(
+      (await replay({ send: false, fix, from: new Date(Date.now() - 600_000), to: new Date(Date.now() + 60_000) }, deps)).totals.objects,
+    ).toBe(4);
   });
 
   it('refuses to run beside another replay, until the lock is broken', async () => {
-    await clients.s3.send(new PutObjectCommand({ Bucket: twin.endpoints.buckets.errors, Key: LOCK_KEY, Body: JSON.stringify({ run: 'other', host: 'h', pid: 1, started_at: '2026-12-03T00:00:00.000Z' }), IfNoneMatch: '*' }));
+    await clients.s3.send(
+      new PutObjectCommand({
+        Bucket: twin.endpoints.buckets.errors,
+        Key: LOCK_KEY,
+        Body: JSON.stringify({ run: 'other', host: 'h', pid: 1, started_at: '2026-12-03T00:00:00.000Z' }),
+        IfNoneMatch: '*',
+      }),
+    );
     await expect(replay({ send: true }, deps)).rejects.toThrow(ReplayLockedError);
     await expect(replay({ send: true }, deps)).rejects.toThrow(/run other \(pid 1 on h, since 2026-12-03T00:00:00.000Z\).*--break-lock/);
     // A dry run needs no lock.
@@ -176,12 +224,16 @@ describe('replay of quarantined records, on the twin', () => {
 
   it('gives a clear error for bad fix modules', async () => {
     await expect(loadFix(join(fixes, 'missing.ts'))).rejects.toThrow(/does not exist/);
-    await expect(loadFix(fixFile('no-default.ts', 'export const other = 1;'))).rejects.toThrow(/must export a function .* it exports other/);
+    await expect(loadFix(fixFile('no-default.ts', 'export const other = 1;'))).rejects.toThrow(
+      /must export a function .* it exports other/,
+    );
     await expect(loadFix(fixFile('broken.ts', 'throw new Error("boom at import");'))).rejects.toThrow(FixModuleError);
     await expect(loadFix(fixFile('syntax.ts', 'export default (r => ;'))).rejects.toThrow(/failed to load/);
     const throwing = await loadFix(fixFile('throws.ts', 'export default () => { throw new Error("no idea"); };'));
     await post(twin.endpoints.api, '{"uid":"late"}');
-    await expect(replay({ send: true, fix: throwing }, deps)).rejects.toThrow(/throws\.ts threw on record \d+ of errors\/.*: no idea; nothing more is sent/);
+    await expect(replay({ send: true, fix: throwing }, deps)).rejects.toThrow(
+      /throws\.ts threw on record \d+ of errors\/.*: no idea; nothing more is sent/,
+    );
     const notJson = await loadFix(fixFile('bigint.ts', 'export default (r: any) => ({ ...r, id: 1n });'));
     await expect(replay({ send: false, fix: notJson, reasons: ['missing_id'] }, deps)).rejects.toThrow(/not JSON/);
     expect(await bucketKeys(LOCK_KEY)).toEqual([]);
@@ -189,7 +241,10 @@ describe('replay of quarantined records, on the twin', () => {
 
   it('pnpm replay: a dry run by default, exit 2 with the reason for bad input', async () => {
     const run = (args: string[]) =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'cli/replay.ts'), '--data-dir', dataDir, ...args], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } }).then(
+      promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'cli/replay.ts'), '--data-dir', dataDir, ...args], {
+        cwd: root,
+        env: { ...process.env, NODE_NO_WARNINGS: '1' },
+      }).then(
         (r) => ({ code: 0, ...r }),
         (e: { code: number; stdout: string; stderr: string }) => e,
       );

@@ -31,7 +31,8 @@ describe('the local Snowpipe, loading queued files in groups', () => {
       'events/d': `${line('d1')}\n{"received_at":"yesterday","request_id":"group","record":{"id":"d2"}}\n`,
       'events/e': `${line('e1')}\n${line('e2')}\n${line('e3')}\n`,
     };
-    for (const [key, body] of Object.entries(files)) await emulators.s3.send(new PutObjectCommand({ Bucket: 'landing', Key: key, Body: body }));
+    for (const [key, body] of Object.entries(files))
+      await emulators.s3.send(new PutObjectCommand({ Bucket: 'landing', Key: key, Body: body }));
 
     await pipe.refresh(); // one turn: all five queue together
     pipe.notify('events/missing'); // announced, never there
@@ -48,7 +49,9 @@ describe('the local Snowpipe, loading queued files in groups', () => {
       { id: 'e2', source_file: 'events/e', file_row_number: 2 },
       { id: 'e3', source_file: 'events/e', file_row_number: 3 },
     ]);
-    const history = (await query(connection, `SELECT file_name, status, row_count, first_error_line_number FROM copy_history ORDER BY file_name`)).rows;
+    const history = (
+      await query(connection, `SELECT file_name, status, row_count, first_error_line_number FROM copy_history ORDER BY file_name`)
+    ).rows;
     expect(history).toMatchObject([
       { file_name: 'events/a', status: 'LOADED', row_count: 2 },
       { file_name: 'events/b', status: 'LOAD_FAILED', row_count: 0, first_error_line_number: 2 },
@@ -73,7 +76,12 @@ describe('the local Snowpipe, loading queued files in groups', () => {
     await emulators.s3.send(new PutObjectCommand({ Bucket: 'landing', Key: 'foreign/dup', Body: `${file}\n` }));
     await pipe.refresh();
     await pipe.idle();
-    const rows = (await query(connection, `SELECT record->>'id' AS id, record->'user'->>'plan' AS plan, record::VARCHAR AS text FROM raw_events ORDER BY file_row_number`)).rows;
+    const rows = (
+      await query(
+        connection,
+        `SELECT record->>'id' AS id, record->'user'->>'plan' AS plan, record::VARCHAR AS text FROM raw_events ORDER BY file_row_number`,
+      )
+    ).rows;
     expect(rows.map((r) => [r.id, r.plan])).toEqual([
       ['dk-2', null],
       ['dk-3', 'free'],

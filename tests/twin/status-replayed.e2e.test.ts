@@ -36,7 +36,12 @@ describe('/status counts replayed records apart from those accepted over HTTP', 
 
     for (let i = 0; i < 150 && twin.status().snowpipe.loadedRows < 4; i++) await new Promise((r) => setTimeout(r, 100));
     const s = twin.status();
-    expect({ accepted: s.api.accepted, replayed: s.firehose.replayedRecords, quarantined: s.api.quarantinedRecords, loaded: s.snowpipe.loadedRows }).toEqual({
+    expect({
+      accepted: s.api.accepted,
+      replayed: s.firehose.replayedRecords,
+      quarantined: s.api.quarantinedRecords,
+      loaded: s.snowpipe.loadedRows,
+    }).toEqual({
       accepted: 2,
       replayed: 2,
       quarantined: 2,

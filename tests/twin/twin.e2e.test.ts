@@ -37,7 +37,10 @@ describe('the local twin, end to end', () => {
     expect((await fetch(`${api}/health`)).status).toBe(200);
 
     await twin.stop();
-    const loaded = await rows(dataDir, `SELECT record->>'id' AS id, request_id, source_file, file_row_number, received_at, loaded_at, record::VARCHAR AS text FROM raw_events ORDER BY id`);
+    const loaded = await rows(
+      dataDir,
+      `SELECT record->>'id' AS id, request_id, source_file, file_row_number, received_at, loaded_at, record::VARCHAR AS text FROM raw_events ORDER BY id`,
+    );
     expect(loaded.map((r) => r.id)).toEqual(['11', 'evt-1', 'evt-10', 'evt-12', 'evt-20', 'evt-24', 'evt-30', 'evt-31', 'evt-32']);
     for (const r of loaded) {
       expect(r.source_file).toMatch(/^events\/\d{4}\/\d\d\/\d\d\/\d\d\/snowgate-local-to-landing-1-\d{4}(-\d\d){5}-[0-9a-f-]{36}$/);
@@ -45,7 +48,9 @@ describe('the local twin, end to end', () => {
       expect(new Date(String(r.loaded_at)).getTime()).toBeGreaterThanOrEqual(new Date(String(r.received_at)).getTime());
     }
     expect(loaded.find((r) => r.id === 'evt-1')!.text).toContain('12345678901234567890');
-    expect(new Set(loaded.filter((r) => r.id === 'evt-20' || r.id === 'evt-24').map((r) => r.request_id))).toEqual(new Set([answers[3]!.body.requestId]));
+    expect(new Set(loaded.filter((r) => r.id === 'evt-20' || r.id === 'evt-24').map((r) => r.request_id))).toEqual(
+      new Set([answers[3]!.body.requestId]),
+    );
 
     // The rejected input is in the error bucket, and only there.
     const history = await rows(dataDir, `SELECT status, row_count FROM copy_history`);
@@ -54,7 +59,11 @@ describe('the local twin, end to end', () => {
     const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: twin.endpoints.s3 }, credentials);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: twin.endpoints.buckets.errors }));
     const objects = await Promise.all(
-      (listed.Contents ?? []).map(async (o) => JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: twin.endpoints.buckets.errors, Key: o.Key! }))).Body!.transformToString())),
+      (listed.Contents ?? []).map(async (o) =>
+        JSON.parse(
+          await (await s3.send(new GetObjectCommand({ Bucket: twin.endpoints.buckets.errors, Key: o.Key! }))).Body!.transformToString(),
+        ),
+      ),
     );
     expect(objects.map((o) => o.reasons).sort()).toEqual([['malformed_json'], ['missing_id', 'not_an_object']]);
     expect(objects.find((o) => o.body)!.body.data).toBe('{"id": "never-1", ');
@@ -65,14 +74,18 @@ describe('the local twin, end to end', () => {
     const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: twin.endpoints.s3 }, credentials);
     const good = '{"received_at":"2026-11-22T00:00:00.000Z","request_id":"manual","record":{"id":"manual-1"}}\n';
     const bad = good + 'this is not json\n' + good.replace('manual-1', 'manual-2');
-    const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: twin.endpoints.buckets.landing, Key: key, Body: body }));
+    const put = (key: string, body: string) =>
+      s3.send(new PutObjectCommand({ Bucket: twin.endpoints.buckets.landing, Key: key, Body: body }));
     await put('events/manual/good', good);
     await put('events/manual/good', good); // announced again: same path
     await put('events/manual/bad', bad);
     s3.destroy();
     await twin.stop();
     expect(await rows(dataDir, `SELECT record->>'id' AS id FROM raw_events WHERE request_id = 'manual'`)).toEqual([{ id: 'manual-1' }]);
-    const history = await rows(dataDir, `SELECT file_name, status, first_error_line_number, first_error_message FROM copy_history WHERE file_name LIKE 'events/manual/%' ORDER BY file_name`);
+    const history = await rows(
+      dataDir,
+      `SELECT file_name, status, first_error_line_number, first_error_message FROM copy_history WHERE file_name LIKE 'events/manual/%' ORDER BY file_name`,
+    );
     expect(history).toMatchObject([
       { file_name: 'events/manual/bad', status: 'LOAD_FAILED', first_error_line_number: 2 },
       { file_name: 'events/manual/good', status: 'LOADED' },
@@ -97,7 +110,13 @@ describe('the local twin and a record that repeats a key', () => {
     try {
       const bucket = running.twin.endpoints.buckets.errors;
       const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((o) => o.Key!);
-      const objects = await Promise.all(keys.map(async (Key) => quarantineObjectSchema.parse(JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body!.transformToString()))));
+      const objects = await Promise.all(
+        keys.map(async (Key) =>
+          quarantineObjectSchema.parse(
+            JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body!.transformToString()),
+          ),
+        ),
+      );
       expect(objects.map((o) => [o.status, o.reasons, o.records.map((r) => r.input.data)]).sort()).toEqual([
         [207, ['duplicate_key'], ['{"id":"dk-1","id":"dk-2"}']],
         [422, ['duplicate_key'], ['{"id":"dk-3","user":{"id":1},"\\u0069d":"dk-4"}']],
@@ -107,8 +126,12 @@ describe('the local twin and a record that repeats a key', () => {
     }
 
     // Its good neighbour, from the same request, is loaded; it alone.
-    const sql = (q: string) => fetch(`${api}/query`, { method: 'POST', body: q, headers: { 'x-snowgate-query': '1' } }).then(async (r) => ((await r.json()) as { rows: Record<string, unknown>[] }).rows);
-    for (let i = 0; i < 100 && (await sql(`SELECT 1 FROM raw_events WHERE record->>'id' = 'dk-0'`)).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const sql = (q: string) =>
+      fetch(`${api}/query`, { method: 'POST', body: q, headers: { 'x-snowgate-query': '1' } }).then(
+        async (r) => ((await r.json()) as { rows: Record<string, unknown>[] }).rows,
+      );
+    for (let i = 0; i < 100 && (await sql(`SELECT 1 FROM raw_events WHERE record->>'id' = 'dk-0'`)).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(await sql(`SELECT record->>'id' AS id FROM raw_events ORDER BY id`)).toEqual([{ id: 'dk-0' }]);
   });
 });
@@ -190,7 +213,13 @@ describe('the local twin across a reshard', () => {
       const batch = (prefix: string) => JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ id: `${prefix}-${i}` })));
       expect((await post(twin.endpoints.api, batch('before'))).status).toBe(202);
       const [parent] = (await kinesis.send(new DescribeStreamCommand({ StreamName: twin.endpoints.stream }))).StreamDescription!.Shards!;
-      await kinesis.send(new SplitShardCommand({ StreamName: twin.endpoints.stream, ShardToSplit: parent!.ShardId!, NewStartingHashKey: (2n ** 127n).toString() }));
+      await kinesis.send(
+        new SplitShardCommand({
+          StreamName: twin.endpoints.stream,
+          ShardToSplit: parent!.ShardId!,
+          NewStartingHashKey: (2n ** 127n).toString(),
+        }),
+      );
       for (let i = 0; i < 50; i++) {
         const d = await kinesis.send(new DescribeStreamCommand({ StreamName: twin.endpoints.stream }));
         if (d.StreamDescription!.StreamStatus === 'ACTIVE' && d.StreamDescription!.Shards!.length === 3) break;
@@ -225,7 +254,9 @@ describe('the local Firehose buffer', () => {
     const files = await rows(dataDir, `SELECT file_name FROM copy_history WHERE status = 'LOADED'`);
     const twinAgain = await startTwin({ port: 0, dataDir, ...QUIET }, stage);
     const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: twinAgain.endpoints.s3 }, credentials);
-    const sizes = ((await s3.send(new ListObjectsV2Command({ Bucket: twinAgain.endpoints.buckets.landing }))).Contents ?? []).map((o) => o.Size!);
+    const sizes = ((await s3.send(new ListObjectsV2Command({ Bucket: twinAgain.endpoints.buckets.landing }))).Contents ?? []).map(
+      (o) => o.Size!,
+    );
     s3.destroy();
     await twinAgain.stop();
     removeDir(dataDir);
@@ -253,9 +284,17 @@ describe('the local twin under misuse', () => {
       expect((await post(twin.endpoints.api, '{"id":"still-alive"}')).status).toBe(202);
 
       expect((await fetch(`${twin.endpoints.api}/query`, { method: 'POST', body: 'select 1' })).status).toBe(404);
-      const write = await fetch(`${twin.endpoints.api}/query`, { method: 'POST', body: 'delete from copy_history', headers: { 'x-snowgate-query': '1' } });
+      const write = await fetch(`${twin.endpoints.api}/query`, {
+        method: 'POST',
+        body: 'delete from copy_history',
+        headers: { 'x-snowgate-query': '1' },
+      });
       expect(write.status).toBe(400);
-      const read = await fetch(`${twin.endpoints.api}/query`, { method: 'POST', body: 'select 42 as x', headers: { 'x-snowgate-query': '1' } });
+      const read = await fetch(`${twin.endpoints.api}/query`, {
+        method: 'POST',
+        body: 'select 42 as x',
+        headers: { 'x-snowgate-query': '1' },
+      });
       expect(await read.json()).toMatchObject({ rows: [{ x: 42 }] });
 
       const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: twin.endpoints.s3 }, credentials);

@@ -7,7 +7,10 @@ import { QUIET, removeDir, tempDataDir } from './support';
  * An in-process twin for the tests of one `describe`: started on free ports and a
  * temporary data dir before them, stopped (drained) and its data dir removed after.
  */
-export function useTwin(stage: StageConfig, options: Omit<TwinOptionsInput, 'dataDir' | 'port'> = {}): { readonly twin: Twin; readonly dataDir: string } {
+export function useTwin(
+  stage: StageConfig,
+  options: Omit<TwinOptionsInput, 'dataDir' | 'port'> = {},
+): { readonly twin: Twin; readonly dataDir: string } {
   const state = {} as { twin: Twin; dataDir: string };
   beforeAll(async () => {
     state.dataDir = tempDataDir();

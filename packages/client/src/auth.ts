@@ -35,7 +35,12 @@ export function createAuthorizer(auth: Auth): Authorizer {
     case 'iam': {
       if (!auth.region) throw new TypeError('auth iam: region is required');
       if (!auth.credentials) throw new TypeError('auth iam: credentials (or a credential provider) are required');
-      const signer = new SignatureV4({ service: auth.service ?? 'execute-api', region: auth.region, credentials: auth.credentials, sha256: Sha256 });
+      const signer = new SignatureV4({
+        service: auth.service ?? 'execute-api',
+        region: auth.region,
+        credentials: auth.credentials,
+        sha256: Sha256,
+      });
       return async ({ url, method, headers, body }) => {
         const query: Record<string, string | string[]> = {};
         for (const [name, value] of url.searchParams) {

@@ -34,7 +34,10 @@ export interface Refusal {
   message: string;
 }
 
-type BatchLimits = Pick<Limits, 'maxBatchRecords' | 'maxBatchBytes' | 'maxRecordBytes' | 'maxEventBytes' | 'flushIntervalMs' | 'maxBufferedEvents' | 'maxBufferedBytes'>;
+type BatchLimits = Pick<
+  Limits,
+  'maxBatchRecords' | 'maxBatchBytes' | 'maxRecordBytes' | 'maxEventBytes' | 'flushIntervalMs' | 'maxBufferedEvents' | 'maxBufferedBytes'
+>;
 
 /**
  * Serializes an event now (later changes to the object are not sent), or
@@ -60,7 +63,10 @@ export function serialize(event: unknown, limits: Pick<Limits, 'maxRecordBytes' 
     return { reason: 'record_too_large', message };
   }
   if (bytes + 2 > limits.maxBatchBytes) {
-    return { reason: 'record_too_large', message: `the event is ${bytes} bytes of JSON; a request may carry ${limits.maxBatchBytes} (maxBatchBytes): it was not sent` };
+    return {
+      reason: 'record_too_large',
+      message: `the event is ${bytes} bytes of JSON; a request may carry ${limits.maxBatchBytes} (maxBatchBytes): it was not sent`,
+    };
   }
   return { json, bytes };
 }

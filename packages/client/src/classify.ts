@@ -121,25 +121,33 @@ export function classify(result: Answer | SnowgateRequestError, events: number, 
 
 /** `close()` aborting a request ends it, since its answer may never be read; anything else without an answer is worth retrying. */
 function classifyNoAnswer(error: SnowgateRequestError): Verdict {
-  if (error.kind === 'aborted') return failure('closed', 'the client was closed while this event was in flight (it may have arrived)', undefined, error);
+  if (error.kind === 'aborted')
+    return failure('closed', 'the client was closed while this event was in flight (it may have arrived)', undefined, error);
   return { kind: 'retryable', error };
 }
 
 /** An error for a status that is not a success, summarised by the request-wide error (or the first). */
 function statusError(answer: Answer, path: string, errors: ServerError[] | undefined): SnowgateRequestError {
   const summary = errors?.find((e) => e.index === null) ?? errors?.[0];
-  return new SnowgateRequestError(`POST ${path} answered ${answer.status}${summary ? ` (${summary.reason}: ${summary.message})` : ''}`, 'http', {
-    status: answer.status,
-    ...(answer.requestId ? { requestId: answer.requestId } : {}),
-    ...(answer.retryAfterMs !== undefined ? { retryAfterMs: answer.retryAfterMs } : {}),
-    body: answer.text.slice(0, BODY_EXCERPT_CHARS),
-  });
+  return new SnowgateRequestError(
+    `POST ${path} answered ${answer.status}${summary ? ` (${summary.reason}: ${summary.message})` : ''}`,
+    'http',
+    {
+      status: answer.status,
+      ...(answer.requestId ? { requestId: answer.requestId } : {}),
+      ...(answer.retryAfterMs !== undefined ? { retryAfterMs: answer.retryAfterMs } : {}),
+      body: answer.text.slice(0, BODY_EXCERPT_CHARS),
+    },
+  );
 }
 
 /** Bad input: every event is rejected, with its own reason when the server gave one by index, else the request's. */
 function rejectAll(answer: Answer, body: ResponseBody | undefined, events: number, path: string, error: SnowgateRequestError): Answered {
   const rejected = byIndex(body?.errors ?? [], events);
-  const whole = body?.errors?.find((e) => e.index === null) ?? { reason: `http_${answer.status}`, message: `POST ${path} answered ${answer.status}` };
+  const whole = body?.errors?.find((e) => e.index === null) ?? {
+    reason: `http_${answer.status}`,
+    message: `POST ${path} answered ${answer.status}`,
+  };
   const verdicts = Array.from({ length: events }, (_, index): EventVerdict => {
     const { reason, message } = rejected.get(index) ?? whole;
     return { status: 'rejected', reason, message };
@@ -205,7 +213,8 @@ export function outcomeFor<E>(verdict: Answered | Failure, event: E, index: numb
   const { httpStatus, requestId } = verdict;
   const v = verdict.events[index];
   if (v === undefined) throw new RangeError(`no verdict for event ${index} of ${verdict.events.length}`);
-  if (v.status === 'rejected') return { status: 'rejected', event, reason: v.reason, message: v.message, local: false, httpStatus, requestId };
+  if (v.status === 'rejected')
+    return { status: 'rejected', event, reason: v.reason, message: v.message, local: false, httpStatus, requestId };
   const delivered: DeliveredOutcome<E> = { status: 'delivered', event, httpStatus, requestId, attempts };
   if (v.warnings) delivered.warnings = v.warnings;
   return delivered;

@@ -104,7 +104,11 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
   async flush(): Promise<FlushResult> {
     await this.settled();
     const now = this.totals();
-    const since = { delivered: now.delivered - this.reported.delivered, rejected: now.rejected - this.reported.rejected, failed: now.failed - this.reported.failed };
+    const since = {
+      delivered: now.delivered - this.reported.delivered,
+      rejected: now.rejected - this.reported.rejected,
+      failed: now.failed - this.reported.failed,
+    };
     this.reported = now;
     return since;
   }
@@ -156,7 +160,9 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
       void this.deliver(batch)
         .catch((error: unknown) => {
           // A bug, not an answer: never leave a caller waiting.
-          const bug = new SnowgateRequestError(`the client failed: ${(error as Error)?.message ?? String(error)}`, 'network', { cause: error });
+          const bug = new SnowgateRequestError(`the client failed: ${(error as Error)?.message ?? String(error)}`, 'network', {
+            cause: error,
+          });
           this.settleBatch(batch, failure('unexpected_status', bug.message, undefined, bug), 0);
         })
         .finally(() => {
@@ -179,7 +185,10 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
       }
       if (attempt > 1) this.counters.retries++;
       const verdict = classify(await this.transport.post(body), batch.items.length, this.url.pathname);
-      const next = verdict.kind === 'retryable' ? planRetry(verdict.error, { attempt, elapsedMs: Date.now() - started, limits: this.limits }) : verdict;
+      const next =
+        verdict.kind === 'retryable'
+          ? planRetry(verdict.error, { attempt, elapsedMs: Date.now() - started, limits: this.limits })
+          : verdict;
       const retryInMs = next.kind === 'wait' ? next.delayMs : undefined;
       if (verdict.error) this.report(verdict.error, { attempt, events: batch.items.length, retryInMs });
       if (next.kind !== 'wait') {
@@ -196,7 +205,15 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
   }
 
   private rejectLocally(event: E, reason: string, message: string): RejectedOutcome<E> {
-    const outcome: RejectedOutcome<E> = { status: 'rejected', event, reason, message, local: true, httpStatus: undefined, requestId: undefined };
+    const outcome: RejectedOutcome<E> = {
+      status: 'rejected',
+      event,
+      reason,
+      message,
+      local: true,
+      httpStatus: undefined,
+      requestId: undefined,
+    };
     this.counters.rejected++;
     this.counters.rejectedLocally++;
     this.callback(() => this.options.onRejected?.(outcome));

@@ -70,9 +70,21 @@ export function planRetry(
   error: SnowgateRequestError,
   { attempt, elapsedMs, limits, random = Math.random }: { attempt: number; elapsedMs: number; limits: RetryLimits; random?: () => number },
 ): Wait | Failure {
-  const giveUp = (reason: 'retries_exhausted' | 'retry_budget_exhausted', message: string): Failure => ({ kind: 'failed', reason, message, httpStatus: error.status, error });
+  const giveUp = (reason: 'retries_exhausted' | 'retry_budget_exhausted', message: string): Failure => ({
+    kind: 'failed',
+    reason,
+    message,
+    httpStatus: error.status,
+    error,
+  });
   if (attempt > limits.maxRetries) return giveUp('retries_exhausted', `gave up after ${attempt} attempts: ${error.message}`);
-  const delayMs = backoffDelay({ retry: attempt, baseMs: limits.retryBaseDelayMs, maxMs: limits.retryMaxDelayMs, retryAfterMs: error.details.retryAfterMs, random });
+  const delayMs = backoffDelay({
+    retry: attempt,
+    baseMs: limits.retryBaseDelayMs,
+    maxMs: limits.retryMaxDelayMs,
+    retryAfterMs: error.details.retryAfterMs,
+    random,
+  });
   if (elapsedMs + delayMs > limits.retryBudgetMs) {
     const message = `the next attempt, in ${delayMs} ms, would start past retryBudgetMs (${limits.retryBudgetMs}): ${error.message}`;
     return giveUp('retry_budget_exhausted', message);

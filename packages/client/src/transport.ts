@@ -5,7 +5,6 @@ import { parseRetryAfter } from './retry.js';
 import type { Answer, Auth, FetchLike } from './types.js';
 import { CLIENT_VERSION } from './version.js';
 
-
 /** A batch's body as it goes on the wire: prepared once, and re-sent byte for byte on each retry. */
 export interface Body {
   payload: string | Uint8Array;
@@ -36,7 +35,9 @@ let gzipModule: Promise<GzipFn> | undefined;
 function loadGzip(): Promise<GzipFn> {
   gzipModule ??= import('node:zlib').then(
     (zlib) => (input, level) =>
-      new Promise<Uint8Array>((resolve, reject) => zlib.gzip(input, { level }, (error, result) => (error ? reject(error) : resolve(result)))),
+      new Promise<Uint8Array>((resolve, reject) =>
+        zlib.gzip(input, { level }, (error, result) => (error ? reject(error) : resolve(result))),
+      ),
   );
   return gzipModule;
 }
@@ -97,7 +98,9 @@ export class Transport {
       // Before every attempt: tokens are asked afresh and signatures cover this attempt's time.
       authHeaders = await this.authorize({ url, method: 'POST', headers, body: body.payload });
     } catch (cause) {
-      return new SnowgateRequestError(`could not authorize the request: ${(cause as Error)?.message ?? String(cause)}`, 'network', { cause });
+      return new SnowgateRequestError(`could not authorize the request: ${(cause as Error)?.message ?? String(cause)}`, 'network', {
+        cause,
+      });
     }
     const timeout = AbortSignal.timeout(requestTimeoutMs);
     const signal = AbortSignal.any([closed, timeout]);
@@ -118,5 +121,7 @@ function whyNoAnswer(cause: unknown, closed: boolean, timedOut: boolean, request
   if (closed) return new SnowgateRequestError('aborted by close()', 'aborted', { cause });
   if (timedOut) return new SnowgateRequestError(`no answer within requestTimeoutMs (${requestTimeoutMs} ms)`, 'timeout', { cause });
   const code = (cause as { cause?: { code?: string } })?.cause?.code ?? (cause as { code?: string })?.code;
-  return new SnowgateRequestError(`network error${code ? ` ${code}` : ''}: ${(cause as Error)?.message ?? String(cause)}`, 'network', { cause });
+  return new SnowgateRequestError(`network error${code ? ` ${code}` : ''}: ${(cause as Error)?.message ?? String(cause)}`, 'network', {
+    cause,
+  });
 }

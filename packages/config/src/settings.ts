@@ -17,9 +17,7 @@ export const writePolicySchema = z.object({
 });
 export type WritePolicy = z.infer<typeof writePolicySchema>;
 
-const prefix = z
-  .string()
-  .regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, 'a key prefix of safe characters ending with "/" (or empty)');
+const prefix = z.string().regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, 'a key prefix of safe characters ending with "/" (or empty)');
 
 /**
  * The settings the ingest handler runs with, in Lambda and in the local twin alike.

@@ -16,7 +16,9 @@ import { formatZodError } from './format';
 export const connectionSettingsSchema = z
   .object({
     /** The account identifier, e.g. `myorg-myaccount`. */
-    SNOWFLAKE_ACCOUNT: z.string({ error: 'required: the account identifier, e.g. myorg-myaccount' }).regex(/^[A-Za-z0-9._-]+$/, 'an account identifier such as myorg-myaccount'),
+    SNOWFLAKE_ACCOUNT: z
+      .string({ error: 'required: the account identifier, e.g. myorg-myaccount' })
+      .regex(/^[A-Za-z0-9._-]+$/, 'an account identifier such as myorg-myaccount'),
     SNOWFLAKE_USER: z.string({ error: 'required: the user the public key is registered to (ALTER USER … SET RSA_PUBLIC_KEY)' }).min(1),
     /** A PKCS#8 PEM file… */
     SNOWFLAKE_PRIVATE_KEY_PATH: z.string().min(1).optional(),

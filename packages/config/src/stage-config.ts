@@ -28,7 +28,10 @@ export const stageConfigSchema = z
          */
         z.object({
           mode: z.literal('apiKey'),
-          header: z.string().regex(/^[a-z0-9-]{1,64}$/, 'a lower-case header name').default('x-api-key'),
+          header: z
+            .string()
+            .regex(/^[a-z0-9-]{1,64}$/, 'a lower-case header name')
+            .default('x-api-key'),
           cacheSeconds: z.number().int().min(0).max(3_600).default(300),
         }),
         /** No authorization at all: for throw-away development stages only. */
@@ -78,31 +81,34 @@ export const stageConfigSchema = z
         errorPrefix: prefix.default('errors/'),
       })
       .prefault({}),
-    ingest: z
-      .object({ limits: limitsSchema.prefault({}), write: writePolicySchema.prefault({}) })
-      .prefault({}),
+    ingest: z.object({ limits: limitsSchema.prefault({}), write: writePolicySchema.prefault({}) }).prefault({}),
     /** Schema contracts (`schemas/<type>/<version>.json`): `off` by default; see schemas/README.md. */
     contracts: contractSettingsSchema.prefault({}),
-    snowflake: z
-      .object({
-        /** `STORAGE_AWS_EXTERNAL_ID` of the storage integration, fixed here so that neither side waits for the other. */
-        externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/),
-        /** Snowflake's IAM user (`DESC INTEGRATION` → `STORAGE_AWS_IAM_USER_ARN`); until known, only this account can assume the role. */
-        iamUserArn: z.string().regex(/^arn:aws:iam::\d{12}:user\/.+$/).optional(),
-        /** The pipe's SQS queue (`SHOW PIPES` → `notification_channel`); until known, no bucket notification is created. */
-        notificationChannelArn: z.string().regex(/^arn:aws:sqs:[a-z0-9-]+:\d{12}:.+$/).optional(),
-        /** Where `pnpm snowflake:apply` creates the Snowflake objects; see snowflake/README.md. */
-        objects: z
-          .object({
-            database: snowflakeIdentifier.default('SNOWGATE'),
-            /** Defaults to the stage's name, upper-cased: one schema per stage. */
-            schema: snowflakeIdentifier.optional(),
-            warehouse: snowflakeIdentifier.default('SNOWGATE_WH'),
-            /** The role the migrations run as: it needs CREATE INTEGRATION (or is ACCOUNTADMIN). */
-            adminRole: snowflakeIdentifier.default('ACCOUNTADMIN'),
-          })
-          .prefault({}),
-      }),
+    snowflake: z.object({
+      /** `STORAGE_AWS_EXTERNAL_ID` of the storage integration, fixed here so that neither side waits for the other. */
+      externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/),
+      /** Snowflake's IAM user (`DESC INTEGRATION` → `STORAGE_AWS_IAM_USER_ARN`); until known, only this account can assume the role. */
+      iamUserArn: z
+        .string()
+        .regex(/^arn:aws:iam::\d{12}:user\/.+$/)
+        .optional(),
+      /** The pipe's SQS queue (`SHOW PIPES` → `notification_channel`); until known, no bucket notification is created. */
+      notificationChannelArn: z
+        .string()
+        .regex(/^arn:aws:sqs:[a-z0-9-]+:\d{12}:.+$/)
+        .optional(),
+      /** Where `pnpm snowflake:apply` creates the Snowflake objects; see snowflake/README.md. */
+      objects: z
+        .object({
+          database: snowflakeIdentifier.default('SNOWGATE'),
+          /** Defaults to the stage's name, upper-cased: one schema per stage. */
+          schema: snowflakeIdentifier.optional(),
+          warehouse: snowflakeIdentifier.default('SNOWGATE_WH'),
+          /** The role the migrations run as: it needs CREATE INTEGRATION (or is ACCOUNTADMIN). */
+          adminRole: snowflakeIdentifier.default('ACCOUNTADMIN'),
+        })
+        .prefault({}),
+    }),
     alarms: z
       .object({
         /** Alarm when the oldest record not yet delivered by Firehose is older than this (DeliveryToS3.DataFreshness). */
@@ -124,9 +130,15 @@ export const stageConfigSchema = z
     message: 'set iamUserArn with notificationChannelArn: Snowpipe cannot read a file before its user may assume the role',
     path: ['snowflake', 'iamUserArn'],
   })
-  .refine((c) => !(c.production && c.auth.mode === 'none'), { message: 'a production stage cannot use auth mode "none"', path: ['auth', 'mode'] })
+  .refine((c) => !(c.production && c.auth.mode === 'none'), {
+    message: 'a production stage cannot use auth mode "none"',
+    path: ['auth', 'mode'],
+  })
   // `pnpm replay` writes its ledger under replays/ in the error bucket: the quarantine may not live there.
-  .refine((c) => !c.buckets.errorPrefix.startsWith('replays/'), { message: 'the quarantine prefix may not be under replays/, where pnpm replay keeps its ledger', path: ['buckets', 'errorPrefix'] })
+  .refine((c) => !c.buckets.errorPrefix.startsWith('replays/'), {
+    message: 'the quarantine prefix may not be under replays/, where pnpm replay keeps its ledger',
+    path: ['buckets', 'errorPrefix'],
+  })
   .refine((c) => c.ingest.write.budgetMs < c.lambda.timeoutSeconds * 1_000 - 500, {
     message: 'the write budget must end at least 500 ms before the Lambda timeout',
     path: ['ingest', 'write', 'budgetMs'],

@@ -1,7 +1,16 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import standaloneCodeModule from 'ajv/dist/standalone/index.js';
-import { ConfigError, contractsFromValidators, JSON_SCHEMA_DIALECT, type ContractSettings, type Contracts, type SchemaFile, type SchemaRef, type ValidatorMap } from '@snowgate/core';
+import {
+  ConfigError,
+  contractsFromValidators,
+  JSON_SCHEMA_DIALECT,
+  type ContractSettings,
+  type Contracts,
+  type SchemaFile,
+  type SchemaRef,
+  type ValidatorMap,
+} from '@snowgate/core';
 import { readSchemaDir } from './schema-dir';
 
 /**
@@ -44,7 +53,11 @@ function newAjv(standalone: boolean, allErrors: boolean): Ajv2020 {
  * such as `requird`), another dialect, an unknown format or a `$ref` that resolves
  * nowhere fails here, with the file named; every problem is listed at once.
  */
-function compileAll(files: readonly SchemaFile[], standalone: boolean, allErrors: boolean): { ajv: Ajv2020; validators: Record<string, ValidateFunction> } {
+function compileAll(
+  files: readonly SchemaFile[],
+  standalone: boolean,
+  allErrors: boolean,
+): { ajv: Ajv2020; validators: Record<string, ValidateFunction> } {
   const ajv = newAjv(standalone, allErrors);
   const problems: string[] = [];
   const failed = new Set<string>();

@@ -16,7 +16,9 @@ export const API_KEY_ID = /^[a-z0-9]{12}$/;
 const KEY = /^sg_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
 /** A producer's name: it lands in every envelope and quarantine object of its requests. */
-export const producerNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a producer name: letters, digits, ".", "_" or "-", up to 64');
+export const producerNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a producer name: letters, digits, ".", "_" or "-", up to 64');
 
 export const apiKeyRecordSchema = z.object({
   schema: z.literal('snowgate.api-key/v1'),

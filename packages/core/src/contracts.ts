@@ -145,10 +145,14 @@ export function contractsFromValidators({ validators, detailed }: CompiledValida
   const latest = new Map([...byType].map(([type, versions]) => [type, Math.max(...versions.keys())]));
   const typePath = settings.typeField.split('.');
   const versionPath = settings.versionField.split('.');
-  const schemas = [...byType].flatMap(([type, versions]) => [...versions.keys()].sort((a, b) => a - b).map((version) => ({ type, version })));
+  const schemas = [...byType].flatMap(([type, versions]) =>
+    [...versions.keys()].sort((a, b) => a - b).map((version) => ({ type, version })),
+  );
 
   const unknown = (message: string, schema?: SchemaRef): ContractVerdict =>
-    settings.unknown === 'accept' ? { ok: true } : { ok: false, reason: 'unknown_schema', message, issues: [], ...(schema ? { schema } : {}) };
+    settings.unknown === 'accept'
+      ? { ok: true }
+      : { ok: false, reason: 'unknown_schema', message, issues: [], ...(schema ? { schema } : {}) };
 
   return {
     settings,
@@ -156,7 +160,11 @@ export function contractsFromValidators({ validators, detailed }: CompiledValida
     check(record, detail = false) {
       const type = readField(record, typePath);
       if (typeof type !== 'string' || type === '') {
-        return unknown(type === undefined || type === null ? `has no ${settings.typeField}, so no schema applies` : `has a ${settings.typeField} that is not a non-empty string`);
+        return unknown(
+          type === undefined || type === null
+            ? `has no ${settings.typeField}, so no schema applies`
+            : `has a ${settings.typeField} that is not a non-empty string`,
+        );
       }
       const versions = byType.get(type);
       if (!versions) return unknown(`has ${settings.typeField} ${JSON.stringify(type.slice(0, 128))}, for which there is no schema`);
@@ -166,8 +174,14 @@ export function contractsFromValidators({ validators, detailed }: CompiledValida
         if (settings.missingVersion === 'unknown') return unknown(`names no ${settings.versionField} for type ${type}`);
         version = latest.get(type)!;
       } else {
-        version = typeof rawVersion === 'number' ? rawVersion : typeof rawVersion === 'string' && /^[0-9]{1,9}$/.test(rawVersion) ? Number(rawVersion) : NaN;
-        if (!Number.isSafeInteger(version) || version < 1) return unknown(`has a ${settings.versionField} that is not a version (a positive integer)`);
+        version =
+          typeof rawVersion === 'number'
+            ? rawVersion
+            : typeof rawVersion === 'string' && /^[0-9]{1,9}$/.test(rawVersion)
+              ? Number(rawVersion)
+              : NaN;
+        if (!Number.isSafeInteger(version) || version < 1)
+          return unknown(`has a ${settings.versionField} that is not a version (a positive integer)`);
       }
       const schema = { type, version };
       const validate = versions.get(version);
@@ -190,7 +204,6 @@ export function contractsFromValidators({ validators, detailed }: CompiledValida
   };
 }
 
-
 /** Own properties only, so that `constructor` or `__proto__` of a record never reach the prototype. */
 function readField(record: object, path: readonly string[]): unknown {
   let node: unknown = record;
@@ -203,7 +216,13 @@ function readField(record: object, path: readonly string[]): unknown {
 
 function toIssue(error: ValidationError): SchemaIssue {
   const path: (string | number)[] =
-    error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')).map((p) => (/^(0|[1-9][0-9]*)$/.test(p) ? Number(p) : p));
+    error.instancePath === ''
+      ? []
+      : error.instancePath
+          .slice(1)
+          .split('/')
+          .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+          .map((p) => (/^(0|[1-9][0-9]*)$/.test(p) ? Number(p) : p));
   let message = error.message ?? error.keyword;
   // Ajv names the offending property in params rather than in the path for these keywords: the path should end at it.
   const params = error.params as { missingProperty?: string; additionalProperty?: string; unevaluatedProperty?: string };

@@ -127,7 +127,8 @@ export function assessRequest(request: IncomingRequest, limits: Limits, contract
   try {
     assessment.format = bodyFormat(contentType);
     const text = decodeBody(decodeContentEncoding(body, request.headers['content-encoding'], limits), limits);
-    const candidates = assessment.format === 'json' ? splitJson(text, limits.maxRecordsPerRequest) : splitNdjson(text, limits.maxRecordsPerRequest);
+    const candidates =
+      assessment.format === 'json' ? splitJson(text, limits.maxRecordsPerRequest) : splitNdjson(text, limits.maxRecordsPerRequest);
     if (candidates.length === 0) {
       throw new RequestRejectedError('empty_batch', 422, 'the batch holds no records');
     }
@@ -149,9 +150,14 @@ export function assessRequest(request: IncomingRequest, limits: Limits, contract
 }
 
 function tooMany(count: number, max: number, atLeast = false): RequestRejectedError {
-  return new RequestRejectedError('too_many_records', 413, `${atLeast ? 'more than ' : ''}${count} records; the limit is ${max} per request`, {
-    records: count,
-  });
+  return new RequestRejectedError(
+    'too_many_records',
+    413,
+    `${atLeast ? 'more than ' : ''}${count} records; the limit is ${max} per request`,
+    {
+      records: count,
+    },
+  );
 }
 
 /** Counts non-blank lines, stopping past `max`: a 4 MiB body of two-byte lines must not become two million strings. */
@@ -186,7 +192,15 @@ function splitJson(text: string, maxRecords: number): Candidate[] {
       return { index, raw: text.slice(span.start, span.end), text: spanText(text, span), parsed: { ok: true, value: element }, span };
     });
   }
-  return [{ index: 0, raw: text.slice(scan.top.start, scan.top.end), text: spanText(text, scan.top), parsed: { ok: true, value }, span: scan.top }];
+  return [
+    {
+      index: 0,
+      raw: text.slice(scan.top.start, scan.top.end),
+      text: spanText(text, scan.top),
+      parsed: { ok: true, value },
+      span: scan.top,
+    },
+  ];
 }
 
 function splitNdjson(text: string, maxRecords: number): Candidate[] {
@@ -205,13 +219,25 @@ function splitNdjson(text: string, maxRecords: number): Candidate[] {
       // A lone CR between tokens is JSON whitespace but would split the line downstream.
       candidates.push({ index, raw, text: spanText(trimmed, span), parsed: { ok: true, value }, span });
     } catch (cause) {
-      candidates.push({ index, raw, text: trimmed, parsed: { ok: false, message: `line is not valid JSON: ${(cause as Error).message}` }, span: undefined });
+      candidates.push({
+        index,
+        raw,
+        text: trimmed,
+        parsed: { ok: false, message: `line is not valid JSON: ${(cause as Error).message}` },
+        span: undefined,
+      });
     }
   }
   return candidates;
 }
 
-function judge(candidate: Candidate, assessment: Assessment, limits: Limits, contracts: Contracts | undefined, detail: { left: number }): AcceptedRecord | RejectedRecord {
+function judge(
+  candidate: Candidate,
+  assessment: Assessment,
+  limits: Limits,
+  contracts: Contracts | undefined,
+  detail: { left: number },
+): AcceptedRecord | RejectedRecord {
   const { index, raw, text, parsed, span } = candidate;
   const reject = (reason: RejectionReason, message: string, issues: ValidationIssue[] = [], schema?: SchemaRef): RejectedRecord => ({
     index,
@@ -237,11 +263,16 @@ function judge(candidate: Candidate, assessment: Assessment, limits: Limits, con
   const duplicate = span ? duplicateKey(text, value, span) : undefined;
   if (duplicate) {
     const at = jsonPath(duplicate.path);
-    return reject('duplicate_key', `record ${index} repeats the key ${quoted(duplicate.key)} at ${at}`, [{ path: duplicate.path, message: `duplicate key ${quoted(duplicate.key)}` }]);
+    return reject('duplicate_key', `record ${index} repeats the key ${quoted(duplicate.key)} at ${at}`, [
+      { path: duplicate.path, message: `duplicate key ${quoted(duplicate.key)}` },
+    ]);
   }
   const result = idOnlySchema.safeParse(value);
   if (!result.success) {
-    const issues = result.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }));
+    const issues = result.error.issues.map((i) => ({
+      path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+      message: i.message,
+    }));
     const id = Object.hasOwn(value, 'id') ? (value as { id: unknown }).id : undefined;
     return id === undefined || id === null
       ? reject('missing_id', `record ${index} has no id`, issues)
@@ -261,7 +292,13 @@ function judge(candidate: Candidate, assessment: Assessment, limits: Limits, con
     if (detailed) detail.left--;
     const message = `record ${index} ${verdict.message}`;
     if (contracts!.settings.mode === 'enforce') return reject(verdict.reason, message, verdict.issues, verdict.schema);
-    assessment.warnings.push({ index, reason: verdict.reason, message, issues: verdict.issues, ...(verdict.schema ? { schema: verdict.schema } : {}) });
+    assessment.warnings.push({
+      index,
+      reason: verdict.reason,
+      message,
+      issues: verdict.issues,
+      ...(verdict.schema ? { schema: verdict.schema } : {}),
+    });
   }
   return { index, partitionKey, data, bytes };
 }

@@ -65,7 +65,9 @@ function inputText(input: QuarantinedInput, contentEncoding?: string): { text?: 
       bytes = decodeContentEncoding(bytes, contentEncoding, REPLAY_DECODE_LIMITS) as Uint8Array;
     } catch (error) {
       if (error instanceof RequestRejectedError && error.reason === 'body_too_large') {
-        return { unrecoverable: `${contentEncoding} body that decompresses to more than ${REPLAY_MAX_DECODED_BYTES} bytes, replay's bound` };
+        return {
+          unrecoverable: `${contentEncoding} body that decompresses to more than ${REPLAY_MAX_DECODED_BYTES} bytes, replay's bound`,
+        };
       }
       return { unrecoverable: `${contentEncoding} body that does not decompress (${(error as Error).message})` };
     }
@@ -105,7 +107,8 @@ export function replayCandidates(object: QuarantineObject): ReplayCandidate[] {
   }
   if (parses) {
     const scan = scanJson(body);
-    if (Array.isArray(parsed) && scan.elements) return scan.elements.map((span, index) => ({ index, reason, raw: body.slice(span.start, span.end) }));
+    if (Array.isArray(parsed) && scan.elements)
+      return scan.elements.map((span, index) => ({ index, reason, raw: body.slice(span.start, span.end) }));
     return [{ index: 0, reason, raw: body.slice(scan.top.start, scan.top.end) }];
   }
   return body
@@ -147,7 +150,8 @@ export function assessReplay(
   const lines: { index: number; text: string }[] = [];
   for (const input of inputs) {
     const text = oneLine(input.text);
-    if (text === undefined) rejected.push({ index: input.index, reason: 'malformed_json', message: `record ${input.index} is still not valid JSON` });
+    if (text === undefined)
+      rejected.push({ index: input.index, reason: 'malformed_json', message: `record ${input.index} is still not valid JSON` });
     else lines.push({ index: input.index, text });
   }
   // As NDJSON, one request's worth at a time: every line is judged on its own, as in a request.
@@ -180,7 +184,8 @@ export function assessReplay(
       contracts,
     );
     if (assessment.requestRejection) {
-      for (const l of chunk) rejected.push({ index: l.index, reason: assessment.requestRejection.reason, message: assessment.requestRejection.message });
+      for (const l of chunk)
+        rejected.push({ index: l.index, reason: assessment.requestRejection.reason, message: assessment.requestRejection.message });
       continue;
     }
     for (const r of assessment.rejected) {
@@ -193,7 +198,11 @@ export function assessReplay(
       const data = withReplayMarker(a.data, marker);
       const bytes = Buffer.byteLength(data, 'utf8') + Buffer.byteLength(a.partitionKey, 'utf8');
       if (bytes > limits.maxRecordBytes) {
-        rejected.push({ index, reason: 'record_too_large', message: `record ${index} is ${bytes} bytes on the stream with its replay marker; the limit is ${limits.maxRecordBytes}` });
+        rejected.push({
+          index,
+          reason: 'record_too_large',
+          message: `record ${index} is ${bytes} bytes on the stream with its replay marker; the limit is ${limits.maxRecordBytes}`,
+        });
       } else {
         accepted.push({ index, partitionKey: a.partitionKey, data, bytes });
       }

@@ -33,7 +33,10 @@ export function bodyFormat(contentType: string | undefined): BodyFormat {
   }
   // Repeated headers arrive joined by commas; each value is checked, and they must name one media type.
   const mediaTypes = new Set<string>();
-  for (const value of contentType.split(',').map((v) => v.trim().toLowerCase()).filter((v) => v !== '')) {
+  for (const value of contentType
+    .split(',')
+    .map((v) => v.trim().toLowerCase())
+    .filter((v) => v !== '')) {
     const [type = '', ...params] = value.split(';').map((p) => p.trim());
     for (const param of params) {
       const [name = '', raw = ''] = param.split('=').map((p) => p.trim());
@@ -72,17 +75,29 @@ export const CONTENT_CODINGS = ['gzip', 'x-gzip', 'deflate', 'br'] as const;
  */
 export function decodeContentEncoding(body: ReceivedBody, contentEncoding: string | undefined, limits: Limits): ReceivedBody {
   if (contentEncoding === undefined) return body;
-  const codings = contentEncoding.split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity');
+  const codings = contentEncoding
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
   if (codings.length === 0) return body;
   const unknown = codings.find((c) => !(CONTENT_CODINGS as readonly string[]).includes(c));
   if (unknown !== undefined) {
-    throw new RequestRejectedError('unsupported_encoding', 415, `Content-Encoding ${unknown} is not supported: send gzip, deflate, br or an uncompressed body`);
+    throw new RequestRejectedError(
+      'unsupported_encoding',
+      415,
+      `Content-Encoding ${unknown} is not supported: send gzip, deflate, br or an uncompressed body`,
+    );
   }
-  if (codings.length > 1) throw new RequestRejectedError('unsupported_encoding', 415, `Content-Encoding ${contentEncoding}: one coding at a time, please`);
+  if (codings.length > 1)
+    throw new RequestRejectedError('unsupported_encoding', 415, `Content-Encoding ${contentEncoding}: one coding at a time, please`);
   // A compressed body reaches us as bytes (base64 from API Gateway); a string can only be bytes that happened to be UTF-8.
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   if (bytes.byteLength > limits.maxBodyBytes) {
-    throw new RequestRejectedError('body_too_large', 413, `compressed body is ${bytes.byteLength} bytes; the limit is ${limits.maxBodyBytes}`);
+    throw new RequestRejectedError(
+      'body_too_large',
+      413,
+      `compressed body is ${bytes.byteLength} bytes; the limit is ${limits.maxBodyBytes}`,
+    );
   }
   const options = { maxOutputLength: limits.maxBodyBytes };
   const coding = codings[0]!;
@@ -101,7 +116,9 @@ export function decodeContentEncoding(body: ReceivedBody, contentEncoding: strin
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new RequestRejectedError('body_too_large', 413, `body decompresses to more than ${limits.maxBodyBytes} bytes, the limit`, { cause });
+      throw new RequestRejectedError('body_too_large', 413, `body decompresses to more than ${limits.maxBodyBytes} bytes, the limit`, {
+        cause,
+      });
     }
     throw new RequestRejectedError('invalid_compression', 400, `body is not valid ${coding} data (${(cause as Error).message})`, { cause });
   }

@@ -15,9 +15,7 @@ export const ingestResponseSchema = z.object({
     }),
   ),
   /** Contract mode `warn` only: accepted records that do not meet their contract (what `enforce` would reject). */
-  warnings: z
-    .array(z.object({ index: z.number().int().nonnegative(), reason: z.string(), message: z.string() }))
-    .optional(),
+  warnings: z.array(z.object({ index: z.number().int().nonnegative(), reason: z.string(), message: z.string() })).optional(),
 });
 export type IngestResponse = z.infer<typeof ingestResponseSchema>;
 
@@ -49,6 +47,8 @@ export function responseOf(assessment: Assessment): IngestResponse {
     errors: rejection
       ? [{ index: null, reason: rejection.reason, message: rejection.message }]
       : assessment.rejected.map(({ index, reason, message }) => ({ index, reason, message })),
-    ...(assessment.warnings.length > 0 ? { warnings: assessment.warnings.map(({ index, reason, message }) => ({ index, reason, message })) } : {}),
+    ...(assessment.warnings.length > 0
+      ? { warnings: assessment.warnings.map(({ index, reason, message }) => ({ index, reason, message })) }
+      : {}),
   };
 }

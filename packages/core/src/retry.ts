@@ -80,7 +80,11 @@ export async function deliverWithRetry<T extends { bytes: number }>(
   const stats: DeliveryStats = { attempts: 0, resent: 0, errorCodes: {} };
   const count = (code: string) => (stats.errorCodes[code] = (stats.errorCodes[code] ?? 0) + 1);
   const unavailable = (why: string, cause?: unknown) =>
-    new DownstreamUnavailableError(`stream did not acknowledge ${pending.length} of ${entries.length} records: ${why}`, options.retryAfterSeconds, { cause });
+    new DownstreamUnavailableError(
+      `stream did not acknowledge ${pending.length} of ${entries.length} records: ${why}`,
+      options.retryAfterSeconds,
+      { cause },
+    );
 
   let pending: T[] = [...entries];
   while (pending.length > 0) {

@@ -322,7 +322,10 @@ export const costInputSchema = z
     landingExpirationDays: z.number().int().positive().default(stageDefaults.buckets.landingExpirationDays),
     errorsExpirationDays: z.number().int().positive().default(stageDefaults.buckets.errorsExpirationDays),
   })
-  .refine((c) => c.stream === 'provisioned' || c.shards === undefined, { message: 'shards apply to a provisioned stream only', path: ['shards'] })
+  .refine((c) => c.stream === 'provisioned' || c.shards === undefined, {
+    message: 'shards apply to a provisioned stream only',
+    path: ['shards'],
+  })
   .refine((c) => requestBodyBytes(c.batch, c.eventBytes) <= DEFAULT_LIMITS.maxBodyBytes, {
     message: `the request body would exceed the ${DEFAULT_LIMITS.maxBodyBytes}-byte body limit: use a smaller batch`,
     path: ['batch'],
@@ -430,7 +433,12 @@ export function firehoseFlushSeconds(bytesPerSecond: number, bufferMiB: number, 
  * landingFilesPerDay({ recordsPerSecond: 10, lineBytes: 585, bufferMiB: 1, bufferSeconds: 5 }) // → 17,280 (to 5 figures)
  * landingFilesPerDay({ recordsPerSecond: 1_000, lineBytes: 585, bufferMiB: 1, bufferSeconds: 5 }) // → 48,202 (1 MiB every 1.79 s)
  */
-export function landingFilesPerDay(load: { recordsPerSecond: number; lineBytes: number; bufferMiB: number; bufferSeconds: number }): number {
+export function landingFilesPerDay(load: {
+  recordsPerSecond: number;
+  lineBytes: number;
+  bufferMiB: number;
+  bufferSeconds: number;
+}): number {
   const interval = firehoseFlushSeconds(load.recordsPerSecond * load.lineBytes, load.bufferMiB, load.bufferSeconds);
   const windowHasData = -Math.expm1(-load.recordsPerSecond * interval);
   return (SECONDS_PER_DAY / interval) * windowHasData;
@@ -551,7 +559,12 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
   // Landing files: one NDJSON line per record (Firehose appends the newline).
   const lineBytes = fhBytes + 1;
   const flushSeconds = firehoseFlushSeconds(acceptedEventsPerSecond * lineBytes, input.bufferMiB, input.bufferSeconds);
-  const filesPerDay = landingFilesPerDay({ recordsPerSecond: acceptedEventsPerSecond, lineBytes, bufferMiB: input.bufferMiB, bufferSeconds: input.bufferSeconds });
+  const filesPerDay = landingFilesPerDay({
+    recordsPerSecond: acceptedEventsPerSecond,
+    lineBytes,
+    bufferMiB: input.bufferMiB,
+    bufferSeconds: input.bufferSeconds,
+  });
   const filesPerMonth = filesPerDay * DAYS_PER_MONTH;
   const landingBytesPerDay = acceptedEventsPerSecond * lineBytes * SECONDS_PER_DAY;
   const landingGiBPerMonth = (landingBytesPerDay * DAYS_PER_MONTH) / GIB;
@@ -562,79 +575,204 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
   const quarantinedShare = rejectRate === 0 ? 0 : 1 - (1 - rejectRate) ** batch;
   const quarantinedRequestsPerMonth = requestsPerMonth * quarantinedShare;
   const quarantineBytesPerMonth =
-    quarantinedRequestsPerMonth * QUARANTINE_OBJECT_OVERHEAD_BYTES + eventsPerMonth * rejectRate * (eventBytes + QUARANTINE_BYTES_PER_REJECTED_RECORD);
+    quarantinedRequestsPerMonth * QUARANTINE_OBJECT_OVERHEAD_BYTES +
+    eventsPerMonth * rejectRate * (eventBytes + QUARANTINE_BYTES_PER_REJECTED_RECORD);
   // Upper bound: held for `errorsExpirationDays` at Standard price (the move to Infrequent Access is ignored).
   const quarantineStoredGiB = (quarantineBytesPerMonth / GIB) * (input.errorsExpirationDays / DAYS_PER_MONTH);
 
   const apiFirst = Math.min(apiUnits, API_HTTP_FIRST_TIER_REQUESTS);
   const apiOver = apiUnits - apiFirst;
   const lines: CostLine[] = [
-    line('API Gateway', `requests × ${apiUnitsPerRequest} (512 KB units), first 300M`, apiFirst, 'requests', API_HTTP_REQUESTS_FIRST_300M, (apiFirst / 1e6) * API_HTTP_REQUESTS_FIRST_300M.amount),
+    line(
+      'API Gateway',
+      `requests × ${apiUnitsPerRequest} (512 KB units), first 300M`,
+      apiFirst,
+      'requests',
+      API_HTTP_REQUESTS_FIRST_300M,
+      (apiFirst / 1e6) * API_HTTP_REQUESTS_FIRST_300M.amount,
+    ),
   ];
   if (apiOver > 0) {
-    lines.push(line('API Gateway', 'requests beyond 300M', apiOver, 'requests', API_HTTP_REQUESTS_OVER_300M, (apiOver / 1e6) * API_HTTP_REQUESTS_OVER_300M.amount));
+    lines.push(
+      line(
+        'API Gateway',
+        'requests beyond 300M',
+        apiOver,
+        'requests',
+        API_HTTP_REQUESTS_OVER_300M,
+        (apiOver / 1e6) * API_HTTP_REQUESTS_OVER_300M.amount,
+      ),
+    );
   }
   lines.push(
     line('Lambda', 'invocations', requestsPerMonth, 'requests', LAMBDA_REQUESTS, (requestsPerMonth / 1e6) * LAMBDA_REQUESTS.amount),
-    line('Lambda', `duration, ${billedMs} ms × ${fmt(input.memoryMb)} MB`, gbSeconds, 'GB-s', LAMBDA_ARM_GB_SECOND, gbSeconds * LAMBDA_ARM_GB_SECOND.amount),
+    line(
+      'Lambda',
+      `duration, ${billedMs} ms × ${fmt(input.memoryMb)} MB`,
+      gbSeconds,
+      'GB-s',
+      LAMBDA_ARM_GB_SECOND,
+      gbSeconds * LAMBDA_ARM_GB_SECOND.amount,
+    ),
   );
   if (input.stream === 'on-demand') {
     const inGiB = (acceptedPerMonth * onDemandBilledBytes) / GIB;
     const outGiB = (acceptedPerMonth * recordBytes) / GIB;
     lines.push(
-      line('Kinesis', 'on-demand stream-hours', HOURS_PER_MONTH, 'stream-hours', KINESIS_ON_DEMAND_STREAM_HOUR, HOURS_PER_MONTH * KINESIS_ON_DEMAND_STREAM_HOUR.amount),
-      line('Kinesis', `data in, ${fmt(recordBytes)} B records billed as ${fmt(onDemandBilledBytes)} B`, inGiB, 'GB', KINESIS_ON_DEMAND_DATA_IN_GB, inGiB * KINESIS_ON_DEMAND_DATA_IN_GB.amount),
-      line('Kinesis', 'data retrieved by Firehose', outGiB, 'GB', KINESIS_ON_DEMAND_DATA_OUT_GB, outGiB * KINESIS_ON_DEMAND_DATA_OUT_GB.amount),
+      line(
+        'Kinesis',
+        'on-demand stream-hours',
+        HOURS_PER_MONTH,
+        'stream-hours',
+        KINESIS_ON_DEMAND_STREAM_HOUR,
+        HOURS_PER_MONTH * KINESIS_ON_DEMAND_STREAM_HOUR.amount,
+      ),
+      line(
+        'Kinesis',
+        `data in, ${fmt(recordBytes)} B records billed as ${fmt(onDemandBilledBytes)} B`,
+        inGiB,
+        'GB',
+        KINESIS_ON_DEMAND_DATA_IN_GB,
+        inGiB * KINESIS_ON_DEMAND_DATA_IN_GB.amount,
+      ),
+      line(
+        'Kinesis',
+        'data retrieved by Firehose',
+        outGiB,
+        'GB',
+        KINESIS_ON_DEMAND_DATA_OUT_GB,
+        outGiB * KINESIS_ON_DEMAND_DATA_OUT_GB.amount,
+      ),
     );
   } else {
     const shardHours = shards! * HOURS_PER_MONTH;
     const units = acceptedPerMonth * putPayloadUnitsPerRecord;
     lines.push(
-      line('Kinesis', `${shards} shard(s) × ${HOURS_PER_MONTH} h`, shardHours, 'shard-hours', KINESIS_SHARD_HOUR, shardHours * KINESIS_SHARD_HOUR.amount),
-      line('Kinesis', `PUT payload units (${putPayloadUnitsPerRecord} per record)`, units, 'units', KINESIS_PUT_PAYLOAD_UNITS, (units / 1e6) * KINESIS_PUT_PAYLOAD_UNITS.amount),
+      line(
+        'Kinesis',
+        `${shards} shard(s) × ${HOURS_PER_MONTH} h`,
+        shardHours,
+        'shard-hours',
+        KINESIS_SHARD_HOUR,
+        shardHours * KINESIS_SHARD_HOUR.amount,
+      ),
+      line(
+        'Kinesis',
+        `PUT payload units (${putPayloadUnitsPerRecord} per record)`,
+        units,
+        'units',
+        KINESIS_PUT_PAYLOAD_UNITS,
+        (units / 1e6) * KINESIS_PUT_PAYLOAD_UNITS.amount,
+      ),
     );
   }
   const fhGiB = (acceptedPerMonth * fhBilledBytes) / GIB;
   lines.push(
-    line('Firehose', `ingestion, ${fmt(fhBytes)} B records billed as ${fmt(fhBilledBytes)} B`, fhGiB, 'GB', FIREHOSE_INGEST_GB, fhGiB * FIREHOSE_INGEST_GB.amount),
+    line(
+      'Firehose',
+      `ingestion, ${fmt(fhBytes)} B records billed as ${fmt(fhBilledBytes)} B`,
+      fhGiB,
+      'GB',
+      FIREHOSE_INGEST_GB,
+      fhGiB * FIREHOSE_INGEST_GB.amount,
+    ),
     line('S3', 'landing PUTs (one per file)', filesPerMonth, 'requests', S3_PUT_REQUESTS, (filesPerMonth / 1_000) * S3_PUT_REQUESTS.amount),
-    line('S3', 'landing GETs (Snowpipe reads each file)', filesPerMonth, 'requests', S3_GET_REQUESTS, (filesPerMonth / 1_000) * S3_GET_REQUESTS.amount),
-    line('S3', `landing storage, ${input.landingExpirationDays} days held`, landingStoredGiB, 'GB-month', S3_STANDARD_GB_MONTH, landingStoredGiB * S3_STANDARD_GB_MONTH.amount),
+    line(
+      'S3',
+      'landing GETs (Snowpipe reads each file)',
+      filesPerMonth,
+      'requests',
+      S3_GET_REQUESTS,
+      (filesPerMonth / 1_000) * S3_GET_REQUESTS.amount,
+    ),
+    line(
+      'S3',
+      `landing storage, ${input.landingExpirationDays} days held`,
+      landingStoredGiB,
+      'GB-month',
+      S3_STANDARD_GB_MONTH,
+      landingStoredGiB * S3_STANDARD_GB_MONTH.amount,
+    ),
   );
   if (quarantinedRequestsPerMonth > 0) {
     lines.push(
-      line('S3', 'quarantine PUTs (one per request with rejections)', quarantinedRequestsPerMonth, 'requests', S3_PUT_REQUESTS, (quarantinedRequestsPerMonth / 1_000) * S3_PUT_REQUESTS.amount),
-      line('S3', `quarantine storage, ≤ ${input.errorsExpirationDays} days at Standard`, quarantineStoredGiB, 'GB-month', S3_STANDARD_GB_MONTH, quarantineStoredGiB * S3_STANDARD_GB_MONTH.amount),
+      line(
+        'S3',
+        'quarantine PUTs (one per request with rejections)',
+        quarantinedRequestsPerMonth,
+        'requests',
+        S3_PUT_REQUESTS,
+        (quarantinedRequestsPerMonth / 1_000) * S3_PUT_REQUESTS.amount,
+      ),
+      line(
+        'S3',
+        `quarantine storage, ≤ ${input.errorsExpirationDays} days at Standard`,
+        quarantineStoredGiB,
+        'GB-month',
+        S3_STANDARD_GB_MONTH,
+        quarantineStoredGiB * S3_STANDARD_GB_MONTH.amount,
+      ),
     );
   }
   const snowpipeCredits = landingGiBPerMonth * SNOWPIPE_CREDITS_PER_GB.amount;
   lines.push(
-    line('Snowpipe', `${landingGiBPerMonth.toFixed(2)} GB loaded, ${snowpipeCredits.toFixed(2)} credits at $${input.creditUsd}`, landingGiBPerMonth, 'GB', SNOWPIPE_CREDITS_PER_GB, snowpipeCredits * input.creditUsd),
+    line(
+      'Snowpipe',
+      `${landingGiBPerMonth.toFixed(2)} GB loaded, ${snowpipeCredits.toFixed(2)} credits at $${input.creditUsd}`,
+      landingGiBPerMonth,
+      'GB',
+      SNOWPIPE_CREDITS_PER_GB,
+      snowpipeCredits * input.creditUsd,
+    ),
   );
   const logGiB = (requestsPerMonth * input.logBytesPerRequest) / GIB;
   lines.push(
-    line('CloudWatch', `logs, ${fmt(input.logBytesPerRequest)} B per request`, logGiB, 'GB', CLOUDWATCH_LOGS_INGEST_GB, logGiB * CLOUDWATCH_LOGS_INGEST_GB.amount),
-    line('CloudWatch', `${STAGE_ALARM_COUNT} alarms`, STAGE_ALARM_COUNT, 'alarm-months', CLOUDWATCH_ALARM_MONTH, STAGE_ALARM_COUNT * CLOUDWATCH_ALARM_MONTH.amount),
+    line(
+      'CloudWatch',
+      `logs, ${fmt(input.logBytesPerRequest)} B per request`,
+      logGiB,
+      'GB',
+      CLOUDWATCH_LOGS_INGEST_GB,
+      logGiB * CLOUDWATCH_LOGS_INGEST_GB.amount,
+    ),
+    line(
+      'CloudWatch',
+      `${STAGE_ALARM_COUNT} alarms`,
+      STAGE_ALARM_COUNT,
+      'alarm-months',
+      CLOUDWATCH_ALARM_MONTH,
+      STAGE_ALARM_COUNT * CLOUDWATCH_ALARM_MONTH.amount,
+    ),
   );
 
-  const byService = { 'API Gateway': 0, Lambda: 0, Kinesis: 0, Firehose: 0, S3: 0, Snowpipe: 0, CloudWatch: 0 } satisfies Record<CostService, number>;
+  const byService = { 'API Gateway': 0, Lambda: 0, Kinesis: 0, Firehose: 0, S3: 0, Snowpipe: 0, CloudWatch: 0 } satisfies Record<
+    CostService,
+    number
+  >;
   for (const l of lines) byService[l.service] += l.usd;
   const monthlyUsd = lines.reduce((sum, l) => sum + l.usd, 0);
 
   const lambdaConcurrency = requestsPerSecond * (billedMs / 1_000);
   const warnings: string[] = [];
   if (requestsPerSecond > stageDefaults.api.throttleRate) {
-    warnings.push(`${fmt(requestsPerSecond)} requests/s is above the stage's default API throttle (${stageDefaults.api.throttleRate}/s): raise api.throttleRate, or batch`);
+    warnings.push(
+      `${fmt(requestsPerSecond)} requests/s is above the stage's default API throttle (${stageDefaults.api.throttleRate}/s): raise api.throttleRate, or batch`,
+    );
   }
   if (lambdaConcurrency > LAMBDA_DEFAULT_CONCURRENCY) {
-    warnings.push(`about ${fmt(lambdaConcurrency)} concurrent invocations: above Lambda's default quota of ${LAMBDA_DEFAULT_CONCURRENCY} per account and region`);
+    warnings.push(
+      `about ${fmt(lambdaConcurrency)} concurrent invocations: above Lambda's default quota of ${LAMBDA_DEFAULT_CONCURRENCY} per account and region`,
+    );
   }
   const writeBytesPerSecond = acceptedEventsPerSecond * recordBytes;
   if (
     input.stream === 'on-demand' &&
-    (writeBytesPerSecond > KINESIS_ON_DEMAND_INITIAL_WRITE.bytesPerSecond || acceptedEventsPerSecond > KINESIS_ON_DEMAND_INITIAL_WRITE.recordsPerSecond)
+    (writeBytesPerSecond > KINESIS_ON_DEMAND_INITIAL_WRITE.bytesPerSecond ||
+      acceptedEventsPerSecond > KINESIS_ON_DEMAND_INITIAL_WRITE.recordsPerSecond)
   ) {
-    warnings.push('above a new on-demand stream\'s initial write capacity (4 MB/s, 4,000 records/s): it scales up, but ramp traffic or expect throttling at first');
+    warnings.push(
+      "above a new on-demand stream's initial write capacity (4 MB/s, 4,000 records/s): it scales up, but ramp traffic or expect throttling at first",
+    );
   }
   if (shards !== undefined && shards < shardsNeeded) {
     warnings.push(`${shards} shard(s) cannot take this write load: it needs ${shardsNeeded}`);

@@ -11,12 +11,26 @@ export type ApiKeyContext = { producer: string; keyId: string };
  * key id go on to the ingest handler in the request context. Neither the key
  * nor any header is logged; a denial logs the key id only, when it has one.
  */
-export function createApiKeyAuthorizer({ store, header, logger = new Logger({ serviceName: 'snowgate-authorizer' }) }: { store: Pick<ApiKeyStore, 'get'>; header: string; logger?: Logger }) {
-  return async function authorize(event: Pick<APIGatewayRequestAuthorizerEventV2, 'headers' | 'requestContext'>): Promise<APIGatewaySimpleAuthorizerWithContextResult<ApiKeyContext | Record<string, never>>> {
+export function createApiKeyAuthorizer({
+  store,
+  header,
+  logger = new Logger({ serviceName: 'snowgate-authorizer' }),
+}: {
+  store: Pick<ApiKeyStore, 'get'>;
+  header: string;
+  logger?: Logger;
+}) {
+  return async function authorize(
+    event: Pick<APIGatewayRequestAuthorizerEventV2, 'headers' | 'requestContext'>,
+  ): Promise<APIGatewaySimpleAuthorizerWithContextResult<ApiKeyContext | Record<string, never>>> {
     const presented = event.headers?.[header];
     const verdict = await verifyApiKey(presented, store);
     if (verdict.ok) return { isAuthorized: true, context: { producer: verdict.producer, keyId: verdict.keyId } };
-    logger.warn('API key refused', { reason: verdict.reason, keyId: presented ? apiKeyId(presented) : undefined, requestId: event.requestContext?.requestId });
+    logger.warn('API key refused', {
+      reason: verdict.reason,
+      keyId: presented ? apiKeyId(presented) : undefined,
+      requestId: event.requestContext?.requestId,
+    });
     return { isAuthorized: false, context: {} };
   };
 }

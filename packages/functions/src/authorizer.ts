@@ -7,5 +7,8 @@ import { ssmApiKeyStore } from './api-key-store';
 /** Lambda entry point of the API-key authorizer; its settings are validated at init. */
 const settings = authorizerSettingsFromEnv();
 
-const store = cachedApiKeyStore(ssmApiKeyStore(new SSMClient({}), settings.SNOWGATE_API_KEYS_PREFIX), settings.SNOWGATE_API_KEYS_CACHE_SECONDS * 1_000);
+const store = cachedApiKeyStore(
+  ssmApiKeyStore(new SSMClient({}), settings.SNOWGATE_API_KEYS_PREFIX),
+  settings.SNOWGATE_API_KEYS_CACHE_SECONDS * 1_000,
+);
 export const handler = createApiKeyAuthorizer({ store, header: settings.SNOWGATE_API_KEY_HEADER });

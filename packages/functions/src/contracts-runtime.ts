@@ -15,8 +15,12 @@ export const VALIDATORS_FILE = 'validators.mjs';
 export async function loadCompiledContracts(settings: Pick<IngestSettings, 'contracts' | 'schemasDir'>): Promise<Contracts | undefined> {
   if (settings.contracts.mode === 'off') return undefined;
   const file = resolve(settings.schemasDir ?? 'schemas', VALIDATORS_FILE);
-  if (!existsSync(file)) throw new ConfigError(`contracts mode is "${settings.contracts.mode}" but ${file} is missing: deploy with contracts on, so that synth writes it`);
+  if (!existsSync(file))
+    throw new ConfigError(
+      `contracts mode is "${settings.contracts.mode}" but ${file} is missing: deploy with contracts on, so that synth writes it`,
+    );
   const module = (await import(pathToFileURL(file).href)) as { validators?: ValidatorMap; detailed?: ValidatorMap };
-  if (!module.validators || !module.detailed) throw new ConfigError(`${file} exports no validators: redeploy, so that synth writes it again`);
+  if (!module.validators || !module.detailed)
+    throw new ConfigError(`${file} exports no validators: redeploy, so that synth writes it again`);
   return contractsFromValidators({ validators: module.validators, detailed: module.detailed }, settings.contracts);
 }

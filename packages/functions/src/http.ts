@@ -52,7 +52,10 @@ function requestIdOf(event: APIGatewayProxyEventV2 | undefined): string {
  * could not take the input in time, 500 only for our own bugs. Bad input
  * never arrives here: it is an assessment, not an exception.
  */
-export function ingestErrorHandler(logger: Logger, metrics?: IngestMetrics): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+export function ingestErrorHandler(
+  logger: Logger,
+  metrics?: IngestMetrics,
+): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     onError: async (request) => {
       const error = request.error;
@@ -64,17 +67,32 @@ export function ingestErrorHandler(logger: Logger, metrics?: IngestMetrics): Mid
           requestId,
           accepted: 0,
           rejected: 0,
-          errors: [{ index: null, reason: 'downstream_unavailable', message: `${error.message}; nothing in this request is acknowledged, retry it` }],
+          errors: [
+            {
+              index: null,
+              reason: 'downstream_unavailable',
+              message: `${error.message}; nothing in this request is acknowledged, retry it`,
+            },
+          ],
         };
         request.response = jsonResponse(503, body, { 'retry-after': String(error.retryAfterSeconds) });
         return;
       }
-      logger.error('unexpected error; answered 500', { requestId, error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) });
+      logger.error('unexpected error; answered 500', {
+        requestId,
+        error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+      });
       const body: IngestResponse = {
         requestId,
         accepted: 0,
         rejected: 0,
-        errors: [{ index: null, reason: error instanceof IngestError ? error.name : 'internal_error', message: 'internal error; nothing in this request is acknowledged, retry it' }],
+        errors: [
+          {
+            index: null,
+            reason: error instanceof IngestError ? error.name : 'internal_error',
+            message: 'internal error; nothing in this request is acknowledged, retry it',
+          },
+        ],
       };
       request.response = jsonResponse(500, body);
     },

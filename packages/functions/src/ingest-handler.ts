@@ -70,12 +70,18 @@ export function createIngestHandler({
     // The write budget starts once the input is judged: a slow assessment (a large body, many schema errors)
     // must not turn bad input into a 503. The Lambda's remaining time still caps it.
     const assessed = clock.now();
-    const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS : Infinity;
+    const remaining =
+      typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS : Infinity;
     const deadline = assessed + Math.max(0, Math.min(settings.write.budgetMs, remaining));
     const delivery = assessment.accepted.length > 0 ? putRecords(assessment.accepted, deadline) : undefined;
     const quarantined = needsQuarantine(assessment)
       ? quarantine(
-          buildQuarantineObject(assessment, { status, headers: request.headers, sourceIp: request.sourceIp, maxInputBytes: settings.limits.quarantineMaxInputBytes }),
+          buildQuarantineObject(assessment, {
+            status,
+            headers: request.headers,
+            sourceIp: request.sourceIp,
+            maxInputBytes: settings.limits.quarantineMaxInputBytes,
+          }),
           deadline,
         )
       : undefined;
@@ -104,7 +110,13 @@ export function createIngestHandler({
       quarantineKey: errors.value,
       // Contract mode `warn`: what `enforce` would have rejected, without the records' content.
       ...(assessment.warnings.length > 0
-        ? { schemaWarnings: assessment.warnings.map(({ index, reason, schema }) => ({ index, reason, ...(schema ? { schema: `${schema.type}/${schema.version}` } : {}) })) }
+        ? {
+            schemaWarnings: assessment.warnings.map(({ index, reason, schema }) => ({
+              index,
+              reason,
+              ...(schema ? { schema: `${schema.type}/${schema.version}` } : {}),
+            })),
+          }
         : {}),
       putRecords: stream.value,
       durationMs: clock.now() - started,
@@ -112,8 +124,10 @@ export function createIngestHandler({
     return jsonResponse(status, responseOf(assessment));
   }
 
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(ingest)
-    // Never log the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it carries credentials and bodies.
-    .use(injectLambdaContext(logger, { logEvent: false }))
-    .use(ingestErrorHandler(logger, metrics));
+  return (
+    middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(ingest)
+      // Never log the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it carries credentials and bodies.
+      .use(injectLambdaContext(logger, { logEvent: false }))
+      .use(ingestErrorHandler(logger, metrics))
+  );
 }

@@ -5,14 +5,26 @@ import type { IngestSettings } from '@snowgate/config';
 const encoder = new TextEncoder();
 
 /** Client errors a retry cannot fix: the call itself is wrong, not the moment. */
-const NON_RETRYABLE = new Set(['ResourceNotFoundException', 'AccessDeniedException', 'ValidationException', 'InvalidArgumentException', 'KMSAccessDeniedException', 'KMSDisabledException', 'KMSNotFoundException']);
+const NON_RETRYABLE = new Set([
+  'ResourceNotFoundException',
+  'AccessDeniedException',
+  'ValidationException',
+  'InvalidArgumentException',
+  'KMSAccessDeniedException',
+  'KMSDisabledException',
+  'KMSNotFoundException',
+]);
 
 /**
  * Puts accepted records on the stream with PutRecords, partition key = the
  * record's id, and retries only the entries that failed (PutRecords is not
  * atomic: the others are already stored).
  */
-export function createKinesisWriter(kinesis: KinesisClient, settings: Pick<IngestSettings, 'streamName' | 'write'>, clock: Clock = systemClock) {
+export function createKinesisWriter(
+  kinesis: KinesisClient,
+  settings: Pick<IngestSettings, 'streamName' | 'write'>,
+  clock: Clock = systemClock,
+) {
   return async function putRecords(records: readonly AcceptedRecord[], deadline: number): Promise<DeliveryStats> {
     return deliverWithRetry(
       records,

@@ -40,7 +40,10 @@ export interface IngestMetrics {
  * a dimension, so that stages sharing an account do not mix; per-reason counts go
  * in documents of their own, with dimension `Reason`.
  */
-export function createEmfMetrics(stage: string, metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE, defaultDimensions: { stage } })): IngestMetrics {
+export function createEmfMetrics(
+  stage: string,
+  metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE, defaultDimensions: { stage } }),
+): IngestMetrics {
   return {
     record(outcome) {
       metrics.addMetric(METRIC.accepted, MetricUnit.Count, outcome.accepted);

@@ -8,7 +8,11 @@ import { randomUUID } from 'node:crypto';
  * `If-None-Match: *` makes S3 refuse to replace an existing object, should a
  * key ever repeat. Resolves with the key once S3 has acknowledged it.
  */
-export function createQuarantineWriter(s3: S3Client, settings: Pick<IngestSettings, 'errorBucket' | 'errorPrefix' | 'write'>, clock: Clock = systemClock) {
+export function createQuarantineWriter(
+  s3: S3Client,
+  settings: Pick<IngestSettings, 'errorBucket' | 'errorPrefix' | 'write'>,
+  clock: Clock = systemClock,
+) {
   return async function quarantine(object: QuarantineObject, deadline: number): Promise<string> {
     const key = quarantineKey(settings.errorPrefix, object.received_at, object.request_id, randomUUID());
     try {
@@ -30,7 +34,11 @@ export function createQuarantineWriter(s3: S3Client, settings: Pick<IngestSettin
     } catch (cause) {
       // The key is new (a random UUID in it): "already exists" can only mean that an earlier attempt of this very
       // write (the SDK's retry after a lost answer) stored it. It is durable; answering 503 would quarantine it twice.
-      if ((cause as Error).name === 'PreconditionFailed' || (cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return key;
+      if (
+        (cause as Error).name === 'PreconditionFailed' ||
+        (cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412
+      )
+        return key;
       throw new DownstreamUnavailableError(
         `error bucket did not store the rejected input: ${(cause as Error).name}: ${(cause as Error).message}`,
         settings.write.retryAfterSeconds,

@@ -45,9 +45,14 @@ export async function loadFix(path: string): Promise<{ fix: FixFunction; name: s
   }
   // A CommonJS module arrives as { default: module.exports }.
   const candidate = module.default ?? module.fix;
-  const fix = typeof candidate === 'function' ? candidate : (candidate as { default?: unknown; fix?: unknown } | undefined)?.default ?? (candidate as { fix?: unknown } | undefined)?.fix;
+  const fix =
+    typeof candidate === 'function'
+      ? candidate
+      : ((candidate as { default?: unknown; fix?: unknown } | undefined)?.default ?? (candidate as { fix?: unknown } | undefined)?.fix);
   if (typeof fix !== 'function') {
-    throw new FixModuleError(`fix module ${path} must export a function (record, context) => record | null, as its default export or as "fix"; it exports ${Object.keys(module).join(', ') || 'nothing'}`);
+    throw new FixModuleError(
+      `fix module ${path} must export a function (record, context) => record | null, as its default export or as "fix"; it exports ${Object.keys(module).join(', ') || 'nothing'}`,
+    );
   }
   return { fix: fix as FixFunction, name: path };
 }

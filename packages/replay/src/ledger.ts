@@ -46,7 +46,9 @@ export async function readLedger(s3: S3Client, bucket: string, objectKey: string
 }
 
 export async function writeLedger(s3: S3Client, bucket: string, entry: LedgerEntry): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: ledgerKey(entry.object), Body: JSON.stringify(entry), ContentType: 'application/json' }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: ledgerKey(entry.object), Body: JSON.stringify(entry), ContentType: 'application/json' }),
+  );
 }
 
 export class ReplayLockedError extends Error {
@@ -62,9 +64,21 @@ export async function acquireLock(s3: S3Client, bucket: string, run: string, bre
   if (breakLock) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: LOCK_KEY }));
   const holder = { run, host: hostname(), pid: process.pid, started_at: new Date().toISOString() };
   try {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: LOCK_KEY, Body: JSON.stringify(holder), ContentType: 'application/json', IfNoneMatch: '*' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: LOCK_KEY,
+        Body: JSON.stringify(holder),
+        ContentType: 'application/json',
+        IfNoneMatch: '*',
+      }),
+    );
   } catch (error) {
-    if ((error as Error).name !== 'PreconditionFailed' && (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 412) throw error;
+    if (
+      (error as Error).name !== 'PreconditionFailed' &&
+      (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 412
+    )
+      throw error;
     let current = 'another run';
     try {
       const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: LOCK_KEY }));
@@ -73,7 +87,9 @@ export async function acquireLock(s3: S3Client, bucket: string, run: string, bre
     } catch {
       // gone in between: the message stays general
     }
-    throw new ReplayLockedError(`another replay holds s3://${bucket}/${LOCK_KEY}: ${current}. If it is no longer running, run again with --break-lock`);
+    throw new ReplayLockedError(
+      `another replay holds s3://${bucket}/${LOCK_KEY}: ${current}. If it is no longer running, run again with --break-lock`,
+    );
   }
   // Released only while it is still ours: after a mistaken --break-lock, another run's lock stays.
   return async () => {

@@ -1,6 +1,14 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { assessReplay, chunkForPutRecords, replayCandidates, type Contracts, type QuarantineObject, type ReplayCandidate, type ReplayRejection } from '@snowgate/core';
+import {
+  assessReplay,
+  chunkForPutRecords,
+  replayCandidates,
+  type Contracts,
+  type QuarantineObject,
+  type ReplayCandidate,
+  type ReplayRejection,
+} from '@snowgate/core';
 import type { IngestSettings } from '@snowgate/config';
 import { createKinesisWriter } from '@snowgate/functions/kinesis-writer';
 import { randomUUID } from 'node:crypto';
@@ -167,7 +175,12 @@ async function replayObject(
   let recoveredIndices: number[] = [];
   if (ledger.inflight && options.send) {
     const { run: previous, since, indices } = ledger.inflight;
-    const found = await findOnStream(kinesis, settings.streamName, new Date(since), indices.map((index) => ({ run: previous, object: key, index })));
+    const found = await findOnStream(
+      kinesis,
+      settings.streamName,
+      new Date(since),
+      indices.map((index) => ({ run: previous, object: key, index })),
+    );
     recoveredIndices = [...found];
     ledger.sent = union(ledger.sent, [...found]);
     ledger.inflight = null;
@@ -193,9 +206,12 @@ async function replayObject(
       if (candidate.raw === undefined) {
         // Unrecoverable input of a body refused whole is the body itself, not one of its records.
         const what = object.body ? 'the body' : `record ${candidate.index}`;
-        failing.push({ index: candidate.index, reason: candidate.reason, message: `${what} cannot be replayed: ${candidate.unrecoverable}` });
-      }
-      else inputs.push({ index: candidate.index, text: candidate.raw });
+        failing.push({
+          index: candidate.index,
+          reason: candidate.reason,
+          message: `${what} cannot be replayed: ${candidate.unrecoverable}`,
+        });
+      } else inputs.push({ index: candidate.index, text: candidate.raw });
       continue;
     }
     const text = await applyFix(options.fix, candidate, object, key);
@@ -225,11 +241,24 @@ async function replayObject(
     sent = verdict.accepted.length;
   }
   const counts = { alreadySent, recovered: recoveredIndices.length, ...(options.send ? { sent } : { wouldSend: sent }) };
-  return { key, receivedAt: object.received_at, requestId: object.request_id, reasons: object.reasons, ...counts, failing, dropped } as ObjectReport;
+  return {
+    key,
+    receivedAt: object.received_at,
+    requestId: object.request_id,
+    reasons: object.reasons,
+    ...counts,
+    failing,
+    dropped,
+  } as ObjectReport;
 }
 
 /** The fix's record as JSON text, or undefined when the fix leaves it out. A fix that throws stops the run: it is a bug, not a verdict. */
-async function applyFix(fix: NonNullable<ReplayOptions['fix']>, candidate: ReplayCandidate, object: QuarantineObject, key: string): Promise<string | undefined> {
+async function applyFix(
+  fix: NonNullable<ReplayOptions['fix']>,
+  candidate: ReplayCandidate,
+  object: QuarantineObject,
+  key: string,
+): Promise<string | undefined> {
   let parsed: unknown;
   try {
     parsed = candidate.raw === undefined ? undefined : JSON.parse(candidate.raw);
@@ -238,18 +267,33 @@ async function applyFix(fix: NonNullable<ReplayOptions['fix']>, candidate: Repla
   }
   let fixed: unknown;
   try {
-    fixed = await fix.fix(parsed, { raw: candidate.raw, reason: candidate.reason, index: candidate.index, requestId: object.request_id, receivedAt: object.received_at, object: key });
+    fixed = await fix.fix(parsed, {
+      raw: candidate.raw,
+      reason: candidate.reason,
+      index: candidate.index,
+      requestId: object.request_id,
+      receivedAt: object.received_at,
+      object: key,
+    });
   } catch (error) {
-    throw new FixModuleError(`fix ${fix.name} threw on record ${candidate.index} of ${key}: ${(error as Error).message}; nothing more is sent (what was sent is recorded)`, { cause: error });
+    throw new FixModuleError(
+      `fix ${fix.name} threw on record ${candidate.index} of ${key}: ${(error as Error).message}; nothing more is sent (what was sent is recorded)`,
+      { cause: error },
+    );
   }
   if (fixed === null || fixed === undefined) return undefined;
   let text: string | undefined;
   try {
     text = JSON.stringify(fixed);
   } catch (error) {
-    throw new FixModuleError(`fix ${fix.name} returned something that is not JSON for record ${candidate.index} of ${key}: ${(error as Error).message}`);
+    throw new FixModuleError(
+      `fix ${fix.name} returned something that is not JSON for record ${candidate.index} of ${key}: ${(error as Error).message}`,
+    );
   }
-  if (text === undefined) throw new FixModuleError(`fix ${fix.name} returned a ${typeof fixed} for record ${candidate.index} of ${key}: return a record (an object) or null`);
+  if (text === undefined)
+    throw new FixModuleError(
+      `fix ${fix.name} returned a ${typeof fixed} for record ${candidate.index} of ${key}: return a record (an object) or null`,
+    );
   return text;
 }
 

@@ -15,7 +15,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * This is how a run that stopped between PutRecords and its ledger write
  * learns what Kinesis acknowledged, instead of sending it twice.
  */
-export async function findOnStream(kinesis: KinesisClient, streamName: string, since: Date, markers: readonly ReplayMarker[]): Promise<Set<number>> {
+export async function findOnStream(
+  kinesis: KinesisClient,
+  streamName: string,
+  since: Date,
+  markers: readonly ReplayMarker[],
+): Promise<Set<number>> {
   const wanted = new Map(markers.map((m) => [replayMarkerText(m), m.index]));
   const started = Date.now();
   const found = new Set<number>();
@@ -28,7 +33,14 @@ export async function findOnStream(kinesis: KinesisClient, streamName: string, s
   } while (token);
   for (const shardId of shards) {
     let iterator = (
-      await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(since.getTime() - CLOCK_SKEW_MS) }))
+      await kinesis.send(
+        new GetShardIteratorCommand({
+          StreamName: streamName,
+          ShardId: shardId,
+          ShardIteratorType: 'AT_TIMESTAMP',
+          Timestamp: new Date(since.getTime() - CLOCK_SKEW_MS),
+        }),
+      )
     ).ShardIterator;
     for (let calls = 0; iterator && found.size < wanted.size; calls++) {
       // GetRecords allows 5 calls per second per shard, shared with Firehose: stay well under it.

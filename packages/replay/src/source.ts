@@ -25,11 +25,23 @@ export function keyTime(key: string): Date | undefined {
  * asked, filtered by reason. With a request id, only keys that carry it are
  * read, and the object must name it.
  */
-export async function* listQuarantine(s3: S3Client, bucket: string, prefix: string, filter: QuarantineFilter): AsyncGenerator<{ key: string; object: QuarantineObject }> {
+export async function* listQuarantine(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  filter: QuarantineFilter,
+): AsyncGenerator<{ key: string; object: QuarantineObject }> {
   const startAfter = filter.from ? `${prefix}dt=${filter.from.toISOString().slice(0, 10)}/` : undefined;
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, ...(token ? {} : startAfter ? { StartAfter: startAfter } : {}) }));
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        ContinuationToken: token,
+        ...(token ? {} : startAfter ? { StartAfter: startAfter } : {}),
+      }),
+    );
     for (const { Key: key } of page.Contents ?? []) {
       if (!key) continue;
       const at = keyTime(key);

@@ -6,7 +6,6 @@ import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-
 export interface ReplayTarget {
   description: string;
   settings: IngestSettings;
@@ -38,8 +37,14 @@ export function resolveTarget(options: TargetOptions): ReplayTarget {
   if (options.stage === 'local') {
     const dataDir = twinDataDir(options.dataDir);
     const file = endpointsFile(dataDir);
-    if (!existsSync(file)) throw new Error(`no ${file}: start the twin first (pnpm start${options.dataDir ? ` --data-dir ${options.dataDir}` : ''})`);
-    const endpoints = JSON.parse(readFileSync(file, 'utf8')) as { kinesis: string; s3: string; stream: string; buckets: { errors: string } };
+    if (!existsSync(file))
+      throw new Error(`no ${file}: start the twin first (pnpm start${options.dataDir ? ` --data-dir ${options.dataDir}` : ''})`);
+    const endpoints = JSON.parse(readFileSync(file, 'utf8')) as {
+      kinesis: string;
+      s3: string;
+      stream: string;
+      buckets: { errors: string };
+    };
     const stage = loadStageConfig('local', undefined, options.config && resolve(options.config));
     const settings = parseIngestSettings({
       streamName: endpoints.stream,
@@ -52,15 +57,25 @@ export function resolveTarget(options: TargetOptions): ReplayTarget {
       contracts: stage.contracts,
       schemasDir,
     });
-    return { description: `the local twin (${dataDir})`, settings, contracts: loadContracts(settings.contracts, schemasDir), clients: createClients(settings, LOCAL_CREDENTIALS) };
+    return {
+      description: `the local twin (${dataDir})`,
+      settings,
+      contracts: loadContracts(settings.contracts, schemasDir),
+      clients: createClients(settings, LOCAL_CREDENTIALS),
+    };
   }
   const outputsFile = resolve(options.outputs ?? '.sst/outputs.json');
-  if (!existsSync(outputsFile)) throw new Error(`no ${outputsFile}: deploy stage ${options.stage} first (pnpm sst deploy --stage ${options.stage}), or pass --outputs <file>`);
+  if (!existsSync(outputsFile))
+    throw new Error(
+      `no ${outputsFile}: deploy stage ${options.stage} first (pnpm sst deploy --stage ${options.stage}), or pass --outputs <file>`,
+    );
   const all = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>;
   const storage = all[`${options.stage}-snowgate-Storage`];
   const stream = all[`${options.stage}-snowgate-Stream`];
   if (!storage?.ErrorBucket || !stream?.StreamName) {
-    throw new Error(`${outputsFile} has no ErrorBucket / StreamName for stage "${options.stage}" (looked for ${options.stage}-snowgate-Storage and -Stream): deploy that stage first`);
+    throw new Error(
+      `${outputsFile} has no ErrorBucket / StreamName for stage "${options.stage}" (looked for ${options.stage}-snowgate-Storage and -Stream): deploy that stage first`,
+    );
   }
   const stage = loadStageConfig(options.stage);
   const settings = parseIngestSettings({
@@ -72,5 +87,10 @@ export function resolveTarget(options: TargetOptions): ReplayTarget {
     contracts: stage.contracts,
     schemasDir,
   });
-  return { description: `stage ${options.stage} (s3://${storage.ErrorBucket}, stream ${stream.StreamName})`, settings, contracts: loadContracts(settings.contracts, schemasDir), clients: createClients(settings) };
+  return {
+    description: `stage ${options.stage} (s3://${storage.ErrorBucket}, stream ${stream.StreamName})`,
+    settings,
+    contracts: loadContracts(settings.contracts, schemasDir),
+    clients: createClients(settings),
+  };
 }

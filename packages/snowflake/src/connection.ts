@@ -16,11 +16,15 @@ export async function connectSnowflake(settings: ConnectionSettings, role: strin
     authenticator: 'SNOWFLAKE_JWT',
     role,
     application: 'Snowgate',
-    ...(settings.SNOWFLAKE_PRIVATE_KEY_PATH ? { privateKeyPath: settings.SNOWFLAKE_PRIVATE_KEY_PATH } : { privateKey: settings.SNOWFLAKE_PRIVATE_KEY! }),
+    ...(settings.SNOWFLAKE_PRIVATE_KEY_PATH
+      ? { privateKeyPath: settings.SNOWFLAKE_PRIVATE_KEY_PATH }
+      : { privateKey: settings.SNOWFLAKE_PRIVATE_KEY! }),
     ...(settings.SNOWFLAKE_PRIVATE_KEY_PASSPHRASE ? { privateKeyPass: settings.SNOWFLAKE_PRIVATE_KEY_PASSPHRASE } : {}),
   };
   const connection = sdk(options);
-  await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(new Error(`Snowflake sign-in failed: ${error.message}`)) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    connection.connect((error) => (error ? reject(new Error(`Snowflake sign-in failed: ${error.message}`)) : resolve())),
+  );
   return {
     execute: (sqlText) =>
       new Promise((resolve, reject) => {

@@ -10,7 +10,11 @@ import { z } from 'zod';
  */
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,254}$/, 'an unquoted Snowflake identifier (letters, digits, _ and $)');
 /** Text that goes inside '…': no quote, backslash or line break (so no escaping is ever needed). */
-const literal = (pattern: RegExp, what: string) => z.string().regex(pattern, what).refine((v) => !/['\\\r\n]/.test(v), "no ', \\ or line break");
+const literal = (pattern: RegExp, what: string) =>
+  z
+    .string()
+    .regex(pattern, what)
+    .refine((v) => !/['\\\r\n]/.test(v), "no ', \\ or line break");
 
 /** Everything the SQL in `snowflake/` takes: names and ARNs are variables, never literals. */
 export const snowflakeVariablesSchema = z.object({
@@ -31,7 +35,10 @@ export const snowflakeVariablesSchema = z.object({
   /** The stack's output SnowflakeExternalId (config `snowflake.externalId`). */
   external_id: literal(/^[\w+=,.@:/-]{2,1224}$/, 'an external ID'),
   /** The stack's output SnowflakeStageUrl: `s3://<landing bucket>/<prefix>/`, with the trailing slash. */
-  stage_url: literal(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([A-Za-z0-9!_.*()=-]+\/)+$/, 's3://<bucket>/<prefix>/ with a trailing slash'),
+  stage_url: literal(
+    /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([A-Za-z0-9!_.*()=-]+\/)+$/,
+    's3://<bucket>/<prefix>/ with a trailing slash',
+  ),
 });
 export type SnowflakeVariables = z.infer<typeof snowflakeVariablesSchema>;
 
@@ -73,8 +80,10 @@ export function splitStatements(script: string): string[] {
     if (c === "'" || c === '"') {
       i++;
       while (i < script.length) {
-        if (script[i] === c && script[i + 1] === c) i += 2; // '' inside '…'
-        else if (c === "'" && script[i] === '\\') i += 2; // \' inside '…'
+        if (script[i] === c && script[i + 1] === c)
+          i += 2; // '' inside '…'
+        else if (c === "'" && script[i] === '\\')
+          i += 2; // \' inside '…'
         else if (script[i] === c) break;
         else i++;
       }
@@ -101,7 +110,9 @@ export function splitStatements(script: string): string[] {
 
 /** The statement without `--` and `/* … *\/` comments (outside strings), for display and checks. */
 export function stripComments(statement: string): string {
-  return statement.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\//g, (m) => (m.startsWith('--') || m.startsWith('/*') ? '' : m)).trim();
+  return statement
+    .replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\//g, (m) => (m.startsWith('--') || m.startsWith('/*') ? '' : m))
+    .trim();
 }
 
 export interface Script {
@@ -141,7 +152,10 @@ export const SNOWFLAKE_DIR = new URL('../../../snowflake/', import.meta.url).pat
 
 /** Every migration, rendered and split into statements, in the order they run. */
 export function renderMigrations(variables: SnowflakeVariables, dir = join(SNOWFLAKE_DIR, 'migrations')): Script[] {
-  return migrationFiles(dir).map((file) => ({ file, statements: splitStatements(render(readFileSync(join(dir, file), 'utf8'), variables, file)) }));
+  return migrationFiles(dir).map((file) => ({
+    file,
+    statements: splitStatements(render(readFileSync(join(dir, file), 'utf8'), variables, file)),
+  }));
 }
 
 /** The teardown script, rendered. */

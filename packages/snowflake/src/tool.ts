@@ -23,12 +23,14 @@ export type StackOutputs = z.infer<typeof stackOutputsSchema>;
  * (`{ "<stage>-<app>-Snowflake": { "SnowflakeRoleArn": … } }`).
  */
 export function readStackOutputs(stage: string, file: string, app = 'snowgate'): StackOutputs {
-  if (!existsSync(file)) throw new Error(`no ${file}: deploy the AWS side first (pnpm sst deploy --stage ${stage}), or pass --outputs <file>`);
+  if (!existsSync(file))
+    throw new Error(`no ${file}: deploy the AWS side first (pnpm sst deploy --stage ${stage}), or pass --outputs <file>`);
   const all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>;
   const key = `${stage}-${app}-Snowflake`;
   if (!(key in all)) throw new Error(`${file} has no outputs for stage "${stage}" (looked for "${key}"): deploy that stage first`);
   const parsed = stackOutputsSchema.safeParse(all[key]);
-  if (!parsed.success) throw new Error(`${file} → ${key} lacks ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}: redeploy the stage`);
+  if (!parsed.success)
+    throw new Error(`${file} → ${key} lacks ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}: redeploy the stage`);
   return parsed.data;
 }
 
@@ -123,11 +125,13 @@ async function refuseDrift(session: SqlSession, v: SnowflakeVariables, scripts: 
   const column = (row: Record<string, unknown> | undefined, name: string) => (row ? (row[name] ?? row[name.toUpperCase()]) : undefined);
   const stage = column((await existing(`SHOW STAGES LIKE '${v.stage}' IN SCHEMA ${v.database}.${v.schema}`))[0], 'url');
   const problems: string[] = [];
-  if (typeof stage === 'string' && stage !== v.stage_url) problems.push(`stage ${v.stage} reads ${stage}, the stack's landing prefix is now ${v.stage_url}`);
+  if (typeof stage === 'string' && stage !== v.stage_url)
+    problems.push(`stage ${v.stage} reads ${stage}, the stack's landing prefix is now ${v.stage_url}`);
   const pipe = column((await existing(`SHOW PIPES LIKE '${v.pipe}' IN SCHEMA ${v.database}.${v.schema}`))[0], 'definition');
   const created = scripts.flatMap((s) => s.statements).find((st) => /^CREATE PIPE\b/i.test(stripComments(st)));
   const copy = created ? normalize(created.slice(created.search(/\bAS\s+COPY\b/i) + 2)) : undefined;
-  if (typeof pipe === 'string' && copy && normalize(pipe) !== copy) problems.push(`pipe ${v.pipe} runs a different COPY than snowflake/migrations/V1.4.0__pipe.sql`);
+  if (typeof pipe === 'string' && copy && normalize(pipe) !== copy)
+    problems.push(`pipe ${v.pipe} runs a different COPY than snowflake/migrations/V1.4.0__pipe.sql`);
   if (problems.length) {
     throw new Error(
       `${problems.join('; ')}. Neither can change in place: recreate them as snowflake/README.md ("Changing the prefix or the COPY") describes, then apply again. Nothing was run.`,
@@ -157,8 +161,11 @@ export async function applySnowflake(options: ToolOptions): Promise<{ iamUserArn
     if (!iamUserArn) throw new Error(`DESC INTEGRATION ${v.integration} shows no STORAGE_AWS_IAM_USER_ARN`);
     if (externalId !== v.external_id) throw new Error(`integration ${v.integration} has external ID ${externalId}, not ${v.external_id}`);
     const pipes = await session.execute(`SHOW PIPES LIKE '${v.pipe}' IN SCHEMA ${v.database}.${v.schema}`);
-    const notificationChannelArn = pipes.map((p) => p.notification_channel ?? p.NOTIFICATION_CHANNEL).find((c) => typeof c === 'string' && c.startsWith('arn:'));
-    if (typeof notificationChannelArn !== 'string') throw new Error(`SHOW PIPES shows no notification_channel for ${v.pipe}: is AUTO_INGEST on?`);
+    const notificationChannelArn = pipes
+      .map((p) => p.notification_channel ?? p.NOTIFICATION_CHANNEL)
+      .find((c) => typeof c === 'string' && c.startsWith('arn:'));
+    if (typeof notificationChannelArn !== 'string')
+      throw new Error(`SHOW PIPES shows no notification_channel for ${v.pipe}: is AUTO_INGEST on?`);
     const written = { iamUserArn, notificationChannelArn };
     // The stack will read it back: refuse to write what it would refuse.
     parseStageConfig({ ...options.config, snowflake: { ...options.config.snowflake, ...written } }, `values read from Snowflake`);
@@ -188,5 +195,7 @@ export async function removeSnowflake(options: ToolOptions): Promise<void> {
     await session.close();
   }
   rmSync(join(options.configDir, `${options.stage}.snowflake.json`), { force: true });
-  options.print(`removed config/${options.stage}.snowflake.json; next: pnpm sst deploy --stage ${options.stage} (drops the notification), or pnpm sst remove --stage ${options.stage}`);
+  options.print(
+    `removed config/${options.stage}.snowflake.json; next: pnpm sst deploy --stage ${options.stage} (drops the notification), or pnpm sst remove --stage ${options.stage}`,
+  );
 }

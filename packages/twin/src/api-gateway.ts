@@ -13,7 +13,9 @@ import http from 'node:http';
 export const API_GATEWAY_MAX_PAYLOAD_BYTES = 10 * 1_048_576;
 
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
-export type Authorize = (event: Pick<APIGatewayRequestAuthorizerEventV2, 'headers' | 'requestContext'>) => Promise<{ isAuthorized: boolean; context?: object }>;
+export type Authorize = (
+  event: Pick<APIGatewayRequestAuthorizerEventV2, 'headers' | 'requestContext'>,
+) => Promise<{ isAuthorized: boolean; context?: object }>;
 
 /** A route's Lambda integration, and the Lambda authorizer in front of it, if any. */
 export interface LambdaRoute {
@@ -55,7 +57,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * Gateway does: lower-cased header names, repeated headers joined with commas,
  * text bodies as strings and anything else base64-encoded.
  */
-export function toApiGatewayEvent(req: http.IncomingMessage, body: Buffer, routeKey: string, timeoutMs: number): { event: APIGatewayProxyEventV2; context: Context } {
+export function toApiGatewayEvent(
+  req: http.IncomingMessage,
+  body: Buffer,
+  routeKey: string,
+  timeoutMs: number,
+): { event: APIGatewayProxyEventV2; context: Context } {
   const headers: Record<string, string> = {};
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!.toLowerCase();
@@ -87,14 +94,20 @@ export function toApiGatewayEvent(req: http.IncomingMessage, body: Buffer, route
       apiId: 'local',
       domainName: headers.host ?? 'localhost',
       domainPrefix: 'local',
-      http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId,
       routeKey,
       stage: '$default',
       time: new Date(now).toUTCString(),
       timeEpoch: now,
     },
-    body: body.length === 0 ? undefined : text ?? body.toString('base64'),
+    body: body.length === 0 ? undefined : (text ?? body.toString('base64')),
     isBase64Encoded: body.length > 0 && text === undefined,
   };
   const deadline = now + timeoutMs;
@@ -124,26 +137,45 @@ export function toApiGatewayEvent(req: http.IncomingMessage, body: Buffer, route
  * header's value; the twin asks every time, so revocation is immediate here.)
  */
 export function withLambdaAuthorizer(handler: LambdaHandler, header: string, authorize: Authorize): LambdaHandler {
-  const refuse = (statusCode: number, message: string): APIGatewayProxyStructuredResultV2 => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message }) });
+  const refuse = (statusCode: number, message: string): APIGatewayProxyStructuredResultV2 => ({
+    statusCode,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ message }),
+  });
   return async (event, context) => {
     const presented = event.headers?.[header];
     if (presented === undefined || presented === '') return refuse(401, 'Unauthorized');
-    const answer = await authorize({ headers: event.headers, requestContext: event.requestContext as unknown as APIGatewayRequestAuthorizerEventV2['requestContext'] });
+    const answer = await authorize({
+      headers: event.headers,
+      requestContext: event.requestContext as unknown as APIGatewayRequestAuthorizerEventV2['requestContext'],
+    });
     if (!answer.isAuthorized) return refuse(403, 'Forbidden');
-    const requestContext = { ...event.requestContext, authorizer: { lambda: answer.context ?? {} } } as APIGatewayProxyEventV2['requestContext'];
+    const requestContext = {
+      ...event.requestContext,
+      authorizer: { lambda: answer.context ?? {} },
+    } as APIGatewayProxyEventV2['requestContext'];
     return handler({ ...event, requestContext }, context);
   };
 }
 
 export function createApiGateway({ routes, timeoutMs, unrouted }: ApiGatewayOptions): ApiGateway {
   const integrations = new Map(
-    Object.entries(routes).map(([routeKey, route]) => [routeKey, route.authorizer ? withLambdaAuthorizer(route.handler, route.authorizer.header, route.authorizer.authorize) : route.handler]),
+    Object.entries(routes).map(([routeKey, route]) => [
+      routeKey,
+      route.authorizer ? withLambdaAuthorizer(route.handler, route.authorizer.header, route.authorizer.authorize) : route.handler,
+    ]),
   );
   const inFlight = new Set<Promise<void>>();
   const listeners: ((routeKey: string, status: number) => void)[] = [];
 
   let stopping = false;
-  const send = (res: http.ServerResponse, status: number, headers: Record<string, string>, body: string | undefined, requestId?: string) => {
+  const send = (
+    res: http.ServerResponse,
+    status: number,
+    headers: Record<string, string>,
+    body: string | undefined,
+    requestId?: string,
+  ) => {
     if (res.headersSent || res.destroyed) return;
     const payload = body ?? '';
     res.writeHead(status, {
@@ -167,7 +199,12 @@ export function createApiGateway({ routes, timeoutMs, unrouted }: ApiGatewayOpti
         for await (const chunk of req) {
           size += (chunk as Buffer).length;
           if (size > API_GATEWAY_MAX_PAYLOAD_BYTES) {
-            send(res, 413, { 'content-type': 'application/json', connection: 'close' }, JSON.stringify({ message: 'Request Entity Too Large' }));
+            send(
+              res,
+              413,
+              { 'content-type': 'application/json', connection: 'close' },
+              JSON.stringify({ message: 'Request Entity Too Large' }),
+            );
             res.once('finish', () => req.destroy());
             return;
           }
@@ -185,7 +222,10 @@ export function createApiGateway({ routes, timeoutMs, unrouted }: ApiGatewayOpti
           const status = result.statusCode ?? 200;
           send(res, status, (result.headers ?? {}) as Record<string, string>, result.body, event.requestContext.requestId);
           for (const l of listeners) l(routeKey, status);
-        } else if (unrouted && (await unrouted({ req, res, body, send: (status, headers, payload) => send(res, status, headers, payload) }))) {
+        } else if (
+          unrouted &&
+          (await unrouted({ req, res, body, send: (status, headers, payload) => send(res, status, headers, payload) }))
+        ) {
           // answered by the unrouted handler
         } else {
           send(res, 404, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Not Found' }));

@@ -1,4 +1,10 @@
-import { PutRecordsCommand, type KinesisClient, type PutRecordsCommandInput, type PutRecordsCommandOutput, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import {
+  PutRecordsCommand,
+  type KinesisClient,
+  type PutRecordsCommandInput,
+  type PutRecordsCommandOutput,
+  type PutRecordsRequestEntry,
+} from '@aws-sdk/client-kinesis';
 import { KINESIS_PUT_RECORDS_MAX_BYTES, KINESIS_PUT_RECORDS_MAX_RECORDS } from '@snowgate/core';
 
 interface Waiting {
@@ -60,7 +66,8 @@ export function coalescePutRecords(client: KinesisClient, raw: KinesisClient): v
           queuedBytes = 0;
           if (batch.length > 0) send(batch);
         };
-        if (queuedRecords + records.length > KINESIS_PUT_RECORDS_MAX_RECORDS || queuedBytes + bytes > KINESIS_PUT_RECORDS_MAX_BYTES) flush();
+        if (queuedRecords + records.length > KINESIS_PUT_RECORDS_MAX_RECORDS || queuedBytes + bytes > KINESIS_PUT_RECORDS_MAX_BYTES)
+          flush();
         queue.push({ records, bytes, resolve, reject });
         queuedRecords += records.length;
         queuedBytes += bytes;

@@ -27,7 +27,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 };
 
 export const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -73,7 +74,9 @@ function isSameOrigin(req: http.IncomingMessage): boolean {
 }
 
 export function createDashboard(sources: DashboardSources) {
-  const assets = Object.fromEntries(Object.entries(ASSETS).map(([path, a]) => [path, { ...a, body: readFileSync(new URL(`./dashboard/${a.file}`, import.meta.url)) }]));
+  const assets = Object.fromEntries(
+    Object.entries(ASSETS).map(([path, a]) => [path, { ...a, body: readFileSync(new URL(`./dashboard/${a.file}`, import.meta.url)) }]),
+  );
   const samples: Sample[] = [];
   const sample = () => {
     const s = sources.status();
@@ -107,7 +110,9 @@ export function createDashboard(sources: DashboardSources) {
     const prefix = `${sources.errorPrefix}dt=${new Date().toISOString().slice(0, 10)}/`;
     let token: string | undefined;
     for (let page = 0; page < 20; page++) {
-      const out = await sources.s3.send(new ListObjectsV2Command({ Bucket: sources.errorsBucket, Prefix: prefix, ContinuationToken: token }));
+      const out = await sources.s3.send(
+        new ListObjectsV2Command({ Bucket: sources.errorsBucket, Prefix: prefix, ContinuationToken: token }),
+      );
       for (const o of out.Contents ?? []) if (o.Key) remember(o.Key);
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
       if (!token) break;
@@ -123,7 +128,15 @@ export function createDashboard(sources: DashboardSources) {
     if (known) return known;
     try {
       const o = await readObject(key);
-      const summary = { key, received_at: o.received_at, request_id: o.request_id, status: o.status, reasons: o.reasons, rejected: o.rejected, ...(o.producer ? { producer: o.producer } : {}) };
+      const summary = {
+        key,
+        received_at: o.received_at,
+        request_id: o.request_id,
+        status: o.status,
+        reasons: o.reasons,
+        rejected: o.rejected,
+        ...(o.producer ? { producer: o.producer } : {}),
+      };
       summaries.set(key, summary);
       return summary;
     } catch {
@@ -133,7 +146,11 @@ export function createDashboard(sources: DashboardSources) {
 
   const json = (res: http.ServerResponse, status: number, value: unknown) => {
     const body = JSON.stringify(value);
-    res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(status, {
+      ...SECURITY_HEADERS,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(body);
   };
 

@@ -17,13 +17,25 @@ mkdirSync(s3Dir, { recursive: true });
 speedUpKinesalite();
 const kinesisServer = kinesalite({ path: kinesisDir, createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100 });
 await new Promise((resolve) => kinesisServer.listen(0, host, resolve));
-const s3Server = new S3rver({ port: 0, address: host, silent: true, directory: s3Dir, configureBuckets: buckets.map((name) => ({ name })) });
+const s3Server = new S3rver({
+  port: 0,
+  address: host,
+  silent: true,
+  directory: s3Dir,
+  configureBuckets: buckets.map((name) => ({ name })),
+});
 // S3 honours `If-None-Match: *` on PutObject (a conditional write: 412 when the key exists); s3rver ignores it.
 // The quarantine writer and the replay ledger rely on it, so the twin does it: before s3rver's router,
 // one conditional write per key at a time, so that two racing writers cannot both see "absent".
 const conditional = new Map();
 s3Server.middleware.splice(2, 0, async (ctx, next) => {
-  if (ctx.method !== 'PUT' || ctx.get('if-none-match') !== '*' || Object.keys(ctx.query).some((k) => k !== 'x-id') || ctx.get('x-amz-copy-source')) return next();
+  if (
+    ctx.method !== 'PUT' ||
+    ctx.get('if-none-match') !== '*' ||
+    Object.keys(ctx.query).some((k) => k !== 'x-id') ||
+    ctx.get('x-amz-copy-source')
+  )
+    return next();
   const [, bucket, ...rest] = ctx.path.split('/');
   const key = rest.map(decodeURIComponent).join('/');
   const id = `${bucket}/${key}`;
@@ -37,7 +49,8 @@ s3Server.middleware.splice(2, 0, async (ctx, next) => {
     if (await s3Server.store.existsObject(decodeURIComponent(bucket), key)) {
       ctx.status = 412;
       ctx.type = 'application/xml';
-      ctx.body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>';
+      ctx.body =
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>';
       return;
     }
     await next();
@@ -59,4 +72,8 @@ parentPort.on('message', async (message) => {
   parentPort.postMessage({ type: 'stopped' });
 });
 
-parentPort.postMessage({ type: 'ready', kinesisEndpoint: `http://${host}:${kinesisServer.address().port}`, s3Endpoint: `http://${host}:${port}` });
+parentPort.postMessage({
+  type: 'ready',
+  kinesisEndpoint: `http://${host}:${kinesisServer.address().port}`,
+  s3Endpoint: `http://${host}:${port}`,
+});

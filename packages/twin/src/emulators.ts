@@ -24,7 +24,10 @@ export function profilerFlags(): string[] {
 }
 
 export async function startEmulators(dataDir: string, buckets: string[], host = '127.0.0.1'): Promise<RunningEmulators> {
-  const worker = new Worker(new URL('./emulator-worker.mjs', import.meta.url), { workerData: { dataDir, buckets, host }, execArgv: profilerFlags() });
+  const worker = new Worker(new URL('./emulator-worker.mjs', import.meta.url), {
+    workerData: { dataDir, buckets, host },
+    execArgv: profilerFlags(),
+  });
   const listeners: ((event: S3Event) => void)[] = [];
   const ready = await new Promise<{ kinesisEndpoint: string; s3Endpoint: string }>((resolve, reject) => {
     worker.once('error', reject);

@@ -26,7 +26,9 @@ export function injectKinesisFaults(client: KinesisClient, rate: number, random:
       }
       const keptResults = [...(output.Records ?? [])];
       const merged: PutRecordsResultEntry[] = failed.map((f) =>
-        f ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard (injected by the local twin)' } : keptResults.shift()!,
+        f
+          ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard (injected by the local twin)' }
+          : keptResults.shift()!,
       );
       return {
         output: { ...output, Records: merged, FailedRecordCount: merged.filter((r) => r.ErrorCode).length },

@@ -1,10 +1,4 @@
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  ListShardsCommand,
-  type KinesisClient,
-  type _Record,
-} from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient, type _Record } from '@aws-sdk/client-kinesis';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -78,7 +72,17 @@ export class LocalFirehose {
   private running = false;
   private loop: Promise<void> | undefined;
   private lastShardRefresh = 0;
-  readonly stats: FirehoseStats = { replayedRecords: 0, deliveredFiles: 0, deliveredRecords: 0, deliveredBytes: 0, failedWrites: 0, bufferedRecords: 0, bufferedBytes: 0, oldestBufferedMs: 0, shards: 0 };
+  readonly stats: FirehoseStats = {
+    replayedRecords: 0,
+    deliveredFiles: 0,
+    deliveredRecords: 0,
+    deliveredBytes: 0,
+    failedWrites: 0,
+    bufferedRecords: 0,
+    bufferedBytes: 0,
+    oldestBufferedMs: 0,
+    shards: 0,
+  };
 
   constructor(private readonly options: FirehoseOptions) {
     mkdirSync(options.stateDir, { recursive: true });
@@ -212,7 +216,6 @@ export class LocalFirehose {
     return settled.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0);
   }
 
-
   private lastBuffered(shardId: string): string | undefined {
     for (let i = this.buffer.length - 1; i >= 0; i--) if (this.buffer[i]!.shardId === shardId) return this.buffer[i]!.sequenceNumber;
     return undefined;
@@ -225,7 +228,10 @@ export class LocalFirehose {
   }
 
   private due(): boolean {
-    return this.buffer.length > 0 && (this.bufferBytes >= this.options.bufferSizeBytes || Date.now() - this.buffer[0]!.at >= this.options.bufferIntervalMs);
+    return (
+      this.buffer.length > 0 &&
+      (this.bufferBytes >= this.options.bufferSizeBytes || Date.now() - this.buffer[0]!.at >= this.options.bufferIntervalMs)
+    );
   }
 
   /**
@@ -253,7 +259,9 @@ export class LocalFirehose {
     const body = Buffer.concat(batch.flatMap((r) => [r.data, NEWLINE]));
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.options.s3.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: body, ContentType: 'application/x-ndjson' }));
+        await this.options.s3.send(
+          new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: body, ContentType: 'application/x-ndjson' }),
+        );
         break;
       } catch (error) {
         this.stats.failedWrites++;
@@ -314,6 +322,13 @@ function sleep(ms: number) {
 /** Firehose's default object name under a custom prefix. */
 export function objectKey(prefix: string, name: string, at: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
-  const [y, m, d, h, mi, s] = [at.getUTCFullYear(), p(at.getUTCMonth() + 1), p(at.getUTCDate()), p(at.getUTCHours()), p(at.getUTCMinutes()), p(at.getUTCSeconds())];
+  const [y, m, d, h, mi, s] = [
+    at.getUTCFullYear(),
+    p(at.getUTCMonth() + 1),
+    p(at.getUTCDate()),
+    p(at.getUTCHours()),
+    p(at.getUTCMinutes()),
+    p(at.getUTCSeconds()),
+  ];
   return `${prefix}${y}/${m}/${d}/${h}/${name}-1-${y}-${m}-${d}-${h}-${mi}-${s}-${randomUUID()}`;
 }

@@ -75,7 +75,8 @@ const pad = (text, width) => text.padStart(width, '0').slice(-width);
 export function stringifySequence(obj) {
   if (!(obj.version == null || obj.version == 2)) return originals.stringifySequence(obj);
   const seqIx = obj.seqIx || 0;
-  const plainIndex = typeof seqIx === 'number' ? Number.isSafeInteger(seqIx) && seqIx >= 0 : typeof seqIx === 'string' && UNSIGNED.test(seqIx);
+  const plainIndex =
+    typeof seqIx === 'number' ? Number.isSafeInteger(seqIx) && seqIx >= 0 : typeof seqIx === 'string' && UNSIGNED.test(seqIx);
   if (!plainIndex) return originals.stringifySequence(obj);
   const shardIx = obj.shardIx || 0;
   const hex = [

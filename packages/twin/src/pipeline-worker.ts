@@ -22,7 +22,13 @@ injectS3Faults(firehoseClients.s3, config.s3FailureRate);
 
 const warehouse = await openWarehouse(config.warehousePath);
 const queryConnection = await warehouse.instance.connect();
-const snowpipe = new LocalSnowpipe({ s3: pipeClients.s3, connection: warehouse.connection, bucket: config.landingBucket, prefix: config.prefix, log });
+const snowpipe = new LocalSnowpipe({
+  s3: pipeClients.s3,
+  connection: warehouse.connection,
+  bucket: config.landingBucket,
+  prefix: config.prefix,
+  log,
+});
 const firehose = new LocalFirehose({
   kinesis: firehoseClients.kinesis,
   s3: firehoseClients.s3,
@@ -45,7 +51,11 @@ port.on('message', async (request: PipelineRequest) => {
       break;
     case 'query':
       try {
-        port.postMessage({ type: 'answer', id: request.id, result: await readOnlyQuery(queryConnection, request.sql) } satisfies PipelineReply);
+        port.postMessage({
+          type: 'answer',
+          id: request.id,
+          result: await readOnlyQuery(queryConnection, request.sql),
+        } satisfies PipelineReply);
       } catch (error) {
         port.postMessage({ type: 'answer', id: request.id, error: (error as Error).message } satisfies PipelineReply);
       }

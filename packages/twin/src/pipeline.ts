@@ -48,7 +48,10 @@ export interface Pipeline {
  * and resolves once both have recovered their state (pending delivery, unloaded files).
  * The worker is TypeScript: a small boot file registers tsx in the thread first.
  */
-export async function startPipeline(config: PipelineConfig, log: (message: string, extra?: Record<string, unknown>) => void): Promise<Pipeline> {
+export async function startPipeline(
+  config: PipelineConfig,
+  log: (message: string, extra?: Record<string, unknown>) => void,
+): Promise<Pipeline> {
   const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
     execArgv: profilerFlags(),
     workerData: { entry: new URL('./pipeline-worker.ts', import.meta.url).href, data: config },

@@ -30,7 +30,11 @@ export function twinRoutes(sources: TwinRouteSources): (request: UnroutedRequest
       try {
         send(200, { 'content-type': 'application/json' }, JSON.stringify(await sources.query(body.toString('utf8'))));
       } catch (error) {
-        send(400, { 'content-type': 'application/json' }, JSON.stringify({ message: error instanceof Error ? error.message : String(error) }));
+        send(
+          400,
+          { 'content-type': 'application/json' },
+          JSON.stringify({ message: error instanceof Error ? error.message : String(error) }),
+        );
       }
       return true;
     }

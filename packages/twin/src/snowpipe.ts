@@ -62,7 +62,9 @@ export class LocalSnowpipe {
   async refresh(): Promise<void> {
     let token: string | undefined;
     do {
-      const page = await this.options.s3.send(new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: this.options.prefix, ContinuationToken: token }));
+      const page = await this.options.s3.send(
+        new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: this.options.prefix, ContinuationToken: token }),
+      );
       for (const object of page.Contents ?? []) this.notify(object.Key!);
       token = page.NextContinuationToken;
     } while (token);
@@ -98,7 +100,9 @@ export class LocalSnowpipe {
 
   private async loadGroup(keys: string[]): Promise<void> {
     const c = this.options.connection;
-    const seen = await c.runAndReadAll(`SELECT file_name FROM copy_history WHERE list_contains($1::VARCHAR[], file_name)`, [listValue(keys)]);
+    const seen = await c.runAndReadAll(`SELECT file_name FROM copy_history WHERE list_contains($1::VARCHAR[], file_name)`, [
+      listValue(keys),
+    ]);
     const loaded = new Set(seen.getRowObjectsJS().map((r) => String(r.file_name)));
     const files: { key: string; rows: Row[] }[] = [];
     for (const key of keys) {
@@ -193,7 +197,10 @@ export function parseFile(text: string): { rows: Row[]; error?: { line: number; 
     }
     const envelope = envelopeSchema.safeParse(value);
     if (!envelope.success) {
-      return { rows, error: { line: i + 1, message: `not a Snowgate envelope: ${formatZodError(envelope.error, { root: '', inline: true })}` } };
+      return {
+        rows,
+        error: { line: i + 1, message: `not a Snowgate envelope: ${formatZodError(envelope.error, { root: '', inline: true })}` },
+      };
     }
     // Our envelopes end with the record's text: keep it exactly (big integers included); otherwise re-serialize.
     // A repeated key never comes from the ingest API (duplicate_key), but a file from elsewhere may hold one:
@@ -210,7 +217,9 @@ export function parseFile(text: string): { rows: Row[]; error?: { line: number; 
 }
 
 async function insertRows(c: DuckDBConnection, files: { key: string; rows: Row[] }[], loadedAt: string): Promise<void> {
-  await c.run(`CREATE TEMP TABLE IF NOT EXISTS staging (record VARCHAR, received_at VARCHAR, request_id VARCHAR, source_file VARCHAR, file_row_number BIGINT)`);
+  await c.run(
+    `CREATE TEMP TABLE IF NOT EXISTS staging (record VARCHAR, received_at VARCHAR, request_id VARCHAR, source_file VARCHAR, file_row_number BIGINT)`,
+  );
   await c.run('DELETE FROM staging');
   const appender = await c.createAppender('staging', 'main', 'temp');
   try {

@@ -58,7 +58,11 @@ export function createApiCounters(): ApiCounters {
 }
 
 /** The twin's status (`GET /status`, the dashboard, the status line): the API's counters and the delivery thread's latest ones. */
-export function twinStatus(api: ApiCounts, contracts: TwinStatus['contracts'], pipeline: Pick<Pipeline, 'snapshot' | 'failure'>): TwinStatus {
+export function twinStatus(
+  api: ApiCounts,
+  contracts: TwinStatus['contracts'],
+  pipeline: Pick<Pipeline, 'snapshot' | 'failure'>,
+): TwinStatus {
   const { firehose: f, snowpipe: s } = pipeline.snapshot();
   const failed = pipeline.failure();
   return {
@@ -67,6 +71,8 @@ export function twinStatus(api: ApiCounts, contracts: TwinStatus['contracts'], p
     firehose: f,
     snowpipe: s,
     lag: { bufferedRecords: f.bufferedRecords, oldestBufferedMs: f.oldestBufferedMs, filesWaiting: s.queued },
-    ...(failed ? { deliveryFailed: `${failed.message}: nothing is delivered or loaded until the twin restarts (nothing acknowledged is lost)` } : {}),
+    ...(failed
+      ? { deliveryFailed: `${failed.message}: nothing is delivered or loaded until the twin restarts (nothing acknowledged is lost)` }
+      : {}),
   };
 }

@@ -36,7 +36,12 @@ export interface Twin {
   stop(): Promise<void>;
 }
 
-const NAMES = { stream: 'snowgate-local-events', deliveryStream: 'snowgate-local-to-landing', landing: 'snowgate-local-landing', errors: 'snowgate-local-errors' };
+const NAMES = {
+  stream: 'snowgate-local-events',
+  deliveryStream: 'snowgate-local-to-landing',
+  landing: 'snowgate-local-landing',
+  errors: 'snowgate-local-errors',
+};
 
 type Log = (message: string, extra?: Record<string, unknown>) => void;
 
@@ -54,7 +59,9 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
   const options = resolveTwinOptions(input, stage);
   const { dataDir } = options;
   mkdirSync(dataDir, { recursive: true });
-  const log: Log = options.quiet ? () => undefined : (message, extra) => console.error(`twin: ${message}${extra ? ` ${JSON.stringify(extra)}` : ''}`);
+  const log: Log = options.quiet
+    ? () => undefined
+    : (message, extra) => console.error(`twin: ${message}${extra ? ` ${JSON.stringify(extra)}` : ''}`);
 
   // Compiled first, before anything starts: a bad schema stops the twin at once, as it stops a cold start.
   const compiled = loadContracts(options.stage.contracts, options.schemasDir);
@@ -179,7 +186,12 @@ async function startDelivery(options: ResolvedTwinOptions, emulators: RunningEmu
 }
 
 /** The dashboard, told of each quarantine object; it reads the error bucket with a client of its own: no injected faults on what the operator looks at. */
-function startDashboard(settings: IngestSettings, emulators: RunningEmulators, status: () => TwinStatus, query: (sql: string) => Promise<unknown>) {
+function startDashboard(
+  settings: IngestSettings,
+  emulators: RunningEmulators,
+  status: () => TwinStatus,
+  query: (sql: string) => Promise<unknown>,
+) {
   const s3 = createClients(settings, LOCAL_CREDENTIALS).s3;
   const dashboard = createDashboard({ status, query, s3, errorsBucket: NAMES.errors, errorPrefix: settings.errorPrefix });
   emulators.onS3Event((event) => {

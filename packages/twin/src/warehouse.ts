@@ -41,7 +41,10 @@ export const WAREHOUSE_DDL = [
 /** The warehouse's memory ceiling (DuckDB `memory_limit`). */
 export const WAREHOUSE_MEMORY_LIMIT = '256MB';
 
-export async function openWarehouse(path: string, { readOnly = false } = {}): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
+export async function openWarehouse(
+  path: string,
+  { readOnly = false } = {},
+): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
   // DuckDB's buffer pool defaults to 80 % of the machine's memory, and keeps what it read:
   // a twin left running would look like a leak. Past the limit it evicts (or spills to disk).
   const config = { memory_limit: WAREHOUSE_MEMORY_LIMIT, ...(readOnly ? { access_mode: 'READ_ONLY' } : {}) };
@@ -65,7 +68,10 @@ export class ReadOnlyQueryError extends Error {
  * or an EXPLAIN without ANALYZE (which would run the statement it explains).
  * Anything else is refused before it runs: `pnpm query` and the dashboard read.
  */
-export async function readOnlyQuery(connection: DuckDBConnection, sql: string): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
+export async function readOnlyQuery(
+  connection: DuckDBConnection,
+  sql: string,
+): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
   let extracted;
   try {
     extracted = await connection.extractStatements(sql);
@@ -76,7 +82,9 @@ export async function readOnlyQuery(connection: DuckDBConnection, sql: string): 
   const type = (await extracted.prepare(0)).statementType;
   const explain = type === StatementType.EXPLAIN;
   if ((type !== StatementType.SELECT && !explain) || (explain && /analy[sz]e/i.test(sql))) {
-    throw new ReadOnlyQueryError(`read statements only (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN without ANALYZE); this is a ${StatementType[type] ?? type} statement`);
+    throw new ReadOnlyQueryError(
+      `read statements only (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN without ANALYZE); this is a ${StatementType[type] ?? type} statement`,
+    );
   }
   return query(connection, sql);
 }

@@ -2,7 +2,6 @@
 // that comes from the pipeline (quarantined input above all) is set as text,
 // never as HTML: a producer's bytes must not become markup here.
 
-
 const $ = (id) => document.getElementById(id);
 const fmt = new Intl.NumberFormat('en');
 const SVG = 'http://www.w3.org/2000/svg';
@@ -43,7 +42,9 @@ function windowMinutes(times) {
 
 function axisLabel(svg, x, y, anchor, value) {
   const label = document.createElementNS(SVG, 'text');
-  label.setAttribute('x', String(x)); label.setAttribute('y', String(y)); label.setAttribute('class', 'axis');
+  label.setAttribute('x', String(x));
+  label.setAttribute('y', String(y));
+  label.setAttribute('class', 'axis');
   label.setAttribute('text-anchor', anchor);
   label.textContent = value;
   svg.appendChild(label);
@@ -56,9 +57,14 @@ function axisLabel(svg, x, y, anchor, value) {
  */
 function chart(svg, series, { perSecond = false } = {}) {
   while (svg.firstChild) svg.removeChild(svg.firstChild);
-  const W = 600, H = 160, top = 8, bottom = 14;
+  const W = 600,
+    H = 160,
+    top = 8,
+    bottom = 14;
   const lines = series.map((s) => {
-    const values = perSecond ? s.values.slice(1).map((v, i) => Math.max(0, (v - s.values[i]) / Math.max(0.001, (s.times[i + 1] - s.times[i]) / 1000))) : s.values;
+    const values = perSecond
+      ? s.values.slice(1).map((v, i) => Math.max(0, (v - s.values[i]) / Math.max(0.001, (s.times[i + 1] - s.times[i]) / 1000)))
+      : s.values;
     return { ...s, values };
   });
   // Time runs left to right over whole minutes (at least one), so that a fresh twin's few samples sit at the right, not stretched.
@@ -71,7 +77,10 @@ function chart(svg, series, { perSecond = false } = {}) {
   for (let i = 0; i <= 4; i++) {
     const y = top + ((H - top - bottom) * i) / 4;
     const g = document.createElementNS(SVG, 'line');
-    g.setAttribute('x1', '0'); g.setAttribute('x2', String(W)); g.setAttribute('y1', String(y)); g.setAttribute('y2', String(y));
+    g.setAttribute('x1', '0');
+    g.setAttribute('x2', String(W));
+    g.setAttribute('y1', String(y));
+    g.setAttribute('y2', String(y));
     g.setAttribute('class', 'grid');
     svg.appendChild(g);
   }
@@ -80,7 +89,9 @@ function chart(svg, series, { perSecond = false } = {}) {
   axisLabel(svg, W - 2, H - 2, 'end', 'now');
   for (const line of lines) {
     if (line.values.length === 0) continue;
-    const d = line.values.map((v, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${(H - bottom - (v / max) * (H - top - bottom)).toFixed(1)}`).join(' ');
+    const d = line.values
+      .map((v, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${(H - bottom - (v / max) * (H - top - bottom)).toFixed(1)}`)
+      .join(' ');
     const path = document.createElementNS(SVG, 'path');
     path.setAttribute('d', d);
     path.setAttribute('class', line.className);
@@ -99,7 +110,9 @@ async function refreshStatus() {
   text('skipped-count', fmt.format(s.snowpipe.skippedFiles));
   text('lag-records', fmt.format(s.lag.bufferedRecords));
   text('lag-detail', `buffered, oldest ${(s.lag.oldestBufferedMs / 1000).toFixed(1)} s · ${s.lag.filesWaiting} files waiting`);
-  const contracts = s.contracts ? `contracts: ${s.contracts.mode}${s.contracts.mode === 'warn' ? ` · ${fmt.format(s.api.schemaWarnings)} warnings` : ''}` : '';
+  const contracts = s.contracts
+    ? `contracts: ${s.contracts.mode}${s.contracts.mode === 'warn' ? ` · ${fmt.format(s.api.schemaWarnings)} warnings` : ''}`
+    : '';
   text('contracts', contracts);
   const failure = $('failure');
   failure.hidden = !s.deliveryFailed;
@@ -112,7 +125,9 @@ async function refreshSeries() {
   const times = samples.map((x) => x.t);
   const series = (field, className) => ({ values: samples.map((x) => x[field]), times, className });
   // Accepted first and widest: the quarantined and loaded lines often run along it (or along zero with it).
-  chart($('throughput-chart'), [series('accepted', 'accepted'), series('loaded', 'loaded'), series('quarantined', 'quarantined')], { perSecond: true });
+  chart($('throughput-chart'), [series('accepted', 'accepted'), series('loaded', 'loaded'), series('quarantined', 'quarantined')], {
+    perSecond: true,
+  });
   const minutes = windowMinutes(times);
   text('chart-window', minutes === 1 ? 'last minute' : `last ${minutes} minutes`);
   chart($('lag-chart'), [series('bufferedRecords', 'buffered'), series('filesWaiting', 'waiting')]);
@@ -203,7 +218,10 @@ async function runQuery(event) {
 }
 
 function every(ms, work) {
-  const tick = () => work().catch((e) => text('updated', `not reachable: ${e.message}`)).finally(() => setTimeout(tick, ms));
+  const tick = () =>
+    work()
+      .catch((e) => text('updated', `not reachable: ${e.message}`))
+      .finally(() => setTimeout(tick, ms));
   tick();
 }
 
