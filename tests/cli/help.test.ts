@@ -19,6 +19,9 @@ const EXCLUDED: Record<string, string> = {
   deploy: 'sst',
   remove: 'sst',
   postman: 'newman',
+  lint: 'biome',
+  format: 'biome',
+  'lint:arch': 'dependency-cruiser',
 };
 
 /** pnpm's own commands that the docs use (`pnpm install`, `pnpm exec …`); anything else must be a script or a tool in node_modules/.bin. */

@@ -169,12 +169,10 @@ describe('ingest handler: faults', () => {
 
   it('answers 503 with Retry-After when the stream keeps throttling past the budget', async () => {
     const h = mockedHandler();
-    h.kinesisMock
-      .on(PutRecordsCommand)
-      .resolves({
-        FailedRecordCount: 1,
-        Records: [{ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded' }],
-      });
+    h.kinesisMock.on(PutRecordsCommand).resolves({
+      FailedRecordCount: 1,
+      Records: [{ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded' }],
+    });
     const started = Date.now();
     const response = await h.handler(apiEvent({ body: '{"id":1}' }), lambdaContext());
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -227,14 +225,12 @@ describe('ingest handler: faults', () => {
   it('takes a 412 on the quarantine write as stored: the key is new, so only its own earlier attempt can have written it', async () => {
     const h = mockedHandler();
     // What S3 answers the SDK's retry of a conditional PUT whose first answer was lost.
-    h.s3Mock
-      .on(PutObjectCommand)
-      .rejects(
-        Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
-          name: 'PreconditionFailed',
-          $metadata: { httpStatusCode: 412 },
-        }),
-      );
+    h.s3Mock.on(PutObjectCommand).rejects(
+      Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+        name: 'PreconditionFailed',
+        $metadata: { httpStatusCode: 412 },
+      }),
+    );
     expect((await h.handler(apiEvent({ body: '{' }), lambdaContext())).statusCode).toBe(400);
     expect((await h.handler(apiEvent({ body: fixture('batch-mixed.json') }), lambdaContext())).statusCode).toBe(207);
   });
