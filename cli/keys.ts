@@ -161,15 +161,17 @@ try {
         );
       else {
         console.error(`${records.length} key(s) in ${where}${note}`);
-        console.table(
-          records.map((r) => ({
-            key_id: r.key_id,
-            producer: r.producer,
-            enabled: r.enabled,
-            created_at: r.created_at,
-            revoked_at: r.revoked_at ?? '',
-          })),
-        );
+        if (records.length === 0) console.log('No keys yet: pnpm keys create --producer <name> makes one.');
+        else
+          console.table(
+            records.map((r) => ({
+              key_id: r.key_id,
+              producer: r.producer,
+              enabled: r.enabled,
+              created_at: r.created_at,
+              revoked_at: r.revoked_at ?? '',
+            })),
+          );
       }
     } else if (command === 'revoke') {
       const keyId = values['key-id'] ?? (values.key ? apiKeyId(values.key) : undefined);

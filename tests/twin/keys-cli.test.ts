@@ -87,6 +87,7 @@ describe('pnpm keys on the local twin tells how the twin checks keys', () => {
         `the twin's stage config (config/local.json) has auth mode "iam", so the twin checks no keys: it takes unsigned requests`,
       );
       expect(r.stderr).toContain('pnpm start --config <file>');
+      expect(r.stdout.trim()).toBe('No keys yet: pnpm keys create --producer <name> makes one.');
     },
     TIMEOUT,
   );
