@@ -31,8 +31,9 @@ const usage = `Usage: pnpm cost --events-per-second N --event-bytes B [--batch K
   --region R              only us-east-1 prices are shipped (default us-east-1)
   --stream MODE           on-demand (default) or provisioned
   --shards N              provisioned: shards to pay for (default: the fewest that take the load)
-  --packing MODE          packed (default): a request's accepted events joined by newlines into
-                          few Kinesis records; single: one record per event (the stage setting)
+  --packing MODE          packed (default) or single, as the stage writes records: packed joins a
+                          request's accepted events by newlines into few Kinesis records; single
+                          writes one record per event
   --max-record-bytes B    packed: largest record, data + partition key (default ${DEFAULT_MAX_PACKED_RECORD_BYTES}:
                           one 25 KB PUT payload unit, five 5 KB Firehose increments)
   --buffer-seconds S      Firehose buffer interval (default 5)
@@ -157,7 +158,7 @@ console.log(
   `Stage: Kinesis ${i.stream}${d.shards !== undefined ? ` (${d.shards} shard${d.shards === 1 ? '' : 's'})` : ''}, Firehose buffer ${i.bufferMiB} MiB / ${i.bufferSeconds} s,` +
     ` Lambda ${count(i.memoryMb)} MB billed ${d.lambdaBilledMs} ms per invocation${i.lambdaMs === undefined ? ` (${i.networkMs} ms network + CPU estimate)` : ' (given)'}`,
 );
-console.log(`Records: ${recordsSummary(estimate)}`);
+console.log(`Records: ${i.packing}, ${recordsSummary(estimate)}`);
 console.log('');
 table(
   ['service', 'item', 'quantity / month', 'rate', 'USD / month'],
@@ -242,7 +243,7 @@ console.log(
     ' the more events a request carries, the fewer records per event.',
 );
 console.log(
-  `- the event size: ${count(packed.derived.envelopesPerRecord)} event(s) of ${count(packed.derived.envelopeBytes)} B (enveloped) fit a ${count(packed.derived.maxPackedRecordBytes!)} B record.` +
+  `- the event size: ${count(packed.derived.envelopesPerRecord)} event${packed.derived.envelopesPerRecord === 1 ? '' : 's'} of ${count(packed.derived.envelopeBytes)} B (enveloped) fit a ${count(packed.derived.maxPackedRecordBytes!)} B record.` +
     ' Small events save most (Firehose bills every record as at least 5 KB, on-demand Kinesis as at least 1 KB); an envelope just under a multiple of 5 KB saves little in Firehose;' +
     ` events over ${count(largestSharedEventBytes(packed.derived.maxPackedRecordBytes!))} B share no record and save nothing.`,
 );
@@ -349,7 +350,7 @@ function recordsSummary(e: CostEstimate): string {
   const perRequest = d.kinesisRecordsPerRequest.toLocaleString('en-US', { maximumFractionDigits: 2 });
   return e.input.packing === 'single'
     ? `one Kinesis record per event, ${count(d.kinesisRecordBytes)} B with its partition key (${perRequest} per request)`
-    : `packed, up to ${count(d.envelopesPerRecord)} events per record of at most ${count(d.maxPackedRecordBytes!)} B, ${perRequest} per request, ${count(d.kinesisRecordBytes)} B on average`;
+    : `up to ${count(d.envelopesPerRecord)} events per record of at most ${count(d.maxPackedRecordBytes!)} B, ${perRequest} records per request, ${count(d.kinesisRecordBytes)} B on average`;
 }
 
 function fileSize(bytes: number): string {
