@@ -191,10 +191,12 @@ console.log(
 );
 const billedPerEvent = (d.firehoseBilledBytes * d.kinesisRecordsPerRequest) / (i.batch * (1 - i.rejectRate));
 console.log(
-  i.packing === 'single'
-    ? `- Firehose bills each record as ${count(d.firehoseBilledBytes)} B (actual ${count(d.firehoseRecordBytes)} B, ${(d.firehoseBilledBytes / d.firehoseRecordBytes).toFixed(1)}×):` +
+  d.kinesisRecordsPerRequest === 0
+    ? '- No record reaches the stream: every event is rejected.'
+    : i.packing === 'single'
+      ? `- Firehose bills each record as ${count(d.firehoseBilledBytes)} B (actual ${count(d.firehoseRecordBytes)} B, ${(d.firehoseBilledBytes / d.firehoseRecordBytes).toFixed(1)}×):` +
         ' rounding is per record, so batching alone does not change it; packing does (--packing packed).'
-    : `- Firehose rounds each record up to 5 KB: packed, that is ${count(billedPerEvent)} B billed per event (actual ${count(d.envelopeBytes)} B, ${(billedPerEvent / d.envelopeBytes).toFixed(2)}×).`,
+      : `- Firehose rounds each record up to 5 KB: packed, that is ${count(billedPerEvent)} B billed per event (actual ${count(d.envelopeBytes)} B, ${(billedPerEvent / d.envelopeBytes).toFixed(2)}×).`,
 );
 const byInterval =
   d.flushSeconds < i.bufferSeconds
@@ -350,7 +352,7 @@ function recordsSummary(e: CostEstimate): string {
   const perRequest = d.kinesisRecordsPerRequest.toLocaleString('en-US', { maximumFractionDigits: 2 });
   return e.input.packing === 'single'
     ? `one Kinesis record per event, ${count(d.kinesisRecordBytes)} B with its partition key (${perRequest} per request)`
-    : `up to ${count(d.envelopesPerRecord)} events per record of at most ${count(d.maxPackedRecordBytes!)} B, ${perRequest} records per request, ${count(d.kinesisRecordBytes)} B on average`;
+    : `up to ${count(d.envelopesPerRecord)} events per record of at most ${count(d.maxPackedRecordBytes!)} B, ${perRequest} record${perRequest === '1' ? '' : 's'} per request, ${count(d.kinesisRecordBytes)} B on average`;
 }
 
 function fileSize(bytes: number): string {
