@@ -1,5 +1,5 @@
 import { formatZodError, stageConfigSchema } from '@snowgate/config';
-import { buildEnvelope, ConfigError, DEFAULT_LIMITS, KINESIS_RECORD_MAX_BYTES } from '@snowgate/core';
+import { buildEnvelope, ConfigError, DEFAULT_LIMITS } from '@snowgate/core';
 import { z } from 'zod';
 
 /**
@@ -165,7 +165,7 @@ export const CLOUDWATCH_ALARM_METRIC_MONTH: ListPrice = {
   unit: 'USD per alarm metric-month',
   source: 'https://aws.amazon.com/cloudwatch/pricing/',
   read: READ,
-  check: `$0.10 per alarm-month corroborated by a third-party summary (c3x.dev); the per-metric counting of metric math alarms is from the AWS page's wording, a ${UNVERIFIED}`,
+  check: `$0.10 per alarm-month corroborated by a third-party summary (c3x.dev); that a metric math alarm is billed per metric it reads is unverified here (the AWS page text was not readable)`,
 };
 /** A CloudWatch dashboard, per month (the free tier's 3 dashboards are not modelled). */
 export const CLOUDWATCH_DASHBOARD_MONTH: ListPrice = {
@@ -333,8 +333,8 @@ export const costInputSchema = z
     stream: z.enum(['on-demand', 'provisioned']).default('on-demand'),
     /** `packed`: a request's accepted envelopes joined by newlines into records of at most `maxPackedRecordBytes`; `single`: one record per event. */
     packing: z.enum(PACKING_MODES).default('packed'),
-    /** Packed mode: the largest record, data plus partition key. Default 25,600 bytes. */
-    maxPackedRecordBytes: z.number().int().min(KIB).max(KINESIS_RECORD_MAX_BYTES).optional(),
+    /** Packed mode: the largest record, data plus partition key. Default 25,600 bytes; at most the stage's record limit (Firehose's 1,000 KiB less the newline). */
+    maxPackedRecordBytes: z.number().int().min(KIB).max(DEFAULT_LIMITS.maxRecordBytes).optional(),
     /** Provisioned mode: shards to pay for. Default: the fewest that take the write load. */
     shards: z.number().int().min(1).max(500).optional(),
     bufferSeconds: z
