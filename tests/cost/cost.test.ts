@@ -304,7 +304,7 @@ describe("packing: a request's accepted envelopes in few Kinesis records", () =>
     expect(() => estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 500, batch: 10, packing: 'bundled' as 'packed' })).toThrow(
       ConfigError,
     );
-    expect(() => estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 500, batch: 10, maxPackedRecordBytes: 2_000_000 })).toThrow(
+    expect(() => estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 500, batch: 10, maxPackedRecordBytes: 1_024_000 })).toThrow(
       ConfigError,
     );
   });
