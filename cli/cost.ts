@@ -344,7 +344,8 @@ if (estimate.warnings.length > 0) {
 console.log('');
 console.log(
   'Not modelled: free tiers; data transfer (none if Snowflake runs in the same region); KMS calls of the encrypted stream; stream retention beyond 24 h;' +
-    ' Lambda init (cold start) time; tiers above the first for Lambda, Firehose and S3; Snowflake storage and queries. Method and sources: docs/COST.md.',
+    " Lambda init (cold start) time, and the handler's CPU time for packing; the ingest function's custom metrics; tiers above the first for Lambda, Firehose and S3;" +
+    ' Snowflake storage and queries. Method and sources: docs/COST.md.',
 );
 
 function recordsSummary(e: CostEstimate): string {

@@ -25,6 +25,8 @@ export interface ListPrice {
 
 const READ = '2026-11-22';
 const UNVERIFIED = `list price as of ${READ}, unverified here`;
+/** The CloudWatch alarm and dashboard prices were read later, when the model started pricing what the stacks create. */
+const READ_CLOUDWATCH_MONITORING = '2026-12-04';
 
 // ── AWS, us-east-1 ──────────────────────────────────────────────────────────
 
@@ -164,8 +166,9 @@ export const CLOUDWATCH_ALARM_METRIC_MONTH: ListPrice = {
   amount: 0.1,
   unit: 'USD per alarm metric-month',
   source: 'https://aws.amazon.com/cloudwatch/pricing/',
-  read: READ,
-  check: `$0.10 per alarm-month corroborated by a third-party summary (c3x.dev); that a metric math alarm is billed per metric it reads is unverified here (the AWS page text was not readable)`,
+  read: READ_CLOUDWATCH_MONITORING,
+  check:
+    'the unit is the AWS page\'s (its free tier counts "10 Alarm metrics"); $0.10 corroborated by a third-party summary (c3x.dev); that a metric math alarm counts each metric it reads is not in the page text read here',
 };
 /** A CloudWatch dashboard, per month (the free tier's 3 dashboards are not modelled). */
 export const CLOUDWATCH_DASHBOARD_MONTH: ListPrice = {
@@ -173,8 +176,9 @@ export const CLOUDWATCH_DASHBOARD_MONTH: ListPrice = {
   amount: 3.0,
   unit: 'USD per dashboard-month',
   source: 'https://aws.amazon.com/cloudwatch/pricing/',
-  read: READ,
-  check: UNVERIFIED,
+  read: READ_CLOUDWATCH_MONITORING,
+  check:
+    'corroborated by a third-party summary (factualminds.com, 2026); the AWS page text read here gives the free tier (3 custom dashboards of up to 50 metrics), not the rate',
 };
 
 // ── Snowflake ───────────────────────────────────────────────────────────────
