@@ -4,12 +4,23 @@
  * the method, prices and sources are in docs/COST.md.
  *
  *   pnpm cost --events-per-second 1000 --event-bytes 500 --batch 100
+ *   pnpm cost --events-per-second 1000 --event-bytes 1000 --batch 100 --stream provisioned --packing single
  *   pnpm cost --events-per-second 50 --event-bytes 800 --stream provisioned --buffer-seconds 60
  *   pnpm cost --events-per-second 1000 --event-bytes 500 --json     # the whole estimate as JSON
  *   pnpm cost --prices                                               # every price, its source and how it was checked
  */
 import { ConfigError, DEFAULT_LIMITS } from '@snowgate/core';
-import { PRICE_LIST, estimateMonthlyCost, requestBodyBytes, type CostEstimate, type CostInputRaw, type ListPrice } from '@snowgate/cost';
+import {
+  DEFAULT_MAX_PACKED_RECORD_BYTES,
+  PRICE_LIST,
+  largestSharedEventBytes,
+  estimateMonthlyCost,
+  requestBodyBytes,
+  type CostEstimate,
+  type CostInputRaw,
+  type ListPrice,
+  type Packing,
+} from '@snowgate/cost';
 import { parseCommandLine, usageError } from './args';
 
 const usage = `Usage: pnpm cost --events-per-second N --event-bytes B [--batch K] [options]
@@ -20,6 +31,11 @@ const usage = `Usage: pnpm cost --events-per-second N --event-bytes B [--batch K
   --region R              only us-east-1 prices are shipped (default us-east-1)
   --stream MODE           on-demand (default) or provisioned
   --shards N              provisioned: shards to pay for (default: the fewest that take the load)
+  --packing MODE          packed (default) or single, as the stage writes records: packed joins a
+                          request's accepted events by newlines into few Kinesis records; single
+                          writes one record per event
+  --max-record-bytes B    packed: largest record, data + partition key (default ${DEFAULT_MAX_PACKED_RECORD_BYTES}:
+                          one 25 KB PUT payload unit, five 5 KB Firehose increments)
   --buffer-seconds S      Firehose buffer interval (default 5)
   --buffer-mib M          Firehose buffer size (default 1)
   --reject-rate R         share of events rejected and quarantined, 0..1 (default 0)
@@ -32,6 +48,10 @@ const usage = `Usage: pnpm cost --events-per-second N --event-bytes B [--batch K
   --prices                list every price with its source and how it was checked
   -h, --help              print this help
 
+The output compares packed and single records side by side, and shows what the
+saving depends on: the batch (a one-event request is one record either way) and
+the event size (fewer events fit a record as they grow).
+
 Example:
   pnpm cost --events-per-second 1000 --event-bytes 500 --batch 100`;
 
@@ -43,6 +63,8 @@ const { values } = parseCommandLine('pnpm cost', usage, {
     region: { type: 'string' },
     stream: { type: 'string' },
     shards: { type: 'string' },
+    packing: { type: 'string' },
+    'max-record-bytes': { type: 'string' },
     'buffer-seconds': { type: 'string' },
     'buffer-mib': { type: 'string' },
     'reject-rate': { type: 'string' },
@@ -73,6 +95,8 @@ const input: CostInputRaw = {
   ...(values.region !== undefined ? { region: values.region as 'us-east-1' } : {}),
   ...(values.stream !== undefined ? { stream: values.stream as 'on-demand' | 'provisioned' } : {}),
   shards: num(values.shards),
+  ...(values.packing !== undefined ? { packing: values.packing as Packing } : {}),
+  maxPackedRecordBytes: num(values['max-record-bytes']),
   bufferSeconds: num(values['buffer-seconds']),
   bufferMiB: num(values['buffer-mib']),
   rejectRate: num(values['reject-rate']),
@@ -134,6 +158,7 @@ console.log(
   `Stage: Kinesis ${i.stream}${d.shards !== undefined ? ` (${d.shards} shard${d.shards === 1 ? '' : 's'})` : ''}, Firehose buffer ${i.bufferMiB} MiB / ${i.bufferSeconds} s,` +
     ` Lambda ${count(i.memoryMb)} MB billed ${d.lambdaBilledMs} ms per invocation${i.lambdaMs === undefined ? ` (${i.networkMs} ms network + CPU estimate)` : ' (given)'}`,
 );
+console.log(`Records: ${i.packing}, ${recordsSummary(estimate)}`);
 console.log('');
 table(
   ['service', 'item', 'quantity / month', 'rate', 'USD / month'],
@@ -159,11 +184,19 @@ const perRequest =
   estimate.byService.Lambda +
   estimate.lines.filter((l) => l.item.startsWith('logs')).reduce((s, l) => s + l.usd, 0);
 console.log(
-  `- Per request (API Gateway, Lambda, logs): $${usd(perRequest)} of $${usd(estimate.monthlyUsd)}. These fall with the batch size; nothing else does.`,
+  `- Per request (API Gateway, Lambda, logs): $${usd(perRequest)} of $${usd(estimate.monthlyUsd)}. These fall with the batch size` +
+    (i.packing === 'packed'
+      ? '; so do Kinesis and Firehose, packed (fewer, fuller records).'
+      : '; nothing else does while records are single.'),
 );
+const billedPerEvent = (d.firehoseBilledBytes * d.kinesisRecordsPerRequest) / (i.batch * (1 - i.rejectRate));
 console.log(
-  `- Firehose bills each record as ${count(d.firehoseBilledBytes)} B (actual ${count(d.firehoseRecordBytes)} B, ${(d.firehoseBilledBytes / d.firehoseRecordBytes).toFixed(1)}×):` +
-    ' rounding is per record, so batching records into requests does not change it; bigger events up to the next 5 KB cost nothing more.',
+  d.kinesisRecordsPerRequest === 0
+    ? '- No record reaches the stream: every event is rejected.'
+    : i.packing === 'single'
+      ? `- Firehose bills each record as ${count(d.firehoseBilledBytes)} B (actual ${count(d.firehoseRecordBytes)} B, ${(d.firehoseBilledBytes / d.firehoseRecordBytes).toFixed(1)}×):` +
+        ' rounding is per record, so batching alone does not change it; packing does (--packing packed).'
+      : `- Firehose rounds each record up to 5 KB: packed, that is ${count(billedPerEvent)} B billed per event (actual ${count(d.envelopeBytes)} B, ${(billedPerEvent / d.envelopeBytes).toFixed(2)}×).`,
 );
 const byInterval =
   d.flushSeconds < i.bufferSeconds
@@ -175,6 +208,77 @@ console.log(
 );
 console.log(
   `- Snowpipe is billed per GB loaded (credit-per-GB model), so small files no longer cost Snowpipe more; under the legacy model the per-file overhead alone would be $${usd(d.snowpipeLegacyFileOverheadUsd)}/month.`,
+);
+
+// Packed and single side by side: what changes, and what the saving depends on.
+const packedInput: CostInputRaw = { ...input, packing: 'packed' };
+const singleInput: CostInputRaw = { ...input, packing: 'single', maxPackedRecordBytes: undefined };
+const packed = i.packing === 'packed' ? estimate : estimateMonthlyCost(packedInput);
+const single = i.packing === 'single' ? estimate : estimateMonthlyCost(singleInput);
+const saving = single.monthlyUsd - packed.monthlyUsd;
+console.log('');
+console.log(`Packing, everything else as above (${i.packing === 'packed' ? 'packed' : 'single'} is the stage's mode here):`);
+table(
+  ['service', 'item, single', 'single', 'packed', 'difference'],
+  [
+    ...single.lines.flatMap((l, k) => {
+      const p = packed.lines[k]!;
+      return Math.abs(p.usd - l.usd) >= 0.005 ? [[l.service, l.item, usd(l.usd), usd(p.usd), usd(p.usd - l.usd)]] : [];
+    }),
+    ['', 'total', usd(single.monthlyUsd), usd(packed.monthlyUsd), usd(-saving)],
+    [
+      '',
+      'per million events',
+      usd(single.usdPerMillionEvents),
+      usd(packed.usdPerMillionEvents),
+      usd(packed.usdPerMillionEvents - single.usdPerMillionEvents),
+    ],
+  ],
+  [2, 3, 4],
+);
+console.log(`Packed: ${recordsSummary(packed)}. Single: ${recordsSummary(single)}.`);
+console.log(
+  `Packing saves $${usd(saving)} a month here (${single.monthlyUsd > 0 ? ((saving / single.monthlyUsd) * 100).toFixed(0) : 0} %). It depends on:`,
+);
+console.log(
+  '- the batch: packing joins the events of one request, so a one-event request is one record either way and saves nothing;' +
+    ' the more events a request carries, the fewer records per event.',
+);
+console.log(
+  `- the event size: ${count(packed.derived.envelopesPerRecord)} event${packed.derived.envelopesPerRecord === 1 ? '' : 's'} of ${count(packed.derived.envelopeBytes)} B (enveloped) fit a ${count(packed.derived.maxPackedRecordBytes!)} B record.` +
+    ' Small events save most (Firehose bills every record as at least 5 KB, on-demand Kinesis as at least 1 KB); an envelope just under a multiple of 5 KB saves little in Firehose;' +
+    ` events over ${count(largestSharedEventBytes(packed.derived.maxPackedRecordBytes!))} B share no record and save nothing.`,
+);
+const packingBatches = [...new Set([1, 10, 100, 500, i.batch])]
+  .sort((a, b) => a - b)
+  .filter((k) => requestBodyBytes(k, i.eventBytes) <= DEFAULT_LIMITS.maxBodyBytes);
+const eventSizes = [...new Set([200, 1_000, 5_000, 20_000, i.eventBytes])]
+  .sort((a, b) => a - b)
+  .filter((b) => requestBodyBytes(i.batch, b) <= DEFAULT_LIMITS.maxBodyBytes);
+const perMillion = (raw: CostInputRaw) => {
+  const p = estimateMonthlyCost({ ...raw, packing: 'packed', maxPackedRecordBytes: packedInput.maxPackedRecordBytes });
+  const s = estimateMonthlyCost({ ...raw, packing: 'single', maxPackedRecordBytes: undefined });
+  return [
+    count(p.derived.kinesisRecordsPerRequest),
+    usd(s.usdPerMillionEvents),
+    usd(p.usdPerMillionEvents),
+    `${s.monthlyUsd > 0 ? (((s.monthlyUsd - p.monthlyUsd) / s.monthlyUsd) * 100).toFixed(0) : '0'} %`,
+  ];
+};
+console.log('');
+table(
+  ['batch', 'packed records / request', 'single, per million events', 'packed', 'saving'],
+  packingBatches.map((batch) => [`${batch}${batch === i.batch ? ' *' : '  '}`, ...perMillion({ ...input, batch })]),
+  [0, 1, 2, 3, 4],
+);
+console.log('');
+table(
+  ['event bytes', 'packed records / request', 'single, per million events', 'packed', 'saving'],
+  eventSizes.map((eventBytes) => [
+    `${count(eventBytes)}${eventBytes === i.eventBytes ? ' *' : '  '}`,
+    ...perMillion({ ...input, eventBytes }),
+  ]),
+  [0, 1, 2, 3, 4],
 );
 
 const batches = [...new Set([1, 10, 100, 500, i.batch])]
@@ -240,8 +344,17 @@ if (estimate.warnings.length > 0) {
 console.log('');
 console.log(
   'Not modelled: free tiers; data transfer (none if Snowflake runs in the same region); KMS calls of the encrypted stream; stream retention beyond 24 h;' +
-    ' Lambda init (cold start) time; tiers above the first for Lambda, Firehose and S3; Snowflake storage and queries. Method and sources: docs/COST.md.',
+    " Lambda init (cold start) time, and the handler's CPU time for packing; the ingest function's custom metrics; tiers above the first for Lambda, Firehose and S3;" +
+    ' Snowflake storage and queries. Method and sources: docs/COST.md.',
 );
+
+function recordsSummary(e: CostEstimate): string {
+  const d = e.derived;
+  const perRequest = d.kinesisRecordsPerRequest.toLocaleString('en-US', { maximumFractionDigits: 2 });
+  return e.input.packing === 'single'
+    ? `one Kinesis record per event, ${count(d.kinesisRecordBytes)} B with its partition key (${perRequest} per request)`
+    : `up to ${count(d.envelopesPerRecord)} events per record of at most ${count(d.maxPackedRecordBytes!)} B, ${perRequest} record${perRequest === '1' ? '' : 's'} per request, ${count(d.kinesisRecordBytes)} B on average`;
+}
 
 function fileSize(bytes: number): string {
   if (bytes >= 1_048_576) return `${(bytes / 1_048_576).toFixed(2)} MiB`;

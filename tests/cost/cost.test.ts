@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@snowgate/core';
 import {
+  ASSUMED_PARTITION_KEY_BYTES,
+  DEFAULT_MAX_PACKED_RECORD_BYTES,
   ENVELOPE_OVERHEAD_BYTES,
+  PACKED_PARTITION_KEY_BYTES,
   apiRequestUnits,
+  envelopesPerPackedRecord,
+  expectedRequestRecords,
+  largestSharedEventBytes,
+  recordTotals,
+  requestRecords,
   estimateMonthlyCost,
   firehoseFlushSeconds,
   landingFilesPerDay,
@@ -46,12 +54,15 @@ describe('estimateMonthlyCost: hand-computed scenarios', () => {
     expect(usdOf(e, 'landing PUTs')).toBeCloseTo((e.derived.landingFilesPerDay * 30 * 0.005) / 1_000, 6);
     // Snowpipe: 585 B × 2.592e9 = 1,412.2 GiB × 0.0037 credits × $3.
     expect(e.byService.Snowpipe).toBeCloseTo(((585 * 2_592_000_000) / 2 ** 30) * 0.0037 * 3, 4);
-    expect(e.monthlyUsd).toBeCloseTo(5_756.77, 1);
+    // CloudWatch: 8 alarm metrics (7 alarms, one reading 2 metrics) × $0.10 and one dashboard at $3.00.
+    expect(usdOf(e, '7 alarms')).toBeCloseTo(0.8, 9);
+    expect(usdOf(e, '1 dashboard')).toBeCloseTo(3, 9);
+    expect(e.monthlyUsd).toBeCloseTo(5_759.97, 1);
   });
 
-  it('the same load in batches of 100: request-driven lines fall a hundredfold, the rest does not move', () => {
-    const single = estimateMonthlyCost({ ...base, batch: 1 });
-    const batched = estimateMonthlyCost({ ...base, batch: 100 });
+  it('the same load in batches of 100, one record per event: request-driven lines fall a hundredfold, the rest does not move', () => {
+    const single = estimateMonthlyCost({ ...base, batch: 1, packing: 'single' });
+    const batched = estimateMonthlyCost({ ...base, batch: 100, packing: 'single' });
     expect(batched.derived.requestsPerMonth).toBe(25_920_000);
     expect(batched.derived.requestBodyBytes).toBe(50_101);
     expect(batched.byService['API Gateway']).toBeCloseTo(25.92, 6);
@@ -61,12 +72,12 @@ describe('estimateMonthlyCost: hand-computed scenarios', () => {
     for (const service of ['Kinesis', 'Firehose', 'S3', 'Snowpipe'] as const) {
       expect(batched.byService[service]).toBeCloseTo(single.byService[service], 9);
     }
-    expect(batched.monthlyUsd).toBeCloseTo(754.61, 1);
+    expect(batched.monthlyUsd).toBeCloseTo(757.81, 1);
   });
 
   it('provisioned: shards for the load, shard-hours and 25 KB PUT payload units', () => {
     // 2,500 records/s of 620 B: 1.55 MB/s needs 2 shards by bytes, 3 by records.
-    const e = estimateMonthlyCost({ eventsPerSecond: 2_500, eventBytes: 500, batch: 50, stream: 'provisioned' });
+    const e = estimateMonthlyCost({ eventsPerSecond: 2_500, eventBytes: 500, batch: 50, stream: 'provisioned', packing: 'single' });
     expect(e.derived.shards).toBe(3);
     expect(usdOf(e, '3 shard(s)')).toBeCloseTo(3 * 720 * 0.015, 9);
     expect(usdOf(e, 'PUT payload units')).toBeCloseTo(((2_500 * 2_592_000) / 1e6) * 0.014, 6);
@@ -79,9 +90,9 @@ describe('estimateMonthlyCost: hand-computed scenarios', () => {
 
   it('an idle stage costs its stream-hours and alarms', () => {
     const idle = estimateMonthlyCost({ eventsPerSecond: 1e-6, eventBytes: 500, batch: 1 });
-    expect(idle.monthlyUsd).toBeCloseTo(28.8 + 0.6, 1);
+    expect(idle.monthlyUsd).toBeCloseTo(28.8 + 0.8 + 3, 1);
     const provisioned = estimateMonthlyCost({ eventsPerSecond: 1e-6, eventBytes: 500, batch: 1, stream: 'provisioned' });
-    expect(provisioned.monthlyUsd).toBeCloseTo(10.8 + 0.6, 1);
+    expect(provisioned.monthlyUsd).toBeCloseTo(10.8 + 0.8 + 3, 1);
   });
 
   it('quarantine: one PUT per request with at least one rejected event', () => {
@@ -89,9 +100,10 @@ describe('estimateMonthlyCost: hand-computed scenarios', () => {
     const e = estimateMonthlyCost({ eventsPerSecond: 100, eventBytes: 500, batch: 10, rejectRate: 0.01 });
     expect(e.derived.quarantinedRequestsPerMonth).toBeCloseTo(25_920_000 * (1 - 0.99 ** 10), 3);
     expect(usdOf(e, 'quarantine PUTs')).toBeCloseTo((25_920_000 * (1 - 0.99 ** 10) * 0.005) / 1_000, 6);
-    // Rejected events never reach the stream.
-    const clean = estimateMonthlyCost({ eventsPerSecond: 100, eventBytes: 500, batch: 10 });
-    expect(e.byService.Firehose).toBeCloseTo(clean.byService.Firehose * 0.99, 9);
+    // Rejected events never reach the stream: one record per event, 1 % fewer records.
+    const single = estimateMonthlyCost({ eventsPerSecond: 100, eventBytes: 500, batch: 10, rejectRate: 0.01, packing: 'single' });
+    const clean = estimateMonthlyCost({ eventsPerSecond: 100, eventBytes: 500, batch: 10, packing: 'single' });
+    expect(single.byService.Firehose).toBeCloseTo(clean.byService.Firehose * 0.99, 9);
     expect(clean.lines.some((l) => l.item.startsWith('quarantine'))).toBe(false);
   });
 });
@@ -101,7 +113,8 @@ describe('billing units', () => {
     expect(roundUpTo(1, 5_120)).toBe(5_120);
     expect(roundUpTo(5_120, 5_120)).toBe(5_120);
     expect(roundUpTo(5_121, 5_120)).toBe(10_240);
-    const at = (eventBytes: number, batch = 1) => estimateMonthlyCost({ eventsPerSecond: 10, eventBytes, batch }).byService.Firehose;
+    const at = (eventBytes: number, batch = 1) =>
+      estimateMonthlyCost({ eventsPerSecond: 10, eventBytes, batch, packing: 'single' }).byService.Firehose;
     // 100 B and 5,036 B events (5,120 B enveloped) cost the same; one byte more costs double.
     expect(at(5_120 - ENVELOPE_OVERHEAD_BYTES)).toBeCloseTo(at(100), 12);
     expect(at(5_121 - ENVELOPE_OVERHEAD_BYTES)).toBeCloseTo(2 * at(100), 12);
@@ -152,6 +165,151 @@ describe('billing units', () => {
   });
 });
 
+describe("packing: a request's accepted envelopes in few Kinesis records", () => {
+  const GIB = 2 ** 30;
+  // 1,000 B events: 1,084 B envelopes. 23 of them and 22 newlines are 24,954 B, 24,994 B with the 40 B packed key; 24 would be 26,079 B.
+  it('packs 100 envelopes of 1,084 B into 4 records of 23 and one of 8, each at most 25,600 B with its partition key', () => {
+    expect(DEFAULT_MAX_PACKED_RECORD_BYTES).toBe(25_600);
+    expect(PACKED_PARTITION_KEY_BYTES).toBe(40);
+    expect(envelopesPerPackedRecord(1_084, 25_600)).toBe(23);
+    const groups = requestRecords(100, 1_084, 'packed', 25_600);
+    expect(groups).toEqual([
+      { count: 4, envelopes: 23, dataBytes: 24_954, partitionKeyBytes: 40 },
+      { count: 1, envelopes: 8, dataBytes: 8_679, partitionKeyBytes: 40 },
+    ]);
+    const t = recordTotals(groups);
+    expect(t.records).toBe(5);
+    // Firehose: 24,954 B → 25,600 (five 5 KB increments), 8,679 B → 10,240.
+    expect(t.firehoseBilledBytes).toBe(4 * 25_600 + 10_240);
+    // Provisioned: one 25 KB PUT payload unit per record. On-demand: 24,994 B → 25,600, 8,719 B → 9,216.
+    expect(t.putPayloadUnits).toBe(5);
+    expect(t.kinesisOnDemandBilledBytes).toBe(4 * 25_600 + 9_216);
+    // Landed, it is still 100 lines of 1,085 B: packing changes the bill, not the data.
+    expect(t.landingBytes).toBe(100 * 1_085);
+    // Single: 100 records of 1,084 B + 36 B key.
+    const single = recordTotals(requestRecords(100, 1_084, 'single', 25_600));
+    expect(single).toMatchObject({
+      records: 100,
+      putPayloadUnits: 100,
+      firehoseBilledBytes: 100 * 5_120,
+      kinesisOnDemandBilledBytes: 100 * 2_048,
+    });
+    expect(single.landingBytes).toBe(t.landingBytes);
+  });
+
+  it('fills every record as far as the ceiling allows, for any event size, batch and ceiling', () => {
+    for (const max of [1_024, 5_120, 25_600, 1_048_576]) {
+      for (const envelope of [85, 200, 1_084, 5_120, 12_000, 30_000]) {
+        for (const accepted of [1, 2, 7, 23, 24, 100, 500]) {
+          const groups = requestRecords(accepted, envelope, 'packed', max);
+          const n = envelopesPerPackedRecord(envelope, max);
+          expect(groups.reduce((sum, g) => sum + g.count * g.envelopes, 0)).toBe(accepted);
+          expect(groups.reduce((sum, g) => sum + g.count, 0)).toBe(Math.ceil(accepted / n));
+          for (const g of groups) {
+            expect(g.dataBytes).toBe(g.envelopes * envelope + g.envelopes - 1);
+            // Within the ceiling, unless one envelope alone is larger.
+            if (g.envelopes > 1) expect(g.dataBytes + g.partitionKeyBytes).toBeLessThanOrEqual(max);
+            else expect(g.partitionKeyBytes).toBe(ASSUMED_PARTITION_KEY_BYTES);
+          }
+          // One envelope more would not have fitted.
+          expect((n + 1) * envelope + n + PACKED_PARTITION_KEY_BYTES).toBeGreaterThan(max);
+        }
+      }
+    }
+  });
+
+  it('an envelope larger than the ceiling goes alone in its own record', () => {
+    expect(envelopesPerPackedRecord(30_000, 25_600)).toBe(1);
+    expect(requestRecords(3, 30_000, 'packed', 25_600)).toEqual([{ count: 3, envelopes: 1, dataBytes: 30_000, partitionKeyBytes: 36 }]);
+    // Two 12,779 B envelopes and a newline fill 25,600 B with the key exactly; one byte more and they do not share.
+    expect(largestSharedEventBytes(25_600)).toBe(12_779 - ENVELOPE_OVERHEAD_BYTES);
+    expect(envelopesPerPackedRecord(12_779, 25_600)).toBe(2);
+    expect(envelopesPerPackedRecord(12_780, 25_600)).toBe(1);
+  });
+
+  it('prices 1,000 events/s of 1,000 B in batches of 100, by hand', () => {
+    const load = { eventsPerSecond: 1_000, eventBytes: 1_000, batch: 100 } as const;
+    const requests = 25_920_000;
+    const provisioned = estimateMonthlyCost({ ...load, stream: 'provisioned' });
+    expect(provisioned.input.packing).toBe('packed');
+    expect(provisioned.derived.kinesisRecordsPerRequest).toBe(5);
+    expect(provisioned.derived.kinesisRecordsPerSecond).toBe(50);
+    expect(provisioned.byService.Firehose).toBeCloseTo(((requests * 112_640) / GIB) * 0.029, 9);
+    expect(usdOf(provisioned, 'PUT payload units')).toBeCloseTo(((requests * 5) / 1e6) * 0.014, 9);
+    // 1,086,880 B/s binds (2 shards), not 50 records/s.
+    expect(provisioned.derived.shards).toBe(2);
+    const onDemand = estimateMonthlyCost(load);
+    expect(usdOf(onDemand, 'data in')).toBeCloseTo(((requests * 111_616) / GIB) * 0.08, 9);
+    expect(usdOf(onDemand, 'data retrieved')).toBeCloseTo(((requests * (4 * 24_994 + 8_719)) / GIB) * 0.04, 9);
+    // The targets: per million events, provisioned ≤ $0.12 (single: $0.22), on-demand ≤ $0.25 (single: $0.40).
+    expect(provisioned.usdPerMillionEvents).toBeLessThanOrEqual(0.12);
+    expect(onDemand.usdPerMillionEvents).toBeLessThanOrEqual(0.25);
+    expect(estimateMonthlyCost({ ...load, stream: 'provisioned', packing: 'single' }).usdPerMillionEvents).toBeCloseTo(0.22, 2);
+    expect(estimateMonthlyCost({ ...load, packing: 'single' }).usdPerMillionEvents).toBeCloseTo(0.406, 3);
+    // Landing bytes, files and Snowpipe do not depend on packing beyond the arrival pattern: same bytes.
+    expect(onDemand.byService.Snowpipe).toBeCloseTo(estimateMonthlyCost({ ...load, packing: 'single' }).byService.Snowpipe, 9);
+  });
+
+  it('costs exactly the same packed or single for one-event requests', () => {
+    for (const eventBytes of [1, 200, 1_000, 5_036, 12_000, 30_000, 200_000]) {
+      for (const stream of ['on-demand', 'provisioned'] as const) {
+        for (const rejectRate of [0, 0.2]) {
+          const load = { eventsPerSecond: 800, eventBytes, batch: 1, stream, rejectRate };
+          const packed = estimateMonthlyCost({ ...load, packing: 'packed' });
+          const single = estimateMonthlyCost({ ...load, packing: 'single' });
+          expect(packed.monthlyUsd, `${eventBytes} B ${stream}`).toBe(single.monthlyUsd);
+          expect(packed.lines.map((l) => l.usd)).toEqual(single.lines.map((l) => l.usd));
+        }
+      }
+    }
+  });
+
+  it('never costs more packed than single on realistic sizes, and saves most on small events in large batches', () => {
+    const saving = (eventBytes: number, batch: number, stream: 'on-demand' | 'provisioned') => {
+      const load = { eventsPerSecond: 500, eventBytes, batch, stream };
+      return (
+        estimateMonthlyCost({ ...load, packing: 'single' }).monthlyUsd - estimateMonthlyCost({ ...load, packing: 'packed' }).monthlyUsd
+      );
+    };
+    for (const stream of ['on-demand', 'provisioned'] as const) {
+      for (const eventBytes of [50, 200, 500, 1_000, 2_000, 4_000, 8_000, 12_000, 20_000]) {
+        for (const batch of [1, 2, 10, 100, 200])
+          expect(saving(eventBytes, batch, stream), `${eventBytes} B × ${batch}`).toBeGreaterThanOrEqual(0);
+      }
+      expect(saving(200, 100, stream)).toBeGreaterThan(saving(1_000, 100, stream));
+      expect(saving(1_000, 100, stream)).toBeGreaterThan(saving(1_000, 10, stream));
+      expect(saving(20_000, 100, stream)).toBe(0);
+    }
+  });
+
+  it('counts rejected events out of the records, exactly (binomial)', () => {
+    // Three events, each rejected with probability ½: 0, 1, 2, 3 accepted with probability 1/8, 3/8, 3/8, 1/8; any accepted share one record.
+    const t = expectedRequestRecords({ batch: 3, rejectRate: 0.5, envelopeBytes: 1_084, packing: 'packed', maxRecordBytes: 25_600 });
+    expect(t.records).toBeCloseTo(7 / 8, 12);
+    // Data: a envelopes and a − 1 newlines.
+    expect(t.firehoseBytes).toBeCloseTo((3 / 8) * 1_084 + (3 / 8) * 2_169 + (1 / 8) * 3_254, 9);
+    // A one-envelope record carries the event's id as key (36 B), a packed one 40 B.
+    expect(t.kinesisBytes).toBeCloseTo((3 / 8) * 1_120 + (3 / 8) * 2_209 + (1 / 8) * 3_294, 9);
+    // The landed bytes are the accepted events' lines either way.
+    expect(t.landingBytes).toBeCloseTo(1.5 * 1_085, 9);
+    expect(
+      expectedRequestRecords({ batch: 3, rejectRate: 1, envelopeBytes: 1_084, packing: 'packed', maxRecordBytes: 25_600 }).records,
+    ).toBe(0);
+  });
+
+  it('refuses a ceiling for single records, or an unknown mode', () => {
+    expect(() =>
+      estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 500, batch: 10, packing: 'single', maxPackedRecordBytes: 5_120 }),
+    ).toThrow(/packed records only/);
+    expect(() => estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 500, batch: 10, packing: 'bundled' as 'packed' })).toThrow(
+      ConfigError,
+    );
+    expect(() => estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 500, batch: 10, maxPackedRecordBytes: 1_024_000 })).toThrow(
+      ConfigError,
+    );
+  });
+});
+
 describe('monotonicity: more never costs less', () => {
   const base: CostInputRaw = { eventsPerSecond: 50, eventBytes: 700, batch: 20 };
   const variants: Array<[string, (x: number) => CostInputRaw, number[]]> = [
@@ -168,11 +326,36 @@ describe('monotonicity: more never costs less', () => {
     }
   }
 
+  for (const stream of ['on-demand', 'provisioned'] as const) {
+    it(`packed, in event bytes on a fine grid, ${stream}`, () => {
+      const xs = Array.from({ length: 400 }, (_, k) => 20 + k * 37);
+      const totals = xs.map((eventBytes) => estimateMonthlyCost({ eventsPerSecond: 300, eventBytes, batch: 100, stream }).monthlyUsd);
+      for (let k = 1; k < totals.length; k++) expect(totals[k]!, `${xs[k]} B vs ${xs[k - 1]} B`).toBeGreaterThanOrEqual(totals[k - 1]!);
+    });
+  }
+
   it('larger batches never cost more for the same events', () => {
-    const totals = [1, 2, 5, 10, 50, 100, 250, 500].map(
-      (batch) => estimateMonthlyCost({ eventsPerSecond: 500, eventBytes: 400, batch }).monthlyUsd,
+    const total = (batch: number, packing: 'packed' | 'single') =>
+      estimateMonthlyCost({ eventsPerSecond: 500, eventBytes: 1_000, batch, packing }).monthlyUsd;
+    const check = (batches: number[], packing: 'packed' | 'single') => {
+      for (let k = 1; k < batches.length; k++)
+        expect(total(batches[k]!, packing), `${packing}: ${batches[k]}`).toBeLessThanOrEqual(total(batches[k - 1]!, packing));
+    };
+    check([1, 2, 5, 10, 22, 23, 24, 46, 47, 50, 100, 250, 500], 'single');
+    // Packed, 23 events of 1,000 B fill a record: whole records never cost more as the batch grows...
+    check([1, 2, 5, 10, 22, 23, 46, 69, 92, 230, 460], 'packed');
+  });
+
+  it('packed, one event past a full record costs a little more: it starts a record billed as 5 KB', () => {
+    expect(total(24)).toBeGreaterThan(total(23));
+    expect(total(47)).toBeGreaterThan(total(46));
+    // ...and by a few dollars a month, not more than the 24th event's own 5 KB record.
+    expect(total(24) - total(23)).toBeLessThan(
+      (500 / 24) * 2_592_000 * (5_120 / 2 ** 30) * 0.029 + (500 / 24) * 2_592_000 * (1_024 / 2 ** 30) * 0.08,
     );
-    for (let k = 1; k < totals.length; k++) expect(totals[k]!).toBeLessThanOrEqual(totals[k - 1]!);
+    function total(batch: number) {
+      return estimateMonthlyCost({ eventsPerSecond: 500, eventBytes: 1_000, batch }).monthlyUsd;
+    }
   });
 });
 
@@ -192,7 +375,14 @@ describe('input', () => {
     expect(e.warnings.join('\n')).toMatch(/API throttle/);
     expect(e.warnings.join('\n')).toMatch(/on-demand stream's initial write capacity/);
     expect(
-      estimateMonthlyCost({ eventsPerSecond: 2_500, eventBytes: 500, batch: 50, stream: 'provisioned', shards: 2 }).warnings.join('\n'),
+      estimateMonthlyCost({
+        eventsPerSecond: 2_500,
+        eventBytes: 500,
+        batch: 50,
+        stream: 'provisioned',
+        packing: 'single',
+        shards: 2,
+      }).warnings.join('\n'),
     ).toMatch(/needs 3/);
     expect(estimateMonthlyCost({ eventsPerSecond: 100, eventBytes: 500, batch: 10 }).warnings).toEqual([]);
   });

@@ -1,5 +1,6 @@
 import { contractSettingsSchema, contractsFromValidators } from '@snowgate/core';
 import { parseStageConfig, type StageConfigInput } from '@snowgate/config';
+import { CLOUDWATCH_ALARM_METRIC_MONTH, CLOUDWATCH_DASHBOARD_MONTH, STAGE_ALARMS, estimateMonthlyCost } from '@snowgate/cost';
 import { readSchemaDir, compileContracts } from '@snowgate/contracts';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -407,6 +408,31 @@ describe('Alarms and outputs', () => {
     d.templates.Alarms.resourceCountIs('AWS::SNS::Topic', 0);
     p.templates.Alarms.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
     for (const a of resources(p.templates.Alarms, 'AWS::CloudWatch::Alarm')) expect(a.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('creates exactly the alarms, alarm metrics and dashboards the cost model prices, in every stack and configuration', () => {
+    const priced = estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 500, batch: 1 }).lines;
+    const pricedQuantity = (price: unknown) => priced.filter((l) => l.price === price).reduce((sum, l) => sum + l.quantity, 0);
+    for (const s of [d, p, open, keyed]) {
+      const templates = Object.values(s.templates);
+      const alarms = templates.flatMap((t) => resources(t, 'AWS::CloudWatch::Alarm'));
+      // An alarm on one metric is one alarm metric; an alarm on a metric math expression is billed per metric it reads.
+      const alarmMetrics = alarms.reduce(
+        (n, a) => n + (a.Properties.Metrics ? a.Properties.Metrics.filter((m: any) => m.MetricStat).length : 1),
+        0,
+      );
+      const dashboards = templates.flatMap((t) => resources(t, 'AWS::CloudWatch::Dashboard')).length;
+      expect({ alarms: alarms.length, alarmMetrics, dashboards }).toEqual(STAGE_ALARMS);
+      expect(pricedQuantity(CLOUDWATCH_ALARM_METRIC_MONTH)).toBe(alarmMetrics);
+      expect(pricedQuantity(CLOUDWATCH_DASHBOARD_MONTH)).toBe(dashboards);
+      // Priced as standard resolution, and nothing the model has no price for.
+      for (const a of alarms) {
+        const periods = a.Properties.Metrics ? a.Properties.Metrics.flatMap((m: any) => m.MetricStat?.Period ?? []) : [a.Properties.Period];
+        for (const period of periods) expect(period).toBeGreaterThanOrEqual(60);
+      }
+      for (const t of templates) t.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
+      for (const t of templates) t.resourceCountIs('AWS::CloudWatch::AnomalyDetector', 0);
+    }
   });
 
   it("alarms on the share of rejected records, from the ingest function's own metrics, above a minimum volume", () => {

@@ -25,6 +25,8 @@ export interface ListPrice {
 
 const READ = '2026-11-22';
 const UNVERIFIED = `list price as of ${READ}, unverified here`;
+/** The CloudWatch alarm and dashboard prices were read later, when the model started pricing what the stacks create. */
+const READ_CLOUDWATCH_MONITORING = '2026-12-04';
 
 // ── AWS, us-east-1 ──────────────────────────────────────────────────────────
 
@@ -154,14 +156,29 @@ export const CLOUDWATCH_LOGS_INGEST_GB: ListPrice = {
   read: READ,
   check: 'corroborated by third-party summaries (c3x.dev, factualminds.com, 2026)',
 };
-/** A standard-resolution CloudWatch alarm, per month. */
-export const CLOUDWATCH_ALARM_MONTH: ListPrice = {
-  name: 'CloudWatch standard alarm',
+/**
+ * A standard-resolution CloudWatch alarm, per metric it reads, per month: an alarm
+ * on one metric is one alarm metric; an alarm on a metric math expression is
+ * billed for each metric the expression reads.
+ */
+export const CLOUDWATCH_ALARM_METRIC_MONTH: ListPrice = {
+  name: 'CloudWatch standard alarm metric',
   amount: 0.1,
-  unit: 'USD per alarm-month',
+  unit: 'USD per alarm metric-month',
   source: 'https://aws.amazon.com/cloudwatch/pricing/',
-  read: READ,
-  check: UNVERIFIED,
+  read: READ_CLOUDWATCH_MONITORING,
+  check:
+    'the unit is the AWS page\'s (its free tier counts "10 Alarm metrics"); $0.10 corroborated by a third-party summary (c3x.dev); that a metric math alarm counts each metric it reads is not in the page text read here',
+};
+/** A CloudWatch dashboard, per month (the free tier's 3 dashboards are not modelled). */
+export const CLOUDWATCH_DASHBOARD_MONTH: ListPrice = {
+  name: 'CloudWatch dashboard',
+  amount: 3.0,
+  unit: 'USD per dashboard-month',
+  source: 'https://aws.amazon.com/cloudwatch/pricing/',
+  read: READ_CLOUDWATCH_MONITORING,
+  check:
+    'corroborated by a third-party summary (factualminds.com, 2026); the AWS page text read here gives the free tier (3 custom dashboards of up to 50 metrics), not the rate',
 };
 
 // ── Snowflake ───────────────────────────────────────────────────────────────
@@ -216,7 +233,8 @@ export const PRICE_LIST: readonly ListPrice[] = [
   S3_GET_REQUESTS,
   S3_STANDARD_GB_MONTH,
   CLOUDWATCH_LOGS_INGEST_GB,
-  CLOUDWATCH_ALARM_MONTH,
+  CLOUDWATCH_ALARM_METRIC_MONTH,
+  CLOUDWATCH_DASHBOARD_MONTH,
   SNOWPIPE_CREDITS_PER_GB,
   SNOWPIPE_LEGACY_CREDITS_PER_1000_FILES,
   SNOWFLAKE_CREDIT_ENTERPRISE,
@@ -250,8 +268,13 @@ export const KINESIS_ON_DEMAND_INITIAL_WRITE = { bytesPerSecond: 4 * MIB, record
 export const LAMBDA_MB_PER_VCPU = 1_769;
 /** Lambda's default concurrency quota per account and region. https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html */
 export const LAMBDA_DEFAULT_CONCURRENCY = 1_000;
-/** Alarms the `Alarms` stack creates (stacks/Alarms.ts). */
-export const STAGE_ALARM_COUNT = 6;
+/**
+ * What the `Alarms` stack creates (stacks/Alarms.ts), as billed: 7 alarms, six
+ * on one metric each and one on a metric math expression over two (the share
+ * of rejected records), so 8 alarm metrics; and one dashboard. A test
+ * synthesizes the stacks and fails when these differ from the template.
+ */
+export const STAGE_ALARMS = { alarms: 7, alarmMetrics: 8, dashboards: 1 } as const;
 
 // ── Assumptions (each one an input or a named constant) ─────────────────────
 
@@ -262,6 +285,17 @@ export const STAGE_ALARM_COUNT = 6;
 export const ENVELOPE_OVERHEAD_BYTES = buildEnvelope('', { receivedAt: '2026-01-01T00:00:00.000Z', requestId: 'BkLwqjY0DoEEPqQ=' }).length;
 /** The partition key is the record's id: assume a UUID. Counted in Kinesis's record size, not in Firehose's. */
 export const ASSUMED_PARTITION_KEY_BYTES = 36;
+/** A packed record's partition key: the request id and the pack index, about 40 bytes. */
+export const PACKED_PARTITION_KEY_BYTES = 40;
+/**
+ * Default ceiling of a packed record, data plus partition key: 25,600 bytes,
+ * exactly one provisioned PUT payload unit (25 KB) and five of Firehose's 5 KB
+ * billing increments.
+ */
+export const DEFAULT_MAX_PACKED_RECORD_BYTES = 25 * KIB;
+/** How the handler writes a request's accepted envelopes: packed into few records (default), or one record each. */
+export const PACKING_MODES = ['packed', 'single'] as const;
+export type Packing = (typeof PACKING_MODES)[number];
 /**
  * The handler's CPU time on one full core, from docs/BENCHMARKS.md (p50 with
  * logs at INFO, in process): 0.288 ms for 1 record, 1.032 ms for 100, so
@@ -301,6 +335,10 @@ export const costInputSchema = z
     batch: z.number().int().min(1).max(DEFAULT_LIMITS.maxRecordsPerRequest),
     region: z.literal('us-east-1', { error: 'only us-east-1 list prices are shipped with this model' }).default('us-east-1'),
     stream: z.enum(['on-demand', 'provisioned']).default('on-demand'),
+    /** `packed`: a request's accepted envelopes joined by newlines into records of at most `maxPackedRecordBytes`; `single`: one record per event. */
+    packing: z.enum(PACKING_MODES).default('packed'),
+    /** Packed mode: the largest record, data plus partition key. Default 25,600 bytes; at most the stage's record limit (Firehose's 1,000 KiB less the newline). */
+    maxPackedRecordBytes: z.number().int().min(KIB).max(DEFAULT_LIMITS.maxRecordBytes).optional(),
     /** Provisioned mode: shards to pay for. Default: the fewest that take the write load. */
     shards: z.number().int().min(1).max(500).optional(),
     bufferSeconds: z
@@ -325,6 +363,10 @@ export const costInputSchema = z
   .refine((c) => c.stream === 'provisioned' || c.shards === undefined, {
     message: 'shards apply to a provisioned stream only',
     path: ['shards'],
+  })
+  .refine((c) => c.packing === 'packed' || c.maxPackedRecordBytes === undefined, {
+    message: 'maxPackedRecordBytes applies to packed records only',
+    path: ['maxPackedRecordBytes'],
   })
   .refine((c) => requestBodyBytes(c.batch, c.eventBytes) <= DEFAULT_LIMITS.maxBodyBytes, {
     message: `the request body would exceed the ${DEFAULT_LIMITS.maxBodyBytes}-byte body limit: use a smaller batch`,
@@ -410,6 +452,144 @@ export function provisionedShardsNeeded(recordsPerSecond: number, recordBytes: n
   return Math.max(1, byBytes, byRecords);
 }
 
+/** One kind of Kinesis record a request writes: `count` records of `envelopes` envelopes each. */
+export interface RecordGroup {
+  count: number;
+  envelopes: number;
+  /** The data blob: the envelopes joined by "\n" (Firehose appends the closing newline). */
+  dataBytes: number;
+  partitionKeyBytes: number;
+}
+
+/**
+ * Envelopes of `envelopeBytes` that fit one packed record: n envelopes and
+ * n − 1 newlines plus the packed partition key, at most `maxRecordBytes`. At
+ * least 1: an envelope larger than that goes alone in its own record.
+ *
+ * @example
+ * envelopesPerPackedRecord(1_084, 25_600) // → 23 (23 × 1,084 + 22 + 40 = 24,994 B)
+ */
+export function envelopesPerPackedRecord(envelopeBytes: number, maxRecordBytes: number): number {
+  return Math.max(1, Math.floor((maxRecordBytes - PACKED_PARTITION_KEY_BYTES + 1) / (envelopeBytes + 1)));
+}
+
+/**
+ * The largest event (as sent) that still shares a packed record with another:
+ * two envelopes, a newline and the packed partition key within `maxRecordBytes`.
+ * Larger events go one per record, packed or not.
+ *
+ * @example
+ * largestSharedEventBytes(25_600) // → 12_695
+ */
+export function largestSharedEventBytes(maxRecordBytes: number): number {
+  return Math.floor((maxRecordBytes - PACKED_PARTITION_KEY_BYTES - 1) / 2) - ENVELOPE_OVERHEAD_BYTES;
+}
+
+/**
+ * The Kinesis records one request writes for `accepted` envelopes of equal
+ * size. Packed, the handler fills records in order, so all are full but the
+ * last. A record of one envelope is the record single mode writes (partition
+ * key = the event's id): a single-event request cannot be packed.
+ *
+ * @example
+ * requestRecords(100, 1_084, 'packed', 25_600) // → 4 records of 23 envelopes, 1 of 8
+ * requestRecords(100, 1_084, 'single', 25_600) // → 100 records of 1
+ */
+export function requestRecords(accepted: number, envelopeBytes: number, packing: Packing, maxRecordBytes: number): RecordGroup[] {
+  const perRecord = packing === 'packed' ? envelopesPerPackedRecord(envelopeBytes, maxRecordBytes) : 1;
+  const group = (count: number, envelopes: number): RecordGroup => ({
+    count,
+    envelopes,
+    dataBytes: envelopes * envelopeBytes + (envelopes - 1),
+    partitionKeyBytes: envelopes === 1 ? ASSUMED_PARTITION_KEY_BYTES : PACKED_PARTITION_KEY_BYTES,
+  });
+  const full = Math.floor(accepted / perRecord);
+  const rest = accepted % perRecord;
+  return [...(full > 0 ? [group(full, perRecord)] : []), ...(rest > 0 ? [group(1, rest)] : [])];
+}
+
+/** What one request's records add up to, in each service's billing unit. */
+export interface RecordTotals {
+  records: number;
+  /** Data plus partition keys, as Kinesis counts a record's size. */
+  kinesisBytes: number;
+  /** On-demand data in: each record rounded up to 1 KB. */
+  kinesisOnDemandBilledBytes: number;
+  /** Provisioned: 25 KB PUT payload units, per record. */
+  putPayloadUnits: number;
+  /** The data blobs, as Firehose receives them. */
+  firehoseBytes: number;
+  /** Firehose ingestion: each record rounded up to 5 KB. */
+  firehoseBilledBytes: number;
+  /** Landed NDJSON: each record and the newline Firehose appends. */
+  landingBytes: number;
+}
+
+const NO_RECORDS: RecordTotals = {
+  records: 0,
+  kinesisBytes: 0,
+  kinesisOnDemandBilledBytes: 0,
+  putPayloadUnits: 0,
+  firehoseBytes: 0,
+  firehoseBilledBytes: 0,
+  landingBytes: 0,
+};
+
+/**
+ * Sums what each service bills for a request's records.
+ *
+ * @example
+ * recordTotals(requestRecords(100, 1_084, 'packed', 25_600)).firehoseBilledBytes // → 112_640 (4 × 25,600 + 10,240)
+ */
+export function recordTotals(groups: readonly RecordGroup[]): RecordTotals {
+  const totals = { ...NO_RECORDS };
+  for (const g of groups) {
+    const kinesis = g.dataBytes + g.partitionKeyBytes;
+    totals.records += g.count;
+    totals.kinesisBytes += g.count * kinesis;
+    totals.kinesisOnDemandBilledBytes += g.count * roundUpTo(kinesis, KINESIS_ON_DEMAND_ROUNDING_BYTES);
+    totals.putPayloadUnits += g.count * Math.ceil(kinesis / KINESIS_PUT_PAYLOAD_UNIT_BYTES);
+    totals.firehoseBytes += g.count * g.dataBytes;
+    totals.firehoseBilledBytes += g.count * roundUpTo(g.dataBytes, FIREHOSE_ROUNDING_BYTES);
+    totals.landingBytes += g.count * (g.dataBytes + 1);
+  }
+  return totals;
+}
+
+/**
+ * The records an average request writes: each of its `batch` events is
+ * rejected independently with probability `rejectRate`, so the accepted count
+ * is binomial, and the totals are its expectation (exact, over every count).
+ *
+ * @example
+ * expectedRequestRecords({ batch: 100, rejectRate: 0, envelopeBytes: 1_084, packing: 'packed', maxRecordBytes: 25_600 }).records // → 5
+ */
+export function expectedRequestRecords(load: {
+  batch: number;
+  rejectRate: number;
+  envelopeBytes: number;
+  packing: Packing;
+  maxRecordBytes: number;
+}): RecordTotals {
+  const { batch, rejectRate, envelopeBytes, packing, maxRecordBytes } = load;
+  const totalsOf = (accepted: number) => recordTotals(requestRecords(accepted, envelopeBytes, packing, maxRecordBytes));
+  if (rejectRate === 0) return totalsOf(batch);
+  if (rejectRate === 1) return { ...NO_RECORDS };
+  // P(accepted = a) = C(batch, a) · (1 − r)^a · r^(batch − a), in logarithms.
+  const logFactorial = [0];
+  for (let k = 1; k <= batch; k++) logFactorial.push(logFactorial[k - 1]! + Math.log(k));
+  const expected = { ...NO_RECORDS };
+  for (let a = 1; a <= batch; a++) {
+    const p = Math.exp(
+      logFactorial[batch]! - logFactorial[a]! - logFactorial[batch - a]! + a * Math.log1p(-rejectRate) + (batch - a) * Math.log(rejectRate),
+    );
+    if (p === 0) continue;
+    const t = totalsOf(a);
+    for (const key of Object.keys(expected) as (keyof RecordTotals)[]) expected[key] += p * t[key];
+  }
+  return expected;
+}
+
 /**
  * Seconds between Firehose deliveries: the buffer is flushed when it holds
  * `bufferMiB` or when `bufferSeconds` have passed, whichever comes first.
@@ -484,6 +664,15 @@ export interface CostDerived {
   apiUnitsPerRequest: number;
   lambdaBilledMs: number;
   lambdaConcurrency: number;
+  /** One event in its envelope: what Firehose sees of an unpacked record. */
+  envelopeBytes: number;
+  /** Packed: the most envelopes a record holds (1 when single). */
+  envelopesPerRecord: number;
+  maxPackedRecordBytes: number | undefined;
+  /** Expected Kinesis records per request (with rejections, an average). */
+  kinesisRecordsPerRequest: number;
+  kinesisRecordsPerSecond: number;
+  /** Per record, on average: data plus partition key. */
   kinesisRecordBytes: number;
   kinesisOnDemandBilledBytes: number;
   putPayloadUnitsPerRecord: number;
@@ -529,7 +718,9 @@ const line = (service: CostService, item: string, quantity: number, unit: string
  * const batched = estimateMonthlyCost({ eventsPerSecond: 1_000, eventBytes: 500, batch: 100 });
  * single.byService['API Gateway']  // → 2_362.80
  * batched.byService['API Gateway'] // → 25.92
- * batched.byService.Firehose === single.byService.Firehose // → true: Firehose bills per record
+ * // Firehose bills per record: packed, 100 events share 3 records; one event per request is one record either way.
+ * batched.byService.Firehose < single.byService.Firehose // → true
+ * estimateMonthlyCost({ eventsPerSecond: 1_000, eventBytes: 500, batch: 100, packing: 'single' }).byService.Firehose === single.byService.Firehose // → true
  */
 export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
   const input = parseCostInput(raw);
@@ -545,28 +736,45 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
   const billedMs = input.lambdaMs ?? lambdaBilledMs({ batch, memoryMb: input.memoryMb, networkMs: input.networkMs });
   const gbSeconds = requestsPerMonth * (billedMs / 1_000) * (input.memoryMb / 1_024);
 
-  // Records: only accepted events reach the stream, Firehose and the landing bucket.
+  // Records: only accepted events reach the stream, Firehose and the landing bucket; packed, a request's
+  // accepted envelopes share few records.
   const acceptedEventsPerSecond = eventsPerSecond * (1 - rejectRate);
-  const acceptedPerMonth = acceptedEventsPerSecond * SECONDS_PER_MONTH;
-  const recordBytes = kinesisRecordBytes(eventBytes);
-  const onDemandBilledBytes = roundUpTo(recordBytes, KINESIS_ON_DEMAND_ROUNDING_BYTES);
-  const putPayloadUnitsPerRecord = Math.ceil(recordBytes / KINESIS_PUT_PAYLOAD_UNIT_BYTES);
-  const shardsNeeded = provisionedShardsNeeded(acceptedEventsPerSecond, recordBytes);
+  const envelope = firehoseRecordBytes(eventBytes);
+  const maxPackedRecordBytes = input.maxPackedRecordBytes ?? DEFAULT_MAX_PACKED_RECORD_BYTES;
+  const perRequest = expectedRequestRecords({
+    batch,
+    rejectRate,
+    envelopeBytes: envelope,
+    packing: input.packing,
+    maxRecordBytes: maxPackedRecordBytes,
+  });
+  const recordsPerSecond = requestsPerSecond * perRequest.records;
+  const perRecord = (total: number) => (perRequest.records > 0 ? total / perRequest.records : 0);
+  const recordBytes = perRecord(perRequest.kinesisBytes);
+  const onDemandBilledBytes = perRecord(perRequest.kinesisOnDemandBilledBytes);
+  const putPayloadUnitsPerRecord = perRecord(perRequest.putPayloadUnits);
+  const shardsNeeded = provisionedShardsNeeded(recordsPerSecond, recordBytes);
   const shards = input.stream === 'provisioned' ? (input.shards ?? shardsNeeded) : undefined;
-  const fhBytes = firehoseRecordBytes(eventBytes);
-  const fhBilledBytes = roundUpTo(fhBytes, FIREHOSE_ROUNDING_BYTES);
+  const fhBytes = perRecord(perRequest.firehoseBytes);
+  const fhBilledBytes = perRecord(perRequest.firehoseBilledBytes);
+  const recordsLabel =
+    input.packing === 'single'
+      ? `${fmt(recordBytes)} B records`
+      : `packed records (${fmtFew(perRequest.records)} per request) of ${fmt(recordBytes)} B avg.`;
+  const fhRecordsLabel = input.packing === 'single' ? `${fmt(fhBytes)} B records` : `packed records of ${fmt(fhBytes)} B avg.`;
 
-  // Landing files: one NDJSON line per record (Firehose appends the newline).
-  const lineBytes = fhBytes + 1;
-  const flushSeconds = firehoseFlushSeconds(acceptedEventsPerSecond * lineBytes, input.bufferMiB, input.bufferSeconds);
+  // Landing files: one NDJSON line per event (packed records hold several; Firehose appends the last newline).
+  const lineBytes = envelope + 1;
+  const landingBytesPerSecond = requestsPerSecond * perRequest.landingBytes;
+  const flushSeconds = firehoseFlushSeconds(landingBytesPerSecond, input.bufferMiB, input.bufferSeconds);
   const filesPerDay = landingFilesPerDay({
-    recordsPerSecond: acceptedEventsPerSecond,
-    lineBytes,
+    recordsPerSecond,
+    lineBytes: perRecord(perRequest.landingBytes),
     bufferMiB: input.bufferMiB,
     bufferSeconds: input.bufferSeconds,
   });
   const filesPerMonth = filesPerDay * DAYS_PER_MONTH;
-  const landingBytesPerDay = acceptedEventsPerSecond * lineBytes * SECONDS_PER_DAY;
+  const landingBytesPerDay = landingBytesPerSecond * SECONDS_PER_DAY;
   const landingGiBPerMonth = (landingBytesPerDay * DAYS_PER_MONTH) / GIB;
   // Steady state: the bucket holds `landingExpirationDays` of files.
   const landingStoredGiB = (landingBytesPerDay * input.landingExpirationDays) / GIB;
@@ -616,8 +824,8 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
     ),
   );
   if (input.stream === 'on-demand') {
-    const inGiB = (acceptedPerMonth * onDemandBilledBytes) / GIB;
-    const outGiB = (acceptedPerMonth * recordBytes) / GIB;
+    const inGiB = (requestsPerMonth * perRequest.kinesisOnDemandBilledBytes) / GIB;
+    const outGiB = (requestsPerMonth * perRequest.kinesisBytes) / GIB;
     lines.push(
       line(
         'Kinesis',
@@ -629,7 +837,7 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
       ),
       line(
         'Kinesis',
-        `data in, ${fmt(recordBytes)} B records billed as ${fmt(onDemandBilledBytes)} B`,
+        `data in, ${recordsLabel} billed as ${fmt(onDemandBilledBytes)} B`,
         inGiB,
         'GB',
         KINESIS_ON_DEMAND_DATA_IN_GB,
@@ -646,7 +854,7 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
     );
   } else {
     const shardHours = shards! * HOURS_PER_MONTH;
-    const units = acceptedPerMonth * putPayloadUnitsPerRecord;
+    const units = requestsPerMonth * perRequest.putPayloadUnits;
     lines.push(
       line(
         'Kinesis',
@@ -658,7 +866,7 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
       ),
       line(
         'Kinesis',
-        `PUT payload units (${putPayloadUnitsPerRecord} per record)`,
+        `PUT payload units (${fmtFew(putPayloadUnitsPerRecord)} per record, ${fmtFew(perRequest.putPayloadUnits)} per request)`,
         units,
         'units',
         KINESIS_PUT_PAYLOAD_UNITS,
@@ -666,11 +874,11 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
       ),
     );
   }
-  const fhGiB = (acceptedPerMonth * fhBilledBytes) / GIB;
+  const fhGiB = (requestsPerMonth * perRequest.firehoseBilledBytes) / GIB;
   lines.push(
     line(
       'Firehose',
-      `ingestion, ${fmt(fhBytes)} B records billed as ${fmt(fhBilledBytes)} B`,
+      `ingestion, ${fhRecordsLabel} billed as ${fmt(fhBilledBytes)} B`,
       fhGiB,
       'GB',
       FIREHOSE_INGEST_GB,
@@ -737,11 +945,19 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
     ),
     line(
       'CloudWatch',
-      `${STAGE_ALARM_COUNT} alarms`,
-      STAGE_ALARM_COUNT,
-      'alarm-months',
-      CLOUDWATCH_ALARM_MONTH,
-      STAGE_ALARM_COUNT * CLOUDWATCH_ALARM_MONTH.amount,
+      `${STAGE_ALARMS.alarms} alarms (${STAGE_ALARMS.alarmMetrics} alarm metrics)`,
+      STAGE_ALARMS.alarmMetrics,
+      'alarm metric-months',
+      CLOUDWATCH_ALARM_METRIC_MONTH,
+      STAGE_ALARMS.alarmMetrics * CLOUDWATCH_ALARM_METRIC_MONTH.amount,
+    ),
+    line(
+      'CloudWatch',
+      `${STAGE_ALARMS.dashboards} dashboard`,
+      STAGE_ALARMS.dashboards,
+      'dashboard-months',
+      CLOUDWATCH_DASHBOARD_MONTH,
+      STAGE_ALARMS.dashboards * CLOUDWATCH_DASHBOARD_MONTH.amount,
     ),
   );
 
@@ -764,11 +980,11 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
       `about ${fmt(lambdaConcurrency)} concurrent invocations: above Lambda's default quota of ${LAMBDA_DEFAULT_CONCURRENCY} per account and region`,
     );
   }
-  const writeBytesPerSecond = acceptedEventsPerSecond * recordBytes;
+  const writeBytesPerSecond = requestsPerSecond * perRequest.kinesisBytes;
   if (
     input.stream === 'on-demand' &&
     (writeBytesPerSecond > KINESIS_ON_DEMAND_INITIAL_WRITE.bytesPerSecond ||
-      acceptedEventsPerSecond > KINESIS_ON_DEMAND_INITIAL_WRITE.recordsPerSecond)
+      recordsPerSecond > KINESIS_ON_DEMAND_INITIAL_WRITE.recordsPerSecond)
   ) {
     warnings.push(
       "above a new on-demand stream's initial write capacity (4 MB/s, 4,000 records/s): it scales up, but ramp traffic or expect throttling at first",
@@ -789,6 +1005,11 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
       apiUnitsPerRequest,
       lambdaBilledMs: billedMs,
       lambdaConcurrency,
+      envelopeBytes: envelope,
+      envelopesPerRecord: input.packing === 'packed' ? envelopesPerPackedRecord(envelope, maxPackedRecordBytes) : 1,
+      maxPackedRecordBytes: input.packing === 'packed' ? maxPackedRecordBytes : undefined,
+      kinesisRecordsPerRequest: perRequest.records,
+      kinesisRecordsPerSecond: recordsPerSecond,
       kinesisRecordBytes: recordBytes,
       kinesisOnDemandBilledBytes: onDemandBilledBytes,
       putPayloadUnitsPerRecord,
@@ -814,4 +1035,7 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
 
 function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
+}
+function fmtFew(n: number): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: 2 });
 }
