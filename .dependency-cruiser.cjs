@@ -81,6 +81,31 @@ module.exports = {
       },
     },
     {
+      name: 'lambda-code-uses-zod-mini',
+      comment:
+        'What the Lambda functions bundle (core, functions, the configuration they read) uses zod/mini through ' +
+        '@snowgate/core/zod: classic zod does not tree-shake (~450 KB in a bundle). Classic zod stays in the stage config, ' +
+        'the Snowflake connection and the tools. docs/decisions/012-lean-ingest-lambda.md',
+      severity: 'error',
+      from: {
+        path: '^packages/(core|functions)/|^packages/config/src/',
+        pathNot: '^packages/config/src/(stage-config|snowflake|files)\\.ts$',
+      },
+      to: { path: '(^|node_modules/)zod/', pathNot: '(^|node_modules/)zod/(mini|v4/(core|locales|mini))/' },
+    },
+    {
+      name: 'lambda-s3-sdk-on-first-use',
+      comment:
+        'The ingest Lambda loads the S3 SDK on the first request that quarantines: in packages/functions only s3.ts (imported with import()) ' +
+        'and clients.ts (the twin and the tools) import it at run time, and the Lambda entries do not import clients.ts.',
+      severity: 'error',
+      from: { path: '^packages/functions/src/', pathNot: '^packages/functions/src/(s3|clients)\\.ts$' },
+      to: {
+        path: ['(^|node_modules/)@aws-sdk/client-s3(/|$)', '^packages/functions/src/clients\\.ts$'],
+        dependencyTypesNot: ['type-only'],
+      },
+    },
+    {
       name: 'config-main-entry-reads-no-files',
       comment: "@snowgate/config's main entry is bundled into the Lambda: file reading lives in its ./files and ./snowflake entries.",
       severity: 'error',

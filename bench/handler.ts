@@ -14,6 +14,17 @@
  *   pnpm bench:handler --quick          # fewer iterations
  *   pnpm bench:handler --node-defaults  # V8's default heap sizing, for comparison
  *   pnpm bench:handler --cold-only      # only the bundle, module load, cold path and schema compile (~40 s)
+ *   pnpm bench:handler --baseline /tmp/base   # and another checkout side by side (bundles, cold path, warm path)
+ *
+ * The bundles are built as deploy builds them (stacks/bundling.ts: the
+ * stack's `nodejs` props, SST's esbuild options, SST's esbuild), and what the
+ * ingest bundle holds is printed from esbuild's metafile: the largest inputs,
+ * and which are loaded at a cold start or only on first use.
+ *
+ * With `--baseline DIR` (a checkout of the code before a change, installed),
+ * that checkout's bundles are built and measured too: sizes, the cold path
+ * (its processes alternating with this checkout's) and the warm path of both
+ * bundles in one process, their invocations alternating (with `--cold-only` too).
  *
  * Results print as a table and are written to .bench/handler.json
  * (.bench/handler-cold.json with --cold-only, so that a full run's figures stay).
@@ -26,20 +37,21 @@ import { contractSettingsSchema } from '@snowgate/core';
 import { parseIngestSettings } from '@snowgate/config';
 import { readSchemaDir, compileContracts, loadContracts } from '@snowgate/contracts';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
-import { build, type Plugin } from 'esbuild';
+import type { Metafile, Plugin } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
-import { cpSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { lambdaNodejs, type NodejsProps, sstBuildOptions, sstEsbuild } from '../stacks/bundling';
 import { buildValidators } from '../stacks/contracts';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { parseCommandLine } from '../cli/args';
+import { parseCommandLine, usageError } from '../cli/args';
 import { readFileSync } from 'node:fs';
 import { apiEvent, lambdaContext, pageViewV2 } from './support/handler-inputs';
 
-const USAGE = `Usage: pnpm bench:handler [--quick] [--node-defaults] [--cold-only]
+const USAGE = `Usage: pnpm bench:handler [--quick] [--node-defaults] [--cold-only] [--baseline DIR]
 
 The in-process cost of one POST /events invocation (the real middy chain, SDK
 transport in memory), the bundle's size, module load and cold path, with schema
@@ -50,21 +62,32 @@ Options:
   --quick           fewer iterations
   --node-defaults   V8's default heap sizing, for comparison
   --cold-only       only the bundle, module load, cold path and schema compile (~40 s)
+  --baseline DIR    also another checkout (e.g. a git worktree of main, installed):
+                    its bundles, its cold path (processes alternating with this
+                    one's) and its warm path (in one process with this one's)
   -h, --help        print this help
 
-Example:
-  pnpm bench:handler --cold-only`;
+Examples:
+  pnpm bench:handler --cold-only
+  git worktree add /tmp/base main && (cd /tmp/base && pnpm install --frozen-lockfile)
+  pnpm bench:handler --baseline /tmp/base`;
 
 const { values: flags } = parseCommandLine('pnpm bench:handler', USAGE, {
   options: {
     quick: { type: 'boolean', default: false },
     'node-defaults': { type: 'boolean', default: false },
     'cold-only': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 const quick = flags.quick;
 const nodeDefaults = flags['node-defaults'];
 const coldOnly = flags['cold-only'];
+const baselineRoot = flags.baseline ? resolve(flags.baseline) : undefined;
+if (baselineRoot && !existsSync(join(baselineRoot, 'packages/functions/src/ingest.ts')))
+  usageError('pnpm bench:handler', `--baseline ${flags.baseline}: no packages/functions/src/ingest.ts there`);
+if (baselineRoot && !existsSync(join(baselineRoot, 'node_modules/sst')))
+  usageError('pnpm bench:handler', `--baseline ${flags.baseline}: not installed (run pnpm install --frozen-lockfile there)`);
 
 // Measure under the NODE_OPTIONS the Lambda runs with: re-run this script with them, once.
 if (!nodeDefaults && !process.env.NODE_OPTIONS?.includes(INGEST_NODE_OPTIONS)) {
@@ -135,7 +158,9 @@ async function measureInterleaved(
   logLevel: 'INFO' | 'SILENT',
 ) {
   const events = Array.from({ length: 64 }, () => apiEvent({ body }));
-  const context = lambdaContext(60_000);
+  // Every invocation of a Lambda gets its own deadline: 60 s left each time, however long the whole run takes
+  // (one context made once would run out after 60 s and turn a slow machine's run into 503s).
+  const context = { ...lambdaContext(), getRemainingTimeInMillis: () => 60_000 };
   const handlers = variants.map(({ contracts }) => {
     const settings = parseIngestSettings({
       streamName: 'bench',
@@ -200,40 +225,103 @@ function sandboxEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   };
 }
 
-/** How the stack bundles the function (minified ESM for Node 22), for both measurements. */
-const LAMBDA_BUILD = {
-  bundle: true,
-  minify: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'esm',
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  logLevel: 'error',
-} as const;
+const repoRoot = new URL('..', import.meta.url).pathname;
+const INGEST_ENTRY = 'packages/functions/src/ingest.ts';
+const AUTHORIZER_ENTRY = 'packages/functions/src/authorizer.ts';
+/** The checkouts measured: this one, and the baseline's with `--baseline`. */
+const checkouts = [{ checkout: 'this', root: repoRoot }, ...(baselineRoot ? [{ checkout: 'baseline', root: baselineRoot }] : [])];
+
+/**
+ * The `nodejs` props a checkout's stack bundles its functions with: its
+ * stacks/bundling.ts, or for a checkout from before that module, the props its
+ * stack had then (minified ESM).
+ */
+async function nodejsOf(root: string): Promise<NodejsProps> {
+  if (root === repoRoot) return lambdaNodejs(root);
+  const bundling = join(root, 'stacks/bundling.ts');
+  return existsSync(bundling)
+    ? ((await import(bundling)) as { lambdaNodejs(root: string): NodejsProps }).lambdaNodejs(root)
+    : { minify: true };
+}
+
+/** Builds a checkout's function entry as its deploy would (into `outdir`, emptied first): the entry file and the metafile. */
+async function buildFunction(
+  outdir: string,
+  { root = repoRoot, entry = INGEST_ENTRY, external = [] as string[], plugins = [] as Plugin[] } = {},
+) {
+  rmSync(outdir, { recursive: true, force: true });
+  const options = sstBuildOptions(join(root, entry), outdir, await nodejsOf(root));
+  const { metafile } = await sstEsbuild(root).build({
+    ...options,
+    external: [...(options.external ?? []), ...external],
+    plugins: [...(options.plugins ?? []), ...plugins],
+  });
+  const name = entry.replace(/^.*\//, '').replace(/\.ts$/, '');
+  return { entry: join(outdir, `${name}.mjs`), metafile: metafile! };
+}
+
+/** A bundle's code: its .mjs files, by metafile key (the sourcemaps beside them are not loaded). */
+const codeFiles = (metafile: Metafile) => Object.keys(metafile.outputs).filter((file) => file.endsWith('.mjs'));
+const codeBytes = (metafile: Metafile) => codeFiles(metafile).reduce((sum, file) => sum + metafile.outputs[file]!.bytes, 0);
+
+/** The files a cold start loads: the entry and what it imports statically, transitively; the rest is read on first `import()`. */
+function loadedAtStart(metafile: Metafile, entry = INGEST_ENTRY): Set<string> {
+  // With code splitting every import() target is an entry point of its own: start from the function's.
+  const seen = new Set(codeFiles(metafile).filter((file) => metafile.outputs[file]!.entryPoint?.endsWith(entry)));
+  for (const file of seen)
+    for (const i of metafile.outputs[file]!.imports) if (i.kind === 'import-statement' && metafile.outputs[i.path]) seen.add(i.path);
+  return seen;
+}
+
+/** What is in a bundle, by package (or by source file for the workspace's own code), largest first, from esbuild's metafile. */
+function bundleContents(metafile: Metafile) {
+  const atStart = loadedAtStart(metafile);
+  const rows = new Map<string, { module: string; bytes: number; at_cold_start: number; on_first_use: number }>();
+  for (const file of codeFiles(metafile)) {
+    for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[file]!.inputs)) {
+      const module = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/)?.[1] ?? input.replace(/^(\.\.\/)+/, '');
+      const row = rows.get(module) ?? { module, bytes: 0, at_cold_start: 0, on_first_use: 0 };
+      row.bytes += bytesInOutput;
+      if (atStart.has(file)) row.at_cold_start += bytesInOutput;
+      else row.on_first_use += bytesInOutput;
+      rows.set(module, row);
+    }
+  }
+  const files = codeFiles(metafile).map((file) => ({
+    file: file.replace(/^.*\//, ''),
+    bytes: metafile.outputs[file]!.bytes,
+    loaded: atStart.has(file) ? 'at cold start' : 'on first import()',
+  }));
+  return { rows: [...rows.values()].sort((a, b) => b.bytes - a.bytes), files };
+}
 
 async function bundle() {
-  const entry = new URL('../packages/functions/src/ingest.ts', import.meta.url).pathname;
   const results = [];
-  for (const [variant, external] of [
-    ['SDK bundled', []],
-    ['SDK external (runtime-provided)', ['@aws-sdk/*', '@smithy/*']],
-  ] as const) {
-    const outfile = new URL(`ingest-${external.length ? 'external' : 'bundled'}.mjs`, outDir).pathname;
-    const { metafile } = await build({
-      ...LAMBDA_BUILD,
-      entryPoints: [entry],
-      outfile,
-      external: [...external],
-      metafile: true,
-    });
-    const bytes = statSync(outfile).size;
-    const gzip = gzipSync(readFileSync(outfile)).length;
+  let contents: ReturnType<typeof bundleContents> | undefined;
+  const variants = [
+    ...checkouts.map(({ checkout, root }) => ({ checkout, root, variant: 'as deployed', external: [] as string[] })),
+    { checkout: 'this', root: repoRoot, variant: 'SDK external (runtime-provided)', external: ['@aws-sdk/*', '@smithy/*'] },
+  ];
+  for (const { checkout, root, variant, external } of variants) {
+    const { entry, metafile } = await buildFunction(
+      new URL(`ingest-${checkout}-${external.length ? 'external' : 'deployed'}/`, outDir).pathname,
+      {
+        root,
+        external,
+      },
+    );
+    const files = codeFiles(metafile);
+    const bytes = codeBytes(metafile);
+    const gzip = files.reduce((sum, file) => sum + gzipSync(readFileSync(resolve(file))).length, 0);
+    const atStart = [...loadedAtStart(metafile)].reduce((sum, file) => sum + metafile.outputs[file]!.bytes, 0);
+    if (checkout === 'this' && !external.length) contents = bundleContents(metafile);
     // The bundle's bytes that come from ajv, ajv-formats and their dependencies (minified, before gzip).
-    const ajvBytes = Object.entries(metafile.outputs[Object.keys(metafile.outputs).find((o) => outfile.endsWith(o))!]!.inputs)
+    const ajvBytes = files
+      .flatMap((file) => Object.entries(metafile.outputs[file]!.inputs))
       .filter(([input]) => AJV_PACKAGES.test(input))
       .reduce((sum, [, { bytesInOutput }]) => sum + bytesInOutput, 0);
     // Module load = a cold start's init phase: parse, evaluate, validate settings, build clients
-    // (and, with contracts enforced, read and compile the schemas).
+    // (and, with contracts enforced, import the standalone validators).
     const runs = external.length ? 0 : quick ? 5 : 15;
     for (const contracts of external.length ? (['off'] as const) : (['off', 'enforce'] as const)) {
       const loads: number[] = [];
@@ -243,7 +331,7 @@ async function bundle() {
           [
             '--input-type=module',
             '-e',
-            `const t = performance.now(); await import(${JSON.stringify(outfile)}); console.log(performance.now() - t);`,
+            `const t = performance.now(); await import(${JSON.stringify(entry)}); console.log(performance.now() - t);`,
           ],
           {
             env: sandboxEnv(contracts === 'enforce' ? ENFORCE_ENV : {}),
@@ -254,9 +342,12 @@ async function bundle() {
       }
       loads.sort((a, b) => a - b);
       results.push({
+        ...(baselineRoot ? { checkout } : {}),
         variant,
         contracts,
+        files: files.length,
         bytes,
+        bytes_at_cold_start: atStart,
         gzip_bytes: gzip,
         ajv_bytes: ajvBytes,
         module_load_median_ms: runs ? +percentile(loads, 50).toFixed(1) : null,
@@ -264,7 +355,19 @@ async function bundle() {
       });
     }
   }
-  return results;
+  // The API-key authorizer's bundle: its size only (it runs in stages with auth mode apiKey).
+  const authorizer = [];
+  for (const { checkout, root } of checkouts) {
+    const { metafile } = await buildFunction(new URL(`authorizer-${checkout}/`, outDir).pathname, { root, entry: AUTHORIZER_ENTRY });
+    authorizer.push({
+      ...(baselineRoot ? { checkout } : {}),
+      function: 'API-key authorizer',
+      files: codeFiles(metafile).length,
+      bytes: codeBytes(metafile),
+      bytes_at_cold_start: [...loadedAtStart(metafile, AUTHORIZER_ENTRY)].reduce((sum, file) => sum + metafile.outputs[file]!.bytes, 0),
+    });
+  }
+  return { results, contents: contents!, authorizer };
 }
 
 /** ajv and what it brings into the bundle (pnpm paths: node_modules/.pnpm/<pkg>@<v>/node_modules/<pkg>/...). */
@@ -322,7 +425,8 @@ function contractsCompile(samples: number) {
 }
 
 /**
- * The shipped entry point with one change: `clients.ts` gets an in-memory
+ * The shipped entry point with one change: the SDK clients (client-options.ts;
+ * clients.ts in older checkouts) get an in-memory
  * `NodeHttpHandler` (the same answers as `fakeTransport` above) instead of
  * the real one. Everything else (settings, clients, middy, Powertools, the
  * SDK's middleware, signing, serialization) is the code that ships.
@@ -351,7 +455,7 @@ const fakeTransportPlugin: Plugin = {
   name: 'bench-fake-transport',
   setup(b) {
     b.onResolve({ filter: /^@smithy\/node-http-handler$/ }, (args) =>
-      args.importer.endsWith('/packages/functions/src/clients.ts') ? { path: 'node-http-handler', namespace: 'bench-fake' } : undefined,
+      /\/packages\/functions\/src\/[\w-]+\.ts$/.test(args.importer) ? { path: 'node-http-handler', namespace: 'bench-fake' } : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: 'bench-fake' }, () => ({
       contents: FAKE_HANDLER_MODULE,
@@ -366,22 +470,25 @@ const fakeTransportPlugin: Plugin = {
  * bundle (init), then time the first invocation and the second. The first
  * pays for everything done lazily on first use: credential resolution, the
  * SDK's endpoint and middleware setup, Powertools' context, code that V8 has
- * not compiled yet. No network: the TLS handshake to Kinesis comes on top in AWS.
+ * not compiled yet, and on the quarantine path the S3 client. No network: the
+ * TLS handshake to Kinesis comes on top in AWS.
+ *
+ * With `--baseline DIR`, that checkout's bundle is measured too, its processes
+ * alternating with this one's (the order swapped every round), so that the
+ * load of a shared machine falls on both alike.
  */
 async function coldPath(scenarios: Array<{ scenario: string; body: string; contracts?: ContractsMode }>) {
-  const outfile = new URL('ingest-cold.mjs', outDir).pathname;
-  await build({
-    ...LAMBDA_BUILD,
-    entryPoints: [new URL('../packages/functions/src/ingest.ts', import.meta.url).pathname],
-    outfile,
-    plugins: [fakeTransportPlugin],
-  });
+  const bundles = [];
+  for (const { checkout, root } of checkouts) {
+    const { entry } = await buildFunction(new URL(`ingest-cold-${checkout}/`, outDir).pathname, { root, plugins: [fakeTransportPlugin] });
+    bundles.push({ checkout, entry });
+  }
   const runs = quick ? 5 : 15;
   const results = [];
   for (const { scenario, body, contracts = 'off' } of scenarios) {
     const eventsFile = new URL('cold-events.json', outDir).pathname;
     writeFileSync(eventsFile, JSON.stringify([apiEvent({ body }), apiEvent({ body })]));
-    const child = `
+    const child = (entry: string) => `
       import { readFileSync } from 'node:fs';
       const events = JSON.parse(readFileSync(${JSON.stringify(eventsFile)}, 'utf8'));
       const context = {
@@ -391,53 +498,130 @@ async function coldPath(scenarios: Array<{ scenario: string; body: string; contr
         getRemainingTimeInMillis: () => 10_000, done() {}, fail() {}, succeed() {},
       };
       const t0 = performance.now();
-      const { handler } = await import(${JSON.stringify(outfile)});
+      const { handler } = await import(${JSON.stringify(entry)});
       const t1 = performance.now();
       const first = await handler(events[0], context);
       const t2 = performance.now();
       const second = await handler(events[1], { ...context, awsRequestId: 'cold-2' });
       const t3 = performance.now();
       process.stdout.write('\\nCOLD ' + JSON.stringify({ load: t1 - t0, first: t2 - t1, second: t3 - t2, status: [first.statusCode, second.statusCode] }) + '\\n');`;
-    const samples: Array<{ load: number; first: number; second: number }> = [];
+    const samples: Array<Array<{ load: number; first: number; second: number }>> = bundles.map(() => []);
     for (let i = 0; i < runs; i++) {
-      // Lambda hands the function its role's credentials in the environment; the SDK's chain finds them there first.
-      const out = execFileSync(process.execPath, ['--input-type=module', '-e', child], {
-        env: sandboxEnv({
-          AWS_ACCESS_KEY_ID: 'bench',
-          AWS_SECRET_ACCESS_KEY: 'bench',
-          AWS_SESSION_TOKEN: 'bench',
-          POWERTOOLS_SERVICE_NAME: 'snowgate-ingest',
-          ...(contracts === 'enforce' ? ENFORCE_ENV : {}),
-        }),
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
-      const line = String(out)
-        .split('\n')
-        .find((l) => l.startsWith('COLD '));
-      if (!line) throw new Error(`cold-path child printed no result: ${String(out).slice(0, 500)}`);
-      const sample = JSON.parse(line.slice(5)) as { load: number; first: number; second: number; status: number[] };
-      if (sample.status.some((status) => status !== 202)) throw new Error(`cold-path child answered ${sample.status.join(', ')}`);
-      samples.push(sample);
+      for (let k = 0; k < bundles.length; k++) {
+        const b = i % 2 === 0 ? k : bundles.length - 1 - k;
+        // Lambda hands the function its role's credentials in the environment; the SDK finds them there.
+        const out = execFileSync(process.execPath, ['--input-type=module', '-e', child(bundles[b]!.entry)], {
+          env: sandboxEnv({
+            AWS_ACCESS_KEY_ID: 'bench',
+            AWS_SECRET_ACCESS_KEY: 'bench',
+            AWS_SESSION_TOKEN: 'bench',
+            POWERTOOLS_SERVICE_NAME: 'snowgate-ingest',
+            ...(contracts === 'enforce' ? ENFORCE_ENV : {}),
+          }),
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        const line = String(out)
+          .split('\n')
+          .find((l) => l.startsWith('COLD '));
+        if (!line) throw new Error(`cold-path child printed no result: ${String(out).slice(0, 500)}`);
+        const sample = JSON.parse(line.slice(5)) as { load: number; first: number; second: number; status: number[] };
+        if (sample.status.some((status) => status < 200 || status >= 300))
+          throw new Error(`cold-path child (${bundles[b]!.checkout}) answered ${sample.status.join(', ')}`);
+        samples[b]!.push(sample);
+      }
     }
-    const stat = (key: 'load' | 'first' | 'second' | 'total') => {
-      const values = samples.map((x) => (key === 'total' ? x.load + x.first : x[key])).sort((a, b) => a - b);
-      return { median: +percentile(values, 50).toFixed(1), max: +values[values.length - 1]!.toFixed(1) };
-    };
-    const [load, first, second, total] = [stat('load'), stat('first'), stat('second'), stat('total')];
-    results.push({
-      scenario,
-      contracts,
-      processes: runs,
-      module_load_median_ms: load.median,
-      module_load_max_ms: load.max,
-      first_invocation_median_ms: first.median,
-      first_invocation_max_ms: first.max,
-      second_invocation_median_ms: second.median,
-      load_plus_first_median_ms: total.median,
-      load_plus_first_max_ms: total.max,
-    });
+    for (const [b, { checkout }] of bundles.entries()) {
+      const stat = (key: 'load' | 'first' | 'second' | 'total') => {
+        const values = samples[b]!.map((x) => (key === 'total' ? x.load + x.first : x[key])).sort((x, y) => x - y);
+        return { median: +percentile(values, 50).toFixed(1), max: +values[values.length - 1]!.toFixed(1) };
+      };
+      const [load, first, second, total] = [stat('load'), stat('first'), stat('second'), stat('total')];
+      results.push({
+        ...(baselineRoot ? { checkout } : {}),
+        scenario,
+        contracts,
+        processes: runs,
+        module_load_median_ms: load.median,
+        module_load_max_ms: load.max,
+        first_invocation_median_ms: first.median,
+        first_invocation_max_ms: first.max,
+        second_invocation_median_ms: second.median,
+        load_plus_first_median_ms: total.median,
+        load_plus_first_max_ms: total.max,
+      });
+    }
   }
   return results;
+}
+
+/**
+ * The warm path of this checkout's bundle and the baseline's, side by side:
+ * both imported into one process (each with its own copy of everything, the
+ * SDK's transport in memory), fed the same body, their invocations alternating
+ * and the order swapped every step, after a warm-up; logs at INFO into a sink.
+ */
+async function warmSideBySide(scenario: string, body: string, iterations: number) {
+  const entries = [];
+  for (const { checkout, root } of checkouts) {
+    entries.push(
+      (await buildFunction(new URL(`ingest-warm-${checkout}/`, outDir).pathname, { root, plugins: [fakeTransportPlugin] })).entry,
+    );
+  }
+  const eventsFile = new URL('warm-events.json', outDir).pathname;
+  writeFileSync(eventsFile, JSON.stringify(Array.from({ length: 64 }, () => apiEvent({ body }))));
+  const resultFile = new URL('warm-result.json', outDir).pathname;
+  const child = `
+    import { readFileSync, writeFileSync } from 'node:fs';
+    // Powertools writes logs and metrics to stdout: a sink, as CloudWatch is (their cost counts, not their volume).
+    process.stdout.write = () => true;
+    const events = JSON.parse(readFileSync(${JSON.stringify(eventsFile)}, 'utf8'));
+    const context = {
+      callbackWaitsForEmptyEventLoop: false, functionName: 'snowgate-ingest', functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:snowgate-ingest', memoryLimitInMB: '1024',
+      awsRequestId: 'warm', logGroupName: '/aws/lambda/snowgate-ingest', logStreamName: 'warm',
+      getRemainingTimeInMillis: () => 60_000, done() {}, fail() {}, succeed() {},
+    };
+    const handlers = [];
+    for (const entry of ${JSON.stringify(entries)}) handlers.push((await import(entry)).handler);
+    const times = handlers.map(() => []);
+    const run = async (n, keep) => {
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < handlers.length; k++) {
+          const v = i % 2 === 0 ? k : handlers.length - 1 - k;
+          const t = process.hrtime.bigint();
+          const response = await handlers[v](events[i % events.length], context);
+          if (keep) times[v].push(Number(process.hrtime.bigint() - t) / 1e6);
+          if (response.statusCode !== 202) throw new Error('unexpected ' + response.statusCode + ': ' + response.body);
+        }
+      }
+    };
+    await run(2000, false);
+    await run(${iterations}, true);
+    writeFileSync(${JSON.stringify(resultFile)}, JSON.stringify(times));`;
+  execFileSync(process.execPath, ['--input-type=module', '-e', child], {
+    env: sandboxEnv({
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      AWS_SESSION_TOKEN: 'bench',
+      POWERTOOLS_SERVICE_NAME: 'snowgate-ingest',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    }),
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const times = JSON.parse(readFileSync(resultFile, 'utf8')) as number[][];
+  return checkouts.map(({ checkout }, v) => {
+    const sorted = times[v]!.sort((a, b) => a - b);
+    return {
+      checkout,
+      scenario,
+      logs: 'INFO',
+      iterations,
+      p50_ms: +percentile(sorted, 50).toFixed(3),
+      p95_ms: +percentile(sorted, 95).toFixed(3),
+      p99_ms: +percentile(sorted, 99).toFixed(3),
+      max_ms: +sorted[sorted.length - 1]!.toFixed(3),
+    };
+  });
 }
 
 const one = JSON.stringify({
@@ -494,15 +678,20 @@ for (const logs of coldOnly ? [] : (['SILENT', 'INFO'] as const)) {
   }
 }
 process.stdout.write = write;
-const bundleResults = await bundle();
+const { results: bundleResults, contents: bundleInputs, authorizer: authorizerResults } = await bundle();
 const coldResults = await coldPath([
   { scenario: '1 record', body: one },
   { scenario: '100 records', body: hundred },
+  // The first request that quarantines also loads the S3 SDK and builds its client.
+  { scenario: '100 records, 10 rejected (quarantine path)', body: mixed },
   { scenario: '1 page_view v2 record', body: oneV2, contracts: 'off' },
   { scenario: '1 page_view v2 record', body: oneV2, contracts: 'enforce' },
   { scenario: '100 page_view v2 records', body: hundredV2, contracts: 'off' },
   { scenario: '100 page_view v2 records', body: hundredV2, contracts: 'enforce' },
 ]);
+
+// Warm, side by side with the baseline: both bundles in one process.
+const warmResults = baselineRoot ? await warmSideBySide('100 records', hundred, quick ? 1_000 : 5_000) : [];
 
 const machine = {
   node_options: process.env.NODE_OPTIONS ?? '',
@@ -515,7 +704,17 @@ const machine = {
 writeFileSync(
   new URL(coldOnly ? 'handler-cold.json' : 'handler.json', outDir),
   JSON.stringify(
-    { machine, handler: handlerResults, bundle: bundleResults, cold: coldResults, contracts_compile: compileResults },
+    {
+      machine,
+      handler: handlerResults,
+      bundle: bundleResults,
+      bundle_files: bundleInputs.files,
+      bundle_inputs: bundleInputs.rows,
+      authorizer: authorizerResults,
+      cold: coldResults,
+      warm_side_by_side: warmResults,
+      contracts_compile: compileResults,
+    },
     null,
     2,
   ),
@@ -525,7 +724,43 @@ console.log(
 );
 if (!coldOnly) console.table(handlerResults);
 console.table(bundleResults);
+console.log('The ingest bundle as deployed, by file:');
+console.table(bundleInputs.files);
+const TOP_INPUTS = 20;
+console.log(
+  `What is in it, the ${TOP_INPUTS} largest inputs (bytes in the minified output; by package, or by source file for the workspace's own code):`,
+);
+console.table(bundleInputs.rows.slice(0, TOP_INPUTS));
+console.table(authorizerResults);
 console.table(coldResults);
+if (warmResults.length) console.table(warmResults);
+if (baselineRoot) {
+  const ratio = (mine: number, base: number) => `${(mine / base).toFixed(2)}×`;
+  const [ingestMine, ingestBase] = ['this', 'baseline'].map(
+    (c) => bundleResults.find((r) => (r as { checkout?: string }).checkout === c && r.variant === 'as deployed')!,
+  );
+  const [authMine, authBase] = ['this', 'baseline'].map((c) => authorizerResults.find((r) => (r as { checkout?: string }).checkout === c)!);
+  console.log(
+    `ingest bundle: ${ingestMine!.bytes} bytes vs baseline ${ingestBase!.bytes} (${ratio(ingestMine!.bytes, ingestBase!.bytes)})`,
+  );
+  console.log(`authorizer bundle: ${authMine!.bytes} bytes vs baseline ${authBase!.bytes} (${ratio(authMine!.bytes, authBase!.bytes)})`);
+  for (const key of new Set(coldResults.map((r) => `${r.scenario}|${r.contracts}`))) {
+    const [mine, base] = ['this', 'baseline'].map(
+      (c) => coldResults.find((r) => `${r.scenario}|${r.contracts}` === key && (r as { checkout?: string }).checkout === c)!,
+    );
+    const [name, contracts] = key.split('|');
+    console.log(
+      `${name}, contracts ${contracts}: module load p50 ${mine!.module_load_median_ms} ms vs baseline ${base!.module_load_median_ms} ms (${ratio(mine!.module_load_median_ms, base!.module_load_median_ms)}); ` +
+        `load + first invocation p50 ${mine!.load_plus_first_median_ms} ms vs ${base!.load_plus_first_median_ms} ms (${ratio(mine!.load_plus_first_median_ms, base!.load_plus_first_median_ms)})`,
+    );
+  }
+  if (warmResults.length) {
+    const [mine, base] = warmResults;
+    console.log(
+      `warm, ${mine!.scenario}: p50 ${mine!.p50_ms} vs ${base!.p50_ms} ms, p99 ${mine!.p99_ms} vs ${base!.p99_ms} ms (this vs baseline)`,
+    );
+  }
+}
 console.log(
   `contracts compile (${compileResults.schemas}): first loadContracts in process ${compileResults.first_load_ms} ms; median of ${compileResults.samples} fresh (new Ajv each) ${compileResults.load_median_ms} ms (max ${compileResults.load_max_ms}); compile only ${compileResults.compile_only_median_ms} ms; what the Lambda does instead, import the standalone validators (${compileResults.standalone_bytes} bytes) in a fresh process: median ${compileResults.standalone_import_median_ms} ms (max ${compileResults.standalone_import_max_ms})`,
 );

@@ -4,6 +4,7 @@ import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
 import { ArnFormat, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Api, Function, use, type ApiAuthorizer, type StackContext } from 'sst/constructs';
+import { lambdaNodejs } from './bundling';
 import { stageConfig } from './config';
 import { prepareContracts } from './contracts';
 import { BASIC_EXECUTION, objectsUnderPrefix, suppress } from './nag';
@@ -29,7 +30,7 @@ export function Ingest({ stack, app }: StackContext) {
     runtime: LAMBDA_RUNTIME,
     architecture: 'arm_64',
     logRetention: RETENTION[config.lambda.logRetentionDays],
-    nodejs: { format: 'esm', minify: true },
+    nodejs: lambdaNodejs(),
     // X-Ray needs `xray:Put*` on `*` (it has no resource-level permissions): off, so that no grant has a wildcard.
     tracing: 'disabled',
   } as const;

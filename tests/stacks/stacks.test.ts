@@ -4,10 +4,12 @@ import { CLOUDWATCH_ALARM_METRIC_MONTH, CLOUDWATCH_DASHBOARD_MONTH, STAGE_ALARMS
 import { readSchemaDir, compileContracts } from '@snowgate/contracts';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pageViewV2 } from '../support/contracts';
+import { lambdaNodejs, sstBuildOptions, sstEsbuild } from '../../stacks/bundling';
 import { synthesize, type Synthesized } from '../../stacks/synth';
 
 const SQS = 'arn:aws:sqs:us-east-1:999999999999:sf-snowpipe-AIDAEXAMPLE-abc';
@@ -221,6 +223,35 @@ describe('Ingest', () => {
     expect(existsSync(join(asset(p), 'schemas/validators.mjs'))).toBe(true);
     expect(readFileSync(join(asset(p), 'packages/functions/src/ingest.mjs'), 'utf8')).not.toContain('strictSchema');
   });
+
+  it('ships the functions as stacks/bundling.ts builds them, file for file (what the bundle test and bench:handler measure)', async () => {
+    const functions = [
+      [d, 'ingest'],
+      [keyed, 'authorizer'],
+    ] as const;
+    for (const [s, name] of functions) {
+      const f = resources(s.templates.Ingest, 'AWS::Lambda::Function').find(
+        (x) => x.Properties.Handler === `packages/functions/src/${name}.handler`,
+      );
+      const shipped = join(s.assemblyDir, `asset.${String(f.Properties.Code.S3Key).replace(/\.zip$/, '')}`, 'packages/functions/src');
+      const outdir = mkdtempSync(join(tmpdir(), 'snowgate-bundle-'));
+      try {
+        await sstEsbuild().build({ ...sstBuildOptions(resolve(`packages/functions/src/${name}.ts`), outdir, lambdaNodejs()), write: true });
+        // Chunk names carry a hash that depends on where the sourcemaps point (the output directory): compared without it.
+        const code = (dir: string) =>
+          readdirSync(dir)
+            .filter((file) => file.endsWith('.mjs'))
+            .map((file) => readFileSync(join(dir, file), 'utf8').replace(/-[A-Z0-9]{8}\.mjs/g, '-HASH.mjs'))
+            .sort();
+        const built = code(outdir);
+        expect(built.length).toBeGreaterThan(1);
+        expect(code(shipped).length).toBe(built.length);
+        expect(code(shipped).every((text, i) => text === built[i])).toBe(true);
+      } finally {
+        rmSync(outdir, { recursive: true, force: true });
+      }
+    }
+  }, 60_000);
 
   it('ships validators that judge records as Ajv does, and load without Ajv', async () => {
     const asset = join(p.assemblyDir, `asset.${String(fn(p).Properties.Code.S3Key).replace(/\.zip$/, '')}`);

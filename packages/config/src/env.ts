@@ -1,5 +1,5 @@
 import { ConfigError } from '@snowgate/core';
-import { z } from 'zod';
+import * as z from '@snowgate/core/zod';
 import { formatZodError } from './format';
 import { ingestSettingsFromEnv, type IngestSettings } from './settings';
 
@@ -27,10 +27,10 @@ export function ingestFunctionEnv(env: Env = process.env): { settings: IngestSet
 
 /** The API-key authorizer's environment (the stack sets it). */
 export const authorizerEnvSchema = z.object({
-  SNOWGATE_API_KEYS_PREFIX: z.string().regex(/^\/[\w./-]+\/$/),
-  SNOWGATE_API_KEY_HEADER: z.string().regex(/^[a-z0-9-]{1,64}$/),
+  SNOWGATE_API_KEYS_PREFIX: z.string().check(z.regex(/^\/[\w./-]+\/$/)),
+  SNOWGATE_API_KEY_HEADER: z.string().check(z.regex(/^[a-z0-9-]{1,64}$/)),
   /** How long a record (or its absence) is kept in memory. */
-  SNOWGATE_API_KEYS_CACHE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(60),
+  SNOWGATE_API_KEYS_CACHE_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(3_600)), 60),
 });
 export type AuthorizerSettings = z.infer<typeof authorizerEnvSchema>;
 
@@ -59,11 +59,11 @@ export const TWIN_ENV = {
 } as const;
 
 const twinEnvSchema = z.object({
-  ...Object.fromEntries(Object.values(TWIN_ENV).map((name) => [name, z.string().optional()])),
+  ...Object.fromEntries(Object.values(TWIN_ENV).map((name) => [name, z.optional(z.string())])),
   /** `1` silences the twin's own log lines (tests, benchmarks). */
-  SNOWGATE_TWIN_QUIET: z.string().optional(),
+  SNOWGATE_TWIN_QUIET: z.optional(z.string()),
   /** The log level of the handler and authorizer running in the twin. */
-  POWERTOOLS_LOG_LEVEL: z.string().min(1).optional(),
+  POWERTOOLS_LOG_LEVEL: z.optional(z.string().check(z.minLength(1))),
 });
 
 export type TwinEnv = { [K in keyof typeof TWIN_ENV]?: string | undefined } & {

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { $ZodError } from 'zod/v4/core';
 
 /**
  * A zod error as the problems it lists, one per issue, each naming where it is
@@ -9,7 +9,7 @@ import type { z } from 'zod';
  * formatZodError(error)                   // → '  - limits.maxDepth: …\n  - streamName: …'
  * formatZodError(error, { inline: true }) // → 'limits.maxDepth: …; streamName: …'
  */
-export function formatZodError(error: z.ZodError, options: { root?: string; inline?: boolean } = {}): string {
+export function formatZodError(error: $ZodError, options: { root?: string; inline?: boolean } = {}): string {
   const { root = '(root)', inline = false } = options;
   const problems = error.issues.map((i) => `${i.path.map(String).join('.') || root}: ${i.message}`);
   return inline ? problems.join('; ') : problems.map((p) => `  - ${p}`).join('\n');

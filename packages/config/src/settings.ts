@@ -1,42 +1,44 @@
 import { ConfigError, contractSettingsSchema, limitsSchema } from '@snowgate/core';
-import { z } from 'zod';
+import * as z from '@snowgate/core/zod';
 import { formatZodError } from './format';
 
-const positiveInt = z.coerce.number().int().positive();
+const positiveInt = z.coerce.number().check(z.int(), z.positive());
+/** A positive integer up to `max`, `fallback` when absent. */
+const positiveIntUpTo = (max: number, fallback: number) => z._default(positiveInt.check(z.lte(max)), fallback);
 
 /** How long and how hard the handler tries to make input durable before answering 503. */
 export const writePolicySchema = z.object({
   /** Total time for Kinesis and the error bucket to acknowledge, retries included. Keep it below the Lambda timeout. */
-  budgetMs: positiveInt.max(25_000).default(3_000),
+  budgetMs: positiveIntUpTo(25_000, 3_000),
   /** First backoff step; each retry doubles it, with full jitter. */
-  baseDelayMs: positiveInt.default(25),
+  baseDelayMs: z._default(positiveInt, 25),
   /** Cap on a single backoff step. */
-  maxDelayMs: positiveInt.default(500),
+  maxDelayMs: z._default(positiveInt, 500),
   /** `Retry-After` sent with a 503. */
-  retryAfterSeconds: positiveInt.max(3_600).default(1),
+  retryAfterSeconds: positiveIntUpTo(3_600, 1),
 });
 export type WritePolicy = z.infer<typeof writePolicySchema>;
 
-const prefix = z.string().regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, 'a key prefix of safe characters ending with "/" (or empty)');
+const prefix = z.string().check(z.regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, 'a key prefix of safe characters ending with "/" (or empty)'));
 
 /**
  * The settings the ingest handler runs with, in Lambda and in the local twin alike.
  * Validated once, at start; an invalid value stops the process with every problem listed.
  */
 export const ingestSettingsSchema = z.object({
-  streamName: z.string().min(1).max(128),
-  errorBucket: z.string().min(3).max(63),
-  errorPrefix: prefix.default('errors/'),
+  streamName: z.string().check(z.minLength(1), z.maxLength(128)),
+  errorBucket: z.string().check(z.minLength(3), z.maxLength(63)),
+  errorPrefix: z._default(prefix, 'errors/'),
   /** Region for the SDK clients; in Lambda, AWS_REGION is used when this is absent. */
-  region: z.string().min(1).optional(),
+  region: z.optional(z.string().check(z.minLength(1))),
   /** Endpoints of wire-compatible emulators (the local twin). Absent in AWS. */
-  kinesisEndpoint: z.url().optional(),
-  s3Endpoint: z.url().optional(),
-  limits: limitsSchema.prefault({}),
-  write: writePolicySchema.prefault({}),
-  contracts: contractSettingsSchema.prefault({}),
+  kinesisEndpoint: z.optional(z.url()),
+  s3Endpoint: z.optional(z.url()),
+  limits: z.prefault(limitsSchema, {}),
+  write: z.prefault(writePolicySchema, {}),
+  contracts: z.prefault(contractSettingsSchema, {}),
   /** Where the schema files are (`<dir>/<type>/<version>.json`); by default `schemas/` beside the code (the Lambda's task root). */
-  schemasDir: z.string().min(1).optional(),
+  schemasDir: z.optional(z.string().check(z.minLength(1))),
 });
 export type IngestSettings = z.infer<typeof ingestSettingsSchema>;
 export type IngestSettingsInput = z.input<typeof ingestSettingsSchema>;

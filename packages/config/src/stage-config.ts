@@ -81,9 +81,9 @@ export const stageConfigSchema = z
         errorPrefix: prefix.default('errors/'),
       })
       .prefault({}),
-    ingest: z.object({ limits: limitsSchema.prefault({}), write: writePolicySchema.prefault({}) }).prefault({}),
+    ingest: z.object({ limits: z.prefault(limitsSchema, {}), write: z.prefault(writePolicySchema, {}) }).prefault({}),
     /** Schema contracts (`schemas/<type>/<version>.json`): `off` by default; see schemas/README.md. */
-    contracts: contractSettingsSchema.prefault({}),
+    contracts: z.prefault(contractSettingsSchema, {}),
     snowflake: z.object({
       /** `STORAGE_AWS_EXTERNAL_ID` of the storage integration, fixed here so that neither side waits for the other. */
       externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/),

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from './zod';
 
 /**
  * API keys for producers that can sign neither SigV4 nor obtain a JWT.
@@ -18,17 +18,17 @@ const KEY = /^sg_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 /** A producer's name: it lands in every envelope and quarantine object of its requests. */
 export const producerNameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a producer name: letters, digits, ".", "_" or "-", up to 64');
+  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a producer name: letters, digits, ".", "_" or "-", up to 64'));
 
 export const apiKeyRecordSchema = z.object({
   schema: z.literal('snowgate.api-key/v1'),
-  key_id: z.string().regex(API_KEY_ID),
+  key_id: z.string().check(z.regex(API_KEY_ID)),
   producer: producerNameSchema,
   /** SHA-256 of the secret, hex. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
   enabled: z.boolean(),
   created_at: z.iso.datetime(),
-  revoked_at: z.iso.datetime().optional(),
+  revoked_at: z.optional(z.iso.datetime()),
 });
 export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod';
 import { ConfigError } from './errors';
 
 /**
@@ -20,10 +20,10 @@ export const JSON_SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema
 export const MAX_SCHEMA_ISSUES = 50;
 
 /** A dot path into the record (`type`, `meta.schema.version`); no prototype keys. */
-const fieldPath = z
-  .string()
-  .regex(/^[A-Za-z_$][\w$-]*(\.[A-Za-z_$][\w$-]*)*$/, 'a field name or dot path such as "type" or "meta.type"')
-  .refine((p) => !p.split('.').some((k) => k === '__proto__' || k === 'constructor' || k === 'prototype'), 'no prototype keys');
+const fieldPath = z.string().check(
+  z.regex(/^[A-Za-z_$][\w$-]*(\.[A-Za-z_$][\w$-]*)*$/, 'a field name or dot path such as "type" or "meta.type"'),
+  z.refine((p) => !p.split('.').some((k) => k === '__proto__' || k === 'constructor' || k === 'prototype'), 'no prototype keys'),
+);
 
 /** How a stage applies its contracts. */
 export const contractSettingsSchema = z.object({
@@ -32,15 +32,15 @@ export const contractSettingsSchema = z.object({
    * and reported (response `warnings`, the log, the twin's counts). `enforce`:
    * rejected as `schema_violation` or `unknown_schema`, and quarantined.
    */
-  mode: z.enum(['off', 'warn', 'enforce']).default('off'),
+  mode: z._default(z.enum(['off', 'warn', 'enforce']), 'off'),
   /** The record field naming its event type: the directory under `schemas/`. */
-  typeField: fieldPath.default('type'),
+  typeField: z._default(fieldPath, 'type'),
   /** The record field naming its schema version (an integer, or a string of digits): the file name. */
-  versionField: fieldPath.default('schema_version'),
+  versionField: z._default(fieldPath, 'schema_version'),
   /** A record whose type (or version) has no schema, or that names no type: `accept` it, or `reject` it as `unknown_schema`. */
-  unknown: z.enum(['accept', 'reject']).default('accept'),
+  unknown: z._default(z.enum(['accept', 'reject']), 'accept'),
   /** A record of a known type that names no version: checked against the newest version (`latest`), or handled as unknown. */
-  missingVersion: z.enum(['latest', 'unknown']).default('latest'),
+  missingVersion: z._default(z.enum(['latest', 'unknown']), 'latest'),
 });
 export type ContractSettings = z.infer<typeof contractSettingsSchema>;
 

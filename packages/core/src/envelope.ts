@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod';
 
 /**
  * What one record becomes on the stream, and so one line of a landing file.
@@ -7,9 +7,9 @@ import { z } from 'zod';
  */
 export const envelopeSchema = z.object({
   received_at: z.iso.datetime(),
-  request_id: z.string().min(1),
+  request_id: z.string().check(z.minLength(1)),
   /** The producer named by the request's API key (auth mode `apiKey`). */
-  producer: z.string().optional(),
+  producer: z.optional(z.string()),
   record: z.looseObject({ id: z.union([z.string(), z.number()]) }),
 });
 export type Envelope = z.infer<typeof envelopeSchema>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod';
 
 /**
  * Hard limits imposed by the AWS services Snowgate writes to. These are facts
@@ -51,16 +51,18 @@ export const DEFAULT_LIMITS = {
   quarantineMaxInputBytes: 1_048_576,
 } as const;
 
-const positiveInt = z.coerce.number().int().positive();
+const positiveInt = z.coerce.number().check(z.int(), z.positive());
+/** A positive integer up to `max`, `fallback` when absent. */
+const positiveIntUpTo = (max: number, fallback: number) => z._default(positiveInt.check(z.lte(max)), fallback);
 
 /** The configurable limits, each capped by the AWS limit above it. Defaults and their reasons are in `DEFAULT_LIMITS`. */
 export const limitsSchema = z.object({
-  maxBodyBytes: positiveInt.max(LAMBDA_SYNC_PAYLOAD_MAX_BYTES).default(DEFAULT_LIMITS.maxBodyBytes),
+  maxBodyBytes: positiveIntUpTo(LAMBDA_SYNC_PAYLOAD_MAX_BYTES, DEFAULT_LIMITS.maxBodyBytes),
   // Firehose's record limit (less its newline) is below Kinesis's: a larger record would be acknowledged, then stuck.
-  maxRecordBytes: positiveInt.max(FIREHOSE_RECORD_MAX_BYTES - 1).default(DEFAULT_LIMITS.maxRecordBytes),
-  maxRecordsPerRequest: positiveInt.max(10_000).default(DEFAULT_LIMITS.maxRecordsPerRequest),
-  maxDepth: positiveInt.max(1_000).default(DEFAULT_LIMITS.maxDepth),
-  maxInflateRatio: positiveInt.max(1_100).default(DEFAULT_LIMITS.maxInflateRatio),
-  quarantineMaxInputBytes: positiveInt.max(64 * 1_048_576).default(DEFAULT_LIMITS.quarantineMaxInputBytes),
+  maxRecordBytes: positiveIntUpTo(FIREHOSE_RECORD_MAX_BYTES - 1, DEFAULT_LIMITS.maxRecordBytes),
+  maxRecordsPerRequest: positiveIntUpTo(10_000, DEFAULT_LIMITS.maxRecordsPerRequest),
+  maxDepth: positiveIntUpTo(1_000, DEFAULT_LIMITS.maxDepth),
+  maxInflateRatio: positiveIntUpTo(1_100, DEFAULT_LIMITS.maxInflateRatio),
+  quarantineMaxInputBytes: positiveIntUpTo(64 * 1_048_576, DEFAULT_LIMITS.quarantineMaxInputBytes),
 });
 export type Limits = z.infer<typeof limitsSchema>;

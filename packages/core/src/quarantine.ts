@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod';
 import type { Assessment } from './records';
 import { REJECTION_REASONS } from './reasons';
 import type { ReceivedBody } from './request';
@@ -10,7 +10,7 @@ const inputSchema = z.object({
   /** `utf8` when `data` is the input's text, `base64` when the bytes are not valid UTF-8. */
   encoding: z.enum(['utf8', 'base64']),
   /** True size of the input in bytes, even when `data` is truncated. */
-  size: z.number().int().nonnegative(),
+  size: z.number().check(z.int(), z.nonnegative()),
   truncated: z.boolean(),
   data: z.string(),
 });
@@ -21,20 +21,20 @@ export const quarantineObjectSchema = z.object({
   schema: z.literal('snowgate.quarantine/v1'),
   request_id: z.string(),
   received_at: z.iso.datetime(),
-  status: z.number().int(),
-  reasons: z.array(z.enum(REJECTION_REASONS)).min(1),
+  status: z.number().check(z.int()),
+  reasons: z.array(z.enum(REJECTION_REASONS)).check(z.minLength(1)),
   headers: z.record(z.string(), z.string()),
-  source_ip: z.string().optional(),
+  source_ip: z.optional(z.string()),
   /** The producer named by the request's API key (auth mode `apiKey`); never the key. */
-  producer: z.string().optional(),
-  accepted: z.number().int().nonnegative(),
-  rejected: z.number().int().nonnegative(),
+  producer: z.optional(z.string()),
+  accepted: z.number().check(z.int(), z.nonnegative()),
+  rejected: z.number().check(z.int(), z.nonnegative()),
   /** The whole body, when the request was refused as a whole. */
-  body: inputSchema.optional(),
+  body: z.optional(inputSchema),
   /** Each rejected record, when the body was read. */
   records: z.array(
     z.object({
-      index: z.number().int().nonnegative(),
+      index: z.number().check(z.int(), z.nonnegative()),
       reason: z.enum(REJECTION_REASONS),
       message: z.string(),
       issues: z.array(
@@ -42,12 +42,12 @@ export const quarantineObjectSchema = z.object({
           path: z.array(z.union([z.string(), z.number()])),
           message: z.string(),
           /** Schema contracts: the failing JSON Schema keyword and its place in the schema. */
-          keyword: z.string().optional(),
-          schemaPath: z.string().optional(),
+          keyword: z.optional(z.string()),
+          schemaPath: z.optional(z.string()),
         }),
       ),
       /** Schema contracts: the type and version the record was checked against. */
-      schema: z.object({ type: z.string(), version: z.number().int().positive() }).optional(),
+      schema: z.optional(z.object({ type: z.string(), version: z.number().check(z.int(), z.positive()) })),
       input: inputSchema,
     }),
   ),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod';
 import { SCHEMA_DETAIL_MAX_CHARS, SCHEMA_DETAIL_RECORDS, type Contracts, type SchemaIssue, type SchemaRef } from './contracts';
 import { buildEnvelope } from './envelope';
 import { RequestRejectedError } from './errors';
@@ -21,19 +21,16 @@ import type { Limits } from './limits';
  * so at most 256 characters) or a finite number.
  */
 export const recordIdSchema = z.union([
-  z
-    .string()
-    .max(KINESIS_PARTITION_KEY_MAX_CHARS)
-    .refine((s) => s.trim() !== '', 'id must not be empty or blank'),
-  z.number().refine(Number.isFinite, 'id must be a finite number'),
+  z.string().check(
+    z.maxLength(KINESIS_PARTITION_KEY_MAX_CHARS),
+    z.refine((s) => s.trim() !== '', 'id must not be empty or blank'),
+  ),
+  z.number().check(z.refine(Number.isFinite, 'id must be a finite number')),
 ]);
 
 /** A valid record: an object with an `id`; everything else is free-form and kept as received. */
 export const eventRecordSchema = z.looseObject({ id: recordIdSchema });
 export type EventRecord = z.infer<typeof eventRecordSchema>;
-
-/** Only `id` is read from the record; the rest is never copied, so no key can pollute a prototype. */
-const idOnlySchema = z.object({ id: recordIdSchema });
 
 export interface ValidationIssue {
   path: (string | number)[];
@@ -267,10 +264,12 @@ function judge(
       { path: duplicate.path, message: `duplicate key ${quoted(duplicate.key)}` },
     ]);
   }
-  const result = idOnlySchema.safeParse(value);
+  // Only `id` is read from the record, so no key can pollute a prototype. It is checked alone, with the issue paths
+  // that `{ id }` would give: zod/mini's object schemas are not JIT-compiled as classic's are, and this runs per record.
+  const result = recordIdSchema.safeParse((value as { id?: unknown }).id);
   if (!result.success) {
     const issues = result.error.issues.map((i) => ({
-      path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+      path: ['id', ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
       message: i.message,
     }));
     const id = Object.hasOwn(value, 'id') ? (value as { id: unknown }).id : undefined;

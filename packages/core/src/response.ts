@@ -1,21 +1,21 @@
-import { z } from 'zod';
+import * as z from './zod';
 import type { Assessment } from './records';
 
 /** The JSON body of every answer to `POST /events`. */
 export const ingestResponseSchema = z.object({
   requestId: z.string(),
-  accepted: z.number().int().nonnegative(),
-  rejected: z.number().int().nonnegative(),
+  accepted: z.number().check(z.int(), z.nonnegative()),
+  rejected: z.number().check(z.int(), z.nonnegative()),
   errors: z.array(
     z.object({
       /** The record's position in the batch (NDJSON: among its non-blank lines); null when the error is the whole request's. */
-      index: z.number().int().nonnegative().nullable(),
+      index: z.nullable(z.number().check(z.int(), z.nonnegative())),
       reason: z.string(),
       message: z.string(),
     }),
   ),
   /** Contract mode `warn` only: accepted records that do not meet their contract (what `enforce` would reject). */
-  warnings: z.array(z.object({ index: z.number().int().nonnegative(), reason: z.string(), message: z.string() })).optional(),
+  warnings: z.optional(z.array(z.object({ index: z.number().check(z.int(), z.nonnegative()), reason: z.string(), message: z.string() }))),
 });
 export type IngestResponse = z.infer<typeof ingestResponseSchema>;
 

@@ -1,7 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import type { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import {
   assessRequest,
@@ -19,12 +18,13 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { ingestErrorHandler, jsonResponse, toIncomingRequest } from './http';
 import { createKinesisWriter } from './kinesis-writer';
 import type { IngestMetrics } from './metrics';
-import { createQuarantineWriter } from './quarantine-writer';
+import { createQuarantineWriter, type S3ClientSource } from './quarantine-writer';
 
 export interface IngestDependencies {
   settings: IngestSettings;
   kinesis: KinesisClient;
-  s3: S3Client;
+  /** The error bucket's client, or a function that makes it on first use (the Lambda's entry). */
+  s3: S3ClientSource;
   logger?: Logger;
   clock?: Clock;
   /**

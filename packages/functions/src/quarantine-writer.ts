@@ -1,7 +1,14 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type Clock, type QuarantineObject, DownstreamUnavailableError, quarantineKey, systemClock, withDeadline } from '@snowgate/core';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { IngestSettings } from '@snowgate/config';
+import { type Clock, DownstreamUnavailableError, type QuarantineObject, quarantineKey, systemClock, withDeadline } from '@snowgate/core';
 import { randomUUID } from 'node:crypto';
+
+/**
+ * The error bucket's client, or a function that makes it when the first
+ * object is written: the Lambda's entry passes one, so that a cold start that
+ * quarantines nothing neither loads nor builds the S3 client.
+ */
+export type S3ClientSource = S3Client | (() => Promise<S3Client>);
 
 /**
  * Writes a quarantine object to the error bucket under a new unique key.
@@ -9,16 +16,22 @@ import { randomUUID } from 'node:crypto';
  * key ever repeat. Resolves with the key once S3 has acknowledged it.
  */
 export function createQuarantineWriter(
-  s3: S3Client,
+  s3: S3ClientSource,
   settings: Pick<IngestSettings, 'errorBucket' | 'errorPrefix' | 'write'>,
   clock: Clock = systemClock,
 ) {
+  const writer = lazily(async () => {
+    // Imported here, not at the top: in the Lambda's bundle the S3 SDK is then loaded and evaluated on first use only.
+    const [client, { PutObjectCommand }] = await Promise.all([typeof s3 === 'function' ? s3() : s3, import('./s3')]);
+    return { client, PutObjectCommand };
+  });
   return async function quarantine(object: QuarantineObject, deadline: number): Promise<string> {
     const key = quarantineKey(settings.errorPrefix, object.received_at, object.request_id, randomUUID());
+    const { client, PutObjectCommand } = await writer();
     try {
       await withDeadline(
         (abortSignal) =>
-          s3.send(
+          client.send(
             new PutObjectCommand({
               Bucket: settings.errorBucket,
               Key: key,
@@ -47,4 +60,14 @@ export function createQuarantineWriter(
     }
     return key;
   };
+}
+
+/** `make`, called once, on first use; called again after a failure. */
+function lazily<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () =>
+    (made ??= make().catch((error: unknown) => {
+      made = undefined;
+      throw error;
+    }));
 }
