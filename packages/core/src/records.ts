@@ -87,7 +87,8 @@ export interface Assessment {
   warnings: RecordWarning[];
 }
 
-interface Candidate {
+/** One record of a request, split from its body but not yet judged. */
+export interface Candidate {
   index: number;
   /** The record's text exactly as received (a span of the body, or an NDJSON line), for the quarantine. */
   raw: string;
@@ -95,7 +96,29 @@ interface Candidate {
   text: string;
   parsed: { ok: true; value: unknown } | { ok: false; message: string };
   span: JsonSpan | undefined;
+  /**
+   * Set by a reader whose records carry their id elsewhere (the Segment routes: `messageId`) when that id is
+   * missing or wrong: judged where the id is, after the checks every record gets.
+   */
+  idRejection?: { reason: 'missing_id' | 'invalid_id' | 'invalid_type'; message: string } | undefined;
 }
+
+/**
+ * How a route reads a body: its media types, and how the decoded text splits into records. `POST /events`
+ * reads JSON and NDJSON (`assessRequest`); the Segment routes read their own envelope (`segment.ts`).
+ */
+export interface BodyReader {
+  /** Throws `RequestRejectedError` (415) for a `Content-Type` the route does not read. */
+  format(contentType: string | undefined): BodyFormat;
+  /** Throws `RequestRejectedError` when the body as a whole cannot be split into records. */
+  split(text: string, format: BodyFormat, limits: Limits): Candidate[];
+}
+
+const eventsReader: BodyReader = {
+  format: bodyFormat,
+  split: (text, format, limits) =>
+    format === 'json' ? splitJson(text, limits.maxRecordsPerRequest) : splitNdjson(text, limits.maxRecordsPerRequest),
+};
 
 /**
  * Decides, for every record of a request, whether it is accepted (and what it
@@ -110,6 +133,14 @@ interface Candidate {
  * also checked against the schema of its type and version.
  */
 export function assessRequest(request: IncomingRequest, limits: Limits, contracts?: Contracts): Assessment {
+  return assessBody(request, limits, contracts, eventsReader);
+}
+
+/**
+ * The assessment every route shares, with the route's own way of reading the body: decode (size, compression,
+ * UTF-8), split into records with `reader`, then judge each record as `POST /events` does.
+ */
+export function assessBody(request: IncomingRequest, limits: Limits, contracts: Contracts | undefined, reader: BodyReader): Assessment {
   const body = receivedBody(request);
   const contentType = request.headers['content-type'];
   const assessment: Assessment = {
@@ -125,10 +156,9 @@ export function assessRequest(request: IncomingRequest, limits: Limits, contract
     warnings: [],
   };
   try {
-    assessment.format = bodyFormat(contentType);
+    assessment.format = reader.format(contentType);
     const text = decodeBody(decodeContentEncoding(body, request.headers['content-encoding'], limits), limits);
-    const candidates =
-      assessment.format === 'json' ? splitJson(text, limits.maxRecordsPerRequest) : splitNdjson(text, limits.maxRecordsPerRequest);
+    const candidates = reader.split(text, assessment.format, limits);
     if (candidates.length === 0) {
       throw new RequestRejectedError('empty_batch', 422, 'the batch holds no records');
     }
@@ -149,7 +179,7 @@ export function assessRequest(request: IncomingRequest, limits: Limits, contract
   return assessment;
 }
 
-function tooMany(count: number, max: number, atLeast = false): RequestRejectedError {
+export function tooMany(count: number, max: number, atLeast = false): RequestRejectedError {
   return new RequestRejectedError(
     'too_many_records',
     413,
@@ -267,6 +297,7 @@ function judge(
       { path: duplicate.path, message: `duplicate key ${quoted(duplicate.key)}` },
     ]);
   }
+  if (candidate.idRejection) return reject(candidate.idRejection.reason, candidate.idRejection.message);
   const result = idOnlySchema.safeParse(value);
   if (!result.success) {
     const issues = result.error.issues.map((i) => ({

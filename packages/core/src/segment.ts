@@ -1,0 +1,339 @@
+import type { Contracts } from './contracts';
+import { RequestRejectedError } from './errors';
+import { scanJson, spanText, type JsonSpan } from './json-scan';
+import { KINESIS_PARTITION_KEY_MAX_CHARS, type Limits } from './limits';
+import { assessBody, tooMany, type Assessment, type BodyReader, type Candidate } from './records';
+import { bodyFormat, type BodyFormat, type IncomingRequest, type ReceivedBody } from './request';
+import { responseOf, statusOf, type IngestResponse } from './response';
+
+/**
+ * Segment's tracking API (https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/),
+ * as the Segment and RudderStack SDKs send it, read into the records `POST /events` takes: each message is one
+ * record, its `messageId` is the record's `id`, and it goes through the same assessment, quarantine and delivery.
+ *
+ * What a message becomes (docs/SEGMENT.md): its own text exactly as received, members in order, then the
+ * members Snowgate adds, appended in this order, each only when the message lacks it:
+ * `"id"` (its `messageId`), `"type"` (the call of a single-call route), `"context"` and `"integrations"`
+ * (the batch's, exactly as received; a message's own wins whole).
+ */
+
+/** The calls of the tracking spec, each with its single-call route `POST /v1/<call>`. */
+export const SEGMENT_CALLS = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
+export type SegmentCall = (typeof SEGMENT_CALLS)[number];
+
+/** What a Segment route takes: a batch (`POST /v1/batch`) or one message of a call. */
+export type SegmentRoute = 'batch' | SegmentCall;
+
+/** The route keys (`POST /v1/batch`, `POST /v1/track`, …) the API serves, and the route each names. */
+export const SEGMENT_ROUTE_KEYS: Readonly<Record<string, SegmentRoute>> = Object.fromEntries(
+  (['batch', ...SEGMENT_CALLS] as const).map((route) => [`POST /v1/${route}`, route]),
+);
+
+/**
+ * The Segment route of an API Gateway route key, or undefined for any other route.
+ *
+ * @example
+ * segmentRouteOf('POST /v1/batch') // → 'batch'
+ * segmentRouteOf('POST /events')   // → undefined
+ */
+export function segmentRouteOf(routeKey: string | undefined): SegmentRoute | undefined {
+  return routeKey === undefined ? undefined : SEGMENT_ROUTE_KEYS[routeKey];
+}
+
+const FORM_URLENCODED = 'application/x-www-form-urlencoded';
+
+/**
+ * The media types of the Segment routes: JSON, as Segment's SDKs label it, and
+ * `application/x-www-form-urlencoded`, which is how RudderStack's Node SDK labels its gzipped JSON (axios
+ * posting a buffer); the body is read as JSON either way. Nothing else, and NDJSON neither.
+ *
+ * @example
+ * segmentBodyFormat('application/x-www-form-urlencoded') // → 'json'
+ */
+export function segmentBodyFormat(contentType: string | undefined): BodyFormat {
+  const [type = '', ...params] = (contentType ?? '').split(';').map((p) => p.trim().toLowerCase());
+  if (type === FORM_URLENCODED && !contentType!.includes(',')) {
+    for (const param of params) {
+      const [name = '', raw = ''] = param.split('=').map((p) => p.trim());
+      const charset = raw.replace(/^"|"$/g, '');
+      if (name === 'charset' && charset !== 'utf-8' && charset !== 'utf8') {
+        throw new RequestRejectedError('unsupported_encoding', 415, `charset ${charset} is not supported: send UTF-8`);
+      }
+    }
+    return 'json';
+  }
+  let format: BodyFormat;
+  try {
+    format = bodyFormat(contentType);
+  } catch (error) {
+    if (error instanceof RequestRejectedError && error.reason === 'unsupported_media_type') throw unsupported(contentType);
+    throw error;
+  }
+  if (format !== 'json') throw unsupported(contentType);
+  return format;
+}
+
+function unsupported(contentType: string | undefined): RequestRejectedError {
+  return new RequestRejectedError(
+    'unsupported_media_type',
+    415,
+    `${contentType ? `Content-Type ${contentType} is` : 'a Content-Type is required:'} not supported on the Segment routes: use application/json`,
+  );
+}
+
+/** A member of a JSON object's text: its key, unescaped, and where its value is. */
+interface Member {
+  key: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * The members of the JSON object at `text[start]` (text `JSON.parse` has accepted), in order, repeats included.
+ * Only this object's own level is walked; nested values are skipped over.
+ */
+function objectMembers(text: string, start: number): Member[] {
+  const members: Member[] = [];
+  let i = start + 1;
+  const n = text.length;
+  const skipWhitespace = () => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      i++;
+    }
+  };
+  /** From an opening quote, past its closing one; whether it holds an escape. */
+  const skipString = () => {
+    let escaped = false;
+    for (i++; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 0x5c) {
+        escaped = true;
+        i++;
+      } else if (c === 0x22) break;
+    }
+    i++;
+    return escaped;
+  };
+  for (;;) {
+    skipWhitespace();
+    if (text.charCodeAt(i) === 0x7d) return members; // `}`: the object ends (or is empty)
+    const keyStart = i;
+    const escaped = skipString();
+    const key = escaped ? (JSON.parse(text.slice(keyStart, i)) as string) : text.slice(keyStart + 1, i - 1);
+    skipWhitespace();
+    i++; // the colon
+    skipWhitespace();
+    const valueStart = i;
+    let depth = 0;
+    let last = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        skipString();
+        last = i - 1;
+        continue;
+      }
+      if (depth === 0 && (c === 0x2c || c === 0x7d)) break;
+      if (c === 0x7b || c === 0x5b) depth++;
+      else if (c === 0x7d || c === 0x5d) depth--;
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) last = i;
+      i++;
+    }
+    members.push({ key, start: valueStart, end: last + 1 });
+    if (text.charCodeAt(i) === 0x2c) i++;
+  }
+}
+
+/** A member Snowgate appends to a message: its text (`"key":value`), and the scan of its value. */
+interface Addition {
+  key: string;
+  value: unknown;
+  text: string;
+  span: Pick<JsonSpan, 'depth' | 'members' | 'loneSurrogate'>;
+}
+
+const SCALAR = { depth: 0, members: 0, loneSurrogate: false } as const;
+
+/** A batch-level `context` or `integrations`, once per request: its exact text (one line) and its scan. */
+function batchLevel(text: string, member: Member | undefined, value: unknown, key: string): Addition | undefined {
+  if (member === undefined) return undefined;
+  const valueText = text.slice(member.start, member.end);
+  const span = scanJson(valueText).top;
+  return { key, value, text: `"${key}":${spanText(valueText, span)}`, span };
+}
+
+/**
+ * Turns one message into a candidate record: reads its `messageId` and appends the members Snowgate adds
+ * (see the top of this file). The candidate's `raw` stays the message exactly as received, for the quarantine.
+ */
+function messageCandidate(
+  index: number,
+  raw: string,
+  span: JsonSpan,
+  value: unknown,
+  route: SegmentRoute,
+  batchMembers: Addition[],
+): Candidate {
+  const text = spanText(raw, { ...span, start: 0, end: raw.length });
+  const candidate: Candidate = { index, raw, text, parsed: { ok: true, value }, span: { ...span, start: 0, end: text.length } };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return candidate; // not_an_object, as on /events
+  const message = value as Record<string, unknown>;
+  const messageId = Object.hasOwn(message, 'messageId') ? message.messageId : undefined;
+  const reject = (reason: 'missing_id' | 'invalid_id' | 'invalid_type', why: string): Candidate => ({
+    ...candidate,
+    idRejection: { reason, message: `message ${index} ${why}` },
+  });
+  if (messageId === undefined || messageId === null) return reject('missing_id', 'has no messageId');
+  if (typeof messageId !== 'string') return reject('invalid_id', `has a messageId that is ${typeof messageId}, not a string`);
+  if (messageId.trim() === '') return reject('invalid_id', 'has an empty messageId');
+  if (messageId.length > KINESIS_PARTITION_KEY_MAX_CHARS) {
+    return reject('invalid_id', `has a messageId of ${messageId.length} characters; the limit is ${KINESIS_PARTITION_KEY_MAX_CHARS}`);
+  }
+  const additions: Addition[] = [];
+  if (!Object.hasOwn(message, 'id')) {
+    additions.push({ key: 'id', value: messageId, text: `"id":${JSON.stringify(messageId)}`, span: SCALAR });
+  } else if (message.id !== messageId) {
+    return reject('invalid_id', 'has an id that is not its messageId (a message is identified by its messageId)');
+  }
+  if (route !== 'batch') {
+    if (!Object.hasOwn(message, 'type')) additions.push({ key: 'type', value: route, text: `"type":"${route}"`, span: SCALAR });
+    else if (message.type !== route) {
+      return reject('invalid_type', `has type ${JSON.stringify(message.type)} but was posted to /v1/${route}`);
+    }
+  }
+  for (const addition of batchMembers) if (!Object.hasOwn(message, addition.key)) additions.push(addition);
+  if (additions.length === 0) return candidate;
+
+  // Appended before the closing brace: the message's own members stay exactly as they came.
+  const own = text.slice(0, -1);
+  const empty = span.members === 0;
+  const merged = `${own}${empty ? '' : ','}${additions.map((a) => a.text).join(',')}}`;
+  // Every added value is read-only here: the batch's context is one object shared by its messages.
+  for (const a of additions) message[a.key] = a.value;
+  const scanned: JsonSpan = {
+    start: 0,
+    end: merged.length,
+    depth: Math.max(span.depth, ...additions.map((a) => a.span.depth + 1)),
+    loneSurrogate: span.loneSurrogate || additions.some((a) => a.span.loneSurrogate),
+    lineBreak: false,
+    members: span.members + additions.reduce((sum, a) => sum + 1 + a.span.members, 0),
+  };
+  return { ...candidate, text: merged, parsed: { ok: true, value: message }, span: scanned };
+}
+
+function readerFor(route: SegmentRoute): BodyReader {
+  return {
+    format: segmentBodyFormat,
+    split(text, _format, limits) {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (cause) {
+        throw new RequestRejectedError('malformed_json', 400, `body is not valid JSON: ${(cause as Error).message}`, { cause });
+      }
+      if (route !== 'batch') {
+        const top = scanJson(text).top;
+        return [messageCandidate(0, text.slice(top.start, top.end), top, value, route, [])];
+      }
+
+      if (typeof value !== 'object' || value === null || Array.isArray(value) || !Array.isArray((value as { batch?: unknown }).batch)) {
+        throw new RequestRejectedError('invalid_batch', 422, 'the body of /v1/batch must be an object with a "batch" array of messages');
+      }
+      // Only the batch array is scanned (below), not the whole body twice.
+      const members = objectMembers(text, text.search(/\S/));
+      const seen = new Set<string>();
+      for (const m of members) {
+        if (seen.has(m.key)) {
+          throw new RequestRejectedError(
+            'duplicate_key',
+            422,
+            `the batch repeats the key ${JSON.stringify(m.key.slice(0, 64))} at $.${m.key}`,
+          );
+        }
+        seen.add(m.key);
+      }
+      const batch = (value as { batch: unknown[] }).batch;
+      if (batch.length > limits.maxRecordsPerRequest) throw tooMany(batch.length, limits.maxRecordsPerRequest);
+      if (batch.length === 0) throw new RequestRejectedError('empty_batch', 422, 'the batch holds no messages');
+      const byKey = new Map(members.map((m) => [m.key, m]));
+      const batchMembers = [
+        batchLevel(text, byKey.get('context'), (value as { context?: unknown }).context, 'context'),
+        batchLevel(text, byKey.get('integrations'), (value as { integrations?: unknown }).integrations, 'integrations'),
+      ].filter((a): a is Addition => a !== undefined);
+      const array = byKey.get('batch')!;
+      const arrayText = text.slice(array.start, array.end);
+      const elements = scanJson(arrayText).elements!;
+      return batch.map((message, index) => {
+        const span = elements[index]!;
+        const raw = arrayText.slice(span.start, span.end);
+        return messageCandidate(index, raw, span, message, route, batchMembers);
+      });
+    },
+  };
+}
+
+const READERS = Object.fromEntries((['batch', ...SEGMENT_CALLS] as const).map((r) => [r, readerFor(r)])) as Record<
+  SegmentRoute,
+  BodyReader
+>;
+
+/**
+ * `POST /v1/batch` and `POST /v1/<call>`: a Segment body assessed message by message, as `assessRequest`
+ * assesses a `POST /events` body. A request refused as a whole keeps its body in the quarantine with any
+ * `"writeKey"` value (Segment's SDKs repeat the key in the body) replaced by `"[redacted]"`.
+ *
+ * @example
+ * const a = assessSegmentRequest(request, 'batch', limits);
+ * a.accepted.length; a.rejected.map((r) => r.reason); // e.g. 99, ['missing_id']
+ */
+export function assessSegmentRequest(request: IncomingRequest, route: SegmentRoute, limits: Limits, contracts?: Contracts): Assessment {
+  const assessment = assessBody(request, limits, contracts, READERS[route]);
+  if (assessment.requestRejection && !isEncoded(request)) assessment.body = redactWriteKey(assessment.body);
+  return assessment;
+}
+
+function isEncoded(request: IncomingRequest): boolean {
+  return (request.headers['content-encoding'] ?? '').split(',').some((c) => c.trim() !== '' && c.trim().toLowerCase() !== 'identity');
+}
+
+const WRITE_KEY = /"writeKey"\s*:\s*"(?:[^"\\]|\\.)*"/g;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A body with every `"writeKey": "…"` member's value replaced, so that no key reaches the quarantine.
+ *
+ * @example
+ * redactWriteKey('{"batch":[],"writeKey":"sg_x"}') // → '{"batch":[],"writeKey":"[redacted]"}'
+ */
+export function redactWriteKey(body: ReceivedBody): ReceivedBody {
+  let text: string;
+  try {
+    text = typeof body === 'string' ? body : utf8.decode(body);
+  } catch {
+    return body; // not UTF-8: not JSON either, and no key in the JSON sense
+  }
+  if (!text.includes('"writeKey"')) return body;
+  return text.replace(WRITE_KEY, '"writeKey":"[redacted]"');
+}
+
+/**
+ * The status of a Segment route: 200 once every accepted message is durable, also when some were
+ * quarantined (the SDKs read no per-message errors, and would resend the batch on anything else);
+ * otherwise what `POST /events` answers (400, 413, 415, 422).
+ *
+ * @example
+ * segmentStatusOf(assessmentWithSomeRejected) // → 200
+ */
+export function segmentStatusOf(assessment: Assessment): 200 | 400 | 413 | 415 | 422 {
+  const status = statusOf(assessment);
+  return status === 202 || status === 207 ? 200 : status;
+}
+
+/** The answer's body: `success` (as Segment's API answers), then the same fields as on `POST /events`. */
+export type SegmentResponse = { success: boolean } & IngestResponse;
+
+export function segmentResponseOf(assessment: Assessment): SegmentResponse {
+  return { success: segmentStatusOf(assessment) === 200, ...responseOf(assessment) };
+}
