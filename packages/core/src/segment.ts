@@ -337,3 +337,21 @@ export type SegmentResponse = { success: boolean } & IngestResponse;
 export function segmentResponseOf(assessment: Assessment): SegmentResponse {
   return { success: segmentStatusOf(assessment) === 200, ...responseOf(assessment) };
 }
+
+/**
+ * The write key of an `Authorization: Basic` header, as the Segment and RudderStack SDKs send it: the key is
+ * the user name, the password empty (and ignored). Undefined when the header is absent, not Basic, or not
+ * base64 of `user:password`.
+ *
+ * @example
+ * writeKeyOfBasicAuth('Basic ' + btoa('sg_k3x9…_…:')) // → 'sg_k3x9…_…'
+ */
+export function writeKeyOfBasicAuth(authorization: string | undefined): string | undefined {
+  const match = /^\s*basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(authorization ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  const user = decoded.slice(0, colon);
+  return user === '' ? undefined : user;
+}
