@@ -23,6 +23,7 @@ import { parseCommandLine } from '../cli/args';
 import { TWIN_ENTRY } from '../cli/twin-process';
 import { openWarehouse, query } from '@snowgate/twin';
 import { endpointsFile } from '@snowgate/config';
+import { segmentBatch, segmentMessage } from './support/segment-messages';
 
 const USAGE = `Usage: pnpm bench [options]   (or pnpm bench:twin)
 
@@ -97,30 +98,10 @@ async function startTwin(dataDir: string): Promise<{ child: ChildProcess; api: s
 type Route = 'events' | 'events-segment' | 'segment';
 const ROUTES: Route[] = ['events', 'events-segment', 'segment'];
 
-/**
- * A message as Segment's analytics-node 3.1.0 sends it in a batch (captured: tests/events/segment-batch.json),
- * with an `id` as well for `POST /events`, where the id is a member of the record.
- */
-function segmentMessage(messageId: string, withId: boolean) {
-  return {
-    timestamp: new Date().toISOString(),
-    integrations: {},
-    event: 'Order Completed',
-    type: 'track',
-    properties: { order_id: messageId, total: 12.5, currency: 'EUR', products: [{ sku: 'sku-1', quantity: 2 }] },
-    context: { library: { name: '@segment/analytics-node', version: '3.1.0' } },
-    userId: 'user-42',
-    messageId,
-    ...(withId ? { id: messageId } : {}),
-    _metadata: { nodeVersion: 'v20.20.2', jsRuntime: 'node' },
-  };
-}
-
 /** The path, the body of a request of `batch` events with these ids, and the status that acknowledges them. */
 function requestOf(route: Route, batch: number, ids: string[]): { path: string; body: string; ok: number } {
   if (route === 'segment') {
-    const body = { batch: ids.map((id) => segmentMessage(id, false)), writeKey: 'any-key', sentAt: new Date().toISOString() };
-    return { path: '/v1/batch', body: JSON.stringify(body), ok: 200 };
+    return { path: '/v1/batch', body: segmentBatch(ids), ok: 200 };
   }
   const records =
     route === 'events-segment'

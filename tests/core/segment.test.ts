@@ -1,5 +1,7 @@
+import { compileContracts, readSchemaDir } from '@snowgate/contracts';
 import {
   assessSegmentRequest,
+  contractSettingsSchema,
   buildQuarantineObject,
   envelopeSchema,
   limitsSchema,
@@ -187,6 +189,7 @@ describe('assessSegmentRequest: the body as a whole', () => {
     ['batch not an array', '{"batch":{"messageId":"a"}}', 422, 'invalid_batch'],
     ['empty batch', '{"batch":[]}', 422, 'empty_batch'],
     ['batch twice', '{"batch":[{"messageId":"a"}],"batch":[{"messageId":"b"}]}', 422, 'duplicate_key'],
+    ['a key twice in the batch context', '{"batch":[{"messageId":"a"}],"context":{"ip":"1","x":{"ip":1},"ip":"2"}}', 422, 'duplicate_key'],
     ['too many', JSON.stringify({ batch: Array.from({ length: 501 }, (_, i) => ({ messageId: `m-${i}` })) }), 413, 'too_many_records'],
   ];
   it.each(cases)('%s: %s %s', (_name, body, status, reason) => {
@@ -208,5 +211,25 @@ describe('assessSegmentRequest: the body as a whole', () => {
       limits,
     );
     expect(Buffer.from(compressed.body as Uint8Array)).toEqual(gz);
+  });
+});
+
+describe('assessSegmentRequest with schema contracts', () => {
+  const contracts = (unknown: 'accept' | 'reject') =>
+    compileContracts(readSchemaDir('schemas'), contractSettingsSchema.parse({ mode: 'enforce', unknown }));
+
+  it('checks each record as it is stored: with the call of a single-call route as its type', () => {
+    const a = assessSegmentRequest(request('{"messageId":"t-1","event":"x"}'), 'track', limits, contracts('reject'));
+    expect(a.rejected.map((r) => [r.reason, r.message])).toEqual([['unknown_schema', expect.stringContaining('type "track"')]]);
+  });
+
+  it('stores the same text, and counts repeated keys the same, whether contracts run or not', () => {
+    const body =
+      '{"context":{"ip":"1"},"batch":[{"messageId":"c-1","type":"track"},{"messageId":"c-2","a":1,"a":2},{"messageId":"c-3","context":{}}]}';
+    const off = assessSegmentRequest(request(body), 'batch', limits);
+    const on = assessSegmentRequest(request(body), 'batch', limits, contracts('accept'));
+    expect(on.accepted.map((r) => r.data.replace(/^.*"record":/, ''))).toEqual(off.accepted.map((r) => r.data.replace(/^.*"record":/, '')));
+    expect([on.rejected.map((r) => r.reason), off.rejected.map((r) => r.reason)]).toEqual([['duplicate_key'], ['duplicate_key']]);
+    expect(on.accepted.map((r) => r.partitionKey)).toEqual(['c-1', 'c-3']);
   });
 });

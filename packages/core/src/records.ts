@@ -101,6 +101,8 @@ export interface Candidate {
    * missing or wrong: judged where the id is, after the checks every record gets.
    */
   idRejection?: { reason: 'missing_id' | 'invalid_id' | 'invalid_type'; message: string } | undefined;
+  /** The record's id, when such a reader found it valid elsewhere (`messageId`) and put it in the text as `"id"`. */
+  id?: string | undefined;
 }
 
 /**
@@ -110,8 +112,11 @@ export interface Candidate {
 export interface BodyReader {
   /** Throws `RequestRejectedError` (415) for a `Content-Type` the route does not read. */
   format(contentType: string | undefined): BodyFormat;
-  /** Throws `RequestRejectedError` when the body as a whole cannot be split into records. */
-  split(text: string, format: BodyFormat, limits: Limits): Candidate[];
+  /**
+   * Throws `RequestRejectedError` when the body as a whole cannot be split into records. `contracts` says
+   * whether each candidate's parsed value will be checked against a schema (so must be the record's whole value).
+   */
+  split(text: string, format: BodyFormat, limits: Limits, contracts: Contracts | undefined): Candidate[];
 }
 
 const eventsReader: BodyReader = {
@@ -158,7 +163,7 @@ export function assessBody(request: IncomingRequest, limits: Limits, contracts: 
   try {
     assessment.format = reader.format(contentType);
     const text = decodeBody(decodeContentEncoding(body, request.headers['content-encoding'], limits), limits);
-    const candidates = reader.split(text, assessment.format, limits);
+    const candidates = reader.split(text, assessment.format, limits, contracts);
     if (candidates.length === 0) {
       throw new RequestRejectedError('empty_batch', 422, 'the batch holds no records');
     }
@@ -298,8 +303,10 @@ function judge(
     ]);
   }
   if (candidate.idRejection) return reject(candidate.idRejection.reason, candidate.idRejection.message);
-  const result = idOnlySchema.safeParse(value);
-  if (!result.success) {
+  // The id as sent (a string is not trimmed), so that equal ids always share a shard.
+  const partitionKey = candidate.id ?? String((value as { id: unknown }).id);
+  const result = candidate.id === undefined ? idOnlySchema.safeParse(value) : undefined;
+  if (result && !result.success) {
     const issues = result.error.issues.map((i) => ({
       path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
       message: i.message,
@@ -309,8 +316,6 @@ function judge(
       ? reject('missing_id', `record ${index} has no id`, issues)
       : reject('invalid_id', `record ${index} has an invalid id: ${issues.map((i) => i.message).join('; ')}`, issues);
   }
-  // The id as sent (a string is not trimmed), so that equal ids always share a shard.
-  const partitionKey = String((value as { id: string | number }).id);
   const data = buildEnvelope(text, { receivedAt: assessment.receivedAt, requestId: assessment.requestId, producer: assessment.producer });
   const bytes = Buffer.byteLength(data, 'utf8') + Buffer.byteLength(partitionKey, 'utf8');
   if (bytes > limits.maxRecordBytes) {

@@ -1,6 +1,6 @@
 import type { Contracts } from './contracts';
 import { RequestRejectedError } from './errors';
-import { scanJson, spanText, type JsonSpan } from './json-scan';
+import { duplicateKey, scanJson, spanText, type JsonScan, type JsonSpan } from './json-scan';
 import { KINESIS_PARTITION_KEY_MAX_CHARS, type Limits } from './limits';
 import { assessBody, tooMany, type Assessment, type BodyReader, type Candidate } from './records';
 import { bodyFormat, type BodyFormat, type IncomingRequest, type ReceivedBody } from './request';
@@ -89,11 +89,12 @@ interface Member {
 }
 
 /**
- * The members of the JSON object at `text[start]` (text `JSON.parse` has accepted), in order, repeats included.
- * Only this object's own level is walked; nested values are skipped over.
+ * The members of the JSON object at `text[start]` (text `JSON.parse` has accepted), in order, repeats included,
+ * and the scan of the value of `scanned` (the batch array), made on the way: the body is walked once.
  */
-function objectMembers(text: string, start: number): Member[] {
+function objectMembers(text: string, start: number, scanned: string): { members: Member[]; scan: JsonScan | undefined } {
   const members: Member[] = [];
+  let scan: JsonScan | undefined;
   let i = start + 1;
   const n = text.length;
   const skipWhitespace = () => {
@@ -118,7 +119,7 @@ function objectMembers(text: string, start: number): Member[] {
   };
   for (;;) {
     skipWhitespace();
-    if (text.charCodeAt(i) === 0x7d) return members; // `}`: the object ends (or is empty)
+    if (text.charCodeAt(i) === 0x7d) return { members, scan }; // `}`: the object ends (or is empty)
     const keyStart = i;
     const escaped = skipString();
     const key = escaped ? (JSON.parse(text.slice(keyStart, i)) as string) : text.slice(keyStart + 1, i - 1);
@@ -126,22 +127,30 @@ function objectMembers(text: string, start: number): Member[] {
     i++; // the colon
     skipWhitespace();
     const valueStart = i;
-    let depth = 0;
     let last = i;
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 0x22) {
-        skipString();
-        last = i - 1;
-        continue;
+    const c0 = text.charCodeAt(i);
+    if (key === scanned && scan === undefined && (c0 === 0x5b || c0 === 0x7b)) {
+      scan = scanJson(text, i);
+      i = scan.top.end;
+      last = i - 1;
+    } else {
+      let depth = 0;
+      while (i < n) {
+        const c = text.charCodeAt(i);
+        if (c === 0x22) {
+          skipString();
+          last = i - 1;
+          continue;
+        }
+        if (depth === 0 && (c === 0x2c || c === 0x7d)) break;
+        if (c === 0x7b || c === 0x5b) depth++;
+        else if (c === 0x7d || c === 0x5d) depth--;
+        if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) last = i;
+        i++;
       }
-      if (depth === 0 && (c === 0x2c || c === 0x7d)) break;
-      if (c === 0x7b || c === 0x5b) depth++;
-      else if (c === 0x7d || c === 0x5d) depth--;
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) last = i;
-      i++;
     }
     members.push({ key, start: valueStart, end: last + 1 });
+    skipWhitespace();
     if (text.charCodeAt(i) === 0x2c) i++;
   }
 }
@@ -154,8 +163,6 @@ interface Addition {
   span: Pick<JsonSpan, 'depth' | 'members' | 'loneSurrogate'>;
 }
 
-const SCALAR = { depth: 0, members: 0, loneSurrogate: false } as const;
-
 /** A batch-level `context` or `integrations`, once per request: its exact text (one line) and its scan. */
 function batchLevel(text: string, member: Member | undefined, value: unknown, key: string): Addition | undefined {
   if (member === undefined) return undefined;
@@ -164,69 +171,95 @@ function batchLevel(text: string, member: Member | undefined, value: unknown, ke
   return { key, value, text: `"${key}":${spanText(valueText, span)}`, span };
 }
 
+/** A message refused for its id or type: judged where the id is, after the checks every record gets. */
+function refused(
+  index: number,
+  raw: string,
+  text: string,
+  span: JsonSpan,
+  value: unknown,
+  reason: 'missing_id' | 'invalid_id' | 'invalid_type',
+  why: string,
+): Candidate {
+  return { index, raw, text, parsed: { ok: true, value }, span, idRejection: { reason, message: `message ${index} ${why}` } };
+}
+
 /**
  * Turns one message into a candidate record: reads its `messageId` and appends the members Snowgate adds
- * (see the top of this file). The candidate's `raw` stays the message exactly as received, for the quarantine.
+ * (see the top of this file). `raw` is the message exactly as received (a span of the body), kept for the
+ * quarantine; `span` its scan. With `whole`, the parsed value gets the added members too (schema contracts
+ * check it); otherwise it stays the message as parsed, and the text alone has them.
  */
 function messageCandidate(
   index: number,
   raw: string,
-  span: JsonSpan,
+  scanned: JsonSpan,
   value: unknown,
   route: SegmentRoute,
   batchMembers: Addition[],
+  whole: boolean,
 ): Candidate {
-  const text = spanText(raw, { ...span, start: 0, end: raw.length });
-  const candidate: Candidate = { index, raw, text, parsed: { ok: true, value }, span: { ...span, start: 0, end: text.length } };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return candidate; // not_an_object, as on /events
+  const text = scanned.lineBreak ? raw.replace(/[\r\n]/g, '') : raw;
+  const span: JsonSpan = { ...scanned, start: 0, end: text.length, lineBreak: false };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { index, raw, text, parsed: { ok: true, value }, span }; // not_an_object, as on /events
+  }
   const message = value as Record<string, unknown>;
   const messageId = Object.hasOwn(message, 'messageId') ? message.messageId : undefined;
-  const reject = (reason: 'missing_id' | 'invalid_id' | 'invalid_type', why: string): Candidate => ({
-    ...candidate,
-    idRejection: { reason, message: `message ${index} ${why}` },
-  });
-  if (messageId === undefined || messageId === null) return reject('missing_id', 'has no messageId');
-  if (typeof messageId !== 'string') return reject('invalid_id', `has a messageId that is ${typeof messageId}, not a string`);
-  if (messageId.trim() === '') return reject('invalid_id', 'has an empty messageId');
+  if (messageId === undefined || messageId === null) return refused(index, raw, text, span, value, 'missing_id', 'has no messageId');
+  if (typeof messageId !== 'string') {
+    return refused(index, raw, text, span, value, 'invalid_id', `has a messageId that is ${typeof messageId}, not a string`);
+  }
+  if (messageId.trim() === '') return refused(index, raw, text, span, value, 'invalid_id', 'has an empty messageId');
   if (messageId.length > KINESIS_PARTITION_KEY_MAX_CHARS) {
-    return reject('invalid_id', `has a messageId of ${messageId.length} characters; the limit is ${KINESIS_PARTITION_KEY_MAX_CHARS}`);
+    const why = `has a messageId of ${messageId.length} characters; the limit is ${KINESIS_PARTITION_KEY_MAX_CHARS}`;
+    return refused(index, raw, text, span, value, 'invalid_id', why);
   }
-  const additions: Addition[] = [];
-  if (!Object.hasOwn(message, 'id')) {
-    additions.push({ key: 'id', value: messageId, text: `"id":${JSON.stringify(messageId)}`, span: SCALAR });
-  } else if (message.id !== messageId) {
-    return reject('invalid_id', 'has an id that is not its messageId (a message is identified by its messageId)');
+  if (Object.hasOwn(message, 'id') && message.id !== messageId) {
+    const why = 'has an id that is not its messageId (a message is identified by its messageId)';
+    return refused(index, raw, text, span, value, 'invalid_id', why);
   }
-  if (route !== 'batch') {
-    if (!Object.hasOwn(message, 'type')) additions.push({ key: 'type', value: route, text: `"type":"${route}"`, span: SCALAR });
-    else if (message.type !== route) {
-      return reject('invalid_type', `has type ${JSON.stringify(message.type)} but was posted to /v1/${route}`);
+  const addType = route !== 'batch' && !Object.hasOwn(message, 'type');
+  if (route !== 'batch' && !addType && message.type !== route) {
+    const why = `has type ${JSON.stringify(message.type)} but was posted to /v1/${route}`;
+    return refused(index, raw, text, span, value, 'invalid_type', why);
+  }
+
+  // Appended before the closing brace: the message's own members stay exactly as they came. A message that
+  // reaches here has a messageId, so at least one member: each added one follows a comma.
+  let added = '';
+  const addId = !Object.hasOwn(message, 'id');
+  if (addId) {
+    added += `,"id":${JSON.stringify(messageId)}`;
+    if (whole) message.id = messageId;
+  }
+  if (addType) {
+    added += `,"type":"${route}"`;
+    if (whole) message.type = route;
+  }
+  for (const a of batchMembers) {
+    if (Object.hasOwn(message, a.key)) continue;
+    added += `,${a.text}`;
+    if (a.span.depth + 1 > span.depth) span.depth = a.span.depth + 1;
+    span.loneSurrogate ||= a.span.loneSurrogate;
+    // Counted only when the value has them: the duplicate-key check compares the two counts. (The batch's
+    // own members were checked for repeats once, for the request.)
+    if (whole) {
+      message[a.key] = a.value; // read-only from here on: the batch's context is one object shared by its messages
+      span.members += 1 + a.span.members;
     }
   }
-  for (const addition of batchMembers) if (!Object.hasOwn(message, addition.key)) additions.push(addition);
-  if (additions.length === 0) return candidate;
-
-  // Appended before the closing brace: the message's own members stay exactly as they came.
-  const own = text.slice(0, -1);
-  const empty = span.members === 0;
-  const merged = `${own}${empty ? '' : ','}${additions.map((a) => a.text).join(',')}}`;
-  // Every added value is read-only here: the batch's context is one object shared by its messages.
-  for (const a of additions) message[a.key] = a.value;
-  const scanned: JsonSpan = {
-    start: 0,
-    end: merged.length,
-    depth: Math.max(span.depth, ...additions.map((a) => a.span.depth + 1)),
-    loneSurrogate: span.loneSurrogate || additions.some((a) => a.span.loneSurrogate),
-    lineBreak: false,
-    members: span.members + additions.reduce((sum, a) => sum + 1 + a.span.members, 0),
-  };
-  return { ...candidate, text: merged, parsed: { ok: true, value: message }, span: scanned };
+  if (whole) span.members += (addId ? 1 : 0) + (addType ? 1 : 0);
+  if (added === '') return { index, raw, text, parsed: { ok: true, value }, span, id: messageId };
+  const merged = `${text.slice(0, -1)}${added}}`;
+  span.end = merged.length;
+  return { index, raw, text: merged, parsed: { ok: true, value }, span, id: messageId };
 }
 
 function readerFor(route: SegmentRoute): BodyReader {
   return {
     format: segmentBodyFormat,
-    split(text, _format, limits) {
+    split(text, _format, limits, contracts) {
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -235,14 +268,14 @@ function readerFor(route: SegmentRoute): BodyReader {
       }
       if (route !== 'batch') {
         const top = scanJson(text).top;
-        return [messageCandidate(0, text.slice(top.start, top.end), top, value, route, [])];
+        return [messageCandidate(0, text.slice(top.start, top.end), top, value, route, [], contracts !== undefined)];
       }
 
       if (typeof value !== 'object' || value === null || Array.isArray(value) || !Array.isArray((value as { batch?: unknown }).batch)) {
         throw new RequestRejectedError('invalid_batch', 422, 'the body of /v1/batch must be an object with a "batch" array of messages');
       }
-      // Only the batch array is scanned (below), not the whole body twice.
-      const members = objectMembers(text, text.search(/\S/));
+      // One walk of the body: its members, and the batch array's elements on the way.
+      const { members, scan } = objectMembers(text, text.search(/\S/), 'batch');
       const seen = new Set<string>();
       for (const m of members) {
         if (seen.has(m.key)) {
@@ -262,13 +295,21 @@ function readerFor(route: SegmentRoute): BodyReader {
         batchLevel(text, byKey.get('context'), (value as { context?: unknown }).context, 'context'),
         batchLevel(text, byKey.get('integrations'), (value as { integrations?: unknown }).integrations, 'integrations'),
       ].filter((a): a is Addition => a !== undefined);
-      const array = byKey.get('batch')!;
-      const arrayText = text.slice(array.start, array.end);
-      const elements = scanJson(arrayText).elements!;
+      for (const a of batchMembers) {
+        const repeated = duplicateKey(a.text.slice(a.key.length + 3), a.value, a.span);
+        if (repeated) {
+          const at = ['', a.key, ...repeated.path].join('.');
+          throw new RequestRejectedError(
+            'duplicate_key',
+            422,
+            `the batch repeats the key ${JSON.stringify(repeated.key.slice(0, 64))} at $${at}`,
+          );
+        }
+      }
+      const elements = scan!.elements!;
       return batch.map((message, index) => {
         const span = elements[index]!;
-        const raw = arrayText.slice(span.start, span.end);
-        return messageCandidate(index, raw, span, message, route, batchMembers);
+        return messageCandidate(index, text.slice(span.start, span.end), span, message, route, batchMembers, contracts !== undefined);
       });
     },
   };
