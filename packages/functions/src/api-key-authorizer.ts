@@ -22,9 +22,10 @@ export function createApiKeyAuthorizer({
   logger?: Logger;
 }) {
   return async function authorize(
-    event: Pick<APIGatewayRequestAuthorizerEventV2, 'headers' | 'requestContext'>,
+    event: Pick<APIGatewayRequestAuthorizerEventV2, 'headers' | 'requestContext'> & { routeKey?: string },
   ): Promise<APIGatewaySimpleAuthorizerWithContextResult<ApiKeyContext | Record<string, never>>> {
-    const presented = segmentRouteOf(event.requestContext?.routeKey)
+    // Payload 2.0 has the route key at the top and in the request context; either names the route.
+    const presented = segmentRouteOf(event.routeKey ?? event.requestContext?.routeKey)
       ? writeKeyOfBasicAuth(event.headers?.authorization)
       : event.headers?.[header];
     const verdict = await verifyApiKey(presented, store);
