@@ -9,6 +9,7 @@
  *   pnpm bench --batch 100 --rate 20000          # hold 20,000 events/s instead of as fast as possible
  *   pnpm bench --batch 100 --rate 10000 --soak 600   # 10 minutes, reported per 30 s window
  *   pnpm bench --batch 100 --profile .bench/profiles # V8 CPU profiles of the twin's main thread
+ *   pnpm bench --batch 100 --route events,events-segment,segment   # Segment's /v1/batch beside /events
  *
  * One scenario per (batch, connections) pair, each on a fresh twin and data dir.
  * Results print as a table and are written to .bench/twin.json.
@@ -22,6 +23,7 @@ import { parseCommandLine } from '../cli/args';
 import { TWIN_ENTRY } from '../cli/twin-process';
 import { openWarehouse, query } from '@snowgate/twin';
 import { endpointsFile } from '@snowgate/config';
+import { segmentBatch, segmentMessage } from './support/segment-messages';
 
 const USAGE = `Usage: pnpm bench [options]   (or pnpm bench:twin)
 
@@ -38,6 +40,10 @@ Options:
   --window S          soak report window in seconds (default 30)
   --keep              keep each scenario's data dir
   --profile DIR       write V8 CPU profiles of the twin's main thread to DIR
+  --route LIST        what is posted, comma-separated (default events):
+                        events          page_view records to POST /events
+                        events-segment  Segment-shaped messages (with an id) to POST /events
+                        segment         the same messages as a Segment batch to POST /v1/batch
   -h, --help          print this help
 
 Example:
@@ -53,6 +59,7 @@ const { values } = parseCommandLine('pnpm bench', USAGE, {
     window: { type: 'string', default: '30' },
     keep: { type: 'boolean', default: false },
     profile: { type: 'string' },
+    route: { type: 'string', default: 'events' },
   },
 });
 const list = (text: string) => text.split(',').map(Number);
@@ -88,7 +95,22 @@ async function startTwin(dataDir: string): Promise<{ child: ChildProcess; api: s
   return { child, api: (JSON.parse(readFileSync(file, 'utf8')) as { api: string }).api };
 }
 
-async function scenario(batch: number, connections: number) {
+type Route = 'events' | 'events-segment' | 'segment';
+const ROUTES: Route[] = ['events', 'events-segment', 'segment'];
+
+/** The path, the body of a request of `batch` events with these ids, and the status that acknowledges them. */
+function requestOf(route: Route, batch: number, ids: string[]): { path: string; body: string; ok: number } {
+  if (route === 'segment') {
+    return { path: '/v1/batch', body: segmentBatch(ids), ok: 200 };
+  }
+  const records =
+    route === 'events-segment'
+      ? ids.map((id) => segmentMessage(id, true))
+      : ids.map((id) => ({ id, type: 'page_view', user: { id: 42, plan: 'pro' }, path: '/pricing' }));
+  return { path: '/events', body: JSON.stringify(batch === 1 ? records[0] : records), ok: 202 };
+}
+
+async function scenario(batch: number, connections: number, route: Route) {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'snowgate-bench-'));
   const { child, api } = await startTwin(dataDir);
 
@@ -98,6 +120,8 @@ async function scenario(batch: number, connections: number) {
   const cpuBefore = cpuSeconds(child.pid!);
   const windows: Window[] = [];
   let errors = 0;
+  let bytes = 0;
+  let sent = 0;
   for (let second = 0; second < duration; second += windowSeconds) {
     const ackedBefore = acked.size;
     const result = await autocannon({
@@ -108,17 +132,19 @@ async function scenario(batch: number, connections: number) {
       requests: [
         {
           method: 'POST',
-          path: '/events',
+          path: requestOf(route, batch, []).path,
           headers: { 'content-type': 'application/json' },
           setupRequest: (request, context) => {
             const ids = Array.from({ length: batch }, () => `b${batch}-${next++}`);
             (context as Record<string, unknown>).ids = ids;
-            const records = ids.map((id) => ({ id, type: 'page_view', user: { id: 42, plan: 'pro' }, path: '/pricing' }));
-            return { ...request, body: JSON.stringify(batch === 1 ? records[0] : records) };
+            const { body, path } = requestOf(route, batch, ids);
+            bytes += Buffer.byteLength(body);
+            sent++;
+            return { ...request, path, body };
           },
           onResponse: (status, _body, context) => {
             statuses[status] = (statuses[status] ?? 0) + 1;
-            if (status === 202) for (const id of (context as Record<string, unknown>).ids as string[]) acked.add(id);
+            if (status === requestOf(route, 1, []).ok) for (const id of (context as Record<string, unknown>).ids as string[]) acked.add(id);
           },
         },
       ],
@@ -163,11 +189,13 @@ async function scenario(batch: number, connections: number) {
   const all = windows.reduce((sum, w) => sum + w.requests_per_s * Math.min(windowSeconds, duration - w.second), 0);
   return {
     summary: {
+      route,
       batch,
       connections,
       duration_s: duration,
       target_events_per_s: eventsPerSecond ?? 'max',
       requests_per_s: Math.round(all / duration),
+      request_bytes: sent > 0 ? Math.round(bytes / sent) : 0,
       events_per_s: Math.round(acked.size / duration),
       // Across windows, the worst one: a soak must not drift.
       latency_p50_ms: Math.max(...windows.map((w) => w.latency_p50_ms)),
@@ -188,9 +216,16 @@ async function scenario(batch: number, connections: number) {
   };
 }
 
+const routes = values.route.split(',') as Route[];
+for (const r of routes) {
+  if (!ROUTES.includes(r)) {
+    console.error(`pnpm bench: --route ${r} is not one of ${ROUTES.join(', ')}`);
+    process.exit(2);
+  }
+}
 const results = [];
 for (const connections of list(values.connections))
-  for (const batch of list(values.batch)) results.push(await scenario(batch, connections));
+  for (const batch of list(values.batch)) for (const route of routes) results.push(await scenario(batch, connections, route));
 mkdirSync(join(root, '.bench'), { recursive: true });
 const machine = {
   cpus: os.cpus().length,

@@ -1,4 +1,5 @@
 import { ingestEnvironment } from '@snowgate/config';
+import { SEGMENT_ROUTE_KEYS } from '@snowgate/core';
 import { apiKeyParameterPrefix } from '@snowgate/functions/api-key-store';
 import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
 import { ArnFormat, RemovalPolicy } from 'aws-cdk-lib';
@@ -79,7 +80,7 @@ export function Ingest({ stack, app }: StackContext) {
     const authorizer = new Function(stack, 'AuthorizerFn', {
       ...common,
       handler: 'packages/functions/src/authorizer.handler',
-      description: 'POST /events: API keys checked against hashed records in SSM',
+      description: 'POST /events and the Segment routes: API keys checked against hashed records in SSM',
       memorySize: 256,
       timeout: 3,
       environment: {
@@ -107,7 +108,23 @@ export function Ingest({ stack, app }: StackContext) {
       identitySource: [`$request.header.${config.auth.header}`],
       resultsCacheTtl: `${config.auth.cacheSeconds} seconds`,
     };
+    // The Segment routes: the same function and keys, the key sent as the SDKs send their write key
+    // (`Authorization: Basic`, the key as user name), so API Gateway's identity source and cache key is that header.
+    authorizers.segmentWriteKey = {
+      type: 'lambda',
+      function: authorizer,
+      responseTypes: ['simple'],
+      identitySource: ['$request.header.Authorization'],
+      resultsCacheTtl: `${config.auth.cacheSeconds} seconds`,
+    };
   }
+  // Segment's tracking API (`POST /v1/batch`, `/v1/track`, …) on the same handler: docs/SEGMENT.md.
+  const segmentRoutes = Object.fromEntries(
+    Object.keys(SEGMENT_ROUTE_KEYS).map((key) => [
+      key,
+      config.auth.mode === 'apiKey' ? { function: ingest, authorizer: 'segmentWriteKey' as const } : ingest,
+    ]),
+  );
   const api = new Api(stack, 'Api', {
     // Producers are services, not browsers: no CORS (SST would otherwise allow every origin).
     cors: false,
@@ -119,6 +136,7 @@ export function Ingest({ stack, app }: StackContext) {
     accessLog: { retention: RETENTION[config.lambda.logRetentionDays] },
     routes: {
       'POST /events': ingest,
+      ...segmentRoutes,
       // Reveals nothing and touches no data: left open so that load balancers and uptime checks can poll it.
       'GET /health': { function: health, authorizer: 'none' },
     },
@@ -132,14 +150,17 @@ export function Ingest({ stack, app }: StackContext) {
   // Access logs expire by retention; they must not outlive the stage (CDK's default for log groups is to retain).
   api.cdk.accessLogGroup?.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
-  const route = (key: string) => api.node.findChild(`Route_${key.replace(' ', '_-').replace(/\//g, '-')}`);
+  // SST names a route's construct `Route_<METHOD>_<path>`, and constructs write each `/` of an id as `--`.
+  const route = (key: string) => api.node.findChild(`Route_${key.replace(' ', '_').replace(/\//g, '--')}`);
   suppress(route('GET /health'), [
     { id: 'AwsSolutions-APIG4', reason: 'GET /health is open on purpose: it reads no data and writes none' },
   ]);
   if (config.auth.mode === 'none') {
-    suppress(route('POST /events'), [
-      { id: 'AwsSolutions-APIG4', reason: 'This stage\'s config sets auth mode "none" (refused for production stages)' },
-    ]);
+    for (const key of ['POST /events', ...Object.keys(SEGMENT_ROUTE_KEYS)]) {
+      suppress(route(key), [
+        { id: 'AwsSolutions-APIG4', reason: 'This stage\'s config sets auth mode "none" (refused for production stages)' },
+      ]);
+    }
   }
 
   // What `pnpm replay --stage X --send` needs, and nothing more: attach it to the operator's role.

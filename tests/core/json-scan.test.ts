@@ -77,3 +77,19 @@ describe('duplicateKey', () => {
     expect(find(deep('{"k":1,"l":2}'))).toBeUndefined();
   });
 });
+
+describe('scanJson at an offset', () => {
+  it('scans the nested value that starts there, its spans offsets into the whole text, and stops where it ends', () => {
+    const text = '{"sentAt":"x","batch":[{"a":1},\n {"b":[2]}],"writeKey":"k","z":{"c":3}}';
+    const at = text.indexOf('[');
+    const { top, elements } = scanJson(text, at);
+    expect([top.start, top.end, text.slice(top.start, top.end)]).toEqual([at, text.indexOf(']}],') + 3, '[{"a":1},\n {"b":[2]}]']);
+    expect(elements!.map((e) => [text.slice(e.start, e.end), e.depth, e.members])).toEqual([
+      ['{"a":1}', 1, 1],
+      ['{"b":[2]}', 2, 1],
+    ]);
+    // Only the array's own members and line breaks: not those of the rest of the body.
+    expect([top.members, top.lineBreak]).toEqual([2, true]);
+    expect(scanJson(text).top.members).toBe(7);
+  });
+});

@@ -77,4 +77,32 @@ describe('API keys in AWS: the SSM store and the Lambda authorizer', () => {
     expect(q.producer).toBe('acme-web');
     expect(JSON.stringify(q)).not.toContain('sg_secret');
   });
+
+  it('on the Segment routes, reads the key as the user name of Authorization: Basic (the write key), and only there', async () => {
+    const { key, record } = generateApiKey('acme-segment');
+    const authorize = createApiKeyAuthorizer({
+      store: { get: async (id) => (id === record.key_id ? record : undefined) },
+      header: 'x-api-key',
+      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    });
+    const basic = (user: string, password = '') => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    const event = (routeKey: string, headers: Record<string, string>) => ({
+      headers,
+      requestContext: { requestId: 'r1', routeKey } as never,
+    });
+    const allowed = { isAuthorized: true, context: { producer: 'acme-segment', keyId: record.key_id } };
+    const refused = { isAuthorized: false, context: {} };
+    for (const route of ['batch', 'track', 'identify', 'page', 'screen', 'group', 'alias']) {
+      expect(await authorize(event(`POST /v1/${route}`, { authorization: basic(key) }))).toEqual(allowed);
+    }
+    // The password is not read; a wrong key, no user name, or another scheme is refused.
+    expect(await authorize(event('POST /v1/batch', { authorization: basic(key, 'ignored') }))).toEqual(allowed);
+    expect(await authorize(event('POST /v1/batch', { authorization: basic(`${key.slice(0, 16)}${'A'.repeat(43)}`) }))).toEqual(refused);
+    expect(await authorize(event('POST /v1/batch', { authorization: basic('', key) }))).toEqual(refused);
+    expect(await authorize(event('POST /v1/batch', { authorization: `Bearer ${key}` }))).toEqual(refused);
+    // The x-api-key header means nothing on a Segment route, and Basic nothing on /events.
+    expect(await authorize(event('POST /v1/batch', { 'x-api-key': key }))).toEqual(refused);
+    expect(await authorize(event('POST /events', { authorization: basic(key) }))).toEqual(refused);
+    expect(await authorize(event('POST /events', { 'x-api-key': key }))).toEqual(allowed);
+  });
 });

@@ -35,6 +35,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import {
   envelopeSchema,
   generateApiKey,
+  writeKeyOfBasicAuth,
   quarantineObjectSchema,
   type ContractSettings,
   type IngestResponse,
@@ -296,7 +297,7 @@ async function runPass(pass: Pass, twin: Twin, dataDir: string): Promise<Run> {
     ],
     timeoutRequest: 10_000,
   });
-  const posts = summary.run.executions.map(answerOf).filter((a) => a.method === 'POST' && a.path.endsWith('/events'));
+  const posts = summary.run.executions.map(answerOf).filter((a) => a.method === 'POST' && isIngestPath(a.path));
   const events = posts.filter((a): a is Handled => a.body !== undefined);
 
   // While the twin runs: its s3rver holds the error bucket, and /status its counts.
@@ -366,6 +367,14 @@ function requestNames(node: CollectionNode): string[] {
   return [...(node.request ? [node.name ?? ''] : []), ...(node.item ?? []).flatMap(requestNames)];
 }
 
+/** `POST /events`, and the Segment routes on the same handler (`POST /v1/batch`, `/v1/track`, …). */
+function isIngestPath(path: string): boolean {
+  return path.endsWith('/events') || isSegmentPath(path);
+}
+function isSegmentPath(path: string): boolean {
+  return /\/v1\/(batch|track|identify|page|screen|group|alias)$/.test(path);
+}
+
 function answerOf(execution: NewmanRunExecution): Answer {
   const { item, request, response } = execution;
   if (!response) throw new CheckFailed(`"${item.name}" got no response`);
@@ -382,7 +391,7 @@ function answerOf(execution: NewmanRunExecution): Answer {
   const text = response.text() ?? '';
   let body: IngestResponse | undefined;
   let refusal: { message: string } | undefined;
-  if (request.method === 'POST' && path.endsWith('/events')) {
+  if (request.method === 'POST' && isIngestPath(path)) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -399,7 +408,8 @@ function answerOf(execution: NewmanRunExecution): Answer {
     status: response.code,
     contentType,
     contentEncoding,
-    apiKey: request.headers.get(API_KEY_HEADER),
+    // The Segment routes take the key as their SDKs send the write key: the user name of Authorization: Basic.
+    apiKey: isSegmentPath(path) ? writeKeyOfBasicAuth(request.headers.get('Authorization')) : request.headers.get(API_KEY_HEADER),
     sent,
     file,
     body,
@@ -687,9 +697,10 @@ function textOf(answer: Answer): string {
   return bytes.toString('utf8');
 }
 
-/** The records of a request body, as the contract splits them: one object, a JSON array, or NDJSON lines. */
+/** The records of a request body, as the contract splits them: one object, a JSON array, or NDJSON lines; a Segment batch's messages. */
 function recordsOf(answer: Answer): unknown[] {
   const text = textOf(answer);
+  if (answer.path.endsWith('/v1/batch')) return (JSON.parse(text) as { batch: unknown[] }).batch;
   if (/ndjson|jsonl|jsonlines/i.test(answer.contentType)) {
     return text
       .split('\n')
@@ -713,7 +724,10 @@ function acceptedEvents(events: Handled[], runId: string): Map<string, Accepted>
     const { body } = answer;
     if (body.accepted === 0) continue;
     const rejected = new Set(body.errors.map((e) => e.index));
-    const accepted = recordsOf(answer).flatMap((record, index) => (rejected.has(index) ? [] : [String((record as { id: unknown }).id)]));
+    // A Segment message's id is its messageId.
+    const idOf = (record: unknown) =>
+      String(isSegmentPath(answer.path) ? (record as { messageId: unknown }).messageId : (record as { id: unknown }).id);
+    const accepted = recordsOf(answer).flatMap((record, index) => (rejected.has(index) ? [] : [idOf(record)]));
     if (accepted.length !== body.accepted)
       problem(`"${answer.name}" answered accepted ${body.accepted}, but its body holds ${accepted.length} records not rejected`);
     for (const id of accepted) {

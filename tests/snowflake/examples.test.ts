@@ -1,9 +1,12 @@
+import { Dialect, parse } from '@polyglot-sql/sdk';
+import { assessSegmentRequest, limitsSchema } from '@snowgate/core';
 import { splitStatements, stripComments, SNOWFLAKE_DIR } from '@snowgate/snowflake';
 import { openWarehouse, query, snowflakeToDuckDb } from '@snowgate/twin';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { fixture } from '../support/events';
 
 // An analyst tries snowflake/examples/analytics.sql on the twin first
 // (`pnpm query --dialect snowflake`): each example, transpiled, runs on the twin's
@@ -36,6 +39,59 @@ it('runs the example analytics queries, in Snowflake SQL, on the local warehouse
     expect((await run(3)).map((r) => Number(r.ids_with_duplicates))).toEqual([1]);
     const [latency] = await run(4);
     expect(Object.keys(latency!)).toEqual(['p50_ms', 'p95_ms', 'max_ms']);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// docs/SEGMENT.md's query, on what the Segment routes really store for the messages the real SDKs sent
+// (tests/events/segment-batch.json and rudder-batch.json.gz, through assessSegmentRequest).
+it('reads Segment and RudderStack messages with the example query, parsed as Snowflake SQL and run on the local warehouse', async () => {
+  const [sql, ...more] = splitStatements(readFileSync(join(SNOWFLAKE_DIR, 'examples/segment.sql'), 'utf8')).map(stripComments);
+  expect(more).toEqual([]);
+  const parsed = parse(sql!, Dialect.Snowflake) as { success: boolean; error?: string };
+  expect([parsed.success, parsed.error]).toEqual([true, null]);
+
+  const limits = limitsSchema.parse({});
+  const request = (body: string | Buffer, headers: Record<string, string>) => ({
+    requestId: 'r',
+    receivedAt: new Date(),
+    headers,
+    body: typeof body === 'string' ? body : body.toString('base64'),
+    isBase64Encoded: typeof body !== 'string',
+  });
+  const segment = assessSegmentRequest(request(fixture('segment-batch.json'), { 'content-type': 'application/json' }), 'batch', limits);
+  const rudder = assessSegmentRequest(
+    request(readFileSync(new URL('../events/rudder-batch.json.gz', import.meta.url)), {
+      'content-type': 'application/x-www-form-urlencoded',
+      'content-encoding': 'gzip',
+    }),
+    'batch',
+    limits,
+  );
+  const records = [...segment.accepted, ...rudder.accepted].map((r) => JSON.parse(r.data).record as object);
+  expect(records).toHaveLength(6);
+
+  const dir = mkdtempSync(join(tmpdir(), 'snowgate-segment-'));
+  const { instance, connection } = await openWarehouse(join(dir, 'w.duckdb'));
+  try {
+    for (const [i, record] of records.entries()) {
+      await connection.run(`INSERT INTO raw_events VALUES ($1::JSON, now(), 'r', 'f', $2, now())`, [JSON.stringify(record), i + 1]);
+    }
+    await connection.run(`INSERT INTO raw_events VALUES ('{"id":"not-segment","type":"page_view"}'::JSON, now(), 'r', 'f', 99, now())`);
+    const rows = (await query(connection, snowflakeToDuckDb(sql!))).rows;
+    expect(rows.map((r) => [r.message_id, r.type, r.event, r.user_id, r.anonymous_id])).toEqual([
+      ['seg-fixture-1', 'track', 'Order Completed', 'user-1', null],
+      ['seg-fixture-2', 'identify', null, null, 'anon-1'],
+      ['seg-fixture-3', 'page', null, 'user-1', null],
+      ['rs-fixture-2', 'screen', null, 'user-1', null],
+      ['rs-fixture-3', 'group', null, 'user-1', null],
+      ['rs-fixture-4', 'alias', null, 'user-1', null],
+    ]);
+    expect(JSON.parse(String(rows[0]!.properties))).toEqual({ order_id: 'o-1', total: 12.5, currency: 'EUR' });
+    for (const r of rows) expect(r.event_time).not.toBeNull();
   } finally {
     connection.closeSync();
     instance.closeSync();

@@ -323,7 +323,17 @@ describe('Ingest', () => {
     const routes = Object.fromEntries(
       resources(d.templates.Ingest, 'AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]),
     );
-    expect(routes).toEqual({ 'POST /events': 'AWS_IAM', 'GET /health': 'NONE' });
+    expect(routes).toEqual({
+      'POST /events': 'AWS_IAM',
+      'POST /v1/batch': 'AWS_IAM',
+      'POST /v1/track': 'AWS_IAM',
+      'POST /v1/identify': 'AWS_IAM',
+      'POST /v1/page': 'AWS_IAM',
+      'POST /v1/screen': 'AWS_IAM',
+      'POST /v1/group': 'AWS_IAM',
+      'POST /v1/alias': 'AWS_IAM',
+      'GET /health': 'NONE',
+    });
     d.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
       AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
@@ -380,6 +390,50 @@ describe('Ingest', () => {
     // Other stages have no authorizer function and no SSM access at all.
     for (const s of [d, p, open]) expect(JSON.stringify(s.templates.Ingest.toJSON())).not.toContain('ssm:');
     expect(Object.keys(t.toJSON().Outputs)).toContain('ApiKeysParameterPath');
+  });
+
+  it('serves the Segment routes on the ingest function, their authorizer reading Authorization (the write key), in every auth mode', () => {
+    const segmentRoutes = ['batch', 'track', 'identify', 'page', 'screen', 'group', 'alias'].map((r) => `POST /v1/${r}`);
+    const t = keyed.templates.Ingest;
+    const authorizers = Object.fromEntries(
+      Object.entries(t.findResources('AWS::ApiGatewayV2::Authorizer')).map(([id, a]) => [id, a.Properties.IdentitySource]),
+    );
+    expect(Object.values(authorizers).sort()).toEqual([['$request.header.Authorization'], ['$request.header.x-api-key']]);
+    const byIdentity = (source: string) => Object.keys(authorizers).find((id) => authorizers[id]![0] === source)!;
+    // The same authorizer function behind both, with the same cache.
+    const functions = new Set(resources(t, 'AWS::ApiGatewayV2::Authorizer').map((a) => JSON.stringify(a.Properties.AuthorizerUri)));
+    expect(functions.size).toBe(1);
+    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      IdentitySource: ['$request.header.Authorization'],
+      AuthorizerType: 'REQUEST',
+      EnableSimpleResponses: true,
+      AuthorizerResultTtlInSeconds: 120,
+    });
+    const routes = resources(t, 'AWS::ApiGatewayV2::Route');
+    const ingestIntegration = routes.find((r) => r.Properties.RouteKey === 'POST /events').Properties.Target;
+    for (const key of segmentRoutes) {
+      const route = routes.find((r) => r.Properties.RouteKey === key);
+      expect(route.Properties).toMatchObject({
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: { Ref: byIdentity('$request.header.Authorization') },
+      });
+      // Its own integration, of the ingest function (the same function as POST /events).
+      const integration = Object.entries(t.findResources('AWS::ApiGatewayV2::Integration')).find(([id]) =>
+        JSON.stringify(route.Properties.Target).includes(id),
+      )![1];
+      const eventsIntegration = Object.entries(t.findResources('AWS::ApiGatewayV2::Integration')).find(([id]) =>
+        JSON.stringify(ingestIntegration).includes(id),
+      )![1];
+      expect(integration.Properties.IntegrationUri).toEqual(eventsIntegration.Properties.IntegrationUri);
+    }
+    expect(routes.find((r) => r.Properties.RouteKey === 'POST /events').Properties.AuthorizerId).toEqual({
+      Ref: byIdentity('$request.header.x-api-key'),
+    });
+    // JWT and none: the stage's mode, as on /events (a Segment SDK's Basic header is no JWT: see docs/SEGMENT.md).
+    for (const key of segmentRoutes) {
+      p.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'JWT' });
+      open.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'NONE' });
+    }
   });
 });
 

@@ -12,3 +12,4 @@ export * from './replay';
 export * from './request';
 export * from './response';
 export * from './retry';
+export * from './segment';

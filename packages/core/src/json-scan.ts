@@ -60,15 +60,17 @@ const isHighSurrogate = (u: number) => u >= 0xd800 && u <= 0xdbff;
 const isLowSurrogate = (u: number) => u >= 0xdc00 && u <= 0xdfff;
 
 /**
- * Scans JSON text already validated by `JSON.parse`.
+ * Scans JSON text already validated by `JSON.parse`. With `at`, scans only the
+ * object or array that starts at that offset, a value nested in `text` (spans stay
+ * offsets into `text`): the Segment routes read the `batch` array of a body so.
  *
  * @example
  * scanJson('[{"id":1}, {"id":2,"a":[1]}]').elements
  * // → [{ start: 1, end: 9, depth: 1, ... }, { start: 11, end: 27, depth: 2, ... }]
  */
-export function scanJson(text: string): JsonScan {
+export function scanJson(text: string, at?: number): JsonScan {
   const n = text.length;
-  let first = 0;
+  let first = at ?? 0;
   while (first < n && isWhitespace(text.charCodeAt(first))) first++;
   let last = n - 1;
   while (last >= first && isWhitespace(text.charCodeAt(last))) last--;
@@ -144,6 +146,11 @@ export function scanJson(text: string): JsonScan {
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
       if (isArray && depth === 1) closeElement();
       depth--;
+      if (at !== undefined && depth === 0) {
+        // The nested value ends here; the rest of the text is not its own.
+        top.end = i + 1;
+        break;
+      }
     } else if (c === COMMA && isArray && depth === 1) {
       closeElement();
       continue;

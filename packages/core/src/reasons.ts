@@ -24,6 +24,10 @@ export const REJECTION_REASONS = [
   // Schema contracts (contracts.ts), in `enforce` mode.
   'schema_violation',
   'unknown_schema',
+  // The Segment routes (segment.ts): a /v1/batch body that is not an object with a `batch` array,
+  // and a message whose `type` is not the call it was posted to (`/v1/track` with `"type":"identify"`).
+  'invalid_batch',
+  'invalid_type',
 ] as const;
 
 export type RejectionReason = (typeof REJECTION_REASONS)[number];

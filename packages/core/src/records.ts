@@ -84,7 +84,8 @@ export interface Assessment {
   warnings: RecordWarning[];
 }
 
-interface Candidate {
+/** One record of a request, split from its body but not yet judged. */
+export interface Candidate {
   index: number;
   /** The record's text exactly as received (a span of the body, or an NDJSON line), for the quarantine. */
   raw: string;
@@ -92,7 +93,34 @@ interface Candidate {
   text: string;
   parsed: { ok: true; value: unknown } | { ok: false; message: string };
   span: JsonSpan | undefined;
+  /**
+   * Set by a reader whose records carry their id elsewhere (the Segment routes: `messageId`) when that id is
+   * missing or wrong: judged where the id is, after the checks every record gets.
+   */
+  idRejection?: { reason: 'missing_id' | 'invalid_id' | 'invalid_type'; message: string } | undefined;
+  /** The record's id, when such a reader found it valid elsewhere (`messageId`) and put it in the text as `"id"`. */
+  id?: string | undefined;
 }
+
+/**
+ * How a route reads a body: its media types, and how the decoded text splits into records. `POST /events`
+ * reads JSON and NDJSON (`assessRequest`); the Segment routes read their own envelope (`segment.ts`).
+ */
+export interface BodyReader {
+  /** Throws `RequestRejectedError` (415) for a `Content-Type` the route does not read. */
+  format(contentType: string | undefined): BodyFormat;
+  /**
+   * Throws `RequestRejectedError` when the body as a whole cannot be split into records. `contracts` says
+   * whether each candidate's parsed value will be checked against a schema (so must be the record's whole value).
+   */
+  split(text: string, format: BodyFormat, limits: Limits, contracts: Contracts | undefined): Candidate[];
+}
+
+const eventsReader: BodyReader = {
+  format: bodyFormat,
+  split: (text, format, limits) =>
+    format === 'json' ? splitJson(text, limits.maxRecordsPerRequest) : splitNdjson(text, limits.maxRecordsPerRequest),
+};
 
 /**
  * Decides, for every record of a request, whether it is accepted (and what it
@@ -107,6 +135,14 @@ interface Candidate {
  * also checked against the schema of its type and version.
  */
 export function assessRequest(request: IncomingRequest, limits: Limits, contracts?: Contracts): Assessment {
+  return assessBody(request, limits, contracts, eventsReader);
+}
+
+/**
+ * The assessment every route shares, with the route's own way of reading the body: decode (size, compression,
+ * UTF-8), split into records with `reader`, then judge each record as `POST /events` does.
+ */
+export function assessBody(request: IncomingRequest, limits: Limits, contracts: Contracts | undefined, reader: BodyReader): Assessment {
   const body = receivedBody(request);
   const contentType = request.headers['content-type'];
   const assessment: Assessment = {
@@ -122,10 +158,9 @@ export function assessRequest(request: IncomingRequest, limits: Limits, contract
     warnings: [],
   };
   try {
-    assessment.format = bodyFormat(contentType);
+    assessment.format = reader.format(contentType);
     const text = decodeBody(decodeContentEncoding(body, request.headers['content-encoding'], limits), limits);
-    const candidates =
-      assessment.format === 'json' ? splitJson(text, limits.maxRecordsPerRequest) : splitNdjson(text, limits.maxRecordsPerRequest);
+    const candidates = reader.split(text, assessment.format, limits, contracts);
     if (candidates.length === 0) {
       throw new RequestRejectedError('empty_batch', 422, 'the batch holds no records');
     }
@@ -146,7 +181,7 @@ export function assessRequest(request: IncomingRequest, limits: Limits, contract
   return assessment;
 }
 
-function tooMany(count: number, max: number, atLeast = false): RequestRejectedError {
+export function tooMany(count: number, max: number, atLeast = false): RequestRejectedError {
   return new RequestRejectedError(
     'too_many_records',
     413,
@@ -264,10 +299,12 @@ function judge(
       { path: duplicate.path, message: `duplicate key ${quoted(duplicate.key)}` },
     ]);
   }
+  if (candidate.idRejection) return reject(candidate.idRejection.reason, candidate.idRejection.message);
   // Only `id` is read from the record, so no key can pollute a prototype. It is checked alone, with the issue paths
   // that `{ id }` would give: zod/mini's object schemas are not JIT-compiled as classic's are, and this runs per record.
-  const result = recordIdSchema.safeParse((value as { id?: unknown }).id);
-  if (!result.success) {
+  // A reader that has already checked the id (the Segment routes' messageId) passes it in.
+  const result = candidate.id === undefined ? recordIdSchema.safeParse((value as { id?: unknown }).id) : undefined;
+  if (result && !result.success) {
     const issues = result.error.issues.map((i) => ({
       path: ['id', ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
       message: i.message,
@@ -278,7 +315,7 @@ function judge(
       : reject('invalid_id', `record ${index} has an invalid id: ${issues.map((i) => i.message).join('; ')}`, issues);
   }
   // The id as sent (a string is not trimmed), so that equal ids always share a shard.
-  const partitionKey = String((value as { id: string | number }).id);
+  const partitionKey = candidate.id ?? String((value as { id: string | number }).id);
   const data = buildEnvelope(text, { receivedAt: assessment.receivedAt, requestId: assessment.requestId, producer: assessment.producer });
   const bytes = Buffer.byteLength(data, 'utf8') + Buffer.byteLength(partitionKey, 'utf8');
   if (bytes > limits.maxRecordBytes) {

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { apiKeyId, verifyApiKey, type ApiKeyStore } from '@snowgate/core';
+import { apiKeyId, segmentRouteOf, verifyApiKey, writeKeyOfBasicAuth, type ApiKeyStore } from '@snowgate/core';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 
 /** What the ingest handler receives in `requestContext.authorizer.lambda`. */
@@ -7,7 +7,8 @@ export type ApiKeyContext = { producer: string; keyId: string };
 
 /**
  * The HTTP API's Lambda authorizer for auth mode `apiKey` (simple responses):
- * allowed when the key in `header` matches an enabled record; the producer and
+ * allowed when the key in `header` matches an enabled record (on the Segment routes,
+ * `POST /v1/…`, the key is the write key of `Authorization: Basic`, as their SDKs send it); the producer and
  * key id go on to the ingest handler in the request context. Neither the key
  * nor any header is logged; a denial logs the key id only, when it has one.
  */
@@ -21,9 +22,12 @@ export function createApiKeyAuthorizer({
   logger?: Logger;
 }) {
   return async function authorize(
-    event: Pick<APIGatewayRequestAuthorizerEventV2, 'headers' | 'requestContext'>,
+    event: Pick<APIGatewayRequestAuthorizerEventV2, 'headers' | 'requestContext'> & { routeKey?: string },
   ): Promise<APIGatewaySimpleAuthorizerWithContextResult<ApiKeyContext | Record<string, never>>> {
-    const presented = event.headers?.[header];
+    // Payload 2.0 has the route key at the top and in the request context; either names the route.
+    const presented = segmentRouteOf(event.routeKey ?? event.requestContext?.routeKey)
+      ? writeKeyOfBasicAuth(event.headers?.authorization)
+      : event.headers?.[header];
     const verdict = await verifyApiKey(presented, store);
     if (verdict.ok) return { isAuthorized: true, context: { producer: verdict.producer, keyId: verdict.keyId } };
     logger.warn('API key refused', {

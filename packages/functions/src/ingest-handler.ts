@@ -4,10 +4,14 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import middy from '@middy/core';
 import {
   assessRequest,
+  assessSegmentRequest,
   buildQuarantineObject,
   ConfigError,
   needsQuarantine,
   responseOf,
+  segmentResponseOf,
+  segmentRouteOf,
+  segmentStatusOf,
   statusOf,
   systemClock,
   type Clock,
@@ -42,7 +46,7 @@ export interface IngestDependencies {
 const ANSWER_MARGIN_MS = 500;
 
 /**
- * `POST /events`: assess every record, put the accepted ones on the stream and
+ * `POST /events` (and the Segment routes, `POST /v1/batch` and `/v1/<call>`): assess every record, put the accepted ones on the stream and
  * the rejected input in the error bucket, and answer only once both are
  * durable. The same function runs in Lambda and in the local twin.
  */
@@ -64,8 +68,12 @@ export function createIngestHandler({
   async function ingest(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
     const started = clock.now();
     const request = toIncomingRequest(event, new Date(started));
-    const assessment = assessRequest(request, settings.limits, contracts);
-    const status = statusOf(assessment);
+    // `POST /v1/batch` and `/v1/<call>` (Segment's tracking API) are read their own way, then go the same way.
+    const segment = segmentRouteOf(event.routeKey);
+    const assessment = segment
+      ? assessSegmentRequest(request, segment, settings.limits, contracts)
+      : assessRequest(request, settings.limits, contracts);
+    const status = segment ? segmentStatusOf(assessment) : statusOf(assessment);
 
     // The write budget starts once the input is judged: a slow assessment (a large body, many schema errors)
     // must not turn bad input into a 503. The Lambda's remaining time still caps it.
@@ -121,7 +129,7 @@ export function createIngestHandler({
       putRecords: stream.value,
       durationMs: clock.now() - started,
     });
-    return jsonResponse(status, responseOf(assessment));
+    return jsonResponse(status, segment ? segmentResponseOf(assessment) : responseOf(assessment));
   }
 
   return (

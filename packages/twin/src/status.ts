@@ -31,7 +31,7 @@ export interface ApiCounters {
   counts: ApiCounts;
   /** Given to the ingest handler: the records it accepted, quarantined and warned about, per request. */
   metrics: IngestMetrics;
-  /** Fed by the API Gateway emulation: one call per answer of `POST /events`. */
+  /** Fed by the API Gateway emulation: one call per answer of `POST /events` and of the Segment routes (`POST /v1/…`). */
   answered(status: number): void;
 }
 

@@ -1,3 +1,4 @@
+import { SEGMENT_ROUTE_KEYS } from '@snowgate/core';
 import { endpointsFile, parseIngestSettings, type IngestSettings, type StageConfig } from '@snowgate/config';
 import { loadContracts } from '@snowgate/contracts';
 import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
@@ -88,13 +89,20 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
   const gateway = createApiGateway({
     routes: {
       'POST /events': { handler: lambdas.ingest, ...(lambdas.authorizer ? { authorizer: lambdas.authorizer } : {}) },
+      // Segment's tracking API, on the same handler; its SDKs send the write key as `Authorization: Basic`.
+      ...Object.fromEntries(
+        Object.keys(SEGMENT_ROUTE_KEYS).map((routeKey) => [
+          routeKey,
+          { handler: lambdas.ingest, ...(lambdas.authorizer ? { authorizer: { ...lambdas.authorizer, header: 'authorization' } } : {}) },
+        ]),
+      ),
       'GET /health': { handler: lambdas.health },
     },
     timeoutMs: options.stage.lambda.timeoutSeconds * 1_000,
     unrouted: twinRoutes({ status, query, dashboard: dashboard.handle }),
   });
   gateway.onResponse((routeKey, code) => {
-    if (routeKey === 'POST /events') counters.answered(code);
+    if (routeKey === 'POST /events' || routeKey in SEGMENT_ROUTE_KEYS) counters.answered(code);
   });
   await listen(gateway.server, options.port, options.host);
 

@@ -1,0 +1,65 @@
+import { segmentRouteOf } from '@snowgate/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bodyArb, contentTypeArb } from '../support/arbitraries';
+import { apiEvent, lambdaContext } from '../support/events';
+import { mockedHandler, parseBody } from './support';
+
+const value = fc.jsonValue({ maxDepth: 3 });
+const message = fc.record(
+  {
+    messageId: fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.constant(null)),
+    id: fc.oneof(fc.string({ maxLength: 4 }), value),
+    type: fc.constantFrom('track', 'identify', 'page', 'screen', 'group', 'alias', 'x'),
+    context: value,
+    properties: value,
+  },
+  { requiredKeys: [] },
+);
+/** Segment-shaped bodies, and anything at all. */
+const segmentBody = fc.oneof(
+  fc
+    .record(
+      { batch: fc.array(fc.oneof(message, value), { maxLength: 8 }), context: value, integrations: value },
+      { requiredKeys: ['batch'] },
+    )
+    .map((b) => JSON.stringify(b)),
+  message.map((m) => JSON.stringify(m)),
+  bodyArb,
+);
+const route = fc.constantFrom('batch', 'track', 'identify', 'page', 'screen', 'group', 'alias');
+
+describe('property: the Segment routes never answer 500, and a 200 means every accepted message is on the stream', () => {
+  it('holds for any body, content type and route', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        segmentBody,
+        fc.oneof(contentTypeArb, fc.constant('application/x-www-form-urlencoded')),
+        route,
+        async (body, contentType, r) => {
+          const h = mockedHandler({ limits: { maxRecordsPerRequest: 6, maxDepth: 4, maxBodyBytes: 2_048 } });
+          const event = apiEvent({ body, contentType });
+          const routeKey = `POST /v1/${r}`;
+          const response = await h.handler({ ...event, routeKey } as APIGatewayProxyEventV2, lambdaContext());
+          expect(segmentRouteOf(routeKey)).toBe(r);
+          const status = response.statusCode ?? 0;
+          expect([200, 400, 413, 415, 422]).toContain(status);
+          const answer = parseBody(response) as { success: boolean; accepted: number; rejected: number };
+          const onStream = h.putRecordsCalls().flat();
+          expect(onStream).toHaveLength(answer.accepted);
+          expect(answer.success).toBe(status === 200);
+          expect(h.quarantined()).toHaveLength(status >= 400 || answer.rejected > 0 ? 1 : 0);
+          for (const entry of onStream) {
+            const record = JSON.parse(entry.data).record;
+            expect(typeof record.messageId).toBe('string');
+            expect([record.id, entry.key]).toEqual([record.messageId, record.messageId]);
+            if (r !== 'batch') expect(record.type).toBe(r);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+    expect(Object.prototype).not.toHaveProperty('id');
+  });
+});
