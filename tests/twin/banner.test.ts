@@ -34,6 +34,18 @@ describe('the ready banner of a twin whose stage config says iam (the default)',
     expect(text).not.toContain('x-api-key');
     expect(await runTry(text)).toMatchObject({ accepted: 1 });
   }, 60_000);
+
+  it('names the Segment route, at a URL that takes a Segment batch', async () => {
+    const url = /POST (\S+\/v1\/batch) /.exec(banner(running.twin))?.[1];
+    expect(url).toBe(`${running.twin.endpoints.api}/v1/batch`);
+    const answer = await fetch(url!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('write-key:').toString('base64')}` },
+      body: JSON.stringify({ batch: [{ type: 'track', event: 'Banner Tried', userId: 'u1', messageId: 'banner-seg-1' }] }),
+    });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ success: true, accepted: 1 });
+  }, 60_000);
 });
 
 describe('the ready banner of a twin in auth mode apiKey', () => {

@@ -39,6 +39,7 @@ export function readyBanner({ endpoints: e, contracts, auth, dataDir }: BannerIn
 
   Dashboard ${e.api}/         counts, throughput, lag, the quarantine, copy history, a query box
   POST ${e.api}/events      send events (application/json or application/x-ndjson)
+  POST ${e.api}/v1/batch    Segment's tracking API, for the Segment and RudderStack SDKs (host ${e.api}; docs/SEGMENT.md)
   GET  ${e.api}/health
   GET  ${e.api}/status      counts and lag
   Auth      ${authLine}
