@@ -1,4 +1,4 @@
-import { ConfigError, contractSettingsSchema, limitsSchema } from '@snowgate/core';
+import { ConfigError, contractSettingsSchema, limitsSchema, packingSchema } from '@snowgate/core';
 import { z } from 'zod';
 import { formatZodError } from './format';
 
@@ -34,6 +34,8 @@ export const ingestSettingsSchema = z.object({
   s3Endpoint: z.url().optional(),
   limits: limitsSchema.prefault({}),
   write: writePolicySchema.prefault({}),
+  /** How accepted envelopes become Kinesis records: `packed` (several per record, the default) or `single` (one per record, keyed by `id`). */
+  packing: packingSchema.prefault({}),
   contracts: contractSettingsSchema.prefault({}),
   /** Where the schema files are (`<dir>/<type>/<version>.json`); by default `schemas/` beside the code (the Lambda's task root). */
   schemasDir: z.string().min(1).optional(),
@@ -59,6 +61,8 @@ export const INGEST_ENV = {
   SNOWGATE_RETRY_BASE_DELAY_MS: ['write', 'baseDelayMs'],
   SNOWGATE_RETRY_MAX_DELAY_MS: ['write', 'maxDelayMs'],
   SNOWGATE_RETRY_AFTER_SECONDS: ['write', 'retryAfterSeconds'],
+  SNOWGATE_PACKING: ['packing', 'mode'],
+  SNOWGATE_PACKED_RECORD_MAX_BYTES: ['packing', 'maxRecordBytes'],
   SNOWGATE_CONTRACTS_MODE: ['contracts', 'mode'],
   SNOWGATE_CONTRACTS_TYPE_FIELD: ['contracts', 'typeField'],
   SNOWGATE_CONTRACTS_VERSION_FIELD: ['contracts', 'versionField'],
