@@ -14,6 +14,7 @@
  *   pnpm bench:handler --quick          # fewer iterations
  *   pnpm bench:handler --node-defaults  # V8's default heap sizing, for comparison
  *   pnpm bench:handler --cold-only      # only the bundle, module load, cold path and schema compile (~40 s)
+ *   pnpm bench:handler --baseline DIR   # only 1 and 100 records, interleaved with the handler of the checkout in DIR
  *
  * Results print as a table and are written to .bench/handler.json
  * (.bench/handler-cold.json with --cold-only, so that a full run's figures stay).
@@ -30,7 +31,8 @@ import { build, type Plugin } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
 import { cpSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { buildValidators } from '../stacks/contracts';
 import os from 'node:os';
 import { Readable } from 'node:stream';
@@ -50,6 +52,8 @@ Options:
   --quick           fewer iterations
   --node-defaults   V8's default heap sizing, for comparison
   --cold-only       only the bundle, module load, cold path and schema compile (~40 s)
+  --baseline DIR    only 1 and 100 records at INFO, each invocation interleaved with one of the
+                    handler of the checkout in DIR (installed); writes .bench/handler-baseline.json
   -h, --help        print this help
 
 Example:
@@ -60,6 +64,7 @@ const { values: flags } = parseCommandLine('pnpm bench:handler', USAGE, {
     quick: { type: 'boolean', default: false },
     'node-defaults': { type: 'boolean', default: false },
     'cold-only': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 const quick = flags.quick;
@@ -113,6 +118,17 @@ const fakeTransport = {
   destroy() {},
 };
 
+function machineInfo() {
+  return {
+    node_options: process.env.NODE_OPTIONS ?? '',
+    cpus: os.cpus().length,
+    model: os.cpus()[0]?.model,
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
@@ -128,16 +144,23 @@ async function measure(name: string, body: string, iterations: number, logLevel:
  * other core, or a GC, falls on both alike, so their p99s compare on a shared
  * machine where two runs one after the other would not.
  */
+/** Where a variant's handler comes from: this checkout, or (`--baseline`) another one's modules. */
+interface HandlerCode {
+  createIngestHandler: typeof createIngestHandler;
+  parseIngestSettings: typeof parseIngestSettings;
+}
+const thisCode: HandlerCode = { createIngestHandler, parseIngestSettings };
+
 async function measureInterleaved(
-  variants: Array<{ name: string; contracts: ContractsMode }>,
+  variants: Array<{ name: string; contracts: ContractsMode; code?: HandlerCode }>,
   body: string,
   iterations: number,
   logLevel: 'INFO' | 'SILENT',
 ) {
   const events = Array.from({ length: 64 }, () => apiEvent({ body }));
   const context = lambdaContext(60_000);
-  const handlers = variants.map(({ contracts }) => {
-    const settings = parseIngestSettings({
+  const handlers = variants.map(({ contracts, code = thisCode }) => {
+    const settings = code.parseIngestSettings({
       streamName: 'bench',
       errorBucket: 'bench-errors',
       region: 'us-east-1',
@@ -150,7 +173,7 @@ async function measureInterleaved(
     // Logs at INFO go to a sink, as they would to CloudWatch: their cost counts, their volume does not flood the terminal.
     const logger = new Logger({ serviceName: 'bench', logLevel });
     // Contracts, when enforced, compiled here from the repo's schemas: the same validator code the Lambda loads precompiled.
-    return createIngestHandler({ settings, kinesis, s3, logger, contracts: loadContracts(settings.contracts, schemasDir) });
+    return code.createIngestHandler({ settings, kinesis, s3, logger, contracts: loadContracts(settings.contracts, schemasDir) });
   });
   const run = async (n: number, times?: number[][]) => {
     for (let i = 0; i < n; i++) {
@@ -470,6 +493,42 @@ const compileResults = contractsCompile(quick ? 5 : 20);
 // Powertools writes logs to stdout; send them to /dev/null for the run and print the results on stderr.
 const write = process.stdout.write.bind(process.stdout);
 process.stdout.write = (() => true) as typeof process.stdout.write;
+if (flags.baseline) {
+  // This handler against the baseline's, one invocation of each per step (see measureInterleaved), 1 and 100 small records.
+  const dir = resolve(flags.baseline);
+  const baseline: HandlerCode = {
+    createIngestHandler: ((await import(pathToFileURL(join(dir, 'packages/functions/src/ingest-handler.ts')).href)) as HandlerCode)
+      .createIngestHandler,
+    parseIngestSettings: ((await import(pathToFileURL(join(dir, 'packages/config/src/index.ts')).href)) as HandlerCode).parseIngestSettings,
+  };
+  const rows = [];
+  for (const [scenario, body, iterations] of [
+    ['1 record', one, n],
+    ['100 records', hundred, Math.round(n / 4)],
+  ] as const) {
+    const [b, t] = await measureInterleaved(
+      [
+        { name: `${scenario}, baseline`, contracts: 'off', code: baseline },
+        { name: `${scenario}, this`, contracts: 'off' },
+      ],
+      body,
+      iterations,
+      'INFO',
+    );
+    rows.push(b!, t!, {
+      scenario: `${scenario}: this / baseline`,
+      p50_ms: +(t!.p50_ms / b!.p50_ms).toFixed(2),
+      p99_ms: +(t!.p99_ms / b!.p99_ms).toFixed(2),
+    });
+  }
+  process.stdout.write = write;
+  console.log(
+    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, Node ${process.version}, NODE_OPTIONS='${process.env.NODE_OPTIONS ?? ''}'`,
+  );
+  console.table(rows);
+  writeFileSync(new URL('handler-baseline.json', outDir), JSON.stringify({ machine: machineInfo(), baseline: dir, rows }, null, 2));
+  process.exit(0);
+}
 const handlerResults: Awaited<ReturnType<typeof measure>>[] = [];
 for (const logs of coldOnly ? [] : (['SILENT', 'INFO'] as const)) {
   handlerResults.push(await measure('1 record', one, n, logs));
@@ -504,14 +563,7 @@ const coldResults = await coldPath([
   { scenario: '100 page_view v2 records', body: hundredV2, contracts: 'enforce' },
 ]);
 
-const machine = {
-  node_options: process.env.NODE_OPTIONS ?? '',
-  cpus: os.cpus().length,
-  model: os.cpus()[0]?.model,
-  memory_gib: Math.round(os.totalmem() / 2 ** 30),
-  node: process.version,
-  date: new Date().toISOString(),
-};
+const machine = machineInfo();
 writeFileSync(
   new URL(coldOnly ? 'handler-cold.json' : 'handler.json', outDir),
   JSON.stringify(
