@@ -10,6 +10,8 @@
  *   pnpm bench --batch 100 --rate 10000 --soak 600   # 10 minutes, reported per 30 s window
  *   pnpm bench --batch 100 --profile .bench/profiles # V8 CPU profiles of the twin's main thread
  *   pnpm bench --batch 100 --route events,events-segment,segment   # Segment's /v1/batch beside /events
+ *   pnpm bench --baseline /tmp/base              # each scenario also on another checkout (installed), side by side
+ *   pnpm bench --kinesis-failure-rate 0.05 --s3-failure-rate 0.05   # under the twin's injected faults
  *
  * One scenario per (batch, connections) pair, each on a fresh twin and data dir.
  * Results print as a table and are written to .bench/twin.json.
@@ -18,7 +20,7 @@ import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseCommandLine } from '../cli/args';
 import { TWIN_ENTRY } from '../cli/twin-process';
 import { openWarehouse, query } from '@snowgate/twin';
@@ -44,6 +46,10 @@ Options:
                         events          page_view records to POST /events
                         events-segment  Segment-shaped messages (with an id) to POST /events
                         segment         the same messages as a Segment batch to POST /v1/batch
+  --baseline DIR      also run each scenario on the checkout in DIR (installed), just before this one
+  --rounds N          run every scenario N times, interleaved (default 1); the comparison uses the medians
+  --kinesis-failure-rate R   share of PutRecords entries the twin throttles (default 0)
+  --s3-failure-rate R        share of S3 writes the twin fails with 503 (default 0)
   -h, --help          print this help
 
 Example:
@@ -60,6 +66,10 @@ const { values } = parseCommandLine('pnpm bench', USAGE, {
     keep: { type: 'boolean', default: false },
     profile: { type: 'string' },
     route: { type: 'string', default: 'events' },
+    baseline: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
+    'kinesis-failure-rate': { type: 'string', default: '0' },
+    's3-failure-rate': { type: 'string', default: '0' },
   },
 });
 const list = (text: string) => text.split(',').map(Number);
@@ -81,9 +91,20 @@ interface Window {
   twin_rss_mib: number;
 }
 
-async function startTwin(dataDir: string): Promise<{ child: ChildProcess; api: string }> {
-  const child = spawn(process.execPath, [...profileArgs, '--import', 'tsx', TWIN_ENTRY, '--port', '0', '--data-dir', dataDir], {
-    cwd: root,
+const faultArgs = ['--kinesis-failure-rate', values['kinesis-failure-rate'], '--s3-failure-rate', values['s3-failure-rate']];
+
+/** The code under test: this checkout, or (`--baseline`) another one, with its own dependencies. */
+interface Code {
+  name: string;
+  dir: string;
+}
+const here: Code = { name: 'this', dir: root };
+const codes: Code[] = values.baseline ? [{ name: 'baseline', dir: resolve(values.baseline) }, here] : [here];
+
+async function startTwin(dataDir: string, code: Code): Promise<{ child: ChildProcess; api: string }> {
+  const entry = code === here ? TWIN_ENTRY : join(code.dir, 'cli/start.ts');
+  const child = spawn(process.execPath, [...profileArgs, '--import', 'tsx', entry, '--port', '0', '--data-dir', dataDir, ...faultArgs], {
+    cwd: code.dir,
     env: { ...process.env, SNOWGATE_TWIN_QUIET: '1', NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -110,9 +131,9 @@ function requestOf(route: Route, batch: number, ids: string[]): { path: string; 
   return { path: '/events', body: JSON.stringify(batch === 1 ? records[0] : records), ok: 202 };
 }
 
-async function scenario(batch: number, connections: number, route: Route) {
+async function scenario(batch: number, connections: number, route: Route, code: Code) {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'snowgate-bench-'));
-  const { child, api } = await startTwin(dataDir);
+  const { child, api } = await startTwin(dataDir, code);
 
   const acked = new Set<string>();
   let next = 0;
@@ -190,6 +211,7 @@ async function scenario(batch: number, connections: number, route: Route) {
   return {
     summary: {
       route,
+      code: code.name,
       batch,
       connections,
       duration_s: duration,
@@ -209,6 +231,8 @@ async function scenario(batch: number, connections: number, route: Route) {
       post_to_queryable_p95_ms: Math.round(Number(latency.p95)),
       landing_files: Number(files.files),
       twin_cpu_cores: Math.round((cpu / duration) * 100) / 100,
+      // Events per CPU second the twin got: steadier than events/s on a machine shared with other work.
+      events_per_twin_cpu_s: Math.round(acked.size / Math.max(cpu, 0.01)),
       twin_peak_rss_mib: peakRss,
       drain_s: drainSeconds,
     },
@@ -223,9 +247,12 @@ for (const r of routes) {
     process.exit(2);
   }
 }
-const results = [];
-for (const connections of list(values.connections))
-  for (const batch of list(values.batch)) for (const route of routes) results.push(await scenario(batch, connections, route));
+const results: Awaited<ReturnType<typeof scenario>>[] = [];
+// Rounds interleave the codes, so that a machine shared with other work weighs on both alike.
+for (let round = 0; round < Number(values.rounds); round++)
+  for (const connections of list(values.connections))
+    for (const batch of list(values.batch))
+      for (const route of routes) for (const code of codes) results.push(await scenario(batch, connections, route, code));
 mkdirSync(join(root, '.bench'), { recursive: true });
 const machine = {
   cpus: os.cpus().length,
@@ -237,6 +264,33 @@ const machine = {
 writeFileSync(join(root, soakSeconds ? '.bench/soak.json' : '.bench/twin.json'), JSON.stringify({ machine, results }, null, 2));
 console.log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memory_gib} GiB, Node ${machine.node}`);
 console.table(results.map((r) => r.summary));
+if (values.baseline) {
+  // This checkout against the baseline, scenario by scenario: medians over the rounds.
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+  const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+  const of = (name: string, batch: number, connections: number, route: Route) =>
+    results.map((r) => r.summary).filter((r) => r.code === name && r.batch === batch && r.connections === connections && r.route === route);
+  const ratios = [];
+  for (const connections of list(values.connections))
+    for (const batch of list(values.batch))
+      for (const route of routes) {
+        const [base, mine] = [of('baseline', batch, connections, route), of('this', batch, connections, route)];
+        const m = (rows: typeof base, key: 'events_per_s' | 'requests_per_s' | 'latency_p99_ms' | 'events_per_twin_cpu_s') =>
+          median(rows.map((r) => r[key]));
+        ratios.push({
+          route,
+          batch,
+          connections,
+          rounds: mine.length,
+          events_per_s: `${m(mine, 'events_per_s')} vs ${m(base, 'events_per_s')} (${ratio(m(mine, 'events_per_s'), m(base, 'events_per_s'))}×)`,
+          requests_per_s: `${m(mine, 'requests_per_s')} vs ${m(base, 'requests_per_s')} (${ratio(m(mine, 'requests_per_s'), m(base, 'requests_per_s'))}×)`,
+          latency_p99_ms: `${m(mine, 'latency_p99_ms')} vs ${m(base, 'latency_p99_ms')}`,
+          events_per_twin_cpu_s: `${m(mine, 'events_per_twin_cpu_s')} vs ${m(base, 'events_per_twin_cpu_s')} (${ratio(m(mine, 'events_per_twin_cpu_s'), m(base, 'events_per_twin_cpu_s'))}×)`,
+        });
+      }
+  console.log('this checkout vs the baseline (medians):');
+  console.table(ratios);
+}
 if (soakSeconds) {
   for (const r of results) {
     console.table(r.windows);

@@ -121,7 +121,12 @@ export function Alarms({ stack, app }: StackContext) {
         ),
       ],
       [
-        graph('Records: accepted and rejected', [accepted, rejected], [rejectionRate]),
+        // Accepted events and the Kinesis records they went in (fewer when packed: what Kinesis and Firehose bill).
+        graph(
+          'Events: accepted and rejected, and the Kinesis records they went in',
+          [accepted, rejected, own(METRIC.streamRecords)],
+          [rejectionRate],
+        ),
         new cloudwatch.GraphWidget({
           title: 'Rejected records by reason',
           left: [

@@ -28,12 +28,7 @@ describe('ingest handler with schema contracts', () => {
         message: expect.stringMatching(/^record 1 does not match page_view v2: \/locale must match pattern/),
       },
     ]);
-    expect(
-      h
-        .putRecordsCalls()
-        .flat()
-        .map((e) => e.key),
-    ).toEqual(['ok-1']);
+    expect(h.envelopes().map((e) => JSON.parse(e).record.id)).toEqual(['ok-1']);
     const { object } = h.quarantined()[0]!;
     const q = quarantineObjectSchema.parse(object);
     expect(q.reasons).toEqual(['schema_violation']);
@@ -84,7 +79,7 @@ describe('ingest handler with schema contracts', () => {
       errors: [],
       warnings: [{ index: 1, reason: 'schema_violation' }],
     });
-    expect(h.putRecordsCalls().flat()).toHaveLength(2);
+    expect(h.envelopes()).toHaveLength(2);
     expect(h.quarantined()).toEqual([]);
     const entry = JSON.parse(lines.map((l) => l.trim()).find((l) => l.includes('request ingested'))!);
     expect(entry.schemaWarnings).toEqual([{ index: 1, reason: 'schema_violation', schema: 'page_view/2' }]);
@@ -164,7 +159,7 @@ describe('property: no input produces a 500, with contracts enforced', () => {
         const status = response.statusCode ?? 0;
         expect([202, 207, 400, 413, 415, 422]).toContain(status);
         const answer = ingestResponseSchema.parse(parseBody(response));
-        expect(h.putRecordsCalls().flat()).toHaveLength(answer.accepted);
+        expect(h.envelopes()).toHaveLength(answer.accepted);
         expect(h.quarantined()).toHaveLength(answer.rejected > 0 || status >= 400 ? 1 : 0);
         for (const q of h.quarantined()) quarantineObjectSchema.parse(q.object);
       }),

@@ -7,8 +7,8 @@ import { apiEvent, fixture, lambdaContext } from '../support/events';
 import { allStored, mockedHandler, parseBody } from './support';
 
 describe('ingest handler: accepted input', () => {
-  it('puts a single event on the stream, keyed by its id, and answers 202', async () => {
-    const h = mockedHandler();
+  it('packing single: puts a single event on the stream, keyed by its id, and answers 202', async () => {
+    const h = mockedHandler({ packing: { mode: 'single' } });
     const event = apiEvent({ body: fixture('single.json') });
     const response = await h.handler(event, lambdaContext());
     expect(response.statusCode).toBe(202);
@@ -29,7 +29,9 @@ describe('ingest handler: accepted input', () => {
     const base64 = await h.handler(apiEvent({ body: fixture('batch.json'), base64: true }), lambdaContext());
     expect([plain.statusCode, base64.statusCode]).toEqual([202, 202]);
     const [a, b] = h.putRecordsCalls();
-    expect(a!.map((e) => JSON.parse(e.data).record)).toEqual(b!.map((e) => JSON.parse(e.data).record));
+    const records = (call: { data: string }[]) => call.flatMap((e) => e.data.split('\n')).map((line) => JSON.parse(line).record);
+    expect(records(a!)).toEqual(records(b!));
+    expect(records(a!)).toHaveLength(JSON.parse(fixture('batch.json')).length);
 
     // Joined, not overwritten: the valid value last still conflicts with the first.
     const dup = apiEvent({
@@ -44,6 +46,73 @@ describe('ingest handler: accepted input', () => {
       headers: { 'Content-Type': 'application/json', 'content-type': 'application/json' },
     });
     expect((await h.handler(same, lambdaContext())).statusCode).toBe(202);
+  });
+});
+
+describe('ingest handler: packed records', () => {
+  it("packs a request's envelopes into Kinesis records of at most the configured size, one per line, keyed by request id and pack", async () => {
+    const h = mockedHandler({ packing: { maxRecordBytes: 2_000 } });
+    const events = Array.from({ length: 40 }, (_, i) => ({ id: `p-${i}`, path: '/pricing', user: { id: i } }));
+    const event = apiEvent({ body: JSON.stringify(events) });
+    const response = await h.handler(event, lambdaContext());
+    expect(response.statusCode).toBe(202);
+    const [call] = h.putRecordsCalls();
+    const requestId = event.requestContext.requestId;
+    expect(call!.length).toBeGreaterThan(1);
+    expect(call!.length).toBeLessThan(events.length);
+    call!.forEach((record, n) => {
+      expect(record.key).toBe(`${requestId}:${n}`);
+      expect(Buffer.byteLength(record.data) + Buffer.byteLength(record.key)).toBeLessThanOrEqual(2_000);
+      expect(record.data.endsWith('\n')).toBe(false);
+    });
+    // In order: the lines of the records, record after record, are the request's events.
+    expect(h.envelopes().map((line) => envelopeSchema.parse(JSON.parse(line)).record)).toEqual(events);
+  });
+
+  it('by default puts a batch of 100 small events in one Kinesis record', async () => {
+    const h = mockedHandler();
+    const events = Array.from({ length: 100 }, (_, i) => ({ id: `d-${i}`, type: 'page_view' }));
+    expect((await h.handler(apiEvent({ body: JSON.stringify(events) }), lambdaContext())).statusCode).toBe(202);
+    expect(h.putRecordsCalls().map((c) => c.length)).toEqual([1]);
+    expect(h.envelopes()).toHaveLength(100);
+  });
+
+  it('puts an envelope larger than the pack size alone in its own record, between packs of the others', async () => {
+    const h = mockedHandler({ packing: { maxRecordBytes: 1_024 } });
+    const events = [{ id: 'a' }, { id: 'b' }, { id: 'big', pad: 'x'.repeat(3_000) }, { id: 'c' }];
+    expect((await h.handler(apiEvent({ body: JSON.stringify(events) }), lambdaContext())).statusCode).toBe(202);
+    const [call] = h.putRecordsCalls();
+    expect(call!.map((r) => r.data.split('\n').map((l) => JSON.parse(l).record.id))).toEqual([['a', 'b'], ['big'], ['c']]);
+  });
+
+  it('after a partial failure resends exactly the packed records that failed, each whole', async () => {
+    const h = mockedHandler({ packing: { maxRecordBytes: 1_024 } });
+    let call = 0;
+    h.kinesisMock.on(PutRecordsCommand).callsFake(async (input: PutRecordsCommandInput) => {
+      call++;
+      if (call === 1) {
+        return {
+          FailedRecordCount: 2,
+          Records: (input.Records ?? []).map((_, i) =>
+            i % 2 === 1
+              ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard' }
+              : { ShardId: 'shardId-000000000000', SequenceNumber: String(i + 1) },
+          ),
+        };
+      }
+      return allStored(input);
+    });
+    const events = Array.from({ length: 30 }, (_, i) => ({ id: `f-${i}`, pad: 'y'.repeat(100) }));
+    const response = await h.handler(apiEvent({ body: JSON.stringify(events) }), lambdaContext());
+    expect(response.statusCode).toBe(202);
+    const [first, second, ...more] = h.putRecordsCalls();
+    expect(more).toEqual([]);
+    expect(first!.length).toBeGreaterThanOrEqual(4);
+    expect(second).toEqual(first!.filter((_, i) => i % 2 === 1));
+    // What Kinesis stored (the first call's acknowledged records and the resent ones): every event once.
+    const stored = [...first!.filter((_, i) => i % 2 === 0), ...second!];
+    const ids = stored.flatMap((r) => r.data.split('\n')).map((l) => JSON.parse(l).record.id);
+    expect(ids.sort()).toEqual(events.map((e) => e.id).sort());
   });
 });
 
@@ -86,7 +155,7 @@ describe('ingest handler: rejected input is quarantined, then answered with a 4x
     const h = mockedHandler();
     const response = await h.handler(apiEvent({ body: fixture('batch-mixed.json') }), lambdaContext());
     expect(response.statusCode).toBe(207);
-    expect(h.putRecordsCalls()[0]!.map((e) => e.key)).toEqual(['evt-20', 'evt-24']);
+    expect(h.envelopes().map((e) => JSON.parse(e).record.id)).toEqual(['evt-20', 'evt-24']);
     const object = quarantineObjectSchema.parse(h.quarantined()[0]!.object);
     expect(object.records.map((r) => [r.index, r.reason, r.input.data])).toEqual([
       [1, 'missing_id', '{"type": "no id"}'],
@@ -105,12 +174,7 @@ describe('ingest handler: rejected input is quarantined, then answered with a 4x
       rejected: 1,
       errors: [{ index: 1, reason: 'duplicate_key', message: 'record 1 repeats the key "id" at $.id' }],
     });
-    expect(
-      h
-        .putRecordsCalls()
-        .flat()
-        .map((e) => e.key),
-    ).toEqual(['dk-0']);
+    expect(h.envelopes().map((e) => JSON.parse(e).record.id)).toEqual(['dk-0']);
     const object = quarantineObjectSchema.parse(h.quarantined()[0]!.object);
     expect(object.reasons).toEqual(['duplicate_key']);
     expect(object.records).toMatchObject([
@@ -123,7 +187,7 @@ describe('ingest handler: rejected input is quarantined, then answered with a 4x
       accepted: 0,
       errors: [{ index: 0, reason: 'duplicate_key', message: 'record 0 repeats the key "plan" at $.user.plan' }],
     });
-    expect(h.putRecordsCalls().flat()).toHaveLength(1);
+    expect(h.envelopes()).toHaveLength(1);
   });
 
   it('keeps a body over the limit truncated, with its true size: 413', async () => {
@@ -138,8 +202,8 @@ describe('ingest handler: rejected input is quarantined, then answered with a 4x
 describe('ingest handler: faults', () => {
   afterEach(() => vi.useRealTimers());
 
-  it('resends exactly the entries that came back throttled or failed', async () => {
-    const h = mockedHandler();
+  it('packing single: resends exactly the entries that came back throttled or failed', async () => {
+    const h = mockedHandler({ packing: { mode: 'single' } });
     let call = 0;
     h.kinesisMock.on(PutRecordsCommand).callsFake(async (input: PutRecordsCommandInput) => {
       call++;

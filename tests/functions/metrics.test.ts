@@ -24,7 +24,7 @@ async function emf(work: (metrics: ReturnType<typeof createEmfMetrics>) => Promi
 const value = (docs: Record<string, any>[], name: string) => docs.filter((d) => name in d).map((d) => d[name]);
 
 describe('ingest metrics (Powertools EMF)', () => {
-  it('emits accepted, rejected, batch size, retries and per-reason counts for each request, with the stage as a dimension', async () => {
+  it('emits accepted events, stream records, rejected, batch size, retries and per-reason counts for each request, with the stage as a dimension', async () => {
     const docs = await emf(async (metrics) => {
       const m = mockedHandler({}, new Logger({ serviceName: 't', logLevel: 'SILENT' }), undefined, metrics);
       // One throttled entry, retried: a retry is counted.
@@ -38,20 +38,30 @@ describe('ingest metrics (Powertools EMF)', () => {
       });
       await m.handler(apiEvent({ body: '[{"id":"m-1"},{"id":"m-2"},{"no":"id"},{"id":""}]' }), lambdaContext());
       await m.handler(apiEvent({ body: '{"id":' }), lambdaContext());
+      const single = mockedHandler(
+        { packing: { mode: 'single' } },
+        new Logger({ serviceName: 't', logLevel: 'SILENT' }),
+        undefined,
+        metrics,
+      );
+      await single.handler(apiEvent({ body: '[{"id":"s-1"},{"id":"s-2"},{"id":"s-3"}]' }), lambdaContext());
     });
     const main = docs.filter((d) => METRIC.accepted in d);
-    expect(main).toHaveLength(2);
+    expect(main).toHaveLength(3);
     expect(main[0]!._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Snowgate', Dimensions: [['service', 'stage']] });
     expect(main[0]).toMatchObject({
       service: 'snowgate-ingest',
       stage: 'dev',
       AcceptedRecords: 2,
+      // Packed: the two accepted events went in one Kinesis record (the retry resent it whole).
+      StreamRecords: 1,
       RejectedRecords: 2,
       BatchSize: 4,
       PutRecordsRetries: 1,
       DownstreamUnavailable: 0,
     });
-    expect(main[1]).toMatchObject({ AcceptedRecords: 0, RejectedRecords: 1, BatchSize: 1 });
+    expect(main[1]).toMatchObject({ AcceptedRecords: 0, StreamRecords: 0, RejectedRecords: 1, BatchSize: 1 });
+    expect(main[2]).toMatchObject({ AcceptedRecords: 3, StreamRecords: 3 });
     const byReason = docs
       .filter((d) => METRIC.rejectedByReason in d)
       .map((d) => [d.Reason, d.RejectedRecordsByReason, d._aws.CloudWatchMetrics[0].Dimensions[0]]);

@@ -23,23 +23,39 @@ const rudderBody = readFileSync(new URL('../events/rudder-batch.json.gz', import
 const rudderHeaders = { contentType: 'application/x-www-form-urlencoded', headers: { 'content-encoding': 'gzip' } };
 
 describe('ingest handler: the Segment routes', () => {
-  it("answers Segment's own batch 200 once each message is on the stream, keyed by its messageId", async () => {
+  it("answers Segment's own batch 200 once each message is on the stream, with its messageId as id (packed)", async () => {
     const h = mockedHandler();
     const event = segmentEvent('batch', { body: fixture('segment-batch.json') });
     const response = await h.handler(event, lambdaContext());
     expect(response.statusCode).toBe(200);
     expect(parseBody(response)).toEqual({ success: true, requestId: event.requestContext.requestId, accepted: 3, rejected: 0, errors: [] });
+    expect(h.putRecordsCalls().flat()).toHaveLength(1);
+    expect(h.envelopes().map((line) => envelopeSchema.parse(JSON.parse(line)).record.id)).toEqual([
+      'seg-fixture-1',
+      'seg-fixture-2',
+      'seg-fixture-3',
+    ]);
+    expect(h.quarantined()).toEqual([]);
+  });
+
+  it('with packing single: one Kinesis record per message, keyed by its messageId', async () => {
+    const h = mockedHandler({ packing: { mode: 'single' } });
+    const response = await h.handler(segmentEvent('batch', { body: fixture('segment-batch.json') }), lambdaContext());
+    expect(response.statusCode).toBe(200);
     const [entries] = h.putRecordsCalls();
     expect(entries!.map((e) => e.key)).toEqual(['seg-fixture-1', 'seg-fixture-2', 'seg-fixture-3']);
     for (const e of entries!) expect(envelopeSchema.parse(JSON.parse(e.data)).record.id).toBe(e.key);
-    expect(h.quarantined()).toEqual([]);
   });
 
   it("takes RudderStack's gzipped body labelled form-urlencoded there, and only there: /events answers 415", async () => {
     const h = mockedHandler();
     const ok = await h.handler(segmentEvent('batch', { body: rudderBody, ...rudderHeaders }), lambdaContext());
     expect(ok.statusCode).toBe(200);
-    expect(h.putRecordsCalls()[0]!.map((e) => e.key)).toEqual(['rs-fixture-2', 'rs-fixture-3', 'rs-fixture-4']);
+    expect(h.envelopes().map((line) => envelopeSchema.parse(JSON.parse(line)).record.id)).toEqual([
+      'rs-fixture-2',
+      'rs-fixture-3',
+      'rs-fixture-4',
+    ]);
     const events = await h.handler(apiEvent({ body: rudderBody, ...rudderHeaders }), lambdaContext());
     expect([events.statusCode, parseBody(events)]).toMatchObject([415, { errors: [{ reason: 'unsupported_media_type' }] }]);
   });
@@ -70,7 +86,7 @@ describe('ingest handler: the Segment routes', () => {
     const h = mockedHandler();
     const response = await h.handler(segmentEvent('identify', { body: '{"userId":"u-1","messageId":"i-1"}' }), lambdaContext());
     expect(response.statusCode).toBe(200);
-    expect(JSON.parse(h.putRecordsCalls()[0]![0]!.data).record).toEqual({ userId: 'u-1', messageId: 'i-1', id: 'i-1', type: 'identify' });
+    expect(JSON.parse(h.envelopes()[0]!).record).toEqual({ userId: 'u-1', messageId: 'i-1', id: 'i-1', type: 'identify' });
   });
 
   it('answers 503 (which the SDKs retry) when the stream does not take the batch in time, never 200', async () => {

@@ -37,11 +37,13 @@ export function mockedHandler(
     settings,
     kinesisMock,
     s3Mock,
-    /** Every PutRecords call's entries, decoded. */
-    putRecordsCalls: () =>
-      kinesisMock
-        .commandCalls(PutRecordsCommand)
-        .map((c) => (c.args[0].input.Records ?? []).map((r) => ({ key: r.PartitionKey!, data: Buffer.from(r.Data!).toString('utf8') }))),
+    /** Every PutRecords call's entries (Kinesis records: several envelopes each when packed), decoded. */
+    putRecordsCalls: () => putRecordsCalls(kinesisMock),
+    /** The envelopes of every Kinesis record put, in order: one per line of each record, as Firehose lands them. */
+    envelopes: () =>
+      putRecordsCalls(kinesisMock)
+        .flat()
+        .flatMap((e) => e.data.split('\n')),
     /** Every object written to the error bucket, parsed. */
     quarantined: () =>
       s3Mock.commandCalls(PutObjectCommand).map((c) => {
@@ -49,6 +51,15 @@ export function mockedHandler(
         return { bucket: input.Bucket!, key: input.Key!, ifNoneMatch: input.IfNoneMatch, object: JSON.parse(String(input.Body)) };
       }),
   };
+}
+
+function putRecordsCalls(kinesisMock: ReturnType<typeof mockClient>) {
+  return kinesisMock.commandCalls(PutRecordsCommand).map((c) =>
+    ((c.args[0].input as PutRecordsCommandInput).Records ?? []).map((r) => ({
+      key: r.PartitionKey!,
+      data: Buffer.from(r.Data!).toString('utf8'),
+    })),
+  );
 }
 
 let sequence = 0;

@@ -51,23 +51,41 @@ async function pipeline(overrides: Partial<IngestSettingsInput> = {}, { create =
 }
 
 describe('ingest against kinesalite and s3rver', () => {
-  it('puts single events, batches and NDJSON on the stream exactly as sent', async () => {
+  it("packed (the default): puts single events, batches and NDJSON on the stream exactly as sent, a request's events one per line in its records", async () => {
     const p = await pipeline();
+    const answers = [
+      await p.post(fixture('single.json')),
+      await p.post(fixture('batch.json')),
+      await p.post(fixture('events.ndjson'), 'application/x-ndjson'),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202]);
+
+    const records = await p.stream();
+    // One packed record per request (small events), keyed by the request id and the pack's index.
+    expect(records.map((r) => r.partitionKey).sort()).toEqual(answers.map((a) => `${a.body.requestId}:0`).sort());
+    const got = records.flatMap((r) => r.data.split('\n')).map((line) => envelopeSchema.parse(JSON.parse(line)));
+    expect(got.map((e) => e.record).sort(byId)).toEqual(sentFixtures().sort(byId));
+    for (const r of records) {
+      expect(r.data.endsWith('\n')).toBe(false);
+      // In order within the record: the request's events as sent.
+      const requestId = r.partitionKey.slice(0, -2);
+      expect(r.data.split('\n').every((line) => JSON.parse(line).request_id === requestId)).toBe(true);
+    }
+    const batch = records.find((r) => r.partitionKey === `${answers[1]!.body.requestId}:0`)!;
+    expect(batch.data.split('\n').map((line) => JSON.parse(line).record)).toEqual(JSON.parse(fixture('batch.json')));
+    expect(records.find((r) => r.partitionKey === `${answers[0]!.body.requestId}:0`)!.data).toContain('"amount":12345678901234567890');
+    expect(await p.errors()).toEqual([]);
+  });
+
+  it('packing single: one record per event, keyed by its id, exactly as sent', async () => {
+    const p = await pipeline({ packing: { mode: 'single' } });
     expect((await p.post(fixture('single.json'))).status).toBe(202);
     expect((await p.post(fixture('batch.json'))).status).toBe(202);
     expect((await p.post(fixture('events.ndjson'), 'application/x-ndjson')).status).toBe(202);
 
     const records = await p.stream();
-    const sent = [
-      JSON.parse(fixture('single.json')),
-      ...JSON.parse(fixture('batch.json')),
-      ...fixture('events.ndjson')
-        .split(/\r?\n/)
-        .filter((l) => l.trim())
-        .map((l) => JSON.parse(l)),
-    ];
     const got = records.map((r) => envelopeSchema.parse(JSON.parse(r.data)));
-    expect(got.map((e) => e.record).sort(byId)).toEqual(sent.sort(byId));
+    expect(got.map((e) => e.record).sort(byId)).toEqual(sentFixtures().sort(byId));
     for (const r of records) {
       expect(r.partitionKey).toBe(String(JSON.parse(r.data).record.id));
       expect(r.data).not.toContain('\n');
@@ -76,13 +94,26 @@ describe('ingest against kinesalite and s3rver', () => {
     expect(await p.errors()).toEqual([]);
   });
 
-  it('spreads records over shards by id', async () => {
-    const p = await pipeline();
+  it("packing single spreads records over shards by id; packed spreads a large request's packs", async () => {
+    const single = await pipeline({ packing: { mode: 'single' } });
     const batch = Array.from({ length: 200 }, (_, i) => ({ id: `user-${i}`, n: i }));
-    expect((await p.post(JSON.stringify(batch))).status).toBe(202);
-    const records = await p.stream();
+    expect((await single.post(JSON.stringify(batch))).status).toBe(202);
+    const records = await single.stream();
     expect(records).toHaveLength(200);
     expect(new Set(records.map((r) => r.shardId)).size).toBe(2);
+
+    const packed = await pipeline({ packing: { maxRecordBytes: 1_024 } });
+    expect((await packed.post(JSON.stringify(batch))).status).toBe(202);
+    const packs = await packed.stream();
+    expect(packs.length).toBeGreaterThan(10);
+    expect(packs.length).toBeLessThan(200);
+    expect(new Set(packs.map((r) => r.shardId)).size).toBe(2);
+    expect(
+      packs
+        .flatMap((r) => r.data.split('\n'))
+        .map((l) => JSON.parse(l).record.n)
+        .sort((a, b) => a - b),
+    ).toEqual(batch.map((b) => b.n));
   });
 
   it('quarantines rejected input in the error bucket, readable back as sent', async () => {
@@ -108,7 +139,7 @@ describe('ingest against kinesalite and s3rver', () => {
     expect(Buffer.from(bin.body.body!.data, 'base64')).toEqual(Buffer.from(binary));
 
     const onStream = await p.stream();
-    expect(onStream.map((r) => r.partitionKey).sort()).toEqual(['evt-20', 'evt-24']);
+    expect(onStream.flatMap((r) => r.data.split('\n')).map((l) => JSON.parse(l).record.id)).toEqual(['evt-20', 'evt-24']);
   });
 
   it('answers 503 when the error bucket is unavailable, and when the stream is', async () => {
@@ -123,8 +154,8 @@ describe('ingest against kinesalite and s3rver', () => {
     expect((await noStream.post('{"id":1}')).status).toBe(503);
   });
 
-  it('property: any body gets 2xx with its records on the stream, or 4xx with its input in the bucket', async () => {
-    const p = await pipeline({ limits: { maxRecordsPerRequest: 6, maxDepth: 4, maxBodyBytes: 2_048 } });
+  it('property: any body gets 2xx with its records on the stream (in packs of 1 KiB), or 4xx with its input in the bucket', async () => {
+    const p = await pipeline({ limits: { maxRecordsPerRequest: 6, maxDepth: 4, maxBodyBytes: 2_048 }, packing: { maxRecordBytes: 1_024 } });
     let expectedOnStream = 0;
     let expectedInBucket = 0;
     await fc.assert(
@@ -136,10 +167,25 @@ describe('ingest against kinesalite and s3rver', () => {
       }),
       { numRuns: 60 },
     );
-    expect(await p.stream()).toHaveLength(expectedOnStream);
+    const records = await p.stream();
+    expect(records.flatMap((r) => r.data.split('\n'))).toHaveLength(expectedOnStream);
+    for (const r of records)
+      if (r.data.includes('\n')) expect(Buffer.byteLength(r.data) + Buffer.byteLength(r.partitionKey)).toBeLessThanOrEqual(1_024);
     expect(await p.errors()).toHaveLength(expectedInBucket);
   });
 });
+
+/** The fixtures' records, as the first two tests send them. */
+function sentFixtures() {
+  return [
+    JSON.parse(fixture('single.json')),
+    ...JSON.parse(fixture('batch.json')),
+    ...fixture('events.ndjson')
+      .split(/\r?\n/)
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l)),
+  ];
+}
 
 function byId(a: { id: unknown }, b: { id: unknown }) {
   return String(a.id).localeCompare(String(b.id));

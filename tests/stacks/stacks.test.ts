@@ -1,5 +1,5 @@
 import { contractSettingsSchema, contractsFromValidators } from '@snowgate/core';
-import { parseStageConfig, type StageConfigInput } from '@snowgate/config';
+import { ingestFunctionEnv, parseStageConfig, type StageConfigInput } from '@snowgate/config';
 import { CLOUDWATCH_ALARM_METRIC_MONTH, CLOUDWATCH_DASHBOARD_MONTH, STAGE_ALARMS, estimateMonthlyCost } from '@snowgate/cost';
 import { readSchemaDir, compileContracts } from '@snowgate/contracts';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
@@ -19,6 +19,7 @@ const dev = (extra: Partial<StageConfigInput> = {}) => parseStageConfig({ snowfl
 const prod = parseStageConfig({
   production: true,
   contracts: { mode: 'enforce', unknown: 'reject' },
+  ingest: { packing: { mode: 'single' } },
   auth: { mode: 'jwt', issuer: 'https://auth.example.com/', audience: ['snowgate'] },
   stream: { mode: 'provisioned', shards: 4 },
   streamRetentionHours: 72,
@@ -200,6 +201,20 @@ describe('Ingest', () => {
     expect(f.Properties.Environment.Variables.SNOWGATE_STREAM_NAME).toBeDefined();
     expect(f.Properties.Environment.Variables.SNOWGATE_ERROR_BUCKET).toBeDefined();
     d.templates.Ingest.hasResourceProperties('Custom::LogRetention', { RetentionInDays: 30 });
+  });
+
+  it("passes the stage's packing to the function: packed records of 25,600 bytes by default, single when the stage says so", () => {
+    expect(fn(d).Properties.Environment.Variables).toMatchObject({ SNOWGATE_PACKING: 'packed', SNOWGATE_PACKED_RECORD_MAX_BYTES: '25600' });
+    expect(fn(p).Properties.Environment.Variables).toMatchObject({ SNOWGATE_PACKING: 'single' });
+    // What the function reads back at cold start: the same settings.
+    for (const [s, mode] of [
+      [d, 'packed'],
+      [p, 'single'],
+    ] as const) {
+      const env = { ...fn(s).Properties.Environment.Variables, SNOWGATE_STREAM_NAME: 'stream', SNOWGATE_ERROR_BUCKET: 'bucket' };
+      const strings = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+      expect(ingestFunctionEnv(strings).settings.packing).toEqual({ mode, maxRecordBytes: 25_600 });
+    }
   });
 
   it("bundles the schema contracts beside the handler, and passes the stage's contract settings", () => {

@@ -87,6 +87,7 @@ describe("the twin's API counters", () => {
       rejected: 1,
       reasons: { missing_id: 1 },
       schemaWarnings: 2,
+      streamRecords: 2,
       putRecordsRetries: 0,
       downstreamUnavailable: false,
     });
@@ -96,12 +97,19 @@ describe("the twin's API counters", () => {
       rejected: 0,
       reasons: {},
       schemaWarnings: 0,
+      streamRecords: 0,
       putRecordsRetries: 0,
       downstreamUnavailable: true,
     });
     counters.answered(503);
     counters.answered(401);
     counters.answered(207);
-    expect(counters.counts).toEqual({ accepted: 3, quarantinedRecords: 1, schemaWarnings: 2, requests: { 207: 2, 401: 1, 503: 1 } });
+    expect(counters.counts).toEqual({
+      accepted: 3,
+      streamRecords: 2,
+      quarantinedRecords: 1,
+      schemaWarnings: 2,
+      requests: { 207: 2, 401: 1, 503: 1 },
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { assessReplay, quarantineKeyMatches, replayCandidates, quarantineObjectSchema } from '@snowgate/core';
+import { assessReplay, quarantineKeyMatches, replayCandidates, replayMarkerText, quarantineObjectSchema } from '@snowgate/core';
 import { parseIngestSettings, parseStageConfig } from '@snowgate/config';
 import { loadContracts } from '@snowgate/contracts';
 import { createClients } from '@snowgate/functions/clients';
@@ -153,7 +153,7 @@ describe('replay of quarantined records, on the twin', () => {
     expect(await bucketKeys(LOCK_KEY)).toEqual([]);
   });
 
-  it('after a crash between PutRecords and the ledger write, finds the chunk on the stream and sends it no second time', async () => {
+  it('after a crash between PutRecords and the ledger write, finds the chunk on the stream, inside a packed record, and sends it no second time', async () => {
     const answer = await post(twin.endpoints.api, JSON.stringify([{ uid: 'crash-1' }, { uid: 'crash-2' }, { uid: 'crash-3' }]));
     expect(answer.status).toBe(422);
     const key = (await bucketKeys('errors/')).find((k) => quarantineKeyMatches(k, answer.body.requestId))!;
@@ -161,19 +161,24 @@ describe('replay of quarantined records, on the twin', () => {
 
     // What a run that died would have left: records 0 and 1 in flight and acknowledged by Kinesis, record 2 in flight but never sent.
     const crashed = 'replay-crashed-run';
+    // Record 0's payload quotes record 2's marker: only an envelope's own marker (its head) counts, not its payload's text.
+    const decoy = replayMarkerText({ run: crashed, object: key, index: 2 });
     const inputs = replayCandidates(object).map((c) => ({
       index: c.index,
-      text: JSON.stringify({ ...JSON.parse(c.raw!), id: JSON.parse(c.raw!).uid }),
+      text: JSON.stringify({ ...JSON.parse(c.raw!), id: JSON.parse(c.raw!).uid, ...(c.index === 0 ? { note: decoy } : {}) }),
     }));
     const { accepted } = assessReplay(object, inputs, deps.settings.limits, deps.contracts, crashed, key);
     await writeLedger(clients.s3, twin.endpoints.buckets.errors, {
       ...emptyLedger(key),
       inflight: { run: crashed, since: new Date().toISOString(), indices: [0, 1, 2] },
     });
-    await createKinesisWriter(clients.kinesis, {
+    const delivery = await createKinesisWriter(clients.kinesis, {
       streamName: twin.endpoints.stream,
       write: { budgetMs: 5_000, baseDelayMs: 20, maxDelayMs: 200, retryAfterSeconds: 1 },
-    })(accepted.slice(0, 2), Date.now() + 5_000);
+      packing: deps.settings.packing,
+    })(accepted.slice(0, 2), Date.now() + 5_000, `${object.request_id}/${crashed}/0`);
+    // Both records in one Kinesis record, as replay sends them.
+    expect(delivery.streamRecords).toBe(1);
 
     const resumed = await replay({ send: true, fix: await loadFix(GOOD_FIX), reasons: ['missing_id'] }, deps);
     const entry = resumed.objects.find((o) => o.key === key)!;

@@ -1,4 +1,4 @@
-import { ConfigError, contractSettingsSchema, limitsSchema } from '@snowgate/core';
+import { ConfigError, contractSettingsSchema, limitsSchema, packingSchema } from '@snowgate/core';
 import * as z from '@snowgate/core/zod';
 import { formatZodError } from './format';
 
@@ -36,6 +36,8 @@ export const ingestSettingsSchema = z.object({
   s3Endpoint: z.optional(z.url()),
   limits: z.prefault(limitsSchema, {}),
   write: z.prefault(writePolicySchema, {}),
+  /** How accepted envelopes become Kinesis records: `packed` (several per record, the default) or `single` (one per record, keyed by `id`). */
+  packing: z.prefault(packingSchema, {}),
   contracts: z.prefault(contractSettingsSchema, {}),
   /** Where the schema files are (`<dir>/<type>/<version>.json`); by default `schemas/` beside the code (the Lambda's task root). */
   schemasDir: z.optional(z.string().check(z.minLength(1))),
@@ -61,6 +63,8 @@ export const INGEST_ENV = {
   SNOWGATE_RETRY_BASE_DELAY_MS: ['write', 'baseDelayMs'],
   SNOWGATE_RETRY_MAX_DELAY_MS: ['write', 'maxDelayMs'],
   SNOWGATE_RETRY_AFTER_SECONDS: ['write', 'retryAfterSeconds'],
+  SNOWGATE_PACKING: ['packing', 'mode'],
+  SNOWGATE_PACKED_RECORD_MAX_BYTES: ['packing', 'maxRecordBytes'],
   SNOWGATE_CONTRACTS_MODE: ['contracts', 'mode'],
   SNOWGATE_CONTRACTS_TYPE_FIELD: ['contracts', 'typeField'],
   SNOWGATE_CONTRACTS_VERSION_FIELD: ['contracts', 'versionField'],

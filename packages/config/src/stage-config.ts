@@ -1,4 +1,4 @@
-import { ConfigError, contractSettingsSchema, limitsSchema } from '@snowgate/core';
+import { ConfigError, contractSettingsSchema, limitsSchema, packingSchema } from '@snowgate/core';
 import { z } from 'zod';
 import { formatZodError } from './format';
 import { INGEST_ENV, writePolicySchema, type IngestSettings } from './settings';
@@ -81,7 +81,14 @@ export const stageConfigSchema = z
         errorPrefix: prefix.default('errors/'),
       })
       .prefault({}),
-    ingest: z.object({ limits: z.prefault(limitsSchema, {}), write: z.prefault(writePolicySchema, {}) }).prefault({}),
+    ingest: z
+      .object({
+        limits: z.prefault(limitsSchema, {}),
+        write: z.prefault(writePolicySchema, {}),
+        /** `packed` (default): a request's events share Kinesis records of up to `maxRecordBytes`; `single`: one event per record, keyed by its id. */
+        packing: z.prefault(packingSchema, {}),
+      })
+      .prefault({}),
     /** Schema contracts (`schemas/<type>/<version>.json`): `off` by default; see schemas/README.md. */
     contracts: z.prefault(contractSettingsSchema, {}),
     snowflake: z.object({
@@ -167,6 +174,7 @@ export function ingestEnvironment(config: StageConfig, names: { streamName: stri
     errorPrefix: config.buckets.errorPrefix,
     limits: config.ingest.limits,
     write: config.ingest.write,
+    packing: config.ingest.packing,
     contracts: config.contracts,
   };
   const env: Record<string, string> = {};

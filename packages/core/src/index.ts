@@ -5,6 +5,7 @@ export * from './envelope';
 export * from './errors';
 export * from './json-scan';
 export * from './limits';
+export * from './packing';
 export * from './quarantine';
 export * from './reasons';
 export * from './records';

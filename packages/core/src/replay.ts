@@ -229,3 +229,21 @@ function withReplayMarker(envelope: string, marker: ReplayMarker): string {
 export function replayMarkerText(marker: ReplayMarker): string {
   return `"replay":${JSON.stringify({ run: marker.run, object: marker.object, index: marker.index })}`;
 }
+
+/**
+ * The replay marker text of one envelope (one line of a Kinesis record, packed
+ * or not), or undefined when it has none. Only the envelope's head, before
+ * `"record"`, is read: the payload may hold any text, a marker's included.
+ * (Inside a JSON string every quote is escaped, so `,"record":` first appears
+ * where the envelope's own field begins.)
+ *
+ * @example
+ * replayMarkerOf('{"received_at":"…","request_id":"r","replay":{"run":"x","object":"k","index":0},"record":{"id":1}}')
+ * // → '"replay":{"run":"x","object":"k","index":0}'
+ */
+export function replayMarkerOf(envelope: string): string | undefined {
+  const head = envelope.indexOf(',"record":');
+  if (head === -1) return undefined;
+  const at = envelope.lastIndexOf(',"replay":', head);
+  return at === -1 ? undefined : envelope.slice(at + 1, head);
+}

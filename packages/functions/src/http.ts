@@ -62,7 +62,15 @@ export function ingestErrorHandler(
       const requestId = requestIdOf(request.event);
       if (error instanceof DownstreamUnavailableError) {
         logger.warn('downstream unavailable; answered 503', { requestId, error: { name: error.name, message: error.message } });
-        metrics?.record({ accepted: 0, rejected: 0, reasons: {}, schemaWarnings: 0, putRecordsRetries: 0, downstreamUnavailable: true });
+        metrics?.record({
+          accepted: 0,
+          rejected: 0,
+          reasons: {},
+          schemaWarnings: 0,
+          streamRecords: 0,
+          putRecordsRetries: 0,
+          downstreamUnavailable: true,
+        });
         const body: IngestResponse = {
           requestId,
           accepted: 0,

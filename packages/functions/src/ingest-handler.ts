@@ -81,7 +81,7 @@ export function createIngestHandler({
     const remaining =
       typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS : Infinity;
     const deadline = assessed + Math.max(0, Math.min(settings.write.budgetMs, remaining));
-    const delivery = assessment.accepted.length > 0 ? putRecords(assessment.accepted, deadline) : undefined;
+    const delivery = assessment.accepted.length > 0 ? putRecords(assessment.accepted, deadline, assessment.requestId) : undefined;
     const quarantined = needsQuarantine(assessment)
       ? quarantine(
           buildQuarantineObject(assessment, {
@@ -106,6 +106,7 @@ export function createIngestHandler({
       rejected: assessment.requestRejection ? assessment.requestRejection.records : assessment.rejected.length,
       reasons,
       schemaWarnings: assessment.warnings.length,
+      streamRecords: stream.value?.streamRecords ?? 0,
       putRecordsRetries: stream.value?.resent ?? 0,
       downstreamUnavailable: false,
     });

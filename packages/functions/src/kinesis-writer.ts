@@ -1,5 +1,5 @@
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { type AcceptedRecord, type Clock, type DeliveryStats, deliverWithRetry, systemClock } from '@snowgate/core';
+import { type AcceptedRecord, type Clock, type DeliveryStats, deliverWithRetry, packRecords, systemClock } from '@snowgate/core';
 import type { IngestSettings } from '@snowgate/config';
 
 const encoder = new TextEncoder();
@@ -15,19 +15,32 @@ const NON_RETRYABLE = new Set([
   'KMSNotFoundException',
 ]);
 
+export interface StreamDelivery extends DeliveryStats {
+  /** Kinesis records the envelopes went in (each acknowledged once; resends counted in `resent`). */
+  streamRecords: number;
+}
+
 /**
- * Puts accepted records on the stream with PutRecords, partition key = the
- * record's id, and retries only the entries that failed (PutRecords is not
- * atomic: the others are already stored).
+ * Puts accepted records on the stream with PutRecords, packed as the settings
+ * say (`packRecords`: several envelopes per Kinesis record keyed by
+ * `<requestKey>:<n>`, or one per record keyed by its id), and retries only the
+ * Kinesis records that failed (PutRecords is not atomic: the others are
+ * already stored, and a packed record is stored whole or not at all).
  */
 export function createKinesisWriter(
   kinesis: KinesisClient,
-  settings: Pick<IngestSettings, 'streamName' | 'write'>,
+  settings: Pick<IngestSettings, 'streamName' | 'write' | 'packing'>,
   clock: Clock = systemClock,
 ) {
-  return async function putRecords(records: readonly AcceptedRecord[], deadline: number): Promise<DeliveryStats> {
-    return deliverWithRetry(
-      records,
+  return async function putRecords(
+    records: readonly AcceptedRecord[],
+    deadline: number,
+    /** Names the packs' partition keys: the request id (the handler), or the replay run and object. */
+    requestKey: string,
+  ): Promise<StreamDelivery> {
+    const packs = packRecords(records, settings.packing, requestKey);
+    const stats = await deliverWithRetry(
+      packs,
       async (chunk, abortSignal) => {
         const output = await kinesis.send(
           new PutRecordsCommand({
@@ -58,5 +71,6 @@ export function createKinesisWriter(
       },
       clock,
     );
+    return { ...stats, streamRecords: packs.length };
   };
 }

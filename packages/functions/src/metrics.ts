@@ -7,6 +7,8 @@ export const METRICS_SERVICE = 'snowgate-ingest';
 /** Metric names, in one place: the stack's dashboard and alarms use the same constants. */
 export const METRIC = {
   accepted: 'AcceptedRecords',
+  /** Kinesis records the accepted events went in: fewer than the events when they are packed. */
+  streamRecords: 'StreamRecords',
   rejected: 'RejectedRecords',
   /** Per reason, with dimension `Reason`. */
   rejectedByReason: 'RejectedRecordsByReason',
@@ -23,7 +25,9 @@ export interface RequestOutcome {
   /** Rejected records (or the refused request, counted by its records) per reason. */
   reasons: Record<string, number>;
   schemaWarnings: number;
-  /** Entries of PutRecords sent again after a partial failure. */
+  /** Kinesis records the accepted events were put in (one per event in `single` packing). */
+  streamRecords: number;
+  /** Kinesis records (packed or not) sent again after a partial failure. */
   putRecordsRetries: number;
   /** A 503: the downstream did not take the input in time. */
   downstreamUnavailable: boolean;
@@ -48,6 +52,7 @@ export function createEmfMetrics(
     record(outcome) {
       metrics.addMetric(METRIC.accepted, MetricUnit.Count, outcome.accepted);
       metrics.addMetric(METRIC.rejected, MetricUnit.Count, outcome.rejected);
+      metrics.addMetric(METRIC.streamRecords, MetricUnit.Count, outcome.streamRecords);
       // A 503 has no verdict on its records: it would drag the batch-size average down.
       if (!outcome.downstreamUnavailable) metrics.addMetric(METRIC.batchSize, MetricUnit.Count, outcome.accepted + outcome.rejected);
       metrics.addMetric(METRIC.downstreamUnavailable, MetricUnit.Count, outcome.downstreamUnavailable ? 1 : 0);

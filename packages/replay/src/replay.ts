@@ -33,7 +33,7 @@ export interface ReplayOptions extends QuarantineFilter {
 export interface ReplayDependencies {
   s3: S3Client;
   kinesis: KinesisClient;
-  settings: Pick<IngestSettings, 'streamName' | 'errorBucket' | 'errorPrefix' | 'limits' | 'contracts'>;
+  settings: Pick<IngestSettings, 'streamName' | 'errorBucket' | 'errorPrefix' | 'limits' | 'contracts' | 'packing'>;
   contracts: Contracts | undefined;
 }
 
@@ -119,7 +119,8 @@ export async function replay(options: ReplayOptions, deps: ReplayDependencies): 
   const objects: ObjectReport[] = [];
   const totals: Totals = { objects: 0, alreadySent: 0, recovered: 0, failing: 0, dropped: 0 };
   let count = 0;
-  const putRecords = createKinesisWriter(deps.kinesis, { streamName: settings.streamName, write: WRITE_POLICY });
+  // Packed as the stage's handler packs: the same records on the stream, whichever way they came.
+  const putRecords = createKinesisWriter(deps.kinesis, { streamName: settings.streamName, write: WRITE_POLICY, packing: settings.packing });
   const source = listQuarantine(s3, settings.errorBucket, settings.errorPrefix, options);
   let taken = 0;
   let failed: unknown;
@@ -230,7 +231,8 @@ async function replayObject(
       // Written before the call: if the run stops before the next write, the next run knows what to look for on the stream.
       ledger.inflight = { run, since: new Date().toISOString(), indices };
       await writeLedger(s3, bucket, ledger);
-      await putRecords(chunk, Date.now() + WRITE_POLICY.budgetMs);
+      // Each pack is stored whole or not at all, so the recovery above finds a chunk's records pack by pack.
+      await putRecords(chunk, Date.now() + WRITE_POLICY.budgetMs, `${object.request_id}/${run}/${n}`);
       ledger.sent = union(ledger.sent, indices);
       ledger.inflight = null;
       sent += chunk.length;

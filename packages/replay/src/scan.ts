@@ -1,5 +1,5 @@
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { replayMarkerText, type ReplayMarker } from '@snowgate/core';
+import { envelopesOf, replayMarkerOf, replayMarkerText, type ReplayMarker } from '@snowgate/core';
 
 /** Records may be stamped a little before the ledger's `since` by another clock: look back this much. */
 const CLOCK_SKEW_MS = 60_000;
@@ -11,7 +11,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Which of these replayed records the stream holds: every shard is read from
  * `since` (AT_TIMESTAMP) up to its tip, or to the first record written after the
- * scan began (a busy stream has no end), looking for each record's replay marker.
+ * scan began (a busy stream has no end), looking for each record's replay marker
+ * in the head of every envelope of every Kinesis record (packed records hold several).
  * This is how a run that stopped between PutRecords and its ledger write
  * learns what Kinesis acknowledged, instead of sending it twice.
  */
@@ -59,7 +60,11 @@ export async function findOnStream(
         if (record.ApproximateArrivalTimestamp && record.ApproximateArrivalTimestamp.getTime() > started + CLOCK_SKEW_MS) past = true;
         const text = decoder.decode(record.Data);
         if (!text.includes('"replay":')) continue;
-        for (const [marker, index] of wanted) if (text.includes(marker)) found.add(index);
+        for (const envelope of envelopesOf(text)) {
+          const marker = replayMarkerOf(envelope);
+          const index = marker === undefined ? undefined : wanted.get(marker);
+          if (index !== undefined) found.add(index);
+        }
       }
       // Past the scan's start (on a busy stream there is always more, and none of it is ours), or at the tip:
       // a page that is not full and not behind (kinesalite always says 0 behind, so a full page reads on).

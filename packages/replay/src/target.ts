@@ -54,6 +54,7 @@ export function resolveTarget(options: TargetOptions): ReplayTarget {
       kinesisEndpoint: endpoints.kinesis,
       s3Endpoint: endpoints.s3,
       limits: stage.ingest.limits,
+      packing: stage.ingest.packing,
       contracts: stage.contracts,
       schemasDir,
     });
@@ -84,6 +85,7 @@ export function resolveTarget(options: TargetOptions): ReplayTarget {
     errorPrefix: stage.buckets.errorPrefix,
     ...(options.region ? { region: options.region } : {}),
     limits: stage.ingest.limits,
+    packing: stage.ingest.packing,
     contracts: stage.contracts,
     schemasDir,
   });

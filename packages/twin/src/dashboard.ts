@@ -44,7 +44,7 @@ export interface Sample {
   delivered: number;
   loaded: number;
   skippedFiles: number;
-  bufferedRecords: number;
+  bufferedEvents: number;
   filesWaiting: number;
   oldestBufferedMs: number;
 }
@@ -84,10 +84,10 @@ export function createDashboard(sources: DashboardSources) {
       t: Date.now(),
       accepted: s.api.accepted,
       quarantined: s.api.quarantinedRecords,
-      delivered: s.firehose.deliveredRecords,
+      delivered: s.firehose.deliveredEvents,
       loaded: s.snowpipe.loadedRows,
       skippedFiles: s.snowpipe.skippedFiles,
-      bufferedRecords: s.lag.bufferedRecords,
+      bufferedEvents: s.lag.bufferedEvents,
       filesWaiting: s.lag.filesWaiting,
       oldestBufferedMs: s.lag.oldestBufferedMs,
     });

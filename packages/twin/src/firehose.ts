@@ -24,6 +24,8 @@ interface Buffered {
   shardId: string;
   sequenceNumber: string;
   data: Uint8Array;
+  /** Envelopes it carries (lines of a packed record; 1 for a record of `single` packing). */
+  events: number;
   /** When it was read: the buffer interval counts from the oldest record. */
   at: number;
 }
@@ -36,13 +38,22 @@ interface Pending {
   checkpoints: Checkpoints;
 }
 
+/**
+ * A Kinesis record holds one envelope (packing `single`) or several, one per line
+ * (`packed`): events (envelopes, the landing files' lines, the table's rows) and
+ * records (what Kinesis and Firehose count and bill) are counted apart.
+ */
 export interface FirehoseStats {
   /** Envelopes read from the stream that carry a replay marker: sent by `pnpm replay`, not through the API. */
-  replayedRecords: number;
+  replayedEvents: number;
   deliveredFiles: number;
+  /** Envelopes written to landing files (one line each). */
+  deliveredEvents: number;
+  /** Kinesis records they came in. */
   deliveredRecords: number;
   deliveredBytes: number;
   failedWrites: number;
+  bufferedEvents: number;
   bufferedRecords: number;
   bufferedBytes: number;
   oldestBufferedMs: number;
@@ -72,12 +83,15 @@ export class LocalFirehose {
   private running = false;
   private loop: Promise<void> | undefined;
   private lastShardRefresh = 0;
+  private bufferEvents = 0;
   readonly stats: FirehoseStats = {
-    replayedRecords: 0,
+    replayedEvents: 0,
     deliveredFiles: 0,
+    deliveredEvents: 0,
     deliveredRecords: 0,
     deliveredBytes: 0,
     failedWrites: 0,
+    bufferedEvents: 0,
     bufferedRecords: 0,
     bufferedBytes: 0,
     oldestBufferedMs: 0,
@@ -222,9 +236,11 @@ export class LocalFirehose {
   }
 
   private add(shardId: string, record: _Record): void {
-    this.stats.replayedRecords += countReplayed(record.Data!);
-    this.buffer.push({ shardId, sequenceNumber: record.SequenceNumber!, data: record.Data!, at: Date.now() });
+    const { events, replayed } = countEnvelopes(record.Data!);
+    this.stats.replayedEvents += replayed;
+    this.buffer.push({ shardId, sequenceNumber: record.SequenceNumber!, data: record.Data!, events, at: Date.now() });
     this.bufferBytes += record.Data!.byteLength + 1;
+    this.bufferEvents += events;
   }
 
   private due(): boolean {
@@ -242,8 +258,10 @@ export class LocalFirehose {
     if (this.buffer.length === 0) return;
     let count = 0;
     let bytes = 0;
+    let events = 0;
     while (count < this.buffer.length && (count === 0 || bytes + this.buffer[count]!.data.byteLength + 1 <= this.options.bufferSizeBytes)) {
       bytes += this.buffer[count]!.data.byteLength + 1;
+      events += this.buffer[count]!.events;
       count++;
     }
     // Taken out of the buffer only once S3 has them: if writing pending.json throws, they are
@@ -256,6 +274,8 @@ export class LocalFirehose {
     for (const shardId of this.closedShards) if (!waiting.has(shardId)) positions[`${shardId}:closed`] = 'true';
     const key = objectKey(this.options.prefix, this.options.deliveryStreamName, new Date());
     writeJsonDurably(this.pendingFile, { key, checkpoints: positions } satisfies Pending);
+    // AppendDelimiterToRecord: a newline closes each Kinesis record, so a packed record's envelopes (joined by
+    // newlines, none at the end) become lines of their own, as a single record's envelope does.
     const body = Buffer.concat(batch.flatMap((r) => [r.data, NEWLINE]));
     for (let attempt = 0; ; attempt++) {
       try {
@@ -272,16 +292,19 @@ export class LocalFirehose {
     // Delivered: out of the buffer now, so that nothing below can make them delivered twice.
     this.buffer.splice(0, count);
     this.bufferBytes -= bytes;
+    this.bufferEvents -= events;
     this.commit(positions);
     removeFile(this.pendingFile);
     this.stats.deliveredFiles++;
     this.stats.deliveredRecords += batch.length;
+    this.stats.deliveredEvents += events;
     this.stats.deliveredBytes += bytes;
   }
 
   snapshot(): FirehoseStats {
     return {
       ...this.stats,
+      bufferedEvents: this.bufferEvents,
       bufferedRecords: this.buffer.length,
       bufferedBytes: this.bufferBytes,
       oldestBufferedMs: this.buffer.length ? Date.now() - this.buffer[0]!.at : 0,
@@ -290,29 +313,38 @@ export class LocalFirehose {
 }
 
 const NEWLINE = Buffer.from('\n');
+const NEWLINE_BYTE = 0x0a;
 const RECORD_FIELD = Buffer.from(',"record":');
 const REPLAY_FIELD = Buffer.from(',"replay":');
 
 /**
- * How many of a Kinesis record's envelopes (one per line) carry a replay marker.
- * Only the envelope's head is looked at, the fields before `"record"`, where replay
- * puts its marker: the payload may hold any text, `"replay":` included.
+ * How many envelopes a Kinesis record carries (its lines: several when packed),
+ * and how many of them carry a replay marker. Only an envelope's head is looked
+ * at, the fields before `"record"`, where replay puts its marker: the payload
+ * may hold any text, `"replay":` included.
  *
  * @example
- * countReplayed(Buffer.from('{"received_at":"…","request_id":"r","replay":{"run":"x","object":"k","index":0},"record":{"id":1}}')) // → 1
+ * countEnvelopes(Buffer.from('{"received_at":"…","request_id":"r","replay":{"run":"x","object":"k","index":0},"record":{"id":1}}\n{"received_at":"…","request_id":"r","record":{"id":2}}'))
+ * // → { events: 2, replayed: 1 }
  */
-export function countReplayed(data: Uint8Array): number {
+export function countEnvelopes(data: Uint8Array): { events: number; replayed: number } {
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  let count = 0;
-  for (let start = 0; start < bytes.length; ) {
-    const end = bytes.indexOf(NEWLINE, start);
-    const line = bytes.subarray(start, end === -1 ? bytes.length : end);
-    const head = line.indexOf(RECORD_FIELD);
-    if (head !== -1 && line.subarray(0, head).includes(REPLAY_FIELD)) count++;
+  // Most records hold no replay marker anywhere: then only the newlines are counted.
+  const mayBeReplayed = bytes.includes(REPLAY_FIELD);
+  let events = 0;
+  let replayed = 0;
+  for (let start = 0; start <= bytes.length; ) {
+    const end = bytes.indexOf(NEWLINE_BYTE, start);
+    events++;
+    if (mayBeReplayed) {
+      const line = bytes.subarray(start, end === -1 ? bytes.length : end);
+      const head = line.indexOf(RECORD_FIELD);
+      if (head !== -1 && line.subarray(0, head).includes(REPLAY_FIELD)) replayed++;
+    }
     if (end === -1) break;
     start = end + 1;
   }
-  return count;
+  return { events, replayed };
 }
 
 function sleep(ms: number) {

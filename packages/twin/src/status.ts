@@ -7,18 +7,24 @@ export interface TwinStatus {
   api: ApiCounts;
   /** The schema contracts in force. */
   contracts: { mode: string; schemas: string[] };
-  /** `replayedRecords`: records `pnpm replay` sent to the stream, which the API never saw; `api.accepted` + it = what gets loaded. */
+  /**
+   * `replayedEvents`: events `pnpm replay` sent to the stream, which the API never saw; `api.accepted` + it = what gets loaded.
+   * Events (envelopes, rows) and Kinesis records (several events each when packed) are counted apart.
+   */
   firehose: FirehoseStats;
   snowpipe: SnowpipeStats;
   /** Records read from the stream but not yet in a landing file, and files not yet loaded. */
-  lag: { bufferedRecords: number; oldestBufferedMs: number; filesWaiting: number };
+  lag: { bufferedEvents: number; bufferedRecords: number; oldestBufferedMs: number; filesWaiting: number };
   /** Set when the delivery thread has failed. */
   deliveryFailed?: string;
 }
 
 /** What `POST /events` did since the twin started. */
 export interface ApiCounts {
+  /** Events accepted (acknowledged by Kinesis). */
   accepted: number;
+  /** Kinesis records they were put in: one per event with packing `single`, fewer when `packed`. */
+  streamRecords: number;
   quarantinedRecords: number;
   /** Contract mode `warn`: accepted records that `enforce` would have rejected. */
   schemaWarnings: number;
@@ -41,12 +47,13 @@ export interface ApiCounters {
  * (which also sees the authorizer's refusals, where the handler never runs).
  */
 export function createApiCounters(): ApiCounters {
-  const counts: ApiCounts = { accepted: 0, quarantinedRecords: 0, schemaWarnings: 0, requests: {} };
+  const counts: ApiCounts = { accepted: 0, streamRecords: 0, quarantinedRecords: 0, schemaWarnings: 0, requests: {} };
   return {
     counts,
     metrics: {
       record(outcome) {
         counts.accepted += outcome.accepted;
+        counts.streamRecords += outcome.streamRecords;
         counts.quarantinedRecords += outcome.rejected;
         counts.schemaWarnings += outcome.schemaWarnings;
       },
@@ -70,7 +77,12 @@ export function twinStatus(
     contracts,
     firehose: f,
     snowpipe: s,
-    lag: { bufferedRecords: f.bufferedRecords, oldestBufferedMs: f.oldestBufferedMs, filesWaiting: s.queued },
+    lag: {
+      bufferedEvents: f.bufferedEvents,
+      bufferedRecords: f.bufferedRecords,
+      oldestBufferedMs: f.oldestBufferedMs,
+      filesWaiting: s.queued,
+    },
     ...(failed
       ? { deliveryFailed: `${failed.message}: nothing is delivered or loaded until the twin restarts (nothing acknowledged is lost)` }
       : {}),

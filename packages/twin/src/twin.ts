@@ -144,7 +144,7 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
   };
 }
 
-/** The handler's settings in the twin: the stage's limits, write budget and contracts, on the emulators. */
+/** The handler's settings in the twin: the stage's limits, write budget, packing and contracts, on the emulators. */
 function localIngestSettings(options: ResolvedTwinOptions, emulators: RunningEmulators): IngestSettings {
   return parseIngestSettings({
     streamName: NAMES.stream,
@@ -155,6 +155,7 @@ function localIngestSettings(options: ResolvedTwinOptions, emulators: RunningEmu
     s3Endpoint: emulators.s3Endpoint,
     limits: options.stage.ingest.limits,
     write: options.stage.ingest.write,
+    packing: options.stage.ingest.packing,
     contracts: options.stage.contracts,
     schemasDir: options.schemasDir,
   });

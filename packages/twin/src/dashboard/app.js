@@ -103,12 +103,15 @@ async function refreshStatus() {
   const s = await get('/status');
   text('accepted-count', fmt.format(s.api.accepted));
   text('quarantined-count', fmt.format(s.api.quarantinedRecords));
-  text('replayed-count', fmt.format(s.firehose.replayedRecords));
-  text('delivered-count', fmt.format(s.firehose.deliveredRecords));
-  text('delivered-files', `${fmt.format(s.firehose.deliveredFiles)} files`);
+  text('replayed-count', fmt.format(s.firehose.replayedEvents));
+  text('stream-records-count', fmt.format(s.api.streamRecords));
+  const perRecord = s.api.streamRecords > 0 ? s.api.accepted / s.api.streamRecords : 0;
+  text('stream-records-detail', `Kinesis records, ${perRecord.toFixed(1)} events each`);
+  text('delivered-count', fmt.format(s.firehose.deliveredEvents));
+  text('delivered-files', `${fmt.format(s.firehose.deliveredFiles)} files · ${fmt.format(s.firehose.deliveredRecords)} Kinesis records`);
   text('loaded-count', fmt.format(s.snowpipe.loadedRows));
   text('skipped-count', fmt.format(s.snowpipe.skippedFiles));
-  text('lag-records', fmt.format(s.lag.bufferedRecords));
+  text('lag-records', fmt.format(s.lag.bufferedEvents));
   text('lag-detail', `buffered, oldest ${(s.lag.oldestBufferedMs / 1000).toFixed(1)} s · ${s.lag.filesWaiting} files waiting`);
   const contracts = s.contracts
     ? `contracts: ${s.contracts.mode}${s.contracts.mode === 'warn' ? ` · ${fmt.format(s.api.schemaWarnings)} warnings` : ''}`
@@ -130,7 +133,7 @@ async function refreshSeries() {
   });
   const minutes = windowMinutes(times);
   text('chart-window', minutes === 1 ? 'last minute' : `last ${minutes} minutes`);
-  chart($('lag-chart'), [series('bufferedRecords', 'buffered'), series('filesWaiting', 'waiting')]);
+  chart($('lag-chart'), [series('bufferedEvents', 'buffered'), series('filesWaiting', 'waiting')]);
   text('accepted-rate', `${fmt.format(Math.round(rate(samples, 'accepted')))} /s`);
   text('quarantined-rate', `${fmt.format(Math.round(rate(samples, 'quarantined')))} /s`);
   text('loaded-rate', `${fmt.format(Math.round(rate(samples, 'loaded')))} /s`);
