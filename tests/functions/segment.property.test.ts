@@ -37,8 +37,9 @@ describe('property: the Segment routes never answer 500, and a 200 means every a
         segmentBody,
         fc.oneof(contentTypeArb, fc.constant('application/x-www-form-urlencoded')),
         route,
-        async (body, contentType, r) => {
-          const h = mockedHandler({ limits: { maxRecordsPerRequest: 6, maxDepth: 4, maxBodyBytes: 2_048 } });
+        fc.constantFrom('packed', 'single' as const),
+        async (body, contentType, r, mode) => {
+          const h = mockedHandler({ limits: { maxRecordsPerRequest: 6, maxDepth: 4, maxBodyBytes: 2_048 }, packing: { mode } });
           const event = apiEvent({ body, contentType });
           const routeKey = `POST /v1/${r}`;
           const response = await h.handler({ ...event, routeKey } as APIGatewayProxyEventV2, lambdaContext());
@@ -47,13 +48,18 @@ describe('property: the Segment routes never answer 500, and a 200 means every a
           expect([200, 400, 413, 415, 422]).toContain(status);
           const answer = parseBody(response) as { success: boolean; accepted: number; rejected: number };
           const onStream = h.putRecordsCalls().flat();
-          expect(onStream).toHaveLength(answer.accepted);
+          const envelopes = h.envelopes();
+          expect(envelopes).toHaveLength(answer.accepted);
+          if (mode === 'single') expect(onStream).toHaveLength(answer.accepted);
+          else expect(onStream.length).toBe(answer.accepted > 0 ? 1 : 0);
           expect(answer.success).toBe(status === 200);
           expect(h.quarantined()).toHaveLength(status >= 400 || answer.rejected > 0 ? 1 : 0);
-          for (const entry of onStream) {
-            const record = JSON.parse(entry.data).record;
+          // Single: each message its own Kinesis record, keyed by its messageId. Packed: its envelope is a line of one.
+          if (mode === 'single') for (const entry of onStream) expect(entry.key).toBe(JSON.parse(entry.data).record.messageId);
+          for (const line of envelopes) {
+            const record = JSON.parse(line).record;
             expect(typeof record.messageId).toBe('string');
-            expect([record.id, entry.key]).toEqual([record.messageId, record.messageId]);
+            expect(record.id).toBe(record.messageId);
             if (r !== 'batch') expect(record.type).toBe(r);
           }
         },
