@@ -61,20 +61,40 @@ if (!values.side) {
   process.exit(differences.length ? 1 : 0);
 }
 
-type Module = Record<string, any>;
+// What is used of a checkout's modules. They are loaded at run time from either
+// checkout (classic zod or zod/mini), so they are typed by that use, not by an import.
+type Issue = { code: string; path: PropertyKey[]; message: string };
+type SafeParse = { success: true; data: unknown } | { success: false; error: { issues: Issue[] } };
+type Schema = { parse(input: unknown): unknown; safeParse(input: unknown): SafeParse };
+type EnvReader = (env: Record<string, string | undefined>) => unknown;
+type Core = Record<
+  | 'recordIdSchema'
+  | 'eventRecordSchema'
+  | 'envelopeSchema'
+  | 'quarantineObjectSchema'
+  | 'ingestResponseSchema'
+  | 'apiKeyRecordSchema'
+  | 'producerNameSchema'
+  | 'contractSettingsSchema'
+  | 'limitsSchema',
+  Schema
+> & { assessRequest(request: unknown, limits: unknown): unknown };
+type Settings = Record<'writePolicySchema' | 'ingestSettingsSchema', Schema>;
+type Env = { authorizerEnvSchema: Schema; ingestFunctionEnv: EnvReader; authorizerSettingsFromEnv: EnvReader; twinEnv: EnvReader };
+type StageConfigModule = { parseStageConfig(input: unknown): unknown };
 const load = async (root: string) => ({
-  core: (await import(join(root, 'packages/core/src/index.ts'))) as Module,
-  settings: (await import(join(root, 'packages/config/src/settings.ts'))) as Module,
-  env: (await import(join(root, 'packages/config/src/env.ts'))) as Module,
+  core: (await import(join(root, 'packages/core/src/index.ts'))) as Core,
+  settings: (await import(join(root, 'packages/config/src/settings.ts'))) as Settings,
+  env: (await import(join(root, 'packages/config/src/env.ts'))) as Env,
 });
 const code = await load(resolve(values.side));
 
 /** What a parse says, in a comparable form. */
-function outcome(schema: { safeParse(input: unknown): any }, input: unknown) {
+function outcome(schema: Schema, input: unknown) {
   const result = schema.safeParse(input);
   return result.success
     ? { ok: true, data: result.data }
-    : { ok: false, issues: result.error.issues.map((i: any) => ({ code: i.code, path: i.path.map(String), message: i.message })) };
+    : { ok: false, issues: result.error.issues.map((i) => ({ code: i.code, path: i.path.map(String), message: i.message })) };
 }
 function replacer(_key: string, value: unknown) {
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
@@ -226,7 +246,7 @@ const validQuarantine = {
     },
   ],
 };
-const schemas: Array<[name: string, pick: (m: Awaited<ReturnType<typeof load>>) => any, fc.Arbitrary<unknown>]> = [
+const schemas: Array<[name: string, pick: (m: Awaited<ReturnType<typeof load>>) => Schema, fc.Arbitrary<unknown>]> = [
   ['recordIdSchema', (m) => m.core.recordIdSchema, edgy],
   ['eventRecordSchema', (m) => m.core.eventRecordSchema, around({ id: 'a', type: 'x' })],
   [
@@ -388,7 +408,7 @@ for (const [text, type] of sample(request)) {
   );
 }
 // Last, the stage config: classic zod, composed with the runtime schemas (loaded last: see above).
-const { parseStageConfig } = (await import(join(resolve(values.side), 'packages/config/src/stage-config.ts'))) as Module;
+const { parseStageConfig } = (await import(join(resolve(values.side), 'packages/config/src/stage-config.ts'))) as StageConfigModule;
 const stage = fc
   .tuple(
     around({ maxBodyBytes: 1000, maxDepth: 5 }),

@@ -49,7 +49,7 @@ export function parseArguments<const T extends ParseArgsConfig>(config: T): Pars
  * const { values } = parseCommandLine('pnpm synth', USAGE, { options: { stage: { type: 'string', default: 'dev' } } });
  */
 export function parseCommandLine<const T extends ParseArgsConfig>(command: string, usage: string, config: T): Parsed<T> {
-  let parsed;
+  let parsed: Parsed<T>;
   try {
     parsed = parseArguments(config);
   } catch (error) {

@@ -4,7 +4,7 @@ import { apiKeyParameterPrefix } from '@snowgate/functions/api-key-store';
 import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
 import { ArnFormat, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Api, Function, use, type ApiAuthorizer, type StackContext } from 'sst/constructs';
+import { Api, Function as SstFunction, use, type ApiAuthorizer, type StackContext } from 'sst/constructs';
 import { lambdaNodejs } from './bundling';
 import { stageConfig } from './config';
 import { prepareContracts } from './contracts';
@@ -36,7 +36,7 @@ export function Ingest({ stack, app }: StackContext) {
     tracing: 'disabled',
   } as const;
 
-  const ingest = new Function(stack, 'IngestFn', {
+  const ingest = new SstFunction(stack, 'IngestFn', {
     ...common,
     handler: 'packages/functions/src/ingest.handler',
     description: 'POST /events: validate, quarantine, put on Kinesis',
@@ -58,7 +58,7 @@ export function Ingest({ stack, app }: StackContext) {
     ],
   });
 
-  const health = new Function(stack, 'HealthFn', {
+  const health = new SstFunction(stack, 'HealthFn', {
     ...common,
     handler: 'packages/functions/src/health.handler',
     description: 'GET /health',
@@ -77,7 +77,7 @@ export function Ingest({ stack, app }: StackContext) {
       resourceName: `${keysPrefix.slice(1)}*`,
       arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
     });
-    const authorizer = new Function(stack, 'AuthorizerFn', {
+    const authorizer = new SstFunction(stack, 'AuthorizerFn', {
       ...common,
       handler: 'packages/functions/src/authorizer.handler',
       description: 'POST /events and the Segment routes: API keys checked against hashed records in SSM',

@@ -139,7 +139,10 @@ describe('batching', () => {
   it('bounds what it holds: BufferFullError past maxBufferedEvents, and ready() resolves once there is room', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const server = await serve(async (req) => (await held, answer(req)));
+    const server = await serve(async (req) => {
+      await held;
+      return answer(req);
+    });
     const client = clientFor(server, { maxBufferedEvents: 5, maxBatchRecords: 5 });
     const outcomes = events(5).map((e) => client.send(e));
     expect(() => client.send({ id: 'sixth' })).toThrow(BufferFullError);
@@ -229,7 +232,10 @@ describe('retries', () => {
     const kinds: string[] = [];
     const messages: string[] = [];
     const client = clientFor(server, {
-      onError: (e) => (kinds.push(e.kind === 'http' ? String(e.status) : e.kind), messages.push(e.message)),
+      onError: (e) => {
+        kinds.push(e.kind === 'http' ? String(e.status) : e.kind);
+        messages.push(e.message);
+      },
     });
     const outcome = client.send({ id: 'r-3' });
     await client.flush();
@@ -294,7 +300,7 @@ describe('retries', () => {
       },
     }));
     const errors: (number | undefined)[] = [];
-    const client = clientFor(server, { onError: (e, c) => errors.push(c.retryInMs) });
+    const client = clientFor(server, { onError: (_e, c) => errors.push(c.retryInMs) });
     const outcomes = events(2).map((e) => client.send(e));
     expect(await client.flush()).toEqual({ delivered: 0, rejected: 2, failed: 0 });
     expect(server.requests).toHaveLength(1);
@@ -539,7 +545,14 @@ describe('auth', () => {
     const server = await serve((req, n) => (n === 0 ? { status: 503, body: {} } : answer(req)));
     const client = clientFor(server, {
       gzip: { minBytes: 1 },
-      auth: { type: 'iam', region: 'eu-west-1', credentials: async () => (asked++, credentials) },
+      auth: {
+        type: 'iam',
+        region: 'eu-west-1',
+        credentials: async () => {
+          asked++;
+          return credentials;
+        },
+      },
     });
     await Promise.all([client.send({ id: 'iam-2', n: 1 }), client.flush()]);
     expect(asked).toBe(2);
@@ -651,7 +664,7 @@ describe('lifecycle', () => {
   });
 
   it('close({ timeoutMs }) stops waiting: what is in flight or between retries fails as closed', async () => {
-    const server = await serve((req, n) => (n === 0 ? 'hang' : { status: 503, headers: { 'retry-after': '60' }, body: {} }));
+    const server = await serve((_req, n) => (n === 0 ? 'hang' : { status: 503, headers: { 'retry-after': '60' }, body: {} }));
     const client = clientFor(server, { maxBatchRecords: 1, maxConcurrency: 2 });
     const outcomes = [client.send({ id: 'hangs' }), client.send({ id: 'waits' })];
     await new Promise((r) => setTimeout(r, 100));

@@ -67,7 +67,7 @@ describe('assessRequest: the bad inputs of the contract', () => {
       400,
       ['invalid_utf8'],
     ],
-    ['body over the limit', request('{"id":"a","pad":"' + 'x'.repeat(limits.maxBodyBytes) + '"}'), 413, ['body_too_large']],
+    ['body over the limit', request(`{"id":"a","pad":"${'x'.repeat(limits.maxBodyBytes)}"}`), 413, ['body_too_large']],
     ['record over 1 MiB', request(JSON.stringify({ id: 'a', pad: 'x'.repeat(1_048_576) })), 413, ['record_too_large']],
     ['501 records', request(JSON.stringify(Array.from({ length: 501 }, (_, i) => ({ id: i })))), 413, ['too_many_records']],
     ['missing content type', request('{"id":"a"}', null), 415, ['unsupported_media_type']],
@@ -186,7 +186,7 @@ describe('assessRequest: good input', () => {
 
 describe('limits at their boundaries', () => {
   it('refuses two million tiny records before building any of them, and says how many', () => {
-    const json = outcome(request('[' + '1,'.repeat(2_000_000) + '1]'));
+    const json = outcome(request(`[${'1,'.repeat(2_000_000)}1]`));
     expect(json.status).toBe(413);
     expect(responseOf(json.a)).toMatchObject({ rejected: 2_000_001, errors: [{ reason: 'too_many_records' }] });
     const ndjson = outcome(request('{}\n'.repeat(1_300_000), 'application/x-ndjson'));

@@ -101,7 +101,10 @@ describe('deliverWithRetry', () => {
     const sizes: number[] = [];
     await deliverWithRetry(
       entries(1_201),
-      async (chunk) => (sizes.push(chunk.length), { failed: [], errorCodes: [] }),
+      async (chunk) => {
+        sizes.push(chunk.length);
+        return { failed: [], errorCodes: [] };
+      },
       options(clock),
       clock,
     );

@@ -38,8 +38,12 @@ describe('API keys in AWS: the SSM store and the Lambda authorizer', () => {
   it('authorizes with the producer in the context, refuses otherwise, and never logs the key', async () => {
     const { key, record } = generateApiKey('acme-web');
     const lines: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
-    const warn = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+    const capture = (chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    };
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const warn = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
     try {
       const authorize = createApiKeyAuthorizer({
         store: { get: async (id) => (id === record.key_id ? record : undefined) },

@@ -23,7 +23,7 @@ import { describe, expect, it } from 'vitest';
 // those statements are also checked against the option names Snowflake documents for
 // them, and the pipe's COPY is parsed on its own.
 
-export const variables: SnowflakeVariables = {
+const variables: SnowflakeVariables = {
   admin_role: 'SNOWGATE_ADMIN',
   database: 'SNOWGATE',
   schema: 'DEV',
@@ -40,10 +40,23 @@ export const variables: SnowflakeVariables = {
   stage_url: 's3://dev-snowgate-storage-landing-1a2b3c/events/',
 };
 
-type Node = Record<string, any>;
-const kindOf = (node: Node) => Object.keys(node)[0]!;
-const parseOne = (sql: string): Node => {
-  const result = parse(sql, Dialect.Snowflake) as { success: boolean; ast?: Node[]; error?: string };
+// A polyglot AST node is an object keyed by its kind (`{ create_table: { columns: [...] } }`);
+// the tests walk it by path, and what they find is checked by their expectations.
+const kindOf = (node: unknown) => Object.keys(node as object)[0]!;
+/** The value at `path` in a node, or undefined when the path is not there. */
+const at = (node: unknown, ...path: string[]): unknown =>
+  path.reduce<unknown>(
+    (value, key) => (value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined),
+    node,
+  );
+/** The list at `path` in a node (fails the test when there is none). */
+const listAt = (node: unknown, ...path: string[]): unknown[] => {
+  const value = at(node, ...path);
+  expect(Array.isArray(value), `a list at ${path.join('.')}`).toBe(true);
+  return value as unknown[];
+};
+const parseOne = (sql: string): unknown => {
+  const result = parse(sql, Dialect.Snowflake) as { success: boolean; ast?: unknown[]; error?: string };
   if (!result.success) throw new Error(`polyglot cannot parse: ${result.error}\n${sql}`);
   expect(result.ast).toHaveLength(1);
   return result.ast![0]!;
@@ -193,8 +206,8 @@ describe('snowflake/ SQL', () => {
   });
 
   it("creates RAW_EVENTS with the columns of DESIGN.md, the same as the twin's raw_events", async () => {
-    const table = parseOne(find('V1.3.0__raw_events.sql', 'CREATE TABLE')).create_table;
-    expect(table.columns.map((c: Node) => [c.name.name, c.nullable])).toEqual(
+    const columns = listAt(parseOne(find('V1.3.0__raw_events.sql', 'CREATE TABLE')), 'create_table', 'columns');
+    expect(columns.map((c) => [at(c, 'name', 'name'), at(c, 'nullable')])).toEqual(
       ['record', 'received_at', 'request_id', 'source_file', 'file_row_number', 'loaded_at'].map((name) => [name, false]),
     );
     // polyglot names types its own way (var_char, TIMESTAMPLTZ): check them in the text.
@@ -219,12 +232,16 @@ describe('snowflake/ SQL', () => {
           `SELECT column_name FROM information_schema.columns WHERE table_name = 'raw_events' ORDER BY ordinal_position`,
         )
       ).rows.map((r) => r.column_name);
-      expect(local).toEqual(table.columns.map((c: Node) => c.name.name));
+      expect(local).toEqual(columns.map((c) => at(c, 'name', 'name')));
       // The views that make sense locally exist there too, with the same columns.
       for (const view of ['RAW_EVENTS_LATEST', 'INGEST_LATENCY', 'COPY_HISTORY_RECENT', 'LOAD_FAILURES']) {
-        const snowflake = parseOne(
-          find('R__views.sql', `CREATE OR REPLACE VIEW SNOWGATE.DEV.${view}`),
-        ).create_view.query.select.expressions.map((e: Node) => (e.alias ? e.alias.alias.name : e.column ? e.column.name.name : '*'));
+        const snowflake = listAt(
+          parseOne(find('R__views.sql', `CREATE OR REPLACE VIEW SNOWGATE.DEV.${view}`)),
+          'create_view',
+          'query',
+          'select',
+          'expressions',
+        ).map((e) => (at(e, 'alias') ? at(e, 'alias', 'alias', 'name') : at(e, 'column') ? at(e, 'column', 'name', 'name') : '*'));
         const duck = (
           await query(
             connection,
@@ -273,9 +290,9 @@ describe('snowflake/ SQL', () => {
     expect(topLevelOptions(pipe)).toEqual(['AUTO_INGEST', 'COMMENT']);
     expect(pipe).toMatch(/AUTO_INGEST = TRUE/);
     const copySql = pipe.slice(pipe.search(/\bAS\s+COPY INTO\b/) + 2).trim();
-    const copy = parseOne(copySql).copy;
-    expect(copy.this.schema.this.table.name.name).toBe('RAW_EVENTS');
-    expect(copy.this.schema.expressions.map((c: Node) => c.column.name.name)).toEqual([
+    const copy = at(parseOne(copySql), 'copy');
+    expect(at(copy, 'this', 'schema', 'this', 'table', 'name', 'name')).toBe('RAW_EVENTS');
+    expect(listAt(copy, 'this', 'schema', 'expressions').map((c) => at(c, 'column', 'name', 'name'))).toEqual([
       'record',
       'received_at',
       'request_id',

@@ -96,8 +96,8 @@ export async function readStream(kinesis: KinesisClient, name: string): Promise<
 }
 
 /** Every object in a bucket, parsed as JSON, with its key. */
-export async function readBucket(s3: S3Client, bucket: string, prefix = ''): Promise<{ key: string; body: any }[]> {
-  const out: { key: string; body: any }[] = [];
+export async function readBucket(s3: S3Client, bucket: string, prefix = ''): Promise<{ key: string; body: unknown }[]> {
+  const out: { key: string; body: unknown }[] = [];
   let token: string | undefined;
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));

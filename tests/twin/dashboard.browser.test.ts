@@ -157,7 +157,10 @@ describe('the twin dashboard, in a real browser', async () => {
       new Promise<number>((resolve, reject) => {
         const url = new URL(path, twin.endpoints.api);
         http
-          .get({ host: url.hostname, port: url.port, path: url.pathname, headers }, (res) => (res.resume(), resolve(res.statusCode ?? 0)))
+          .get({ host: url.hostname, port: url.port, path: url.pathname, headers }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
           .on('error', reject);
       });
     expect(await status('/ui/api/series', { host: 'evil.example:4000' })).toBe(403);

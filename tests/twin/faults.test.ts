@@ -59,7 +59,13 @@ describe('coalescing PutRecords (the twin only)', () => {
     await createStream(kinesis, 'coalesced', 2);
     coalescePutRecords(kinesis, raw);
     let calls = 0;
-    raw.middlewareStack.add((next) => async (args) => (calls++, next(args)), { step: 'build', name: 'countCalls' });
+    raw.middlewareStack.add(
+      (next) => async (args) => {
+        calls++;
+        return next(args);
+      },
+      { step: 'build', name: 'countCalls' },
+    );
     // Every third entry of the merged call fails, so failures fall inside different callers' slices.
     injectKinesisFaults(raw, 0.5, sequence([0.9, 0.9, 0.1]));
     const put = (caller: string, n: number) =>

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { endpointsFile } from '@snowgate/config';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { removeDir, tempDataDir, TWIN_ENTRY } from './support';
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { IngestResponse } from '@snowgate/core';
 import { openWarehouse, query } from '@snowgate/twin';
 
 export { killGroup, spawnTwin, stopTwin, TWIN_ENTRY, type TwinProcess } from '../../cli/twin-process';
@@ -19,9 +20,10 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-export async function post(api: string, body: string, contentType = 'application/json'): Promise<{ status: number; body: any }> {
+/** POSTs a body to a twin's `/events`, without credentials, and reads the JSON answer as an ingest response. */
+export async function post(api: string, body: string, contentType = 'application/json'): Promise<{ status: number; body: IngestResponse }> {
   const response = await fetch(`${api}/events`, { method: 'POST', headers: { 'content-type': contentType }, body });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as IngestResponse };
 }
 
 /** Rows of a query on a stopped twin's warehouse. */

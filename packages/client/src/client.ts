@@ -201,7 +201,9 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
 
   /** Settles every event of the batch from its final verdict. */
   private settleBatch(batch: Batch<E>, verdict: Answered | Failure, attempts: number): void {
-    batch.items.forEach((p, index) => this.settle(p, outcomeFor(verdict, p.event, index, attempts)));
+    batch.items.forEach((p, index) => {
+      this.settle(p, outcomeFor(verdict, p.event, index, attempts));
+    });
   }
 
   private rejectLocally(event: E, reason: string, message: string): RejectedOutcome<E> {

@@ -10,10 +10,11 @@ import { parseStageConfig, type StageConfig, type StageConfigInput } from './sta
  * replaces `config/<stage>.json` (the twin's `--config`).
  */
 export function loadStageConfig(stage: string, dir = join(process.cwd(), 'config'), file?: string): StageConfig {
-  const read = (path: string): Record<string, any> => (existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {});
+  // The files as written: `parseStageConfig` checks the merged result, so only their shape is assumed here.
+  const read = <T extends object>(path: string): Partial<T> => (existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {});
   if (file !== undefined && !existsSync(file)) throw new Error(`stage config ${file} does not exist`);
-  const base = read(file ?? join(dir, `${stage}.json`));
-  const snowflake = read(join(dir, `${stage}.snowflake.json`));
+  const base = read<StageConfigInput>(file ?? join(dir, `${stage}.json`));
+  const snowflake = read<NonNullable<StageConfigInput['snowflake']>>(join(dir, `${stage}.snowflake.json`));
   const production = base.production ?? (stage === 'prod' || stage === 'production');
   if (production && !base.snowflake?.externalId) {
     throw new Error(`config/${stage}.json must set snowflake.externalId for a production stage`);

@@ -62,7 +62,10 @@ function compileAll(
   const problems: string[] = [];
   const failed = new Set<string>();
   for (const file of files) {
-    const problem = (message: string) => (problems.push(`${file.source}: ${message}`), failed.add(file.source));
+    const problem = (message: string) => {
+      problems.push(`${file.source}: ${message}`);
+      failed.add(file.source);
+    };
     if (typeof file.schema !== 'object' || file.schema === null || Array.isArray(file.schema)) {
       problem('a schema must be a JSON object');
       continue;

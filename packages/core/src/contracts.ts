@@ -138,7 +138,10 @@ export function contractsFromValidators({ validators, detailed }: CompiledValida
     const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})\/([1-9][0-9]{0,8})$/.exec(key);
     if (!m || typeof validate !== 'function') throw new ConfigError(`compiled contracts: "${key}" is not a <type>/<version> validator`);
     let versions = byType.get(m[1]!);
-    if (!versions) byType.set(m[1]!, (versions = new Map()));
+    if (!versions) {
+      versions = new Map();
+      byType.set(m[1]!, versions);
+    }
     versions.set(Number(m[2]), validate);
     if (detailed && typeof detailed[key] !== 'function') throw new ConfigError(`compiled contracts: no detailed validator for "${key}"`);
   }

@@ -55,7 +55,9 @@ export function coalescePutRecords(client: KinesisClient, raw: KinesisClient): v
                 w.resolve({ ...output, Records: mine, FailedRecordCount: mine.filter((r) => r.ErrorCode).length });
               }
             },
-            (error: unknown) => batch.forEach((w) => w.reject(error)),
+            (error: unknown) => {
+              for (const w of batch) w.reject(error);
+            },
           );
         };
         const flush = () => {

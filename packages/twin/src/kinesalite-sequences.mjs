@@ -73,7 +73,7 @@ const pad = (text, width) => text.padStart(width, '0').slice(-width);
  * Example: `stringifySequence({ shardCreateTime, shardIx: 0, seqIx: 5, seqTime: Date.now() })`.
  */
 export function stringifySequence(obj) {
-  if (!(obj.version == null || obj.version == 2)) return originals.stringifySequence(obj);
+  if (!(obj.version == null || obj.version === 2)) return originals.stringifySequence(obj);
   const seqIx = obj.seqIx || 0;
   const plainIndex =
     typeof seqIx === 'number' ? Number.isSafeInteger(seqIx) && seqIx >= 0 : typeof seqIx === 'string' && UNSIGNED.test(seqIx);

@@ -77,7 +77,7 @@ Example:
  * `--help` prints {@link TWIN_USAGE} and exits 0; an unknown option prints one line and exits 2.
  */
 export function twinOptionsFromCli(argv: string[], env: Record<string, string | undefined>): TwinOptionsInput {
-  let parsed;
+  let parsed: ReturnType<typeof parseTwinArgs>;
   try {
     parsed = parseTwinArgs(argv);
   } catch (error) {

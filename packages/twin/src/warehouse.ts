@@ -1,4 +1,4 @@
-import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection, type DuckDBExtractedStatements } from '@duckdb/node-api';
 import { Dialect, transpile } from '@polyglot-sql/sdk';
 
 /**
@@ -72,7 +72,7 @@ export async function readOnlyQuery(
   connection: DuckDBConnection,
   sql: string,
 ): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
-  let extracted;
+  let extracted: DuckDBExtractedStatements;
   try {
     extracted = await connection.extractStatements(sql);
   } catch (error) {
