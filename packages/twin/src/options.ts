@@ -1,8 +1,7 @@
 import { ConfigError } from '@snowgate/core';
-import { formatZodError, twinDataDir, twinEnv, type StageConfig, type TwinEnv } from '@snowgate/config';
+import { formatZodError, type StageConfig } from '@snowgate/config';
 import { loadStageConfig } from '@snowgate/config/files';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
 const rate = z.coerce.number().min(0).max(1);
@@ -47,79 +46,4 @@ export function resolveTwinOptions(input: TwinOptionsInput, stage?: StageConfig)
     schemasDir: resolve(result.data.schemasDir),
     stage: stage ?? loadStageConfig('local', undefined, result.data.config && resolve(result.data.config)),
   };
-}
-
-export const TWIN_USAGE = `Usage: pnpm start [options]
-
-Runs the local twin: the whole pipeline on this machine (API, Kinesis and S3
-emulators, Firehose, Snowpipe, DuckDB) until Ctrl-C, which drains it first.
-
-Options (each also from its environment variable):
-  --port N                   API port, 0 for a free one (PORT; default 4000)
-  --host ADDR                address to listen on (SNOWGATE_TWIN_HOST; default 127.0.0.1)
-  --data-dir DIR             where the state is kept (SNOWGATE_DATA_DIR; default .snowgate)
-  --kinesis-failure-rate R   share of PutRecords entries throttled, 0..1 (SNOWGATE_TWIN_KINESIS_FAILURE_RATE; default 0)
-  --s3-failure-rate R        share of S3 PutObject calls failing with 503, 0..1 (SNOWGATE_TWIN_S3_FAILURE_RATE; default 0)
-  --shards N                 shards of the local stream, when created (SNOWGATE_TWIN_SHARDS; default 2)
-  --config FILE              the stage config to run with (SNOWGATE_TWIN_CONFIG; default config/local.json)
-  --schemas-dir DIR          the schema contracts (SNOWGATE_SCHEMAS_DIR; default schemas)
-  -h, --help                 print this help
-
-Environment only:
-  SNOWGATE_TWIN_QUIET=1      no progress lines from the delivery thread on stderr
-  POWERTOOLS_LOG_LEVEL       log level of the ingest handler and the authorizer (default WARN)
-
-Example:
-  pnpm start --port 0 --data-dir /tmp/twin`;
-
-/**
- * Options from the command line first, then the environment, then defaults.
- * `--help` prints {@link TWIN_USAGE} and exits 0; an unknown option prints one line and exits 2.
- */
-export function twinOptionsFromCli(argv: string[], env: Record<string, string | undefined>): TwinOptionsInput {
-  let parsed: ReturnType<typeof parseTwinArgs>;
-  try {
-    parsed = parseTwinArgs(argv);
-  } catch (error) {
-    console.error(`pnpm start: ${(error as Error).message} (see pnpm start --help)`);
-    process.exit(2);
-  }
-  if (parsed.values.help) {
-    console.log(TWIN_USAGE);
-    process.exit(0);
-  }
-  const { values } = parsed;
-  const fromEnv = twinEnv(env);
-  const pick = (cli: string | undefined, option: keyof TwinEnv) => cli ?? (fromEnv[option] as string | undefined);
-  const input: Record<string, unknown> = {
-    port: pick(values.port, 'port'),
-    host: pick(values.host, 'host'),
-    dataDir: twinDataDir(values['data-dir'], env),
-    kinesisFailureRate: pick(values['kinesis-failure-rate'], 'kinesisFailureRate'),
-    s3FailureRate: pick(values['s3-failure-rate'], 's3FailureRate'),
-    shards: pick(values.shards, 'shards'),
-    config: pick(values.config, 'config'),
-    schemasDir: pick(values['schemas-dir'], 'schemasDir'),
-    quiet: fromEnv.quiet,
-    logLevel: fromEnv.logLevel,
-  };
-  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as TwinOptionsInput;
-}
-
-function parseTwinArgs(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'kinesis-failure-rate': { type: 'string' },
-      's3-failure-rate': { type: 'string' },
-      shards: { type: 'string' },
-      config: { type: 'string' },
-      'schemas-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
 }
