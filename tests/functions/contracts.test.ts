@@ -5,6 +5,7 @@ import { loadContracts } from '@snowgate/contracts';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { bodyArb, contentTypeArb } from '../support/arbitraries';
@@ -58,10 +59,13 @@ describe('ingest handler with schema contracts', () => {
 
   it('warn: accepts everything, answers the warnings and logs them without the records', async () => {
     const lines: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
     const log = vi.spyOn(console, 'info').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
-    let response;
-    let h;
+    let response: APIGatewayProxyStructuredResultV2;
+    let h: ReturnType<typeof mockedHandler>;
     try {
       h = mockedHandler({ ...enforce, contracts: { mode: 'warn' } }, new Logger({ serviceName: 'snowgate-ingest', logLevel: 'INFO' }));
       response = await h.handler(
@@ -91,9 +95,10 @@ describe('ingest handler with schema contracts', () => {
     // A judge slower than the whole write budget (400 ms here): the records still get their verdict and a 2xx/4xx.
     const slow = {
       ...real,
-      check: (record: object, detail?: boolean) => (
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300), real.check(record, detail)
-      ),
+      check: (record: object, detail?: boolean) => {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+        return real.check(record, detail);
+      },
     };
     const h = mockedHandler({ contracts: { mode: 'enforce' } }, undefined, slow);
     const response = await h.handler(

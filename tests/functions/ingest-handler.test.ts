@@ -308,7 +308,10 @@ describe('ingest handler: faults', () => {
       return allStored(input);
     });
     let answered = false;
-    const pending = h.handler(apiEvent({ body: fixture('batch.json') }), lambdaContext()).then((r) => ((answered = true), r));
+    const pending = h.handler(apiEvent({ body: fixture('batch.json') }), lambdaContext()).then((r) => {
+      answered = true;
+      return r;
+    });
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(answered).toBe(false);
     release();
@@ -319,9 +322,15 @@ describe('ingest handler: faults', () => {
     const h = mockedHandler();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    h.s3Mock.on(PutObjectCommand).callsFake(async () => (await gate, { ETag: '"e"' }));
+    h.s3Mock.on(PutObjectCommand).callsFake(async () => {
+      await gate;
+      return { ETag: '"e"' };
+    });
     let answered = false;
-    const pending = h.handler(apiEvent({ body: '[' }), lambdaContext()).then((r) => ((answered = true), r));
+    const pending = h.handler(apiEvent({ body: '[' }), lambdaContext()).then((r) => {
+      answered = true;
+      return r;
+    });
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(answered).toBe(false);
     release();
@@ -334,7 +343,10 @@ describe('ingest handler: logs', () => {
     const lines: string[] = [];
     // Powertools would log the whole event (headers included) when this is set; the handler overrides it.
     vi.stubEnv('POWERTOOLS_LOGGER_LOG_EVENT', 'true');
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
     const log = vi.spyOn(console, 'info').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
     try {
       const h = mockedHandler({}, new Logger({ serviceName: 'snowgate-ingest', logLevel: 'INFO' }));

@@ -5,10 +5,22 @@ import { describe, expect, it, vi } from 'vitest';
 import { apiEvent, lambdaContext } from '../support/events';
 import { allStored, mockedHandler } from './support';
 
+/** An EMF document as Powertools writes it: the `_aws` metadata, then the dimensions and the metric values as top-level fields. */
+interface EmfDocument {
+  _aws: {
+    Timestamp: number;
+    CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit?: string }[] }[];
+  };
+  [field: string]: unknown;
+}
+
 /** Runs `work` with stdout captured, and returns the EMF documents written there. */
 async function emf(work: (metrics: ReturnType<typeof createEmfMetrics>) => Promise<void>) {
   const lines: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
   try {
     // Powertools binds its console to stdout when the instance is made: make it inside the capture.
     await work(createEmfMetrics('dev'));
@@ -18,10 +30,10 @@ async function emf(work: (metrics: ReturnType<typeof createEmfMetrics>) => Promi
   return lines
     .flatMap((l) => l.split('\n'))
     .filter((l) => l.includes('"_aws"'))
-    .map((l) => JSON.parse(l) as Record<string, any>);
+    .map((l) => JSON.parse(l) as EmfDocument);
 }
 
-const value = (docs: Record<string, any>[], name: string) => docs.filter((d) => name in d).map((d) => d[name]);
+const value = (docs: EmfDocument[], name: string) => docs.filter((d) => name in d).map((d) => d[name]);
 
 describe('ingest metrics (Powertools EMF)', () => {
   it('emits accepted events, stream records, rejected, batch size, retries and per-reason counts for each request, with the stage as a dimension', async () => {
@@ -64,7 +76,7 @@ describe('ingest metrics (Powertools EMF)', () => {
     expect(main[2]).toMatchObject({ AcceptedRecords: 3, StreamRecords: 3 });
     const byReason = docs
       .filter((d) => METRIC.rejectedByReason in d)
-      .map((d) => [d.Reason, d.RejectedRecordsByReason, d._aws.CloudWatchMetrics[0].Dimensions[0]]);
+      .map((d) => [d.Reason, d.RejectedRecordsByReason, d._aws.CloudWatchMetrics[0]!.Dimensions[0]]);
     expect(byReason).toEqual([
       ['missing_id', 1, ['service', 'stage', 'Reason']],
       ['invalid_id', 1, ['service', 'stage', 'Reason']],

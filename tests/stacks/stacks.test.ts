@@ -40,7 +40,81 @@ beforeAll(async () => {
   keyed = await synthesize('partners', dev({ auth: { mode: 'apiKey', cacheSeconds: 120 } }));
 }, 120_000);
 
-const resources = (t: Template, type: string) => Object.values(t.findResources(type)) as any[];
+/** A resource of a synthesized template, with the properties of its type that these tests read. */
+interface CfnResource<P = Record<string, unknown>> {
+  Type: string;
+  Properties: P;
+  DeletionPolicy?: string;
+  Metadata?: { cdk_nag?: { rules_to_suppress?: { id: string; reason: string }[] } };
+}
+
+interface PolicyStatement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Principal?: unknown;
+  Condition?: unknown;
+}
+
+interface PolicyDocument {
+  Statement: PolicyStatement[];
+}
+
+/** One entry of an alarm's `Metrics`: a metric it reads, or the expression over them. */
+interface MetricDataQuery {
+  Id: string;
+  Expression?: string;
+  MetricStat?: { Metric: unknown; Period: number };
+}
+
+/** What these tests read of each resource type (CloudFormation's property names; the rest is left out). */
+interface ResourceProperties {
+  'AWS::S3::Bucket': {
+    BucketEncryption: { ServerSideEncryptionConfiguration: { ServerSideEncryptionByDefault: { SSEAlgorithm: string } }[] };
+    PublicAccessBlockConfiguration: unknown;
+  };
+  'AWS::S3::BucketPolicy': { PolicyDocument: PolicyDocument };
+  'AWS::IAM::Policy': { Roles: { Ref: string }[]; PolicyDocument: PolicyDocument };
+  'AWS::IAM::ManagedPolicy': { Roles?: unknown; PolicyDocument: PolicyDocument };
+  'AWS::IAM::Role': { Description?: string; AssumeRolePolicyDocument: PolicyDocument };
+  'AWS::KinesisFirehose::DeliveryStream': {
+    DeliveryStreamType: string;
+    ExtendedS3DestinationConfiguration: {
+      BufferingHints: unknown;
+      Prefix: string;
+      ErrorOutputPrefix: string;
+      CompressionFormat: string;
+      ProcessingConfiguration: unknown;
+    };
+  };
+  'AWS::Lambda::Function': {
+    Handler: string;
+    Runtime: string;
+    Architectures: string[];
+    MemorySize: number;
+    Timeout: number;
+    Code: { S3Key: string };
+    Environment: { Variables: Record<string, unknown> };
+    Role: { 'Fn::GetAtt': [string, string] };
+    TracingConfig?: unknown;
+  };
+  'AWS::ApiGatewayV2::Api': { CorsConfiguration?: unknown };
+  'AWS::ApiGatewayV2::Route': { RouteKey: string; AuthorizationType: string; AuthorizerId?: unknown; Target?: unknown };
+  'AWS::ApiGatewayV2::Authorizer': { AuthorizerUri: unknown; IdentitySource: string[] };
+  'AWS::CloudWatch::Alarm': {
+    MetricName?: string;
+    AlarmName?: string;
+    Period?: number;
+    AlarmActions?: unknown[];
+    Metrics?: MetricDataQuery[];
+  };
+  'AWS::CloudWatch::Dashboard': { DashboardName: string; DashboardBody: unknown };
+}
+
+const resources = <T extends keyof ResourceProperties>(t: Template, type: T) =>
+  Object.values(t.findResources(type)) as CfnResource<ResourceProperties[T]>[];
+/** Every resource of a template, of any type. */
+const allResources = (t: Template) => Object.values(t.toJSON().Resources) as CfnResource[];
 const statements = (t: Template) => resources(t, 'AWS::IAM::Policy').flatMap((p) => p.Properties.PolicyDocument.Statement);
 
 describe('cdk-nag AwsSolutions', () => {
@@ -52,7 +126,7 @@ describe('cdk-nag AwsSolutions', () => {
 
   it('records a reason with every suppression', () => {
     for (const t of Object.values(d.templates)) {
-      for (const r of Object.values<any>(t.toJSON().Resources)) {
+      for (const r of allResources(t)) {
         for (const rule of r.Metadata?.cdk_nag?.rules_to_suppress ?? []) expect(rule.reason.length, rule.id).toBeGreaterThan(20);
       }
     }
@@ -64,7 +138,7 @@ describe('Storage', () => {
     const buckets = resources(d.templates.Storage, 'AWS::S3::Bucket');
     expect(buckets).toHaveLength(2);
     for (const b of buckets) {
-      expect(b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+      expect(b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0]!.ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
       expect(b.Properties.PublicAccessBlockConfiguration).toEqual({
         BlockPublicAcls: true,
         BlockPublicPolicy: true,
@@ -103,13 +177,13 @@ describe('Storage', () => {
 
   it('retains only the buckets and the stream in production, everything else is removed with the stage', () => {
     for (const t of Object.values(p.templates)) {
-      const retained = Object.values<any>(t.toJSON().Resources)
+      const retained = allResources(t)
         .filter((r) => r.DeletionPolicy === 'Retain')
         .map((r) => r.Type);
       for (const type of retained) expect(['AWS::S3::Bucket', 'AWS::Kinesis::Stream']).toContain(type);
     }
     for (const t of Object.values(d.templates)) {
-      expect(Object.values<any>(t.toJSON().Resources).filter((r) => r.DeletionPolicy === 'Retain')).toEqual([]);
+      expect(allResources(t).filter((r) => r.DeletionPolicy === 'Retain')).toEqual([]);
     }
   });
 
@@ -137,8 +211,8 @@ describe('Stream and Firehose', () => {
 
   it('buffers 1 MiB / 5 s by default into dated NDJSON files, with an error prefix', () => {
     const [fh] = resources(d.templates.Stream, 'AWS::KinesisFirehose::DeliveryStream');
-    expect(fh.Properties.DeliveryStreamType).toBe('KinesisStreamAsSource');
-    const s3 = fh.Properties.ExtendedS3DestinationConfiguration;
+    expect(fh!.Properties.DeliveryStreamType).toBe('KinesisStreamAsSource');
+    const s3 = fh!.Properties.ExtendedS3DestinationConfiguration;
     expect(s3.BufferingHints).toEqual({ SizeInMBs: 1, IntervalInSeconds: 5 });
     expect(s3.Prefix).toBe('events/!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/!{timestamp:HH}/');
     expect(s3.ErrorOutputPrefix).toBe('firehose-errors/!{firehose:error-output-type}/!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/');
@@ -170,11 +244,11 @@ describe('Stream and Firehose', () => {
       ].sort(),
     );
     const put = s.find((x) => [x.Action].flat().includes('s3:PutObject'));
-    expect(JSON.stringify(put.Resource)).toMatch(/\/events\/\*.*\/firehose-errors\/\*/);
+    expect(JSON.stringify(put!.Resource)).toMatch(/\/events\/\*.*\/firehose-errors\/\*/);
     for (const x of s) expect([x.Resource].flat()).not.toContain('*');
     // Exactly its own log stream: a token-built ARN once made this grant match nothing.
     const logs = s.find((x) => x.Action === 'logs:PutLogEvents');
-    expect(JSON.stringify(logs.Resource)).toMatch(/:log-group:".*":log-stream:".*FirehoseS3Delivery/);
+    expect(JSON.stringify(logs!.Resource)).toMatch(/:log-group:".*":log-stream:".*FirehoseS3Delivery/);
     d.templates.Stream.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'firehose.amazonaws.com' } })] },
     });
@@ -183,11 +257,11 @@ describe('Stream and Firehose', () => {
 
 describe('Ingest', () => {
   const fn = (s: Synthesized) =>
-    resources(s.templates.Ingest, 'AWS::Lambda::Function').find((f) => f.Properties.Handler === 'packages/functions/src/ingest.handler');
+    resources(s.templates.Ingest, 'AWS::Lambda::Function').find((f) => f.Properties.Handler === 'packages/functions/src/ingest.handler')!;
 
   it('runs the bundled handler on Node 22 or newer, arm64, sized and timed below the API limit', () => {
     const f = fn(d);
-    expect(Number(f.Properties.Runtime.match(/^nodejs(\d+)\.x$/)[1])).toBeGreaterThanOrEqual(22);
+    expect(Number(f.Properties.Runtime.match(/^nodejs(\d+)\.x$/)![1])).toBeGreaterThanOrEqual(22);
     expect(f.Properties.Architectures).toEqual(['arm64']);
     expect(f.Properties.MemorySize).toBe(1024);
     expect(f.Properties.Timeout).toBeLessThan(30);
@@ -247,7 +321,7 @@ describe('Ingest', () => {
     for (const [s, name] of functions) {
       const f = resources(s.templates.Ingest, 'AWS::Lambda::Function').find(
         (x) => x.Properties.Handler === `packages/functions/src/${name}.handler`,
-      );
+      )!;
       const shipped = join(s.assemblyDir, `asset.${String(f.Properties.Code.S3Key).replace(/\.zip$/, '')}`, 'packages/functions/src');
       const outdir = mkdtempSync(join(tmpdir(), 'snowgate-bundle-'));
       try {
@@ -302,9 +376,9 @@ describe('Ingest', () => {
 
   it('may only PutRecords on the stream and PutObject under the quarantine prefix', () => {
     const role = fn(d).Properties.Role['Fn::GetAtt'][0];
-    const policy = resources(d.templates.Ingest, 'AWS::IAM::Policy').find((x) => x.Properties.Roles.some((r: any) => r.Ref === role));
+    const policy = resources(d.templates.Ingest, 'AWS::IAM::Policy').find((x) => x.Properties.Roles.some((r) => r.Ref === role))!;
     const s = policy.Properties.PolicyDocument.Statement;
-    const byAction = Object.fromEntries(s.map((x: any) => [[x.Action].flat().join(','), x.Resource]));
+    const byAction = Object.fromEntries(s.map((x) => [[x.Action].flat().join(','), x.Resource]));
     expect(Object.keys(byAction).sort()).toEqual(['kinesis:PutRecords', 's3:PutObject']);
     expect(JSON.stringify(s)).not.toContain('"*"');
     expect(fn(d).Properties.TracingConfig).toBeUndefined();
@@ -315,7 +389,7 @@ describe('Ingest', () => {
   it('gives replay operators a policy of exactly what pnpm replay does: the quarantine read-only, its own ledger, the stream', () => {
     const policies = resources(d.templates.Ingest, 'AWS::IAM::ManagedPolicy');
     expect(policies).toHaveLength(1);
-    const s = policies[0].Properties.PolicyDocument.Statement as any[];
+    const s = policies[0]!.Properties.PolicyDocument.Statement;
     const by = Object.fromEntries(s.map((x) => [[x.Action].flat().sort().join(','), x]));
     expect(Object.keys(by).sort()).toEqual([
       'kinesis:DescribeStreamSummary,kinesis:GetRecords,kinesis:GetShardIterator,kinesis:ListShards,kinesis:PutRecords',
@@ -326,12 +400,12 @@ describe('Ingest', () => {
     ]);
     expect(JSON.stringify(s)).not.toContain('"*"');
     // Listing the error bucket (key names only) is what makes S3 answer 404, not 403, for a ledger entry not written yet.
-    expect(by['s3:ListBucket'].Condition).toBeUndefined();
-    expect(JSON.stringify(by['s3:PutObject'].Resource)).toMatch(/"\/replays\/\*"/);
-    expect(JSON.stringify(by['s3:PutObject'].Resource)).not.toContain('errors/');
-    expect(JSON.stringify(by['s3:DeleteObject'].Resource)).toMatch(/"\/replays\/lock\.json"/);
+    expect(by['s3:ListBucket']!.Condition).toBeUndefined();
+    expect(JSON.stringify(by['s3:PutObject']!.Resource)).toMatch(/"\/replays\/\*"/);
+    expect(JSON.stringify(by['s3:PutObject']!.Resource)).not.toContain('errors/');
+    expect(JSON.stringify(by['s3:DeleteObject']!.Resource)).toMatch(/"\/replays\/lock\.json"/);
     // Not attached to anything in the app: the ingest function cannot touch the ledger.
-    expect(policies[0].Properties.Roles).toBeUndefined();
+    expect(policies[0]!.Properties.Roles).toBeUndefined();
   });
 
   it('routes POST /events with IAM auth by default, GET /health open, with throttling and access logs', () => {
@@ -391,17 +465,17 @@ describe('Ingest', () => {
     t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /health', AuthorizationType: 'NONE' });
     const authorizer = resources(t, 'AWS::Lambda::Function').find(
       (f) => f.Properties.Handler === 'packages/functions/src/authorizer.handler',
-    );
+    )!;
     expect(authorizer.Properties.Environment.Variables).toMatchObject({
       SNOWGATE_API_KEYS_PREFIX: '/snowgate/partners/api-keys/',
       SNOWGATE_API_KEY_HEADER: 'x-api-key',
     });
     const role = authorizer.Properties.Role['Fn::GetAtt'][0];
-    const policy = resources(t, 'AWS::IAM::Policy').find((x) => x.Properties.Roles.some((r: any) => r.Ref === role));
+    const policy = resources(t, 'AWS::IAM::Policy').find((x) => x.Properties.Roles.some((r) => r.Ref === role))!;
     const [statement, ...others] = policy.Properties.PolicyDocument.Statement;
     expect(others).toEqual([]);
-    expect(statement.Action).toBe('ssm:GetParameter');
-    expect(JSON.stringify(statement.Resource)).toMatch(/:parameter\/snowgate\/partners\/api-keys\/\*"/);
+    expect(statement!.Action).toBe('ssm:GetParameter');
+    expect(JSON.stringify(statement!.Resource)).toMatch(/:parameter\/snowgate\/partners\/api-keys\/\*"/);
     // Other stages have no authorizer function and no SSM access at all.
     for (const s of [d, p, open]) expect(JSON.stringify(s.templates.Ingest.toJSON())).not.toContain('ssm:');
     expect(Object.keys(t.toJSON().Outputs)).toContain('ApiKeysParameterPath');
@@ -425,9 +499,9 @@ describe('Ingest', () => {
       AuthorizerResultTtlInSeconds: 120,
     });
     const routes = resources(t, 'AWS::ApiGatewayV2::Route');
-    const ingestIntegration = routes.find((r) => r.Properties.RouteKey === 'POST /events').Properties.Target;
+    const ingestIntegration = routes.find((r) => r.Properties.RouteKey === 'POST /events')!.Properties.Target;
     for (const key of segmentRoutes) {
-      const route = routes.find((r) => r.Properties.RouteKey === key);
+      const route = routes.find((r) => r.Properties.RouteKey === key)!;
       expect(route.Properties).toMatchObject({
         AuthorizationType: 'CUSTOM',
         AuthorizerId: { Ref: byIdentity('$request.header.Authorization') },
@@ -441,7 +515,7 @@ describe('Ingest', () => {
       )![1];
       expect(integration.Properties.IntegrationUri).toEqual(eventsIntegration.Properties.IntegrationUri);
     }
-    expect(routes.find((r) => r.Properties.RouteKey === 'POST /events').Properties.AuthorizerId).toEqual({
+    expect(routes.find((r) => r.Properties.RouteKey === 'POST /events')!.Properties.AuthorizerId).toEqual({
       Ref: byIdentity('$request.header.x-api-key'),
     });
     // JWT and none: the stage's mode, as on /events (a Segment SDK's Basic header is no JWT: see docs/SEGMENT.md).
@@ -454,8 +528,8 @@ describe('Ingest', () => {
 
 describe('Snowflake', () => {
   const trust = (s: Synthesized) =>
-    resources(s.templates.Snowflake, 'AWS::IAM::Role').find((r) => /Snowflake storage integration/.test(r.Properties.Description))
-      .Properties.AssumeRolePolicyDocument.Statement[0];
+    resources(s.templates.Snowflake, 'AWS::IAM::Role').find((r) => /Snowflake storage integration/.test(r.Properties.Description ?? ''))!
+      .Properties.AssumeRolePolicyDocument.Statement[0]!;
 
   it("lets only Snowflake's IAM user assume the role, with the fixed external ID", () => {
     expect(trust(p)).toMatchObject({
@@ -475,8 +549,8 @@ describe('Snowflake', () => {
       's3:GetObject,s3:GetObjectVersion',
       's3:ListBucket',
     ]);
-    expect(JSON.stringify(s.find((x) => x.Action.includes?.('s3:GetObject')).Resource)).toMatch(/"\/events\/\*"/);
-    expect(s.find((x) => x.Action === 's3:ListBucket').Condition).toEqual({ StringLike: { 's3:prefix': ['events/*'] } });
+    expect(JSON.stringify(s.find((x) => x.Action.includes?.('s3:GetObject'))!.Resource)).toMatch(/"\/events\/\*"/);
+    expect(s.find((x) => x.Action === 's3:ListBucket')!.Condition).toEqual({ StringLike: { 's3:prefix': ['events/*'] } });
   });
 
   it("adds the ObjectCreated notification to the pipe's queue only once it is known", () => {
@@ -518,7 +592,7 @@ describe('Alarms and outputs', () => {
       const alarms = templates.flatMap((t) => resources(t, 'AWS::CloudWatch::Alarm'));
       // An alarm on one metric is one alarm metric; an alarm on a metric math expression is billed per metric it reads.
       const alarmMetrics = alarms.reduce(
-        (n, a) => n + (a.Properties.Metrics ? a.Properties.Metrics.filter((m: any) => m.MetricStat).length : 1),
+        (n, a) => n + (a.Properties.Metrics ? a.Properties.Metrics.filter((m) => m.MetricStat).length : 1),
         0,
       );
       const dashboards = templates.flatMap((t) => resources(t, 'AWS::CloudWatch::Dashboard')).length;
@@ -527,7 +601,7 @@ describe('Alarms and outputs', () => {
       expect(pricedQuantity(CLOUDWATCH_DASHBOARD_MONTH)).toBe(dashboards);
       // Priced as standard resolution, and nothing the model has no price for.
       for (const a of alarms) {
-        const periods = a.Properties.Metrics ? a.Properties.Metrics.flatMap((m: any) => m.MetricStat?.Period ?? []) : [a.Properties.Period];
+        const periods = a.Properties.Metrics ? a.Properties.Metrics.flatMap((m) => m.MetricStat?.Period ?? []) : [a.Properties.Period];
         for (const period of periods) expect(period).toBeGreaterThanOrEqual(60);
       }
       for (const t of templates) t.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
@@ -536,17 +610,17 @@ describe('Alarms and outputs', () => {
   });
 
   it("alarms on the share of rejected records, from the ingest function's own metrics, above a minimum volume", () => {
-    const alarm = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm').find((a) => a.Properties.Metrics);
+    const alarm = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm').find((a) => a.Properties.Metrics)!;
     expect(alarm.Properties).toMatchObject({
       Threshold: 0.05,
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'notBreaching',
     });
-    const byId = Object.fromEntries(alarm.Properties.Metrics.map((m: any) => [m.Id, m]));
-    const expression = (Object.values(byId).find((m: any) => m.Expression) as any)?.Expression;
+    const byId = Object.fromEntries(alarm.Properties.Metrics!.map((m) => [m.Id, m]));
+    const expression = Object.values(byId).find((m) => m.Expression)?.Expression;
     expect(expression).toBe('IF(accepted + rejected >= 100, rejected / (accepted + rejected), 0)');
     for (const name of ['accepted', 'rejected']) {
-      expect(byId[name].MetricStat.Metric).toEqual({
+      expect(byId[name]!.MetricStat!.Metric).toEqual({
         Namespace: 'Snowgate',
         MetricName: name === 'accepted' ? 'AcceptedRecords' : 'RejectedRecords',
         Dimensions: expect.arrayContaining([
@@ -558,14 +632,14 @@ describe('Alarms and outputs', () => {
     // The function really emits them under that namespace and stage.
     const f = resources(d.templates.Ingest, 'AWS::Lambda::Function').find(
       (x) => x.Properties.Handler === 'packages/functions/src/ingest.handler',
-    );
+    )!;
     expect(f.Properties.Environment.Variables.SNOWGATE_STAGE).toBe('dev');
   });
 
   it('draws one dashboard of the pipeline: API, Lambda, records and reasons, durability, Kinesis, Firehose, alarms', () => {
     const [dashboard] = resources(d.templates.Alarms, 'AWS::CloudWatch::Dashboard');
-    expect(dashboard.Properties.DashboardName).toBe('snowgate-dev');
-    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    expect(dashboard!.Properties.DashboardName).toBe('snowgate-dev');
+    const body = JSON.stringify(dashboard!.Properties.DashboardBody);
     for (const text of [
       'AWS/ApiGateway',
       'AWS/Lambda',

@@ -71,7 +71,7 @@ describe('finding the quarantine object of an answer by its requestId, on the tw
     const folder = `errors/dt=${receivedAt.slice(0, 10)}/hour=${receivedAt.slice(11, 13)}/`;
     // Two ids that the older format wrote alike.
     const keys = ['Ab+c/d9XYZ0123Q=', 'Ab/c+d9XYZ0123Q='].map(
-      (id, i) => `${folder}${stamp}-Ab_c_d9XYZ0123Q_-0000000${i}-0000-4000-8000-000000000000.json`,
+      (_id, i) => `${folder}${stamp}-Ab_c_d9XYZ0123Q_-0000000${i}-0000-4000-8000-000000000000.json`,
     );
     for (const [i, id] of ['Ab+c/d9XYZ0123Q=', 'Ab/c+d9XYZ0123Q='].entries()) {
       await s3.send(

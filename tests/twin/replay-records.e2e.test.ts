@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { quarantineKeyMatches } from '@snowgate/core';
 import { parseIngestSettings, parseStageConfig } from '@snowgate/config';
 import { loadContracts } from '@snowgate/contracts';

@@ -2,7 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-s
 import { quarantineObjectSchema } from '@snowgate/core';
 import { parseStageConfig } from '@snowgate/config';
 import { createClients } from '@snowgate/functions/clients';
-import { openWarehouse, query, startTwin, type Twin } from '@snowgate/twin';
+import { startTwin, type Twin } from '@snowgate/twin';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../support/events';
 import { post, QUIET, removeDir, rows, spawnTwin, stopTwin, tempDataDir } from './support';
@@ -73,7 +73,7 @@ describe('the local twin, end to end', () => {
   it('loads a file announced twice once, and skips a file with a bad line whole, recording its first error', async () => {
     const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: twin.endpoints.s3 }, credentials);
     const good = '{"received_at":"2026-11-22T00:00:00.000Z","request_id":"manual","record":{"id":"manual-1"}}\n';
-    const bad = good + 'this is not json\n' + good.replace('manual-1', 'manual-2');
+    const bad = `${good}this is not json\n${good.replace('manual-1', 'manual-2')}`;
     const put = (key: string, body: string) =>
       s3.send(new PutObjectCommand({ Bucket: twin.endpoints.buckets.landing, Key: key, Body: body }));
     await put('events/manual/good', good);
@@ -278,7 +278,10 @@ describe('the local twin under misuse', () => {
       await new Promise<void>((resolve) => {
         const socket = net.connect(Number(port), '127.0.0.1', () => {
           socket.write('POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"id":');
-          setTimeout(() => (socket.destroy(), resolve()), 50);
+          setTimeout(() => {
+            socket.destroy();
+            resolve();
+          }, 50);
         });
       });
       expect((await post(twin.endpoints.api, '{"id":"still-alive"}')).status).toBe(202);

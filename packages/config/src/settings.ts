@@ -99,7 +99,10 @@ export function ingestSettingsFromEnv(env: Record<string, string | undefined>): 
     const value = env[name];
     if (value === undefined || value === '') continue;
     let node = input;
-    for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+    for (const key of path.slice(0, -1)) {
+      node[key] ??= {};
+      node = node[key] as Record<string, unknown>;
+    }
     node[path[path.length - 1] as string] = value;
   }
   return parseIngestSettings(input);

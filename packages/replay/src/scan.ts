@@ -1,4 +1,10 @@
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  GetRecordsCommand,
+  type GetRecordsCommandOutput,
+  GetShardIteratorCommand,
+  ListShardsCommand,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
 import { envelopesOf, replayMarkerOf, replayMarkerText, type ReplayMarker } from '@snowgate/core';
 
 /** Records may be stamped a little before the ledger's `since` by another clock: look back this much. */
@@ -46,7 +52,7 @@ export async function findOnStream(
     for (let calls = 0; iterator && found.size < wanted.size; calls++) {
       // GetRecords allows 5 calls per second per shard, shared with Firehose: stay well under it.
       if (calls > 0) await sleep(POLL_MS);
-      let out;
+      let out: GetRecordsCommandOutput;
       try {
         out = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
       } catch (error) {

@@ -4,7 +4,7 @@ import { loadStageConfig } from '@snowgate/config/files';
 import { loadContracts } from '@snowgate/contracts';
 import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 
 export interface ReplayTarget {
   description: string;

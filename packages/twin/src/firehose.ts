@@ -1,4 +1,11 @@
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient, type _Record } from '@aws-sdk/client-kinesis';
+import {
+  GetRecordsCommand,
+  type GetRecordsCommandOutput,
+  GetShardIteratorCommand,
+  ListShardsCommand,
+  type KinesisClient,
+  type _Record,
+} from '@aws-sdk/client-kinesis';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -204,7 +211,7 @@ export class LocalFirehose {
     const settled = await Promise.allSettled(
       [...this.iterators.entries()].map(async ([shardId, iterator]) => {
         if (!iterator) return 0;
-        let page;
+        let page: GetRecordsCommandOutput;
         try {
           page = await this.options.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
         } catch (error) {
