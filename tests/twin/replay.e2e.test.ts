@@ -189,9 +189,7 @@ describe('replay of quarantined records, on the twin', () => {
       (await rows(`SELECT record->>'id' AS id FROM raw_events WHERE record->>'id' LIKE 'crash-%' ORDER BY id`)).map((r) => r.id),
     ).toEqual(['crash-1', 'crash-2', 'crash-3']);
     expect(loaded).toHaveLength(3);
-    // Replay's own write budget is 30 s (nobody waits on an HTTP answer), the default test timeout as well: on a
-    // machine busy with the other test files, give the run room to finish rather than cutting it off holding its lock.
-  }, 120_000);
+  });
 
   it('filters by reason and time range', async () => {
     const fix = await loadFix(GOOD_FIX);

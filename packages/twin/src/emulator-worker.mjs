@@ -4,6 +4,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+// Before kinesalite: it replaces one of its actions in the module cache, where kinesalite takes them from.
+import './kinesalite-at-timestamp.mjs';
 import kinesalite from 'kinesalite';
 import { speedUpKinesalite } from './kinesalite-sequences.mjs';
 import S3rver from 's3rver';
