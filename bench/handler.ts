@@ -44,12 +44,12 @@ import { cpSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from '
 import { join, resolve } from 'node:path';
 import { lambdaNodejs, type NodejsProps, sstBuildOptions, sstEsbuild } from '../stacks/bundling';
 import { buildValidators } from '../stacks/contracts';
-import os from 'node:os';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { parseCommandLine, usageError } from '../cli/args';
 import { readFileSync } from 'node:fs';
 import { apiEvent, lambdaContext, pageViewV2 } from './support/handler-inputs';
+import { machineInfo } from './support/machine';
 
 const USAGE = `Usage: pnpm bench:handler [--quick] [--node-defaults] [--cold-only] [--baseline DIR]
 
@@ -693,14 +693,7 @@ const coldResults = await coldPath([
 // Warm, side by side with the baseline: both bundles in one process.
 const warmResults = baselineRoot ? await warmSideBySide('100 records', hundred, quick ? 1_000 : 5_000) : [];
 
-const machine = {
-  node_options: process.env.NODE_OPTIONS ?? '',
-  cpus: os.cpus().length,
-  model: os.cpus()[0]?.model,
-  memory_gib: Math.round(os.totalmem() / 2 ** 30),
-  node: process.version,
-  date: new Date().toISOString(),
-};
+const machine = machineInfo();
 writeFileSync(
   new URL(coldOnly ? 'handler-cold.json' : 'handler.json', outDir),
   JSON.stringify(

@@ -21,6 +21,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseCommandLine } from '../cli/args';
 import { spawnTwin, stopTwin, type TwinProcess } from '../cli/twin-process';
+import { machineInfo } from './support/machine';
 
 const USAGE = `Usage: pnpm bench:replay [--objects N] [--records N] [--concurrency LIST]
 
@@ -135,13 +136,7 @@ async function scenario(concurrency: number) {
 
 const results = [];
 for (const c of values.concurrency!.split(',').map(Number)) results.push(await scenario(c));
-const machine = {
-  cpus: os.cpus().length,
-  model: os.cpus()[0]?.model,
-  memory_gib: Math.round(os.totalmem() / 2 ** 30),
-  node: process.version,
-  date: new Date().toISOString(),
-};
+const machine = machineInfo();
 writeFileSync(join(outDir, 'replay.json'), JSON.stringify({ machine, results }, null, 2));
 rmSync(fixFile, { force: true });
 console.log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memory_gib} GiB, Node ${machine.node}`);

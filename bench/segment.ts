@@ -12,11 +12,11 @@
  */
 import { assessRequest, assessSegmentRequest, limitsSchema, type Assessment, type IncomingRequest } from '@snowgate/core';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseCommandLine } from '../cli/args';
 import { segmentBatch, segmentMessage } from './support/segment-messages';
+import { machineInfo } from './support/machine';
 
 const USAGE = `Usage: pnpm bench:segment [--rounds N] [--requests N]
 
@@ -96,7 +96,7 @@ const results = scenarios.map((s, i) => {
     vs_events: baseline ? Math.round((events / baseline) * 100) / 100 : '',
   };
 });
-const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString() };
+const machine = machineInfo();
 const root = new URL('../', import.meta.url).pathname;
 mkdirSync(join(root, '.bench'), { recursive: true });
 writeFileSync(join(root, '.bench/segment.json'), JSON.stringify({ machine, rounds, requests, results }, null, 2));

@@ -26,6 +26,7 @@ import { TWIN_ENTRY } from '../cli/twin-process';
 import { openWarehouse, query } from '@snowgate/twin';
 import { endpointsFile } from '@snowgate/config';
 import { segmentBatch, segmentMessage } from './support/segment-messages';
+import { machineInfo } from './support/machine';
 
 const USAGE = `Usage: pnpm bench [options]   (or pnpm bench:twin)
 
@@ -254,13 +255,7 @@ for (let round = 0; round < Number(values.rounds); round++)
     for (const batch of list(values.batch))
       for (const route of routes) for (const code of codes) results.push(await scenario(batch, connections, route, code));
 mkdirSync(join(root, '.bench'), { recursive: true });
-const machine = {
-  cpus: os.cpus().length,
-  model: os.cpus()[0]?.model,
-  memory_gib: Math.round(os.totalmem() / 2 ** 30),
-  node: process.version,
-  date: new Date().toISOString(),
-};
+const machine = machineInfo();
 writeFileSync(join(root, soakSeconds ? '.bench/soak.json' : '.bench/twin.json'), JSON.stringify({ machine, results }, null, 2));
 console.log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memory_gib} GiB, Node ${machine.node}`);
 console.table(results.map((r) => r.summary));
