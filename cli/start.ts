@@ -77,6 +77,7 @@ function twinOptions(argv: string[], env: Record<string, string | undefined>): T
     schemasDir: pick(values['schemas-dir'], 'schemasDir'),
     quiet: fromEnv.quiet,
     logLevel: fromEnv.logLevel,
+    failpoint: fromEnv.failpoint,
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as TwinOptionsInput;
 }

@@ -66,7 +66,7 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
 
   // Compiled first, before anything starts: a bad schema stops the twin at once, as it stops a cold start.
   const compiled = loadContracts(options.stage.contracts, options.schemasDir);
-  const emulators = await startEmulators(dataDir, [NAMES.landing, NAMES.errors], options.host);
+  const emulators = await startEmulators(dataDir, [NAMES.landing, NAMES.errors], { host: options.host, failpoint: options.failpoint, log });
   const settings = localIngestSettings(options, emulators);
   const counters = createApiCounters();
   const lambdas = await wireLambdas({
