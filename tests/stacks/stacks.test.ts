@@ -24,7 +24,7 @@ const prod = parseStageConfig({
   stream: { mode: 'provisioned', shards: 4 },
   streamRetentionHours: 72,
   api: { throttleRate: 500, throttleBurst: 800 },
-  firehose: { bufferSizeMiB: 4, bufferIntervalSeconds: 60 },
+  firehose: { bufferSizeMiB: 4, bufferIntervalSeconds: 60, compression: 'UNCOMPRESSED' },
   snowflake: { externalId: 'prod-external-id-123', iamUserArn: SNOWFLAKE_USER, notificationChannelArn: SQS },
   alarms: { email: 'oncall@example.com' },
 });
@@ -209,20 +209,23 @@ describe('Stream and Firehose', () => {
     });
   });
 
-  it('buffers 1 MiB / 5 s by default into dated NDJSON files, with an error prefix', () => {
+  it('buffers 1 MiB / 5 s by default into dated, gzip NDJSON files, with an error prefix', () => {
     const [fh] = resources(d.templates.Stream, 'AWS::KinesisFirehose::DeliveryStream');
     expect(fh!.Properties.DeliveryStreamType).toBe('KinesisStreamAsSource');
     const s3 = fh!.Properties.ExtendedS3DestinationConfiguration;
     expect(s3.BufferingHints).toEqual({ SizeInMBs: 1, IntervalInSeconds: 5 });
     expect(s3.Prefix).toBe('events/!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/!{timestamp:HH}/');
     expect(s3.ErrorOutputPrefix).toBe('firehose-errors/!{firehose:error-output-type}/!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/');
-    expect(s3.CompressionFormat).toBe('UNCOMPRESSED');
+    expect(s3.CompressionFormat).toBe('GZIP');
     expect(s3.ProcessingConfiguration).toEqual({
       Enabled: true,
       Processors: [{ Type: 'AppendDelimiterToRecord', Parameters: [{ ParameterName: 'Delimiter', ParameterValue: '\\n' }] }],
     });
     p.templates.Stream.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
-      ExtendedS3DestinationConfiguration: Match.objectLike({ BufferingHints: { SizeInMBs: 4, IntervalInSeconds: 60 } }),
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        BufferingHints: { SizeInMBs: 4, IntervalInSeconds: 60 },
+        CompressionFormat: 'UNCOMPRESSED',
+      }),
     });
   });
 

@@ -121,6 +121,7 @@ describe('the delivery thread', () => {
       prefix: 'events/',
       bufferSizeBytes: 1_048_576,
       bufferIntervalMs: 1_000,
+      compression: 'GZIP' as const,
       firehoseStateDir: '/proc/snowgate-no-such-dir/firehose',
       warehousePath: '/proc/snowgate-no-such-dir/warehouse.duckdb',
       s3FailureRate: 0,

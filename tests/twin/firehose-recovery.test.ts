@@ -40,6 +40,7 @@ describe('the local Firehose after a crash during a delivery', () => {
         prefix: 'events/',
         bufferSizeBytes: 1_048_576,
         bufferIntervalMs: 60_000,
+        compression: 'UNCOMPRESSED',
         stateDir,
       });
     /** pending.json as a Firehose killed during its PUT of `key` leaves it. */

@@ -2,6 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { LocalSnowpipe, openWarehouse, query } from '@snowgate/twin';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBucket, startEmulators, type Emulators } from '../support/emulators';
@@ -91,5 +92,43 @@ describe('the local Snowpipe, loading queued files in groups', () => {
     expect(rows[2]!.text).toBe('{"id":"plain"}');
     connection.closeSync();
     instance.closeSync();
+  });
+});
+
+describe('the local Snowpipe on a stage that switched compression', () => {
+  it('loads gzip and uncompressed landing files side by side, each once, the same rows', async () => {
+    const emulators = await startEmulators();
+    const dir = mkdtempSync(join(tmpdir(), 'snowgate-pipe-'));
+    try {
+      await createBucket(emulators.s3, 'mixed');
+      const { instance, connection } = await openWarehouse(join(dir, 'warehouse.duckdb'));
+      const pipe = new LocalSnowpipe({ s3: emulators.s3, connection, bucket: 'mixed', prefix: 'events/' });
+      const plain = `${line('p1')}\n${line('p2')}\n`;
+      const zipped = `${line('z1')}\n${line('z2')}\n${line('z3')}\n`;
+      await emulators.s3.send(new PutObjectCommand({ Bucket: 'mixed', Key: 'events/before-switch', Body: plain }));
+      await emulators.s3.send(new PutObjectCommand({ Bucket: 'mixed', Key: 'events/after-switch.gz', Body: gzipSync(zipped) }));
+      await pipe.refresh();
+      await pipe.idle();
+      await pipe.refresh();
+      await pipe.idle();
+      const loaded = await query(connection, `SELECT record->>'id' AS id, source_file FROM raw_events ORDER BY id`);
+      expect(loaded.rows.map((r) => [r.id, r.source_file])).toEqual([
+        ['p1', 'events/before-switch'],
+        ['p2', 'events/before-switch'],
+        ['z1', 'events/after-switch.gz'],
+        ['z2', 'events/after-switch.gz'],
+        ['z3', 'events/after-switch.gz'],
+      ]);
+      const history = await query(connection, `SELECT file_name, status, row_count FROM copy_history ORDER BY file_name`);
+      expect(history.rows.map((r) => [r.file_name, r.status, Number(r.row_count)])).toEqual([
+        ['events/after-switch.gz', 'LOADED', 3],
+        ['events/before-switch', 'LOADED', 2],
+      ]);
+      connection.closeSync();
+      instance.closeSync();
+    } finally {
+      await emulators.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

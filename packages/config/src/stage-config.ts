@@ -67,6 +67,8 @@ export const stageConfigSchema = z
         bufferIntervalSeconds: z.number().int().min(0).max(900).default(5),
         prefix: prefix.default('events/'),
         errorPrefix: prefix.default('firehose-errors/'),
+        /** Landing files stored gzip (`.gz`, about 9x smaller) or `UNCOMPRESSED` for tools that read them as they are; Snowpipe reads both. */
+        compression: z.enum(['GZIP', 'UNCOMPRESSED']).default('GZIP'),
       })
       .prefault({}),
     buckets: z

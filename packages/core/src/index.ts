@@ -14,3 +14,4 @@ export * from './request';
 export * from './response';
 export * from './retry';
 export * from './segment';
+export * from './landing';

@@ -8,8 +8,11 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { DeleteObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash, randomUUID } from 'node:crypto';
+import { LANDING_EXTENSION, type LandingCompression } from '@snowgate/core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { readJson, removeFile, writeJsonDurably } from './durable-file';
 
 export interface FirehoseOptions {
@@ -22,6 +25,8 @@ export interface FirehoseOptions {
   prefix: string;
   bufferSizeBytes: number;
   bufferIntervalMs: number;
+  /** GZIP (the default) writes `.gz` objects, as Firehose does with that compression format. */
+  compression?: LandingCompression;
   stateDir: string;
   pollIntervalMs?: number;
   log?: (message: string, extra?: Record<string, unknown>) => void;
@@ -62,6 +67,8 @@ export interface FirehoseStats {
   /** Kinesis records they came in. */
   deliveredRecords: number;
   deliveredBytes: number;
+  /** What the landing objects take in S3 (compressed, with GZIP). */
+  storedBytes: number;
   failedWrites: number;
   bufferedEvents: number;
   bufferedRecords: number;
@@ -73,7 +80,7 @@ export interface FirehoseStats {
 /**
  * A local Firehose: reads every shard of the stream, buffers by size and time,
  * and writes one NDJSON object per flush under Firehose's naming scheme
- * (`<prefix>YYYY/MM/DD/HH/<name>-1-YYYY-MM-DD-HH-MM-SS-<uuid>`).
+ * (`<prefix>YYYY/MM/DD/HH/<name>-1-YYYY-MM-DD-HH-MM-SS-<uuid>`, `.gz` when gzip).
  *
  * Delivery is exactly once across restarts: before a PUT, the object's key, length,
  * MD5 and the positions it covers are written to `pending.json`; after the PUT, the
@@ -102,6 +109,7 @@ export class LocalFirehose {
     deliveredEvents: 0,
     deliveredRecords: 0,
     deliveredBytes: 0,
+    storedBytes: 0,
     failedWrites: 0,
     bufferedEvents: 0,
     bufferedRecords: 0,
@@ -297,16 +305,24 @@ export class LocalFirehose {
     // A shard read to its end is finished once none of its records wait in the buffer.
     const waiting = new Set(this.buffer.slice(count).map((r) => r.shardId));
     for (const shardId of this.closedShards) if (!waiting.has(shardId)) positions[`${shardId}:closed`] = 'true';
-    const key = objectKey(this.options.prefix, this.options.deliveryStreamName, new Date());
+    const compression = this.options.compression ?? 'GZIP';
+    const key = objectKey(this.options.prefix, this.options.deliveryStreamName, new Date()) + LANDING_EXTENSION[compression];
     // AppendDelimiterToRecord: a newline closes each Kinesis record, so a packed record's envelopes (joined by
     // newlines, none at the end) become lines of their own, as a single record's envelope does.
-    const body = Buffer.concat(batch.flatMap((r) => [r.data, NEWLINE]));
+    const ndjson = Buffer.concat(batch.flatMap((r) => [r.data, NEWLINE]));
+    const body = compression === 'GZIP' ? await gzipAsync(ndjson) : ndjson;
     const md5 = createHash('md5').update(body).digest('hex');
     writeJsonDurably(this.pendingFile, { key, checkpoints: positions, bytes: body.byteLength, md5 } satisfies Pending);
     for (let attempt = 0; ; attempt++) {
       try {
         await this.options.s3.send(
-          new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: body, ContentType: 'application/x-ndjson' }),
+          // No Content-Encoding on a .gz object, as Firehose writes it: readers get the gzip bytes as stored.
+          new PutObjectCommand({
+            Bucket: this.options.bucket,
+            Key: key,
+            Body: body,
+            ContentType: compression === 'GZIP' ? 'application/gzip' : 'application/x-ndjson',
+          }),
         );
         break;
       } catch (error) {
@@ -325,6 +341,7 @@ export class LocalFirehose {
     this.stats.deliveredRecords += batch.length;
     this.stats.deliveredEvents += events;
     this.stats.deliveredBytes += bytes;
+    this.stats.storedBytes += body.byteLength;
   }
 
   snapshot(): FirehoseStats {
@@ -338,6 +355,7 @@ export class LocalFirehose {
   }
 }
 
+const gzipAsync = promisify(gzip);
 const NEWLINE = Buffer.from('\n');
 const NEWLINE_BYTE = 0x0a;
 const RECORD_FIELD = Buffer.from(',"record":');

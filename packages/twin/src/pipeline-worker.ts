@@ -38,6 +38,7 @@ const firehose = new LocalFirehose({
   prefix: config.prefix,
   bufferSizeBytes: config.bufferSizeBytes,
   bufferIntervalMs: config.bufferIntervalMs,
+  compression: config.compression,
   stateDir: config.firehoseStateDir,
   log,
 });

@@ -1,7 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { formatZodError } from '@snowgate/config';
-import { duplicateKey, envelopeSchema, scanJson } from '@snowgate/core';
+import { duplicateKey, envelopeSchema, landingText, scanJson } from '@snowgate/core';
 
 export interface SnowpipeOptions {
   s3: S3Client;
@@ -150,7 +150,8 @@ export class LocalSnowpipe {
   private async read(key: string): Promise<string | undefined> {
     try {
       const object = await this.options.s3.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
-      return await object.Body!.transformToString('utf-8');
+      // gzip or not, read by content (the file format's COMPRESSION = AUTO).
+      return landingText(await object.Body!.transformToByteArray());
     } catch (e) {
       if ((e as Error).name !== 'NoSuchKey') throw e;
       return undefined;

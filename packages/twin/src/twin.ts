@@ -183,6 +183,7 @@ async function startDelivery(options: ResolvedTwinOptions, emulators: RunningEmu
       prefix: options.stage.firehose.prefix,
       bufferSizeBytes: options.stage.firehose.bufferSizeMiB * 1_048_576,
       bufferIntervalMs: options.stage.firehose.bufferIntervalSeconds * 1_000,
+      compression: options.stage.firehose.compression,
       firehoseStateDir: join(options.dataDir, 'firehose'),
       warehousePath: join(options.dataDir, 'warehouse.duckdb'),
       s3FailureRate: options.s3FailureRate,
