@@ -107,6 +107,8 @@ describe('the local Snowpipe on a stage that switched compression', () => {
       const zipped = `${line('z1')}\n${line('z2')}\n${line('z3')}\n`;
       await emulators.s3.send(new PutObjectCommand({ Bucket: 'mixed', Key: 'events/before-switch', Body: plain }));
       await emulators.s3.send(new PutObjectCommand({ Bucket: 'mixed', Key: 'events/after-switch.gz', Body: gzipSync(zipped) }));
+      // A corrupt gzip file fails whole, once, instead of being retried forever.
+      await emulators.s3.send(new PutObjectCommand({ Bucket: 'mixed', Key: 'events/cut.gz', Body: gzipSync(zipped).subarray(0, 30) }));
       await pipe.refresh();
       await pipe.idle();
       await pipe.refresh();
@@ -123,6 +125,7 @@ describe('the local Snowpipe on a stage that switched compression', () => {
       expect(history.rows.map((r) => [r.file_name, r.status, Number(r.row_count)])).toEqual([
         ['events/after-switch.gz', 'LOADED', 3],
         ['events/before-switch', 'LOADED', 2],
+        ['events/cut.gz', 'LOAD_FAILED', 0],
       ]);
       connection.closeSync();
       instance.closeSync();

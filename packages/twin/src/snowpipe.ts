@@ -110,10 +110,19 @@ export class LocalSnowpipe {
         this.stats.alreadyLoaded++;
         continue;
       }
-      const text = await this.read(key);
-      if (text === undefined) {
+      const bytes = await this.read(key);
+      if (bytes === undefined) {
         // A file announced but gone is a failed load, not something to retry forever.
         await this.skip(key, 0, { line: 0, message: 'file not found' });
+        continue;
+      }
+      let text: string;
+      try {
+        // gzip or not, read by content (the file format's COMPRESSION = AUTO).
+        text = landingText(bytes);
+      } catch (e) {
+        // A corrupt gzip file fails whole, like a bad line: retrying would not mend it.
+        await this.skip(key, 0, { line: 0, message: `cannot decompress: ${(e as Error).message}` });
         continue;
       }
       const { rows, error } = parseFile(text);
@@ -146,12 +155,11 @@ export class LocalSnowpipe {
     }
   }
 
-  /** The object's text, or undefined when it does not exist. */
-  private async read(key: string): Promise<string | undefined> {
+  /** The object's bytes, or undefined when it does not exist. */
+  private async read(key: string): Promise<Uint8Array | undefined> {
     try {
       const object = await this.options.s3.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
-      // gzip or not, read by content (the file format's COMPRESSION = AUTO).
-      return landingText(await object.Body!.transformToByteArray());
+      return await object.Body!.transformToByteArray();
     } catch (e) {
       if ((e as Error).name !== 'NoSuchKey') throw e;
       return undefined;
