@@ -75,9 +75,12 @@ export function loadPrivateKey(pem: string, passphrase?: string): KeyObject {
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: pem, format: 'pem', ...(passphrase ? { passphrase } : {}) });
-  } catch (error) {
-    const reason = /passphrase|decrypt|bad decrypt/i.test(String(error))
-      ? 'the key is encrypted: give its passphrase (or the passphrase is wrong)'
+  } catch {
+    // OpenSSL's own message (e.g. "bad decrypt") says little; the PEM's header says whether a passphrase was the problem.
+    const reason = /-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(pem)
+      ? passphrase
+        ? 'the passphrase does not open the key'
+        : 'the key is encrypted: give its passphrase'
       : 'not a PEM private key';
     throw new SnowflakeKeyError(`cannot read the Snowflake private key: ${reason}`);
   }

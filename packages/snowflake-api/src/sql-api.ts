@@ -162,7 +162,7 @@ export class SqlApiClient {
     }
     if (options.multiStatementCount !== undefined || options.queryTag !== undefined) {
       body.parameters = {
-        ...(options.multiStatementCount !== undefined ? { multi_statement_count: String(options.multiStatementCount) } : {}),
+        ...(options.multiStatementCount !== undefined ? { MULTI_STATEMENT_COUNT: String(options.multiStatementCount) } : {}),
         ...(options.queryTag !== undefined ? { query_tag: options.queryTag } : {}),
       };
     }

@@ -22,9 +22,10 @@ export interface SubmitStatementRequest {
   role?: string;
   /** Not allowed in a multi-statement request. */
   bindings?: Record<string, Binding>;
+  /** Session parameters; names are case-insensitive (the spec writes them in lower case, the docs' examples in upper). */
   parameters?: {
-    /** 0 = any number; default 1. A mismatch is a 422. */
-    multi_statement_count?: string;
+    /** 0 = any number; default 1. A mismatch is a 422. A string in the docs' example, an integer in sqlapi.yaml. */
+    MULTI_STATEMENT_COUNT?: string;
     query_tag?: string;
     timezone?: string;
   };
