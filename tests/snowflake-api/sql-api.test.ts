@@ -113,6 +113,24 @@ describe('auth', () => {
     expect(fake.executions).toHaveLength(1);
   });
 
+  it('a token that cannot be made is an error at once, not a network failure retried for a minute', async () => {
+    const broken = new Error('the key went missing');
+    const { fake, sqlApi, clock } = await setup(
+      {},
+      {
+        auth: {
+          token: () => {
+            throw broken;
+          },
+          invalidate: () => {},
+        },
+      },
+    );
+    await expect(sqlApi.execute('SELECT 1 AS ONE')).rejects.toBe(broken);
+    expect(clock.sleeps).toEqual([]);
+    expect(fake.requests).toEqual([]);
+  });
+
   it('a token renewed on the clock before it expires: a later statement carries a new JWT that the fake accepts', async () => {
     const { fake, sqlApi, clock } = await setup();
     fake.handlers.push({ match: /^SELECT 2 AS TWO$/, result: { columns: ['TWO'], rows: [['2']] } });

@@ -187,6 +187,8 @@ export class SqlApiClient {
       if (answer.status === 200) return asResultSet(answer.body);
       if (answer.status !== 202) throw failure(answer);
       const status = answer.body as QueryStatus;
+      if (typeof status?.statementHandle !== 'string')
+        throw new SnowflakeApiError('a 202 without a statementHandle to poll', { status: 202 });
       const wait = Math.min(this.#maxPollMs, this.#pollMs * 2 ** Math.min(polls, 20));
       if (this.#now() + wait > deadline) {
         await this.#cancel(status);
@@ -233,10 +235,12 @@ export class SqlApiClient {
     for (let attempt = 1; ; attempt++) {
       let answer: Answer | undefined;
       let cause: unknown;
+      // Outside the try: a token that cannot be made is not a network failure to retry.
+      const headers = this.#headers();
       try {
         const response = await this.#fetch(url, {
           method,
-          headers: this.#headers(),
+          headers,
           ...(body ? { body: JSON.stringify(body) } : {}),
           signal: AbortSignal.timeout(this.#requestTimeoutMs),
         });
