@@ -280,7 +280,7 @@ export class SqlApiClient {
     }
   }
 
-  /** Headers the SQL API requires (https://docs.snowflake.com/en/developer-guide/sql-api/submitting-requests#setting-the-headers). */
+  /** "Request headers for all operations" (https://docs.snowflake.com/en/developer-guide/sql-api/reference); the token type is optional there, sent anyway. */
   #headers(): Record<string, string> {
     return {
       Authorization: `Bearer ${this.#auth.token()}`,
