@@ -306,7 +306,7 @@ export async function startFakeSnowflake(options: FakeSnowflakeOptions): Promise
         status: 422,
         body: { code: '000709', sqlState: '02000', message: `partition ${partition} does not exist`, statementHandle: stored.handle },
       };
-    // A later partition carries its rows only: the metadata came with the first.
+    // A later partition: its rows only, all the client may rely on (the metadata came with partition 0).
     if (partition > 0) return { status: 200, body: { data: chunks[partition] } };
     return {
       status: 200,
