@@ -2,11 +2,13 @@ import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection, typ
 import { Dialect, transpile } from '@polyglot-sql/sdk';
 
 /**
- * What makes two rows the same event (docs/HTTP-CONTRACT.md): the same caller (`auth`, `producer`),
- * and the same `id`, a string and a number never being the same id. Snowflake's RAW_EVENTS_UNIQUE
- * (snowflake/migrations/V1.5.0__producer_and_unique.sql) partitions by the same.
+ * What makes two rows the same event (docs/HTTP-CONTRACT.md), as one text: the same caller (`auth`,
+ * `producer`), and the same `id`, a string and a number never being the same id. Snowflake's
+ * RAW_EVENTS_UNIQUE (snowflake/migrations/V1.5.0__callers_and_unique_events.sql) partitions by the same
+ * four values. `raw_events_unique` keeps it in a column, so that folding a load in joins on plain text
+ * instead of reading the JSON of every row kept.
  */
-export const SAME_EVENT = `auth, producer, is_varchar(record->'$.id'), record->>'$.id'`;
+export const EVENT_KEY = `json_array(auth, producer, is_varchar(record->'$.id'), record->>'$.id')::VARCHAR`;
 /** Of the rows of one event, the one kept: the latest received (then loaded, then the latest line). */
 export const NEWEST_FIRST = 'received_at DESC, loaded_at DESC, source_file DESC, file_row_number DESC';
 
@@ -14,9 +16,10 @@ export const NEWEST_FIRST = 'received_at DESC, loaded_at DESC, source_file DESC,
  * The local warehouse: DuckDB standing in for Snowflake. `raw_events` has the
  * columns of Snowflake's RAW_EVENTS; `copy_history` is both Snowpipe's load
  * history (a path is loaded once) and its copy history (status, first error).
- * `raw_events_unique` holds one row per event, as Snowflake's dynamic table does:
- * filled from `raw_events` when it is first made, then kept by the local Snowpipe
- * in each load's transaction (`mergeUnique`), so that no query sorts all of history.
+ * `raw_events_unique` holds one row per event (and its `event_key`), as Snowflake's
+ * dynamic table does: filled from `raw_events` when it is first made, then kept by the
+ * local Snowpipe in each load's transaction (`mergeUnique`), so that no query sorts all
+ * of history.
  */
 export const WAREHOUSE_DDL = [
   // Snowflake's IS_VARCHAR on a VARIANT, so that the dedup key and the queries that use it read the same here.
@@ -42,8 +45,10 @@ export const WAREHOUSE_DDL = [
      last_load_time TIMESTAMPTZ NOT NULL
    )`,
   `CREATE TABLE IF NOT EXISTS raw_events_unique AS
-     SELECT * FROM raw_events QUALIFY row_number() OVER (PARTITION BY ${SAME_EVENT} ORDER BY ${NEWEST_FIRST}) = 1`,
-  `CREATE OR REPLACE VIEW raw_events_latest AS SELECT * FROM raw_events_unique`,
+     SELECT *, ${EVENT_KEY} AS event_key FROM raw_events
+     QUALIFY row_number() OVER (PARTITION BY ${EVENT_KEY} ORDER BY ${NEWEST_FIRST}) = 1`,
+  `CREATE OR REPLACE VIEW raw_events_latest AS
+     SELECT record, received_at, request_id, source_file, file_row_number, loaded_at, auth, producer FROM raw_events_unique`,
   `CREATE OR REPLACE VIEW ingest_latency AS
      SELECT source_file, request_id, received_at, loaded_at, epoch_ms(loaded_at) - epoch_ms(received_at) AS latency_ms FROM raw_events`,
   // As snowflake/migrations/R__views.sql defines them on Snowflake's COPY_HISTORY (same names and columns).
@@ -55,28 +60,26 @@ export const WAREHOUSE_DDL = [
      FROM copy_history_recent WHERE status IN ('LOAD_FAILED', 'PARTIALLY_LOADED')`,
 ];
 
-/** Two rows (`u` and `a`) of the same event, for joins: SAME_EVENT, NULLs equal as PARTITION BY has them. */
-const SAME_EVENT_JOIN = `u.auth IS NOT DISTINCT FROM a.auth AND u.producer IS NOT DISTINCT FROM a.producer
-  AND is_varchar(u.record->'$.id') = is_varchar(a.record->'$.id')
-  AND (u.record->>'$.id') = (a.record->>'$.id')`;
-
 /**
- * Folds the rows of a load (the table `arrived`, columns of `raw_events`) into `raw_events_unique`: per event,
- * the newest of the arrived rows replaces the kept one when it sorts after it (NEWEST_FIRST), and a new event
- * is added. Touches only the events that arrived; run it in the load's transaction.
+ * Folds the rows of a load (`arrived`: a table or subquery with the columns of `raw_events`) into
+ * `raw_events_unique`: per event, the newest arrived row replaces the kept one when it sorts after it
+ * (NEWEST_FIRST), and a new event is added. Touches only the events that arrived; run it in the load's
+ * transaction.
  */
 export async function mergeUnique(connection: DuckDBConnection, arrived: string): Promise<void> {
   await connection.run(
     `CREATE OR REPLACE TEMP TABLE arrived_newest AS
-       SELECT * FROM ${arrived} QUALIFY row_number() OVER (PARTITION BY ${SAME_EVENT} ORDER BY ${NEWEST_FIRST}) = 1`,
+       SELECT *, ${EVENT_KEY} AS event_key FROM ${arrived}
+       QUALIFY row_number() OVER (PARTITION BY ${EVENT_KEY} ORDER BY ${NEWEST_FIRST}) = 1`,
   );
   await connection.run(
     `DELETE FROM raw_events_unique AS u USING arrived_newest AS a
-       WHERE ${SAME_EVENT_JOIN}
+       WHERE u.event_key = a.event_key
          AND (a.received_at, a.loaded_at, a.source_file, a.file_row_number) > (u.received_at, u.loaded_at, u.source_file, u.file_row_number)`,
   );
   await connection.run(
-    `INSERT INTO raw_events_unique BY NAME SELECT a.* FROM arrived_newest AS a ANTI JOIN raw_events_unique AS u ON ${SAME_EVENT_JOIN}`,
+    `INSERT INTO raw_events_unique BY NAME
+       SELECT a.* FROM arrived_newest AS a ANTI JOIN raw_events_unique AS u ON u.event_key = a.event_key`,
   );
 }
 
