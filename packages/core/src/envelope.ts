@@ -15,8 +15,11 @@ export type AuthKind = (typeof AUTH_KINDS)[number];
 export const envelopeSchema = z.object({
   received_at: z.iso.datetime(),
   request_id: z.string().check(z.minLength(1)),
-  /** How the caller was authenticated; absent when the stage checks nobody (auth mode `none`). */
-  auth: z.optional(z.enum(AUTH_KINDS)),
+  /**
+   * How the caller was authenticated (one of AUTH_KINDS as the API writes it); absent when the stage checks
+   * nobody (auth mode `none`). Any text when read, as Snowflake's COPY reads it (`$1:auth::VARCHAR`).
+   */
+  auth: z.optional(z.string()),
   /** Who sent it, in `auth`'s terms: the API key's producer, the IAM ARN, or the JWT's `sub`. */
   producer: z.optional(z.string()),
   record: z.looseObject({ id: z.union([z.string(), z.number()]) }),
