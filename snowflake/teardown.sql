@@ -16,6 +16,8 @@ DROP VIEW IF EXISTS {{ database }}.{{ schema }}.INGEST_LATENCY;
 
 DROP VIEW IF EXISTS {{ database }}.{{ schema }}.RAW_EVENTS_LATEST;
 
+DROP DYNAMIC TABLE IF EXISTS {{ database }}.{{ schema }}.RAW_EVENTS_UNIQUE;
+
 DROP STAGE IF EXISTS {{ database }}.{{ schema }}.{{ stage }};
 
 DROP FILE FORMAT IF EXISTS {{ database }}.{{ schema }}.{{ file_format }};

@@ -7,16 +7,14 @@ USE ROLE {{ admin_role }};
 USE SCHEMA {{ database }}.{{ schema }};
 
 -- At-least-once delivery means an event can arrive twice (a producer's retry after a 503):
--- one row per id, the most recently received.
+-- one row per event, the latest received, as the dynamic table RAW_EVENTS_UNIQUE keeps it
+-- (V1.5.0__callers_and_unique_events.sql: what counts as the same event, and its target lag).
+-- Reading it sorts nothing; rows loaded in the last few minutes may not be in it yet.
 CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.RAW_EVENTS_LATEST COPY GRANTS
-  COMMENT = 'Snowgate: one row per record id, the latest received'
+  COMMENT = 'Snowgate: one row per event (caller and id), the latest received; up to 15 minutes behind RAW_EVENTS'
   AS
-  SELECT *
-  FROM {{ database }}.{{ schema }}.{{ table }}
-  QUALIFY ROW_NUMBER() OVER (
-    PARTITION BY record:id::VARCHAR
-    ORDER BY received_at DESC, loaded_at DESC, source_file DESC, file_row_number DESC
-  ) = 1;
+  SELECT record, received_at, request_id, source_file, file_row_number, loaded_at, auth, producer
+  FROM {{ database }}.{{ schema }}.RAW_EVENTS_UNIQUE;
 
 -- From the API's acknowledgement to queryable, per row.
 CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.INGEST_LATENCY COPY GRANTS

@@ -71,7 +71,7 @@ describe('API keys on the twin: the production authorizer in front of the handle
       expect(q.producer).toBe('acme-web');
       expect(quarantined).not.toContain(key.slice(16));
       const landed = (await read(running.twin.endpoints.buckets.landing, 'events/')).join('\n');
-      expect(landed).toMatch(/"producer":"acme-web","record":\{"id":"k-1"\}/);
+      expect(landed).toMatch(/"auth":"apiKey","producer":"acme-web","record":\{"id":"k-1"\}/);
       expect(landed).not.toContain(key.slice(16));
     } finally {
       s3.destroy();

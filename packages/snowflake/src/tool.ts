@@ -2,7 +2,15 @@ import { formatZodError, parseStageConfig, type StageConfig } from '@snowgate/co
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { renderMigrations, renderTeardown, snowflakeVariablesSchema, stripComments, type Script, type SnowflakeVariables } from './sql';
+import {
+  renderMigrations,
+  renderTeardown,
+  snowflakeVariablesSchema,
+  splitStatements,
+  stripComments,
+  type Script,
+  type SnowflakeVariables,
+} from './sql';
 
 /** What the tool needs from a Snowflake session: run one statement, get its rows. */
 export interface SqlSession {
@@ -108,6 +116,24 @@ const propertyOf = (rows: Record<string, unknown>[], name: string) => {
 const normalize = (sql: string) => stripComments(sql).replace(/\s+/g, ' ').replace(/;$/, '').trim();
 
 /**
+ * The COPY of each pipe the migrations create, normalized, in order: `CREATE [OR REPLACE] PIPE` statements,
+ * and those inside a Snowflake Scripting block (`EXECUTE IMMEDIATE $$ … $$`).
+ */
+export function pipeCopies(scripts: Script[]): string[] {
+  const statements = scripts.flatMap((s) => s.statements).flatMap((st) => [st, ...blockStatements(st)]);
+  return statements
+    .map(stripComments)
+    .filter((st) => /^CREATE (OR REPLACE )?PIPE\b/i.test(st))
+    .map((st) => normalize(st.slice(st.search(/\bAS\s+COPY\b/i) + 2)));
+}
+
+/** The statements of a Snowflake Scripting block's body, or none for another statement. */
+function blockStatements(statement: string): string[] {
+  const body = /^EXECUTE IMMEDIATE \$\$([\s\S]*)\$\$$/i.exec(stripComments(statement))?.[1];
+  return body === undefined ? [] : splitStatements(body);
+}
+
+/**
  * A stage's URL and a pipe's COPY cannot be changed in place: Snowflake wants both recreated,
  * and recreating a pipe drops its load history. The migrations say IF NOT EXISTS, so a changed
  * prefix or COPY would be silently ignored (and the integration, altered to the new prefix,
@@ -128,10 +154,10 @@ async function refuseDrift(session: SqlSession, v: SnowflakeVariables, scripts: 
   if (typeof stage === 'string' && stage !== v.stage_url)
     problems.push(`stage ${v.stage} reads ${stage}, the stack's landing prefix is now ${v.stage_url}`);
   const pipe = column((await existing(`SHOW PIPES LIKE '${v.pipe}' IN SCHEMA ${v.database}.${v.schema}`))[0], 'definition');
-  const created = scripts.flatMap((s) => s.statements).find((st) => /^CREATE PIPE\b/i.test(stripComments(st)));
-  const copy = created ? normalize(created.slice(created.search(/\bAS\s+COPY\b/i) + 2)) : undefined;
-  if (typeof pipe === 'string' && copy && normalize(pipe) !== copy)
-    problems.push(`pipe ${v.pipe} runs a different COPY than snowflake/migrations/V1.4.0__pipe.sql`);
+  // Every COPY a migration gives the pipe: an earlier one is what a later migration recreates it from.
+  const copies = pipeCopies(scripts);
+  if (typeof pipe === 'string' && copies.length > 0 && !copies.includes(normalize(pipe)))
+    problems.push(`pipe ${v.pipe} runs a COPY that no migration in snowflake/migrations gives it`);
   if (problems.length) {
     throw new Error(
       `${problems.join('; ')}. Neither can change in place: recreate them as snowflake/README.md ("Changing the prefix or the COPY") describes, then apply again. Nothing was run.`,
