@@ -128,3 +128,30 @@ export interface BackfillReport extends Omit<BackfillPlan, 'chunks'> {
   /** Files the load skipped (a bad line: ON_ERROR = SKIP_FILE), with the first error. */
   skipped: { file: string; error: string }[];
 }
+
+/**
+ * The outcome in a few lines, for people (`--json` prints the report itself).
+ *
+ * @example
+ * formatBackfillReport(report) // → 'snowflake, 2026-11-01 to 2026-11-05: 120 files listed, 118 already loaded, …'
+ */
+export function formatBackfillReport(r: BackfillReport): string {
+  const lines = [
+    `${r.target}, ${r.from} to ${r.to}: ${r.listed} files listed, ${r.alreadyLoaded} already loaded, ${r.toLoad.length} to load in ${r.chunks} COPY chunk(s)`,
+    r.dryRun
+      ? 'dry run: nothing loaded'
+      : `loaded ${r.loadedFiles} files (${r.loadedRows} rows); ${r.skipped.length} skipped for a bad line (ON_ERROR = SKIP_FILE)`,
+    ...r.skipped.map((s) => `  skipped ${s.file}: ${s.error}`),
+  ];
+  if (r.failedBefore.length)
+    lines.push(
+      `${r.failedBefore.length} failed before and are not tried again (fix and replay them; see docs/TROUBLESHOOTING.md):`,
+      ...r.failedBefore.map((f) => `  ${f}`),
+    );
+  if (r.recent.length)
+    lines.push(
+      `${r.recent.length} newer than ${PIPE_REFRESH_DAYS} days (or of unknown age, or loading now) are left to ALTER PIPE … REFRESH:`,
+      ...r.recent.map((f) => `  ${f}`),
+    );
+  return lines.join('\n');
+}
