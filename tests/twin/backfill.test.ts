@@ -84,6 +84,11 @@ describe('pnpm snowflake:backfill on the twin', () => {
       { source_file: 'events/2026/11/20/11/loaded-by-pipe', n: 1, lines: 1 },
       { source_file: 'events/2026/11/21/09/history-expired', n: 1, lines: 1 },
     ]);
+    // What a local user sees of it (pnpm query "select * from load_freshness"), as on Snowflake: two loads in the
+    // history (one of the three was deleted above), one skipped file.
+    const freshness = (await query(connection, 'SELECT * FROM load_freshness')).rows[0]!;
+    expect(freshness).toMatchObject({ minutes_since_load: 0, files_loaded_last_hour: 2, files_failed_last_hour: 1 });
+    expect(freshness.newest_loaded_at).toEqual(expect.any(String));
     connection.closeSync();
     instance.closeSync();
   });
