@@ -145,7 +145,7 @@ export function formatBackfillReport(r: BackfillReport): string {
   ];
   if (r.failedBefore.length)
     lines.push(
-      `${r.failedBefore.length} failed before and are not tried again (fix and replay them; see docs/TROUBLESHOOTING.md):`,
+      `${r.failedBefore.length} failed before (a bad line) and are not tried again; see docs/TROUBLESHOOTING.md, When loads stop:`,
       ...r.failedBefore.map((f) => `  ${f}`),
     );
   if (r.recent.length)
