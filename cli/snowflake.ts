@@ -73,6 +73,7 @@ if (positionals[0] === 'backfill') {
     console.error(`snowflake: ${(error as Error).message}`);
     process.exitCode = 1;
   }
+  // The rest of this file is apply and remove.
   process.exit();
 }
 
