@@ -1,7 +1,7 @@
 -- Views for operators and analysts. Repeatable: re-created on every apply, keeping
 -- their grants (COPY GRANTS) so that readers never lose access in between.
--- The local twin's DuckDB has RAW_EVENTS_LATEST, INGEST_LATENCY, COPY_HISTORY_RECENT and
--- LOAD_FAILURES too, with the same columns, so a query can be tried locally first.
+-- The local twin's DuckDB has RAW_EVENTS_LATEST, INGEST_LATENCY, COPY_HISTORY_RECENT,
+-- LOAD_FAILURES and LOAD_FRESHNESS too, with the same columns, so a query can be tried locally first.
 USE ROLE {{ admin_role }};
 
 USE SCHEMA {{ database }}.{{ schema }};
@@ -56,6 +56,23 @@ CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.LOAD_FAILURES COPY GRANTS
   FROM {{ database }}.{{ schema }}.COPY_HISTORY_RECENT
   WHERE status IN ('LOAD_FAILED', 'PARTIALLY_LOADED');
 
+-- Is Snowpipe keeping up? The newest loaded row, and the files loaded and skipped in the last
+-- hour. The freshness alert (V1.6.0__freshness_alert.sql) reads it beside PIPE_STATUS.
+CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.LOAD_FRESHNESS COPY GRANTS
+  COMMENT = 'Snowgate: the newest loaded row, and the files loaded and skipped in the last hour'
+  AS
+  SELECT
+    (SELECT MAX(loaded_at) FROM {{ database }}.{{ schema }}.{{ table }}) AS newest_loaded_at,
+    DATEDIFF('minute', (SELECT MAX(loaded_at) FROM {{ database }}.{{ schema }}.{{ table }}), CURRENT_TIMESTAMP()) AS minutes_since_load,
+    (
+      SELECT COUNT(*) FROM {{ database }}.{{ schema }}.COPY_HISTORY_RECENT
+      WHERE status = 'LOADED' AND last_load_time >= DATEADD('hour', -1, CURRENT_TIMESTAMP())
+    ) AS files_loaded_last_hour,
+    (
+      SELECT COUNT(*) FROM {{ database }}.{{ schema }}.COPY_HISTORY_RECENT
+      WHERE status IN ('LOAD_FAILED', 'PARTIALLY_LOADED') AND last_load_time >= DATEADD('hour', -1, CURRENT_TIMESTAMP())
+    ) AS files_failed_last_hour;
+
 -- Is the pipe running, and how far behind is it?
 CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.PIPE_STATUS COPY GRANTS
   COMMENT = 'Snowgate: SYSTEM$PIPE_STATUS of the pipe, as columns'
@@ -79,5 +96,7 @@ GRANT SELECT ON VIEW {{ database }}.{{ schema }}.INGEST_LATENCY TO ROLE {{ reade
 GRANT SELECT ON VIEW {{ database }}.{{ schema }}.COPY_HISTORY_RECENT TO ROLE {{ reader_role }};
 
 GRANT SELECT ON VIEW {{ database }}.{{ schema }}.LOAD_FAILURES TO ROLE {{ reader_role }};
+
+GRANT SELECT ON VIEW {{ database }}.{{ schema }}.LOAD_FRESHNESS TO ROLE {{ reader_role }};
 
 GRANT SELECT ON VIEW {{ database }}.{{ schema }}.PIPE_STATUS TO ROLE {{ reader_role }};

@@ -35,6 +35,11 @@ const variables: SnowflakeVariables = {
   stage: 'LANDING',
   table: 'RAW_EVENTS',
   pipe: 'RAW_EVENTS_PIPE',
+  alert: 'LOAD_FRESHNESS_ALERT',
+  alert_integration: 'SNOWGATE_DEV_ALERTS',
+  alert_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Alarms-AlarmTopic1A2B',
+  alert_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-Alarms-SnowflakeAlertRole1',
+  freshness_minutes: '60',
   aws_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-Snowflake-SnowflakeRole1A2B3C',
   external_id: 'snowgate-dev',
   stage_url: 's3://dev-snowgate-storage-landing-1a2b3c/events/',
@@ -66,7 +71,8 @@ const parseOne = (sql: string): unknown => {
  * Snowflake's documented parameters for the statements polyglot passes through
  * (https://docs.snowflake.com/en/sql-reference/sql/create-warehouse, create-role,
  * create-storage-integration, alter-storage-integration, create-file-format (JSON),
- * create-stage (external), create-pipe).
+ * create-stage (external), create-pipe, create-notification-integration-queue-outbound-aws,
+ * alter-notification-integration-queue-outbound-aws, create-alert, alter-alert).
  */
 const OPAQUE_STATEMENTS: { pattern: RegExp; options: string[] }[] = [
   {
@@ -133,12 +139,21 @@ const OPAQUE_STATEMENTS: { pattern: RegExp; options: string[] }[] = [
     pattern: /^CREATE PIPE IF NOT EXISTS [\w.]+\s/,
     options: ['AUTO_INGEST', 'ERROR_INTEGRATION', 'AWS_SNS_TOPIC', 'INTEGRATION', 'COMMENT'],
   },
+  {
+    pattern: /^(CREATE NOTIFICATION INTEGRATION IF NOT EXISTS \w+\s|ALTER NOTIFICATION INTEGRATION \w+ SET\s)/,
+    options: ['ENABLED', 'TYPE', 'DIRECTION', 'NOTIFICATION_PROVIDER', 'AWS_SNS_TOPIC_ARN', 'AWS_SNS_ROLE_ARN', 'COMMENT'],
+  },
+  {
+    pattern: /^CREATE OR REPLACE ALERT [\w.]+\s[\s\S]*\sIF \(EXISTS \([\s\S]+\)\)\s+THEN\s/,
+    options: ['SCHEDULE', 'WAREHOUSE', 'COMMENT', 'SUSPEND_ALERT_AFTER_NUM_FAILURES'],
+  },
+  { pattern: /^ALTER ALERT [\w.]+ RESUME$/, options: [] },
   { pattern: /^GRANT ROLE \w+ TO ROLE \w+$/, options: [] },
   { pattern: /^DROP (PIPE|STAGE|FILE FORMAT) IF EXISTS [\w.]+$/, options: [] },
   { pattern: /^DROP INTEGRATION IF EXISTS \w+$/, options: [] },
 ];
-/** polyglot 0.12.1 does not parse DROP ROLE or DROP DYNAMIC TABLE at all ("Expected TABLE, VIEW, … after DROP"). */
-const UNPARSED = /^DROP (ROLE IF EXISTS \w+|DYNAMIC TABLE IF EXISTS [\w.]+)$/;
+/** polyglot 0.12.1 does not parse DROP ROLE, DROP ALERT or DROP DYNAMIC TABLE at all ("Expected TABLE, VIEW, … after DROP"). */
+const UNPARSED = /^DROP (ROLE IF EXISTS \w+|ALERT IF EXISTS [\w.]+|DYNAMIC TABLE IF EXISTS [\w.]+)$/;
 /**
  * A Snowflake Scripting block, which polyglot passes through whole: its SQL statements are checked
  * one by one ('a Snowflake Scripting block recreates the pipe…' below).
@@ -176,6 +191,7 @@ describe('snowflake/ SQL', () => {
       'V1.3.0__raw_events.sql',
       'V1.4.0__pipe.sql',
       'V1.5.0__callers_and_unique_events.sql',
+      'V1.6.0__freshness_alert.sql',
       'R__views.sql',
     ]);
   });
@@ -248,7 +264,7 @@ describe('snowflake/ SQL', () => {
       ).rows.map((r) => r.column_name);
       expect(local).toEqual(columns);
       // The views that make sense locally exist there too, with the same columns.
-      for (const view of ['RAW_EVENTS_LATEST', 'INGEST_LATENCY', 'COPY_HISTORY_RECENT', 'LOAD_FAILURES']) {
+      for (const view of ['RAW_EVENTS_LATEST', 'INGEST_LATENCY', 'COPY_HISTORY_RECENT', 'LOAD_FAILURES', 'LOAD_FRESHNESS']) {
         const snowflake = listAt(
           parseOne(find('R__views.sql', `CREATE OR REPLACE VIEW SNOWGATE.DEV.${view}`)),
           'create_view',
@@ -395,6 +411,46 @@ describe('snowflake/ SQL', () => {
     expect(view).not.toMatch(/ROW_NUMBER|QUALIFY/); // nothing sorted when it is read
   });
 
+  it("alerts the stage's alarm topic when files wait and nothing loads, or a file is skipped: a condition and an action that parse", () => {
+    const statements = statementsOf('V1.6.0__freshness_alert.sql');
+    const integration = statements.find((s) => s.startsWith('CREATE NOTIFICATION INTEGRATION'))!;
+    for (const option of ['TYPE = QUEUE', 'DIRECTION = OUTBOUND', 'NOTIFICATION_PROVIDER = AWS_SNS', 'ENABLED = TRUE'])
+      expect(integration).toContain(option);
+    for (const statement of [integration, statements.find((s) => s.startsWith('ALTER NOTIFICATION INTEGRATION'))!]) {
+      expect(statement).toContain(`AWS_SNS_TOPIC_ARN = '${variables.alert_topic_arn}'`);
+      expect(statement).toContain(`AWS_SNS_ROLE_ARN = '${variables.alert_role_arn}'`);
+    }
+    // Replaced, the integration would get a new external ID, which the alert role does not trust.
+    expect(
+      allScripts()
+        .flatMap((s) => s.statements)
+        .some((s) => /CREATE OR REPLACE NOTIFICATION INTEGRATION/i.test(s)),
+    ).toBe(false);
+
+    const alert = statements.find((s) => s.startsWith('CREATE OR REPLACE ALERT'))!;
+    expect(alert).toMatch(/^CREATE OR REPLACE ALERT SNOWGATE\.DEV\.LOAD_FRESHNESS_ALERT\s/);
+    expect(topLevelOptions(alert)).toEqual(['SCHEDULE', 'COMMENT']); // no WAREHOUSE: serverless
+    expect(alert).toContain("SCHEDULE = '15 MINUTE'");
+    // polyglot passes CREATE ALERT through whole: parse its condition and its action on their own.
+    const condition = /\sIF \(EXISTS \(([\s\S]+)\)\)\s+THEN\s/.exec(alert)![1]!;
+    const union = at(parseOne(condition), 'union');
+    expect(union).toBeDefined();
+    expect(condition).toContain('FROM SNOWGATE.DEV.LOAD_FRESHNESS AS f');
+    expect(condition).toContain('CROSS JOIN SNOWGATE.DEV.PIPE_STATUS AS p');
+    expect(condition).toContain("DATEADD('minute', -60, CURRENT_TIMESTAMP())");
+    expect(condition).toMatch(
+      /FROM SNOWGATE\.DEV\.LOAD_FAILURES\s+WHERE last_load_time > COALESCE\(SNOWFLAKE\.ALERT\.LAST_SUCCESSFUL_SCHEDULED_TIME\(\)/,
+    );
+    const action = alert.slice(alert.search(/\sTHEN\s/) + 6).trim();
+    expect(kindOf(parseOne(action))).toBe('command');
+    expect(action).toMatch(
+      /^CALL SYSTEM\$SEND_SNOWFLAKE_NOTIFICATION\(\s*SNOWFLAKE\.NOTIFICATION\.APPLICATION_JSON\('(\{[^']+\})'\),\s*SNOWFLAKE\.NOTIFICATION\.INTEGRATION\('SNOWGATE_DEV_ALERTS'\)\s*\)$/,
+    );
+    const message = JSON.parse(/APPLICATION_JSON\('(\{[^']+\})'\)/.exec(action)![1]!);
+    expect(message).toMatchObject({ AlarmName: 'snowgate-DEV-SnowflakeLoads', NewStateValue: 'ALARM' });
+    expect(statements.at(-1)).toBe('ALTER ALERT SNOWGATE.DEV.LOAD_FRESHNESS_ALERT RESUME'); // created suspended
+  });
+
   it('grants the loader only what Snowpipe needs, and the reader only reads', () => {
     const grants = allScripts()
       .flatMap((s) => s.statements.map(stripComments))
@@ -430,6 +486,8 @@ describe('snowflake/ SQL', () => {
     const teardown = renderTeardown(variables).statements.map(stripComments);
     expect(teardown.filter((s) => s.startsWith('DROP'))).toEqual([
       'DROP PIPE IF EXISTS SNOWGATE.DEV.RAW_EVENTS_PIPE',
+      'DROP ALERT IF EXISTS SNOWGATE.DEV.LOAD_FRESHNESS_ALERT',
+      'DROP VIEW IF EXISTS SNOWGATE.DEV.LOAD_FRESHNESS',
       ...['PIPE_STATUS', 'LOAD_FAILURES', 'COPY_HISTORY_RECENT', 'INGEST_LATENCY', 'RAW_EVENTS_LATEST'].map(
         (v) => `DROP VIEW IF EXISTS SNOWGATE.DEV.${v}`,
       ),
@@ -438,6 +496,7 @@ describe('snowflake/ SQL', () => {
       'DROP FILE FORMAT IF EXISTS SNOWGATE.DEV.NDJSON_ENVELOPE',
       'DROP TABLE IF EXISTS SNOWGATE.DEV.RAW_EVENTS',
       'DROP INTEGRATION IF EXISTS SNOWGATE_DEV_S3',
+      'DROP INTEGRATION IF EXISTS SNOWGATE_DEV_ALERTS',
       'DROP ROLE IF EXISTS SNOWGATE_DEV_READER',
       'DROP ROLE IF EXISTS SNOWGATE_DEV_LOADER',
     ]);

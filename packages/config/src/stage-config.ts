@@ -114,6 +114,14 @@ export const stageConfigSchema = z
         .string()
         .regex(/^arn:aws:sqs:[a-z0-9-]+:\d{12}:.+$/)
         .optional(),
+      /**
+       * The freshness alert's notification integration's external ID (`DESC NOTIFICATION INTEGRATION` →
+       * `SF_AWS_EXTERNAL_ID`, written by `pnpm snowflake:apply`); until known, Snowflake cannot publish to the alarm topic.
+       */
+      alertExternalId: z
+        .string()
+        .regex(/^[\w+=,.@:/-]{2,1224}$/)
+        .optional(),
       /** Where `pnpm snowflake:apply` creates the Snowflake objects; see snowflake/README.md. */
       objects: z
         .strictObject({
@@ -134,6 +142,8 @@ export const stageConfigSchema = z
         /** Alarm when more than this share of the records in 5 minutes is rejected (quarantined), once there are `rejectionMinRecords` of them. */
         rejectionRate: z.number().gt(0).lt(1).default(0.05),
         rejectionMinRecords: z.number().int().positive().default(100),
+        /** Snowflake's freshness alert fires when files wait but nothing loaded for this long (snowflake/migrations/V1.6.0__freshness_alert.sql). */
+        loadFreshnessMinutes: z.number().int().min(15).max(10_080).default(60),
         /** An e-mail address subscribed to the alarms' SNS topic; no topic without it. */
         email: z.email().optional(),
       })

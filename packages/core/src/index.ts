@@ -1,4 +1,5 @@
 export * from './api-keys';
+export * from './backfill';
 export * from './batching';
 export * from './contracts';
 export * from './envelope';

@@ -18,17 +18,22 @@ export interface SqlSession {
   close(): Promise<void>;
 }
 
-/** The outputs of the deployed stack that the SQL takes (written by `sst deploy` to `.sst/outputs.json`). */
+/**
+ * The outputs of the deployed stacks that the SQL takes (written by `sst deploy` to `.sst/outputs.json`):
+ * the Snowflake stack's, and the Alarms stack's topic and the role Snowflake publishes to it with.
+ */
 export const stackOutputsSchema = z.object({
   SnowflakeRoleArn: z.string(),
   SnowflakeExternalId: z.string(),
   SnowflakeStageUrl: z.string(),
+  AlarmTopic: z.string(),
+  SnowflakeAlertRoleArn: z.string(),
 });
 export type StackOutputs = z.infer<typeof stackOutputsSchema>;
 
 /**
- * The Snowflake stack's outputs for a stage, from SST's outputs file
- * (`{ "<stage>-<app>-Snowflake": { "SnowflakeRoleArn": … } }`).
+ * The Snowflake and Alarms stacks' outputs for a stage, from SST's outputs file
+ * (`{ "<stage>-<app>-Snowflake": { "SnowflakeRoleArn": … }, "<stage>-<app>-Alarms": { "AlarmTopic": … } }`).
  */
 export function readStackOutputs(stage: string, file: string, app = 'snowgate'): StackOutputs {
   if (!existsSync(file))
@@ -36,9 +41,12 @@ export function readStackOutputs(stage: string, file: string, app = 'snowgate'):
   const all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>;
   const key = `${stage}-${app}-Snowflake`;
   if (!(key in all)) throw new Error(`${file} has no outputs for stage "${stage}" (looked for "${key}"): deploy that stage first`);
-  const parsed = stackOutputsSchema.safeParse(all[key]);
+  const alarms = `${stage}-${app}-Alarms`;
+  const parsed = stackOutputsSchema.safeParse({ ...all[alarms], ...all[key] });
   if (!parsed.success)
-    throw new Error(`${file} → ${key} lacks ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}: redeploy the stage`);
+    throw new Error(
+      `${file} → ${key} and ${alarms} lack ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}: redeploy the stage`,
+    );
   return parsed.data;
 }
 
@@ -69,6 +77,11 @@ export function snowflakeVariables(stage: string, config: StageConfig, outputs: 
     stage: 'LANDING',
     table: 'RAW_EVENTS',
     pipe: 'RAW_EVENTS_PIPE',
+    alert: 'LOAD_FRESHNESS_ALERT',
+    alert_integration: `SNOWGATE_${STAGE}_ALERTS`,
+    alert_topic_arn: outputs.AlarmTopic,
+    alert_role_arn: outputs.SnowflakeAlertRoleArn,
+    freshness_minutes: String(config.alarms.loadFreshnessMinutes),
     aws_role_arn: outputs.SnowflakeRoleArn,
     external_id: outputs.SnowflakeExternalId,
     stage_url: outputs.SnowflakeStageUrl,
@@ -170,7 +183,9 @@ async function refuseDrift(session: SqlSession, v: SnowflakeVariables, scripts: 
  * the pipe's queue) and writes it to `config/<stage>.snowflake.json`, where the next
  * `sst deploy` picks it up. Returns what it wrote (nothing on a dry run).
  */
-export async function applySnowflake(options: ToolOptions): Promise<{ iamUserArn: string; notificationChannelArn: string } | undefined> {
+export async function applySnowflake(
+  options: ToolOptions,
+): Promise<{ iamUserArn: string; notificationChannelArn: string; alertExternalId: string } | undefined> {
   const { variables: v, print } = options;
   const scripts = renderMigrations(v);
   if (options.dryRun) {
@@ -192,12 +207,23 @@ export async function applySnowflake(options: ToolOptions): Promise<{ iamUserArn
       .find((c) => typeof c === 'string' && c.startsWith('arn:'));
     if (typeof notificationChannelArn !== 'string')
       throw new Error(`SHOW PIPES shows no notification_channel for ${v.pipe}: is AUTO_INGEST on?`);
-    const written = { iamUserArn, notificationChannelArn };
+    // The freshness alert's integration has an external ID of Snowflake's choosing: the alert role trusts it next deploy.
+    const alerts = await session.execute(`DESC NOTIFICATION INTEGRATION ${v.alert_integration}`);
+    const alertExternalId = propertyOf(alerts, 'SF_AWS_EXTERNAL_ID');
+    const alertUser = propertyOf(alerts, 'SF_AWS_IAM_USER_ARN');
+    if (!alertExternalId) throw new Error(`DESC NOTIFICATION INTEGRATION ${v.alert_integration} shows no SF_AWS_EXTERNAL_ID`);
+    if (alertUser !== iamUserArn)
+      throw new Error(
+        `integration ${v.alert_integration} publishes as ${alertUser}, not the storage integration's ${iamUserArn}: the alert role trusts one user`,
+      );
+    const written = { iamUserArn, notificationChannelArn, alertExternalId };
     // The stack will read it back: refuse to write what it would refuse.
     parseStageConfig({ ...options.config, snowflake: { ...options.config.snowflake, ...written } }, `values read from Snowflake`);
     writeFileSync(join(options.configDir, `${options.stage}.snowflake.json`), `${JSON.stringify(written, null, 2)}\n`);
     print(`wrote config/${options.stage}.snowflake.json: ${JSON.stringify(written)}`);
-    print(`next: pnpm sst deploy --stage ${options.stage} (trusts Snowflake's IAM user and notifies the pipe's queue)`);
+    print(
+      `next: pnpm sst deploy --stage ${options.stage} (trusts Snowflake's IAM user, notifies the pipe's queue, lets the freshness alert publish)`,
+    );
     return written;
   } finally {
     await session.close();

@@ -37,12 +37,14 @@ export interface Twin {
   stop(): Promise<void>;
 }
 
-const NAMES = {
+/** The twin's stream and buckets, the same on every run (the data dir keeps their contents). */
+export const TWIN_NAMES = {
   stream: 'snowgate-local-events',
   deliveryStream: 'snowgate-local-to-landing',
   landing: 'snowgate-local-landing',
   errors: 'snowgate-local-errors',
 };
+const NAMES = TWIN_NAMES;
 
 type Log = (message: string, extra?: Record<string, unknown>) => void;
 

@@ -58,6 +58,14 @@ export const WAREHOUSE_DDL = [
   `CREATE OR REPLACE VIEW load_failures AS
      SELECT file_name, status, row_parsed, first_error_message, first_error_line_number, last_load_time
      FROM copy_history_recent WHERE status IN ('LOAD_FAILED', 'PARTIALLY_LOADED')`,
+  // Is the local Snowpipe keeping up? Beside the files delivered (`GET /status`, the status line).
+  `CREATE OR REPLACE VIEW load_freshness AS
+     SELECT
+       (SELECT max(loaded_at) FROM raw_events) AS newest_loaded_at,
+       date_diff('minute', (SELECT max(loaded_at) FROM raw_events), now()) AS minutes_since_load,
+       (SELECT count(*) FROM copy_history_recent WHERE status = 'LOADED' AND last_load_time >= now() - INTERVAL 1 HOUR) AS files_loaded_last_hour,
+       (SELECT count(*) FROM copy_history_recent
+        WHERE status IN ('LOAD_FAILED', 'PARTIALLY_LOADED') AND last_load_time >= now() - INTERVAL 1 HOUR) AS files_failed_last_hour`,
 ];
 
 /**
