@@ -199,7 +199,7 @@ describe('Stream and Firehose', () => {
   it('creates an encrypted stream with the configured capacity and retention', () => {
     d.templates.Stream.hasResourceProperties('AWS::Kinesis::Stream', {
       StreamModeDetails: { StreamMode: 'ON_DEMAND' },
-      RetentionPeriodHours: 24,
+      RetentionPeriodHours: 72,
       StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
     });
     p.templates.Stream.hasResourceProperties('AWS::Kinesis::Stream', {

@@ -59,7 +59,12 @@ export const stageConfigSchema = z
         z.object({ mode: z.literal('provisioned'), shards: z.number().int().min(1).max(500) }),
       ])
       .default({ mode: 'on-demand' }),
-    streamRetentionHours: z.number().int().min(24).max(8_760).default(24),
+    /**
+     * Hours the stream keeps records (Kinesis allows 24..8,760). Firehose retries a failed delivery only
+     * while the records are still in the stream, so this is the longest Firehose or S3 outage that loses
+     * nothing: 72 h outlasts a weekend. Beyond 24 h it is billed (see pnpm cost).
+     */
+    streamRetentionHours: z.number().int().min(24).max(8_760).default(72),
     firehose: z
       .object({
         /** Firehose flushes when either is reached: 1 MiB or 5 s by default. */
