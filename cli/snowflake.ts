@@ -17,13 +17,15 @@ const USAGE = `Usage: pnpm snowflake:apply --stage STAGE [--dry-run] [--outputs 
 apply runs the SQL migrations in snowflake/ for a deployed stage, rendered from its
 stack outputs and config/<stage>.json, and writes config/<stage>.snowflake.json
 (Snowflake's IAM user and the pipe's queue) for the next sst deploy. remove drops
-what apply created (the database, schema and warehouse stay).
+what apply created (the database, schema and warehouse stay; on a production stage
+RAW_EVENTS and its data stay too).
 
 Options:
   --stage STAGE     the stage deployed with sst deploy --stage STAGE (required)
   --dry-run         print the SQL that would run; no connection
   --outputs FILE    the stack outputs (default .sst/outputs.json)
-  --yes             remove: confirm the drop (RAW_EVENTS and its data go)
+  --yes             remove: confirm the drop (RAW_EVENTS and its data go, except on
+                    a production stage)
   -h, --help        print this help
 
 Connection, from the environment (key-pair only; see snowflake/README.md):
@@ -58,12 +60,12 @@ try {
   if (!values.stage) throw new Error('--stage <stage> is required (the stage you deployed with sst deploy --stage)');
   const stage = values.stage;
   const dryRun = values['dry-run'];
-  if (command === 'remove' && !dryRun && !values.yes)
-    throw new Error(
-      `this drops the pipe, the views, the stage, the file format, RAW_EVENTS with its data, the integration and the roles: add --yes`,
-    );
   const configDir = join(root, 'config');
   const config = loadStageConfig(stage, configDir);
+  if (command === 'remove' && !dryRun && !values.yes)
+    throw new Error(
+      `this drops the pipe, the views, the stage, the file format, ${config.production ? '' : 'RAW_EVENTS with its data, '}the integration and the roles${config.production ? ' (RAW_EVENTS is kept: a production stage)' : ''}: add --yes`,
+    );
   const variables = snowflakeVariables(stage, config, readStackOutputs(stage, values.outputs ?? join(root, '.sst/outputs.json')));
   const options = {
     stage,

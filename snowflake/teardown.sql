@@ -1,5 +1,6 @@
 -- Removes what the migrations created, pipe first so that nothing loads while
--- the rest goes; RAW_EVENTS and its data go too. The database, the schema and the
+-- the rest goes; RAW_EVENTS and its data go too, except on a production stage,
+-- where `pnpm snowflake:remove` skips that one statement. The database, the schema and the
 -- warehouse stay: they were created only if missing, and may hold other things
 -- (drop an empty schema by hand). `pnpm snowflake:remove --stage <stage> --yes` runs this.
 USE ROLE {{ admin_role }};

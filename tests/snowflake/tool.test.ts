@@ -238,6 +238,53 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
   });
 });
 
+describe('pnpm snowflake:remove on a production stage', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'snowgate-sf-prod-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps RAW_EVENTS and its data (as the buckets are kept), drops the rest, and says so; other stages drop it', async () => {
+    writeFileSync(
+      join(dir, 'prod.json'),
+      JSON.stringify({ production: true, snowflake: { externalId: 'prod-external-id-123' }, alarms: { email: 'oncall@example.com' } }),
+    );
+    writeFileSync(join(dir, 'prod.snowflake.json'), JSON.stringify({ iamUserArn: IAM_USER, notificationChannelArn: QUEUE }));
+    const config = loadStageConfig('prod', dir);
+    const variables = snowflakeVariables('prod', config, { ...outputs, SnowflakeExternalId: 'prod-external-id-123' });
+    const printed: string[] = [];
+    const { sdk, log } = fakeSdk();
+    const prodOptions: ToolOptions = {
+      stage: 'prod',
+      config,
+      variables,
+      configDir: dir,
+      dryRun: false,
+      print: (t) => printed.push(t),
+      connect: () => connectSnowflake(connectionSettingsFromEnv(settings), variables.admin_role, sdk),
+    };
+    await removeSnowflake(prodOptions);
+    const ran = log.statements.map(stripComments);
+    expect(ran.filter((s) => /^DROP TABLE/i.test(s))).toEqual([]);
+    expect(ran).toContain('DROP PIPE IF EXISTS SNOWGATE.PROD.RAW_EVENTS_PIPE');
+    expect(ran).toContain('DROP INTEGRATION IF EXISTS SNOWGATE_PROD_S3');
+    expect(printed.join('\n')).toMatch(/kept SNOWGATE\.PROD\.RAW_EVENTS and its data: "prod" is a production stage/);
+
+    // The dry run shows the same: no DROP TABLE, and the note.
+    printed.length = 0;
+    await removeSnowflake({ ...prodOptions, dryRun: true });
+    expect(printed.join('\n')).not.toContain('DROP TABLE');
+    expect(printed.join('\n')).toContain('-- kept SNOWGATE.PROD.RAW_EVENTS');
+
+    // A non-production stage drops it.
+    const dev = parseStageConfig({ snowflake: { externalId: 'snowgate-dev' } });
+    const devRun = fakeSdk();
+    await removeSnowflake({ ...prodOptions, stage: 'dev', config: dev, variables: snowflakeVariables('dev', dev, outputs), connect: () => connectSnowflake(connectionSettingsFromEnv(settings), 'ACCOUNTADMIN', devRun.sdk) });
+    expect(devRun.log.statements.map(stripComments)).toContain('DROP TABLE IF EXISTS SNOWGATE.DEV.RAW_EVENTS');
+  });
+});
+
 describe('settings and inputs', () => {
   it('names every missing or wrong connection setting at once', () => {
     expect(() => connectionSettingsFromEnv({})).toThrow(

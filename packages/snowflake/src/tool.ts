@@ -179,13 +179,34 @@ export async function applySnowflake(options: ToolOptions): Promise<{ iamUserArn
 }
 
 /**
+ * The teardown as it runs for a stage: everything the migrations created, except that a
+ * production stage keeps `RAW_EVENTS` and its data, as its buckets and stream are kept
+ * on `sst remove` (the table is the only long-term copy: landing files expire, the
+ * stream and Time Travel hold days).
+ */
+export function teardownFor(stage: { config: StageConfig; variables: SnowflakeVariables }): { script: Script; keptTable?: string } {
+  const script = renderTeardown(stage.variables);
+  if (!stage.config.production) return { script };
+  const { database, schema, table } = stage.variables;
+  const keptTable = `${database}.${schema}.${table}`;
+  const dropsTable = (statement: string) => normalize(statement).toUpperCase() === `DROP TABLE IF EXISTS ${keptTable}`.toUpperCase();
+  if (!script.statements.some(dropsTable)) throw new Error(`teardown.sql no longer drops ${keptTable} as expected: cannot tell what to keep`);
+  return { script: { ...script, statements: script.statements.filter((st) => !dropsTable(st)) }, keptTable };
+}
+
+/**
  * Runs the teardown and forgets `config/<stage>.snowflake.json`, so that the next deploy
- * removes the bucket notification to the (now deleted) pipe's queue.
+ * removes the bucket notification to the (now deleted) pipe's queue. A production stage
+ * keeps `RAW_EVENTS` (see `teardownFor`), and says so.
  */
 export async function removeSnowflake(options: ToolOptions): Promise<void> {
-  const script = renderTeardown(options.variables);
+  const { script, keptTable } = teardownFor(options);
+  const kept = keptTable
+    ? `kept ${keptTable} and its data: "${options.stage}" is a production stage (drop it by hand once no longer needed)`
+    : undefined;
   if (options.dryRun) {
     options.print(formatScripts([script]));
+    if (kept) options.print(`-- ${kept}`);
     return;
   }
   const session = await options.connect();
@@ -195,6 +216,7 @@ export async function removeSnowflake(options: ToolOptions): Promise<void> {
     await session.close();
   }
   rmSync(join(options.configDir, `${options.stage}.snowflake.json`), { force: true });
+  if (kept) options.print(kept);
   options.print(
     `removed config/${options.stage}.snowflake.json; next: pnpm sst deploy --stage ${options.stage} (drops the notification), or pnpm sst remove --stage ${options.stage}`,
   );
