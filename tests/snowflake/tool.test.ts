@@ -280,7 +280,13 @@ describe('pnpm snowflake:remove on a production stage', () => {
     // A non-production stage drops it.
     const dev = parseStageConfig({ snowflake: { externalId: 'snowgate-dev' } });
     const devRun = fakeSdk();
-    await removeSnowflake({ ...prodOptions, stage: 'dev', config: dev, variables: snowflakeVariables('dev', dev, outputs), connect: () => connectSnowflake(connectionSettingsFromEnv(settings), 'ACCOUNTADMIN', devRun.sdk) });
+    await removeSnowflake({
+      ...prodOptions,
+      stage: 'dev',
+      config: dev,
+      variables: snowflakeVariables('dev', dev, outputs),
+      connect: () => connectSnowflake(connectionSettingsFromEnv(settings), 'ACCOUNTADMIN', devRun.sdk),
+    });
     expect(devRun.log.statements.map(stripComments)).toContain('DROP TABLE IF EXISTS SNOWGATE.DEV.RAW_EVENTS');
   });
 });

@@ -190,7 +190,8 @@ export function teardownFor(stage: { config: StageConfig; variables: SnowflakeVa
   const { database, schema, table } = stage.variables;
   const keptTable = `${database}.${schema}.${table}`;
   const dropsTable = (statement: string) => normalize(statement).toUpperCase() === `DROP TABLE IF EXISTS ${keptTable}`.toUpperCase();
-  if (!script.statements.some(dropsTable)) throw new Error(`teardown.sql no longer drops ${keptTable} as expected: cannot tell what to keep`);
+  if (!script.statements.some(dropsTable))
+    throw new Error(`teardown.sql no longer drops ${keptTable} as expected: cannot tell what to keep`);
   return { script: { ...script, statements: script.statements.filter((st) => !dropsTable(st)) }, keptTable };
 }
 
