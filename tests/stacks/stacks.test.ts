@@ -14,6 +14,7 @@ import { synthesize, type Synthesized } from '../../stacks/synth';
 
 const SQS = 'arn:aws:sqs:us-east-1:999999999999:sf-snowpipe-AIDAEXAMPLE-abc';
 const SNOWFLAKE_USER = 'arn:aws:iam::999999999999:user/abc1-s-p2ss0000';
+const ALARM_TOPIC = 'arn:aws:sns:us-east-1:123456789012:oncall-pager';
 
 const dev = (extra: Partial<StageConfigInput> = {}) => parseStageConfig({ snowflake: { externalId: 'snowgate-dev' }, ...extra });
 const prod = parseStageConfig({
@@ -26,7 +27,7 @@ const prod = parseStageConfig({
   api: { throttleRate: 500, throttleBurst: 800 },
   firehose: { bufferSizeMiB: 4, bufferIntervalSeconds: 60 },
   snowflake: { externalId: 'prod-external-id-123', iamUserArn: SNOWFLAKE_USER, notificationChannelArn: SQS },
-  alarms: { email: 'oncall@example.com' },
+  alarms: { email: 'oncall@example.com', topicArn: ALARM_TOPIC },
 });
 
 let d: Synthesized;
@@ -37,7 +38,7 @@ beforeAll(async () => {
   d = await synthesize('dev', dev());
   p = await synthesize('prod', prod);
   open = await synthesize('sandbox', dev({ auth: { mode: 'none' } }));
-  keyed = await synthesize('partners', dev({ auth: { mode: 'apiKey', cacheSeconds: 120 } }));
+  keyed = await synthesize('partners', dev({ auth: { mode: 'apiKey', cacheSeconds: 120 }, alarms: { topicArn: ALARM_TOPIC } }));
 }, 120_000);
 
 /** A resource of a synthesized template, with the properties of its type that these tests read. */
@@ -107,6 +108,11 @@ interface ResourceProperties {
     Period?: number;
     AlarmActions?: unknown[];
     Metrics?: MetricDataQuery[];
+    TreatMissingData?: string;
+    AlarmDescription?: string;
+    Threshold?: number;
+    EvaluationPeriods?: number;
+    ComparisonOperator?: string;
   };
   'AWS::CloudWatch::Dashboard': { DashboardName: string; DashboardBody: unknown };
 }
@@ -578,10 +584,48 @@ describe('Alarms and outputs', () => {
       'PutRecords.ThrottledRecords',
       'Throttles',
       'math',
+      'math',
     ]);
+  });
+
+  it("notifies every alarm on the stage's topics: a new one for alarms.email, an existing alarms.topicArn, or both", () => {
     d.templates.Alarms.resourceCountIs('AWS::SNS::Topic', 0);
     p.templates.Alarms.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
-    for (const a of resources(p.templates.Alarms, 'AWS::CloudWatch::Alarm')) expect(a.Properties.AlarmActions).toHaveLength(1);
+    const [topic] = Object.keys(p.templates.Alarms.findResources('AWS::SNS::Topic'));
+    for (const a of resources(p.templates.Alarms, 'AWS::CloudWatch::Alarm')) {
+      expect(a.Properties.AlarmActions).toEqual([{ Ref: topic }, ALARM_TOPIC]);
+    }
+    keyed.templates.Alarms.resourceCountIs('AWS::SNS::Topic', 0);
+    const keyedAlarms = resources(keyed.templates.Alarms, 'AWS::CloudWatch::Alarm');
+    expect(keyedAlarms).toHaveLength(8);
+    for (const a of keyedAlarms) expect(a.Properties.AlarmActions).toEqual([ALARM_TOPIC]);
+  });
+
+  it('treats missing data as breaching where silence means Firehose stopped reading, and as nothing happened elsewhere', () => {
+    const byDescription = (text: RegExp) =>
+      resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm').filter((a) => text.test(a.Properties.AlarmDescription ?? ''));
+    const all = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm');
+    const breaching = all.filter((a) => a.Properties.TreatMissingData === 'breaching');
+    expect(breaching.map((a) => a.Properties.MetricName)).toEqual(['GetRecords.IteratorAgeMilliseconds']);
+    for (const a of all) expect(['breaching', 'notBreaching']).toContain(a.Properties.TreatMissingData);
+    // Stream input that Firehose does not read: Kinesis IncomingRecords of this stream against Firehose's reads of it.
+    const [unread] = byDescription(/Firehose does not read/);
+    expect(unread!.Properties).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 2,
+      TreatMissingData: 'notBreaching',
+    });
+    const queries = Object.fromEntries(unread!.Properties.Metrics!.map((m) => [m.Id, m]));
+    expect(Object.values(queries).find((m) => m.Expression)!.Expression).toBe('IF(incoming > 0 AND FILL(read, 0) == 0, 1, 0)');
+    expect(queries.incoming!.MetricStat!.Metric).toMatchObject({ Namespace: 'AWS/Kinesis', MetricName: 'IncomingRecords' });
+    expect(queries.read!.MetricStat!.Metric).toMatchObject({
+      Namespace: 'AWS/Firehose',
+      MetricName: 'DataReadFromKinesisStream.Records',
+    });
+    // The very stream and delivery stream of this stage (cross-stack references to the Stream stack).
+    expect(JSON.stringify(queries.incoming!.MetricStat!.Metric)).toMatch(/Events/);
+    expect(JSON.stringify(queries.read!.MetricStat!.Metric)).toMatch(/ToLanding/);
   });
 
   it('creates exactly the alarms, alarm metrics and dashboards the cost model prices, in every stack and configuration', () => {
@@ -610,7 +654,9 @@ describe('Alarms and outputs', () => {
   });
 
   it("alarms on the share of rejected records, from the ingest function's own metrics, above a minimum volume", () => {
-    const alarm = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm').find((a) => a.Properties.Metrics)!;
+    const alarm = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm').find((a) =>
+      a.Properties.Metrics?.some((m) => m.Expression?.includes('accepted')),
+    )!;
     expect(alarm.Properties).toMatchObject({
       Threshold: 0.05,
       ComparisonOperator: 'GreaterThanThreshold',

@@ -129,8 +129,13 @@ export const stageConfigSchema = z
         /** Alarm when more than this share of the records in 5 minutes is rejected (quarantined), once there are `rejectionMinRecords` of them. */
         rejectionRate: z.number().gt(0).lt(1).default(0.05),
         rejectionMinRecords: z.number().int().positive().default(100),
-        /** An e-mail address subscribed to the alarms' SNS topic; no topic without it. */
+        /** An e-mail address subscribed to a new SNS topic for the alarms. */
         email: z.email().optional(),
+        /** An existing SNS topic (on-call tooling, chat) that every alarm notifies, with or without `email`. */
+        topicArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)')
+          .optional(),
       })
       .prefault({}),
   })
@@ -141,6 +146,11 @@ export const stageConfigSchema = z
   .refine((c) => !c.snowflake.notificationChannelArn || c.snowflake.iamUserArn, {
     message: 'set iamUserArn with notificationChannelArn: Snowpipe cannot read a file before its user may assume the role',
     path: ['snowflake', 'iamUserArn'],
+  })
+  // An alarm with no action tells nobody: a production stage must say where alarms go.
+  .refine((c) => !c.production || c.alarms.email || c.alarms.topicArn, {
+    message: 'a production stage needs an alarm destination: set alarms.email (a new SNS topic) or alarms.topicArn (an existing one)',
+    path: ['alarms'],
   })
   .refine((c) => !(c.production && c.auth.mode === 'none'), {
     message: 'a production stage cannot use auth mode "none"',

@@ -304,12 +304,13 @@ export const LAMBDA_MB_PER_VCPU = 1_769;
 /** Lambda's default concurrency quota per account and region. https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html */
 export const LAMBDA_DEFAULT_CONCURRENCY = 1_000;
 /**
- * What the `Alarms` stack creates (stacks/Alarms.ts), as billed: 7 alarms, six
- * on one metric each and one on a metric math expression over two (the share
- * of rejected records), so 8 alarm metrics; and one dashboard. A test
- * synthesizes the stacks and fails when these differ from the template.
+ * What the `Alarms` stack creates (stacks/Alarms.ts), as billed: 8 alarms, six
+ * on one metric each and two on a metric math expression over two (the share
+ * of rejected records; stream input that Firehose does not read), so 10 alarm
+ * metrics; and one dashboard. A test synthesizes the stacks and fails when
+ * these differ from the template.
  */
-export const STAGE_ALARMS = { alarms: 7, alarmMetrics: 8, dashboards: 1 } as const;
+export const STAGE_ALARMS = { alarms: 8, alarmMetrics: 10, dashboards: 1 } as const;
 
 // ── Assumptions (each one an input or a named constant) ─────────────────────
 
@@ -917,7 +918,10 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
   const retainedGiB = (hours: number) =>
     (requestsPerSecond * (input.stream === 'on-demand' ? perRequest.kinesisOnDemandBilledBytes : perRequest.kinesisBytes) * hours * 3_600) /
     GIB;
-  const extendedHours = Math.max(0, Math.min(input.retentionHours, KINESIS_EXTENDED_RETENTION_MAX_HOURS) - KINESIS_INCLUDED_RETENTION_HOURS);
+  const extendedHours = Math.max(
+    0,
+    Math.min(input.retentionHours, KINESIS_EXTENDED_RETENTION_MAX_HOURS) - KINESIS_INCLUDED_RETENTION_HOURS,
+  );
   const longTermHours = Math.max(0, input.retentionHours - KINESIS_EXTENDED_RETENTION_MAX_HOURS);
   if (extendedHours > 0 && input.stream === 'on-demand') {
     const gbMonths = retainedGiB(extendedHours);
