@@ -15,8 +15,9 @@ const USAGE = `Usage: pnpm snowflake:apply --stage STAGE [--dry-run] [--outputs 
        pnpm snowflake:remove --stage STAGE (--yes | --dry-run)
 
 apply runs the SQL migrations in snowflake/ for a deployed stage, rendered from its
-stack outputs and config/<stage>.json, and writes config/<stage>.snowflake.json
-(Snowflake's IAM user and the pipe's queue) for the next sst deploy. remove drops
+stack outputs and config/<stage>.json, and stores Snowflake's IAM user and the pipe's
+queue in Parameter Store (/snowgate/<stage>/snowflake/wiring), where every later
+sst deploy of the stage reads them, and in config/<stage>.snowflake.json. remove drops
 what apply created (the database, schema and warehouse stay; on a production stage
 RAW_EVENTS and its data stay too).
 
@@ -24,6 +25,7 @@ Options:
   --stage STAGE     the stage deployed with sst deploy --stage STAGE (required)
   --dry-run         print the SQL that would run; no connection
   --outputs FILE    the stack outputs (default .sst/outputs.json)
+  --region REGION   the stage's AWS region, for Parameter Store (default: the AWS SDK's)
   --yes             remove: confirm the drop (RAW_EVENTS and its data go, except on
                     a production stage)
   -h, --help        print this help
@@ -42,16 +44,24 @@ const { values, positionals } = parseCommandLine('pnpm snowflake', USAGE, {
     stage: { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
     outputs: { type: 'string' },
+    region: { type: 'string' },
     yes: { type: 'boolean', default: false },
   },
 });
 
 // Loaded after the arguments: the Snowflake driver is slow to load, --help should not be.
 const { loadStageConfig } = await import('@snowgate/config/files');
-const { applySnowflake, connectSnowflake, connectionSettingsFromEnv, readStackOutputs, removeSnowflake, snowflakeVariables } = await import(
-  '@snowgate/snowflake'
-);
+const {
+  applySnowflake,
+  connectSnowflake,
+  connectionSettingsFromEnv,
+  readStackOutputs,
+  removeSnowflake,
+  snowflakeVariables,
+  ssmWiringStore,
+} = await import('@snowgate/snowflake');
 const { default: snowflake } = await import('snowflake-sdk');
+const { SSMClient } = await import('@aws-sdk/client-ssm');
 
 try {
   const command = positionals[0];
@@ -72,6 +82,7 @@ try {
     config,
     variables,
     configDir,
+    wiring: ssmWiringStore(new SSMClient(values.region ? { region: values.region } : {})),
     dryRun,
     print: (text: string) => console.log(text),
     connect: async () => {

@@ -1,8 +1,9 @@
-import { formatZodError, parseStageConfig, type StageConfig } from '@snowgate/config';
+import { formatZodError, parseStageConfig, snowflakeWiringParameter, type StageConfig } from '@snowgate/config';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { renderMigrations, renderTeardown, snowflakeVariablesSchema, stripComments, type Script, type SnowflakeVariables } from './sql';
+import type { WiringStore } from './wiring-store';
 
 /** What the tool needs from a Snowflake session: run one statement, get its rows. */
 export interface SqlSession {
@@ -75,6 +76,8 @@ export interface ToolOptions {
   variables: SnowflakeVariables;
   /** Where `config/<stage>.snowflake.json` is written. */
   configDir: string;
+  /** Where every deploy finds the wiring (Parameter Store); never touched on a dry run. */
+  wiring: WiringStore;
   dryRun: boolean;
   /** Opens a session; never called on a dry run. */
   connect: () => Promise<SqlSession>;
@@ -141,8 +144,9 @@ async function refuseDrift(session: SqlSession, v: SnowflakeVariables, scripts: 
 
 /**
  * Runs the migrations, then reads back what the AWS side needs (Snowflake's IAM user and
- * the pipe's queue) and writes it to `config/<stage>.snowflake.json`, where the next
- * `sst deploy` picks it up. Returns what it wrote (nothing on a dry run).
+ * the pipe's queue) and stores it in Parameter Store, where every later `sst deploy` of the
+ * stage reads it from any clone, and in `config/<stage>.snowflake.json` (for `pnpm synth`,
+ * and to review). Returns what it wrote (nothing on a dry run).
  */
 export async function applySnowflake(options: ToolOptions): Promise<{ iamUserArn: string; notificationChannelArn: string } | undefined> {
   const { variables: v, print } = options;
@@ -171,6 +175,15 @@ export async function applySnowflake(options: ToolOptions): Promise<{ iamUserArn
     parseStageConfig({ ...options.config, snowflake: { ...options.config.snowflake, ...written } }, `values read from Snowflake`);
     writeFileSync(join(options.configDir, `${options.stage}.snowflake.json`), `${JSON.stringify(written, null, 2)}\n`);
     print(`wrote config/${options.stage}.snowflake.json: ${JSON.stringify(written)}`);
+    try {
+      await options.wiring.write(options.stage, written);
+    } catch (error) {
+      throw new Error(
+        `could not store the wiring in ${snowflakeWiringParameter(options.stage)} (${(error as Error).message}): a deploy from another clone would not find it. Fix the AWS credentials or region and apply again (it is idempotent), or commit config/${options.stage}.snowflake.json`,
+        { cause: error },
+      );
+    }
+    print(`stored it in Parameter Store ${snowflakeWiringParameter(options.stage)}, where every deploy of the stage reads it`);
     print(`next: pnpm sst deploy --stage ${options.stage} (trusts Snowflake's IAM user and notifies the pipe's queue)`);
     return written;
   } finally {
@@ -196,8 +209,9 @@ export function teardownFor(stage: { config: StageConfig; variables: SnowflakeVa
 }
 
 /**
- * Runs the teardown and forgets `config/<stage>.snowflake.json`, so that the next deploy
- * removes the bucket notification to the (now deleted) pipe's queue. A production stage
+ * Runs the teardown and forgets the wiring (`config/<stage>.snowflake.json` and its
+ * parameter), so that the next deploy removes the bucket notification to the (now
+ * deleted) pipe's queue. A production stage
  * keeps `RAW_EVENTS` (see `teardownFor`), and says so.
  */
 export async function removeSnowflake(options: ToolOptions): Promise<void> {
@@ -217,8 +231,9 @@ export async function removeSnowflake(options: ToolOptions): Promise<void> {
     await session.close();
   }
   rmSync(join(options.configDir, `${options.stage}.snowflake.json`), { force: true });
+  await options.wiring.remove(options.stage);
   if (kept) options.print(kept);
   options.print(
-    `removed config/${options.stage}.snowflake.json; next: pnpm sst deploy --stage ${options.stage} (drops the notification), or pnpm sst remove --stage ${options.stage}`,
+    `removed config/${options.stage}.snowflake.json and ${snowflakeWiringParameter(options.stage)}; next: pnpm sst deploy --stage ${options.stage} (drops the notification), or pnpm sst remove --stage ${options.stage}`,
   );
 }
