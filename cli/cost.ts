@@ -31,6 +31,8 @@ const usage = `Usage: pnpm cost --events-per-second N --event-bytes B [--batch K
   --region R              only us-east-1 prices are shipped (default us-east-1)
   --stream MODE           on-demand (default) or provisioned
   --shards N              provisioned: shards to pay for (default: the fewest that take the load)
+  --retention-hours H     hours the stream keeps records, 24..8760 (default 72, the stage default);
+                          beyond 24 h billed per shard-hour (provisioned) or per GB held (on-demand)
   --packing MODE          packed (default) or single, as the stage writes records: packed joins a
                           request's accepted events by newlines into few Kinesis records; single
                           writes one record per event
@@ -63,6 +65,7 @@ const { values } = parseCommandLine('pnpm cost', usage, {
     region: { type: 'string' },
     stream: { type: 'string' },
     shards: { type: 'string' },
+    'retention-hours': { type: 'string' },
     packing: { type: 'string' },
     'max-record-bytes': { type: 'string' },
     'buffer-seconds': { type: 'string' },
@@ -95,6 +98,7 @@ const input: CostInputRaw = {
   ...(values.region !== undefined ? { region: values.region as 'us-east-1' } : {}),
   ...(values.stream !== undefined ? { stream: values.stream as 'on-demand' | 'provisioned' } : {}),
   shards: num(values.shards),
+  retentionHours: num(values['retention-hours']),
   ...(values.packing !== undefined ? { packing: values.packing as Packing } : {}),
   maxPackedRecordBytes: num(values['max-record-bytes']),
   bufferSeconds: num(values['buffer-seconds']),
@@ -155,7 +159,7 @@ console.log(
     (i.rejectRate > 0 ? `, ${(i.rejectRate * 100).toFixed(2)} % of events rejected` : ''),
 );
 console.log(
-  `Stage: Kinesis ${i.stream}${d.shards !== undefined ? ` (${d.shards} shard${d.shards === 1 ? '' : 's'})` : ''}, Firehose buffer ${i.bufferMiB} MiB / ${i.bufferSeconds} s,` +
+  `Stage: Kinesis ${i.stream}${d.shards !== undefined ? ` (${d.shards} shard${d.shards === 1 ? '' : 's'})` : ''} keeping records ${i.retentionHours} h, Firehose buffer ${i.bufferMiB} MiB / ${i.bufferSeconds} s,` +
     ` Lambda ${count(i.memoryMb)} MB billed ${d.lambdaBilledMs} ms per invocation${i.lambdaMs === undefined ? ` (${i.networkMs} ms network + CPU estimate)` : ' (given)'}`,
 );
 console.log(`Records: ${i.packing}, ${recordsSummary(estimate)}`);
@@ -343,7 +347,7 @@ if (estimate.warnings.length > 0) {
 }
 console.log('');
 console.log(
-  'Not modelled: free tiers; data transfer (none if Snowflake runs in the same region); KMS calls of the encrypted stream; stream retention beyond 24 h;' +
+  'Not modelled: free tiers; data transfer (none if Snowflake runs in the same region); KMS calls of the encrypted stream; reading back records older than 7 days;' +
     " Lambda init (cold start) time, and the handler's CPU time for packing; the ingest function's custom metrics; tiers above the first for Lambda, Firehose and S3;" +
     ' Snowflake storage and queries. Method and sources: docs/COST.md.',
 );

@@ -17,18 +17,22 @@ const USAGE = `Usage: pnpm snowflake:apply --stage STAGE [--dry-run] [--outputs 
        pnpm snowflake:backfill (--stage STAGE | --twin) --from DATE --to DATE [--dry-run] [--json]
 
 apply runs the SQL migrations in snowflake/ for a deployed stage, rendered from its
-stack outputs and config/<stage>.json, and writes config/<stage>.snowflake.json
-(Snowflake's IAM user and the pipe's queue) for the next sst deploy. remove drops
-what apply created (the database, schema and warehouse stay). backfill loads the
-landing files of a window of UTC days that nothing loaded and that ALTER PIPE … REFRESH
-no longer reaches (older than 7 days), with COPY INTO … FILES in chunks of 1,000; a
-file with rows in RAW_EVENTS or a load in COPY_HISTORY is never loaded again.
+stack outputs and config/<stage>.json, and stores Snowflake's IAM user and the pipe's
+queue in Parameter Store (/snowgate/<stage>/snowflake/wiring), where every later
+sst deploy of the stage reads them, and in config/<stage>.snowflake.json. remove drops
+what apply created (the database, schema and warehouse stay; on a production stage
+RAW_EVENTS and its data stay too). backfill loads the landing files of a window of
+UTC days that nothing loaded and that ALTER PIPE … REFRESH no longer reaches (older
+than 7 days), with COPY INTO … FILES in chunks of 1,000; a file with rows in
+RAW_EVENTS or a load in COPY_HISTORY is never loaded again.
 
 Options:
   --stage STAGE     the stage deployed with sst deploy --stage STAGE (required)
   --dry-run         print the SQL that would run; no connection
   --outputs FILE    the stack outputs (default .sst/outputs.json)
-  --yes             remove: confirm the drop (RAW_EVENTS and its data go)
+  --region REGION   the stage's AWS region, for Parameter Store (default: the AWS SDK's)
+  --yes             remove: confirm the drop (RAW_EVENTS and its data go, except on
+                    a production stage)
   --from DATE       backfill: the first day (YYYY-MM-DD, UTC) of landing files
   --to DATE         backfill: the last day, included
   --json            backfill: print the outcome as JSON
@@ -51,6 +55,7 @@ const { values, positionals } = parseCommandLine('pnpm snowflake', USAGE, {
     stage: { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
     outputs: { type: 'string' },
+    region: { type: 'string' },
     yes: { type: 'boolean', default: false },
     from: { type: 'string' },
     to: { type: 'string' },
@@ -79,10 +84,17 @@ if (positionals[0] === 'backfill') {
 
 // Loaded after the arguments: the Snowflake driver is slow to load, --help should not be.
 const { loadStageConfig } = await import('@snowgate/config/files');
-const { applySnowflake, connectSnowflake, connectionSettingsFromEnv, readStackOutputs, removeSnowflake, snowflakeVariables } = await import(
-  '@snowgate/snowflake'
-);
+const {
+  applySnowflake,
+  connectSnowflake,
+  connectionSettingsFromEnv,
+  readStackOutputs,
+  removeSnowflake,
+  snowflakeVariables,
+  ssmWiringStore,
+} = await import('@snowgate/snowflake');
 const { default: snowflake } = await import('snowflake-sdk');
+const { SSMClient } = await import('@aws-sdk/client-ssm');
 
 try {
   const command = positionals[0];
@@ -91,18 +103,19 @@ try {
   if (!values.stage) throw new Error('--stage <stage> is required (the stage you deployed with sst deploy --stage)');
   const stage = values.stage;
   const dryRun = values['dry-run'];
-  if (command === 'remove' && !dryRun && !values.yes)
-    throw new Error(
-      `this drops the pipe, the views, the stage, the file format, RAW_EVENTS with its data, the integration and the roles: add --yes`,
-    );
   const configDir = join(root, 'config');
   const config = loadStageConfig(stage, configDir);
+  if (command === 'remove' && !dryRun && !values.yes)
+    throw new Error(
+      `this drops the pipe, the views, the stage, the file format, ${config.production ? '' : 'RAW_EVENTS with its data, '}the integration and the roles${config.production ? ' (RAW_EVENTS is kept: a production stage)' : ''}: add --yes`,
+    );
   const variables = snowflakeVariables(stage, config, readStackOutputs(stage, values.outputs ?? join(root, '.sst/outputs.json')));
   const options = {
     stage,
     config,
     variables,
     configDir,
+    wiring: ssmWiringStore(new SSMClient(values.region ? { region: values.region } : {})),
     dryRun,
     print: (text: string) => console.log(text),
     connect: async () => {

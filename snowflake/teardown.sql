@@ -1,8 +1,9 @@
 -- Removes what the migrations created, pipe first so that nothing loads while
 -- the rest goes, then the freshness alert (it would fire on a pipe that is gone);
--- RAW_EVENTS and its data go too. The database, the schema and the warehouse stay:
--- they were created only if missing, and may hold other things (drop an empty
--- schema by hand). `pnpm snowflake:remove --stage <stage> --yes` runs this.
+-- RAW_EVENTS and its data go too, except on a production stage, where
+-- `pnpm snowflake:remove` skips that one statement. The database, the schema and the
+-- warehouse stay: they were created only if missing, and may hold other things
+-- (drop an empty schema by hand). `pnpm snowflake:remove --stage <stage> --yes` runs this.
 USE ROLE {{ admin_role }};
 
 DROP PIPE IF EXISTS {{ database }}.{{ schema }}.{{ pipe }};

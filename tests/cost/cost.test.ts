@@ -54,10 +54,12 @@ describe('estimateMonthlyCost: hand-computed scenarios', () => {
     expect(usdOf(e, 'landing PUTs')).toBeCloseTo((e.derived.landingFilesPerDay * 30 * 0.005) / 1_000, 6);
     // Snowpipe: 585 B × 2.592e9 = 1,412.2 GiB × 0.0037 credits × $3.
     expect(e.byService.Snowpipe).toBeCloseTo(((585 * 2_592_000_000) / 2 ** 30) * 0.0037 * 3, 4);
-    // CloudWatch: 8 alarm metrics (7 alarms, one reading 2 metrics) × $0.10 and one dashboard at $3.00.
-    expect(usdOf(e, '7 alarms')).toBeCloseTo(0.8, 9);
+    // CloudWatch: 10 alarm metrics (8 alarms, two reading 2 metrics) × $0.10 and one dashboard at $3.00.
+    expect(usdOf(e, '8 alarms')).toBeCloseTo(1.0, 9);
     expect(usdOf(e, '1 dashboard')).toBeCloseTo(3, 9);
-    expect(e.monthlyUsd).toBeCloseTo(5_759.97, 1);
+    // Retention, 72 h by default: 48 h beyond the included 24 hold 48/720 of the month's 2,471.92 GiB, at $0.10 per GB-month.
+    expect(usdOf(e, 'retention 72 h')).toBeCloseTo((2_592_000_000 / 1_048_576) * (48 / 720) * 0.1, 4);
+    expect(e.monthlyUsd).toBeCloseTo(5_759.97 + 16.48 + 0.2, 1);
   });
 
   it('the same load in batches of 100, one record per event: request-driven lines fall a hundredfold, the rest does not move', () => {
@@ -72,7 +74,7 @@ describe('estimateMonthlyCost: hand-computed scenarios', () => {
     for (const service of ['Kinesis', 'Firehose', 'S3', 'Snowpipe'] as const) {
       expect(batched.byService[service]).toBeCloseTo(single.byService[service], 9);
     }
-    expect(batched.monthlyUsd).toBeCloseTo(757.81, 1);
+    expect(batched.monthlyUsd).toBeCloseTo(757.81 + 16.48 + 0.2, 1);
   });
 
   it('provisioned: shards for the load, shard-hours and 25 KB PUT payload units', () => {
@@ -90,9 +92,32 @@ describe('estimateMonthlyCost: hand-computed scenarios', () => {
 
   it('an idle stage costs its stream-hours and alarms', () => {
     const idle = estimateMonthlyCost({ eventsPerSecond: 1e-6, eventBytes: 500, batch: 1 });
-    expect(idle.monthlyUsd).toBeCloseTo(28.8 + 0.8 + 3, 1);
+    expect(idle.monthlyUsd).toBeCloseTo(28.8 + 1.0 + 3, 1);
     const provisioned = estimateMonthlyCost({ eventsPerSecond: 1e-6, eventBytes: 500, batch: 1, stream: 'provisioned' });
-    expect(provisioned.monthlyUsd).toBeCloseTo(10.8 + 0.8 + 3, 1);
+    // One shard, and its extended retention (72 h by default) at $0.02 per shard-hour.
+    expect(provisioned.monthlyUsd).toBeCloseTo(10.8 + 14.4 + 1.0 + 3, 1);
+  });
+
+  it('stream retention: free for 24 h, then per shard-hour (provisioned, to 7 days) or per GB held (on-demand), and per GB beyond 7 days', () => {
+    const load = { eventsPerSecond: 1_000, eventBytes: 500, batch: 1, packing: 'single' } as const;
+    // 1,000 records/s rounded to 1 KB: 3.43 GiB an hour on-demand; 620 B each held provisioned: 2.08 GiB an hour.
+    const GIB = 2 ** 30;
+    const onDemandGiBPerHour = (1_000 * 1_024 * 3_600) / GIB;
+    const provisionedGiBPerHour = (1_000 * 620 * 3_600) / GIB;
+    expect(estimateMonthlyCost({ ...load, retentionHours: 24 }).lines.some((l) => l.item.startsWith('retention'))).toBe(false);
+    expect(estimateMonthlyCost(load).input.retentionHours).toBe(72);
+    expect(usdOf(estimateMonthlyCost({ ...load, retentionHours: 168 }), 'retention 168 h')).toBeCloseTo(onDemandGiBPerHour * 144 * 0.1, 6);
+    const week = estimateMonthlyCost({ ...load, stream: 'provisioned', retentionHours: 168 });
+    const threeDays = estimateMonthlyCost({ ...load, stream: 'provisioned', retentionHours: 72 });
+    // Per shard-hour whatever the hours up to 7 days: 1 shard (620,000 B/s, 1,000 records/s) × 720 h × $0.02.
+    expect(week.derived.shards).toBe(1);
+    expect(usdOf(week, 'retention 168 h')).toBeCloseTo(14.4, 9);
+    expect(usdOf(threeDays, 'retention 72 h')).toBeCloseTo(14.4, 9);
+    const year = estimateMonthlyCost({ ...load, stream: 'provisioned', retentionHours: 8_760 });
+    expect(usdOf(year, 'retention 8760 h: extended')).toBeCloseTo(14.4, 9);
+    expect(usdOf(year, 'retention 8760 h: data held 8592 h beyond 7 days')).toBeCloseTo(provisionedGiBPerHour * 8_592 * 0.023, 4);
+    expect(() => estimateMonthlyCost({ ...load, retentionHours: 12 })).toThrow(ConfigError);
+    expect(() => estimateMonthlyCost({ ...load, retentionHours: 8_761 })).toThrow(/retentionHours/);
   });
 
   it('quarantine: one PUT per request with at least one rejected event', () => {
@@ -241,11 +266,18 @@ describe("packing: a request's accepted envelopes in few Kinesis records", () =>
     const onDemand = estimateMonthlyCost(load);
     expect(usdOf(onDemand, 'data in')).toBeCloseTo(((requests * 111_616) / GIB) * 0.08, 9);
     expect(usdOf(onDemand, 'data retrieved')).toBeCloseTo(((requests * (4 * 24_994 + 8_719)) / GIB) * 0.04, 9);
-    // The targets: per million events, provisioned ≤ $0.12 (single: $0.22), on-demand ≤ $0.25 (single: $0.40).
+    // The targets: per million events, provisioned ≤ $0.12 (single: $0.22, and $0.011 for 2 shards' 72 h retention), on-demand ≤ $0.25 (single: $0.40).
     expect(provisioned.usdPerMillionEvents).toBeLessThanOrEqual(0.12);
     expect(onDemand.usdPerMillionEvents).toBeLessThanOrEqual(0.25);
-    expect(estimateMonthlyCost({ ...load, stream: 'provisioned', packing: 'single' }).usdPerMillionEvents).toBeCloseTo(0.22, 2);
-    expect(estimateMonthlyCost({ ...load, packing: 'single' }).usdPerMillionEvents).toBeCloseTo(0.406, 3);
+    expect(estimateMonthlyCost({ ...load, stream: 'provisioned', packing: 'single' }).usdPerMillionEvents).toBeCloseTo(
+      0.22 + 28.8 / 2_592,
+      2,
+    );
+    // On-demand single: records of 1,120 B billed as 2,048 B, held 48 h beyond the included 24 at $0.10 per GB-month.
+    expect(estimateMonthlyCost({ ...load, packing: 'single' }).usdPerMillionEvents).toBeCloseTo(
+      0.406 + (((1_000 * 2_048 * 3_600 * 48) / GIB) * 0.1) / 2_592,
+      3,
+    );
     // Landing bytes, files and Snowpipe do not depend on packing beyond the arrival pattern: same bytes.
     expect(onDemand.byService.Snowpipe).toBeCloseTo(estimateMonthlyCost({ ...load, packing: 'single' }).byService.Snowpipe, 9);
   });

@@ -8,9 +8,11 @@ import {
   removeSnowflake,
   renderMigrations,
   snowflakeVariables,
+  ssmWiringStore,
   stripComments,
   type ToolOptions,
 } from '@snowgate/snowflake';
+import { fakeParameterStore } from '../support/parameter-store';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,9 +116,11 @@ const settings = {
 describe('pnpm snowflake:apply / snowflake:remove', () => {
   let dir: string;
   let printed: string[];
+  let store: ReturnType<typeof fakeParameterStore>;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'snowgate-sf-'));
     printed = [];
+    store = fakeParameterStore();
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -128,6 +132,7 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
       config,
       variables,
       configDir: dir,
+      wiring: ssmWiringStore(store.ssm),
       dryRun,
       print: (t) => printed.push(t),
       connect: () => connectSnowflake(connectionSettingsFromEnv(settings), variables.admin_role, sdk),
@@ -173,6 +178,9 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
     expect(all).toContain(`AWS_SNS_ROLE_ARN = '${outputs.SnowflakeAlertRoleArn}'`);
     expect(written).toEqual({ iamUserArn: IAM_USER, notificationChannelArn: QUEUE, alertExternalId: ALERT_EXTERNAL_ID });
     expect(JSON.parse(readFileSync(join(dir, 'dev.snowflake.json'), 'utf8'))).toEqual(written);
+    // …and in Parameter Store, where a deploy from any clone finds them.
+    expect(JSON.parse(store.parameters.get('/snowgate/dev/snowflake/wiring')!)).toEqual(written);
+    await expect(ssmWiringStore(store.ssm).read('dev')).resolves.toEqual(written);
     // …where the stack picks them up.
     expect(loadStageConfig('dev', dir).snowflake).toMatchObject({
       iamUserArn: IAM_USER,
@@ -189,6 +197,7 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
     await applySnowflake({ ...options(sdk, true), connect: () => Promise.reject(new Error('must not connect')) });
     expect(log.connected).toBe(0);
     expect(existsSync(join(dir, 'dev.snowflake.json'))).toBe(false);
+    expect(store.parameters.size).toBe(0);
     const text = printed.join('\n');
     expect(text).toContain('-- V1.0.0__context.sql');
     expect(text).toContain('-- R__views.sql');
@@ -197,6 +206,17 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
 
     await removeSnowflake({ ...options(sdk, true), connect: () => Promise.reject(new Error('must not connect')) });
     expect(printed.join('\n')).toContain('DROP PIPE IF EXISTS SNOWGATE.DEV.RAW_EVENTS_PIPE;');
+  });
+
+  it('fails loudly when Parameter Store cannot be written (a deploy elsewhere would not find the wiring), naming what to do', async () => {
+    store.state.failWith = Object.assign(new Error('User is not authorized to perform: ssm:PutParameter'), {
+      name: 'AccessDeniedException',
+    });
+    const { sdk, log } = fakeSdk();
+    await expect(applySnowflake(options(sdk))).rejects.toThrow(
+      /could not store the wiring in \/snowgate\/dev\/snowflake\/wiring \(User is not authorized to perform: ssm:PutParameter\).*apply again \(it is idempotent\), or commit config\/dev\.snowflake\.json/,
+    );
+    expect(log.destroyed).toBe(1);
   });
 
   it('stops at the first failing statement, naming the file and statement, writes nothing and closes the session', async () => {
@@ -259,11 +279,67 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
 
   it('removes: runs the teardown, then forgets the written values so that the next deploy drops the notification', async () => {
     writeFileSync(join(dir, 'dev.snowflake.json'), JSON.stringify({ iamUserArn: IAM_USER, notificationChannelArn: QUEUE }));
+    store.parameters.set('/snowgate/dev/snowflake/wiring', JSON.stringify({ iamUserArn: IAM_USER, notificationChannelArn: QUEUE }));
     const { sdk, log } = fakeSdk();
     await removeSnowflake(options(sdk));
+    expect(store.parameters.size).toBe(0);
     expect(log.statements.map(stripComments)[0]).toBe('USE ROLE ACCOUNTADMIN');
     expect(log.statements.map(stripComments).at(-1)).toBe('DROP ROLE IF EXISTS SNOWGATE_DEV_LOADER');
     expect(existsSync(join(dir, 'dev.snowflake.json'))).toBe(false);
+  });
+});
+
+describe('pnpm snowflake:remove on a production stage', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'snowgate-sf-prod-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps RAW_EVENTS and its data (as the buckets are kept), drops the rest, and says so; other stages drop it', async () => {
+    writeFileSync(
+      join(dir, 'prod.json'),
+      JSON.stringify({ production: true, snowflake: { externalId: 'prod-external-id-123' }, alarms: { email: 'oncall@example.com' } }),
+    );
+    writeFileSync(join(dir, 'prod.snowflake.json'), JSON.stringify({ iamUserArn: IAM_USER, notificationChannelArn: QUEUE }));
+    const config = loadStageConfig('prod', dir);
+    const variables = snowflakeVariables('prod', config, { ...outputs, SnowflakeExternalId: 'prod-external-id-123' });
+    const printed: string[] = [];
+    const { sdk, log } = fakeSdk();
+    const prodOptions: ToolOptions = {
+      stage: 'prod',
+      config,
+      variables,
+      configDir: dir,
+      wiring: ssmWiringStore(fakeParameterStore().ssm),
+      dryRun: false,
+      print: (t) => printed.push(t),
+      connect: () => connectSnowflake(connectionSettingsFromEnv(settings), variables.admin_role, sdk),
+    };
+    await removeSnowflake(prodOptions);
+    const ran = log.statements.map(stripComments);
+    expect(ran.filter((s) => /^DROP TABLE/i.test(s))).toEqual([]);
+    expect(ran).toContain('DROP PIPE IF EXISTS SNOWGATE.PROD.RAW_EVENTS_PIPE');
+    expect(ran).toContain('DROP INTEGRATION IF EXISTS SNOWGATE_PROD_S3');
+    expect(printed.join('\n')).toMatch(/kept SNOWGATE\.PROD\.RAW_EVENTS and its data: "prod" is a production stage/);
+
+    // The dry run shows the same: no DROP TABLE, and the note.
+    printed.length = 0;
+    await removeSnowflake({ ...prodOptions, dryRun: true });
+    expect(printed.join('\n')).not.toContain('DROP TABLE');
+    expect(printed.join('\n')).toContain('-- kept SNOWGATE.PROD.RAW_EVENTS');
+
+    // A non-production stage drops it.
+    const dev = parseStageConfig({ snowflake: { externalId: 'snowgate-dev' } });
+    const devRun = fakeSdk();
+    await removeSnowflake({
+      ...prodOptions,
+      stage: 'dev',
+      config: dev,
+      variables: snowflakeVariables('dev', dev, outputs),
+      connect: () => connectSnowflake(connectionSettingsFromEnv(settings), 'ACCOUNTADMIN', devRun.sdk),
+    });
+    expect(devRun.log.statements.map(stripComments)).toContain('DROP TABLE IF EXISTS SNOWGATE.DEV.RAW_EVENTS');
   });
 });
 

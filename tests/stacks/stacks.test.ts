@@ -14,6 +14,7 @@ import { synthesize, type Synthesized } from '../../stacks/synth';
 
 const SQS = 'arn:aws:sqs:us-east-1:999999999999:sf-snowpipe-AIDAEXAMPLE-abc';
 const SNOWFLAKE_USER = 'arn:aws:iam::999999999999:user/abc1-s-p2ss0000';
+const ALARM_TOPIC = 'arn:aws:sns:us-east-1:123456789012:oncall-pager';
 
 const dev = (extra: Partial<StageConfigInput> = {}) => parseStageConfig({ snowflake: { externalId: 'snowgate-dev' }, ...extra });
 const prodInput = {
@@ -26,7 +27,7 @@ const prodInput = {
   api: { throttleRate: 500, throttleBurst: 800 },
   firehose: { bufferSizeMiB: 4, bufferIntervalSeconds: 60, compression: 'UNCOMPRESSED' },
   snowflake: { externalId: 'prod-external-id-123', iamUserArn: SNOWFLAKE_USER, notificationChannelArn: SQS },
-  alarms: { email: 'oncall@example.com' },
+  alarms: { email: 'oncall@example.com', topicArn: ALARM_TOPIC },
 } satisfies StageConfigInput;
 const prod = parseStageConfig(prodInput);
 
@@ -38,7 +39,7 @@ beforeAll(async () => {
   d = await synthesize('dev', dev());
   p = await synthesize('prod', prod);
   open = await synthesize('sandbox', dev({ auth: { mode: 'none' } }));
-  keyed = await synthesize('partners', dev({ auth: { mode: 'apiKey', cacheSeconds: 120 } }));
+  keyed = await synthesize('partners', dev({ auth: { mode: 'apiKey', cacheSeconds: 120 }, alarms: { topicArn: ALARM_TOPIC } }));
 }, 120_000);
 
 /** A resource of a synthesized template, with the properties of its type that these tests read. */
@@ -108,6 +109,11 @@ interface ResourceProperties {
     Period?: number;
     AlarmActions?: unknown[];
     Metrics?: MetricDataQuery[];
+    TreatMissingData?: string;
+    AlarmDescription?: string;
+    Threshold?: number;
+    EvaluationPeriods?: number;
+    ComparisonOperator?: string;
   };
   'AWS::CloudWatch::Dashboard': { DashboardName: string; DashboardBody: unknown };
 }
@@ -200,7 +206,7 @@ describe('Stream and Firehose', () => {
   it('creates an encrypted stream with the configured capacity and retention', () => {
     d.templates.Stream.hasResourceProperties('AWS::Kinesis::Stream', {
       StreamModeDetails: { StreamMode: 'ON_DEMAND' },
-      RetentionPeriodHours: 24,
+      RetentionPeriodHours: 72,
       StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
     });
     p.templates.Stream.hasResourceProperties('AWS::Kinesis::Stream', {
@@ -582,13 +588,49 @@ describe('Alarms and outputs', () => {
       'PutRecords.ThrottledRecords',
       'Throttles',
       'math',
+      'math',
     ]);
     // A topic on every stage (Snowflake's freshness alert publishes to it); an e-mail subscription where the config names one.
     d.templates.Alarms.resourceCountIs('AWS::SNS::Topic', 1);
     d.templates.Alarms.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it("notifies every alarm on the stage's topic, and on an existing alarms.topicArn too", () => {
     p.templates.Alarms.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
-    for (const s of [d, p])
-      for (const a of resources(s.templates.Alarms, 'AWS::CloudWatch::Alarm')) expect(a.Properties.AlarmActions).toHaveLength(1);
+    for (const s of [d, p, keyed]) {
+      const [topic] = Object.keys(s.templates.Alarms.findResources('AWS::SNS::Topic'));
+      const expected = s === d ? [{ Ref: topic }] : [{ Ref: topic }, ALARM_TOPIC];
+      const alarms = resources(s.templates.Alarms, 'AWS::CloudWatch::Alarm');
+      expect(alarms.length).toBeGreaterThanOrEqual(8);
+      for (const a of alarms) expect(a.Properties.AlarmActions).toEqual(expected);
+    }
+  });
+
+  it('treats missing data as breaching where silence means Firehose stopped reading, and as nothing happened elsewhere', () => {
+    const byDescription = (text: RegExp) =>
+      resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm').filter((a) => text.test(a.Properties.AlarmDescription ?? ''));
+    const all = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm');
+    const breaching = all.filter((a) => a.Properties.TreatMissingData === 'breaching');
+    expect(breaching.map((a) => a.Properties.MetricName)).toEqual(['GetRecords.IteratorAgeMilliseconds']);
+    for (const a of all) expect(['breaching', 'notBreaching']).toContain(a.Properties.TreatMissingData);
+    // Stream input that Firehose does not read: Kinesis IncomingRecords of this stream against Firehose's reads of it.
+    const [unread] = byDescription(/Firehose does not read/);
+    expect(unread!.Properties).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 2,
+      TreatMissingData: 'notBreaching',
+    });
+    const queries = Object.fromEntries(unread!.Properties.Metrics!.map((m) => [m.Id, m]));
+    expect(Object.values(queries).find((m) => m.Expression)!.Expression).toBe('IF(incoming > 0 AND FILL(read, 0) == 0, 1, 0)');
+    expect(queries.incoming!.MetricStat!.Metric).toMatchObject({ Namespace: 'AWS/Kinesis', MetricName: 'IncomingRecords' });
+    expect(queries.read!.MetricStat!.Metric).toMatchObject({
+      Namespace: 'AWS/Firehose',
+      MetricName: 'DataReadFromKinesisStream.Records',
+    });
+    // The very stream and delivery stream of this stage (cross-stack references to the Stream stack).
+    expect(JSON.stringify(queries.incoming!.MetricStat!.Metric)).toMatch(/Events/);
+    expect(JSON.stringify(queries.read!.MetricStat!.Metric)).toMatch(/ToLanding/);
   });
 
   it("lets Snowflake's freshness alert publish to the alarm topic, and nothing else, once its integration's external ID is known", async () => {
@@ -643,7 +685,9 @@ describe('Alarms and outputs', () => {
   });
 
   it("alarms on the share of rejected records, from the ingest function's own metrics, above a minimum volume", () => {
-    const alarm = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm').find((a) => a.Properties.Metrics)!;
+    const alarm = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm').find((a) =>
+      a.Properties.Metrics?.some((m) => m.Expression?.includes('accepted')),
+    )!;
     expect(alarm.Properties).toMatchObject({
       Threshold: 0.05,
       ComparisonOperator: 'GreaterThanThreshold',

@@ -4,3 +4,4 @@ export * from './settings';
 export * from './stage-config';
 export * from './twin-data-dir';
 export * from './unknown-keys';
+export * from './snowflake-wiring';

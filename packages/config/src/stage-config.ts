@@ -67,7 +67,12 @@ export const stageConfigSchema = z
         z.strictObject({ mode: z.literal('provisioned'), shards: z.number().int().min(1).max(500) }),
       ])
       .default({ mode: 'on-demand' }),
-    streamRetentionHours: z.number().int().min(24).max(8_760).default(24),
+    /**
+     * Hours the stream keeps records (Kinesis allows 24..8,760). Firehose retries a failed delivery only
+     * while the records are still in the stream, so this is the longest Firehose or S3 outage that loses
+     * nothing: 72 h outlasts a weekend. Beyond 24 h it is billed (see pnpm cost).
+     */
+    streamRetentionHours: z.number().int().min(24).max(8_760).default(72),
     firehose: z
       .strictObject({
         /** Firehose flushes when either is reached: 1 MiB or 5 s by default. */
@@ -144,8 +149,13 @@ export const stageConfigSchema = z
         rejectionMinRecords: z.number().int().positive().default(100),
         /** Snowflake's freshness alert fires when files wait but nothing loaded for this long (snowflake/migrations/V1.6.0__freshness_alert.sql). */
         loadFreshnessMinutes: z.number().int().min(15).max(10_080).default(60),
-        /** An e-mail address subscribed to the alarms' SNS topic; no topic without it. */
+        /** An e-mail address subscribed to the stage's alarm topic. */
         email: z.email().optional(),
+        /** An existing SNS topic (on-call tooling, chat) that every alarm notifies, with or without `email`. */
+        topicArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)')
+          .optional(),
       })
       .prefault({}),
   })
@@ -156,6 +166,12 @@ export const stageConfigSchema = z
   .refine((c) => !c.snowflake.notificationChannelArn || c.snowflake.iamUserArn, {
     message: 'set iamUserArn with notificationChannelArn: Snowpipe cannot read a file before its user may assume the role',
     path: ['snowflake', 'iamUserArn'],
+  })
+  // An alarm with no action tells nobody: a production stage must say where alarms go.
+  .refine((c) => !c.production || c.alarms.email || c.alarms.topicArn, {
+    message:
+      'a production stage needs an alarm destination: set alarms.email (subscribed to the stage alarm topic) or alarms.topicArn (an existing topic)',
+    path: ['alarms'],
   })
   .refine((c) => !(c.production && c.auth.mode === 'none'), {
     message: 'a production stage cannot use auth mode "none"',

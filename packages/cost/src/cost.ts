@@ -27,6 +27,8 @@ const READ = '2026-11-22';
 const UNVERIFIED = `list price as of ${READ}, unverified here`;
 /** The CloudWatch alarm and dashboard prices were read later, when the model started pricing what the stacks create. */
 const READ_CLOUDWATCH_MONITORING = '2026-12-04';
+/** The Kinesis retention prices were read when the stage default went from 24 h to 72 h. */
+const READ_KINESIS_RETENTION = '2026-12-07';
 
 // ── AWS, us-east-1 ──────────────────────────────────────────────────────────
 
@@ -110,6 +112,33 @@ export const KINESIS_PUT_PAYLOAD_UNITS: ListPrice = {
   source: 'https://aws.amazon.com/kinesis/data-streams/pricing/',
   read: READ,
   check: `25 KB unit confirmed from the AWS page text; the rate is a ${UNVERIFIED}`,
+};
+/** Provisioned mode: retention beyond 24 h and up to 7 days, per shard-hour whatever the hours chosen in that range. */
+export const KINESIS_EXTENDED_RETENTION_SHARD_HOUR: ListPrice = {
+  name: 'Kinesis provisioned extended retention (25 h to 7 days)',
+  amount: 0.02,
+  unit: 'USD per shard-hour',
+  source: 'https://aws.amazon.com/kinesis/data-streams/pricing/',
+  read: READ_KINESIS_RETENTION,
+  check: `billed per shard-hour, not per hour retained (a third-party reading of the Tokyo price, rihirostyle.com, confirmed with AWS support); the rate is a list price as of ${READ_KINESIS_RETENTION}, unverified here`,
+};
+/** On-demand mode: data held beyond 24 h and up to 7 days, per GB-month. */
+export const KINESIS_ON_DEMAND_EXTENDED_RETENTION_GB_MONTH: ListPrice = {
+  name: 'Kinesis on-demand extended retention (25 h to 7 days)',
+  amount: 0.1,
+  unit: 'USD per GB-month',
+  source: 'https://aws.amazon.com/kinesis/data-streams/pricing/',
+  read: READ_KINESIS_RETENTION,
+  check: `that on-demand extended retention is billed by data held is from the AWS page text; the rate is a list price as of ${READ_KINESIS_RETENTION}, unverified here`,
+};
+/** Either mode: data held beyond 7 days (long-term retention), per GB-month. Reading it back is billed apart (not modelled). */
+export const KINESIS_LONG_TERM_RETENTION_GB_MONTH: ListPrice = {
+  name: 'Kinesis long-term retention (beyond 7 days)',
+  amount: 0.023,
+  unit: 'USD per GB-month',
+  source: 'https://aws.amazon.com/kinesis/data-streams/pricing/',
+  read: READ_KINESIS_RETENTION,
+  check: `list price as of ${READ_KINESIS_RETENTION}, unverified here`,
 };
 /** Firehose ingestion from Direct PUT or a Kinesis stream, first 500 TB a month, each record rounded up to 5 KB. */
 export const FIREHOSE_INGEST_GB: ListPrice = {
@@ -228,6 +257,9 @@ export const PRICE_LIST: readonly ListPrice[] = [
   KINESIS_ON_DEMAND_DATA_OUT_GB,
   KINESIS_SHARD_HOUR,
   KINESIS_PUT_PAYLOAD_UNITS,
+  KINESIS_EXTENDED_RETENTION_SHARD_HOUR,
+  KINESIS_ON_DEMAND_EXTENDED_RETENTION_GB_MONTH,
+  KINESIS_LONG_TERM_RETENTION_GB_MONTH,
   FIREHOSE_INGEST_GB,
   S3_PUT_REQUESTS,
   S3_GET_REQUESTS,
@@ -263,18 +295,22 @@ export const FIREHOSE_ROUNDING_BYTES = 5 * KIB;
 export const KINESIS_SHARD_WRITE_BYTES_PER_SECOND = MIB;
 export const KINESIS_SHARD_WRITE_RECORDS_PER_SECOND = 1_000;
 /** A new on-demand stream starts with 4 MB/s and 4,000 records/s of write capacity, and scales from there. Same page. */
+/** Retention included in the base price; extended retention runs to 7 days, long-term beyond. Kinesis pricing page. */
+export const KINESIS_INCLUDED_RETENTION_HOURS = 24;
+export const KINESIS_EXTENDED_RETENTION_MAX_HOURS = 7 * 24;
 export const KINESIS_ON_DEMAND_INITIAL_WRITE = { bytesPerSecond: 4 * MIB, recordsPerSecond: 4_000 } as const;
 /** At 1,769 MB a function has the equivalent of one vCPU; CPU share is proportional to memory. https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html */
 export const LAMBDA_MB_PER_VCPU = 1_769;
 /** Lambda's default concurrency quota per account and region. https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html */
 export const LAMBDA_DEFAULT_CONCURRENCY = 1_000;
 /**
- * What the `Alarms` stack creates (stacks/Alarms.ts), as billed: 7 alarms, six
- * on one metric each and one on a metric math expression over two (the share
- * of rejected records), so 8 alarm metrics; and one dashboard. A test
- * synthesizes the stacks and fails when these differ from the template.
+ * What the `Alarms` stack creates (stacks/Alarms.ts), as billed: 8 alarms, six
+ * on one metric each and two on a metric math expression over two (the share
+ * of rejected records; stream input that Firehose does not read), so 10 alarm
+ * metrics; and one dashboard. A test synthesizes the stacks and fails when
+ * these differ from the template.
  */
-export const STAGE_ALARMS = { alarms: 7, alarmMetrics: 8, dashboards: 1 } as const;
+export const STAGE_ALARMS = { alarms: 8, alarmMetrics: 10, dashboards: 1 } as const;
 
 // ── Assumptions (each one an input or a named constant) ─────────────────────
 
@@ -322,6 +358,7 @@ const stageDefaults = {
   firehose: stageConfigSchema.shape.firehose.parse(undefined),
   buckets: stageConfigSchema.shape.buckets.parse(undefined),
   api: stageConfigSchema.shape.api.parse(undefined),
+  streamRetentionHours: stageConfigSchema.shape.streamRetentionHours.parse(undefined),
 };
 
 /** What the model needs to know. Defaults are the stage defaults (`stage-config.ts`). */
@@ -341,6 +378,8 @@ export const costInputSchema = z
     maxPackedRecordBytes: z.number().int().min(KIB).max(DEFAULT_LIMITS.maxRecordBytes).optional(),
     /** Provisioned mode: shards to pay for. Default: the fewest that take the write load. */
     shards: z.number().int().min(1).max(500).optional(),
+    /** Hours the stream keeps records (the stage's `streamRetentionHours`): beyond 24 h it is billed. */
+    retentionHours: z.number().int().min(24).max(8_760).default(stageDefaults.streamRetentionHours),
     bufferSeconds: z
       .number()
       .int()
@@ -871,6 +910,54 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
         'units',
         KINESIS_PUT_PAYLOAD_UNITS,
         (units / 1e6) * KINESIS_PUT_PAYLOAD_UNITS.amount,
+      ),
+    );
+  }
+  // Retention beyond the included 24 h: a steady load holds `rate × hours` of data; on-demand is billed on the
+  // data-in size (each record rounded up to 1 KB), provisioned per shard-hour up to 7 days, both per GB beyond.
+  const retainedGiB = (hours: number) =>
+    (requestsPerSecond * (input.stream === 'on-demand' ? perRequest.kinesisOnDemandBilledBytes : perRequest.kinesisBytes) * hours * 3_600) /
+    GIB;
+  const extendedHours = Math.max(
+    0,
+    Math.min(input.retentionHours, KINESIS_EXTENDED_RETENTION_MAX_HOURS) - KINESIS_INCLUDED_RETENTION_HOURS,
+  );
+  const longTermHours = Math.max(0, input.retentionHours - KINESIS_EXTENDED_RETENTION_MAX_HOURS);
+  if (extendedHours > 0 && input.stream === 'on-demand') {
+    const gbMonths = retainedGiB(extendedHours);
+    lines.push(
+      line(
+        'Kinesis',
+        `retention ${input.retentionHours} h: data held ${extendedHours} h beyond the included 24 h`,
+        gbMonths,
+        'GB-month',
+        KINESIS_ON_DEMAND_EXTENDED_RETENTION_GB_MONTH,
+        gbMonths * KINESIS_ON_DEMAND_EXTENDED_RETENTION_GB_MONTH.amount,
+      ),
+    );
+  } else if (extendedHours > 0) {
+    const shardHours = shards! * HOURS_PER_MONTH;
+    lines.push(
+      line(
+        'Kinesis',
+        `retention ${input.retentionHours} h: extended retention, ${shards} shard(s) × ${HOURS_PER_MONTH} h`,
+        shardHours,
+        'shard-hours',
+        KINESIS_EXTENDED_RETENTION_SHARD_HOUR,
+        shardHours * KINESIS_EXTENDED_RETENTION_SHARD_HOUR.amount,
+      ),
+    );
+  }
+  if (longTermHours > 0) {
+    const gbMonths = retainedGiB(longTermHours);
+    lines.push(
+      line(
+        'Kinesis',
+        `retention ${input.retentionHours} h: data held ${longTermHours} h beyond 7 days`,
+        gbMonths,
+        'GB-month',
+        KINESIS_LONG_TERM_RETENTION_GB_MONTH,
+        gbMonths * KINESIS_LONG_TERM_RETENTION_GB_MONTH.amount,
       ),
     );
   }

@@ -1,4 +1,4 @@
-import { formatZodError, parseStageConfig, type StageConfig } from '@snowgate/config';
+import { formatZodError, parseStageConfig, snowflakeWiringParameter, type StageConfig } from '@snowgate/config';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -11,6 +11,7 @@ import {
   type Script,
   type SnowflakeVariables,
 } from './sql';
+import type { WiringStore } from './wiring-store';
 
 /** What the tool needs from a Snowflake session: run one statement, get its rows. */
 export interface SqlSession {
@@ -96,6 +97,8 @@ export interface ToolOptions {
   variables: SnowflakeVariables;
   /** Where `config/<stage>.snowflake.json` is written. */
   configDir: string;
+  /** Where every deploy finds the wiring (Parameter Store); never touched on a dry run. */
+  wiring: WiringStore;
   dryRun: boolean;
   /** Opens a session; never called on a dry run. */
   connect: () => Promise<SqlSession>;
@@ -180,8 +183,9 @@ async function refuseDrift(session: SqlSession, v: SnowflakeVariables, scripts: 
 
 /**
  * Runs the migrations, then reads back what the AWS side needs (Snowflake's IAM user and
- * the pipe's queue) and writes it to `config/<stage>.snowflake.json`, where the next
- * `sst deploy` picks it up. Returns what it wrote (nothing on a dry run).
+ * the pipe's queue) and stores it in Parameter Store, where every later `sst deploy` of the
+ * stage reads it from any clone, and in `config/<stage>.snowflake.json` (for `pnpm synth`,
+ * and to review). Returns what it wrote (nothing on a dry run).
  */
 export async function applySnowflake(
   options: ToolOptions,
@@ -221,6 +225,15 @@ export async function applySnowflake(
     parseStageConfig({ ...options.config, snowflake: { ...options.config.snowflake, ...written } }, `values read from Snowflake`);
     writeFileSync(join(options.configDir, `${options.stage}.snowflake.json`), `${JSON.stringify(written, null, 2)}\n`);
     print(`wrote config/${options.stage}.snowflake.json: ${JSON.stringify(written)}`);
+    try {
+      await options.wiring.write(options.stage, written);
+    } catch (error) {
+      throw new Error(
+        `could not store the wiring in ${snowflakeWiringParameter(options.stage)} (${(error as Error).message}): a deploy from another clone would not find it. Fix the AWS credentials or region and apply again (it is idempotent), or commit config/${options.stage}.snowflake.json`,
+        { cause: error },
+      );
+    }
+    print(`stored it in Parameter Store ${snowflakeWiringParameter(options.stage)}, where every deploy of the stage reads it`);
     print(
       `next: pnpm sst deploy --stage ${options.stage} (trusts Snowflake's IAM user, notifies the pipe's queue, lets the freshness alert publish)`,
     );
@@ -231,13 +244,36 @@ export async function applySnowflake(
 }
 
 /**
- * Runs the teardown and forgets `config/<stage>.snowflake.json`, so that the next deploy
- * removes the bucket notification to the (now deleted) pipe's queue.
+ * The teardown as it runs for a stage: everything the migrations created, except that a
+ * production stage keeps `RAW_EVENTS` and its data, as its buckets and stream are kept
+ * on `sst remove` (the table is the only long-term copy: landing files expire, the
+ * stream and Time Travel hold days).
+ */
+export function teardownFor(stage: { config: StageConfig; variables: SnowflakeVariables }): { script: Script; keptTable?: string } {
+  const script = renderTeardown(stage.variables);
+  if (!stage.config.production) return { script };
+  const { database, schema, table } = stage.variables;
+  const keptTable = `${database}.${schema}.${table}`;
+  const dropsTable = (statement: string) => normalize(statement).toUpperCase() === `DROP TABLE IF EXISTS ${keptTable}`.toUpperCase();
+  if (!script.statements.some(dropsTable))
+    throw new Error(`teardown.sql no longer drops ${keptTable} as expected: cannot tell what to keep`);
+  return { script: { ...script, statements: script.statements.filter((st) => !dropsTable(st)) }, keptTable };
+}
+
+/**
+ * Runs the teardown and forgets the wiring (`config/<stage>.snowflake.json` and its
+ * parameter), so that the next deploy removes the bucket notification to the (now
+ * deleted) pipe's queue. A production stage
+ * keeps `RAW_EVENTS` (see `teardownFor`), and says so.
  */
 export async function removeSnowflake(options: ToolOptions): Promise<void> {
-  const script = renderTeardown(options.variables);
+  const { script, keptTable } = teardownFor(options);
+  const kept = keptTable
+    ? `kept ${keptTable} and its data: "${options.stage}" is a production stage (drop it by hand once no longer needed)`
+    : undefined;
   if (options.dryRun) {
     options.print(formatScripts([script]));
+    if (kept) options.print(`-- ${kept}`);
     return;
   }
   const session = await options.connect();
@@ -247,7 +283,9 @@ export async function removeSnowflake(options: ToolOptions): Promise<void> {
     await session.close();
   }
   rmSync(join(options.configDir, `${options.stage}.snowflake.json`), { force: true });
+  await options.wiring.remove(options.stage);
+  if (kept) options.print(kept);
   options.print(
-    `removed config/${options.stage}.snowflake.json; next: pnpm sst deploy --stage ${options.stage} (drops the notification), or pnpm sst remove --stage ${options.stage}`,
+    `removed config/${options.stage}.snowflake.json and ${snowflakeWiringParameter(options.stage)}; next: pnpm sst deploy --stage ${options.stage} (drops the notification), or pnpm sst remove --stage ${options.stage}`,
   );
 }
