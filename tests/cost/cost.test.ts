@@ -54,10 +54,10 @@ describe('estimateMonthlyCost: hand-computed scenarios', () => {
     expect(usdOf(e, 'landing PUTs')).toBeCloseTo((e.derived.landingFilesPerDay * 30 * 0.005) / 1_000, 6);
     // Snowpipe: 585 B × 2.592e9 = 1,412.2 GiB × 0.0037 credits × $3.
     expect(e.byService.Snowpipe).toBeCloseTo(((585 * 2_592_000_000) / 2 ** 30) * 0.0037 * 3, 4);
-    // CloudWatch: 8 alarm metrics (7 alarms, one reading 2 metrics) × $0.10 and one dashboard at $3.00.
-    expect(usdOf(e, '7 alarms')).toBeCloseTo(0.8, 9);
+    // CloudWatch: 9 alarm metrics (8 alarms, one reading 2 metrics) × $0.10 and one dashboard at $3.00.
+    expect(usdOf(e, '8 alarms')).toBeCloseTo(0.9, 9);
     expect(usdOf(e, '1 dashboard')).toBeCloseTo(3, 9);
-    expect(e.monthlyUsd).toBeCloseTo(5_759.97, 1);
+    expect(e.monthlyUsd).toBeCloseTo(5_760.07, 1);
   });
 
   it('the same load in batches of 100, one record per event: request-driven lines fall a hundredfold, the rest does not move', () => {
@@ -72,7 +72,7 @@ describe('estimateMonthlyCost: hand-computed scenarios', () => {
     for (const service of ['Kinesis', 'Firehose', 'S3', 'Snowpipe'] as const) {
       expect(batched.byService[service]).toBeCloseTo(single.byService[service], 9);
     }
-    expect(batched.monthlyUsd).toBeCloseTo(757.81, 1);
+    expect(batched.monthlyUsd).toBeCloseTo(757.91, 1);
   });
 
   it('provisioned: shards for the load, shard-hours and 25 KB PUT payload units', () => {
@@ -90,9 +90,9 @@ describe('estimateMonthlyCost: hand-computed scenarios', () => {
 
   it('an idle stage costs its stream-hours and alarms', () => {
     const idle = estimateMonthlyCost({ eventsPerSecond: 1e-6, eventBytes: 500, batch: 1 });
-    expect(idle.monthlyUsd).toBeCloseTo(28.8 + 0.8 + 3, 1);
+    expect(idle.monthlyUsd).toBeCloseTo(28.8 + 0.9 + 3, 1);
     const provisioned = estimateMonthlyCost({ eventsPerSecond: 1e-6, eventBytes: 500, batch: 1, stream: 'provisioned' });
-    expect(provisioned.monthlyUsd).toBeCloseTo(10.8 + 0.8 + 3, 1);
+    expect(provisioned.monthlyUsd).toBeCloseTo(10.8 + 0.9 + 3, 1);
   });
 
   it('quarantine: one PUT per request with at least one rejected event', () => {

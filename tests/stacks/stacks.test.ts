@@ -104,6 +104,7 @@ interface ResourceProperties {
   'AWS::CloudWatch::Alarm': {
     MetricName?: string;
     AlarmName?: string;
+    AlarmDescription?: string;
     Period?: number;
     AlarmActions?: unknown[];
     Metrics?: MetricDataQuery[];
@@ -575,6 +576,7 @@ describe('Alarms and outputs', () => {
       'DeliveryToS3.DataFreshness',
       'Errors',
       'GetRecords.IteratorAgeMilliseconds',
+      'InternalErrors',
       'PutRecords.ThrottledRecords',
       'Throttles',
       'math',
@@ -582,6 +584,23 @@ describe('Alarms and outputs', () => {
     d.templates.Alarms.resourceCountIs('AWS::SNS::Topic', 0);
     p.templates.Alarms.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
     for (const a of resources(p.templates.Alarms, 'AWS::CloudWatch::Alarm')) expect(a.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it("alarms on the ingest function's own 500s, and says what Lambda's Errors metric counts", () => {
+    const alarms = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm');
+    const internal = alarms.find((a) => a.Properties.MetricName === 'InternalErrors')!;
+    expect(internal.Properties).toMatchObject({
+      Namespace: 'Snowgate',
+      Dimensions: expect.arrayContaining([{ Name: 'stage', Value: 'dev' }]),
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(internal.Properties.AlarmDescription).toMatch(/answered 500/);
+    // The handler answers its own errors, so Lambda's Errors counts only what it could not answer.
+    const errors = alarms.find((a) => a.Properties.MetricName === 'Errors')!;
+    expect(errors.Properties.AlarmDescription).toMatch(/without answering/);
+    expect(errors.Properties.AlarmDescription).not.toMatch(/threw/);
   });
 
   it('creates exactly the alarms, alarm metrics and dashboards the cost model prices, in every stack and configuration', () => {
