@@ -44,7 +44,11 @@ export function withInvokePayloadLimit(handler: LambdaHandler, routeKey: string)
       console.error(
         `twin: ${routeKey} ${event.requestContext.requestId}: Lambda refused the invocation (RequestEntityTooLargeException: an event of ${bytes} bytes, over ${LAMBDA_SYNC_PAYLOAD_MAX_BYTES}); answered 500 as API Gateway does`,
       );
-      return { statusCode: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Internal Server Error' }) };
+      return {
+        statusCode: 500,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'Internal Server Error' }),
+      };
     }
     return handler(event, context);
   };
