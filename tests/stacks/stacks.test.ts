@@ -99,6 +99,7 @@ interface ResourceProperties {
     TracingConfig?: unknown;
   };
   'AWS::ApiGatewayV2::Api': { CorsConfiguration?: unknown };
+  'AWS::ApiGatewayV2::Stage': { AccessLogSettings?: { Format: string; DestinationArn: unknown } };
   'AWS::ApiGatewayV2::Route': { RouteKey: string; AuthorizationType: string; AuthorizerId?: unknown; Target?: unknown };
   'AWS::ApiGatewayV2::Authorizer': { AuthorizerUri: unknown; IdentitySource: string[] };
   'AWS::CloudWatch::Alarm': {
@@ -428,6 +429,24 @@ describe('Ingest', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
       AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
     });
+  });
+
+  it("logs why API Gateway answered by itself: the integration's status, error and error message, as JSON", () => {
+    const stage = resources(d.templates.Ingest, 'AWS::ApiGatewayV2::Stage')[0]!;
+    const format = JSON.parse(stage.Properties.AccessLogSettings!.Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      integrationStatus: '$context.integration.status',
+      integrationServiceStatus: '$context.integration.integrationStatus',
+      integrationLatency: '$context.integration.latency',
+      integrationError: '$context.integration.error',
+      integrationErrorMessage: '$context.integrationErrorMessage',
+      errorMessage: '$context.error.message',
+      errorResponseType: '$context.error.responseType',
+    });
+    // No header: an API key or Authorization value must never reach a log.
+    expect(Object.values(format).join(' ')).not.toMatch(/header|authorizer\.(?!error)/i);
   });
 
   it('answers no CORS preflight: producers are services, not browsers', () => {
