@@ -1,4 +1,5 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createClient } from '@snowgate/client';
 import { parseStageConfig } from '@snowgate/config';
 import { DEFAULT_LIMITS, MAX_SAFE_BODY_BYTES } from '@snowgate/core';
 import { createClients } from '@snowgate/functions/clients';
@@ -56,5 +57,21 @@ describe("bodies and Lambda's 6 MB payload, through the twin", () => {
     expect(over.status).toBe(413);
     expect(over.body).toMatchObject({ errors: [{ index: null, reason: 'body_too_large' }] });
     expect(await quarantined()).toBe(2);
+  });
+
+  it('@snowgate/client delivers the 500 webhook records, even set for a body larger than the stage takes: sized for Lambda, split on a 413', async () => {
+    const client = createClient({ endpoint: running.twin.endpoints.api, maxBatchBytes: 4 * 1_048_576, retryBaseDelayMs: 10 });
+    const statuses: number[] = [];
+    const records = JSON.parse(webhookBatch()) as { id: string }[];
+    const outcomes = records.map((r) => client.send(r));
+    const settled = await client.close();
+    for (const o of await Promise.all(outcomes)) {
+      if (o.httpStatus !== undefined) statuses.push(o.httpStatus);
+    }
+    expect(settled).toEqual({ delivered: 500, rejected: 0, failed: 0 });
+    expect(new Set(statuses)).toEqual(new Set([202]));
+    // Under Lambda's payload by the client's own sizing, then split on the stage's 413s (body_too_large) down to its maxBodyBytes.
+    expect(client.stats().requests).toBeGreaterThan(4);
+    expect(running.twin.status().api.accepted).toBe(500);
   });
 });
