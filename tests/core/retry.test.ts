@@ -152,6 +152,7 @@ describe('isRetryableError', () => {
       sdkError('InternalFailureException', 500),
       sdkError('SomethingNew', 502),
       sdkError('OperationAborted', 409),
+      sdkError('RequestTimeTooSkewed', 403),
       Object.assign(new Error('Throttled'), { $retryable: { throttling: true } }),
       Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
       Object.assign(new Error('fetch failed'), { cause: { code: 'ENOTFOUND' } }),

@@ -59,6 +59,10 @@ const TRANSIENT_ERRORS = new Set([
   'RequestTimeoutException',
   'TimeoutError',
   'AbortError',
+  // A clock off by minutes: the SDK corrects its offset from the answer and signs the retry with it.
+  'RequestTimeTooSkewed',
+  'RequestExpired',
+  'RequestInTheFuture',
 ]);
 
 /** Node's network errors (`error.code`): the connection, not the call, failed. */
