@@ -22,7 +22,7 @@ export const LAMBDA_BODY_BUDGET_BYTES = 6_291_456 - 65_536;
  * control character (`\u001f`; JSON.stringify writes none outside strings).
  *
  * @example
- * escapeGrowth('{"a":"\\"b\\""}') // → 10: eight quotes and two backslashes
+ * escapeGrowth('{"a":"\\"b\\""}') // → 8: six quotes and two backslashes
  */
 export function escapeGrowth(json: string): number {
   let grows = 0;
