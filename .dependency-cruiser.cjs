@@ -105,6 +105,18 @@ module.exports = {
       to: { path: ['^(node:)?fs$', '^(node:)?fs/promises$', '^packages/config/src/(files|snowflake)\\.ts$'] },
     },
     {
+      name: 'snowflake-api-stands-alone',
+      comment:
+        'packages/snowflake-api (JWT, SQL API) is bundled into Lambdas and reused by the tools: it imports no other Snowgate package ' +
+        "but @snowgate/config, and nothing from npm (Node's crypto and fetch are enough).",
+      severity: 'error',
+      from: { path: '^packages/snowflake-api/' },
+      to: {
+        path: ['^packages/', '(^|/)node_modules/'],
+        pathNot: ['^packages/(snowflake-api|config)/', '(^|/)node_modules/@types/node/'],
+      },
+    },
+    {
       name: 'nothing-imports-tests',
       comment: 'Tests import the product, never the other way round: move what is shared out of tests/.',
       severity: 'error',

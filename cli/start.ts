@@ -3,6 +3,7 @@
  * accepted record is delivered and loaded before the process exits.
  */
 import { twinDataDir, twinEnv, type TwinEnv } from '@snowgate/config';
+import { ConfigError } from '@snowgate/core';
 import { drainOnSignals, readyBanner, startTwin, statusLine, type TwinOptionsInput } from '@snowgate/twin';
 import { parseCommandLine } from './args';
 
@@ -43,7 +44,12 @@ drainOnSignals({
   },
   exit: (code) => process.exit(code),
 });
-const twin = await starting;
+const twin = await starting.catch((error: unknown) => {
+  // A bad stage config or option is the user's to fix: its problems, a line each, not a stack.
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`pnpm start: ${error.message}`);
+  process.exit(2);
+});
 console.log(readyBanner({ endpoints: twin.endpoints, contracts: twin.status().contracts, auth: twin.auth, dataDir: twin.dataDir }));
 
 if (process.stdout.isTTY && !stopping) ticker = setInterval(() => console.log(statusLine(twin.status())), 10_000);
@@ -77,6 +83,7 @@ function twinOptions(argv: string[], env: Record<string, string | undefined>): T
     schemasDir: pick(values['schemas-dir'], 'schemasDir'),
     quiet: fromEnv.quiet,
     logLevel: fromEnv.logLevel,
+    failpoint: fromEnv.failpoint,
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as TwinOptionsInput;
 }

@@ -7,6 +7,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { StageConfig } from '@snowgate/config';
+import { loadStageConfig } from '@snowgate/config/files';
+import { ConfigError } from '@snowgate/core';
 import { parseCommandLine } from './args';
 
 const USAGE = `Usage: pnpm synth [--stage STAGE] [--out DIR]
@@ -25,13 +28,22 @@ Example:
 const { values } = parseCommandLine('pnpm synth', USAGE, {
   options: { stage: { type: 'string', default: 'dev' }, out: { type: 'string' } },
 });
+const stage = values.stage!;
+// Read before CDK loads (seconds): a bad config stops at once, its problems a line each.
+let config: StageConfig;
+try {
+  config = loadStageConfig(stage);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`pnpm synth: ${error.message}`);
+  process.exit(2);
+}
 // Loaded after the arguments: CDK takes seconds to load, --help should not.
 const { synthesize } = await import('../stacks/synth');
-const stage = values.stage!;
 const out = resolve(values.out ?? `cdk.out/${stage}`);
 mkdirSync(out, { recursive: true });
 
-const result = await synthesize(stage);
+const result = await synthesize(stage, config);
 let errors = 0;
 for (const [name, template] of Object.entries(result.templates)) {
   const file = resolve(out, `${result.stacks[name as keyof typeof result.stacks].stackName}.template.json`);

@@ -26,7 +26,7 @@ export interface TwinProcess {
 export async function spawnTwin(
   dataDir: string,
   args: string[] = [],
-  { via = 'node' }: { via?: 'node' | 'pnpm' } = {},
+  { via = 'node', env = {} }: { via?: 'node' | 'pnpm'; env?: Record<string, string> } = {},
 ): Promise<TwinProcess> {
   // A killed twin leaves its endpoints behind: wait for the new ones.
   rmSync(join(dataDir, 'endpoints.json'), { force: true });
@@ -35,7 +35,7 @@ export async function spawnTwin(
     via === 'pnpm' ? ['pnpm', ['start', ...twinArgs]] : [process.execPath, ['--import', 'tsx', TWIN_ENTRY, ...twinArgs]];
   const child = spawn(command, commandArgs, {
     cwd: root,
-    env: { ...process.env, SNOWGATE_TWIN_QUIET: '1', NODE_NO_WARNINGS: '1' },
+    env: { ...process.env, SNOWGATE_TWIN_QUIET: '1', NODE_NO_WARNINGS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: via === 'pnpm',
   });

@@ -1,10 +1,15 @@
 -- Removes what the migrations created, pipe first so that nothing loads while
--- the rest goes; RAW_EVENTS and its data go too. The database, the schema and the
--- warehouse stay: they were created only if missing, and may hold other things
--- (drop an empty schema by hand). `pnpm snowflake:remove --stage <stage> --yes` runs this.
+-- the rest goes, then the freshness alert (it would fire on a pipe that is gone);
+-- RAW_EVENTS and its data go too. The database, the schema and the warehouse stay:
+-- they were created only if missing, and may hold other things (drop an empty
+-- schema by hand). `pnpm snowflake:remove --stage <stage> --yes` runs this.
 USE ROLE {{ admin_role }};
 
 DROP PIPE IF EXISTS {{ database }}.{{ schema }}.{{ pipe }};
+
+DROP ALERT IF EXISTS {{ database }}.{{ schema }}.{{ alert }};
+
+DROP VIEW IF EXISTS {{ database }}.{{ schema }}.LOAD_FRESHNESS;
 
 DROP VIEW IF EXISTS {{ database }}.{{ schema }}.PIPE_STATUS;
 
@@ -16,6 +21,8 @@ DROP VIEW IF EXISTS {{ database }}.{{ schema }}.INGEST_LATENCY;
 
 DROP VIEW IF EXISTS {{ database }}.{{ schema }}.RAW_EVENTS_LATEST;
 
+DROP DYNAMIC TABLE IF EXISTS {{ database }}.{{ schema }}.RAW_EVENTS_UNIQUE;
+
 DROP STAGE IF EXISTS {{ database }}.{{ schema }}.{{ stage }};
 
 DROP FILE FORMAT IF EXISTS {{ database }}.{{ schema }}.{{ file_format }};
@@ -23,6 +30,8 @@ DROP FILE FORMAT IF EXISTS {{ database }}.{{ schema }}.{{ file_format }};
 DROP TABLE IF EXISTS {{ database }}.{{ schema }}.{{ table }};
 
 DROP INTEGRATION IF EXISTS {{ integration }};
+
+DROP INTEGRATION IF EXISTS {{ alert_integration }};
 
 DROP ROLE IF EXISTS {{ reader_role }};
 

@@ -2,6 +2,7 @@ import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '@snowgate/functions/
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { use, type StackContext } from 'sst/constructs';
@@ -172,13 +173,26 @@ export function Alarms({ stack, app }: StackContext) {
     ],
   });
 
-  if (config.alarms.email) {
-    const topic = new sns.Topic(stack, 'AlarmTopic', { enforceSSL: true });
-    topic.addSubscription(new subscriptions.EmailSubscription(config.alarms.email));
-    for (const alarm of alarms) alarm.addAlarmAction(new actions.SnsAction(topic));
-    stack.addOutputs({ AlarmTopic: topic.topicArn });
-  }
+  // On every stage, so that Snowflake's freshness alert has somewhere to publish; a topic without a subscriber costs nothing.
+  const topic = new sns.Topic(stack, 'AlarmTopic', { enforceSSL: true });
+  if (config.alarms.email) topic.addSubscription(new subscriptions.EmailSubscription(config.alarms.email));
+  for (const alarm of alarms) alarm.addAlarmAction(new actions.SnsAction(topic));
+
+  // Snowflake's freshness alert (snowflake/migrations/V1.6.0__freshness_alert.sql) publishes to the topic through a
+  // notification integration that assumes this role: Snowflake's IAM user, with the integration's own external ID
+  // (`pnpm snowflake:apply` writes it). Until both are known only this account may assume it, as for the storage role.
+  // https://docs.snowflake.com/en/user-guide/notifications/creating-notification-integration-amazon-sns
+  const { iamUserArn, alertExternalId } = config.snowflake;
+  const snowflakeAlertRole = new iam.Role(stack, 'SnowflakeAlertRole', {
+    assumedBy: iamUserArn && alertExternalId ? new iam.ArnPrincipal(iamUserArn) : new iam.AccountRootPrincipal(),
+    externalIds: alertExternalId ? [alertExternalId] : [],
+    description: 'Assumed by the Snowflake notification integration to publish load alerts to the alarm topic',
+  });
+  topic.grantPublish(snowflakeAlertRole);
+
   stack.addOutputs({
+    AlarmTopic: topic.topicArn,
+    SnowflakeAlertRoleArn: snowflakeAlertRole.roleArn,
     Dashboard: `https://${stack.region}.console.aws.amazon.com/cloudwatch/home?region=${stack.region}#dashboards/dashboard/${dashboard.dashboardName}`,
   });
   return { alarms, dashboard };

@@ -80,7 +80,8 @@ export function Stream({ stack, app }: StackContext) {
       prefix: `${config.firehose.prefix}!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/!{timestamp:HH}/`,
       errorOutputPrefix: `${config.firehose.errorPrefix}!{firehose:error-output-type}/!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/`,
       bufferingHints: { sizeInMBs: config.firehose.bufferSizeMiB, intervalInSeconds: config.firehose.bufferIntervalSeconds },
-      compressionFormat: 'UNCOMPRESSED',
+      // GZIP by default: Snowpipe's file format reads it (COMPRESSION = AUTO) and bills the same uncompressed bytes.
+      compressionFormat: config.firehose.compression,
       // Records on the stream carry no trailing newline; this makes each file NDJSON.
       processingConfiguration: {
         enabled: true,

@@ -1,22 +1,20 @@
 -- Views for operators and analysts. Repeatable: re-created on every apply, keeping
 -- their grants (COPY GRANTS) so that readers never lose access in between.
--- The local twin's DuckDB has RAW_EVENTS_LATEST, INGEST_LATENCY, COPY_HISTORY_RECENT and
--- LOAD_FAILURES too, with the same columns, so a query can be tried locally first.
+-- The local twin's DuckDB has RAW_EVENTS_LATEST, INGEST_LATENCY, COPY_HISTORY_RECENT,
+-- LOAD_FAILURES and LOAD_FRESHNESS too, with the same columns, so a query can be tried locally first.
 USE ROLE {{ admin_role }};
 
 USE SCHEMA {{ database }}.{{ schema }};
 
 -- At-least-once delivery means an event can arrive twice (a producer's retry after a 503):
--- one row per id, the most recently received.
+-- one row per event, the latest received, as the dynamic table RAW_EVENTS_UNIQUE keeps it
+-- (V1.5.0__callers_and_unique_events.sql: what counts as the same event, and its target lag).
+-- Reading it sorts nothing; rows loaded in the last few minutes may not be in it yet.
 CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.RAW_EVENTS_LATEST COPY GRANTS
-  COMMENT = 'Snowgate: one row per record id, the latest received'
+  COMMENT = 'Snowgate: one row per event (caller and id), the latest received; up to 15 minutes behind RAW_EVENTS'
   AS
-  SELECT *
-  FROM {{ database }}.{{ schema }}.{{ table }}
-  QUALIFY ROW_NUMBER() OVER (
-    PARTITION BY record:id::VARCHAR
-    ORDER BY received_at DESC, loaded_at DESC, source_file DESC, file_row_number DESC
-  ) = 1;
+  SELECT record, received_at, request_id, source_file, file_row_number, loaded_at, auth, producer
+  FROM {{ database }}.{{ schema }}.RAW_EVENTS_UNIQUE;
 
 -- From the API's acknowledgement to queryable, per row.
 CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.INGEST_LATENCY COPY GRANTS
@@ -58,6 +56,23 @@ CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.LOAD_FAILURES COPY GRANTS
   FROM {{ database }}.{{ schema }}.COPY_HISTORY_RECENT
   WHERE status IN ('LOAD_FAILED', 'PARTIALLY_LOADED');
 
+-- Is Snowpipe keeping up? The newest loaded row, and the files loaded and skipped in the last
+-- hour. The freshness alert (V1.6.0__freshness_alert.sql) reads it beside PIPE_STATUS.
+CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.LOAD_FRESHNESS COPY GRANTS
+  COMMENT = 'Snowgate: the newest loaded row, and the files loaded and skipped in the last hour'
+  AS
+  SELECT
+    (SELECT MAX(loaded_at) FROM {{ database }}.{{ schema }}.{{ table }}) AS newest_loaded_at,
+    DATEDIFF('minute', (SELECT MAX(loaded_at) FROM {{ database }}.{{ schema }}.{{ table }}), CURRENT_TIMESTAMP()) AS minutes_since_load,
+    (
+      SELECT COUNT(*) FROM {{ database }}.{{ schema }}.COPY_HISTORY_RECENT
+      WHERE status = 'LOADED' AND last_load_time >= DATEADD('hour', -1, CURRENT_TIMESTAMP())
+    ) AS files_loaded_last_hour,
+    (
+      SELECT COUNT(*) FROM {{ database }}.{{ schema }}.COPY_HISTORY_RECENT
+      WHERE status IN ('LOAD_FAILED', 'PARTIALLY_LOADED') AND last_load_time >= DATEADD('hour', -1, CURRENT_TIMESTAMP())
+    ) AS files_failed_last_hour;
+
 -- Is the pipe running, and how far behind is it?
 CREATE OR REPLACE VIEW {{ database }}.{{ schema }}.PIPE_STATUS COPY GRANTS
   COMMENT = 'Snowgate: SYSTEM$PIPE_STATUS of the pipe, as columns'
@@ -81,5 +96,7 @@ GRANT SELECT ON VIEW {{ database }}.{{ schema }}.INGEST_LATENCY TO ROLE {{ reade
 GRANT SELECT ON VIEW {{ database }}.{{ schema }}.COPY_HISTORY_RECENT TO ROLE {{ reader_role }};
 
 GRANT SELECT ON VIEW {{ database }}.{{ schema }}.LOAD_FAILURES TO ROLE {{ reader_role }};
+
+GRANT SELECT ON VIEW {{ database }}.{{ schema }}.LOAD_FRESHNESS TO ROLE {{ reader_role }};
 
 GRANT SELECT ON VIEW {{ database }}.{{ schema }}.PIPE_STATUS TO ROLE {{ reader_role }};

@@ -40,6 +40,7 @@ const DOCS = [
   'schemas/README.md',
   'snowflake/README.md',
   'packages/client/README.md',
+  'packages/snowflake-api/README.md',
 ];
 
 /** `pnpm <name>` in the code of a Markdown file (fenced blocks and inline code, where commands are written), after flags such as `-s`. */

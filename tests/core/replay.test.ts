@@ -76,6 +76,21 @@ describe('replay: what a quarantine object holds, judged again', () => {
     ]);
   });
 
+  it('keeps the caller of the original request (auth and producer), so that the replayed row is the same event', () => {
+    const object = { ...base, auth: 'iam' as const, producer: 'arn:aws:iam::123456789012:user/orders' };
+    const { accepted } = assessReplay(
+      object,
+      [{ index: 2, text: '{"id":1}' }],
+      limitsSchema.parse({}),
+      undefined,
+      'run-1',
+      'errors/x.json',
+    );
+    expect(accepted[0]!.data).toMatch(
+      /^\{"received_at":"[^"]+","request_id":"req-9","auth":"iam","producer":"arn:aws:iam::123456789012:user\/orders","replay":\{[^}]+\},"record":\{"id":1\}\}$/,
+    );
+  });
+
   it('rejects a replayed record that repeats a key, as the handler does', () => {
     const refused = {
       ...base,

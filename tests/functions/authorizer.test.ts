@@ -76,7 +76,9 @@ describe('API keys in AWS: the SSM store and the Lambda authorizer', () => {
     expect(response.statusCode).toBe(207);
     const entry = h.putRecordsCalls()[0]![0]!;
     expect(envelopeSchema.parse(JSON.parse(entry.data)).producer).toBe('acme-web');
-    expect(entry.data).toMatch(/^\{"received_at":"[^"]+","request_id":"[^"]+","producer":"acme-web","record":\{"id":"p-1"\}\}$/);
+    expect(entry.data).toMatch(
+      /^\{"received_at":"[^"]+","request_id":"[^"]+","auth":"apiKey","producer":"acme-web","record":\{"id":"p-1"\}\}$/,
+    );
     const q = quarantineObjectSchema.parse(h.quarantined()[0]!.object);
     expect(q.producer).toBe('acme-web');
     expect(JSON.stringify(q)).not.toContain('sg_secret');

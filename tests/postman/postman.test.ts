@@ -35,6 +35,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import {
   envelopeSchema,
   generateApiKey,
+  landingText,
   writeKeyOfBasicAuth,
   quarantineObjectSchema,
   type ContractSettings,
@@ -778,7 +779,7 @@ function readLandingFiles(dataDir: string, bucket: string): { key: string; text:
   if (!existsSync(dir)) return [];
   return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[])
     .filter((name) => name.endsWith('._S3rver_object'))
-    .map((name) => ({ key: name.slice(0, -'._S3rver_object'.length), text: readFileSync(join(dir, name), 'utf8') }));
+    .map((name) => ({ key: name.slice(0, -'._S3rver_object'.length), text: landingText(readFileSync(join(dir, name))) }));
 }
 
 /** Every landing envelope names the pass's producer (none without auth), holds an accepted record, and no key; every accepted record landed. */

@@ -1,7 +1,7 @@
 import { Dialect, parse } from '@polyglot-sql/sdk';
 import { assessSegmentRequest, limitsSchema } from '@snowgate/core';
 import { splitStatements, stripComments, SNOWFLAKE_DIR } from '@snowgate/snowflake';
-import { openWarehouse, query, snowflakeToDuckDb } from '@snowgate/twin';
+import { mergeUnique, openWarehouse, query, snowflakeToDuckDb } from '@snowgate/twin';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,29 +16,36 @@ it('runs the example analytics queries, in Snowflake SQL, on the local warehouse
   const { instance, connection } = await openWarehouse(join(dir, 'w.duckdb'));
   try {
     const row = (record: object, minutesAgo: number, file: string, line: number) =>
-      connection.run(`INSERT INTO raw_events VALUES ($1::JSON, now() - INTERVAL (${minutesAgo}) MINUTE, 'r', $2, $3, now())`, [
-        JSON.stringify(record),
-        file,
-        line,
-      ]);
+      connection.run(
+        `INSERT INTO raw_events VALUES ($1::JSON, now() - INTERVAL (${minutesAgo}) MINUTE, 'r', $2, $3, now(), 'apiKey', 'acme-web')`,
+        [JSON.stringify(record), file, line],
+      );
     await row({ id: 'a', type: 'page_view', user: { id: 42 } }, 10, 'f1', 1);
     await row({ id: 'a', type: 'page_view', user: { id: 42 } }, 9, 'f2', 1); // delivered twice
     await row({ id: 'b', type: 'purchase', user: { id: 42 }, items: [{ sku: 'x', qty: 2 }] }, 5, 'f2', 2);
     await row({ id: 'c', type: 'page_view', user: { id: 7 } }, 120, 'f0', 1); // over an hour ago
+    await row({ id: 'd', type: 'page_view', user: { id: 7 } }, 1, 'f3', 1); // just now: loaded, not yet in RAW_EVENTS_LATEST
+    // What the local Snowpipe does after a load (and Snowflake's dynamic table on its next refresh), for the first four.
+    await mergeUnique(connection, `(SELECT * FROM raw_events WHERE record->>'id' != 'd')`);
 
     const examples = splitStatements(readFileSync(join(SNOWFLAKE_DIR, 'examples/analytics.sql'), 'utf8')).map(stripComments);
     const run = async (i: number) => (await query(connection, snowflakeToDuckDb(examples[i]!))).rows;
-    expect(examples).toHaveLength(5);
-    // The last hour, one row per id: 'c' is older, 'a' arrived twice.
+    expect(examples).toHaveLength(6);
+    // The last hour, one row per event: 'c' is older, 'a' arrived twice, 'd' not in RAW_EVENTS_LATEST yet.
     expect((await run(0)).map((r) => [r.type, Number(r.events)]).sort()).toEqual([
       ['page_view', 1],
       ['purchase', 1],
     ]);
     expect((await run(1)).map((r) => r.id)).toEqual(['b', 'a']);
     expect(examples[2]).toMatch(/FLATTEN/); // Snowflake only
-    expect((await run(3)).map((r) => Number(r.ids_with_duplicates))).toEqual([1]);
+    expect((await run(3)).map((r) => Number(r.events_with_duplicates))).toEqual([1]);
     const [latency] = await run(4);
     expect(Object.keys(latency!)).toEqual(['p50_ms', 'p95_ms', 'max_ms']);
+    // The last 15 minutes from RAW_EVENTS: 'd' too, and 'a' once.
+    expect((await run(5)).map((r) => [r.type, Number(r.events)]).sort()).toEqual([
+      ['page_view', 2],
+      ['purchase', 1],
+    ]);
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -78,9 +85,15 @@ it('reads Segment and RudderStack messages with the example query, parsed as Sno
   const { instance, connection } = await openWarehouse(join(dir, 'w.duckdb'));
   try {
     for (const [i, record] of records.entries()) {
-      await connection.run(`INSERT INTO raw_events VALUES ($1::JSON, now(), 'r', 'f', $2, now())`, [JSON.stringify(record), i + 1]);
+      await connection.run(`INSERT INTO raw_events VALUES ($1::JSON, now(), 'r', 'f', $2, now(), 'apiKey', 'acme-segment')`, [
+        JSON.stringify(record),
+        i + 1,
+      ]);
     }
-    await connection.run(`INSERT INTO raw_events VALUES ('{"id":"not-segment","type":"page_view"}'::JSON, now(), 'r', 'f', 99, now())`);
+    await connection.run(
+      `INSERT INTO raw_events VALUES ('{"id":"not-segment","type":"page_view"}'::JSON, now(), 'r', 'f', 99, now(), 'apiKey', 'acme-web')`,
+    );
+    await mergeUnique(connection, 'raw_events'); // as the local Snowpipe does after a load
     const rows = (await query(connection, snowflakeToDuckDb(sql!))).rows;
     expect(rows.map((r) => [r.message_id, r.type, r.event, r.user_id, r.anonymous_id])).toEqual([
       ['seg-fixture-1', 'track', 'Order Completed', 'user-1', null],

@@ -35,6 +35,11 @@ const variables: SnowflakeVariables = {
   stage: 'LANDING',
   table: 'RAW_EVENTS',
   pipe: 'RAW_EVENTS_PIPE',
+  alert: 'LOAD_FRESHNESS_ALERT',
+  alert_integration: 'SNOWGATE_DEV_ALERTS',
+  alert_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Alarms-AlarmTopic1A2B',
+  alert_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-Alarms-SnowflakeAlertRole1',
+  freshness_minutes: '60',
   aws_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-Snowflake-SnowflakeRole1A2B3C',
   external_id: 'snowgate-dev',
   stage_url: 's3://dev-snowgate-storage-landing-1a2b3c/events/',
@@ -66,7 +71,8 @@ const parseOne = (sql: string): unknown => {
  * Snowflake's documented parameters for the statements polyglot passes through
  * (https://docs.snowflake.com/en/sql-reference/sql/create-warehouse, create-role,
  * create-storage-integration, alter-storage-integration, create-file-format (JSON),
- * create-stage (external), create-pipe).
+ * create-stage (external), create-pipe, create-notification-integration-queue-outbound-aws,
+ * alter-notification-integration-queue-outbound-aws, create-alert, alter-alert).
  */
 const OPAQUE_STATEMENTS: { pattern: RegExp; options: string[] }[] = [
   {
@@ -133,12 +139,28 @@ const OPAQUE_STATEMENTS: { pattern: RegExp; options: string[] }[] = [
     pattern: /^CREATE PIPE IF NOT EXISTS [\w.]+\s/,
     options: ['AUTO_INGEST', 'ERROR_INTEGRATION', 'AWS_SNS_TOPIC', 'INTEGRATION', 'COMMENT'],
   },
+  {
+    pattern: /^(CREATE NOTIFICATION INTEGRATION IF NOT EXISTS \w+\s|ALTER NOTIFICATION INTEGRATION \w+ SET\s)/,
+    options: ['ENABLED', 'TYPE', 'DIRECTION', 'NOTIFICATION_PROVIDER', 'AWS_SNS_TOPIC_ARN', 'AWS_SNS_ROLE_ARN', 'COMMENT'],
+  },
+  {
+    pattern: /^CREATE OR REPLACE ALERT [\w.]+\s[\s\S]*\sIF \(EXISTS \([\s\S]+\)\)\s+THEN\s/,
+    options: ['SCHEDULE', 'WAREHOUSE', 'COMMENT', 'SUSPEND_ALERT_AFTER_NUM_FAILURES'],
+  },
+  { pattern: /^ALTER ALERT [\w.]+ RESUME$/, options: [] },
   { pattern: /^GRANT ROLE \w+ TO ROLE \w+$/, options: [] },
   { pattern: /^DROP (PIPE|STAGE|FILE FORMAT) IF EXISTS [\w.]+$/, options: [] },
   { pattern: /^DROP INTEGRATION IF EXISTS \w+$/, options: [] },
 ];
-/** polyglot 0.12.1 does not parse DROP ROLE at all ("Expected TABLE, VIEW, … after DROP"). */
-const UNPARSED = /^DROP ROLE IF EXISTS \w+$/;
+/** polyglot 0.12.1 does not parse DROP ROLE, DROP ALERT or DROP DYNAMIC TABLE at all ("Expected TABLE, VIEW, … after DROP"). */
+const UNPARSED = /^DROP (ROLE IF EXISTS \w+|ALERT IF EXISTS [\w.]+|DYNAMIC TABLE IF EXISTS [\w.]+)$/;
+/**
+ * A Snowflake Scripting block, which polyglot passes through whole: its SQL statements are checked
+ * one by one ('a Snowflake Scripting block recreates the pipe…' below).
+ */
+const BLOCK = /^EXECUTE IMMEDIATE \$\$([\s\S]*)\$\$$/;
+/** Snowflake Scripting's own statements in a block (https://docs.snowflake.com/en/developer-guide/snowflake-scripting). */
+const SCRIPTING = /^(DECLARE\b|BEGIN\b|END\b|IF \(|LOOP\b|BREAK\b|RAISE \w+$|RETURN\b|EXECUTE IMMEDIATE '|\w+ := )/;
 
 /** The `NAME =` options at the statement's top level (outside parentheses and strings), before any `AS`. */
 function topLevelOptions(statement: string): string[] {
@@ -168,6 +190,8 @@ describe('snowflake/ SQL', () => {
       'V1.2.0__storage_integration.sql',
       'V1.3.0__raw_events.sql',
       'V1.4.0__pipe.sql',
+      'V1.5.0__callers_and_unique_events.sql',
+      'V1.6.0__freshness_alert.sql',
       'R__views.sql',
     ]);
   });
@@ -177,7 +201,7 @@ describe('snowflake/ SQL', () => {
     for (const script of allScripts()) {
       for (const raw of script.statements) {
         const sql = stripComments(raw);
-        if (UNPARSED.test(sql)) continue;
+        if (UNPARSED.test(sql) || BLOCK.test(sql)) continue;
         const node = parseOne(sql);
         const kind = kindOf(node);
         if (kind !== 'raw' && kind !== 'command') {
@@ -206,10 +230,16 @@ describe('snowflake/ SQL', () => {
   });
 
   it("creates RAW_EVENTS with the columns of DESIGN.md, the same as the twin's raw_events", async () => {
-    const columns = listAt(parseOne(find('V1.3.0__raw_events.sql', 'CREATE TABLE')), 'create_table', 'columns');
-    expect(columns.map((c) => [at(c, 'name', 'name'), at(c, 'nullable')])).toEqual(
+    const created = listAt(parseOne(find('V1.3.0__raw_events.sql', 'CREATE TABLE')), 'create_table', 'columns');
+    expect(created.map((c) => [at(c, 'name', 'name'), at(c, 'nullable')])).toEqual(
       ['record', 'received_at', 'request_id', 'source_file', 'file_row_number', 'loaded_at'].map((name) => [name, false]),
     );
+    // V1.5.0 adds who sent it, after the others (ALTER TABLE … ADD COLUMN appends).
+    const added = statementsOf('V1.5.0__callers_and_unique_events.sql')
+      .filter((s) => s.startsWith('ALTER TABLE'))
+      .map((s) => /^ALTER TABLE SNOWGATE\.DEV\.RAW_EVENTS ADD COLUMN IF NOT EXISTS (\w+) VARCHAR\s+COMMENT '/.exec(s)?.[1]);
+    expect(added).toEqual(['auth', 'producer']);
+    const columns = [...created.map((c) => at(c, 'name', 'name')), ...added];
     // polyglot names types its own way (var_char, TIMESTAMPLTZ): check them in the text.
     const ddl = find('V1.3.0__raw_events.sql', 'CREATE TABLE');
     for (const column of [
@@ -232,9 +262,9 @@ describe('snowflake/ SQL', () => {
           `SELECT column_name FROM information_schema.columns WHERE table_name = 'raw_events' ORDER BY ordinal_position`,
         )
       ).rows.map((r) => r.column_name);
-      expect(local).toEqual(columns.map((c) => at(c, 'name', 'name')));
+      expect(local).toEqual(columns);
       // The views that make sense locally exist there too, with the same columns.
-      for (const view of ['RAW_EVENTS_LATEST', 'INGEST_LATENCY', 'COPY_HISTORY_RECENT', 'LOAD_FAILURES']) {
+      for (const view of ['RAW_EVENTS_LATEST', 'INGEST_LATENCY', 'COPY_HISTORY_RECENT', 'LOAD_FAILURES', 'LOAD_FRESHNESS']) {
         const snowflake = listAt(
           parseOne(find('R__views.sql', `CREATE OR REPLACE VIEW SNOWGATE.DEV.${view}`)),
           'create_view',
@@ -308,6 +338,119 @@ describe('snowflake/ SQL', () => {
     expect(copySql).not.toMatch(/CURRENT_TIMESTAMP/); // Snowflake: can be hours early in a pipe
   });
 
+  it('adds who sent it, and recreates the pipe in a Snowflake Scripting block that loads no file twice and runs once', () => {
+    const statements = statementsOf('V1.5.0__callers_and_unique_events.sql');
+    const block = statements.find((st) => BLOCK.test(st))!;
+    // The pipe stays the loader's: the block runs under its role alone, and the reader's grant comes back.
+    expect(statements.slice(statements.indexOf(block) - 2, statements.indexOf(block) + 3)).toEqual([
+      `USE ROLE ${variables.loader_role}`,
+      'USE SECONDARY ROLES NONE',
+      block,
+      `USE ROLE ${variables.admin_role}`,
+      `GRANT MONITOR ON PIPE SNOWGATE.DEV.RAW_EVENTS_PIPE TO ROLE ${variables.reader_role}`,
+    ]);
+    // Each piece without the keyword that opens its section (DECLARE, BEGIN, LOOP), which splitting leaves in front.
+    const inner = splitStatements(BLOCK.exec(block)![1]!).map((st) => stripComments(st).replace(/^(DECLARE|BEGIN|LOOP)\s+/, ''));
+    // Its SQL parses; the rest is Snowflake Scripting (declarations, IF, LOOP, assignments, RAISE, RETURN).
+    const sql = inner.filter((st) => /^(SHOW|SELECT|ALTER|CREATE)\b/.test(st));
+    for (const st of sql) parseOne(st.replace(/ INTO :\w+/, ''));
+    expect(
+      inner.filter((st) => !sql.includes(st)).every((st) => SCRIPTING.test(st) || /^\w+ (VARCHAR|VARIANT|INTEGER|EXCEPTION)\b/.test(st)),
+    ).toBe(true);
+    // Snowflake's order: pause, wait for the queue to drain, recreate, then queue only what was staged since the pause.
+    const step = (pattern: RegExp) => inner.findIndex((st) => pattern.test(st));
+    const steps = [
+      step(/^SHOW PIPES LIKE 'RAW_EVENTS_PIPE' IN SCHEMA SNOWGATE\.DEV$/),
+      step(/^ALTER PIPE SNOWGATE\.DEV\.RAW_EVENTS_PIPE SET PIPE_EXECUTION_PAUSED = TRUE$/),
+      step(/^paused_at := TO_VARCHAR\(CURRENT_TIMESTAMP\(\)/),
+      step(/^pipe_status := PARSE_JSON\(SYSTEM\$PIPE_STATUS\('SNOWGATE\.DEV\.RAW_EVENTS_PIPE'\)\)/),
+      step(/pendingFileCount::NUMBER = 0\) THEN\s+BREAK$/),
+      step(/^CREATE OR REPLACE PIPE SNOWGATE\.DEV\.RAW_EVENTS_PIPE\s/),
+      step(/^EXECUTE IMMEDIATE 'ALTER PIPE SNOWGATE\.DEV\.RAW_EVENTS_PIPE REFRESH MODIFIED_AFTER = ''' \|\| paused_at \|\| ''''$/),
+    ];
+    expect(steps.every((i) => i >= 0)).toBe(true);
+    expect([...steps].sort((a, b) => a - b)).toEqual(steps);
+    // A drained wait that never comes resumes the old pipe, untouched, before failing.
+    expect(inner.find((st) => st.includes('waited >= 600'))).toMatch(
+      /THEN\s+ALTER PIPE SNOWGATE\.DEV\.RAW_EVENTS_PIPE SET PIPE_EXECUTION_PAUSED = FALSE$/,
+    );
+    // The new COPY fills every column, and is what the guard recognises: a second apply does nothing.
+    const pipe = inner[steps[5]!]!;
+    expect(topLevelOptions(pipe)).toEqual(['AUTO_INGEST', 'COMMENT']);
+    const copySql = pipe.slice(pipe.search(/\bAS\s+COPY INTO\b/) + 2).trim();
+    const copy = at(parseOne(copySql), 'copy');
+    expect(listAt(copy, 'this', 'schema', 'expressions').map((c) => at(c, 'column', 'name', 'name'))).toEqual([
+      'record',
+      'received_at',
+      'request_id',
+      'source_file',
+      'file_row_number',
+      'loaded_at',
+      'auth',
+      'producer',
+    ]);
+    expect(copySql).toMatch(/METADATA\$START_SCAN_TIME,\s+\$1:auth::VARCHAR,\s+\$1:producer::VARCHAR\s+FROM @SNOWGATE\.DEV\.LANDING/);
+    expect(copySql).toMatch(/ON_ERROR = SKIP_FILE$/);
+    expect(inner.find((st) => st.startsWith('IF (CONTAINS(current_copy'))).toMatch(
+      /^IF \(CONTAINS\(current_copy, '\$1:producer'\)\) THEN\s+RETURN '/,
+    );
+  });
+
+  it('keeps one row per event in a dynamic table, refreshed incrementally, that RAW_EVENTS_LATEST reads', () => {
+    const table = find('V1.5.0__callers_and_unique_events.sql', 'CREATE DYNAMIC TABLE IF NOT EXISTS SNOWGATE.DEV.RAW_EVENTS_UNIQUE');
+    expect(kindOf(parseOne(table))).toBe('create_table');
+    expect(table).toMatch(/\sTARGET_LAG = '15 minutes'\s+WAREHOUSE = SNOWGATE_WH\s+REFRESH_MODE = INCREMENTAL\s/);
+    const columns = 'record, received_at, request_id, source_file, file_row_number, loaded_at, auth, producer';
+    expect(table).toContain(`SELECT ${columns}\n  FROM SNOWGATE.DEV.RAW_EVENTS\n`);
+    // The same event: the same caller, and the same id of the same JSON type; the latest received kept.
+    expect(table.replace(/\s+/g, ' ')).toContain(
+      'QUALIFY ROW_NUMBER() OVER ( PARTITION BY auth, producer, IS_VARCHAR(record:id), record:id::VARCHAR ORDER BY received_at DESC, loaded_at DESC, source_file DESC, file_row_number DESC ) = 1',
+    );
+    const view = find('R__views.sql', 'CREATE OR REPLACE VIEW SNOWGATE.DEV.RAW_EVENTS_LATEST');
+    expect(view).toMatch(new RegExp(`AS\\s+SELECT ${columns}\\s+FROM SNOWGATE\\.DEV\\.RAW_EVENTS_UNIQUE$`));
+    expect(view).not.toMatch(/ROW_NUMBER|QUALIFY/); // nothing sorted when it is read
+  });
+
+  it("alerts the stage's alarm topic when files wait and nothing loads, or a file is skipped: a condition and an action that parse", () => {
+    const statements = statementsOf('V1.6.0__freshness_alert.sql');
+    const integration = statements.find((s) => s.startsWith('CREATE NOTIFICATION INTEGRATION'))!;
+    for (const option of ['TYPE = QUEUE', 'DIRECTION = OUTBOUND', 'NOTIFICATION_PROVIDER = AWS_SNS', 'ENABLED = TRUE'])
+      expect(integration).toContain(option);
+    for (const statement of [integration, statements.find((s) => s.startsWith('ALTER NOTIFICATION INTEGRATION'))!]) {
+      expect(statement).toContain(`AWS_SNS_TOPIC_ARN = '${variables.alert_topic_arn}'`);
+      expect(statement).toContain(`AWS_SNS_ROLE_ARN = '${variables.alert_role_arn}'`);
+    }
+    // Replaced, the integration would get a new external ID, which the alert role does not trust.
+    expect(
+      allScripts()
+        .flatMap((s) => s.statements)
+        .some((s) => /CREATE OR REPLACE NOTIFICATION INTEGRATION/i.test(s)),
+    ).toBe(false);
+
+    const alert = statements.find((s) => s.startsWith('CREATE OR REPLACE ALERT'))!;
+    expect(alert).toMatch(/^CREATE OR REPLACE ALERT SNOWGATE\.DEV\.LOAD_FRESHNESS_ALERT\s/);
+    expect(topLevelOptions(alert)).toEqual(['SCHEDULE', 'COMMENT']); // no WAREHOUSE: serverless
+    expect(alert).toContain("SCHEDULE = '15 MINUTE'");
+    // polyglot passes CREATE ALERT through whole: parse its condition and its action on their own.
+    const condition = /\sIF \(EXISTS \(([\s\S]+)\)\)\s+THEN\s/.exec(alert)![1]!;
+    const union = at(parseOne(condition), 'union');
+    expect(union).toBeDefined();
+    expect(condition).toContain('FROM SNOWGATE.DEV.LOAD_FRESHNESS AS f');
+    expect(condition).toContain('CROSS JOIN SNOWGATE.DEV.PIPE_STATUS AS p');
+    expect(condition).toContain("DATEADD('minute', -60, CURRENT_TIMESTAMP())");
+    expect(condition).toMatch(
+      /FROM SNOWGATE\.DEV\.LOAD_FAILURES\s+WHERE last_load_time > COALESCE\(SNOWFLAKE\.ALERT\.LAST_SUCCESSFUL_SCHEDULED_TIME\(\)/,
+    );
+    const action = alert.slice(alert.search(/\sTHEN\s/) + 6).trim();
+    expect(kindOf(parseOne(action))).toBe('command');
+    expect(action).toMatch(
+      /^CALL SYSTEM\$SEND_SNOWFLAKE_NOTIFICATION\(\s*SNOWFLAKE\.NOTIFICATION\.APPLICATION_JSON\('(\{[^']+\})'\),\s*SNOWFLAKE\.NOTIFICATION\.INTEGRATION\('SNOWGATE_DEV_ALERTS'\)\s*\)$/,
+    );
+    const message = JSON.parse(/APPLICATION_JSON\('(\{[^']+\})'\)/.exec(action)![1]!);
+    expect(message).toMatchObject({ AlarmName: 'snowgate-DEV-SnowflakeLoads', NewStateValue: 'ALARM' });
+    expect(statements.at(-1)).toBe('ALTER ALERT SNOWGATE.DEV.LOAD_FRESHNESS_ALERT RESUME'); // created suspended
+  });
+
   it('grants the loader only what Snowpipe needs, and the reader only reads', () => {
     const grants = allScripts()
       .flatMap((s) => s.statements.map(stripComments))
@@ -343,13 +486,17 @@ describe('snowflake/ SQL', () => {
     const teardown = renderTeardown(variables).statements.map(stripComments);
     expect(teardown.filter((s) => s.startsWith('DROP'))).toEqual([
       'DROP PIPE IF EXISTS SNOWGATE.DEV.RAW_EVENTS_PIPE',
+      'DROP ALERT IF EXISTS SNOWGATE.DEV.LOAD_FRESHNESS_ALERT',
+      'DROP VIEW IF EXISTS SNOWGATE.DEV.LOAD_FRESHNESS',
       ...['PIPE_STATUS', 'LOAD_FAILURES', 'COPY_HISTORY_RECENT', 'INGEST_LATENCY', 'RAW_EVENTS_LATEST'].map(
         (v) => `DROP VIEW IF EXISTS SNOWGATE.DEV.${v}`,
       ),
+      'DROP DYNAMIC TABLE IF EXISTS SNOWGATE.DEV.RAW_EVENTS_UNIQUE',
       'DROP STAGE IF EXISTS SNOWGATE.DEV.LANDING',
       'DROP FILE FORMAT IF EXISTS SNOWGATE.DEV.NDJSON_ENVELOPE',
       'DROP TABLE IF EXISTS SNOWGATE.DEV.RAW_EVENTS',
       'DROP INTEGRATION IF EXISTS SNOWGATE_DEV_S3',
+      'DROP INTEGRATION IF EXISTS SNOWGATE_DEV_ALERTS',
       'DROP ROLE IF EXISTS SNOWGATE_DEV_READER',
       'DROP ROLE IF EXISTS SNOWGATE_DEV_LOADER',
     ]);

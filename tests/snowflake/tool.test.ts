@@ -23,6 +23,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const IAM_USER = 'arn:aws:iam::210987654321:user/abc1-s-v2st1234';
 const QUEUE = 'arn:aws:sqs:us-east-1:210987654321:sf-snowpipe-AIDAEXAMPLE-abcdefgh';
+const ALERT_EXTERNAL_ID = 'MYACCOUNT_SFCRole=2_abcdefghijklmnop=';
 
 interface Existing {
   /** An existing stage's URL (SHOW STAGES); none: the stage does not exist yet. */
@@ -38,11 +39,14 @@ function fakeSdk({
   externalId = 'snowgate-dev',
   signInError,
   existing = {},
+  alertUser = IAM_USER,
 }: {
   failOn?: RegExp;
   externalId?: string;
   signInError?: string;
   existing?: Existing;
+  /** The IAM user DESC NOTIFICATION INTEGRATION names (Snowflake's one per account). */
+  alertUser?: string;
 } = {}) {
   const log = { options: [] as unknown[], statements: [] as string[], connected: 0, destroyed: 0 };
   let createdCopy: string | undefined;
@@ -62,6 +66,16 @@ function fakeSdk({
             { property: 'STORAGE_AWS_IAM_USER_ARN', property_type: 'String', property_value: IAM_USER },
             { property: 'STORAGE_AWS_ROLE_ARN', property_type: 'String', property_value: 'arn:aws:iam::123456789012:role/x' },
             { property: 'STORAGE_AWS_EXTERNAL_ID', property_type: 'String', property_value: externalId },
+          ]);
+        }
+        if (sqlText.startsWith('DESC NOTIFICATION INTEGRATION')) {
+          return complete(undefined, {}, [
+            { property: 'ENABLED', property_type: 'Boolean', property_value: 'true' },
+            { property: 'DIRECTION', property_type: 'String', property_value: 'OUTBOUND' },
+            { property: 'AWS_SNS_TOPIC_ARN', property_type: 'String', property_value: outputs.AlarmTopic },
+            { property: 'AWS_SNS_ROLE_ARN', property_type: 'String', property_value: outputs.SnowflakeAlertRoleArn },
+            { property: 'SF_AWS_IAM_USER_ARN', property_type: 'String', property_value: alertUser },
+            { property: 'SF_AWS_EXTERNAL_ID', property_type: 'String', property_value: ALERT_EXTERNAL_ID },
           ]);
         }
         if (sqlText.startsWith('SHOW') && existing.noSchema && !createdCopy)
@@ -88,6 +102,8 @@ const outputs = {
   SnowflakeRoleArn: 'arn:aws:iam::123456789012:role/dev-snowgate-Snowflake-Role1',
   SnowflakeExternalId: 'snowgate-dev',
   SnowflakeStageUrl: 's3://dev-landing-1a2b/events/',
+  AlarmTopic: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Alarms-AlarmTopic1A2B',
+  SnowflakeAlertRoleArn: 'arn:aws:iam::123456789012:role/dev-snowgate-Alarms-SnowflakeAlertRole1',
 };
 const settings = {
   SNOWFLAKE_ACCOUNT: 'myorg-myaccount',
@@ -143,6 +159,7 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
     expect(rest.slice(expected.length)).toEqual([
       'DESC INTEGRATION SNOWGATE_DEV_S3',
       "SHOW PIPES LIKE 'RAW_EVENTS_PIPE' IN SCHEMA SNOWGATE.DEV",
+      'DESC NOTIFICATION INTEGRATION SNOWGATE_DEV_ALERTS',
     ]);
     const all = log.statements.join('\n');
     expect(all).not.toContain('{{');
@@ -152,12 +169,15 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
       'CREATE PIPE IF NOT EXISTS SNOWGATE.DEV.RAW_EVENTS_PIPE',
     );
 
-    expect(written).toEqual({ iamUserArn: IAM_USER, notificationChannelArn: QUEUE });
+    expect(all).toContain(`AWS_SNS_TOPIC_ARN = '${outputs.AlarmTopic}'`);
+    expect(all).toContain(`AWS_SNS_ROLE_ARN = '${outputs.SnowflakeAlertRoleArn}'`);
+    expect(written).toEqual({ iamUserArn: IAM_USER, notificationChannelArn: QUEUE, alertExternalId: ALERT_EXTERNAL_ID });
     expect(JSON.parse(readFileSync(join(dir, 'dev.snowflake.json'), 'utf8'))).toEqual(written);
     // …where the stack picks them up.
     expect(loadStageConfig('dev', dir).snowflake).toMatchObject({
       iamUserArn: IAM_USER,
       notificationChannelArn: QUEUE,
+      alertExternalId: ALERT_EXTERNAL_ID,
       externalId: 'snowgate-dev',
     });
     expect(log.destroyed).toBe(1);
@@ -192,14 +212,19 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
   it('reapplies over what it created before (same stage URL and COPY), also when the schema does not exist yet', async () => {
     const first = fakeSdk({ existing: { noSchema: true } });
     await applySnowflake(options(first.sdk));
-    const copy = first.log.statements.find((s) => s.includes('CREATE PIPE IF NOT EXISTS'))!;
-    const again = fakeSdk({
-      existing: {
-        stageUrl: outputs.SnowflakeStageUrl,
-        pipeDefinition: copy.slice(copy.search(/\bAS\s+COPY\b/) + 2).replace(/\n\s+/g, '\n'),
-      },
-    });
-    await expect(applySnowflake(options(again.sdk))).resolves.toMatchObject({ iamUserArn: IAM_USER });
+    const copyOf = (statement: string) =>
+      statement
+        .slice(statement.search(/\bAS\s+COPY\b/) + 2)
+        .split(/;\s*(?:EXECUTE|$)/)[0]!
+        .replace(/\n\s+/g, '\n');
+    // V1.4.0's pipe (a stage applied before V1.5.0 recreates it), and V1.5.0's (recreated in its scripting block).
+    const created = copyOf(first.log.statements.find((s) => s.includes('CREATE PIPE IF NOT EXISTS'))!);
+    const recreated = copyOf(first.log.statements.find((s) => s.includes('CREATE OR REPLACE PIPE'))!);
+    expect(recreated).toContain('$1:producer::VARCHAR');
+    for (const pipeDefinition of [created, recreated]) {
+      const again = fakeSdk({ existing: { stageUrl: outputs.SnowflakeStageUrl, pipeDefinition } });
+      await expect(applySnowflake(options(again.sdk))).resolves.toMatchObject({ iamUserArn: IAM_USER });
+    }
   });
 
   it("stops before running anything when the stage URL or the pipe's COPY would have to change (neither can in place)", async () => {
@@ -210,7 +235,7 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
     const changed = fakeSdk({
       existing: { pipeDefinition: 'COPY INTO SNOWGATE.DEV.RAW_EVENTS FROM @SNOWGATE.DEV.LANDING FILE_FORMAT = (TYPE = JSON)' },
     });
-    await expect(applySnowflake(options(changed.sdk))).rejects.toThrow(/pipe RAW_EVENTS_PIPE runs a different COPY/);
+    await expect(applySnowflake(options(changed.sdk))).rejects.toThrow(/pipe RAW_EVENTS_PIPE runs a COPY that no migration/);
     for (const { log } of [moved, changed]) {
       expect(log.statements.every((s) => s.startsWith('SHOW'))).toBe(true);
       expect(log.destroyed).toBe(1);
@@ -224,6 +249,10 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
     );
     await expect(applySnowflake(options(fakeSdk({ signInError: 'JWT token is invalid' }).sdk))).rejects.toThrow(
       /Snowflake sign-in failed: JWT token is invalid/,
+    );
+    // The alert role trusts the storage integration's user: a notification integration publishing as another is refused.
+    await expect(applySnowflake(options(fakeSdk({ alertUser: 'arn:aws:iam::999999999999:user/someone-else' }).sdk))).rejects.toThrow(
+      /SNOWGATE_DEV_ALERTS publishes as arn:aws:iam::999999999999:user\/someone-else, not the storage integration's/,
     );
     expect(existsSync(join(dir, 'dev.snowflake.json'))).toBe(false);
   });
@@ -263,15 +292,19 @@ describe('settings and inputs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'snowgate-out-'));
     const file = join(dir, 'outputs.json');
     expect(() => readStackOutputs('dev', file)).toThrow(/deploy the AWS side first \(pnpm sst deploy --stage dev\)/);
+    const { AlarmTopic, SnowflakeAlertRoleArn, ...snowflakeStack } = outputs;
     writeFileSync(
       file,
       JSON.stringify({
-        'dev-snowgate-Snowflake': { ...outputs, SnowpipeNotification: 'not yet' },
+        'dev-snowgate-Snowflake': { ...snowflakeStack, SnowpipeNotification: 'not yet' },
+        'dev-snowgate-Alarms': { AlarmTopic, SnowflakeAlertRoleArn, Dashboard: 'https://…' },
         'prod-snowgate-Snowflake': { SnowflakeRoleArn: 'x' },
       }),
     );
     expect(readStackOutputs('dev', file)).toEqual(outputs);
-    expect(() => readStackOutputs('prod', file)).toThrow(/lacks SnowflakeExternalId, SnowflakeStageUrl/);
+    expect(() => readStackOutputs('prod', file)).toThrow(
+      /prod-snowgate-Snowflake and prod-snowgate-Alarms lack SnowflakeExternalId, SnowflakeStageUrl, AlarmTopic, SnowflakeAlertRoleArn/,
+    );
     expect(() => readStackOutputs('qa', file)).toThrow(/no outputs for stage "qa" \(looked for "qa-snowgate-Snowflake"\)/);
     writeFileSync(file, JSON.stringify({ 'dev-2-snowgate-Snowflake': outputs }));
     expect(() => readStackOutputs('dev', file)).toThrow(/no outputs for stage "dev"/); // not another stage's

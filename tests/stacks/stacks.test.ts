@@ -16,7 +16,7 @@ const SQS = 'arn:aws:sqs:us-east-1:999999999999:sf-snowpipe-AIDAEXAMPLE-abc';
 const SNOWFLAKE_USER = 'arn:aws:iam::999999999999:user/abc1-s-p2ss0000';
 
 const dev = (extra: Partial<StageConfigInput> = {}) => parseStageConfig({ snowflake: { externalId: 'snowgate-dev' }, ...extra });
-const prod = parseStageConfig({
+const prodInput = {
   production: true,
   contracts: { mode: 'enforce', unknown: 'reject' },
   ingest: { packing: { mode: 'single' } },
@@ -24,10 +24,11 @@ const prod = parseStageConfig({
   stream: { mode: 'provisioned', shards: 4 },
   streamRetentionHours: 72,
   api: { throttleRate: 500, throttleBurst: 800 },
-  firehose: { bufferSizeMiB: 4, bufferIntervalSeconds: 60 },
+  firehose: { bufferSizeMiB: 4, bufferIntervalSeconds: 60, compression: 'UNCOMPRESSED' },
   snowflake: { externalId: 'prod-external-id-123', iamUserArn: SNOWFLAKE_USER, notificationChannelArn: SQS },
   alarms: { email: 'oncall@example.com' },
-});
+} satisfies StageConfigInput;
+const prod = parseStageConfig(prodInput);
 
 let d: Synthesized;
 let p: Synthesized;
@@ -211,20 +212,23 @@ describe('Stream and Firehose', () => {
     });
   });
 
-  it('buffers 1 MiB / 5 s by default into dated NDJSON files, with an error prefix', () => {
+  it('buffers 1 MiB / 5 s by default into dated, gzip NDJSON files, with an error prefix', () => {
     const [fh] = resources(d.templates.Stream, 'AWS::KinesisFirehose::DeliveryStream');
     expect(fh!.Properties.DeliveryStreamType).toBe('KinesisStreamAsSource');
     const s3 = fh!.Properties.ExtendedS3DestinationConfiguration;
     expect(s3.BufferingHints).toEqual({ SizeInMBs: 1, IntervalInSeconds: 5 });
     expect(s3.Prefix).toBe('events/!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/!{timestamp:HH}/');
     expect(s3.ErrorOutputPrefix).toBe('firehose-errors/!{firehose:error-output-type}/!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/');
-    expect(s3.CompressionFormat).toBe('UNCOMPRESSED');
+    expect(s3.CompressionFormat).toBe('GZIP');
     expect(s3.ProcessingConfiguration).toEqual({
       Enabled: true,
       Processors: [{ Type: 'AppendDelimiterToRecord', Parameters: [{ ParameterName: 'Delimiter', ParameterValue: '\\n' }] }],
     });
     p.templates.Stream.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
-      ExtendedS3DestinationConfiguration: Match.objectLike({ BufferingHints: { SizeInMBs: 4, IntervalInSeconds: 60 } }),
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        BufferingHints: { SizeInMBs: 4, IntervalInSeconds: 60 },
+        CompressionFormat: 'UNCOMPRESSED',
+      }),
     });
   });
 
@@ -600,9 +604,12 @@ describe('Alarms and outputs', () => {
       'Throttles',
       'math',
     ]);
-    d.templates.Alarms.resourceCountIs('AWS::SNS::Topic', 0);
+    // A topic on every stage (Snowflake's freshness alert publishes to it); an e-mail subscription where the config names one.
+    d.templates.Alarms.resourceCountIs('AWS::SNS::Topic', 1);
+    d.templates.Alarms.resourceCountIs('AWS::SNS::Subscription', 0);
     p.templates.Alarms.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
-    for (const a of resources(p.templates.Alarms, 'AWS::CloudWatch::Alarm')) expect(a.Properties.AlarmActions).toHaveLength(1);
+    for (const s of [d, p])
+      for (const a of resources(s.templates.Alarms, 'AWS::CloudWatch::Alarm')) expect(a.Properties.AlarmActions).toHaveLength(1);
   });
 
   it("alarms on the ingest function's own 500s, and says what Lambda's Errors metric counts", () => {
@@ -621,6 +628,32 @@ describe('Alarms and outputs', () => {
     expect(errors.Properties.AlarmDescription).toMatch(/without answering/);
     expect(errors.Properties.AlarmDescription).not.toMatch(/threw/);
   });
+
+  it("lets Snowflake's freshness alert publish to the alarm topic, and nothing else, once its integration's external ID is known", async () => {
+    const alertRole = (s: Synthesized) =>
+      resources(s.templates.Alarms, 'AWS::IAM::Role').find((r) =>
+        /Snowflake notification integration/.test(r.Properties.Description ?? ''),
+      )!;
+    const trust = (s: Synthesized) => alertRole(s).Properties.AssumeRolePolicyDocument.Statement;
+    // Before snowflake:apply has read the integration: this account only (Snowflake's documented first step).
+    expect(trust(d)).toHaveLength(1);
+    expect(JSON.stringify(trust(d)[0]!.Principal)).toMatch(/:root/);
+    expect(trust(d)[0]!.Condition).toBeUndefined();
+    const known = await synthesize(
+      'prod',
+      parseStageConfig({ ...prodInput, snowflake: { ...prodInput.snowflake, alertExternalId: 'MYACCOUNT_SFCRole=2_abc=' } }),
+    );
+    expect(trust(known)).toEqual([
+      expect.objectContaining({
+        Action: 'sts:AssumeRole',
+        Principal: { AWS: SNOWFLAKE_USER },
+        Condition: { StringEquals: { 'sts:ExternalId': 'MYACCOUNT_SFCRole=2_abc=' } },
+      }),
+    ]);
+    const granted = resources(known.templates.Alarms, 'AWS::IAM::Policy').flatMap((x) => x.Properties.PolicyDocument.Statement);
+    expect(granted.map((x) => [x.Action, JSON.stringify(x.Resource)])).toEqual([['sns:Publish', expect.stringContaining('AlarmTopic')]]);
+    expect(Object.keys(known.templates.Alarms.toJSON().Outputs)).toEqual(expect.arrayContaining(['AlarmTopic', 'SnowflakeAlertRoleArn']));
+  }, 60_000);
 
   it('creates exactly the alarms, alarm metrics and dashboards the cost model prices, in every stack and configuration', () => {
     const priced = estimateMonthlyCost({ eventsPerSecond: 1, eventBytes: 500, batch: 1 }).lines;

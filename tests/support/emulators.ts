@@ -9,6 +9,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Cli
 import { createClients } from '@snowgate/functions/clients';
 import kinesalite from 'kinesalite';
 import { speedUpKinesalite } from '../../packages/twin/src/kinesalite-sequences.mjs';
+import { makeWritesAtomic } from '../../packages/twin/src/s3rver-atomic.mjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,7 @@ export async function startEmulators(): Promise<Emulators> {
 
   const directory = mkdtempSync(join(tmpdir(), 'snowgate-s3-'));
   const s3Server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory });
+  makeWritesAtomic((s3Server as unknown as { store: unknown }).store); // as the twin's store writes
   const { port } = (await s3Server.run()) as AddressInfo;
   const s3Endpoint = `http://127.0.0.1:${port}`;
 

@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { quarantineObjectSchema } from '@snowgate/core';
+import { landingText, quarantineObjectSchema } from '@snowgate/core';
 import { parseStageConfig } from '@snowgate/config';
 import { createClients } from '@snowgate/functions/clients';
 import { fileApiKeyStore } from '@snowgate/twin';
@@ -56,7 +56,9 @@ describe('API keys on the twin: the production authorizer in front of the handle
           );
           if (keysFound.length > 0)
             return Promise.all(
-              keysFound.map(async (k) => (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: k }))).Body!.transformToString()),
+              keysFound.map(async (k) =>
+                landingText(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: k }))).Body!.transformToByteArray()),
+              ),
             );
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -69,7 +71,7 @@ describe('API keys on the twin: the production authorizer in front of the handle
       expect(q.producer).toBe('acme-web');
       expect(quarantined).not.toContain(key.slice(16));
       const landed = (await read(running.twin.endpoints.buckets.landing, 'events/')).join('\n');
-      expect(landed).toMatch(/"producer":"acme-web","record":\{"id":"k-1"\}/);
+      expect(landed).toMatch(/"auth":"apiKey","producer":"acme-web","record":\{"id":"k-1"\}/);
       expect(landed).not.toContain(key.slice(16));
     } finally {
       s3.destroy();

@@ -92,7 +92,9 @@ describe('pnpm query --dialect snowflake', () => {
   it('runs a Snowflake VARIANT query on the local warehouse', async () => {
     const { openWarehouse, query, snowflakeToDuckDb } = await import('@snowgate/twin');
     const { instance, connection } = await openWarehouse(':memory:');
-    await connection.run(`INSERT INTO raw_events VALUES ('{"id":"a-1","user":{"plan":"pro"},"n":5}', now(), 'r', 'f', 1, now())`);
+    await connection.run(
+      `INSERT INTO raw_events VALUES ('{"id":"a-1","user":{"plan":"pro"},"n":5}', now(), 'r', 'f', 1, now(), NULL, NULL)`,
+    );
     const sql = snowflakeToDuckDb(
       `select record:id::string as id, record:user.plan::string as plan, record:n::number as n from raw_events`,
     );
@@ -121,6 +123,7 @@ describe('the delivery thread', () => {
       prefix: 'events/',
       bufferSizeBytes: 1_048_576,
       bufferIntervalMs: 1_000,
+      compression: 'GZIP' as const,
       firehoseStateDir: '/proc/snowgate-no-such-dir/firehose',
       warehousePath: '/proc/snowgate-no-such-dir/warehouse.duckdb',
       s3FailureRate: 0,

@@ -3,6 +3,7 @@ import { envelopeSchema } from '@snowgate/core';
 import { parseIngestSettings, parseStageConfig } from '@snowgate/config';
 import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
 import type { Twin } from '@snowgate/twin';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { post } from './support';
 import { useTwin } from './use-twin';
@@ -29,9 +30,12 @@ async function landingLines(twin: Twin): Promise<string[]> {
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: twin.endpoints.buckets.landing }));
     const lines: string[] = [];
     for (const o of listed.Contents ?? []) {
-      const text = await (
+      const bytes = await (
         await s3.send(new GetObjectCommand({ Bucket: twin.endpoints.buckets.landing, Key: o.Key! }))
-      ).Body!.transformToString();
+      ).Body!.transformToByteArray();
+      // Stored as Firehose stores it with GZIP (the default): a `.gz` object, real gzip.
+      expect(o.Key).toMatch(/\.gz$/);
+      const text = gunzipSync(bytes).toString('utf8');
       expect(text.endsWith('\n')).toBe(true);
       lines.push(...text.slice(0, -1).split('\n'));
     }

@@ -10,7 +10,7 @@ describe('the warehouse answers read statements only (pnpm query, POST /query, t
   beforeAll(async () => {
     dir = tempDataDir();
     warehouse = await openWarehouse(join(dir, 'warehouse.duckdb'));
-    await warehouse.connection.run(`INSERT INTO raw_events VALUES ('{"id":"keep"}', now(), 'r', 'f', 1, now())`);
+    await warehouse.connection.run(`INSERT INTO raw_events VALUES ('{"id":"keep"}', now(), 'r', 'f', 1, now(), NULL, NULL)`);
   });
   afterAll(() => {
     warehouse?.connection.closeSync();
@@ -37,7 +37,7 @@ describe('the warehouse answers read statements only (pnpm query, POST /query, t
     ['DELETE FROM raw_events', /DELETE statement/],
     ['EXPLAIN ANALYZE DELETE/**/FROM raw_events', /read statements only/],
     ['EXPLAIN/**/ANALYSE SELECT 1', /read statements only/],
-    [`WITH a AS (SELECT 1) INSERT/**/INTO raw_events SELECT '{}', now(), 'x', 'y', 2, now()`, /INSERT statement/],
+    [`WITH a AS (SELECT 1) INSERT/**/INTO raw_events SELECT '{}', now(), 'x', 'y', 2, now(), NULL, NULL`, /INSERT statement/],
     ['EXPLAIN ANALYZE CREATE/**/TABLE pwned AS SELECT 1', /read statements only/],
     ['SELECT 1; DELETE FROM raw_events', /one statement at a time/],
     ['UPDATE copy_history SET status = 1', /UPDATE statement/],

@@ -2,7 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Analytics } from '@segment/analytics-node';
 import Rudder from '@rudderstack/rudder-sdk-node';
 import { parseStageConfig } from '@snowgate/config';
-import { generateApiKey } from '@snowgate/core';
+import { generateApiKey, landingText } from '@snowgate/core';
 import { createClients } from '@snowgate/functions/clients';
 import { fileApiKeyStore, startTwin, type Twin } from '@snowgate/twin';
 import { describe, expect, it } from 'vitest';
@@ -120,7 +120,7 @@ async function landed(twin: Twin, count: number): Promise<{ producer?: string; r
       if (i > 0) await new Promise((r) => setTimeout(r, 200));
       const keys = ((await s3.send(new ListObjectsV2Command({ Bucket }))).Contents ?? []).map((o) => o.Key!);
       const texts = await Promise.all(
-        keys.map(async (Key) => (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString()),
+        keys.map(async (Key) => landingText(await (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToByteArray())),
       );
       lines = texts.flatMap((t) => t.split('\n').filter((l) => l !== ''));
     }

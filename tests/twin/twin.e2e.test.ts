@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { quarantineObjectSchema } from '@snowgate/core';
+import { landingText, quarantineObjectSchema } from '@snowgate/core';
 import { parseStageConfig } from '@snowgate/config';
 import { createClients } from '@snowgate/functions/clients';
 import { startTwin, type Twin } from '@snowgate/twin';
@@ -43,7 +43,7 @@ describe('the local twin, end to end', () => {
     );
     expect(loaded.map((r) => r.id)).toEqual(['11', 'evt-1', 'evt-10', 'evt-12', 'evt-20', 'evt-24', 'evt-30', 'evt-31', 'evt-32']);
     for (const r of loaded) {
-      expect(r.source_file).toMatch(/^events\/\d{4}\/\d\d\/\d\d\/\d\d\/snowgate-local-to-landing-1-\d{4}(-\d\d){5}-[0-9a-f-]{36}$/);
+      expect(r.source_file).toMatch(/^events\/\d{4}\/\d\d\/\d\d\/\d\d\/snowgate-local-to-landing-1-\d{4}(-\d\d){5}-[0-9a-f-]{36}\.gz$/);
       expect(Number(r.file_row_number)).toBeGreaterThan(0);
       expect(new Date(String(r.loaded_at)).getTime()).toBeGreaterThanOrEqual(new Date(String(r.received_at)).getTime());
     }
@@ -254,8 +254,13 @@ describe('the local Firehose buffer', () => {
     const files = await rows(dataDir, `SELECT file_name FROM copy_history WHERE status = 'LOADED'`);
     const twinAgain = await startTwin({ port: 0, dataDir, ...QUIET }, stage);
     const { s3 } = createClients({ region: 'us-east-1', s3Endpoint: twinAgain.endpoints.s3 }, credentials);
-    const sizes = ((await s3.send(new ListObjectsV2Command({ Bucket: twinAgain.endpoints.buckets.landing }))).Contents ?? []).map(
-      (o) => o.Size!,
+    // The buffer size bounds what Firehose buffers (uncompressed), not the gzip object it stores.
+    const Bucket = twinAgain.endpoints.buckets.landing;
+    const listed = (await s3.send(new ListObjectsV2Command({ Bucket }))).Contents ?? [];
+    const sizes = await Promise.all(
+      listed.map(
+        async (o) => landingText(await (await s3.send(new GetObjectCommand({ Bucket, Key: o.Key! }))).Body!.transformToByteArray()).length,
+      ),
     );
     s3.destroy();
     await twinAgain.stop();

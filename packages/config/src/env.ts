@@ -64,12 +64,15 @@ const twinEnvSchema = z.object({
   SNOWGATE_TWIN_QUIET: z.optional(z.string()),
   /** The log level of the handler and authorizer running in the twin. */
   POWERTOOLS_LOG_LEVEL: z.optional(z.string().check(z.minLength(1))),
+  /** Tests only: where the twin stops so that a test can kill it there (`landing-write`). */
+  SNOWGATE_TWIN_FAILPOINT: z.optional(z.string()),
 });
 
 export type TwinEnv = { [K in keyof typeof TWIN_ENV]?: string | undefined } & {
   quiet: boolean;
   /** `POWERTOOLS_LOG_LEVEL`, `WARN` by default. */
   logLevel: string;
+  failpoint?: string | undefined;
 };
 
 /**
@@ -85,7 +88,12 @@ export function twinEnv(env: Env = process.env): TwinEnv {
   const options = Object.fromEntries(
     Object.entries(TWIN_ENV).flatMap(([option, name]) => (values[name] === undefined ? [] : [[option, values[name]]])),
   );
-  return { ...options, quiet: result.data.SNOWGATE_TWIN_QUIET === '1', logLevel: result.data.POWERTOOLS_LOG_LEVEL ?? 'WARN' };
+  return {
+    ...options,
+    quiet: result.data.SNOWGATE_TWIN_QUIET === '1',
+    logLevel: result.data.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    ...(result.data.SNOWGATE_TWIN_FAILPOINT ? { failpoint: result.data.SNOWGATE_TWIN_FAILPOINT } : {}),
+  };
 }
 
 /** What the command-line tools (`pnpm keys`, `pnpm replay`, …) read besides their options. */

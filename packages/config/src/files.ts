@@ -1,20 +1,30 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseStageConfig, type StageConfig, type StageConfigInput } from './stage-config';
+import { basename, join } from 'node:path';
+import { parseStageConfig, stageConfigSchema, type StageConfig, type StageConfigInput } from './stage-config';
+import { unknownKeyMessage } from './unknown-keys';
 
 /**
  * A stage's configuration: `config/<stage>.json` (written by people), merged
  * with `config/<stage>.snowflake.json` (written back by `pnpm snowflake:apply`:
  * Snowflake's IAM user and the pipe's queue), validated by `stageConfigSchema`.
  * The AWS stacks and the local twin (stage `local`) both read it. `file`
- * replaces `config/<stage>.json` (the twin's `--config`).
+ * replaces `config/<stage>.json` (the twin's `--config`). An unknown key in
+ * either file is an error, listed with every other problem.
  */
 export function loadStageConfig(stage: string, dir = join(process.cwd(), 'config'), file?: string): StageConfig {
   // The files as written: `parseStageConfig` checks the merged result, so only their shape is assumed here.
   const read = <T extends object>(path: string): Partial<T> => (existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {});
   if (file !== undefined && !existsSync(file)) throw new Error(`stage config ${file} does not exist`);
-  const base = read<StageConfigInput>(file ?? join(dir, `${stage}.json`));
-  const snowflake = read<NonNullable<StageConfigInput['snowflake']>>(join(dir, `${stage}.snowflake.json`));
+  const baseFile = file ?? join(dir, `${stage}.json`);
+  const snowflakeFile = join(dir, `${stage}.snowflake.json`);
+  const base = read<StageConfigInput>(baseFile);
+  const written = read<NonNullable<StageConfigInput['snowflake']>>(snowflakeFile);
+  // Merged into `snowflake`: an unknown key there is reported under its own file's name, and left out of the merge.
+  const known = Object.keys(stageConfigSchema.shape.snowflake.shape);
+  const snowflake = Object.fromEntries(Object.entries(written).filter(([key]) => known.includes(key)));
+  const fileProblems = Object.keys(written)
+    .filter((key) => !known.includes(key))
+    .map((key) => `snowflake.${key} (in ${basename(snowflakeFile)}): ${unknownKeyMessage(key, known)}`);
   const production = base.production ?? (stage === 'prod' || stage === 'production');
   if (production && !base.snowflake?.externalId) {
     throw new Error(`config/${stage}.json must set snowflake.externalId for a production stage`);
@@ -24,5 +34,5 @@ export function loadStageConfig(stage: string, dir = join(process.cwd(), 'config
     production,
     snowflake: { externalId: `snowgate-${stage}`, ...base.snowflake, ...snowflake },
   };
-  return parseStageConfig(input, `config for stage "${stage}"`);
+  return parseStageConfig(input, `config for stage "${stage}" (${baseFile})`, fileProblems);
 }

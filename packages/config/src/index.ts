@@ -3,3 +3,4 @@ export * from './format';
 export * from './settings';
 export * from './stage-config';
 export * from './twin-data-dir';
+export * from './unknown-keys';

@@ -2,31 +2,39 @@ import { ConfigError, contractSettingsSchema, limitsSchema, packingSchema } from
 import { z } from 'zod';
 import { formatZodError } from './format';
 import { INGEST_ENV, writePolicySchema, type IngestSettings } from './settings';
+import { unknownKeysErrorMap } from './unknown-keys';
 
 /** An unquoted Snowflake identifier (https://docs.snowflake.com/en/sql-reference/identifiers-syntax). */
 const snowflakeIdentifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,254}$/, 'an unquoted Snowflake identifier');
+/**
+ * A settings schema shared with the handler (zod/mini, as the Lambda bundles it), refusing
+ * unknown keys as the rest of the stage config does: a copy with zod's strict catch-all,
+ * its fields and checks unchanged.
+ */
+const strict = <T extends z.core.$ZodObject>(schema: T): T => z.core.util.clone(schema, { ...schema._zod.def, catchall: z.never() });
 const prefix = z.string().regex(/^([A-Za-z0-9!_.*'()=-]+\/)+$/, 'a key prefix ending with "/"');
 
 /**
  * Everything that differs between stages, in one validated object: the AWS
  * stack reads it at synth time, the handler receives its `ingest` part as
  * `SNOWGATE_*` variables, and the local twin uses the same buffering and limits.
+ * Every object is strict: an unknown key is an error, never a silent default.
  */
 export const stageConfigSchema = z
-  .object({
+  .strictObject({
     /** Production stages keep their buckets on `sst remove` and refuse `auth: none`. */
     production: z.boolean().default(false),
     auth: z
       .discriminatedUnion('mode', [
-        z.object({ mode: z.literal('iam') }),
-        z.object({ mode: z.literal('jwt'), issuer: z.url(), audience: z.array(z.string().min(1)).min(1) }),
+        z.strictObject({ mode: z.literal('iam') }),
+        z.strictObject({ mode: z.literal('jwt'), issuer: z.url(), audience: z.array(z.string().min(1)).min(1) }),
         /**
          * API keys (`pnpm keys create`), checked by a Lambda authorizer against hashed
          * records in SSM Parameter Store. API Gateway caches each key's answer for
          * `cacheSeconds`, and the authorizer each record for a minute: a revoked key
          * stops working within their sum.
          */
-        z.object({
+        z.strictObject({
           mode: z.literal('apiKey'),
           header: z
             .string()
@@ -35,18 +43,18 @@ export const stageConfigSchema = z
           cacheSeconds: z.number().int().min(0).max(3_600).default(300),
         }),
         /** No authorization at all: for throw-away development stages only. */
-        z.object({ mode: z.literal('none') }),
+        z.strictObject({ mode: z.literal('none') }),
       ])
       .default({ mode: 'iam' }),
     api: z
-      .object({
+      .strictObject({
         /** Steady-state requests per second across the stage, and the burst above it. */
         throttleRate: z.number().positive().default(1_000),
         throttleBurst: z.number().int().positive().default(2_000),
       })
       .prefault({}),
     lambda: z
-      .object({
+      .strictObject({
         memoryMb: z.number().int().min(512).max(10_240).default(1_024),
         /** Below API Gateway's 30 s integration timeout. */
         timeoutSeconds: z.number().int().min(3).max(29).default(10),
@@ -55,22 +63,24 @@ export const stageConfigSchema = z
       .prefault({}),
     stream: z
       .discriminatedUnion('mode', [
-        z.object({ mode: z.literal('on-demand') }),
-        z.object({ mode: z.literal('provisioned'), shards: z.number().int().min(1).max(500) }),
+        z.strictObject({ mode: z.literal('on-demand') }),
+        z.strictObject({ mode: z.literal('provisioned'), shards: z.number().int().min(1).max(500) }),
       ])
       .default({ mode: 'on-demand' }),
     streamRetentionHours: z.number().int().min(24).max(8_760).default(24),
     firehose: z
-      .object({
+      .strictObject({
         /** Firehose flushes when either is reached: 1 MiB or 5 s by default. */
         bufferSizeMiB: z.number().int().min(1).max(128).default(1),
         bufferIntervalSeconds: z.number().int().min(0).max(900).default(5),
         prefix: prefix.default('events/'),
         errorPrefix: prefix.default('firehose-errors/'),
+        /** Landing files stored gzip (`.gz`, about 9x smaller) or `UNCOMPRESSED` for tools that read them as they are; Snowpipe reads both. */
+        compression: z.enum(['GZIP', 'UNCOMPRESSED']).default('GZIP'),
       })
       .prefault({}),
     buckets: z
-      .object({
+      .strictObject({
         /** Days before landing files expire (Snowpipe has loaded them long before). */
         landingExpirationDays: z.number().int().positive().default(30),
         /** Days before quarantined input moves to Infrequent Access, and before it expires. */
@@ -82,16 +92,16 @@ export const stageConfigSchema = z
       })
       .prefault({}),
     ingest: z
-      .object({
-        limits: z.prefault(limitsSchema, {}),
-        write: z.prefault(writePolicySchema, {}),
+      .strictObject({
+        limits: z.prefault(strict(limitsSchema), {}),
+        write: z.prefault(strict(writePolicySchema), {}),
         /** `packed` (default): a request's events share Kinesis records of up to `maxRecordBytes`; `single`: one event per record, keyed by its id. */
-        packing: z.prefault(packingSchema, {}),
+        packing: z.prefault(strict(packingSchema), {}),
       })
       .prefault({}),
     /** Schema contracts (`schemas/<type>/<version>.json`): `off` by default; see schemas/README.md. */
-    contracts: z.prefault(contractSettingsSchema, {}),
-    snowflake: z.object({
+    contracts: z.prefault(strict(contractSettingsSchema), {}),
+    snowflake: z.strictObject({
       /** `STORAGE_AWS_EXTERNAL_ID` of the storage integration, fixed here so that neither side waits for the other. */
       externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/),
       /** Snowflake's IAM user (`DESC INTEGRATION` → `STORAGE_AWS_IAM_USER_ARN`); until known, only this account can assume the role. */
@@ -104,9 +114,17 @@ export const stageConfigSchema = z
         .string()
         .regex(/^arn:aws:sqs:[a-z0-9-]+:\d{12}:.+$/)
         .optional(),
+      /**
+       * The freshness alert's notification integration's external ID (`DESC NOTIFICATION INTEGRATION` →
+       * `SF_AWS_EXTERNAL_ID`, written by `pnpm snowflake:apply`); until known, Snowflake cannot publish to the alarm topic.
+       */
+      alertExternalId: z
+        .string()
+        .regex(/^[\w+=,.@:/-]{2,1224}$/)
+        .optional(),
       /** Where `pnpm snowflake:apply` creates the Snowflake objects; see snowflake/README.md. */
       objects: z
-        .object({
+        .strictObject({
           database: snowflakeIdentifier.default('SNOWGATE'),
           /** Defaults to the stage's name, upper-cased: one schema per stage. */
           schema: snowflakeIdentifier.optional(),
@@ -117,13 +135,15 @@ export const stageConfigSchema = z
         .prefault({}),
     }),
     alarms: z
-      .object({
+      .strictObject({
         /** Alarm when the oldest record not yet delivered by Firehose is older than this (DeliveryToS3.DataFreshness). */
         dataFreshnessSeconds: z.number().int().positive().default(900),
         iteratorAgeMs: z.number().int().positive().default(60_000),
         /** Alarm when more than this share of the records in 5 minutes is rejected (quarantined), once there are `rejectionMinRecords` of them. */
         rejectionRate: z.number().gt(0).lt(1).default(0.05),
         rejectionMinRecords: z.number().int().positive().default(100),
+        /** Snowflake's freshness alert fires when files wait but nothing loaded for this long (snowflake/migrations/V1.6.0__freshness_alert.sql). */
+        loadFreshnessMinutes: z.number().int().min(15).max(10_080).default(60),
         /** An e-mail address subscribed to the alarms' SNS topic; no topic without it. */
         email: z.email().optional(),
       })
@@ -153,10 +173,19 @@ export const stageConfigSchema = z
 export type StageConfig = z.infer<typeof stageConfigSchema>;
 export type StageConfigInput = z.input<typeof stageConfigSchema>;
 
-export function parseStageConfig(input: unknown, source = 'stage config'): StageConfig {
-  const result = stageConfigSchema.safeParse(input);
-  if (!result.success) {
-    throw new ConfigError(`invalid ${source}:\n${formatZodError(result.error)}`);
+/**
+ * Validates a stage config, throwing one `ConfigError` that lists every problem, a line each:
+ * an unknown key at any level is one, with the closest known name where there is one.
+ * `problems` found before parsing (in the files the input was merged from) are listed with them.
+ *
+ * @example
+ * parseStageConfig({ firehose: { bufferIntervalSecond: 1 } }) // ConfigError: … firehose.bufferIntervalSecond: unknown key; did you mean "bufferIntervalSeconds"?
+ */
+export function parseStageConfig(input: unknown, source = 'stage config', problems: readonly string[] = []): StageConfig {
+  const result = stageConfigSchema.safeParse(input, { error: unknownKeysErrorMap });
+  if (!result.success || problems.length > 0) {
+    const lines = [...(result.success ? [] : [formatZodError(result.error)]), ...problems.map((p) => `  - ${p}`)];
+    throw new ConfigError(`invalid ${source}:\n${lines.join('\n')}`);
   }
   return result.data;
 }

@@ -1,4 +1,5 @@
 export * from './api-keys';
+export * from './backfill';
 export * from './batching';
 export * from './contracts';
 export * from './envelope';
@@ -14,3 +15,4 @@ export * from './request';
 export * from './response';
 export * from './retry';
 export * from './segment';
+export * from './landing';

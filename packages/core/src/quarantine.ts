@@ -1,4 +1,5 @@
 import * as z from './zod';
+import { AUTH_KINDS } from './envelope';
 import type { Assessment } from './records';
 import { REJECTION_REASONS } from './reasons';
 import type { ReceivedBody } from './request';
@@ -25,7 +26,9 @@ export const quarantineObjectSchema = z.object({
   reasons: z.array(z.enum(REJECTION_REASONS)).check(z.minLength(1)),
   headers: z.record(z.string(), z.string()),
   source_ip: z.optional(z.string()),
-  /** The producer named by the request's API key (auth mode `apiKey`); never the key. */
+  /** How the caller was authenticated, as on the stream's envelopes. */
+  auth: z.optional(z.enum(AUTH_KINDS)),
+  /** The caller in `auth`'s terms (the API key's producer, never the key; the IAM ARN; the JWT's `sub`). */
   producer: z.optional(z.string()),
   accepted: z.number().check(z.int(), z.nonnegative()),
   rejected: z.number().check(z.int(), z.nonnegative()),
@@ -166,6 +169,7 @@ export function buildQuarantineObject(
     reasons,
     headers,
     ...(context.sourceIp ? { source_ip: context.sourceIp } : {}),
+    ...(assessment.auth ? { auth: assessment.auth } : {}),
     ...(assessment.producer ? { producer: assessment.producer } : {}),
     accepted: assessment.accepted.length,
     rejected: rejection ? rejection.records : assessment.rejected.length,

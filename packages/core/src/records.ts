@@ -1,6 +1,6 @@
 import * as z from './zod';
 import { SCHEMA_DETAIL_MAX_CHARS, SCHEMA_DETAIL_RECORDS, type Contracts, type SchemaIssue, type SchemaRef } from './contracts';
-import { buildEnvelope } from './envelope';
+import { buildEnvelope, type AuthKind } from './envelope';
 import { RequestRejectedError } from './errors';
 import { duplicateKey, scanJson, spanText, type JsonSpan } from './json-scan';
 import { KINESIS_PARTITION_KEY_MAX_CHARS } from './limits';
@@ -72,6 +72,7 @@ export interface RecordWarning {
 export interface Assessment {
   requestId: string;
   receivedAt: string;
+  auth: AuthKind | undefined;
   producer: string | undefined;
   contentType: string | undefined;
   format: BodyFormat | undefined;
@@ -148,6 +149,7 @@ export function assessBody(request: IncomingRequest, limits: Limits, contracts: 
   const assessment: Assessment = {
     requestId: request.requestId,
     receivedAt: request.receivedAt.toISOString(),
+    auth: request.auth,
     producer: request.producer,
     contentType,
     format: undefined,
@@ -316,7 +318,12 @@ function judge(
   }
   // The id as sent (a string is not trimmed), so that equal ids always share a shard.
   const partitionKey = candidate.id ?? String((value as { id: string | number }).id);
-  const data = buildEnvelope(text, { receivedAt: assessment.receivedAt, requestId: assessment.requestId, producer: assessment.producer });
+  const data = buildEnvelope(text, {
+    receivedAt: assessment.receivedAt,
+    requestId: assessment.requestId,
+    auth: assessment.auth,
+    producer: assessment.producer,
+  });
   const bytes = Buffer.byteLength(data, 'utf8') + Buffer.byteLength(partitionKey, 'utf8');
   if (bytes > limits.maxRecordBytes) {
     return reject('record_too_large', `record ${index} is ${bytes} bytes on the stream; the limit is ${limits.maxRecordBytes}`);

@@ -138,7 +138,7 @@ function oneLine(raw: string): string | undefined {
  * const { accepted, rejected } = assessReplay(object, [{ index: 1, text: '{"id":"fixed"}' }], limits, contracts, 'run-1', key);
  */
 export function assessReplay(
-  object: Pick<QuarantineObject, 'request_id' | 'received_at' | 'producer'>,
+  object: Pick<QuarantineObject, 'request_id' | 'received_at' | 'auth' | 'producer'>,
   inputs: readonly { index: number; text: string }[],
   limits: Limits,
   contracts: Contracts | undefined,
@@ -178,6 +178,7 @@ export function assessReplay(
         headers: { 'content-type': 'application/x-ndjson' },
         body: chunk.map((l) => l.text).join('\n'),
         isBase64Encoded: false,
+        auth: object.auth,
         producer: object.producer,
       },
       limits,

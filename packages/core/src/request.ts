@@ -1,4 +1,5 @@
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
+import type { AuthKind } from './envelope';
 import { RequestRejectedError } from './errors';
 import type { Limits } from './limits';
 
@@ -11,7 +12,9 @@ export interface IncomingRequest {
   body: string | undefined;
   isBase64Encoded: boolean;
   sourceIp?: string | undefined;
-  /** The producer an API key names (auth mode `apiKey`), as the authorizer passed it on. */
+  /** How API Gateway authenticated the caller (none when the stage checks nobody). */
+  auth?: AuthKind | undefined;
+  /** The caller, in `auth`'s terms: the API key's producer, the IAM ARN, or the JWT's `sub`. */
   producer?: string | undefined;
 }
 

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { MiddlewareObj } from '@middy/core';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { DownstreamUnavailableError, type IncomingRequest, type IngestResponse } from '@snowgate/core';
+import { DownstreamUnavailableError, type AuthKind, type IncomingRequest, type IngestResponse } from '@snowgate/core';
 import type { IngestMetrics } from './metrics';
 
 /**
@@ -33,14 +33,27 @@ export function toIncomingRequest(event: APIGatewayProxyEventV2, receivedAt: Dat
     body: event.body,
     isBase64Encoded: event.isBase64Encoded === true,
     sourceIp: event.requestContext?.http?.sourceIp,
-    producer: producerOf(event),
+    ...callerOf(event),
   };
 }
 
-/** What the API-key authorizer put in the request context (payload 2.0: `requestContext.authorizer.lambda`). */
-function producerOf(event: APIGatewayProxyEventV2): string | undefined {
-  const lambda = (event.requestContext as { authorizer?: { lambda?: { producer?: unknown } } } | undefined)?.authorizer?.lambda;
-  return typeof lambda?.producer === 'string' ? lambda.producer : undefined;
+/** What API Gateway's authorizer left in the request context (payload 2.0: `requestContext.authorizer`). */
+type AuthorizerContext = {
+  lambda?: { producer?: unknown };
+  iam?: { userArn?: unknown };
+  jwt?: { claims?: { sub?: unknown } };
+};
+
+/**
+ * Who called, as the route's authorizer established it: the API-key authorizer's producer, the
+ * SigV4 caller's ARN (`authorizer.iam.userArn`), or the token's `sub` (`authorizer.jwt.claims`).
+ */
+function callerOf(event: APIGatewayProxyEventV2): { auth?: AuthKind; producer?: string } {
+  const authorizer = (event.requestContext as { authorizer?: AuthorizerContext } | undefined)?.authorizer;
+  if (typeof authorizer?.lambda?.producer === 'string') return { auth: 'apiKey', producer: authorizer.lambda.producer };
+  if (typeof authorizer?.iam?.userArn === 'string') return { auth: 'iam', producer: authorizer.iam.userArn };
+  if (typeof authorizer?.jwt?.claims?.sub === 'string') return { auth: 'jwt', producer: authorizer.jwt.claims.sub };
+  return {};
 }
 
 function requestIdOf(event: APIGatewayProxyEventV2 | undefined): string {

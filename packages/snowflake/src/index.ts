@@ -1,3 +1,4 @@
 export * from './sql';
 export * from './tool';
 export * from './connection';
+export * from './backfill';

@@ -30,6 +30,19 @@ export const snowflakeVariablesSchema = z.object({
   stage: identifier,
   table: identifier,
   pipe: identifier,
+  /** The freshness alert (V1.6.0__freshness_alert.sql), in the stage's schema. */
+  alert: identifier,
+  /** The outbound notification integration it publishes through (account-wide). */
+  alert_integration: identifier,
+  /** The stack's output AlarmTopic: the SNS topic the AWS alarms notify. */
+  alert_topic_arn: literal(
+    /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
+    'an SNS topic ARN (a standard topic: Snowflake cannot publish to FIFO)',
+  ),
+  /** The stack's output SnowflakeAlertRoleArn: the role Snowflake assumes to publish to it. */
+  alert_role_arn: literal(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN'),
+  /** Minutes without a load, while files wait, before the alert fires (config `alarms.loadFreshnessMinutes`). */
+  freshness_minutes: z.string().regex(/^[1-9]\d{0,4}$/, 'whole minutes'),
   /** The stack's output SnowflakeRoleArn. */
   aws_role_arn: literal(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN'),
   /** The stack's output SnowflakeExternalId (config `snowflake.externalId`). */

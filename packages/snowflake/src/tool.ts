@@ -2,7 +2,15 @@ import { formatZodError, parseStageConfig, type StageConfig } from '@snowgate/co
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { renderMigrations, renderTeardown, snowflakeVariablesSchema, stripComments, type Script, type SnowflakeVariables } from './sql';
+import {
+  renderMigrations,
+  renderTeardown,
+  snowflakeVariablesSchema,
+  splitStatements,
+  stripComments,
+  type Script,
+  type SnowflakeVariables,
+} from './sql';
 
 /** What the tool needs from a Snowflake session: run one statement, get its rows. */
 export interface SqlSession {
@@ -10,17 +18,22 @@ export interface SqlSession {
   close(): Promise<void>;
 }
 
-/** The outputs of the deployed stack that the SQL takes (written by `sst deploy` to `.sst/outputs.json`). */
+/**
+ * The outputs of the deployed stacks that the SQL takes (written by `sst deploy` to `.sst/outputs.json`):
+ * the Snowflake stack's, and the Alarms stack's topic and the role Snowflake publishes to it with.
+ */
 export const stackOutputsSchema = z.object({
   SnowflakeRoleArn: z.string(),
   SnowflakeExternalId: z.string(),
   SnowflakeStageUrl: z.string(),
+  AlarmTopic: z.string(),
+  SnowflakeAlertRoleArn: z.string(),
 });
 export type StackOutputs = z.infer<typeof stackOutputsSchema>;
 
 /**
- * The Snowflake stack's outputs for a stage, from SST's outputs file
- * (`{ "<stage>-<app>-Snowflake": { "SnowflakeRoleArn": … } }`).
+ * The Snowflake and Alarms stacks' outputs for a stage, from SST's outputs file
+ * (`{ "<stage>-<app>-Snowflake": { "SnowflakeRoleArn": … }, "<stage>-<app>-Alarms": { "AlarmTopic": … } }`).
  */
 export function readStackOutputs(stage: string, file: string, app = 'snowgate'): StackOutputs {
   if (!existsSync(file))
@@ -28,9 +41,12 @@ export function readStackOutputs(stage: string, file: string, app = 'snowgate'):
   const all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>;
   const key = `${stage}-${app}-Snowflake`;
   if (!(key in all)) throw new Error(`${file} has no outputs for stage "${stage}" (looked for "${key}"): deploy that stage first`);
-  const parsed = stackOutputsSchema.safeParse(all[key]);
+  const alarms = `${stage}-${app}-Alarms`;
+  const parsed = stackOutputsSchema.safeParse({ ...all[alarms], ...all[key] });
   if (!parsed.success)
-    throw new Error(`${file} → ${key} lacks ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}: redeploy the stage`);
+    throw new Error(
+      `${file} → ${key} and ${alarms} lack ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}: redeploy the stage`,
+    );
   return parsed.data;
 }
 
@@ -61,6 +77,11 @@ export function snowflakeVariables(stage: string, config: StageConfig, outputs: 
     stage: 'LANDING',
     table: 'RAW_EVENTS',
     pipe: 'RAW_EVENTS_PIPE',
+    alert: 'LOAD_FRESHNESS_ALERT',
+    alert_integration: `SNOWGATE_${STAGE}_ALERTS`,
+    alert_topic_arn: outputs.AlarmTopic,
+    alert_role_arn: outputs.SnowflakeAlertRoleArn,
+    freshness_minutes: String(config.alarms.loadFreshnessMinutes),
     aws_role_arn: outputs.SnowflakeRoleArn,
     external_id: outputs.SnowflakeExternalId,
     stage_url: outputs.SnowflakeStageUrl,
@@ -108,6 +129,24 @@ const propertyOf = (rows: Record<string, unknown>[], name: string) => {
 const normalize = (sql: string) => stripComments(sql).replace(/\s+/g, ' ').replace(/;$/, '').trim();
 
 /**
+ * The COPY of each pipe the migrations create, normalized, in order: `CREATE [OR REPLACE] PIPE` statements,
+ * and those inside a Snowflake Scripting block (`EXECUTE IMMEDIATE $$ … $$`).
+ */
+export function pipeCopies(scripts: Script[]): string[] {
+  const statements = scripts.flatMap((s) => s.statements).flatMap((st) => [st, ...blockStatements(st)]);
+  return statements
+    .map(stripComments)
+    .filter((st) => /^CREATE (OR REPLACE )?PIPE\b/i.test(st))
+    .map((st) => normalize(st.slice(st.search(/\bAS\s+COPY\b/i) + 2)));
+}
+
+/** The statements of a Snowflake Scripting block's body, or none for another statement. */
+function blockStatements(statement: string): string[] {
+  const body = /^EXECUTE IMMEDIATE \$\$([\s\S]*)\$\$$/i.exec(stripComments(statement))?.[1];
+  return body === undefined ? [] : splitStatements(body);
+}
+
+/**
  * A stage's URL and a pipe's COPY cannot be changed in place: Snowflake wants both recreated,
  * and recreating a pipe drops its load history. The migrations say IF NOT EXISTS, so a changed
  * prefix or COPY would be silently ignored (and the integration, altered to the new prefix,
@@ -128,10 +167,10 @@ async function refuseDrift(session: SqlSession, v: SnowflakeVariables, scripts: 
   if (typeof stage === 'string' && stage !== v.stage_url)
     problems.push(`stage ${v.stage} reads ${stage}, the stack's landing prefix is now ${v.stage_url}`);
   const pipe = column((await existing(`SHOW PIPES LIKE '${v.pipe}' IN SCHEMA ${v.database}.${v.schema}`))[0], 'definition');
-  const created = scripts.flatMap((s) => s.statements).find((st) => /^CREATE PIPE\b/i.test(stripComments(st)));
-  const copy = created ? normalize(created.slice(created.search(/\bAS\s+COPY\b/i) + 2)) : undefined;
-  if (typeof pipe === 'string' && copy && normalize(pipe) !== copy)
-    problems.push(`pipe ${v.pipe} runs a different COPY than snowflake/migrations/V1.4.0__pipe.sql`);
+  // Every COPY a migration gives the pipe: an earlier one is what a later migration recreates it from.
+  const copies = pipeCopies(scripts);
+  if (typeof pipe === 'string' && copies.length > 0 && !copies.includes(normalize(pipe)))
+    problems.push(`pipe ${v.pipe} runs a COPY that no migration in snowflake/migrations gives it`);
   if (problems.length) {
     throw new Error(
       `${problems.join('; ')}. Neither can change in place: recreate them as snowflake/README.md ("Changing the prefix or the COPY") describes, then apply again. Nothing was run.`,
@@ -144,7 +183,9 @@ async function refuseDrift(session: SqlSession, v: SnowflakeVariables, scripts: 
  * the pipe's queue) and writes it to `config/<stage>.snowflake.json`, where the next
  * `sst deploy` picks it up. Returns what it wrote (nothing on a dry run).
  */
-export async function applySnowflake(options: ToolOptions): Promise<{ iamUserArn: string; notificationChannelArn: string } | undefined> {
+export async function applySnowflake(
+  options: ToolOptions,
+): Promise<{ iamUserArn: string; notificationChannelArn: string; alertExternalId: string } | undefined> {
   const { variables: v, print } = options;
   const scripts = renderMigrations(v);
   if (options.dryRun) {
@@ -166,12 +207,23 @@ export async function applySnowflake(options: ToolOptions): Promise<{ iamUserArn
       .find((c) => typeof c === 'string' && c.startsWith('arn:'));
     if (typeof notificationChannelArn !== 'string')
       throw new Error(`SHOW PIPES shows no notification_channel for ${v.pipe}: is AUTO_INGEST on?`);
-    const written = { iamUserArn, notificationChannelArn };
+    // The freshness alert's integration has an external ID of Snowflake's choosing: the alert role trusts it next deploy.
+    const alerts = await session.execute(`DESC NOTIFICATION INTEGRATION ${v.alert_integration}`);
+    const alertExternalId = propertyOf(alerts, 'SF_AWS_EXTERNAL_ID');
+    const alertUser = propertyOf(alerts, 'SF_AWS_IAM_USER_ARN');
+    if (!alertExternalId) throw new Error(`DESC NOTIFICATION INTEGRATION ${v.alert_integration} shows no SF_AWS_EXTERNAL_ID`);
+    if (alertUser !== iamUserArn)
+      throw new Error(
+        `integration ${v.alert_integration} publishes as ${alertUser}, not the storage integration's ${iamUserArn}: the alert role trusts one user`,
+      );
+    const written = { iamUserArn, notificationChannelArn, alertExternalId };
     // The stack will read it back: refuse to write what it would refuse.
     parseStageConfig({ ...options.config, snowflake: { ...options.config.snowflake, ...written } }, `values read from Snowflake`);
     writeFileSync(join(options.configDir, `${options.stage}.snowflake.json`), `${JSON.stringify(written, null, 2)}\n`);
     print(`wrote config/${options.stage}.snowflake.json: ${JSON.stringify(written)}`);
-    print(`next: pnpm sst deploy --stage ${options.stage} (trusts Snowflake's IAM user and notifies the pipe's queue)`);
+    print(
+      `next: pnpm sst deploy --stage ${options.stage} (trusts Snowflake's IAM user, notifies the pipe's queue, lets the freshness alert publish)`,
+    );
     return written;
   } finally {
     await session.close();

@@ -6,10 +6,13 @@ import {
   type KinesisClient,
   type _Record,
 } from '@aws-sdk/client-kinesis';
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { randomUUID } from 'node:crypto';
+import { DeleteObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash, randomUUID } from 'node:crypto';
+import { LANDING_EXTENSION, type LandingCompression } from '@snowgate/core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { readJson, removeFile, writeJsonDurably } from './durable-file';
 
 export interface FirehoseOptions {
@@ -22,6 +25,8 @@ export interface FirehoseOptions {
   prefix: string;
   bufferSizeBytes: number;
   bufferIntervalMs: number;
+  /** GZIP (the default) writes `.gz` objects, as Firehose does with that compression format. */
+  compression?: LandingCompression;
   stateDir: string;
   pollIntervalMs?: number;
   log?: (message: string, extra?: Record<string, unknown>) => void;
@@ -43,6 +48,9 @@ type Checkpoints = Record<string, string>;
 interface Pending {
   key: string;
   checkpoints: Checkpoints;
+  /** The object's length and MD5 (its ETag for a single PUT): on restart, an object is delivered only if it is this one, whole. */
+  bytes?: number;
+  md5?: string;
 }
 
 /**
@@ -59,6 +67,8 @@ export interface FirehoseStats {
   /** Kinesis records they came in. */
   deliveredRecords: number;
   deliveredBytes: number;
+  /** What the landing objects take in S3 (compressed, with GZIP). */
+  storedBytes: number;
   failedWrites: number;
   bufferedEvents: number;
   bufferedRecords: number;
@@ -70,12 +80,14 @@ export interface FirehoseStats {
 /**
  * A local Firehose: reads every shard of the stream, buffers by size and time,
  * and writes one NDJSON object per flush under Firehose's naming scheme
- * (`<prefix>YYYY/MM/DD/HH/<name>-1-YYYY-MM-DD-HH-MM-SS-<uuid>`).
+ * (`<prefix>YYYY/MM/DD/HH/<name>-1-YYYY-MM-DD-HH-MM-SS-<uuid>`, `.gz` when gzip).
  *
- * Delivery is exactly once across restarts: before a PUT, the object's key and
- * the positions it covers are written to `pending.json`; after the PUT, the
- * positions become the checkpoint. On restart a pending object that exists in S3
- * is committed; one that does not is discarded, and its records are read again.
+ * Delivery is exactly once across restarts: before a PUT, the object's key, length,
+ * MD5 and the positions it covers are written to `pending.json`; after the PUT, the
+ * positions become the checkpoint. On restart a pending object that is in S3 whole
+ * (same length and ETag) is committed; one that is not there is discarded, and its
+ * records are read again. Anything else (an object of another length) is not ours
+ * to load: it is deleted before Snowpipe sees it, and the records read again.
  */
 export class LocalFirehose {
   private readonly checkpointFile: string;
@@ -97,6 +109,7 @@ export class LocalFirehose {
     deliveredEvents: 0,
     deliveredRecords: 0,
     deliveredBytes: 0,
+    storedBytes: 0,
     failedWrites: 0,
     bufferedEvents: 0,
     bufferedRecords: 0,
@@ -134,14 +147,27 @@ export class LocalFirehose {
   private async recoverPending(): Promise<void> {
     const pending = readJson<Pending>(this.pendingFile);
     if (!pending) return;
+    const { bucket, log } = this.options;
+    let head: HeadObjectCommandOutput | undefined;
     try {
-      await this.options.s3.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: pending.key }));
-      this.commit(pending.checkpoints);
-      this.options.log?.('firehose: committed an object delivered before a restart', { key: pending.key });
+      head = await this.options.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: pending.key }));
     } catch (error) {
       // Only a definite "not there" means not delivered (its records are read again); anything else must not guess.
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if ((error as Error).name !== 'NotFound' && status !== 404) throw error;
+    }
+    if (head && isWhole(head, pending)) {
+      this.commit(pending.checkpoints);
+      log?.('firehose: committed an object delivered before a restart', { key: pending.key });
+    } else if (head) {
+      // Existence is not completeness: an object cut short (a store that shows writes in progress) would load half
+      // a batch, or fail whole, while its checkpoint said delivered. Its records are read again into a new object.
+      await this.options.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: pending.key }));
+      log?.('firehose: deleted an incomplete object left by a crash; its records are delivered again', {
+        key: pending.key,
+        bytes: head.ContentLength,
+        expectedBytes: pending.bytes,
+      });
     }
     removeFile(this.pendingFile);
   }
@@ -279,15 +305,24 @@ export class LocalFirehose {
     // A shard read to its end is finished once none of its records wait in the buffer.
     const waiting = new Set(this.buffer.slice(count).map((r) => r.shardId));
     for (const shardId of this.closedShards) if (!waiting.has(shardId)) positions[`${shardId}:closed`] = 'true';
-    const key = objectKey(this.options.prefix, this.options.deliveryStreamName, new Date());
-    writeJsonDurably(this.pendingFile, { key, checkpoints: positions } satisfies Pending);
+    const compression = this.options.compression ?? 'GZIP';
+    const key = objectKey(this.options.prefix, this.options.deliveryStreamName, new Date()) + LANDING_EXTENSION[compression];
     // AppendDelimiterToRecord: a newline closes each Kinesis record, so a packed record's envelopes (joined by
     // newlines, none at the end) become lines of their own, as a single record's envelope does.
-    const body = Buffer.concat(batch.flatMap((r) => [r.data, NEWLINE]));
+    const ndjson = Buffer.concat(batch.flatMap((r) => [r.data, NEWLINE]));
+    const body = compression === 'GZIP' ? await gzipAsync(ndjson) : ndjson;
+    const md5 = createHash('md5').update(body).digest('hex');
+    writeJsonDurably(this.pendingFile, { key, checkpoints: positions, bytes: body.byteLength, md5 } satisfies Pending);
     for (let attempt = 0; ; attempt++) {
       try {
         await this.options.s3.send(
-          new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: body, ContentType: 'application/x-ndjson' }),
+          // No Content-Encoding on a .gz object, as Firehose writes it: readers get the gzip bytes as stored.
+          new PutObjectCommand({
+            Bucket: this.options.bucket,
+            Key: key,
+            Body: body,
+            ContentType: compression === 'GZIP' ? 'application/gzip' : 'application/x-ndjson',
+          }),
         );
         break;
       } catch (error) {
@@ -306,6 +341,7 @@ export class LocalFirehose {
     this.stats.deliveredRecords += batch.length;
     this.stats.deliveredEvents += events;
     this.stats.deliveredBytes += bytes;
+    this.stats.storedBytes += body.byteLength;
   }
 
   snapshot(): FirehoseStats {
@@ -319,6 +355,7 @@ export class LocalFirehose {
   }
 }
 
+const gzipAsync = promisify(gzip);
 const NEWLINE = Buffer.from('\n');
 const NEWLINE_BYTE = 0x0a;
 const RECORD_FIELD = Buffer.from(',"record":');
@@ -352,6 +389,13 @@ export function countEnvelopes(data: Uint8Array): { events: number; replayed: nu
     start = end + 1;
   }
   return { events, replayed };
+}
+
+/** The pending object, whole: its length and, for a plain PUT's ETag (an MD5), its checksum. Pending files of older twins carry neither. */
+function isWhole(head: HeadObjectCommandOutput, pending: Pending): boolean {
+  if (pending.bytes !== undefined && head.ContentLength !== pending.bytes) return false;
+  const etag = head.ETag?.replaceAll('"', '');
+  return pending.md5 === undefined || etag === undefined || !/^[0-9a-f]{32}$/.test(etag) || etag === pending.md5;
 }
 
 function sleep(ms: number) {

@@ -1,6 +1,7 @@
 export * from './coalesce';
 export * from './api-gateway';
 export * from './api-keys';
+export * from './backfill';
 export * from './banner';
 export * from './faults';
 export * from './firehose';

@@ -27,6 +27,8 @@ export const twinOptionsSchema = z.object({
   quiet: z.boolean().default(false),
   /** The Powertools log level of the ingest handler and the authorizer (`POWERTOOLS_LOG_LEVEL` for `pnpm start`). */
   logLevel: z.string().default('WARN'),
+  /** Tests only (`SNOWGATE_TWIN_FAILPOINT`): a moment where the twin stops so that a test can kill it there. */
+  failpoint: z.enum(['landing-write']).optional(),
 });
 export type TwinOptions = z.infer<typeof twinOptionsSchema>;
 export type TwinOptionsInput = z.input<typeof twinOptionsSchema>;

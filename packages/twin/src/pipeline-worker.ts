@@ -38,6 +38,7 @@ const firehose = new LocalFirehose({
   prefix: config.prefix,
   bufferSizeBytes: config.bufferSizeBytes,
   bufferIntervalMs: config.bufferIntervalMs,
+  compression: config.compression,
   stateDir: config.firehoseStateDir,
   log,
 });
@@ -79,8 +80,9 @@ port.on('message', async (request: PipelineRequest) => {
   }
 });
 
-// Files that landed while nothing listened (a crash between PUT and notification) load now.
-await snowpipe.refresh();
+// Firehose settles what it was delivering when the twin stopped (committed if whole, deleted if not) before
+// Snowpipe looks: then files that landed while nothing listened (a crash between PUT and notification) load.
 await firehose.start();
+await snowpipe.refresh();
 const ticker = setInterval(() => port.postMessage({ type: 'snapshot', snapshot: snapshot() } satisfies PipelineReply), 250);
 port.postMessage({ type: 'ready', snapshot: snapshot() } satisfies PipelineReply);

@@ -1,3 +1,4 @@
+import type { LandingCompression } from '@snowgate/core';
 import { Worker } from 'node:worker_threads';
 import { profilerFlags } from './emulators';
 import type { FirehoseStats } from './firehose';
@@ -14,6 +15,7 @@ export interface PipelineConfig {
   prefix: string;
   bufferSizeBytes: number;
   bufferIntervalMs: number;
+  compression: LandingCompression;
   firehoseStateDir: string;
   warehousePath: string;
   s3FailureRate: number;

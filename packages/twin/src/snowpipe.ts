@@ -1,7 +1,8 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { formatZodError } from '@snowgate/config';
-import { duplicateKey, envelopeSchema, scanJson } from '@snowgate/core';
+import { duplicateKey, envelopeSchema, landingText, scanJson } from '@snowgate/core';
+import { mergeUnique } from './warehouse';
 
 export interface SnowpipeOptions {
   s3: S3Client;
@@ -28,6 +29,9 @@ interface Row {
   record: string;
   receivedAt: string;
   requestId: string;
+  /** The envelope's `auth` and `producer` (the pipe's COPY reads them into columns of the same names). */
+  auth: string | undefined;
+  producer: string | undefined;
   line: number;
 }
 
@@ -110,10 +114,19 @@ export class LocalSnowpipe {
         this.stats.alreadyLoaded++;
         continue;
       }
-      const text = await this.read(key);
-      if (text === undefined) {
+      const bytes = await this.read(key);
+      if (bytes === undefined) {
         // A file announced but gone is a failed load, not something to retry forever.
         await this.skip(key, 0, { line: 0, message: 'file not found' });
+        continue;
+      }
+      let text: string;
+      try {
+        // gzip or not, read by content (the file format's COMPRESSION = AUTO).
+        text = landingText(bytes);
+      } catch (e) {
+        // A corrupt gzip file fails whole, like a bad line: retrying would not mend it.
+        await this.skip(key, 0, { line: 0, message: `cannot decompress: ${(e as Error).message}` });
         continue;
       }
       const { rows, error } = parseFile(text);
@@ -146,11 +159,11 @@ export class LocalSnowpipe {
     }
   }
 
-  /** The object's text, or undefined when it does not exist. */
-  private async read(key: string): Promise<string | undefined> {
+  /** The object's bytes, or undefined when it does not exist. */
+  private async read(key: string): Promise<Uint8Array | undefined> {
     try {
       const object = await this.options.s3.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
-      return await object.Body!.transformToString('utf-8');
+      return await object.Body!.transformToByteArray();
     } catch (e) {
       if ((e as Error).name !== 'NoSuchKey') throw e;
       return undefined;
@@ -211,14 +224,21 @@ export function parseFile(text: string): { rows: Row[]; error?: { line: number; 
       line.startsWith('{"received_at":') && at > 0 && line.endsWith('}') && !duplicateKey(line, value, scan)
         ? line.slice(at + 10, -1)
         : JSON.stringify((value as { record: unknown }).record);
-    rows.push({ record, receivedAt: envelope.data.received_at, requestId: envelope.data.request_id, line: i + 1 });
+    rows.push({
+      record,
+      receivedAt: envelope.data.received_at,
+      requestId: envelope.data.request_id,
+      auth: envelope.data.auth,
+      producer: envelope.data.producer,
+      line: i + 1,
+    });
   }
   return { rows };
 }
 
 async function insertRows(c: DuckDBConnection, files: { key: string; rows: Row[] }[], loadedAt: string): Promise<void> {
   await c.run(
-    `CREATE TEMP TABLE IF NOT EXISTS staging (record VARCHAR, received_at VARCHAR, request_id VARCHAR, source_file VARCHAR, file_row_number BIGINT)`,
+    `CREATE TEMP TABLE IF NOT EXISTS staging (record VARCHAR, received_at VARCHAR, request_id VARCHAR, source_file VARCHAR, file_row_number BIGINT, auth VARCHAR, producer VARCHAR)`,
   );
   await c.run('DELETE FROM staging');
   const appender = await c.createAppender('staging', 'main', 'temp');
@@ -230,6 +250,10 @@ async function insertRows(c: DuckDBConnection, files: { key: string; rows: Row[]
         appender.appendVarchar(row.requestId);
         appender.appendVarchar(key);
         appender.appendBigInt(BigInt(row.line));
+        if (row.auth === undefined) appender.appendNull();
+        else appender.appendVarchar(row.auth);
+        if (row.producer === undefined) appender.appendNull();
+        else appender.appendVarchar(row.producer);
         appender.endRow();
       }
     }
@@ -237,7 +261,13 @@ async function insertRows(c: DuckDBConnection, files: { key: string; rows: Row[]
     appender.closeSync();
   }
   await c.run(
-    `INSERT INTO raw_events SELECT record::JSON, received_at::TIMESTAMPTZ, request_id, source_file, file_row_number, $1::TIMESTAMPTZ FROM staging`,
+    `CREATE OR REPLACE TEMP TABLE arrived AS
+       SELECT record::JSON AS record, received_at::TIMESTAMPTZ AS received_at, request_id, source_file, file_row_number,
+         $1::TIMESTAMPTZ AS loaded_at, auth, producer
+       FROM staging`,
     [loadedAt],
   );
+  await c.run('INSERT INTO raw_events BY NAME SELECT * FROM arrived');
+  // What Snowflake's dynamic table does on its next refresh, here in the load's own transaction.
+  await mergeUnique(c, 'arrived');
 }

@@ -7,7 +7,7 @@ import type { TwinStatus } from './status';
  * accepted events, the Kinesis records they went in (fewer when packed).
  *
  * @example
- * statusLine(twin.status()) // → 'accepted 40 (2 stream records) · replayed 2 · quarantined 3 · files 4 · loaded rows 42 · …'
+ * statusLine(twin.status()) // → 'accepted 40 (2 stream records) · replayed 2 · quarantined 3 · files 4 (loaded 4) · loaded rows 42 · …'
  */
 export function statusLine(s: TwinStatus): string {
   return [
@@ -15,7 +15,8 @@ export function statusLine(s: TwinStatus): string {
     `replayed ${s.firehose.replayedEvents}`,
     `quarantined ${s.api.quarantinedRecords}`,
     ...(s.contracts.mode === 'warn' ? [`schema warnings ${s.api.schemaWarnings}`] : []),
-    `files ${s.firehose.deliveredFiles}`,
+    // Files delivered beside files loaded: a gap that grows is a Snowpipe that stopped.
+    `files ${s.firehose.deliveredFiles} (loaded ${s.snowpipe.loadedFiles})`,
     `loaded rows ${s.snowpipe.loadedRows}`,
     `skipped files ${s.snowpipe.skippedFiles}`,
     `buffered ${s.lag.bufferedEvents}`,

@@ -37,12 +37,14 @@ export interface Twin {
   stop(): Promise<void>;
 }
 
-const NAMES = {
+/** The twin's stream and buckets, the same on every run (the data dir keeps their contents). */
+export const TWIN_NAMES = {
   stream: 'snowgate-local-events',
   deliveryStream: 'snowgate-local-to-landing',
   landing: 'snowgate-local-landing',
   errors: 'snowgate-local-errors',
 };
+const NAMES = TWIN_NAMES;
 
 type Log = (message: string, extra?: Record<string, unknown>) => void;
 
@@ -66,7 +68,7 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
 
   // Compiled first, before anything starts: a bad schema stops the twin at once, as it stops a cold start.
   const compiled = loadContracts(options.stage.contracts, options.schemasDir);
-  const emulators = await startEmulators(dataDir, [NAMES.landing, NAMES.errors], options.host);
+  const emulators = await startEmulators(dataDir, [NAMES.landing, NAMES.errors], { host: options.host, failpoint: options.failpoint, log });
   const settings = localIngestSettings(options, emulators);
   const counters = createApiCounters();
   const lambdas = await wireLambdas({
@@ -183,6 +185,7 @@ async function startDelivery(options: ResolvedTwinOptions, emulators: RunningEmu
       prefix: options.stage.firehose.prefix,
       bufferSizeBytes: options.stage.firehose.bufferSizeMiB * 1_048_576,
       bufferIntervalMs: options.stage.firehose.bufferIntervalSeconds * 1_000,
+      compression: options.stage.firehose.compression,
       firehoseStateDir: join(options.dataDir, 'firehose'),
       warehousePath: join(options.dataDir, 'warehouse.duckdb'),
       s3FailureRate: options.s3FailureRate,

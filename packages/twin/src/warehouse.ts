@@ -2,11 +2,28 @@ import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection, typ
 import { Dialect, transpile } from '@polyglot-sql/sdk';
 
 /**
+ * What makes two rows the same event (docs/HTTP-CONTRACT.md), as one text: the same caller (`auth`,
+ * `producer`), and the same `id`, a string and a number never being the same id. Snowflake's
+ * RAW_EVENTS_UNIQUE (snowflake/migrations/V1.5.0__callers_and_unique_events.sql) partitions by the same
+ * four values. `raw_events_unique` keeps it in a column, so that folding a load in joins on plain text
+ * instead of reading the JSON of every row kept.
+ */
+export const EVENT_KEY = `json_array(auth, producer, is_varchar(record->'$.id'), record->>'$.id')::VARCHAR`;
+/** Of the rows of one event, the one kept: the latest received (then loaded, then the latest line). */
+export const NEWEST_FIRST = 'received_at DESC, loaded_at DESC, source_file DESC, file_row_number DESC';
+
+/**
  * The local warehouse: DuckDB standing in for Snowflake. `raw_events` has the
  * columns of Snowflake's RAW_EVENTS; `copy_history` is both Snowpipe's load
  * history (a path is loaded once) and its copy history (status, first error).
+ * `raw_events_unique` holds one row per event (and its `event_key`), as Snowflake's
+ * dynamic table does: filled from `raw_events` when it is first made, then kept by the
+ * local Snowpipe in each load's transaction (`mergeUnique`), so that no query sorts all
+ * of history.
  */
 export const WAREHOUSE_DDL = [
+  // Snowflake's IS_VARCHAR on a VARIANT, so that the dedup key and the queries that use it read the same here.
+  `CREATE OR REPLACE MACRO is_varchar(v) AS json_type(v) = 'VARCHAR'`,
   `CREATE TABLE IF NOT EXISTS raw_events (
      record JSON NOT NULL,
      received_at TIMESTAMPTZ NOT NULL,
@@ -15,6 +32,9 @@ export const WAREHOUSE_DDL = [
      file_row_number BIGINT NOT NULL,
      loaded_at TIMESTAMPTZ NOT NULL
    )`,
+  // Added after the others, as Snowflake's ALTER TABLE adds them (and to a warehouse made before them).
+  `ALTER TABLE raw_events ADD COLUMN IF NOT EXISTS auth VARCHAR`,
+  `ALTER TABLE raw_events ADD COLUMN IF NOT EXISTS producer VARCHAR`,
   `CREATE TABLE IF NOT EXISTS copy_history (
      file_name VARCHAR PRIMARY KEY,
      status VARCHAR NOT NULL,
@@ -24,9 +44,11 @@ export const WAREHOUSE_DDL = [
      first_error_line_number BIGINT,
      last_load_time TIMESTAMPTZ NOT NULL
    )`,
+  `CREATE TABLE IF NOT EXISTS raw_events_unique AS
+     SELECT *, ${EVENT_KEY} AS event_key FROM raw_events
+     QUALIFY row_number() OVER (PARTITION BY ${EVENT_KEY} ORDER BY ${NEWEST_FIRST}) = 1`,
   `CREATE OR REPLACE VIEW raw_events_latest AS
-     SELECT * FROM raw_events
-     QUALIFY row_number() OVER (PARTITION BY record->>'id' ORDER BY received_at DESC, loaded_at DESC, source_file DESC, file_row_number DESC) = 1`,
+     SELECT record, received_at, request_id, source_file, file_row_number, loaded_at, auth, producer FROM raw_events_unique`,
   `CREATE OR REPLACE VIEW ingest_latency AS
      SELECT source_file, request_id, received_at, loaded_at, epoch_ms(loaded_at) - epoch_ms(received_at) AS latency_ms FROM raw_events`,
   // As snowflake/migrations/R__views.sql defines them on Snowflake's COPY_HISTORY (same names and columns).
@@ -36,7 +58,38 @@ export const WAREHOUSE_DDL = [
   `CREATE OR REPLACE VIEW load_failures AS
      SELECT file_name, status, row_parsed, first_error_message, first_error_line_number, last_load_time
      FROM copy_history_recent WHERE status IN ('LOAD_FAILED', 'PARTIALLY_LOADED')`,
+  // Is the local Snowpipe keeping up? Beside the files delivered (`GET /status`, the status line).
+  `CREATE OR REPLACE VIEW load_freshness AS
+     SELECT
+       (SELECT max(loaded_at) FROM raw_events) AS newest_loaded_at,
+       date_diff('minute', (SELECT max(loaded_at) FROM raw_events), now()) AS minutes_since_load,
+       (SELECT count(*) FROM copy_history_recent WHERE status = 'LOADED' AND last_load_time >= now() - INTERVAL 1 HOUR) AS files_loaded_last_hour,
+       (SELECT count(*) FROM copy_history_recent
+        WHERE status IN ('LOAD_FAILED', 'PARTIALLY_LOADED') AND last_load_time >= now() - INTERVAL 1 HOUR) AS files_failed_last_hour`,
 ];
+
+/**
+ * Folds the rows of a load (`arrived`: a table or subquery with the columns of `raw_events`) into
+ * `raw_events_unique`: per event, the newest arrived row replaces the kept one when it sorts after it
+ * (NEWEST_FIRST), and a new event is added. Touches only the events that arrived; run it in the load's
+ * transaction.
+ */
+export async function mergeUnique(connection: DuckDBConnection, arrived: string): Promise<void> {
+  await connection.run(
+    `CREATE OR REPLACE TEMP TABLE arrived_newest AS
+       SELECT *, ${EVENT_KEY} AS event_key FROM ${arrived}
+       QUALIFY row_number() OVER (PARTITION BY ${EVENT_KEY} ORDER BY ${NEWEST_FIRST}) = 1`,
+  );
+  await connection.run(
+    `DELETE FROM raw_events_unique AS u USING arrived_newest AS a
+       WHERE u.event_key = a.event_key
+         AND (a.received_at, a.loaded_at, a.source_file, a.file_row_number) > (u.received_at, u.loaded_at, u.source_file, u.file_row_number)`,
+  );
+  await connection.run(
+    `INSERT INTO raw_events_unique BY NAME
+       SELECT a.* FROM arrived_newest AS a ANTI JOIN raw_events_unique AS u ON u.event_key = a.event_key`,
+  );
+}
 
 /** The warehouse's memory ceiling (DuckDB `memory_limit`). */
 export const WAREHOUSE_MEMORY_LIMIT = '256MB';
