@@ -11,7 +11,7 @@ import { Ingest } from './Ingest';
 import { Stream } from './Stream';
 
 /**
- * Alarms on what fails silently (the handler, the API's 5xx, stream throttling and
+ * Alarms on what fails silently (the handler, its 500s, the API's 5xx, stream throttling and
  * lag, Firehose falling behind or not reading at all, a rising share of rejected
  * records), each notifying the stage's alarm topic(s), and one CloudWatch dashboard
  * of the whole pipeline.
@@ -29,7 +29,9 @@ export function Alarms({ stack, app }: StackContext) {
 
   const alarms = [
     ingest.metricErrors({ period }).createAlarm(stack, 'IngestErrors', {
-      alarmDescription: 'The ingest Lambda threw (a bug: bad input never does)',
+      // Its own failures are answered 500 and counted in InternalErrors (below); this counts what it could not answer.
+      alarmDescription:
+        'The ingest Lambda failed without answering (a timeout, out of memory, a crash at start): API Gateway answered 500 and nothing in those requests was acknowledged',
       threshold: 1,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, // no invocations, no errors
@@ -124,6 +126,13 @@ export function Alarms({ stack, app }: StackContext) {
     period,
   });
   alarms.push(
+    own(METRIC.internalErrors).createAlarm(stack, 'IngestInternalErrors', {
+      alarmDescription:
+        'The ingest function answered 500: access denied (IAM or KMS), a missing stream or bucket, or a bug. A retry cannot succeed until it is fixed; the cause is in its log under the request id',
+      threshold: 1,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, // the metric is emitted only on a 500
+    }),
     rejectionRate.createAlarm(stack, 'RejectionRate', {
       alarmDescription: `More than ${config.alarms.rejectionRate * 100} % of the records were rejected in 5 minutes: a producer or a schema changed (see the quarantine, and pnpm replay)`,
       threshold: config.alarms.rejectionRate,
@@ -179,8 +188,8 @@ export function Alarms({ stack, app }: StackContext) {
           height: 6,
         }),
         graph(
-          'Durability: 503s, PutRecords retries, batch size',
-          [own(METRIC.downstreamUnavailable), own(METRIC.putRecordsRetries), own(METRIC.schemaWarnings)],
+          'Durability: 503s, 500s, PutRecords retries, batch size',
+          [own(METRIC.downstreamUnavailable), own(METRIC.internalErrors), own(METRIC.putRecordsRetries), own(METRIC.schemaWarnings)],
           [own(METRIC.batchSize, 'Average'), own(METRIC.batchSize, 'p99')],
         ),
       ],

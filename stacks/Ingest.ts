@@ -17,6 +17,40 @@ export const LAMBDA_RUNTIME = 'nodejs24.x';
 
 const RETENTION = { 7: 'one_week', 14: 'two_weeks', 30: 'one_month', 90: 'three_months', 365: 'one_year' } as const;
 
+/**
+ * The API's access log line (JSON), SST's default fields and what they lack: why
+ * API Gateway answered by itself. A request that never reached the function
+ * (an invocation refused for its size, a throttle, a missing permission) says
+ * so only here, in `integrationErrorMessage`, `integrationError` and the error
+ * fields; `integrationServiceStatus` is the invoke call's own status (413 for
+ * a payload over Lambda's 6 MB). No header is logged.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
+ */
+export const ACCESS_LOG_FIELDS = {
+  requestTime: '$context.requestTime',
+  requestId: '$context.requestId',
+  httpMethod: '$context.httpMethod',
+  path: '$context.path',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationRequestId: '$context.integration.requestId',
+  integrationStatus: '$context.integration.status',
+  integrationServiceStatus: '$context.integration.integrationStatus',
+  integrationLatency: '$context.integration.latency',
+  integrationError: '$context.integration.error',
+  integrationErrorMessage: '$context.integrationErrorMessage',
+  errorMessage: '$context.error.message',
+  errorResponseType: '$context.error.responseType',
+  authorizerError: '$context.authorizer.error',
+  ip: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+} as const;
+
+/** Every value quoted: a variable API Gateway has no value for logs `-`, which unquoted would not be JSON. */
+const accessLogFormat = () => JSON.stringify(ACCESS_LOG_FIELDS);
+
 /** The HTTP API and its ingest Lambda, allowed to do exactly two things: PutRecords on the stream, PutObject under the quarantine prefix. */
 export function Ingest({ stack, app }: StackContext) {
   const config = stageConfig(app);
@@ -133,7 +167,7 @@ export function Ingest({ stack, app }: StackContext) {
       authorizer: config.auth.mode,
       throttle: { rate: config.api.throttleRate, burst: config.api.throttleBurst },
     },
-    accessLog: { retention: RETENTION[config.lambda.logRetentionDays] },
+    accessLog: { format: accessLogFormat(), retention: RETENTION[config.lambda.logRetentionDays] },
     routes: {
       'POST /events': ingest,
       ...segmentRoutes,

@@ -98,8 +98,26 @@ describe('classify: not a success', () => {
   });
 
   it('bad input without a body: each event rejected as http_<status>', () => {
-    const v = answered(classify(answer(413, 'Request Entity Too Large'), 2, '/prod/events'));
-    expect(v.events).toEqual(Array(2).fill({ status: 'rejected', reason: 'http_413', message: 'POST /prod/events answered 413' }));
+    const v = answered(classify(answer(400, 'Bad Request'), 2, '/prod/events'));
+    expect(v.events).toEqual(Array(2).fill({ status: 'rejected', reason: 'http_400', message: 'POST /prod/events answered 400' }));
+    // A lone event refused for its size is too large however it is sent.
+    const one = answered(classify(answer(413, { message: 'Request Entity Too Large' }), 1, '/prod/events'));
+    expect(one.events).toEqual([{ status: 'rejected', reason: 'http_413', message: 'POST /prod/events answered 413' }]);
+  });
+
+  it("a 413 for the request's size, not its events, splits it: API Gateway's own, or Snowgate's body_too_large or too_many_records", () => {
+    const snowgate = (reason: string, index: number | null) => ({
+      requestId: 'r',
+      accepted: 0,
+      rejected: 2,
+      errors: [{ index, reason, message: 'too large' }],
+    });
+    expect(classify(answer(413, { message: 'Request Entity Too Large' }), 2, '/events').kind).toBe('split');
+    expect(classify(answer(413, 'HTTP content length exceeded 10485760 bytes.'), 2, '/events').kind).toBe('split');
+    expect(classify(answer(413, snowgate('body_too_large', null)), 2, '/events').kind).toBe('split');
+    expect(classify(answer(413, snowgate('too_many_records', null)), 2, '/events').kind).toBe('split');
+    // Events too large each: splitting would not help.
+    expect(classify(answer(413, snowgate('record_too_large', 0)), 2, '/events').kind).toBe('answered');
   });
 
   it('other 4xx fail as unexpected_status, not retried', () => {

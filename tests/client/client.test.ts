@@ -11,6 +11,7 @@ import {
   createClient,
   ENVELOPE_OVERHEAD_BYTES,
   eventsUrl,
+  LAMBDA_BODY_BUDGET_BYTES,
   parseRetryAfter,
   utf8Length,
   type ClientOptions,
@@ -21,6 +22,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { webhookBatch } from '../support/events';
 import { answer, eventsOf, fakeServer, type FakeServer, type Received, type Reply } from './fake-server';
 
 const servers: FakeServer[] = [];
@@ -86,6 +88,23 @@ describe('batching', () => {
     expect(server.requests.map((r) => eventsOf(r).length)).toEqual([9, 9, 9, 3]);
     for (const r of server.requests) expect(r.raw.length).toBeLessThanOrEqual(1_000);
     expect(server.requests.flatMap(eventsOf)).toEqual(sent);
+    await client.close();
+  });
+
+  it("keeps every request within Lambda's 6 MB once API Gateway has escaped it, whatever maxBatchBytes allows", async () => {
+    const server = await serve((req) => answer(req));
+    // A client set for a larger body than the stage's: 500 webhook records are 4,075,281 bytes, 6.38 MB escaped.
+    const client = clientFor(server, { maxBatchBytes: 4 * 1_048_576 });
+    const records = JSON.parse(webhookBatch()) as { id: string }[];
+    const outcomes = records.map((e) => client.send(e));
+    await client.flush();
+    expect(server.requests.length).toBe(2);
+    for (const r of server.requests)
+      expect(Buffer.byteLength(JSON.stringify(r.raw.toString()))).toBeLessThanOrEqual(LAMBDA_BODY_BUDGET_BYTES);
+    // Two requests in flight at once: they may arrive in either order.
+    const ids = (list: unknown[]) => list.map((e) => (e as { id: string }).id).sort();
+    expect(ids(server.requests.flatMap(eventsOf))).toEqual(ids(records));
+    expect((await Promise.all(outcomes)).every((o) => o.status === 'delivered')).toBe(true);
     await client.close();
   });
 
@@ -285,7 +304,7 @@ describe('retries', () => {
 
   it.each([
     [400, 'malformed_json', null],
-    [413, 'too_many_records', null],
+    [413, 'record_too_large', 0],
     [415, 'unsupported_encoding', null],
     [422, 'missing_id', 0],
   ] as const)('never retries a %i: every event in the request is rejected', async (status, reason, index) => {
@@ -307,6 +326,38 @@ describe('retries', () => {
     expect(errors).toEqual([undefined]);
     for (const o of await Promise.all(outcomes))
       expect(o).toMatchObject({ status: 'rejected', reason, httpStatus: status, requestId: 'bad', local: false });
+    await client.close();
+  });
+
+  it.each([
+    ['API Gateway', { message: 'Request Entity Too Large' }],
+    [
+      'Snowgate (body_too_large)',
+      { requestId: 'big', accepted: 0, rejected: 0, errors: [{ index: null, reason: 'body_too_large', message: 'too large' }] },
+    ],
+  ])('does not drop a batch refused for its size by %s: sends it again in halves, down to what fits', async (_who, refusal) => {
+    // The server takes at most 2 events per request, and refuses larger requests whole with a 413.
+    const server = await serve((req) => (eventsOf(req).length > 2 ? { status: 413, body: refusal } : answer(req)));
+    const errors: number[] = [];
+    const client = clientFor(server, { onError: (e) => errors.push(e.details.status ?? 0) });
+    const sent = events(7, 'split');
+    const outcomes = sent.map((e) => client.send(e));
+    expect(await client.flush()).toEqual({ delivered: 7, rejected: 0, failed: 0 });
+    // 7 → 4 + 3 → 2 + 2 + 2 + 1: each event delivered once, in order.
+    expect(server.requests.map((r) => eventsOf(r).length)).toEqual([7, 4, 2, 2, 3, 2, 1]);
+    expect(server.requests.filter((r) => eventsOf(r).length <= 2).flatMap(eventsOf)).toEqual(sent);
+    expect(errors).toEqual([413, 413, 413]);
+    for (const o of await Promise.all(outcomes)) expect(o).toMatchObject({ status: 'delivered', httpStatus: 202 });
+    await client.close();
+  });
+
+  it('rejects a lone event that is still refused for its size', async () => {
+    const server = await serve(() => ({ status: 413, body: { message: 'Request Entity Too Large' } }));
+    const client = clientFor(server);
+    const outcomes = events(2, 'huge').map((e) => client.send(e));
+    expect(await client.flush()).toEqual({ delivered: 0, rejected: 2, failed: 0 });
+    expect(server.requests.map((r) => eventsOf(r).length)).toEqual([2, 1, 1]);
+    for (const o of await Promise.all(outcomes)) expect(o).toMatchObject({ status: 'rejected', reason: 'http_413', httpStatus: 413 });
     await client.close();
   });
 

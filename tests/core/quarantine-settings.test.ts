@@ -5,6 +5,9 @@ import {
   buildQuarantineObject,
   limitsSchema,
   keyRequestId,
+  API_GATEWAY_EVENT_OVERHEAD_BYTES,
+  LAMBDA_SYNC_PAYLOAD_MAX_BYTES,
+  MAX_SAFE_BODY_BYTES,
   quarantineKey,
   quarantineKeyMatches,
   quarantineObjectSchema,
@@ -112,5 +115,17 @@ describe('ingestSettingsFromEnv', () => {
     expect(() =>
       ingestSettingsFromEnv({ SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket', SNOWGATE_ERROR_PREFIX: 'no-slash' }),
     ).toThrow(/errorPrefix/);
+  });
+
+  it("refuses a body limit that API Gateway's event could push past Lambda's 6 MB: at most (6,291,456 − 65,536) / 6 bytes", () => {
+    expect(MAX_SAFE_BODY_BYTES).toBe(1_037_653);
+    expect(6 * MAX_SAFE_BODY_BYTES + API_GATEWAY_EVENT_OVERHEAD_BYTES).toBeLessThanOrEqual(LAMBDA_SYNC_PAYLOAD_MAX_BYTES);
+    const env = { SNOWGATE_STREAM_NAME: 's', SNOWGATE_ERROR_BUCKET: 'bucket' };
+    expect(ingestSettingsFromEnv(env).limits.maxBodyBytes).toBe(MAX_SAFE_BODY_BYTES);
+    expect(ingestSettingsFromEnv({ ...env, SNOWGATE_MAX_BODY_BYTES: '1037653' }).limits.maxBodyBytes).toBe(1_037_653);
+    // The former default: 4 MiB of quotes is 8 MiB in the event.
+    expect(() => ingestSettingsFromEnv({ ...env, SNOWGATE_MAX_BODY_BYTES: '4194304' })).toThrow(
+      /limits.maxBodyBytes.*at most 1037653.*Lambda's 6 MB payload/s,
+    );
   });
 });

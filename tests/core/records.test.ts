@@ -68,7 +68,8 @@ describe('assessRequest: the bad inputs of the contract', () => {
       ['invalid_utf8'],
     ],
     ['body over the limit', request(`{"id":"a","pad":"${'x'.repeat(limits.maxBodyBytes)}"}`), 413, ['body_too_large']],
-    ['record over 1 MiB', request(JSON.stringify({ id: 'a', pad: 'x'.repeat(1_048_576) })), 413, ['record_too_large']],
+    // Over maxRecordBytes (1,023,999), in a body under maxBodyBytes (1,037,653).
+    ['record over maxRecordBytes', request(JSON.stringify({ id: 'a', pad: 'x'.repeat(1_030_000) })), 413, ['record_too_large']],
     ['501 records', request(JSON.stringify(Array.from({ length: 501 }, (_, i) => ({ id: i })))), 413, ['too_many_records']],
     ['missing content type', request('{"id":"a"}', null), 415, ['unsupported_media_type']],
     ['wrong content type', request('{"id":"a"}', 'text/plain'), 415, ['unsupported_media_type']],
@@ -171,9 +172,10 @@ describe('assessRequest: good input', () => {
   });
 
   it('answers 413 when every record is too large, 422 when reasons differ', () => {
-    const big = JSON.stringify({ id: 'a', pad: 'x'.repeat(1_100_000) });
-    expect(outcome(request(`[${big},${big}]`)).status).toBe(413);
-    expect(outcome(request(`[${big},{"x":1}]`)).status).toBe(422);
+    const small = limitsSchema.parse({ maxRecordBytes: 100_000 });
+    const big = JSON.stringify({ id: 'a', pad: 'x'.repeat(110_000) });
+    expect(outcome(request(`[${big},${big}]`), small).status).toBe(413);
+    expect(outcome(request(`[${big},{"x":1}]`), small).status).toBe(422);
   });
 
   it('applies configured limits', () => {
@@ -185,11 +187,11 @@ describe('assessRequest: good input', () => {
 });
 
 describe('limits at their boundaries', () => {
-  it('refuses two million tiny records before building any of them, and says how many', () => {
-    const json = outcome(request(`[${'1,'.repeat(2_000_000)}1]`));
+  it('refuses half a million tiny records before building any of them, and says how many', () => {
+    const json = outcome(request(`[${'1,'.repeat(500_000)}1]`));
     expect(json.status).toBe(413);
-    expect(responseOf(json.a)).toMatchObject({ rejected: 2_000_001, errors: [{ reason: 'too_many_records' }] });
-    const ndjson = outcome(request('{}\n'.repeat(1_300_000), 'application/x-ndjson'));
+    expect(responseOf(json.a)).toMatchObject({ rejected: 500_001, errors: [{ reason: 'too_many_records' }] });
+    const ndjson = outcome(request('{}\n'.repeat(340_000), 'application/x-ndjson'));
     expect(ndjson.status).toBe(413);
     expect(ndjson.reasons).toEqual(['too_many_records']);
   });

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   chunkForPutRecords,
   deliverWithRetry,
+  DownstreamMisconfiguredError,
   DownstreamUnavailableError,
+  isRetryableError,
   withDeadline,
   DeadlineExceededError,
   type Clock,
@@ -134,5 +136,71 @@ describe('chunkForPutRecords', () => {
     const chunks = chunkForPutRecords(Array.from({ length: 12 }, () => ({ bytes: mib })));
     expect(chunks.map((c) => c.length)).toEqual([5, 5, 2]);
     expect(chunkForPutRecords([])).toEqual([]);
+  });
+});
+
+/** An error shaped as AWS SDK v3 throws them: name, fault side, HTTP status. */
+const sdkError = (name: string, status: number, fault: 'client' | 'server' = status >= 500 ? 'server' : 'client') =>
+  Object.assign(new Error(name), { name, $fault: fault, $metadata: { httpStatusCode: status } });
+
+describe('isRetryableError', () => {
+  it('retries throttling, 5xx, timeouts and network errors', () => {
+    for (const error of [
+      sdkError('ProvisionedThroughputExceededException', 400),
+      sdkError('KMSThrottlingException', 400),
+      sdkError('SlowDown', 503),
+      sdkError('InternalFailureException', 500),
+      sdkError('SomethingNew', 502),
+      sdkError('OperationAborted', 409),
+      sdkError('RequestTimeTooSkewed', 403),
+      Object.assign(new Error('Throttled'), { $retryable: { throttling: true } }),
+      Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+      Object.assign(new Error('fetch failed'), { cause: { code: 'ENOTFOUND' } }),
+      Object.assign(new Error('timed out'), { name: 'TimeoutError' }),
+      new Error('an error that says nothing about itself'),
+    ]) {
+      expect(isRetryableError(error), (error as Error).name).toBe(true);
+    }
+  });
+
+  it('does not retry what cannot succeed: a missing resource, denied access, a KMS key, an invalid call, a bug', () => {
+    for (const error of [
+      sdkError('ResourceNotFoundException', 400),
+      sdkError('AccessDeniedException', 400),
+      sdkError('AccessDenied', 403),
+      sdkError('NoSuchBucket', 404),
+      sdkError('KMSDisabledException', 400),
+      sdkError('KMSNotFoundException', 400),
+      sdkError('KMSAccessDeniedException', 400),
+      sdkError('KMSInvalidStateException', 400),
+      sdkError('ValidationException', 400),
+      sdkError('SomethingNew', 400),
+      Object.assign(new Error('KMS key disabled'), { name: 'KMSDisabledException' }),
+      Object.assign(new Error('forbidden'), { $fault: 'client' }),
+      new TypeError("Cannot read properties of undefined (reading 'map')"),
+      new RangeError('Invalid array length'),
+      'a string thrown',
+    ]) {
+      expect(isRetryableError(error), String((error as Error).name ?? error)).toBe(false);
+    }
+  });
+
+  it('deliverWithRetry stops at the first such error: one attempt, DownstreamMisconfiguredError, the cause kept', async () => {
+    const clock = fakeClock();
+    const cause = sdkError('AccessDeniedException', 400);
+    let calls = 0;
+    const delivery = deliverWithRetry(
+      entries(3),
+      async () => {
+        calls++;
+        throw cause;
+      },
+      options(clock),
+      clock,
+    );
+    await expect(delivery).rejects.toBeInstanceOf(DownstreamMisconfiguredError);
+    await expect(delivery).rejects.toMatchObject({ cause });
+    expect(calls).toBe(1);
+    expect(clock.slept).toEqual([]);
   });
 });

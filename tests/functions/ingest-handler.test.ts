@@ -1,6 +1,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  AccessDeniedException,
+  InternalFailureException,
+  KMSDisabledException,
+  ProvisionedThroughputExceededException,
+  PutRecordsCommand,
+  type PutRecordsCommandInput,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-kinesis';
+import { NoSuchBucket, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { envelopeSchema, ingestResponseSchema, quarantineObjectSchema } from '@snowgate/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { apiEvent, fixture, lambdaContext } from '../support/events';
@@ -246,14 +254,87 @@ describe('ingest handler: faults', () => {
     expect(h.kinesisMock.commandCalls(PutRecordsCommand).length).toBeGreaterThan(2);
   });
 
-  it('answers 503, not 500, when the stream call itself fails', async () => {
-    const h = mockedHandler();
-    h.kinesisMock
-      .on(PutRecordsCommand)
-      .rejects(Object.assign(new Error('Stream snowgate-events not found'), { name: 'ResourceNotFoundException' }));
-    const response = await h.handler(apiEvent({ body: '{"id":1}' }), lambdaContext());
-    expect(response.statusCode).toBe(503);
-    expect(h.kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(1);
+  // What the stream answers when the stage is misconfigured, or our code is wrong: no retry can succeed.
+  const permanent = {
+    'the stream is missing': new ResourceNotFoundException({
+      message: 'Stream snowgate-events under account 123456789012 not found.',
+      $metadata: { httpStatusCode: 400 },
+    }),
+    'the role may not put records': new AccessDeniedException({
+      message: 'User: arn:aws:sts::123456789012:assumed-role/ingest is not authorized to perform: kinesis:PutRecords',
+      $metadata: { httpStatusCode: 400 },
+    }),
+    "the stream's KMS key is disabled": new KMSDisabledException({
+      message: 'arn:aws:kms:eu-west-1:123456789012:key/k is disabled.',
+      $metadata: { httpStatusCode: 400 },
+    }),
+    'a bug in our call': new TypeError("Cannot read properties of undefined (reading 'length')"),
+  };
+  for (const [what, error] of Object.entries(permanent)) {
+    it(`answers 500 at once, saying only "internal error" and the request id, when ${what}`, async () => {
+      const h = mockedHandler({ write: { budgetMs: 5_000 } });
+      h.kinesisMock.on(PutRecordsCommand).rejects(error);
+      const event = apiEvent({ body: '{"id":1}' });
+      const started = Date.now();
+      const response = await h.handler(event, lambdaContext());
+      expect(response.statusCode).toBe(500);
+      expect(response.headers?.['retry-after']).toBeUndefined();
+      // Not retried for the write budget: one call, and an answer well within it.
+      expect(h.kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(1);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      const requestId = event.requestContext.requestId;
+      expect(parseBody(response)).toEqual({
+        requestId,
+        accepted: 0,
+        rejected: 0,
+        errors: [
+          {
+            index: null,
+            reason: 'internal_error',
+            message: `internal error; nothing in this request is acknowledged (request id ${requestId})`,
+          },
+        ],
+      });
+      // Nothing of the cause reaches the producer: no account, key, role or stream name.
+      expect(response.body).not.toMatch(/arn:|123456789012|snowgate-events|Cannot read/);
+    });
+  }
+
+  const transient = {
+    'throttled as a whole': new ProvisionedThroughputExceededException({
+      message: 'Rate exceeded for stream',
+      $metadata: { httpStatusCode: 400 },
+    }),
+    'failing inside the service': new InternalFailureException({
+      message: 'Internal service failure.',
+      $metadata: { httpStatusCode: 500 },
+    }),
+    unreachable: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+  };
+  for (const [what, error] of Object.entries(transient)) {
+    it(`retries a stream ${what} for the write budget, then answers 503 with Retry-After`, async () => {
+      const h = mockedHandler();
+      h.kinesisMock.on(PutRecordsCommand).rejects(error);
+      const response = await h.handler(apiEvent({ body: '{"id":1}' }), lambdaContext());
+      expect(response.statusCode).toBe(503);
+      expect(response.headers?.['retry-after']).toBe('3');
+      expect(h.kinesisMock.commandCalls(PutRecordsCommand).length).toBeGreaterThan(1);
+    });
+  }
+
+  it('answers 500 at once when the error bucket refuses the write for good (no such bucket, access denied)', async () => {
+    const refusals = [
+      new NoSuchBucket({ message: 'The specified bucket does not exist', $metadata: { httpStatusCode: 404 } }),
+      new S3ServiceException({ name: 'AccessDenied', $fault: 'client', message: 'Access Denied', $metadata: { httpStatusCode: 403 } }),
+    ];
+    for (const refusal of refusals) {
+      const h = mockedHandler({ write: { budgetMs: 5_000 } });
+      h.s3Mock.on(PutObjectCommand).rejects(refusal);
+      const response = await h.handler(apiEvent({ body: '{' }), lambdaContext());
+      expect(response.statusCode).toBe(500);
+      expect(parseBody(response)).toMatchObject({ errors: [{ index: null, reason: 'internal_error' }] });
+      expect(response.body).not.toMatch(/bucket|Access Denied/);
+    }
   });
 
   it('answers 503 when a slow stream does not answer within the budget', async () => {

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { AccessDeniedException, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { createEmfMetrics, METRIC } from '@snowgate/functions/metrics';
 import { describe, expect, it, vi } from 'vitest';
 import { apiEvent, lambdaContext } from '../support/events';
@@ -98,5 +98,21 @@ describe('ingest metrics (Powertools EMF)', () => {
     });
     expect(value(docs, METRIC.downstreamUnavailable)).toEqual([1]);
     expect(value(docs, METRIC.accepted)).toEqual([0]);
+  });
+
+  it('counts a 500 as InternalErrors (the alarm reads it), and a request answered otherwise as 0', async () => {
+    const docs = await emf(async (metrics) => {
+      const m = mockedHandler({}, undefined, undefined, metrics);
+      m.kinesisMock
+        .on(PutRecordsCommand)
+        .rejectsOnce(new AccessDeniedException({ message: 'not authorized', $metadata: { httpStatusCode: 400 } }));
+      expect((await m.handler(apiEvent({ body: '{"id":"x"}' }), lambdaContext())).statusCode).toBe(500);
+      m.kinesisMock.on(PutRecordsCommand).callsFake(async (input) => allStored(input));
+      expect((await m.handler(apiEvent({ body: '{"id":"y"}' }), lambdaContext())).statusCode).toBe(202);
+    });
+    expect(value(docs, METRIC.internalErrors)).toEqual([1, 0]);
+    expect(value(docs, METRIC.downstreamUnavailable)).toEqual([0, 0]);
+    // A 500 has no verdict on its records: no batch size.
+    expect(value(docs, METRIC.batchSize)).toEqual([1]);
   });
 });

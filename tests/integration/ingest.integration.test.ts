@@ -142,16 +142,21 @@ describe('ingest against kinesalite and s3rver', () => {
     expect(onStream.flatMap((r) => r.data.split('\n')).map((l) => JSON.parse(l).record.id)).toEqual(['evt-20', 'evt-24']);
   });
 
-  it('answers 503 when the error bucket is unavailable, and when the stream is', async () => {
+  it('answers 500 at once, not 503, when the error bucket or the stream does not exist: no retry can succeed', async () => {
     const noBucket = await pipeline({ errorBucket: 'no-such-bucket' }, { create: false });
     await createStream(emu.kinesis, noBucket.settings.streamName, 1);
     const bad = await noBucket.post('{');
-    expect(bad.status).toBe(503);
-    expect(bad.headers['retry-after']).toBe('1');
+    expect(bad.status).toBe(500);
+    expect(bad.headers['retry-after']).toBeUndefined();
+    expect(bad.body).toMatchObject({ accepted: 0, errors: [{ index: null, reason: 'internal_error' }] });
 
     const noStream = await pipeline({}, { create: false });
     await createBucket(emu.s3, noStream.settings.errorBucket);
-    expect((await noStream.post('{"id":1}')).status).toBe(503);
+    const started = Date.now();
+    const lost = await noStream.post('{"id":1}');
+    expect(lost.status).toBe(500);
+    // Not retried for the write budget (3 s).
+    expect(Date.now() - started).toBeLessThan(1_500);
   });
 
   it('property: any body gets 2xx with its records on the stream (in packs of 1 KiB), or 4xx with its input in the bucket', async () => {

@@ -101,16 +101,17 @@ interface ResourceProperties {
     TracingConfig?: unknown;
   };
   'AWS::ApiGatewayV2::Api': { CorsConfiguration?: unknown };
+  'AWS::ApiGatewayV2::Stage': { AccessLogSettings?: { Format: string; DestinationArn: unknown } };
   'AWS::ApiGatewayV2::Route': { RouteKey: string; AuthorizationType: string; AuthorizerId?: unknown; Target?: unknown };
   'AWS::ApiGatewayV2::Authorizer': { AuthorizerUri: unknown; IdentitySource: string[] };
   'AWS::CloudWatch::Alarm': {
     MetricName?: string;
     AlarmName?: string;
+    AlarmDescription?: string;
     Period?: number;
     AlarmActions?: unknown[];
     Metrics?: MetricDataQuery[];
     TreatMissingData?: string;
-    AlarmDescription?: string;
     Threshold?: number;
     EvaluationPeriods?: number;
     ComparisonOperator?: string;
@@ -439,6 +440,24 @@ describe('Ingest', () => {
     });
   });
 
+  it("logs why API Gateway answered by itself: the integration's status, error and error message, as JSON", () => {
+    const stage = resources(d.templates.Ingest, 'AWS::ApiGatewayV2::Stage')[0]!;
+    const format = JSON.parse(stage.Properties.AccessLogSettings!.Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      integrationStatus: '$context.integration.status',
+      integrationServiceStatus: '$context.integration.integrationStatus',
+      integrationLatency: '$context.integration.latency',
+      integrationError: '$context.integration.error',
+      integrationErrorMessage: '$context.integrationErrorMessage',
+      errorMessage: '$context.error.message',
+      errorResponseType: '$context.error.responseType',
+    });
+    // No header: an API key or Authorization value must never reach a log.
+    expect(Object.values(format).join(' ')).not.toMatch(/header|authorizer\.(?!error)/i);
+  });
+
   it('answers no CORS preflight: producers are services, not browsers', () => {
     for (const api of resources(d.templates.Ingest, 'AWS::ApiGatewayV2::Api')) expect(api.Properties.CorsConfiguration).toBeUndefined();
   });
@@ -585,6 +604,7 @@ describe('Alarms and outputs', () => {
       'DeliveryToS3.DataFreshness',
       'Errors',
       'GetRecords.IteratorAgeMilliseconds',
+      'InternalErrors',
       'PutRecords.ThrottledRecords',
       'Throttles',
       'math',
@@ -631,6 +651,23 @@ describe('Alarms and outputs', () => {
     // The very stream and delivery stream of this stage (cross-stack references to the Stream stack).
     expect(JSON.stringify(queries.incoming!.MetricStat!.Metric)).toMatch(/Events/);
     expect(JSON.stringify(queries.read!.MetricStat!.Metric)).toMatch(/ToLanding/);
+  });
+
+  it("alarms on the ingest function's own 500s, and says what Lambda's Errors metric counts", () => {
+    const alarms = resources(d.templates.Alarms, 'AWS::CloudWatch::Alarm');
+    const internal = alarms.find((a) => a.Properties.MetricName === 'InternalErrors')!;
+    expect(internal.Properties).toMatchObject({
+      Namespace: 'Snowgate',
+      Dimensions: expect.arrayContaining([{ Name: 'stage', Value: 'dev' }]),
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(internal.Properties.AlarmDescription).toMatch(/answered 500/);
+    // The handler answers its own errors, so Lambda's Errors counts only what it could not answer.
+    const errors = alarms.find((a) => a.Properties.MetricName === 'Errors')!;
+    expect(errors.Properties.AlarmDescription).toMatch(/without answering/);
+    expect(errors.Properties.AlarmDescription).not.toMatch(/threw/);
   });
 
   it("lets Snowflake's freshness alert publish to the alarm topic, and nothing else, once its integration's external ID is known", async () => {

@@ -68,3 +68,22 @@ export function lambdaContext(remainingMs = 10_000): Context {
     succeed: () => undefined,
   };
 }
+
+/**
+ * Webhook-style records: each carries the JSON its webhook received as a string, as producers that forward
+ * webhooks do, so every quote in it is escaped in the body and escaped again when API Gateway puts the body
+ * in its event. 500 of them are 4,075,281 bytes of body (under the former 4 MiB limit) and their body alone
+ * is 6,379,283 bytes as a JSON string: over Lambda's 6,291,456 before the rest of the event.
+ */
+export function webhookBatch(count = 500, lines = 143): string {
+  const record = (i: number) => ({
+    id: `wh-${i}`,
+    source: 'webhook',
+    payload: JSON.stringify({
+      type: 'order.updated',
+      order: `ord-${i}`,
+      lines: Array.from({ length: lines }, (_, j) => ({ sku: `S${j}`, q: '1', t: ['a', 'b', 'c'] })),
+    }),
+  });
+  return JSON.stringify(Array.from({ length: count }, (_, i) => record(i)));
+}

@@ -1,7 +1,9 @@
-import { createApiCounters, createApiGateway, type LambdaHandler } from '@snowgate/twin';
+import { LAMBDA_SYNC_PAYLOAD_MAX_BYTES } from '@snowgate/core';
+import { createApiCounters, createApiGateway, invokePayloadBytes, type LambdaHandler } from '@snowgate/twin';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { webhookBatch } from '../support/events';
 
 /**
  * The API Gateway emulation on its own, with a Lambda-like function that
@@ -76,6 +78,53 @@ describe('the API Gateway emulation', () => {
     const other = await fetch(`${base}/status`);
     expect([other.status, await other.json()]).toEqual([404, { message: 'Not Found' }]);
     expect(answered.map(([routeKey]) => routeKey)).not.toContain('GET /status');
+  });
+});
+
+describe("the API Gateway emulation: Lambda's 6 MB invoke payload", () => {
+  const invoked: APIGatewayProxyEventV2[] = [];
+  const handler: LambdaHandler = async (event) => {
+    invoked.push(event);
+    return { statusCode: 202, headers: { 'content-type': 'application/json' }, body: '{}' };
+  };
+  const gateway = createApiGateway({ routes: { 'POST /events': { handler } }, timeoutMs: 10_000 });
+  let base: string;
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    const closed = new Promise<void>((resolve) => gateway.server.close(() => resolve()));
+    await gateway.drain();
+    await closed;
+  });
+  const post = (body: string) => fetch(`${base}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+
+  it('counts what Lambda counts: the whole event as JSON, the body escaped in it', async () => {
+    const body = '[{"id":"q","s":"\\"\\u0001"}]';
+    expect((await post(body)).status).toBe(202);
+    const event = invoked.at(-1)!;
+    expect(invokePayloadBytes(event)).toBe(Buffer.byteLength(JSON.stringify(event)));
+  });
+
+  it('never invokes the function with an event over 6 MB, and answers 500 Internal Server Error as an HTTP API does, even for a body under 4 MiB', async () => {
+    const body = webhookBatch();
+    expect(Buffer.byteLength(body)).toBe(4_075_281);
+    const before = invoked.length;
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const response = await post(body);
+      expect([response.status, await response.json()]).toEqual([500, { message: 'Internal Server Error' }]);
+      expect(logged.mock.calls.flat().join(' ')).toMatch(/RequestEntityTooLargeException: an event of \d+ bytes, over 6291456/);
+    } finally {
+      logged.mockRestore();
+    }
+    expect(invoked).toHaveLength(before);
+    // The same number of bytes with nothing to escape reaches the function.
+    const plain = JSON.stringify([{ id: 'plain', pad: 'x'.repeat(Buffer.byteLength(body) - 25) }]);
+    expect(Buffer.byteLength(plain)).toBe(Buffer.byteLength(body));
+    expect((await post(plain)).status).toBe(202);
+    expect(invokePayloadBytes(invoked.at(-1)!)).toBeLessThan(LAMBDA_SYNC_PAYLOAD_MAX_BYTES);
   });
 });
 

@@ -132,7 +132,7 @@ describe('replay, record by record, on the twin', () => {
   });
 
   it("recovers the records of a body refused as too large (413), compressed or not, judging each with today's limits; a truncated body is reported", async () => {
-    // 5,000 events of about 1 KB, gzipped to some 40 KB: 4.9 MB once decompressed, over the 4 MiB body limit.
+    // 5,000 events of about 1 KB, gzipped to some 40 KB: 4.9 MB once decompressed, over the body limit.
     // The last has no id: it is judged on its own, as in a request, and still fails.
     const events = Array.from({ length: 5_000 }, (_, i) => ({
       ...(i < 4_999 ? { id: `big-${i}` } : {}),

@@ -1,6 +1,6 @@
 import { BufferFullError } from './errors.js';
 import type { Limits } from './options.js';
-import { recordBytesOnStream, utf8Length } from './size.js';
+import { escapeGrowth, LAMBDA_BODY_BUDGET_BYTES, recordBytesOnStream, utf8Length } from './size.js';
 import type { EventOutcome } from './types.js';
 
 /** An event taken by `send()`, waiting for its outcome. */
@@ -8,6 +8,8 @@ export interface Pending<E> {
   event: E;
   json: string;
   bytes: number;
+  /** Its bytes inside API Gateway's event: `bytes` plus what escaping adds. */
+  wrapped: number;
   resolve: (outcome: EventOutcome<E>) => void;
   outcome?: EventOutcome<E>;
 }
@@ -17,6 +19,8 @@ export interface Batch<E> {
   items: Pending<E>[];
   /** Body bytes: `[`, the events, their commas and `]`. */
   bodyBytes: number;
+  /** The body's bytes inside API Gateway's event (escaped as a JSON string), what Lambda counts. */
+  wrappedBytes: number;
   /** Resolves once every event in the batch has its outcome. */
   done: Promise<void>;
   finish: () => void;
@@ -71,6 +75,16 @@ export function serialize(event: unknown, limits: Pick<Limits, 'maxRecordBytes' 
   return { json, bytes };
 }
 
+/**
+ * Part of a batch, sent as a request of its own (a half, after a 413 for its
+ * size); it settles with the batch.
+ */
+export function partOf<E>(batch: Batch<E>, start: number, end?: number): Batch<E> {
+  const items = batch.items.slice(start, end);
+  const sum = (f: (p: Pending<E>) => number) => items.reduce((n, p) => n + f(p), 1 + items.length);
+  return { ...batch, items, bodyBytes: sum((p) => p.bytes), wrappedBytes: sum((p) => p.wrapped) };
+}
+
 /** A batch's body: the events' JSON as `send()` serialized it, in an array. */
 export function bodyOf<E>(batch: Batch<E>): string {
   return `[${batch.items.map((p) => p.json).join(',')}]`;
@@ -86,6 +100,8 @@ export class Batcher<E> {
   private current: Pending<E>[] = [];
   /** The current batch's body bytes, starting with `[` and `]`. */
   private currentBytes = 2;
+  /** The same, escaped as API Gateway's event carries it. */
+  private currentWrapped = 2;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private held = 0;
   private heldBytes = 0;
@@ -118,11 +134,19 @@ export class Batcher<E> {
   add(event: E, json: string, bytes: number): Promise<EventOutcome<E>> {
     this.held++;
     this.heldBytes += bytes;
-    // A comma joins it to the batch: seal first when the body would outgrow maxBatchBytes.
-    if (this.current.length > 0 && this.currentBytes + 1 + bytes > this.limits.maxBatchBytes) this.seal();
+    const wrapped = bytes + escapeGrowth(json);
+    // A comma joins it to the batch: seal first when the body would outgrow maxBatchBytes, or Lambda's payload once
+    // API Gateway has put it in its event (as a string, escaped; as base64 if gzipped, 4 bytes per 3 at worst).
+    if (this.current.length > 0) {
+      const body = this.currentBytes + 1 + bytes;
+      const inEvent = Math.max(this.currentWrapped + 1 + wrapped, 4 * Math.ceil(body / 3));
+      if (body > this.limits.maxBatchBytes || inEvent > LAMBDA_BODY_BUDGET_BYTES) this.seal();
+    }
     return new Promise<EventOutcome<E>>((resolve) => {
-      this.currentBytes += (this.current.length > 0 ? 1 : 0) + bytes;
-      this.current.push({ event, json, bytes, resolve });
+      const comma = this.current.length > 0 ? 1 : 0;
+      this.currentBytes += comma + bytes;
+      this.currentWrapped += comma + wrapped;
+      this.current.push({ event, json, bytes, wrapped, resolve });
       if (this.current.length >= this.limits.maxBatchRecords) this.seal();
       else if (this.timer === undefined) this.timer = setTimeout(() => this.seal(), this.limits.flushIntervalMs);
     });
@@ -137,9 +161,10 @@ export class Batcher<E> {
     if (this.current.length === 0) return;
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
-    const batch: Batch<E> = { items: this.current, bodyBytes: this.currentBytes, done, finish };
+    const batch: Batch<E> = { items: this.current, bodyBytes: this.currentBytes, wrappedBytes: this.currentWrapped, done, finish };
     this.current = [];
     this.currentBytes = 2;
+    this.currentWrapped = 2;
     this.onBatch(batch);
   }
 

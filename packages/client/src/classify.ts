@@ -4,6 +4,9 @@ import type { Answer, DeliveredOutcome, EventOutcome, EventWarning, FailureReaso
 /** Statuses that mean "this input is bad": never retried, every event in the request is rejected. */
 const BAD_INPUT = new Set([400, 413, 415, 422]);
 
+/** Request-wide reasons of a 413 that the same events, sent in smaller requests, would not get. */
+const SIZE_REASONS = new Set(['body_too_large', 'too_many_records']);
+
 /** How much of a response body an error keeps: enough to read, small enough to log. */
 const BODY_EXCERPT_CHARS = 1000;
 
@@ -49,7 +52,13 @@ export interface Retryable {
   error: SnowgateRequestError;
 }
 
-export type Verdict = Answered | Retryable | Failure;
+/** Refused for its size as a whole (a 413 from Snowgate or from API Gateway): send it again in two halves. */
+export interface Split {
+  kind: 'split';
+  error: SnowgateRequestError;
+}
+
+export type Verdict = Answered | Retryable | Failure | Split;
 
 /**
  * Reads Snowgate's response body. Tolerant on purpose: a proxy's page or an
@@ -114,9 +123,22 @@ export function classify(result: Answer | SnowgateRequestError, events: number, 
   if (result.status >= 200 && result.status < 300) return classifySuccess(result, events, path);
   const body = readBody(result.text);
   const error = statusError(result, path, body?.errors);
+  if (result.status === 413 && events > 1 && isSizeRefusal(body)) return { kind: 'split', error };
   if (BAD_INPUT.has(result.status)) return rejectAll(result, body, events, path, error);
   if (result.status !== 429 && result.status < 500) return failure('unexpected_status', error.message, result.status, error);
   return { kind: 'retryable', error };
+}
+
+/**
+ * A 413 about the request's size, not its events: Snowgate's `body_too_large`
+ * or `too_many_records` for the request as a whole, or API Gateway's own 413
+ * (`{"message":"Request Entity Too Large"}`, no Snowgate body at all). A 413
+ * that names events (`record_too_large` at their index) is about them.
+ */
+function isSizeRefusal(body: ResponseBody | undefined): boolean {
+  if (body?.requestId === undefined && body?.accepted === undefined) return true;
+  const whole = body.errors?.find((e) => e.index === null);
+  return whole !== undefined && SIZE_REASONS.has(whole.reason);
 }
 
 /** `close()` aborting a request ends it, since its answer may never be read; anything else without an answer is worth retrying. */

@@ -1,4 +1,4 @@
-import { Batcher, bodyOf, serialize, type Batch, type Pending } from './batcher.js';
+import { Batcher, bodyOf, partOf, serialize, type Batch, type Pending } from './batcher.js';
 import { classify, failure, outcomeFor, type Answered, type Failure } from './classify.js';
 import { ClientClosedError, SnowgateRequestError, type BufferFullError } from './errors.js';
 import { resolveGzip, resolveLimits, type GzipSettings, type Limits } from './options.js';
@@ -185,6 +185,15 @@ export class SnowgateClient<E extends SnowgateEvent = SnowgateEvent> {
       }
       if (attempt > 1) this.counters.retries++;
       const verdict = classify(await this.transport.post(body), batch.items.length, this.url.pathname);
+      if (verdict.kind === 'split') {
+        // Too large for the server or for API Gateway as a whole, not bad input: each half goes as a request of its own
+        // (and is split again if need be), so that no event is rejected for the company it was sent in.
+        this.report(verdict.error, { attempt, events: batch.items.length, retryInMs: 0 });
+        const half = Math.ceil(batch.items.length / 2);
+        await this.deliver(partOf(batch, 0, half));
+        await this.deliver(partOf(batch, half));
+        return;
+      }
       const next =
         verdict.kind === 'retryable'
           ? planRetry(verdict.error, { attempt, elapsedMs: Date.now() - started, limits: this.limits })

@@ -3,7 +3,7 @@ export { DEFAULTS } from './options.js';
 export { BufferFullError, ClientClosedError, SnowgateRequestError } from './errors.js';
 export { backoffDelay, parseRetryAfter } from './retry.js';
 export { eventsUrl } from './transport.js';
-export { ENVELOPE_OVERHEAD_BYTES, recordBytesOnStream, utf8Length } from './size.js';
+export { ENVELOPE_OVERHEAD_BYTES, escapeGrowth, LAMBDA_BODY_BUDGET_BYTES, recordBytesOnStream, utf8Length } from './size.js';
 export { CLIENT_VERSION } from './version.js';
 export type {
   AttemptContext,

@@ -4,8 +4,8 @@ import type { ClientOptions, GzipOptions, SnowgateEvent } from './types.js';
 /** The defaults, which match a stage's default limits. */
 export const DEFAULTS = {
   maxBatchRecords: 500,
-  /** The server's maxBodyBytes (4 MiB) less 64 KiB of headroom. */
-  maxBatchBytes: 4 * 1_048_576 - 65_536,
+  /** The server's default maxBodyBytes: the most any body can be and still reach its function. */
+  maxBatchBytes: 1_037_653,
   maxRecordBytes: 1_023_999,
   flushIntervalMs: 1_000,
   maxConcurrency: 4,

@@ -8,6 +8,33 @@
 export const ENVELOPE_OVERHEAD_BYTES = 206;
 
 /**
+ * What a request body may become inside API Gateway's event, the payload Lambda
+ * is invoked with: Lambda's 6 MB (6,291,456 bytes,
+ * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html) less
+ * 64 KiB for the headers and request context around it. A body over it can be
+ * refused by API Gateway before Snowgate sees it.
+ */
+export const LAMBDA_BODY_BUDGET_BYTES = 6_291_456 - 65_536;
+
+/**
+ * The bytes a JSON text gains when API Gateway puts it in its event as a JSON
+ * string: one for each `"` and `\` (escaped as `\"` and `\\`), five for a
+ * control character (`\u001f`; JSON.stringify writes none outside strings).
+ *
+ * @example
+ * escapeGrowth('{"a":"\\"b\\""}') // → 8: six quotes and two backslashes
+ */
+export function escapeGrowth(json: string): number {
+  let grows = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c) grows += 1;
+    else if (c < 0x20) grows += 5;
+  }
+  return grows;
+}
+
+/**
  * UTF-8 length of a string, without encoding it. (JSON.stringify never
  * produces a lone surrogate, so every surrogate here is half of a pair.)
  *

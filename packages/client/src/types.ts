@@ -51,7 +51,12 @@ export interface ClientOptions<E extends SnowgateEvent = SnowgateEvent> {
   auth?: Auth;
   /** Events per request, at most the stage's `maxRecordsPerRequest` (default 500). */
   maxBatchRecords?: number;
-  /** Uncompressed body bytes per request, at most the stage's `maxBodyBytes` (default 4 MiB − 64 KiB). */
+  /**
+   * Uncompressed body bytes per request, at most the stage's `maxBodyBytes`
+   * (default 1,037,653, the stage's default). Whatever it is, a request is also
+   * kept small enough to reach the function inside API Gateway's event (under
+   * Lambda's 6 MB once its quotes are escaped).
+   */
   maxBatchBytes?: number;
   /**
    * The stage's `maxRecordBytes` (default 1,023,999). An event whose JSON, plus

@@ -43,6 +43,16 @@ export class DownstreamUnavailableError extends IngestError {
   }
 }
 
+/**
+ * The downstream refused the call in a way no retry can fix: the stream or the
+ * bucket is missing, access is denied (an IAM or KMS mistake), or the call
+ * itself is malformed. Answered 500 at once, not 503: a producer told to retry
+ * later would retry for ever something that cannot succeed until an operator acts.
+ */
+export class DownstreamMisconfiguredError extends IngestError {
+  override readonly name: string = 'DownstreamMisconfiguredError';
+}
+
 /** Settings failed validation at start. Lists every problem at once. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -1,5 +1,5 @@
 import { chunkForPutRecords } from './batching';
-import { DownstreamUnavailableError } from './errors';
+import { DownstreamMisconfiguredError, DownstreamUnavailableError } from './errors';
 
 export interface Clock {
   now(): number;
@@ -40,6 +40,96 @@ export async function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>,
   }
 }
 
+/** Errors of the moment: throttling, and the services' own transient failures (AWS SDK v3 error names). */
+const TRANSIENT_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'LimitExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'SlowDown',
+  'KMSThrottlingException',
+  'InternalFailure',
+  'InternalFailureException',
+  'InternalError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'AbortError',
+  // A clock off by minutes: the SDK corrects its offset from the answer and signs the retry with it.
+  'RequestTimeTooSkewed',
+  'RequestExpired',
+  'RequestInTheFuture',
+]);
+
+/** Node's network errors (`error.code`): the connection, not the call, failed. */
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** Errors a retry cannot fix: the call is wrong, or is not allowed, whenever it is made. */
+const PERMANENT_ERRORS = new Set([
+  'ResourceNotFoundException',
+  'AccessDeniedException',
+  'AccessDenied',
+  'NoSuchBucket',
+  'InvalidAccessKeyId',
+  'UnrecognizedClientException',
+  'ValidationException',
+  'InvalidArgumentException',
+  'InvalidRequest',
+  'MalformedXML',
+]);
+
+/** What a bug throws: retrying the same code with the same input throws it again. */
+const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'EvalError', 'URIError']);
+
+/**
+ * Whether another attempt of a failed AWS call can succeed: throttling, a 5xx, a
+ * timeout or a network error can; a missing resource, denied access (IAM, or a
+ * KMS key disabled, missing or not ours), a request the service calls invalid,
+ * and a bug in our code cannot. Read from the error's shape (name, `$fault`,
+ * `$retryable`, HTTP status, `code`), so that core needs no SDK. An error that
+ * says nothing either way counts as retryable, as every error did before.
+ *
+ * @example
+ * isRetryableError(Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' })) // → true
+ * isRetryableError(Object.assign(new Error('no key'), { name: 'KMSDisabledException', $fault: 'client' }))          // → false
+ * isRetryableError(new TypeError("Cannot read properties of undefined (reading 'map')"))                              // → false
+ */
+export function isRetryableError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as {
+    name?: unknown;
+    code?: unknown;
+    cause?: { code?: unknown };
+    $retryable?: unknown;
+    $fault?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+  };
+  const name = typeof e.name === 'string' ? e.name : '';
+  if (PROGRAMMING_ERRORS.has(name)) return false;
+  if (TRANSIENT_ERRORS.has(name) || e.$retryable) return true;
+  if (NETWORK_CODES.has(String(e.code)) || NETWORK_CODES.has(String(e.cause?.code))) return true;
+  // KMS errors other than throttling (disabled, not found, access denied, invalid state, opt-in): a key an operator must fix.
+  if (PERMANENT_ERRORS.has(name) || (name.startsWith('KMS') && name !== 'KMSInternalException')) return false;
+  const status = e.$metadata?.httpStatusCode;
+  if (typeof status === 'number') return status >= 500 || status === 408 || status === 409 || status === 429;
+  if (e.$fault === 'client') return false;
+  return true;
+}
+
 /** Sends one chunk; resolves with the positions (in the chunk) of the entries that failed, and their error codes. */
 export type SendChunk<T> = (chunk: T[], signal: AbortSignal) => Promise<{ failed: number[]; errorCodes: string[] }>;
 
@@ -49,7 +139,7 @@ export interface DeliveryOptions {
   baseDelayMs: number;
   maxDelayMs: number;
   retryAfterSeconds: number;
-  /** False for errors that a retry cannot fix (no such stream, access denied): answer at once. */
+  /** False for errors that a retry cannot fix (no such stream, access denied, a bug): fail at once. `isRetryableError` by default. */
   isRetryable?: (error: unknown) => boolean;
 }
 
@@ -66,7 +156,8 @@ export interface DeliveryStats {
  * partial failure only the failed entries are sent again (resending the rest
  * would duplicate them), after a full-jitter exponential backoff, until
  * the deadline. Resolves only when every entry is acknowledged; otherwise
- * rejects with `DownstreamUnavailableError`.
+ * rejects with `DownstreamUnavailableError`, or at once with
+ * `DownstreamMisconfiguredError` when a call fails in a way no retry can fix.
  *
  * @example
  * await deliverWithRetry(entries, sendToKinesis, { deadline: Date.now() + 3000, baseDelayMs: 25, maxDelayMs: 500, retryAfterSeconds: 1 });
@@ -100,7 +191,7 @@ export async function deliverWithRetry<T extends { bytes: number }>(
             },
             (error: unknown) => {
               count((error as { name?: string }).name ?? 'Error');
-              if (options.isRetryable && !options.isRetryable(error)) fatal = error;
+              if (!(options.isRetryable ?? isRetryableError)(error)) fatal = error;
               return chunk;
             },
           ),
@@ -112,7 +203,12 @@ export async function deliverWithRetry<T extends { bytes: number }>(
     } catch (error) {
       throw unavailable('time budget spent waiting for an answer', error);
     }
-    if (fatal !== undefined) throw unavailable(`${(fatal as Error).name}: ${(fatal as Error).message}`, fatal);
+    if (fatal !== undefined) {
+      throw new DownstreamMisconfiguredError(
+        `stream refused ${pending.length} of ${entries.length} records, and would refuse them again: ${(fatal as Error).name}: ${(fatal as Error).message}`,
+        { cause: fatal },
+      );
+    }
     if (next.length === 0) return stats;
     stats.resent += next.length;
     pending = next;

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { MiddlewareObj } from '@middy/core';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { DownstreamUnavailableError, IngestError, type AuthKind, type IncomingRequest, type IngestResponse } from '@snowgate/core';
+import { DownstreamUnavailableError, type AuthKind, type IncomingRequest, type IngestResponse } from '@snowgate/core';
 import type { IngestMetrics } from './metrics';
 
 /**
@@ -62,8 +62,12 @@ function requestIdOf(event: APIGatewayProxyEventV2 | undefined): string {
 
 /**
  * Maps thrown errors to answers: 503 with Retry-After when the downstream
- * could not take the input in time, 500 only for our own bugs. Bad input
- * never arrives here: it is an assessment, not an exception.
+ * could not take the input in time (worth retrying); 500 for everything else,
+ * which a retry cannot fix until an operator does (a missing stream or bucket,
+ * denied access, a disabled KMS key, a bug). A 500 says only "internal error"
+ * and the request id: the cause is in the log under that id, and in the
+ * `InternalErrors` metric and its alarm. Bad input never arrives here: it is
+ * an assessment, not an exception.
  */
 export function ingestErrorHandler(
   logger: Logger,
@@ -99,10 +103,21 @@ export function ingestErrorHandler(
         request.response = jsonResponse(503, body, { 'retry-after': String(error.retryAfterSeconds) });
         return;
       }
-      logger.error('unexpected error; answered 500', {
+      logger.error('internal error; answered 500', {
         requestId,
-        error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+        error: describe(error),
       });
+      metrics?.record({
+        accepted: 0,
+        rejected: 0,
+        reasons: {},
+        schemaWarnings: 0,
+        streamRecords: 0,
+        putRecordsRetries: 0,
+        downstreamUnavailable: false,
+        internalError: true,
+      });
+      // Nothing about the cause: names of streams, buckets, keys and roles stay in the log.
       const body: IngestResponse = {
         requestId,
         accepted: 0,
@@ -110,12 +125,19 @@ export function ingestErrorHandler(
         errors: [
           {
             index: null,
-            reason: error instanceof IngestError ? error.name : 'internal_error',
-            message: 'internal error; nothing in this request is acknowledged, retry it',
+            reason: 'internal_error',
+            message: `internal error; nothing in this request is acknowledged (request id ${requestId})`,
           },
         ],
       };
       request.response = jsonResponse(500, body);
     },
   };
+}
+
+/** An error for the log: its name, message and stack, and its cause's name and message (the SDK's error under ours). */
+function describe(error: unknown): unknown {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? { cause: { name: error.cause.name, message: error.cause.message } } : {};
+  return { name: error.name, message: error.message, stack: error.stack, ...cause };
 }

@@ -1,19 +1,16 @@
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { type AcceptedRecord, type Clock, type DeliveryStats, deliverWithRetry, packRecords, systemClock } from '@snowgate/core';
+import {
+  type AcceptedRecord,
+  type Clock,
+  type DeliveryStats,
+  deliverWithRetry,
+  isRetryableError,
+  packRecords,
+  systemClock,
+} from '@snowgate/core';
 import type { IngestSettings } from '@snowgate/config';
 
 const encoder = new TextEncoder();
-
-/** Client errors a retry cannot fix: the call itself is wrong, not the moment. */
-const NON_RETRYABLE = new Set([
-  'ResourceNotFoundException',
-  'AccessDeniedException',
-  'ValidationException',
-  'InvalidArgumentException',
-  'KMSAccessDeniedException',
-  'KMSDisabledException',
-  'KMSNotFoundException',
-]);
 
 export interface StreamDelivery extends DeliveryStats {
   /** Kinesis records the envelopes went in (each acknowledged once; resends counted in `resent`). */
@@ -67,7 +64,8 @@ export function createKinesisWriter(
         baseDelayMs: settings.write.baseDelayMs,
         maxDelayMs: settings.write.maxDelayMs,
         retryAfterSeconds: settings.write.retryAfterSeconds,
-        isRetryable: (error) => !NON_RETRYABLE.has((error as { name?: string }).name ?? ''),
+        // A missing stream, denied access, a disabled KMS key or a bug fails the request at once (500): see isRetryableError.
+        isRetryable: isRetryableError,
       },
       clock,
     );

@@ -14,6 +14,8 @@ export const METRIC = {
   rejectedByReason: 'RejectedRecordsByReason',
   schemaWarnings: 'SchemaWarnings',
   downstreamUnavailable: 'DownstreamUnavailable',
+  /** Requests answered 500: a retry cannot succeed until an operator acts (the Alarms stack alarms on it). */
+  internalErrors: 'InternalErrors',
   putRecordsRetries: 'PutRecordsRetries',
   batchSize: 'BatchSize',
 } as const;
@@ -31,6 +33,8 @@ export interface RequestOutcome {
   putRecordsRetries: number;
   /** A 503: the downstream did not take the input in time. */
   downstreamUnavailable: boolean;
+  /** A 500: denied access, a missing stream or bucket, a disabled KMS key, or a bug. */
+  internalError?: boolean;
 }
 
 /** Where the handler's per-request outcomes go: CloudWatch (EMF) in Lambda, the dashboard's counters in the twin. */
@@ -53,9 +57,12 @@ export function createEmfMetrics(
       metrics.addMetric(METRIC.accepted, MetricUnit.Count, outcome.accepted);
       metrics.addMetric(METRIC.rejected, MetricUnit.Count, outcome.rejected);
       metrics.addMetric(METRIC.streamRecords, MetricUnit.Count, outcome.streamRecords);
-      // A 503 has no verdict on its records: it would drag the batch-size average down.
-      if (!outcome.downstreamUnavailable) metrics.addMetric(METRIC.batchSize, MetricUnit.Count, outcome.accepted + outcome.rejected);
+      // A 503 or a 500 has no verdict on its records: it would drag the batch-size average down.
+      if (!outcome.downstreamUnavailable && !outcome.internalError)
+        metrics.addMetric(METRIC.batchSize, MetricUnit.Count, outcome.accepted + outcome.rejected);
       metrics.addMetric(METRIC.downstreamUnavailable, MetricUnit.Count, outcome.downstreamUnavailable ? 1 : 0);
+      // Zero on every request, so that the alarm reads a series, not the absence of one.
+      metrics.addMetric(METRIC.internalErrors, MetricUnit.Count, outcome.internalError ? 1 : 0);
       metrics.addMetric(METRIC.putRecordsRetries, MetricUnit.Count, outcome.putRecordsRetries);
       if (outcome.schemaWarnings > 0) metrics.addMetric(METRIC.schemaWarnings, MetricUnit.Count, outcome.schemaWarnings);
       for (const [reason, count] of Object.entries(outcome.reasons)) {

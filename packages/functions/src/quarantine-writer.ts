@@ -1,6 +1,15 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { IngestSettings } from '@snowgate/config';
-import { type Clock, DownstreamUnavailableError, type QuarantineObject, quarantineKey, systemClock, withDeadline } from '@snowgate/core';
+import {
+  type Clock,
+  DownstreamMisconfiguredError,
+  DownstreamUnavailableError,
+  isRetryableError,
+  type QuarantineObject,
+  quarantineKey,
+  systemClock,
+  withDeadline,
+} from '@snowgate/core';
 import { randomUUID } from 'node:crypto';
 
 /**
@@ -52,6 +61,13 @@ export function createQuarantineWriter(
         (cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412
       )
         return key;
+      // No such bucket, access denied, the bucket's KMS key disabled: a later attempt fails the same way.
+      if (!isRetryableError(cause)) {
+        throw new DownstreamMisconfiguredError(
+          `error bucket refused the rejected input, and would refuse it again: ${(cause as Error).name}: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
       throw new DownstreamUnavailableError(
         `error bucket did not store the rejected input: ${(cause as Error).name}: ${(cause as Error).message}`,
         settings.write.retryAfterSeconds,

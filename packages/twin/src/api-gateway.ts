@@ -1,16 +1,58 @@
+import { API_GATEWAY_BODY_MAX_GROWTH, API_GATEWAY_EVENT_OVERHEAD_BYTES, LAMBDA_SYNC_PAYLOAD_MAX_BYTES } from '@snowgate/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 
 /**
  * The API Gateway emulation: an HTTP API (payload 2.0) in front of Lambda-like
- * functions, with the Lambda authorizer and the payload limit API Gateway
- * applies. It knows only the route table it is given; other paths go to the
+ * functions, with the Lambda authorizer, the payload limit API Gateway
+ * applies, and the one Lambda applies to the event it is invoked with. It knows only the route table it is given; other paths go to the
  * `unrouted` handler (the twin's own routes), or are answered 404.
  */
 
 /** API Gateway HTTP APIs refuse payloads over 10 MB before any integration runs. */
 export const API_GATEWAY_MAX_PAYLOAD_BYTES = 10 * 1_048_576;
+
+/**
+ * The bytes Lambda counts for an invocation: the event as JSON.
+ *
+ * @example
+ * invokePayloadBytes({ ...event, body: '"'.repeat(3_000_000) }) // → 6,000,000 + the rest of the event
+ */
+export function invokePayloadBytes(event: APIGatewayProxyEventV2): number {
+  return Buffer.byteLength(JSON.stringify({ ...event, body: '' })) + jsonStringBytes(event.body ?? '') - 2;
+}
+
+/** UTF-8 bytes of `text` as a JSON string, quotes included. */
+const jsonStringBytes = (text: string) => Buffer.byteLength(JSON.stringify(text));
+
+/**
+ * What Lambda and API Gateway do with an event over Lambda's 6 MB: Lambda
+ * refuses the invocation (413 `RequestEntityTooLargeException`), the function
+ * never runs, and an HTTP API answers the failed integration itself with
+ * `500 {"message":"Internal Server Error"}`, the cause only in the access log's
+ * `$context.integrationErrorMessage`
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html).
+ * (A REST API answers such a request `413 {"message": "Request Too Long"}`.)
+ */
+export function withInvokePayloadLimit(handler: LambdaHandler, routeKey: string): LambdaHandler {
+  return async (event, context) => {
+    // Below this bound (Node takes 16 KB of headers, well within the overhead) the body need not be serialized to be measured.
+    const bound = API_GATEWAY_BODY_MAX_GROWTH * (event.body?.length ?? 0) + API_GATEWAY_EVENT_OVERHEAD_BYTES;
+    const bytes = bound < LAMBDA_SYNC_PAYLOAD_MAX_BYTES ? 0 : invokePayloadBytes(event);
+    if (bytes > LAMBDA_SYNC_PAYLOAD_MAX_BYTES) {
+      console.error(
+        `twin: ${routeKey} ${event.requestContext.requestId}: Lambda refused the invocation (RequestEntityTooLargeException: an event of ${bytes} bytes, over ${LAMBDA_SYNC_PAYLOAD_MAX_BYTES}); answered 500 as API Gateway does`,
+      );
+      return {
+        statusCode: 500,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'Internal Server Error' }),
+      };
+    }
+    return handler(event, context);
+  };
+}
 
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 export type Authorize = (
@@ -160,10 +202,11 @@ export function withLambdaAuthorizer(handler: LambdaHandler, header: string, aut
 
 export function createApiGateway({ routes, timeoutMs, unrouted }: ApiGatewayOptions): ApiGateway {
   const integrations = new Map(
-    Object.entries(routes).map(([routeKey, route]) => [
-      routeKey,
-      route.authorizer ? withLambdaAuthorizer(route.handler, route.authorizer.header, route.authorizer.authorize) : route.handler,
-    ]),
+    Object.entries(routes).map(([routeKey, route]) => {
+      // The authorizer's event carries no body: only the integration's invocation can be too large.
+      const handler = withInvokePayloadLimit(route.handler, routeKey);
+      return [routeKey, route.authorizer ? withLambdaAuthorizer(handler, route.authorizer.header, route.authorizer.authorize) : handler];
+    }),
   );
   const inFlight = new Set<Promise<void>>();
   const listeners: ((routeKey: string, status: number) => void)[] = [];
