@@ -1,4 +1,4 @@
-import { ingestEnvironment } from '@snowgate/config';
+import { ingestEnvironment, stageCors } from '@snowgate/config';
 import { SEGMENT_ROUTE_KEYS } from '@snowgate/core';
 import { apiKeyParameterPrefix } from '@snowgate/functions/api-key-store';
 import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
@@ -125,9 +125,19 @@ export function Ingest({ stack, app }: StackContext) {
       config.auth.mode === 'apiKey' ? { function: ingest, authorizer: 'segmentWriteKey' as const } : ingest,
     ]),
   );
+  // Web pages send events too: API Gateway answers their preflights and adds the CORS headers to every
+  // answer (the function never sees an OPTIONS). Off when the stage lists no origins.
+  const cors = stageCors(config);
   const api = new Api(stack, 'Api', {
-    // Producers are services, not browsers: no CORS (SST would otherwise allow every origin).
-    cors: false,
+    cors: cors
+      ? {
+          allowOrigins: cors.allowOrigins,
+          allowHeaders: cors.allowHeaders,
+          allowMethods: cors.allowMethods as ('GET' | 'POST')[],
+          exposeHeaders: cors.exposeHeaders,
+          maxAge: `${cors.maxAgeSeconds} seconds`,
+        }
+      : false,
     authorizers,
     defaults: {
       authorizer: config.auth.mode,

@@ -429,9 +429,40 @@ describe('Ingest', () => {
     });
   });
 
-  it('answers no CORS preflight: producers are services, not browsers', () => {
-    for (const api of resources(d.templates.Ingest, 'AWS::ApiGatewayV2::Api')) expect(api.Properties.CorsConfiguration).toBeUndefined();
-  });
+  it("configures CORS on the API (API Gateway answers preflights): any origin by default, the stage's origins, the headers by name", async () => {
+    const [api] = resources(d.templates.Ingest, 'AWS::ApiGatewayV2::Api');
+    expect(api!.Properties.CorsConfiguration).toEqual({
+      AllowCredentials: false,
+      AllowOrigins: ['*'],
+      AllowMethods: ['GET', 'POST'],
+      // Listed by name: `*` would not cover Authorization.
+      AllowHeaders: [
+        'authorization',
+        'content-type',
+        'x-retry-count',
+        'anonymousid',
+        'sentat',
+        'rsa-recovered',
+        'rsa-retry-attempt',
+        'rsa-since-last-attempt',
+        'rsa-since-first-attempt',
+        'rsa-retry-reason',
+      ],
+      ExposeHeaders: ['retry-after'],
+      MaxAge: 7200,
+    });
+    // Auth mode apiKey: the key's header may be sent from a page too.
+    const [keyedApi] = resources(keyed.templates.Ingest, 'AWS::ApiGatewayV2::Api');
+    expect((keyedApi!.Properties.CorsConfiguration as { AllowHeaders: string[] }).AllowHeaders).toContain('x-api-key');
+    const shop = await synthesize('shop', dev({ api: { cors: { allowOrigins: ['https://shop.example'], maxAgeSeconds: 600 } } }));
+    const [shopApi] = resources(shop.templates.Ingest, 'AWS::ApiGatewayV2::Api');
+    expect(shopApi!.Properties.CorsConfiguration).toMatchObject({ AllowOrigins: ['https://shop.example'], MaxAge: 600 });
+    for (const [stack, errors] of Object.entries(shop.nagErrors)) expect(errors, stack).toEqual([]);
+    // An empty list: no CORS at all.
+    const closed = await synthesize('closed', dev({ api: { cors: { allowOrigins: [] } } }));
+    for (const a of resources(closed.templates.Ingest, 'AWS::ApiGatewayV2::Api')) expect(a.Properties.CorsConfiguration).toBeUndefined();
+    expect(() => dev({ api: { cors: { allowOrigins: ['https://shop.example/path'] } } })).toThrow(/origin/);
+  }, 120_000);
 
   it('uses a JWT authorizer where configured, and no authorization only where the config says so', () => {
     p.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {

@@ -1,6 +1,7 @@
 export * from './api-keys';
 export * from './batching';
 export * from './contracts';
+export * from './cors';
 export * from './envelope';
 export * from './errors';
 export * from './json-scan';

@@ -1,5 +1,5 @@
 import { SEGMENT_ROUTE_KEYS } from '@snowgate/core';
-import { endpointsFile, parseIngestSettings, type IngestSettings, type StageConfig } from '@snowgate/config';
+import { endpointsFile, parseIngestSettings, stageCors, type IngestSettings, type StageConfig } from '@snowgate/config';
 import { loadContracts } from '@snowgate/contracts';
 import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
 import { mkdirSync } from 'node:fs';
@@ -98,6 +98,7 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
       ),
       'GET /health': { handler: lambdas.health },
     },
+    cors: stageCors(options.stage),
     timeoutMs: options.stage.lambda.timeoutSeconds * 1_000,
     unrouted: twinRoutes({ status, query, dashboard: dashboard.handle }),
   });
