@@ -243,6 +243,57 @@ describe('the browser SDKs in a real browser, from another origin', async () => 
   );
 
   it.skipIf(!browser)(
+    "with 5 % of Kinesis entries and 5 % of S3 writes failing, the SDKs' own retries after a 503 lose nothing",
+    async () => {
+      // A write budget of one backoff step: a request that meets a fault answers 503 (with Retry-After, which the
+      // page can read) whenever its retry does not fit, and the SDK in the page resends it.
+      const faulty = parseStageConfig({
+        snowflake: { externalId: 'local' },
+        firehose: { bufferIntervalSeconds: 1 },
+        ingest: { write: { budgetMs: 100, baseDelayMs: 100, maxDelayMs: 100 } },
+      });
+      const faultyDir = tempDataDir();
+      const other = await startTwin({ port: 0, dataDir: faultyDir, ...QUIET, kinesisFailureRate: 0.05, s3FailureRate: 0.05 }, faulty);
+      try {
+        const api = other.endpoints.api;
+        const host = new URL(api).host;
+        const page = await browser!.newPage();
+        await page.goto(origin);
+        const ids = await page.evaluate(
+          async ({ api, host }) => {
+            const w = globalThis as unknown as { AnalyticsNext: { AnalyticsBrowser: { load: (...a: unknown[]) => Promise<unknown[]> } } };
+            const [analytics] = (await w.AnalyticsNext.AnalyticsBrowser.load(
+              { writeKey: 'any-key', cdnURL: api },
+              { integrations: { 'Segment.io': { apiHost: `${host}/v1`, protocol: 'http' } } },
+            )) as [Record<string, (...a: unknown[]) => Promise<{ event: { messageId: string } }>>];
+            const calls = Array.from({ length: 150 }, (_, i) => analytics.track!(`Faulty ${i}`, { i }));
+            return (await Promise.all(calls)).map((ctx) => ctx.event.messageId);
+          },
+          { api, host },
+        );
+        const list = ids.map((id) => `'${id}'`).join(',');
+        let n = 0;
+        for (let i = 0; i < 300 && n < ids.length; i++) {
+          const r = await fetch(`${api}/query`, {
+            method: 'POST',
+            headers: { 'x-snowgate-query': '1' },
+            body: `SELECT count(DISTINCT record->>'id')::INTEGER AS n FROM raw_events WHERE record->>'id' IN (${list})`,
+          });
+          n = ((await r.json()) as { rows: { n: number }[] }).rows[0]!.n;
+          if (n < ids.length) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(n).toBe(ids.length);
+        expect(other.status().api.requests[503] ?? 0).toBeGreaterThan(0);
+        await page.close();
+      } finally {
+        await other.stop();
+        removeDir(faultyDir);
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(!browser)(
     'refuses a wrong key and a page of another origin: 403, and nothing lands',
     async () => {
       const page = await browser!.newPage();
