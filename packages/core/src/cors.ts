@@ -42,7 +42,7 @@ export const CORS_EXPOSE_HEADERS = ['retry-after'] as const;
 export const CORS_MAX_AGE_SECONDS = 7_200;
 
 /** An origin as a browser sends it: scheme, host and an optional port, no path. */
-const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
+const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/i;
 
 /**
  * A stage's CORS setting: the origins whose pages may send events. `["*"]` (the
