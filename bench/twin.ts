@@ -10,6 +10,7 @@
  *   pnpm bench --batch 100 --rate 10000 --soak 600   # 10 minutes, reported per 30 s window
  *   pnpm bench --batch 100 --profile .bench/profiles # V8 CPU profiles of the twin's main thread
  *   pnpm bench --batch 100 --route events,events-segment,segment   # Segment's /v1/batch beside /events
+ *   pnpm bench --batch 1 --route events,browser    # analytics.js's single text/plain messages beside /events
  *   pnpm bench --baseline /tmp/base              # each scenario also on another checkout (installed), side by side
  *   pnpm bench --kinesis-failure-rate 0.05 --s3-failure-rate 0.05   # under the twin's injected faults
  *
@@ -47,6 +48,8 @@ Options:
                         events          page_view records to POST /events
                         events-segment  Segment-shaped messages (with an id) to POST /events
                         segment         the same messages as a Segment batch to POST /v1/batch
+                        browser         each message alone, as analytics.js sends it from a page: POST /v1/t,
+                                        text/plain, its writeKey in it (use with --batch 1)
   --baseline DIR      also run each scenario on the checkout in DIR (installed), just before this one
   --rounds N          run every scenario N times, interleaved (default 1); the comparison uses the medians
   --kinesis-failure-rate R   share of PutRecords entries the twin throttles (default 0)
@@ -117,13 +120,18 @@ async function startTwin(dataDir: string, code: Code): Promise<{ child: ChildPro
   return { child, api: (JSON.parse(readFileSync(file, 'utf8')) as { api: string }).api };
 }
 
-type Route = 'events' | 'events-segment' | 'segment';
-const ROUTES: Route[] = ['events', 'events-segment', 'segment'];
+type Route = 'events' | 'events-segment' | 'segment' | 'browser';
+const ROUTES: Route[] = ['events', 'events-segment', 'segment', 'browser'];
 
-/** The path, the body of a request of `batch` events with these ids, and the status that acknowledges them. */
-function requestOf(route: Route, batch: number, ids: string[]): { path: string; body: string; ok: number } {
+/** The path, the body of a request of `batch` events with these ids, its media type, and the status that acknowledges them. */
+function requestOf(route: Route, batch: number, ids: string[]): { path: string; body: string; ok: number; contentType?: string } {
   if (route === 'segment') {
     return { path: '/v1/batch', body: segmentBatch(ids), ok: 200 };
+  }
+  if (route === 'browser') {
+    // One message per request, whatever --batch says: analytics.js's standard mode.
+    const body = JSON.stringify({ ...segmentMessage(ids[0] ?? 'x', false), writeKey: 'any-key' });
+    return { path: '/v1/t', body, ok: 200, contentType: 'text/plain' };
   }
   const records =
     route === 'events-segment'
@@ -155,7 +163,7 @@ async function scenario(batch: number, connections: number, route: Route, code: 
         {
           method: 'POST',
           path: requestOf(route, batch, []).path,
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': requestOf(route, 1, []).contentType ?? 'application/json' },
           setupRequest: (request, context) => {
             const ids = Array.from({ length: batch }, () => `b${batch}-${next++}`);
             (context as Record<string, unknown>).ids = ids;

@@ -12,7 +12,7 @@
  * trail; nothing is deleted.
  */
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { apiKeyId, generateApiKey, producerNameSchema, type ApiKeyStore } from '@snowgate/core';
+import { apiKeyId, generateApiKey, normalizeOrigin, producerNameSchema, type ApiKeyStore } from '@snowgate/core';
 import { toolEnv, twinDataDir } from '@snowgate/config';
 import { loadStageConfig } from '@snowgate/config/files';
 import { apiKeyParameterPrefix, ssmApiKeyStore } from '@snowgate/functions/api-key-store';
@@ -53,10 +53,13 @@ pnpm keys <command> --help shows one command's options.`,
 Creates a key for a producer and prints it once, on stdout (messages go to stderr).
 
   --producer <name>    the producer the key stands for: it lands in every envelope
+  --allowed-origin <o> a browser key: only pages of this origin may use it (repeatable;
+                       https://shop.example). Such a key works on the SDK routes only
 ${COMMON}
 
 Example:
-  KEY=$(pnpm -s keys create --producer acme-web)`,
+  KEY=$(pnpm -s keys create --producer acme-web)
+  pnpm keys create --producer web --allowed-origin https://shop.example`,
   list: `Usage: pnpm keys list [options]
 
 Lists the keys (never the keys themselves): id, producer, enabled, created, revoked.
@@ -97,6 +100,7 @@ try {
       config: { type: 'string' },
       region: { type: 'string' },
       producer: { type: 'string' },
+      'allowed-origin': { type: 'string', multiple: true },
       'key-id': { type: 'string' },
       key: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -140,7 +144,10 @@ try {
     if (command === 'create') {
       const producer = producerNameSchema.safeParse(values.producer);
       if (!producer.success) throw new UsageError(`--producer <name> is required: ${producer.error.issues[0]?.message}`);
-      const { key, record } = generateApiKey(producer.data);
+      const origins = values['allowed-origin'] ?? [];
+      const bad = origins.find((o) => normalizeOrigin(o) === undefined);
+      if (bad !== undefined) throw new UsageError(`--allowed-origin ${bad} is not an origin: scheme and host, e.g. https://shop.example`);
+      const { key, record } = generateApiKey(producer.data, new Date(), origins);
       await store.put(record);
       if (values.json) console.log(JSON.stringify({ key, key_id: record.key_id, producer: record.producer }));
       else {

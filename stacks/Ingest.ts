@@ -1,5 +1,5 @@
-import { ingestEnvironment } from '@snowgate/config';
-import { SEGMENT_ROUTE_KEYS } from '@snowgate/core';
+import { ingestEnvironment, stageCors } from '@snowgate/config';
+import { SEGMENT_METRICS_ROUTE_KEY, SEGMENT_ROUTE_KEYS, SEGMENT_SETTINGS_ROUTE_KEY } from '@snowgate/core';
 import { apiKeyParameterPrefix } from '@snowgate/functions/api-key-store';
 import { INGEST_NODE_OPTIONS } from '@snowgate/functions/runtime';
 import { ArnFormat, RemovalPolicy } from 'aws-cdk-lib';
@@ -105,16 +105,11 @@ export function Ingest({ stack, app }: StackContext) {
   let keysPrefix: string | undefined;
   if (config.auth.mode === 'apiKey') {
     keysPrefix = apiKeyParameterPrefix(app.stage);
-    const keys = stack.formatArn({
-      service: 'ssm',
-      resource: 'parameter',
-      resourceName: `${keysPrefix.slice(1)}*`,
-      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-    });
+    const keys = keysArn(stack, keysPrefix);
     const authorizer = new SstFunction(stack, 'AuthorizerFn', {
       ...common,
       handler: 'packages/functions/src/authorizer.handler',
-      description: 'POST /events and the Segment routes: API keys checked against hashed records in SSM',
+      description: 'POST /events: API keys checked against hashed records in SSM',
       memorySize: 256,
       timeout: 3,
       environment: {
@@ -126,15 +121,7 @@ export function Ingest({ stack, app }: StackContext) {
       // Reads one key's record at a time, by its id; never lists, never writes.
       permissions: [new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [keys] })],
     });
-    suppress(authorizer, [
-      BASIC_EXECUTION,
-      {
-        id: 'AwsSolutions-IAM5',
-        reason:
-          "One SSM parameter per API key, named by the key id the request presents: the authorizer reads only under this stage's key path",
-        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:ssm:.*:parameter\\/snowgate\\/.*\\/api-keys\\/\\*$/g' }],
-      },
-    ]);
+    suppress(authorizer, [BASIC_EXECUTION, KEY_RECORDS]);
     authorizers.apiKey = {
       type: 'lambda',
       function: authorizer,
@@ -142,26 +129,72 @@ export function Ingest({ stack, app }: StackContext) {
       identitySource: [`$request.header.${config.auth.header}`],
       resultsCacheTtl: `${config.auth.cacheSeconds} seconds`,
     };
-    // The Segment routes: the same function and keys, the key sent as the SDKs send their write key
-    // (`Authorization: Basic`, the key as user name), so API Gateway's identity source and cache key is that header.
-    authorizers.segmentWriteKey = {
-      type: 'lambda',
-      function: authorizer,
-      responseTypes: ['simple'],
-      identitySource: ['$request.header.Authorization'],
-      resultsCacheTtl: `${config.auth.cacheSeconds} seconds`,
-    };
   }
-  // Segment's tracking API (`POST /v1/batch`, `/v1/track`, …) on the same handler: docs/SEGMENT.md.
+  // The SDK routes (`/v1/…`, `/beacon/v1/batch`: docs/SEGMENT.md, docs/BROWSER.md) on the same handler. In auth
+  // mode apiKey, a function of its own checks their write key where the SDK puts it (the Basic header, the
+  // `writeKey` query parameter, the body), which an API Gateway authorizer cannot: it sees no body, and refuses a
+  // beacon (no header) before it runs. In the other modes, the stage's mode, as on /events.
+  let sdkIngest: SstFunction | undefined;
+  if (config.auth.mode === 'apiKey' && keysPrefix) {
+    sdkIngest = new SstFunction(stack, 'SdkIngestFn', {
+      ...common,
+      handler: 'packages/functions/src/sdk-ingest.handler',
+      description: 'The SDK routes (/v1/..., /beacon/v1/batch): the write key checked, then as POST /events',
+      memorySize: config.lambda.memoryMb,
+      timeout: config.lambda.timeoutSeconds,
+      ...(contracts ? { copyFiles: contracts.copyFiles } : {}),
+      environment: {
+        ...ingestEnvironment(config, { streamName: stream.streamName, errorBucket: errors.bucketName }),
+        NODE_OPTIONS: INGEST_NODE_OPTIONS,
+        SNOWGATE_STAGE: app.stage,
+        SNOWGATE_API_KEYS_PREFIX: keysPrefix,
+        SNOWGATE_API_KEYS_CACHE_SECONDS: String(Math.min(60, config.auth.cacheSeconds)),
+        POWERTOOLS_SERVICE_NAME: 'snowgate-ingest',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+      permissions: [
+        new iam.PolicyStatement({ actions: ['kinesis:PutRecords'], resources: [stream.streamArn] }),
+        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [errors.arnForObjects(`${config.buckets.errorPrefix}*`)] }),
+        new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [keysArn(stack, keysPrefix)] }),
+      ],
+    });
+    suppress(sdkIngest, [
+      BASIC_EXECUTION,
+      objectsUnderPrefix(config.buckets.errorPrefix, 'Quarantine objects get a new unique key each time, under the error prefix only'),
+      KEY_RECORDS,
+    ]);
+  }
   const segmentRoutes = Object.fromEntries(
-    Object.keys(SEGMENT_ROUTE_KEYS).map((key) => [
-      key,
-      config.auth.mode === 'apiKey' ? { function: ingest, authorizer: 'segmentWriteKey' as const } : ingest,
-    ]),
+    Object.keys(SEGMENT_ROUTE_KEYS).map((key) => [key, sdkIngest ? { function: sdkIngest, authorizer: 'none' as const } : ingest]),
   );
+  // What analytics.js would otherwise ask Segment's CDN and API for: nothing secret, no data stored.
+  const sdkSettings = new SstFunction(stack, 'SdkSettingsFn', {
+    ...common,
+    handler: 'packages/functions/src/sdk.settings',
+    description: "GET /v1/projects/{writeKey}/settings: analytics.js's settings, pointing it at this API",
+    memorySize: 128,
+    timeout: 3,
+  });
+  const sdkMetrics = new SstFunction(stack, 'SdkMetricsFn', {
+    ...common,
+    handler: 'packages/functions/src/sdk.metrics',
+    description: "POST /v1/m: analytics.js's own metrics, answered and dropped",
+    memorySize: 128,
+    timeout: 3,
+  });
+  // Web pages send events too: API Gateway answers their preflights and adds the CORS headers to every
+  // answer (the function never sees an OPTIONS). Off when the stage lists no origins.
+  const cors = stageCors(config);
   const api = new Api(stack, 'Api', {
-    // Producers are services, not browsers: no CORS (SST would otherwise allow every origin).
-    cors: false,
+    cors: cors
+      ? {
+          allowOrigins: cors.allowOrigins,
+          allowHeaders: cors.allowHeaders,
+          allowMethods: cors.allowMethods as ('GET' | 'POST')[],
+          exposeHeaders: cors.exposeHeaders,
+          maxAge: `${cors.maxAgeSeconds} seconds`,
+        }
+      : false,
     authorizers,
     defaults: {
       authorizer: config.auth.mode,
@@ -172,6 +205,8 @@ export function Ingest({ stack, app }: StackContext) {
       'POST /events': ingest,
       ...segmentRoutes,
       // Reveals nothing and touches no data: left open so that load balancers and uptime checks can poll it.
+      [SEGMENT_METRICS_ROUTE_KEY]: { function: sdkMetrics, authorizer: 'none' },
+      [SEGMENT_SETTINGS_ROUTE_KEY]: { function: sdkSettings, authorizer: 'none' },
       'GET /health': { function: health, authorizer: 'none' },
     },
   });
@@ -181,6 +216,8 @@ export function Ingest({ stack, app }: StackContext) {
     objectsUnderPrefix(config.buckets.errorPrefix, 'Quarantine objects get a new unique key each time, under the error prefix only'),
   ]);
   suppress(health, [BASIC_EXECUTION]);
+  suppress(sdkSettings, [BASIC_EXECUTION]);
+  suppress(sdkMetrics, [BASIC_EXECUTION]);
   // Access logs expire by retention; they must not outlive the stage (CDK's default for log groups is to retain).
   api.cdk.accessLogGroup?.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
@@ -189,6 +226,25 @@ export function Ingest({ stack, app }: StackContext) {
   suppress(route('GET /health'), [
     { id: 'AwsSolutions-APIG4', reason: 'GET /health is open on purpose: it reads no data and writes none' },
   ]);
+  for (const key of [SEGMENT_METRICS_ROUTE_KEY, SEGMENT_SETTINGS_ROUTE_KEY]) {
+    suppress(route(key), [
+      {
+        id: 'AwsSolutions-APIG4',
+        reason: "analytics.js's settings and metrics routes are open on purpose: they store nothing and reveal nothing",
+      },
+    ]);
+  }
+  if (sdkIngest) {
+    for (const key of Object.keys(SEGMENT_ROUTE_KEYS)) {
+      suppress(route(key), [
+        {
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'The SDK routes check their write key in the function (the Basic header, the writeKey query, the body), as no authorizer can',
+        },
+      ]);
+    }
+  }
   if (config.auth.mode === 'none') {
     for (const key of ['POST /events', ...Object.keys(SEGMENT_ROUTE_KEYS)]) {
       suppress(route(key), [
@@ -237,3 +293,19 @@ export function Ingest({ stack, app }: StackContext) {
   });
   return { api, ingest, health, replayPolicy };
 }
+
+/** The SSM parameters of a stage's key records: read one at a time, by key id. */
+function keysArn(stack: StackContext['stack'], keysPrefix: string): string {
+  return stack.formatArn({
+    service: 'ssm',
+    resource: 'parameter',
+    resourceName: `${keysPrefix.slice(1)}*`,
+    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+  });
+}
+
+const KEY_RECORDS = {
+  id: 'AwsSolutions-IAM5',
+  reason: "One SSM parameter per API key, named by the key id the request presents: the function reads only under this stage's key path",
+  appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:ssm:.*:parameter\\/snowgate\\/.*\\/api-keys\\/\\*$/g' }],
+};

@@ -1,4 +1,12 @@
-import { apiKeyId, apiKeyRecordSchema, cachedApiKeyStore, generateApiKey, verifyApiKey, type ApiKeyRecord } from '@snowgate/core';
+import {
+  apiKeyId,
+  apiKeyRecordSchema,
+  cachedApiKeyStore,
+  generateApiKey,
+  originAllowed,
+  verifyApiKey,
+  type ApiKeyRecord,
+} from '@snowgate/core';
 import { describe, expect, it } from 'vitest';
 
 const storeOf = (...records: ApiKeyRecord[]) => {
@@ -96,5 +104,28 @@ describe('API keys', () => {
     // Not forever: past maxStaleMs the failure shows.
     now = 700_000;
     await expect(cached.get(record.key_id)).rejects.toThrow('Rate exceeded');
+  });
+});
+
+describe('keys bound to origins (browser keys)', () => {
+  it('keeps the origins in the record, lower-cased, and allows a request only from one of them, with an Origin', async () => {
+    const { key, record } = generateApiKey('web', new Date(), ['HTTPS://Shop.Example', 'http://localhost:3000']);
+    expect(record.allowed_origins).toEqual(['https://shop.example', 'http://localhost:3000']);
+    const verdict = await verifyApiKey(key, storeOf(record));
+    expect(verdict).toMatchObject({ ok: true, allowedOrigins: ['https://shop.example', 'http://localhost:3000'] });
+    if (!verdict.ok) return;
+    expect(originAllowed(verdict, 'https://shop.example')).toBe(true);
+    expect(originAllowed(verdict, 'https://SHOP.example')).toBe(true);
+    expect(originAllowed(verdict, 'http://localhost:3000')).toBe(true);
+    expect(originAllowed(verdict, 'https://evil.example')).toBe(false);
+    expect(originAllowed(verdict, 'https://shop.example.evil.example')).toBe(false);
+    expect(originAllowed(verdict, undefined)).toBe(false);
+    expect(originAllowed(verdict, 'null')).toBe(false);
+    // A key without origins: any, or none.
+    const open = generateApiKey('server');
+    expect(open.record.allowed_origins).toBeUndefined();
+    expect(originAllowed({}, undefined)).toBe(true);
+    expect(() => generateApiKey('web', new Date(), ['https://shop.example/path'])).toThrow();
+    expect(() => apiKeyRecordSchema.parse({ ...record, allowed_origins: ['*'] })).toThrow();
   });
 });

@@ -5,6 +5,7 @@ import {
   buildQuarantineObject,
   envelopeSchema,
   limitsSchema,
+  presentedWriteKey,
   redactWriteKey,
   segmentBodyFormat,
   segmentResponseOf,
@@ -89,10 +90,14 @@ describe('assessSegmentRequest: what the real SDKs send', () => {
     expect(records[0]).toContain(JSON.stringify((JSON.parse(gunzipSync(gz).toString()) as { batch: unknown[] }).batch[0]).slice(0, -1));
   });
 
-  it('form-urlencoded is read as JSON on these routes only when it is JSON; other types are refused', () => {
+  it('form-urlencoded and text/plain are read as JSON on these routes only when it is JSON; other types are refused', () => {
     expect(segmentBodyFormat('application/x-www-form-urlencoded')).toBe('json');
     expect(segmentBodyFormat('application/json; charset=utf-8')).toBe('json');
-    for (const type of ['application/x-ndjson', 'text/plain', 'multipart/form-data']) {
+    // What analytics.js and RudderStack's beacons send, so that a page's request needs no preflight.
+    expect(segmentBodyFormat('text/plain')).toBe('json');
+    expect(segmentBodyFormat('text/plain;charset=UTF-8')).toBe('json');
+    expect(() => segmentBodyFormat('text/plain; charset=latin1')).toThrow(/charset latin1/);
+    for (const type of ['application/x-ndjson', 'text/csv', 'multipart/form-data']) {
       expect(() => segmentBodyFormat(type)).toThrow(/not supported on the Segment routes/);
     }
     expect(() => segmentBodyFormat(undefined)).toThrow(/Content-Type is required/);
@@ -211,6 +216,56 @@ describe('assessSegmentRequest: the body as a whole', () => {
       limits,
     );
     expect(Buffer.from(compressed.body as Uint8Array)).toEqual(gz);
+  });
+});
+
+describe('the browser SDKs: their routes, text/plain bodies, and the write key they carry', () => {
+  it("names analytics.js's routes by initial, its batch route and RudderStack's beacon route", () => {
+    expect(
+      ['POST /v1/t', 'POST /v1/p', 'POST /v1/i', 'POST /v1/g', 'POST /v1/a', 'POST /v1/s', 'POST /v1/b', 'POST /beacon/v1/batch'].map(
+        segmentRouteOf,
+      ),
+    ).toEqual(['track', 'page', 'identify', 'group', 'alias', 'screen', 'batch', 'batch']);
+    expect(segmentRouteOf('POST /v1/m')).toBeUndefined();
+    expect(segmentRouteOf('POST /v1/x')).toBeUndefined();
+  });
+
+  it('keeps the writeKey analytics.js puts in each message out of the record, and out of a quarantined message', () => {
+    const text = '{"type":"track","writeKey":"sg_aaaaaaaaaaaa_secret","messageId":"ajs-1","event":"Clicked"}';
+    const single = assess('track', text, { 'content-type': 'text/plain' });
+    expect(single.status).toBe(200);
+    expect(single.records).toEqual(['{"type":"track","messageId":"ajs-1","event":"Clicked","id":"ajs-1"}']);
+    // First, last, and with spaces around it.
+    const first = assess('track', '{ "writeKey" : "k" , "messageId":"a"}', { 'content-type': 'text/plain' });
+    expect(first.records).toEqual(['{ "messageId":"a","id":"a","type":"track"}']);
+    const last = assess('page', '{"messageId":"b","writeKey":"k"}', { 'content-type': 'text/plain' });
+    expect(last.records).toEqual(['{"messageId":"b","id":"b","type":"page"}']);
+    // analytics.js's batch: {writeKey, batch, sentAt}, each message with its key too.
+    const batch = JSON.stringify({
+      writeKey: 'sg_aaaaaaaaaaaa_secret',
+      batch: [
+        { type: 'track', messageId: 'ajs-2', writeKey: 'sg_aaaaaaaaaaaa_secret', event: 'A' },
+        { type: 'track', writeKey: 'sg_aaaaaaaaaaaa_secret', event: 'no id' },
+      ],
+      sentAt: '2026-12-01T00:00:00Z',
+    });
+    const b = assess('batch', batch, { 'content-type': 'text/plain' });
+    expect(b.status).toBe(200);
+    expect(b.records.join('')).not.toContain('secret');
+    expect(b.a.rejected.map((r) => r.reason)).toEqual(['missing_id']);
+    const q = buildQuarantineObject(b.a, { status: 200, headers: {}, sourceIp: undefined, maxInputBytes: 1_000_000 });
+    expect(JSON.stringify(q)).not.toContain('secret');
+    expect(JSON.stringify(q)).toContain('[redacted]');
+  });
+
+  it('finds the write key where each SDK puts it: the Basic header, the writeKey query parameter, the body', () => {
+    const basic = `Basic ${Buffer.from('sg_h:').toString('base64')}`;
+    expect(presentedWriteKey({ headers: { authorization: basic }, query: { writeKey: 'sg_q' }, body: '{"writeKey":"sg_b"}' })).toBe('sg_h');
+    expect(presentedWriteKey({ headers: {}, query: { writeKey: 'sg_q' }, body: '{"writeKey":"sg_b"}' })).toBe('sg_q');
+    expect(presentedWriteKey({ headers: {}, body: '{"batch":[],"writeKey":"sg_b"}' })).toBe('sg_b');
+    expect(presentedWriteKey({ headers: {}, body: '{"batch":[{"writeKey":"nested"}]}' })).toBeUndefined();
+    expect(presentedWriteKey({ headers: {}, body: 'eyJ3cml0ZUtleSI6IngifQ==', isBase64Encoded: true })).toBeUndefined();
+    expect(presentedWriteKey({ headers: {}, body: '{"writeKey":' })).toBeUndefined();
   });
 });
 

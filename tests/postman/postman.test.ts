@@ -368,12 +368,12 @@ function requestNames(node: CollectionNode): string[] {
   return [...(node.request ? [node.name ?? ''] : []), ...(node.item ?? []).flatMap(requestNames)];
 }
 
-/** `POST /events`, and the Segment routes on the same handler (`POST /v1/batch`, `/v1/track`, …). */
+/** `POST /events`, and the SDK routes on the same handler (`POST /v1/batch`, `/v1/track`, `/v1/t`, `/beacon/v1/batch`, …). */
 function isIngestPath(path: string): boolean {
   return path.endsWith('/events') || isSegmentPath(path);
 }
 function isSegmentPath(path: string): boolean {
-  return /\/v1\/(batch|track|identify|page|screen|group|alias)$/.test(path);
+  return /\/v1\/(batch|track|identify|page|screen|group|alias|[tipsgab])$/.test(path);
 }
 
 function answerOf(execution: NewmanRunExecution): Answer {
@@ -409,8 +409,13 @@ function answerOf(execution: NewmanRunExecution): Answer {
     status: response.code,
     contentType,
     contentEncoding,
-    // The Segment routes take the key as their SDKs send the write key: the user name of Authorization: Basic.
-    apiKey: isSegmentPath(path) ? writeKeyOfBasicAuth(request.headers.get('Authorization')) : request.headers.get(API_KEY_HEADER),
+    // The SDK routes take the key as their SDKs send the write key: the user name of Authorization: Basic, or
+    // (a beacon) the writeKey query parameter.
+    apiKey: isSegmentPath(path)
+      ? (writeKeyOfBasicAuth(request.headers.get('Authorization')) ??
+        new URLSearchParams(request.url.getQueryString()).get('writeKey') ??
+        undefined)
+      : request.headers.get(API_KEY_HEADER),
     sent,
     file,
     body,
@@ -701,7 +706,7 @@ function textOf(answer: Answer): string {
 /** The records of a request body, as the contract splits them: one object, a JSON array, or NDJSON lines; a Segment batch's messages. */
 function recordsOf(answer: Answer): unknown[] {
   const text = textOf(answer);
-  if (answer.path.endsWith('/v1/batch')) return (JSON.parse(text) as { batch: unknown[] }).batch;
+  if (/\/v1\/(batch|b)$/.test(answer.path)) return (JSON.parse(text) as { batch: unknown[] }).batch;
   if (/ndjson|jsonl|jsonlines/i.test(answer.contentType)) {
     return text
       .split('\n')

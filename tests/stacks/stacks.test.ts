@@ -1,5 +1,5 @@
 import { contractSettingsSchema, contractsFromValidators } from '@snowgate/core';
-import { ingestFunctionEnv, parseStageConfig, type StageConfigInput } from '@snowgate/config';
+import { ingestFunctionEnv, parseStageConfig, writeKeySettingsFromEnv, type StageConfigInput } from '@snowgate/config';
 import { CLOUDWATCH_ALARM_METRIC_MONTH, CLOUDWATCH_DASHBOARD_MONTH, STAGE_ALARMS, estimateMonthlyCost } from '@snowgate/cost';
 import { readSchemaDir, compileContracts } from '@snowgate/contracts';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
@@ -432,6 +432,16 @@ describe('Ingest', () => {
       'POST /v1/screen': 'AWS_IAM',
       'POST /v1/group': 'AWS_IAM',
       'POST /v1/alias': 'AWS_IAM',
+      'POST /v1/t': 'AWS_IAM',
+      'POST /v1/i': 'AWS_IAM',
+      'POST /v1/p': 'AWS_IAM',
+      'POST /v1/s': 'AWS_IAM',
+      'POST /v1/g': 'AWS_IAM',
+      'POST /v1/a': 'AWS_IAM',
+      'POST /v1/b': 'AWS_IAM',
+      'POST /beacon/v1/batch': 'AWS_IAM',
+      'POST /v1/m': 'NONE',
+      'GET /v1/projects/{writeKey}/settings': 'NONE',
       'GET /health': 'NONE',
     });
     d.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
@@ -458,9 +468,40 @@ describe('Ingest', () => {
     expect(Object.values(format).join(' ')).not.toMatch(/header|authorizer\.(?!error)/i);
   });
 
-  it('answers no CORS preflight: producers are services, not browsers', () => {
-    for (const api of resources(d.templates.Ingest, 'AWS::ApiGatewayV2::Api')) expect(api.Properties.CorsConfiguration).toBeUndefined();
-  });
+  it("configures CORS on the API (API Gateway answers preflights): any origin by default, the stage's origins, the headers by name", async () => {
+    const [api] = resources(d.templates.Ingest, 'AWS::ApiGatewayV2::Api');
+    expect(api!.Properties.CorsConfiguration).toEqual({
+      AllowCredentials: false,
+      AllowOrigins: ['*'],
+      AllowMethods: ['GET', 'POST'],
+      // Listed by name: `*` would not cover Authorization.
+      AllowHeaders: [
+        'authorization',
+        'content-type',
+        'x-retry-count',
+        'anonymousid',
+        'sentat',
+        'rsa-recovered',
+        'rsa-retry-attempt',
+        'rsa-since-last-attempt',
+        'rsa-since-first-attempt',
+        'rsa-retry-reason',
+      ],
+      ExposeHeaders: ['retry-after'],
+      MaxAge: 7200,
+    });
+    // Auth mode apiKey: the key's header may be sent from a page too.
+    const [keyedApi] = resources(keyed.templates.Ingest, 'AWS::ApiGatewayV2::Api');
+    expect((keyedApi!.Properties.CorsConfiguration as { AllowHeaders: string[] }).AllowHeaders).toContain('x-api-key');
+    const shop = await synthesize('shop', dev({ api: { cors: { allowOrigins: ['https://shop.example'], maxAgeSeconds: 600 } } }));
+    const [shopApi] = resources(shop.templates.Ingest, 'AWS::ApiGatewayV2::Api');
+    expect(shopApi!.Properties.CorsConfiguration).toMatchObject({ AllowOrigins: ['https://shop.example'], MaxAge: 600 });
+    for (const [stack, errors] of Object.entries(shop.nagErrors)) expect(errors, stack).toEqual([]);
+    // An empty list: no CORS at all.
+    const closed = await synthesize('closed', dev({ api: { cors: { allowOrigins: [] } } }));
+    for (const a of resources(closed.templates.Ingest, 'AWS::ApiGatewayV2::Api')) expect(a.Properties.CorsConfiguration).toBeUndefined();
+    expect(() => dev({ api: { cors: { allowOrigins: ['https://shop.example/path'] } } })).toThrow(/origin/);
+  }, 120_000);
 
   it('uses a JWT authorizer where configured, and no authorization only where the config says so', () => {
     p.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
@@ -510,47 +551,69 @@ describe('Ingest', () => {
     expect(Object.keys(t.toJSON().Outputs)).toContain('ApiKeysParameterPath');
   });
 
-  it('serves the Segment routes on the ingest function, their authorizer reading Authorization (the write key), in every auth mode', () => {
-    const segmentRoutes = ['batch', 'track', 'identify', 'page', 'screen', 'group', 'alias'].map((r) => `POST /v1/${r}`);
+  it('serves the SDK routes on the ingest handler; in auth mode apiKey on a function of its own that checks the write key itself', () => {
+    const sdkRoutes = [
+      ...['batch', 'track', 'identify', 'page', 'screen', 'group', 'alias', 't', 'i', 'p', 's', 'g', 'a', 'b'].map((r) => `POST /v1/${r}`),
+      'POST /beacon/v1/batch',
+    ];
     const t = keyed.templates.Ingest;
-    const authorizers = Object.fromEntries(
-      Object.entries(t.findResources('AWS::ApiGatewayV2::Authorizer')).map(([id, a]) => [id, a.Properties.IdentitySource]),
+    // One authorizer, for POST /events: an authorizer cannot see a beacon's query key or a body's.
+    expect(resources(t, 'AWS::ApiGatewayV2::Authorizer').map((a) => a.Properties.IdentitySource)).toEqual([['$request.header.x-api-key']]);
+    const functions = resources(t, 'AWS::Lambda::Function');
+    const sdk = functions.find((f) => f.Properties.Handler === 'packages/functions/src/sdk-ingest.handler')!;
+    const ingest = functions.find((f) => f.Properties.Handler === 'packages/functions/src/ingest.handler')!;
+    expect(sdk.Properties.Environment.Variables).toMatchObject({
+      ...ingest.Properties.Environment.Variables,
+      SNOWGATE_API_KEYS_PREFIX: '/snowgate/partners/api-keys/',
+      SNOWGATE_API_KEYS_CACHE_SECONDS: '60',
+    });
+    // It loads as the ingest Lambda loads its settings, the key settings besides.
+    const env = Object.fromEntries(
+      Object.entries(sdk.Properties.Environment.Variables).map(([k, v]) => [k, typeof v === 'string' ? v : 'from-a-token']),
     );
-    expect(Object.values(authorizers).sort()).toEqual([['$request.header.Authorization'], ['$request.header.x-api-key']]);
-    const byIdentity = (source: string) => Object.keys(authorizers).find((id) => authorizers[id]![0] === source)!;
-    // The same authorizer function behind both, with the same cache.
-    const functions = new Set(resources(t, 'AWS::ApiGatewayV2::Authorizer').map((a) => JSON.stringify(a.Properties.AuthorizerUri)));
-    expect(functions.size).toBe(1);
-    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      IdentitySource: ['$request.header.Authorization'],
-      AuthorizerType: 'REQUEST',
-      EnableSimpleResponses: true,
-      AuthorizerResultTtlInSeconds: 120,
-    });
+    expect(ingestFunctionEnv(env).settings.streamName).toBe('from-a-token');
+    expect(writeKeySettingsFromEnv(env).SNOWGATE_API_KEYS_CACHE_SECONDS).toBe(60);
+    // What the ingest function may do, and reading key records: nothing else.
+    const role = sdk.Properties.Role['Fn::GetAtt'][0];
+    const policy = resources(t, 'AWS::IAM::Policy').find((x) => x.Properties.Roles.some((r) => r.Ref === role))!;
+    expect(policy.Properties.PolicyDocument.Statement.map((x) => x.Action).sort()).toEqual([
+      'kinesis:PutRecords',
+      's3:PutObject',
+      'ssm:GetParameter',
+    ]);
     const routes = resources(t, 'AWS::ApiGatewayV2::Route');
-    const ingestIntegration = routes.find((r) => r.Properties.RouteKey === 'POST /events')!.Properties.Target;
-    for (const key of segmentRoutes) {
+    const integrations = t.findResources('AWS::ApiGatewayV2::Integration');
+    const functionOf = (key: string) => {
       const route = routes.find((r) => r.Properties.RouteKey === key)!;
-      expect(route.Properties).toMatchObject({
-        AuthorizationType: 'CUSTOM',
-        AuthorizerId: { Ref: byIdentity('$request.header.Authorization') },
-      });
-      // Its own integration, of the ingest function (the same function as POST /events).
-      const integration = Object.entries(t.findResources('AWS::ApiGatewayV2::Integration')).find(([id]) =>
-        JSON.stringify(route.Properties.Target).includes(id),
-      )![1];
-      const eventsIntegration = Object.entries(t.findResources('AWS::ApiGatewayV2::Integration')).find(([id]) =>
-        JSON.stringify(ingestIntegration).includes(id),
-      )![1];
-      expect(integration.Properties.IntegrationUri).toEqual(eventsIntegration.Properties.IntegrationUri);
+      const [, integration] = Object.entries(integrations).find(([id]) => JSON.stringify(route.Properties.Target).includes(id))!;
+      return JSON.stringify(integration.Properties.IntegrationUri);
+    };
+    const sdkId = Object.entries(t.findResources('AWS::Lambda::Function')).find(
+      ([, f]) => f.Properties.Handler === 'packages/functions/src/sdk-ingest.handler',
+    )![0];
+    for (const key of sdkRoutes) {
+      t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'NONE' });
+      expect(functionOf(key)).toContain(sdkId);
     }
-    expect(routes.find((r) => r.Properties.RouteKey === 'POST /events')!.Properties.AuthorizerId).toEqual({
-      Ref: byIdentity('$request.header.x-api-key'),
-    });
-    // JWT and none: the stage's mode, as on /events (a Segment SDK's Basic header is no JWT: see docs/SEGMENT.md).
-    for (const key of segmentRoutes) {
+    t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /events', AuthorizationType: 'CUSTOM' });
+    // JWT, IAM and none: the stage's mode on the ingest function, as on /events (a Segment SDK's Basic header is no JWT: see docs/SEGMENT.md).
+    for (const key of sdkRoutes) {
       p.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'JWT' });
       open.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'NONE' });
+    }
+    for (const s of [d, p, open]) {
+      const handlers = resources(s.templates.Ingest, 'AWS::Lambda::Function').map((f) => f.Properties.Handler);
+      expect(handlers).not.toContain('packages/functions/src/sdk-ingest.handler');
+    }
+    // analytics.js's settings and metrics: open, on small functions of their own that store nothing.
+    for (const s of [d, p, open, keyed]) {
+      for (const key of ['POST /v1/m', 'GET /v1/projects/{writeKey}/settings']) {
+        s.templates.Ingest.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'NONE' });
+      }
+      const small = resources(s.templates.Ingest, 'AWS::Lambda::Function').filter((f) =>
+        /sdk\.(settings|metrics)$/.test(f.Properties.Handler),
+      );
+      expect(small.map((f) => f.Properties.MemorySize)).toEqual([128, 128]);
     }
   });
 });

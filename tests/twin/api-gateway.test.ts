@@ -128,6 +128,127 @@ describe("the API Gateway emulation: Lambda's 6 MB invoke payload", () => {
   });
 });
 
+describe("the API Gateway emulation's CORS, as API Gateway's HTTP API applies its corsPreflight", () => {
+  const invoked: string[] = [];
+  const gateway = createApiGateway({
+    routes: {
+      'POST /events': {
+        handler: async (event) => {
+          invoked.push(event.rawPath);
+          const status = Number(event.headers?.['x-answer'] ?? 202);
+          return {
+            statusCode: status,
+            // Ignored: with a CORS configuration, API Gateway's headers replace the backend's.
+            headers: { 'content-type': 'application/json', 'access-control-allow-origin': 'https://evil.example', 'retry-after': '1' },
+            body: '{}',
+          };
+        },
+        authorizer: { header: 'authorization', authorize: async () => ({ isAuthorized: false }) },
+      },
+      'GET /v1/projects/{writeKey}/settings': {
+        handler: async (event) => ({ statusCode: 200, body: JSON.stringify(event.pathParameters) }),
+      },
+    },
+    cors: {
+      allowOrigins: ['https://shop.example'],
+      allowHeaders: ['authorization', 'content-type'],
+      allowMethods: ['GET', 'POST'],
+      exposeHeaders: ['retry-after'],
+      maxAgeSeconds: 7200,
+    },
+    timeoutMs: 10_000,
+    unrouted: async ({ req, send }) => {
+      if (req.url !== '/mine') return false;
+      send(200, { 'content-type': 'text/plain' }, 'mine');
+      return true;
+    },
+  });
+  let base: string;
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    const closed = new Promise<void>((resolve) => gateway.server.close(() => resolve()));
+    await gateway.drain();
+    await closed;
+  });
+  const preflight = (path: string, origin: string) =>
+    fetch(`${base}${path}`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+  const cors = (r: Response) =>
+    Object.fromEntries([...r.headers].filter(([name]) => name.startsWith('access-control-') || name === 'vary'));
+
+  it('answers a preflight itself, on any path, without the authorizer or the function: 204 with the configured headers', async () => {
+    for (const path of ['/events', '/anything']) {
+      const r = await preflight(path, 'https://shop.example');
+      expect(r.status).toBe(204);
+      expect(cors(r)).toEqual({
+        'access-control-allow-origin': 'https://shop.example',
+        'access-control-allow-methods': 'GET,POST',
+        'access-control-allow-headers': 'authorization,content-type',
+        'access-control-max-age': '7200',
+        vary: 'Origin',
+      });
+    }
+    // Another origin: no CORS headers, so the browser refuses to send.
+    const other = await preflight('/events', 'https://evil.example');
+    expect([other.status, cors(other)]).toEqual([204, {}]);
+    expect(invoked).toEqual([]);
+  });
+
+  it("adds the headers to every answer of the API, refusals, 4xx and 503 included, in place of the function's", async () => {
+    const post = (headers: Record<string, string>, path = '/events') =>
+      fetch(`${base}${path}`, { method: 'POST', headers: { origin: 'https://shop.example', ...headers }, body: '{}' });
+    const expected = {
+      'access-control-allow-origin': 'https://shop.example',
+      'access-control-expose-headers': 'retry-after',
+      vary: 'Origin',
+    };
+    const refused = await post({});
+    expect([refused.status, cors(refused)]).toEqual([401, expected]);
+    const forbidden = await post({ authorization: 'x' });
+    expect([forbidden.status, cors(forbidden)]).toEqual([403, expected]);
+    const missing = await post({}, '/nowhere');
+    expect([missing.status, cors(missing)]).toEqual([404, expected]);
+    const settings = await fetch(`${base}/v1/projects/wk%2Fx/settings`, { headers: { origin: 'https://shop.example' } });
+    expect([settings.status, await settings.json(), cors(settings)]).toEqual([200, { writeKey: 'wk/x' }, expected]);
+    // No Origin (a server, curl): no CORS headers at all. The twin's own routes are not the API's: none either.
+    const mine = await fetch(`${base}/mine`, { headers: { origin: 'https://shop.example' } });
+    expect([mine.status, cors(mine)]).toEqual([200, {}]);
+  });
+});
+
+describe('the API Gateway emulation without a CORS configuration', () => {
+  it("answers OPTIONS 404 and passes the function's headers through", async () => {
+    const gateway = createApiGateway({
+      routes: {
+        'POST /events': {
+          handler: async () => ({ statusCode: 503, headers: { 'retry-after': '1', 'access-control-allow-origin': '*' }, body: '{}' }),
+        },
+      },
+      timeoutMs: 10_000,
+    });
+    await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
+    try {
+      const pre = await fetch(`${base}/events`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://a.example', 'access-control-request-method': 'POST' },
+      });
+      expect(pre.status).toBe(404);
+      const r = await fetch(`${base}/events`, { method: 'POST', headers: { origin: 'https://a.example' }, body: '{}' });
+      expect([r.status, r.headers.get('access-control-allow-origin'), r.headers.get('retry-after')]).toEqual([503, '*', '1']);
+    } finally {
+      const closed = new Promise<void>((resolve) => gateway.server.close(() => resolve()));
+      await gateway.drain();
+      await closed;
+    }
+  });
+});
+
 describe("the twin's API counters", () => {
   it("count records from the handler's metrics and answers from the gateway, 503s and refusals included", () => {
     const counters = createApiCounters();

@@ -13,7 +13,11 @@ const stage = parseStageConfig({ snowflake: { externalId: 'local' }, firehose: {
 
 /** Starts Chromium headless, or says why it cannot: the test is then skipped with that message, not passed. */
 async function launch(): Promise<{ browser?: Browser; why?: string }> {
-  if (!existsSync(CHROMIUM)) return { why: `no Chromium at ${CHROMIUM} (apt-get install chromium, or set SNOWGATE_CHROMIUM)` };
+  if (!existsSync(CHROMIUM)) {
+    // Under CI a missing browser fails the run rather than skipping the only test of the dashboard in a browser.
+    if (process.env.CI === 'true') throw new Error(`CI=true but no Chromium at ${CHROMIUM}`);
+    return { why: `no Chromium at ${CHROMIUM} (apt-get install chromium, or set SNOWGATE_CHROMIUM)` };
+  }
   try {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -105,6 +105,34 @@ describe('pnpm keys on the local twin tells how the twin checks keys', () => {
         expect(r.code).toBe(0);
         expect(r.stderr).not.toContain('Note');
       }
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'create --allowed-origin (repeatable) binds a browser key to its origins; a path is refused with one line, exit 2',
+    async () => {
+      const data = join(dir, 'origins');
+      const created = await keys([
+        'create',
+        '--data-dir',
+        data,
+        '--producer',
+        'web',
+        '--allowed-origin',
+        'https://shop.example',
+        '--allowed-origin',
+        'http://localhost:3000',
+        '--json',
+      ]);
+      expect(created.code).toBe(0);
+      const { key_id } = JSON.parse(created.stdout) as { key_id: string };
+      const record = JSON.parse(readFileSync(join(data, 'api-keys', `${key_id}.json`), 'utf8')) as { allowed_origins: string[] };
+      expect(record.allowed_origins).toEqual(['https://shop.example', 'http://localhost:3000']);
+      const bad = await keys(['create', '--data-dir', data, '--producer', 'web', '--allowed-origin', 'https://shop.example/checkout']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bad.stderr).toContain('--allowed-origin');
     },
     TIMEOUT,
   );

@@ -41,6 +41,19 @@ export function authorizerSettingsFromEnv(env: Env = process.env): AuthorizerSet
   return result.data;
 }
 
+/** The SDK routes' ingest function in auth mode `apiKey` (`sdk-ingest.ts`): where the key records are, and their cache. */
+export const writeKeyEnvSchema = z.object({
+  SNOWGATE_API_KEYS_PREFIX: authorizerEnvSchema.shape.SNOWGATE_API_KEYS_PREFIX,
+  SNOWGATE_API_KEYS_CACHE_SECONDS: authorizerEnvSchema.shape.SNOWGATE_API_KEYS_CACHE_SECONDS,
+});
+
+/** Reads and validates the SDK ingest function's key settings (besides its ingest settings). */
+export function writeKeySettingsFromEnv(env: Env = process.env): z.infer<typeof writeKeyEnvSchema> {
+  const result = writeKeyEnvSchema.safeParse(env);
+  if (!result.success) throw new ConfigError(`invalid write-key settings: ${formatZodError(result.error, { inline: true })}`);
+  return result.data;
+}
+
 /**
  * The local twin's variables: each is the default of the `pnpm start` option of
  * the same name (command line first, then the environment, then the default).

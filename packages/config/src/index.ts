@@ -1,3 +1,4 @@
+export * from './cors';
 export * from './env';
 export * from './format';
 export * from './settings';

@@ -110,5 +110,12 @@ export function ingestSettingsFromEnv(env: Record<string, string | undefined>): 
 
 /** Variables of the wider app (the local twin, the stage) that the handler does not read. */
 function isOtherSnowgateVar(name: string): boolean {
-  return name === 'SNOWGATE_DATA_DIR' || name === 'SNOWGATE_STAGE' || name.startsWith('SNOWGATE_TWIN_');
+  return (
+    name === 'SNOWGATE_DATA_DIR' ||
+    name === 'SNOWGATE_STAGE' ||
+    name.startsWith('SNOWGATE_TWIN_') ||
+    // The SDK routes' function also checks write keys (writeKeySettingsFromEnv).
+    name === 'SNOWGATE_API_KEYS_PREFIX' ||
+    name === 'SNOWGATE_API_KEYS_CACHE_SECONDS'
+  );
 }

@@ -1,4 +1,4 @@
-import { ConfigError, contractSettingsSchema, limitsSchema, packingSchema } from '@snowgate/core';
+import { ConfigError, contractSettingsSchema, corsSettingsSchema, limitsSchema, packingSchema } from '@snowgate/core';
 import { z } from 'zod';
 import { formatZodError } from './format';
 import { INGEST_ENV, writePolicySchema, type IngestSettings } from './settings';
@@ -51,6 +51,8 @@ export const stageConfigSchema = z
         /** Steady-state requests per second across the stage, and the burst above it. */
         throttleRate: z.number().positive().default(1_000),
         throttleBurst: z.number().int().positive().default(2_000),
+        /** Which web pages may send events (CORS): any origin by default; see docs/CONFIGURATION.md. */
+        cors: z.prefault(corsSettingsSchema, {}),
       })
       .prefault({}),
     lambda: z

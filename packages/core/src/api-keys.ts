@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { normalizeOrigin } from './cors';
 import * as z from './zod';
 
 /**
@@ -29,6 +30,14 @@ export const apiKeyRecordSchema = z.object({
   enabled: z.boolean(),
   created_at: z.iso.datetime(),
   revoked_at: z.optional(z.iso.datetime()),
+  /**
+   * A browser key's origins (`https://shop.example`): a request with this key from a page of any other
+   * origin, or with no Origin at all, is refused. Such a key works only on the routes that check the Origin
+   * of each request (the SDK routes), never behind a cache keyed on the key alone.
+   */
+  allowed_origins: z.optional(
+    z.array(z.string().check(z.refine((o) => normalizeOrigin(o) === o, 'a lower-case origin: https://shop.example'))),
+  ),
 });
 export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
 
@@ -47,7 +56,11 @@ const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').diges
  * @example
  * const { key, record } = generateApiKey('acme-web'); // key: 'sg_k3x9…_…', record.sha256: '…'
  */
-export function generateApiKey(producer: string, now = new Date()): { key: string; record: ApiKeyRecord } {
+export function generateApiKey(
+  producer: string,
+  now = new Date(),
+  allowedOrigins: readonly string[] = [],
+): { key: string; record: ApiKeyRecord } {
   const keyId = Array.from(randomBytes(12), (b) => 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]).join('');
   const secret = randomBytes(32).toString('base64url');
   const record: ApiKeyRecord = {
@@ -57,13 +70,15 @@ export function generateApiKey(producer: string, now = new Date()): { key: strin
     sha256: sha256(secret).toString('hex'),
     enabled: true,
     created_at: now.toISOString(),
+    ...(allowedOrigins.length > 0 ? { allowed_origins: allowedOrigins.map((o) => normalizeOrigin(o) ?? o) } : {}),
   };
+  apiKeyRecordSchema.parse(record);
   return { key: `${API_KEY_PREFIX}${keyId}_${secret}`, record };
 }
 
 export type ApiKeyVerdict =
-  | { ok: true; producer: string; keyId: string }
-  | { ok: false; reason: 'missing' | 'malformed' | 'unknown' | 'revoked' | 'mismatch' };
+  | { ok: true; producer: string; keyId: string; allowedOrigins?: string[] }
+  | { ok: false; reason: 'missing' | 'malformed' | 'unknown' | 'revoked' | 'mismatch' | 'origin' };
 
 /** Compared against when the key id is unknown, so that an unknown id costs what a wrong secret costs. */
 const DUMMY = sha256('snowgate: no such key');
@@ -86,7 +101,21 @@ export async function verifyApiKey(presented: string | undefined, store: Pick<Ap
   if (!record) return { ok: false, reason: 'unknown' };
   if (!same) return { ok: false, reason: 'mismatch' };
   if (!record.enabled) return { ok: false, reason: 'revoked' };
-  return { ok: true, producer: record.producer, keyId };
+  return { ok: true, producer: record.producer, keyId, ...(record.allowed_origins ? { allowedOrigins: record.allowed_origins } : {}) };
+}
+
+/**
+ * Whether a request from `origin` (its `Origin` header) may use a key: any origin for a key not bound to
+ * origins; one of its origins, and only with an Origin, for a key bound to some. (An Origin is what a
+ * browser sends; a script outside one can send any, so this keeps other sites' pages out, not forgers.)
+ *
+ * @example
+ * originAllowed({ ok: true, producer: 'web', keyId: 'k', allowedOrigins: ['https://shop.example'] }, 'https://evil.example') // → false
+ */
+export function originAllowed(verdict: { allowedOrigins?: readonly string[] | undefined }, origin: string | undefined): boolean {
+  if (!verdict.allowedOrigins) return true;
+  const presented = normalizeOrigin(origin);
+  return presented !== undefined && verdict.allowedOrigins.includes(presented);
 }
 
 /** The key id of a presented key, for logs and revocation (never the secret). */

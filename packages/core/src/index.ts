@@ -2,6 +2,7 @@ export * from './api-keys';
 export * from './backfill';
 export * from './batching';
 export * from './contracts';
+export * from './cors';
 export * from './envelope';
 export * from './errors';
 export * from './json-scan';

@@ -24,10 +24,50 @@ export type SegmentCall = (typeof SEGMENT_CALLS)[number];
 /** What a Segment route takes: a batch (`POST /v1/batch`) or one message of a call. */
 export type SegmentRoute = 'batch' | SegmentCall;
 
-/** The route keys (`POST /v1/batch`, `POST /v1/track`, …) the API serves, and the route each names. */
-export const SEGMENT_ROUTE_KEYS: Readonly<Record<string, SegmentRoute>> = Object.fromEntries(
-  (['batch', ...SEGMENT_CALLS] as const).map((route) => [`POST /v1/${route}`, route]),
-);
+/**
+ * The route keys the API serves for the Segment-shaped SDKs, and the route each names: the tracking API
+ * (`POST /v1/batch`, `POST /v1/track`, …, as the server SDKs and RudderStack's browser XHR transport send);
+ * Segment's analytics.js in the browser, which posts each call to its initial (`/v1/t`, `/v1/p`, …) and a
+ * batch to `/v1/b`; RudderStack's browser beacon transport (`/beacon/v1/batch?writeKey=…`).
+ */
+export const SEGMENT_ROUTE_KEYS: Readonly<Record<string, SegmentRoute>> = Object.fromEntries([
+  ...(['batch', ...SEGMENT_CALLS] as const).map((route) => [`POST /v1/${route}`, route]),
+  ...SEGMENT_CALLS.map((call) => [`POST /v1/${call.charAt(0)}`, call]),
+  ['POST /v1/b', 'batch'],
+  ['POST /beacon/v1/batch', 'batch'],
+]);
+
+/** Segment's analytics.js posts its own metrics here (`{series: […]}`): answered 200, never stored as events. */
+export const SEGMENT_METRICS_ROUTE_KEY = 'POST /v1/m';
+
+/** Where analytics.js fetches its settings unless given `cdnSettings` (its `cdnURL`, by default Segment's CDN). */
+export const SEGMENT_SETTINGS_ROUTE_KEY = 'GET /v1/projects/{writeKey}/settings';
+
+/**
+ * The settings analytics.js loads (`GET /v1/projects/{writeKey}/settings`), so that a page needs no vendor CDN:
+ * one integration, Segment.io, whose API host is this API (`host/v1`, as the SDK wants it: no scheme), and its
+ * own metrics off.
+ *
+ * @example
+ * segmentSettings('sg_…', 'api.example.com', 'https').integrations['Segment.io'].apiHost // → 'api.example.com/v1'
+ */
+export function segmentSettings(writeKey: string, host: string, protocol: 'http' | 'https') {
+  return {
+    integrations: {
+      'Segment.io': { apiKey: writeKey, apiHost: `${host}/v1`, protocol, unbundledIntegrations: [], addBundledMetadata: false },
+    },
+    plan: {
+      track: { __default: { enabled: true, integrations: {} } },
+      identify: { __default: { enabled: true } },
+      group: { __default: { enabled: true } },
+    },
+    metrics: { sampleRate: 0 },
+    middlewareSettings: {},
+    enabledMiddleware: {},
+    legacyVideoPluginsEnabled: false,
+    remotePlugins: [],
+  };
+}
 
 /**
  * The Segment route of an API Gateway route key, or undefined for any other route.
@@ -43,16 +83,17 @@ export function segmentRouteOf(routeKey: string | undefined): SegmentRoute | und
 const FORM_URLENCODED = 'application/x-www-form-urlencoded';
 
 /**
- * The media types of the Segment routes: JSON, as Segment's SDKs label it, and
- * `application/x-www-form-urlencoded`, which is how RudderStack's Node SDK labels its gzipped JSON (axios
- * posting a buffer); the body is read as JSON either way. Nothing else, and NDJSON neither.
+ * The media types of the Segment routes: JSON, as Segment's SDKs label it, `text/plain`, as the browser SDKs
+ * label it, and `application/x-www-form-urlencoded`, which is how RudderStack's Node SDK labels its gzipped JSON
+ * (axios posting a buffer); the body is read as JSON either way. Nothing else, and NDJSON neither.
  *
  * @example
  * segmentBodyFormat('application/x-www-form-urlencoded') // → 'json'
  */
 export function segmentBodyFormat(contentType: string | undefined): BodyFormat {
   const [type = '', ...params] = (contentType ?? '').split(';').map((p) => p.trim().toLowerCase());
-  if (type === FORM_URLENCODED && !contentType!.includes(',')) {
+  // `text/plain`: what analytics.js and RudderStack's beacons send, so that a page's request needs no preflight.
+  if ((type === FORM_URLENCODED || type === 'text/plain') && !contentType!.includes(',')) {
     for (const param of params) {
       const [name = '', raw = ''] = param.split('=').map((p) => p.trim());
       const charset = raw.replace(/^"|"$/g, '');
@@ -77,13 +118,15 @@ function unsupported(contentType: string | undefined): RequestRejectedError {
   return new RequestRejectedError(
     'unsupported_media_type',
     415,
-    `${contentType ? `Content-Type ${contentType} is` : 'a Content-Type is required:'} not supported on the Segment routes: use application/json`,
+    `${contentType ? `Content-Type ${contentType} is` : 'a Content-Type is required:'} not supported on the Segment routes: use application/json (or text/plain)`,
   );
 }
 
 /** A member of a JSON object's text: its key, unescaped, and where its value is. */
 interface Member {
   key: string;
+  /** Where the member begins (its key's opening quote). */
+  keyStart: number;
   start: number;
   end: number;
 }
@@ -149,7 +192,7 @@ function objectMembers(text: string, start: number, scanned: string): { members:
         i++;
       }
     }
-    members.push({ key, start: valueStart, end: last + 1 });
+    members.push({ key, keyStart, start: valueStart, end: last + 1 });
     skipWhitespace();
     if (text.charCodeAt(i) === 0x2c) i++;
   }
@@ -192,19 +235,30 @@ function refused(
  */
 function messageCandidate(
   index: number,
-  raw: string,
+  received: string,
   scanned: JsonSpan,
   value: unknown,
   route: SegmentRoute,
   batchMembers: Addition[],
   whole: boolean,
 ): Candidate {
-  const text = scanned.lineBreak ? raw.replace(/[\r\n]/g, '') : raw;
+  let raw = received;
+  let text = scanned.lineBreak ? raw.replace(/[\r\n]/g, '') : raw;
   const span: JsonSpan = { ...scanned, start: 0, end: text.length, lineBreak: false };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { index, raw, text, parsed: { ok: true, value }, span }; // not_an_object, as on /events
   }
   const message = value as Record<string, unknown>;
+  // analytics.js repeats the write key in each message: it is a credential, not an event's data, so it lands
+  // neither in the table (the text loses the member) nor in the quarantine (the raw message keeps it redacted).
+  if (Object.hasOwn(message, 'writeKey')) {
+    const stripped = withoutMember(text, 'writeKey');
+    text = stripped.text;
+    span.end = text.length;
+    span.members -= stripped.removed;
+    delete message.writeKey;
+    raw = redactWriteKey(raw) as string;
+  }
   const messageId = Object.hasOwn(message, 'messageId') ? message.messageId : undefined;
   if (messageId === undefined || messageId === null) return refused(index, raw, text, span, value, 'missing_id', 'has no messageId');
   if (typeof messageId !== 'string') {
@@ -254,6 +308,22 @@ function messageCandidate(
   const merged = `${text.slice(0, -1)}${added}}`;
   span.end = merged.length;
   return { index, raw, text: merged, parsed: { ok: true, value }, span, id: messageId };
+}
+
+/** The text of a JSON object (one `JSON.parse` has accepted) without its members named `key`, and how many it had. */
+function withoutMember(text: string, key: string): { text: string; removed: number } {
+  const { members } = objectMembers(text, 0, '');
+  let out = text;
+  let removed = 0;
+  for (let i = members.length - 1; i >= 0; i--) {
+    const m = members[i]!;
+    if (m.key !== key) continue;
+    // With the comma before it (from the previous value's end), or, for the first member, the one after it.
+    const [from, to] = i > 0 ? [members[i - 1]!.end, m.end] : [m.keyStart, members[i + 1]?.keyStart ?? m.end];
+    out = out.slice(0, from) + out.slice(to);
+    removed++;
+  }
+  return { text: out, removed };
 }
 
 function readerFor(route: SegmentRoute): BodyReader {
@@ -395,4 +465,34 @@ export function writeKeyOfBasicAuth(authorization: string | undefined): string |
   if (colon < 0) return undefined;
   const user = decoded.slice(0, colon);
   return user === '' ? undefined : user;
+}
+
+/**
+ * The write key a browser SDK's request carries, wherever it can be seen: `Authorization: Basic` (Segment's
+ * analytics.js from 1.84, RudderStack's XHR transport, the server SDKs), else the `writeKey` query parameter
+ * (RudderStack's beacons, which can send no header), else the body's top-level `"writeKey"` (analytics.js
+ * before 1.84). Undefined when none has one; a compressed or non-UTF-8 body is not looked into.
+ *
+ * @example
+ * presentedWriteKey({ headers: {}, query: { writeKey: 'sg_…' }, body: '{}' }) // → 'sg_…'
+ */
+export function presentedWriteKey(request: {
+  headers: Readonly<Record<string, string | undefined>>;
+  query?: Readonly<Record<string, string | undefined>> | undefined;
+  body?: string | undefined;
+  isBase64Encoded?: boolean | undefined;
+}): string | undefined {
+  const fromHeader = writeKeyOfBasicAuth(request.headers.authorization);
+  if (fromHeader) return fromHeader;
+  const fromQuery = request.query?.writeKey;
+  if (fromQuery) return fromQuery;
+  if (!request.body || request.isBase64Encoded || !request.body.includes('"writeKey"')) return undefined;
+  try {
+    const value = JSON.parse(request.body) as unknown;
+    const key =
+      typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as { writeKey?: unknown }).writeKey : undefined;
+    return typeof key === 'string' && key !== '' ? key : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -28,7 +28,10 @@ export function createApiKeyAuthorizer({
     const presented = segmentRouteOf(event.routeKey ?? event.requestContext?.routeKey)
       ? writeKeyOfBasicAuth(event.headers?.authorization)
       : event.headers?.[header];
-    const verdict = await verifyApiKey(presented, store);
+    const checked = await verifyApiKey(presented, store);
+    // API Gateway caches this answer by the key header alone, so it cannot hold for one Origin and not another:
+    // a key bound to origins is for the SDK routes, whose function checks each request's Origin (write-key.ts).
+    const verdict = checked.ok && checked.allowedOrigins ? ({ ok: false, reason: 'origin' } as const) : checked;
     if (verdict.ok) return { isAuthorized: true, context: { producer: verdict.producer, keyId: verdict.keyId } };
     logger.warn('API key refused', {
       reason: verdict.reason,

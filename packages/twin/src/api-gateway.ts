@@ -74,9 +74,24 @@ export interface UnroutedRequest {
   send(status: number, headers: Record<string, string>, body: string): void;
 }
 
+/**
+ * The API's CORS configuration, as API Gateway's HTTP API takes it (`corsPreflight`); see `@snowgate/core`'s
+ * `CORS_*` constants for what the stack sets.
+ */
+export interface CorsPolicy {
+  /** `*`, or origins as browsers send them (`https://shop.example`). */
+  allowOrigins: readonly string[];
+  allowHeaders: readonly string[];
+  allowMethods: readonly string[];
+  exposeHeaders: readonly string[];
+  maxAgeSeconds: number;
+}
+
 export interface ApiGatewayOptions {
-  /** By route key, as API Gateway names them: `POST /events`. */
+  /** By route key, as API Gateway names them: `POST /events`, `GET /v1/projects/{writeKey}/settings`. */
   routes: Record<string, LambdaRoute>;
+  /** CORS as API Gateway applies it: preflights answered here, the headers added to each answer of the API. None when absent. */
+  cors?: CorsPolicy | undefined;
   /** The functions' timeout: what `context.getRemainingTimeInMillis()` counts down from. */
   timeoutMs: number;
   /** Asked for each request no route takes; answers true when it answered. Otherwise the gateway answers 404. */
@@ -104,6 +119,7 @@ export function toApiGatewayEvent(
   body: Buffer,
   routeKey: string,
   timeoutMs: number,
+  pathParameters?: Record<string, string>,
 ): { event: APIGatewayProxyEventV2; context: Context } {
   const headers: Record<string, string> = {};
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -131,6 +147,8 @@ export function toApiGatewayEvent(
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
     headers,
+    ...(url.search.length > 1 ? { queryStringParameters: queryParameters(url) } : {}),
+    ...(pathParameters ? { pathParameters } : {}),
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
@@ -170,6 +188,85 @@ export function toApiGatewayEvent(
   return { event, context };
 }
 
+/** Query parameters as payload 2.0 gives them: a repeated name's values joined with commas. */
+function queryParameters(url: URL): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) out[name] = out[name] === undefined ? value : `${out[name]},${value}`;
+  return out;
+}
+
+/**
+ * The route a request takes: its exact route key, or else a route whose path has `{name}` segments (each
+ * matching one non-empty segment), with the values of those segments.
+ */
+export function matchRoute(
+  routeKeys: Iterable<string>,
+  method: string,
+  path: string,
+): { routeKey: string; pathParameters?: Record<string, string> } | undefined {
+  const exact = `${method} ${path}`;
+  const keys = [...routeKeys];
+  if (keys.includes(exact)) return { routeKey: exact };
+  const segments = path.split('/');
+  for (const routeKey of keys) {
+    const [routeMethod, routePath = ''] = routeKey.split(' ');
+    if (routeMethod !== method || !routePath.includes('{')) continue;
+    const pattern = routePath.split('/');
+    if (pattern.length !== segments.length) continue;
+    const pathParameters: Record<string, string> = {};
+    const matched = pattern.every((p, i) => {
+      const segment = segments[i]!;
+      if (p.startsWith('{') && p.endsWith('}')) {
+        if (segment === '') return false;
+        pathParameters[p.slice(1, -1)] = decodeURIComponent(segment);
+        return true;
+      }
+      return p === segment;
+    });
+    if (matched) return { routeKey, pathParameters };
+  }
+  return undefined;
+}
+
+/**
+ * The CORS headers API Gateway adds to an answer of the API for a request from `origin`: none when the
+ * request has no Origin or its origin is not allowed (the browser then refuses the answer to the page).
+ */
+export function corsResponseHeaders(cors: CorsPolicy | undefined, origin: string | undefined): Record<string, string> {
+  const allowed = allowedOrigin(cors, origin);
+  if (!cors || allowed === undefined) return {};
+  return {
+    'access-control-allow-origin': allowed,
+    ...(cors.exposeHeaders.length > 0 ? { 'access-control-expose-headers': cors.exposeHeaders.join(',') } : {}),
+    ...(allowed === '*' ? {} : { vary: 'Origin' }),
+  };
+}
+
+/** API Gateway's own answer to a preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`): 204, whatever the path. */
+export function preflightHeaders(cors: CorsPolicy, origin: string | undefined): Record<string, string> {
+  const allowed = allowedOrigin(cors, origin);
+  if (allowed === undefined) return {};
+  return {
+    'access-control-allow-origin': allowed,
+    'access-control-allow-methods': cors.allowMethods.join(','),
+    'access-control-allow-headers': cors.allowHeaders.join(','),
+    'access-control-max-age': String(cors.maxAgeSeconds),
+    ...(allowed === '*' ? {} : { vary: 'Origin' }),
+  };
+}
+
+function allowedOrigin(cors: CorsPolicy | undefined, origin: string | undefined): string | undefined {
+  if (!cors || !origin) return undefined;
+  if (cors.allowOrigins.includes('*')) return '*';
+  const normalized = origin.trim().toLowerCase();
+  return cors.allowOrigins.some((o) => o.toLowerCase() === normalized) ? origin.trim() : undefined;
+}
+
+/** Backend CORS headers are ignored when the API has a CORS configuration: the gateway's own are what the browser sees. */
+function withoutCorsHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !name.toLowerCase().startsWith('access-control-')));
+}
+
 /**
  * What API Gateway does in front of a route with a Lambda authorizer (simple
  * responses): `401 Unauthorized` when the identity source (the key header) is
@@ -200,7 +297,7 @@ export function withLambdaAuthorizer(handler: LambdaHandler, header: string, aut
   };
 }
 
-export function createApiGateway({ routes, timeoutMs, unrouted }: ApiGatewayOptions): ApiGateway {
+export function createApiGateway({ routes, cors, timeoutMs, unrouted }: ApiGatewayOptions): ApiGateway {
   const integrations = new Map(
     Object.entries(routes).map(([routeKey, route]) => {
       // The authorizer's event carries no body: only the integration's invocation can be too large.
@@ -234,7 +331,10 @@ export function createApiGateway({ routes, timeoutMs, unrouted }: ApiGatewayOpti
   const server = http.createServer((req, res) => {
     const work = (async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const routeKey = `${req.method} ${url.pathname}`;
+      const route = matchRoute(integrations.keys(), req.method ?? 'GET', url.pathname);
+      const routeKey = route?.routeKey ?? `${req.method} ${url.pathname}`;
+      // Added to every answer of the API, errors included, as API Gateway adds them (not to the twin's own routes).
+      const corsHeaders = corsResponseHeaders(cors, req.headers.origin);
       const chunks: Buffer[] = [];
       let size = 0;
       try {
@@ -245,7 +345,7 @@ export function createApiGateway({ routes, timeoutMs, unrouted }: ApiGatewayOpti
             send(
               res,
               413,
-              { 'content-type': 'application/json', connection: 'close' },
+              { 'content-type': 'application/json', connection: 'close', ...corsHeaders },
               JSON.stringify({ message: 'Request Entity Too Large' }),
             );
             res.once('finish', () => req.destroy());
@@ -258,12 +358,24 @@ export function createApiGateway({ routes, timeoutMs, unrouted }: ApiGatewayOpti
       }
       const body = Buffer.concat(chunks);
       try {
-        const integration = integrations.get(routeKey);
+        // A preflight is the gateway's to answer, on any path: no route, no authorizer, no function runs.
+        if (cors && req.method === 'OPTIONS' && req.headers.origin && req.headers['access-control-request-method']) {
+          send(res, 204, preflightHeaders(cors, req.headers.origin), '');
+          return;
+        }
+        const integration = route ? integrations.get(route.routeKey) : undefined;
         if (integration) {
-          const { event, context } = toApiGatewayEvent(req, body, routeKey, timeoutMs);
+          const { event, context } = toApiGatewayEvent(req, body, routeKey, timeoutMs, route?.pathParameters);
           const result = await integration(event, context);
           const status = result.statusCode ?? 200;
-          send(res, status, (result.headers ?? {}) as Record<string, string>, result.body, event.requestContext.requestId);
+          const headers = (result.headers ?? {}) as Record<string, string>;
+          send(
+            res,
+            status,
+            cors ? { ...withoutCorsHeaders(headers), ...corsHeaders } : headers,
+            result.body,
+            event.requestContext.requestId,
+          );
           for (const l of listeners) l(routeKey, status);
         } else if (
           unrouted &&
@@ -271,11 +383,11 @@ export function createApiGateway({ routes, timeoutMs, unrouted }: ApiGatewayOpti
         ) {
           // answered by the unrouted handler
         } else {
-          send(res, 404, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Not Found' }));
+          send(res, 404, { 'content-type': 'application/json', ...corsHeaders }, JSON.stringify({ message: 'Not Found' }));
         }
       } catch (error) {
         // What API Gateway answers when the integration fails.
-        send(res, 500, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Internal Server Error' }));
+        send(res, 500, { 'content-type': 'application/json', ...corsHeaders }, JSON.stringify({ message: 'Internal Server Error' }));
         console.error(`twin: ${routeKey} failed:`, error);
       }
     })();

@@ -7,6 +7,8 @@ import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
 import { handler as health } from '@snowgate/functions/health';
 import { createIngestHandler } from '@snowgate/functions/ingest-handler';
 import type { IngestMetrics } from '@snowgate/functions/metrics';
+import { metrics as sdkMetrics, settings as sdkSettings } from '@snowgate/functions/sdk';
+import { withWriteKey } from '@snowgate/functions/write-key';
 import type { Authorize, LambdaHandler } from './api-gateway';
 import { fileApiKeyStore } from './api-keys';
 import { coalescePutRecords } from './coalesce';
@@ -33,6 +35,11 @@ export interface LambdaWiring {
 export interface TwinLambdas {
   /** The production ingest handler (`createIngestHandler`), on the emulators through the production SDK clients. */
   ingest: LambdaHandler;
+  /** The SDK routes' function: the ingest handler, behind the write-key check in auth mode `apiKey` (as `sdk-ingest.ts`). */
+  sdkIngest: LambdaHandler;
+  /** analytics.js's settings and metrics (`sdk.ts`). */
+  sdkSettings: LambdaHandler;
+  sdkMetrics: LambdaHandler;
   health: LambdaHandler;
   /** Auth mode `apiKey`: the production authorizer over the twin's key files, and the header it reads. */
   authorizer?: { header: string; authorize: Authorize };
@@ -77,8 +84,19 @@ export async function wireLambdas(w: LambdaWiring): Promise<TwinLambdas> {
         }
       : undefined;
 
+  const sdkIngest =
+    w.auth.mode === 'apiKey'
+      ? withWriteKey(ingest, {
+          store: cachedApiKeyStore(fileApiKeyStore(w.dataDir), 1_000),
+          logger: new Logger({ serviceName: 'snowgate-ingest', logLevel }),
+        })
+      : ingest;
+
   return {
     ingest,
+    sdkIngest,
+    sdkSettings: sdkSettings as LambdaHandler,
+    sdkMetrics: sdkMetrics as LambdaHandler,
     health,
     ...(authorizer ? { authorizer } : {}),
     destroy() {

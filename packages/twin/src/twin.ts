@@ -1,5 +1,5 @@
-import { SEGMENT_ROUTE_KEYS } from '@snowgate/core';
-import { endpointsFile, parseIngestSettings, type IngestSettings, type StageConfig } from '@snowgate/config';
+import { SEGMENT_METRICS_ROUTE_KEY, SEGMENT_ROUTE_KEYS, SEGMENT_SETTINGS_ROUTE_KEY } from '@snowgate/core';
+import { endpointsFile, parseIngestSettings, stageCors, type IngestSettings, type StageConfig } from '@snowgate/config';
 import { loadContracts } from '@snowgate/contracts';
 import { createClients, LOCAL_CREDENTIALS } from '@snowgate/functions/clients';
 import { mkdirSync } from 'node:fs';
@@ -91,15 +91,14 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
   const gateway = createApiGateway({
     routes: {
       'POST /events': { handler: lambdas.ingest, ...(lambdas.authorizer ? { authorizer: lambdas.authorizer } : {}) },
-      // Segment's tracking API, on the same handler; its SDKs send the write key as `Authorization: Basic`.
-      ...Object.fromEntries(
-        Object.keys(SEGMENT_ROUTE_KEYS).map((routeKey) => [
-          routeKey,
-          { handler: lambdas.ingest, ...(lambdas.authorizer ? { authorizer: { ...lambdas.authorizer, header: 'authorization' } } : {}) },
-        ]),
-      ),
+      // The SDK routes (Segment's tracking API, analytics.js's and RudderStack's browser routes), on the same
+      // handler; in auth mode apiKey it checks their write key itself, wherever the SDK puts it.
+      ...Object.fromEntries(Object.keys(SEGMENT_ROUTE_KEYS).map((routeKey) => [routeKey, { handler: lambdas.sdkIngest }])),
+      [SEGMENT_METRICS_ROUTE_KEY]: { handler: lambdas.sdkMetrics },
+      [SEGMENT_SETTINGS_ROUTE_KEY]: { handler: lambdas.sdkSettings },
       'GET /health': { handler: lambdas.health },
     },
+    cors: stageCors(options.stage),
     timeoutMs: options.stage.lambda.timeoutSeconds * 1_000,
     unrouted: twinRoutes({ status, query, dashboard: dashboard.handle }),
   });
