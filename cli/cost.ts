@@ -38,6 +38,7 @@ const usage = `Usage: pnpm cost --events-per-second N --event-bytes B [--batch K
                           writes one record per event
   --max-record-bytes B    packed: largest record, data + partition key (default ${DEFAULT_MAX_PACKED_RECORD_BYTES}:
                           one 25 KB PUT payload unit, five 5 KB Firehose increments)
+  --compression C         landing files GZIP (default, the stage default) or UNCOMPRESSED
   --buffer-seconds S      Firehose buffer interval (default 5)
   --buffer-mib M          Firehose buffer size (default 1)
   --reject-rate R         share of events rejected and quarantined, 0..1 (default 0)
@@ -66,6 +67,7 @@ const { values } = parseCommandLine('pnpm cost', usage, {
     stream: { type: 'string' },
     shards: { type: 'string' },
     'retention-hours': { type: 'string' },
+    compression: { type: 'string' },
     packing: { type: 'string' },
     'max-record-bytes': { type: 'string' },
     'buffer-seconds': { type: 'string' },
@@ -99,6 +101,7 @@ const input: CostInputRaw = {
   ...(values.stream !== undefined ? { stream: values.stream as 'on-demand' | 'provisioned' } : {}),
   shards: num(values.shards),
   retentionHours: num(values['retention-hours']),
+  ...(values.compression !== undefined ? { landingCompression: values.compression as 'GZIP' | 'UNCOMPRESSED' } : {}),
   ...(values.packing !== undefined ? { packing: values.packing as Packing } : {}),
   maxPackedRecordBytes: num(values['max-record-bytes']),
   bufferSeconds: num(values['buffer-seconds']),
@@ -159,7 +162,7 @@ console.log(
     (i.rejectRate > 0 ? `, ${(i.rejectRate * 100).toFixed(2)} % of events rejected` : ''),
 );
 console.log(
-  `Stage: Kinesis ${i.stream}${d.shards !== undefined ? ` (${d.shards} shard${d.shards === 1 ? '' : 's'})` : ''} keeping records ${i.retentionHours} h, Firehose buffer ${i.bufferMiB} MiB / ${i.bufferSeconds} s,` +
+  `Stage: Kinesis ${i.stream}${d.shards !== undefined ? ` (${d.shards} shard${d.shards === 1 ? '' : 's'})` : ''} keeping records ${i.retentionHours} h, Firehose buffer ${i.bufferMiB} MiB / ${i.bufferSeconds} s, landing files ${i.landingCompression === 'GZIP' ? 'gzip' : 'uncompressed'},` +
     ` Lambda ${count(i.memoryMb)} MB billed ${d.lambdaBilledMs} ms per invocation${i.lambdaMs === undefined ? ` (${i.networkMs} ms network + CPU estimate)` : ' (given)'}`,
 );
 console.log(`Records: ${i.packing}, ${recordsSummary(estimate)}`);

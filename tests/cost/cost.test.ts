@@ -4,6 +4,7 @@ import {
   ASSUMED_PARTITION_KEY_BYTES,
   DEFAULT_MAX_PACKED_RECORD_BYTES,
   ENVELOPE_OVERHEAD_BYTES,
+  LANDING_GZIP_STORED_SHARE,
   PACKED_PARTITION_KEY_BYTES,
   apiRequestUnits,
   envelopesPerPackedRecord,
@@ -30,7 +31,8 @@ const usdOf = (e: CostEstimate, item: string) => {
 
 describe('estimateMonthlyCost: hand-computed scenarios', () => {
   // 1,000 events/s of 500 B for 30 days = 2,592,000,000 events. Records: 500 + 84 (envelope) + 36 (partition key) = 620 B.
-  const base = { eventsPerSecond: 1_000, eventBytes: 500 } as const;
+  // Landing files priced as stored uncompressed, as computed by hand here (gzip has its own test).
+  const base = { eventsPerSecond: 1_000, eventBytes: 500, landingCompression: 'UNCOMPRESSED' } as const;
 
   it('1,000 events/s × 500 B, one event per request', () => {
     const e = estimateMonthlyCost({ ...base, batch: 1 });
@@ -253,7 +255,7 @@ describe("packing: a request's accepted envelopes in few Kinesis records", () =>
   });
 
   it('prices 1,000 events/s of 1,000 B in batches of 100, by hand', () => {
-    const load = { eventsPerSecond: 1_000, eventBytes: 1_000, batch: 100 } as const;
+    const load = { eventsPerSecond: 1_000, eventBytes: 1_000, batch: 100, landingCompression: 'UNCOMPRESSED' } as const;
     const requests = 25_920_000;
     const provisioned = estimateMonthlyCost({ ...load, stream: 'provisioned' });
     expect(provisioned.input.packing).toBe('packed');
@@ -422,5 +424,32 @@ describe('input', () => {
       }).warnings.join('\n'),
     ).toMatch(/needs 3/);
     expect(estimateMonthlyCost({ eventsPerSecond: 100, eventBytes: 500, batch: 10 }).warnings).toEqual([]);
+  });
+});
+
+describe('landing files gzip (the default)', () => {
+  const load = { eventsPerSecond: 1_000, eventBytes: 1_000, batch: 100, stream: 'provisioned' } as const;
+
+  it('stores LANDING_GZIP_STORED_SHARE of the landing bytes; Snowpipe, Firehose and the requests do not change', () => {
+    const gzip = estimateMonthlyCost(load);
+    const plain = estimateMonthlyCost({ ...load, landingCompression: 'UNCOMPRESSED' });
+    expect(gzip.input.landingCompression).toBe('GZIP');
+    expect(LANDING_GZIP_STORED_SHARE).toBe(0.177);
+    const storage = (e: typeof gzip) => e.lines.find((l) => l.item.startsWith('landing storage'))!;
+    expect(storage(gzip).item).toBe('landing storage, 30 days held, gzip (17.7 % of the bytes)');
+    expect(storage(plain).item).toBe('landing storage, 30 days held, uncompressed');
+    expect(storage(gzip).usd).toBeCloseTo(storage(plain).usd * 0.177, 9);
+    for (const service of ['Snowpipe', 'Firehose', 'API Gateway', 'Lambda', 'Kinesis'] as const)
+      expect(gzip.byService[service], service).toBeCloseTo(plain.byService[service], 9);
+  });
+
+  it('brings 1,000 events/s of 1,000 B in batches of 100 to at most $0.085 a million provisioned at 24 h retention, and on-demand down by the same', () => {
+    const day = { ...load, retentionHours: 24 } as const;
+    const saved = (e: { stream?: 'provisioned' | 'on-demand' }) =>
+      estimateMonthlyCost({ ...day, ...e, landingCompression: 'UNCOMPRESSED' }).monthlyUsd -
+      estimateMonthlyCost({ ...day, ...e }).monthlyUsd;
+    expect(estimateMonthlyCost(day).usdPerMillionEvents).toBeLessThanOrEqual(0.085);
+    expect(saved({ stream: 'on-demand' })).toBeCloseTo(saved({}), 6);
+    expect(saved({})).toBeGreaterThan(49);
   });
 });
