@@ -13,8 +13,8 @@ import { startTwin } from '@snowgate/twin';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
 import { parseCommandLine } from './args';
+import { launchChromium } from './chromium';
 
 const USAGE = `Usage: pnpm dashboard:screenshot [--seconds N] [--out FILE]
 
@@ -37,19 +37,7 @@ const seconds = Number(values.seconds);
 const out = resolve(values.out!);
 const dataDir = mkdtempSync(join(tmpdir(), 'snowgate-screenshot-'));
 const twin = await startTwin({ port: 0, dataDir, quiet: true }, parseStageConfig({ snowflake: { externalId: 'local' } }));
-const browser = await chromium.launch({
-  executablePath: process.env.SNOWGATE_CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-dev-shm-usage',
-  ],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   await page.goto(twin.endpoints.api);

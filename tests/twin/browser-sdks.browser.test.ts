@@ -1,12 +1,13 @@
 import { parseStageConfig } from '@snowgate/config';
 import { generateApiKey } from '@snowgate/core';
 import { fileApiKeyStore, startTwin, type Twin } from '@snowgate/twin';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumForTests } from '../../cli/chromium';
 import { QUIET, removeDir, tempDataDir } from './support';
 
 /**
@@ -16,7 +17,6 @@ import { QUIET, removeDir, tempDataDir } from './support';
  * and beacon transport). Every messageId the page sent must be in raw_events, and no write key anywhere.
  */
 
-const CHROMIUM = process.env.SNOWGATE_CHROMIUM ?? '/usr/bin/chromium';
 const modules = new URL('../../node_modules/', import.meta.url).pathname;
 /** Each SDK's browser build as its npm package ships it (RudderStack's `/bundled`: its plugins compiled in, none fetched). */
 const BUNDLES: Record<string, string> = {
@@ -29,30 +29,6 @@ const stage = parseStageConfig({
   firehose: { bufferIntervalSeconds: 1 },
   auth: { mode: 'apiKey' },
 });
-
-async function launch(): Promise<{ browser?: Browser; why?: string }> {
-  if (!existsSync(CHROMIUM)) {
-    // Under CI a missing browser fails the run: these tests are the only proof that a web page can send.
-    if (process.env.CI === 'true') throw new Error(`CI=true but no Chromium at ${CHROMIUM}`);
-    return { why: `no Chromium at ${CHROMIUM} (apt-get install chromium, or set SNOWGATE_CHROMIUM)` };
-  }
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // This machine's network is closed: keep Chromium from calling home, and run as root without its sandbox.
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
-    timeout: 30_000,
-  });
-  return { browser };
-}
 
 /** The messageIds of what the page posted to the API (a single message or a batch), as the browser sent them. */
 function sentIds(page: Page, api: string): { ids: Set<string>; bodies: string[] } {
@@ -73,7 +49,7 @@ function sentIds(page: Page, api: string): { ids: Set<string>; bodies: string[] 
 }
 
 describe('the browser SDKs in a real browser, from another origin', async () => {
-  const { browser, why } = await launch();
+  const { browser, why } = await chromiumForTests();
   if (!browser) console.warn(`browser SDK tests skipped: ${why}`);
   let dataDir: string;
   let twin: Twin;

@@ -1,47 +1,17 @@
 import { parseStageConfig } from '@snowgate/config';
 import { startTwin, type Twin } from '@snowgate/twin';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumForTests } from '../../cli/chromium';
 import { post, QUIET, removeDir, tempDataDir } from './support';
 
 /** Debian's Chromium (`apt-get install chromium`; `.ci/run` installs it). */
-const CHROMIUM = process.env.SNOWGATE_CHROMIUM ?? '/usr/bin/chromium';
 const stage = parseStageConfig({ snowflake: { externalId: 'local' }, firehose: { bufferIntervalSeconds: 1 } });
 
-/** Starts Chromium headless, or says why it cannot: the test is then skipped with that message, not passed. */
-async function launch(): Promise<{ browser?: Browser; why?: string }> {
-  if (!existsSync(CHROMIUM)) {
-    // Under CI a missing browser fails the run rather than skipping the only test of the dashboard in a browser.
-    if (process.env.CI === 'true') throw new Error(`CI=true but no Chromium at ${CHROMIUM}`);
-    return { why: `no Chromium at ${CHROMIUM} (apt-get install chromium, or set SNOWGATE_CHROMIUM)` };
-  }
-  try {
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // This machine's network is closed: keep Chromium from calling home, and run as root without its sandbox.
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-dev-shm-usage',
-      ],
-      timeout: 30_000,
-    });
-    return { browser };
-  } catch (error) {
-    return { why: `Chromium did not start: ${(error as Error).message.split('\n')[0]}` };
-  }
-}
-
 describe('the twin dashboard, in a real browser', async () => {
-  const { browser, why } = await launch();
+  const { browser, why } = await chromiumForTests();
   if (!browser) console.warn(`dashboard browser test skipped: ${why}`);
   let dataDir: string;
   let twin: Twin;
