@@ -1,7 +1,7 @@
 /**
  * `pnpm bench:compression`: how much gzip shrinks landing files made of our own envelopes,
  * by event shape and size, the ratio the cost model prices landing storage with
- * (LANDING_GZIP_RATIO in packages/cost/src/cost.ts). Each file is what the twin's Firehose
+ * (LANDING_GZIP_STORED_SHARE in packages/cost/src/assumptions.ts). Each file is what the twin's Firehose
  * writes: envelopes (received_at, request_id, the record as sent), one per line, up to the
  * 1 MiB buffer, gzip at zlib's default level. Deterministic: a seeded generator, no clock.
  *

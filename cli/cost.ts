@@ -1,7 +1,7 @@
 /**
  * Monthly cost model of a stage: what a steady load costs, service
- * by service, at us-east-1 list prices. The model is `packages/cost/src/cost.ts`;
- * the method, prices and sources are in docs/COST.md.
+ * by service, at us-east-1 list prices. The model is `packages/cost/src/`
+ * (prices, units, assumptions, input, load, model); the method, prices and sources are in docs/COST.md.
  *
  *   pnpm cost --events-per-second 1000 --event-bytes 500 --batch 100
  *   pnpm cost --events-per-second 1000 --event-bytes 1000 --batch 100 --stream provisioned --packing single
