@@ -44,3 +44,36 @@ describe('stage config: alarm destination', () => {
     }
   });
 });
+
+describe('stage config: the Snowflake account the deploy manages', () => {
+  const account = { identifier: 'myorg-myaccount', secretName: 'snowgate/dev/snowflake' };
+  const parse = (extra: object) =>
+    parseStageConfig({ snowflake: { externalId: 'x1', account: { ...account, ...extra } } }).snowflake.account;
+
+  it('is optional: without it the stage deploys AWS only', () => {
+    expect(parseStageConfig({ snowflake: { externalId: 'x1' } }).snowflake.account).toBeUndefined();
+  });
+
+  it("defaults the SQL API's URL to the account's, and takes an https URL or a loopback fake instead", () => {
+    expect(parse({})).toEqual({ ...account, url: 'https://myorg-myaccount.snowflakecomputing.com' });
+    expect(parse({ identifier: 'XY12345.us-east-2.aws' })?.url).toBe('https://xy12345.us-east-2.aws.snowflakecomputing.com');
+    expect(parse({ url: 'https://myorg-myaccount.privatelink.snowflakecomputing.com/' })?.url).toBe(
+      'https://myorg-myaccount.privatelink.snowflakecomputing.com',
+    );
+    expect(parse({ url: 'http://127.0.0.1:4567' })?.url).toBe('http://127.0.0.1:4567');
+    for (const url of ['http://myorg-myaccount.snowflakecomputing.com', 'ftp://127.0.0.1/', 'myorg-myaccount.snowflakecomputing.com']) {
+      expect(() => parse({ url }), url).toThrow(/snowflake\.account\.url/);
+    }
+  });
+
+  it('refuses a host for the identifier, a bad secret name, a quoted warehouse and an unknown key', () => {
+    expect(() => parse({ identifier: 'myorg-myaccount.snowflakecomputing.com' })).toThrow(/without \.snowflakecomputing\.com/);
+    expect(() => parse({ secretName: 'snowgate dev' })).toThrow(/snowflake\.account\.secretName: a Secrets Manager secret name/);
+    expect(() => parse({ warehouse: '"my wh"' })).toThrow(/snowflake\.account\.warehouse/);
+    expect(() => parse({ secretname: 'x' })).toThrow(/snowflake\.account\.secretname: unknown key; did you mean "secretName"\?/);
+    expect(() => parse({ user: 'x' })).toThrow(/snowflake\.account\.user: unknown key; known here: identifier, secretName, warehouse, url/);
+    expect(() => parseStageConfig({ snowflake: { externalId: 'x1', account: { identifier: 'a' } } })).toThrow(
+      /snowflake\.account\.secretName/,
+    );
+  });
+});

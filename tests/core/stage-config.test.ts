@@ -114,6 +114,15 @@ describe('loadStageConfig', () => {
     expect(loadStageConfig('prod.example', join(process.cwd(), 'config')).production).toBe(true);
   });
 
+  it("accepts the repository's example of a stage whose Snowflake side the deploy manages", () => {
+    expect(loadStageConfig('snowflake.example', join(process.cwd(), 'config')).snowflake.account).toEqual({
+      identifier: 'myorg-myaccount',
+      secretName: 'snowgate/dev/snowflake',
+      warehouse: 'COMPUTE_WH',
+      url: 'https://myorg-myaccount.snowflakecomputing.com',
+    });
+  });
+
   it('refuses an unknown key in <stage>.snowflake.json, naming that file, with the problems of <stage>.json', () => {
     writeFileSync(join(dir, 'dev.json'), JSON.stringify({ firehose: { bufferIntervalSecond: 1 } }));
     writeFileSync(join(dir, 'dev.snowflake.json'), JSON.stringify({ iamUserArm: 'arn:aws:iam::123456789012:user/x' }));

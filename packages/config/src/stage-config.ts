@@ -129,6 +129,40 @@ export const stageConfigSchema = z
         .string()
         .regex(/^[\w+=,.@:/-]{2,1224}$/)
         .optional(),
+      /**
+       * The Snowflake account whose side the deploy manages, and how it signs in: key-pair JWT as the user
+       * in the secret. Absent: the stage deploys AWS only, and `pnpm snowflake:apply` runs the SQL.
+       */
+      account: z
+        .strictObject({
+          /** The account identifier as in the account URL: `myorg-myaccount`, or a locator such as `xy12345.us-east-2.aws`. */
+          identifier: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'an account identifier as in the account URL, e.g. myorg-myaccount')
+            .refine((id) => !/\.snowflakecomputing\.(com|cn)$/i.test(id), 'the account identifier, without .snowflakecomputing.com'),
+          /** The Secrets Manager secret holding `{"user","private_key"}` (and `key_passphrase` for an encrypted key): `pnpm snowflake:secret`. */
+          secretName: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'a Secrets Manager secret name (letters, digits and /_+=.@-)'),
+          /** An existing warehouse the deploy's statements run on; default the user's DEFAULT_WAREHOUSE (`objects.warehouse` is the one the SQL creates). */
+          warehouse: snowflakeIdentifier.optional(),
+          /**
+           * The SQL API's base URL; default `https://<identifier>.snowflakecomputing.com`. https only, except
+           * http on the loopback address, where a test's fake of the API listens.
+           */
+          url: z
+            .url({ protocol: /^https?$/ })
+            .refine((url) => {
+              if (!URL.canParse(url)) return true; // z.url has said so
+              const { protocol, hostname } = new URL(url);
+              return protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
+            }, 'an https URL (http only on localhost, for a fake)')
+            .transform((url) => url.replace(/\/+$/, ''))
+            .optional(),
+        })
+        .transform(({ url, ...account }) => ({
+          ...account,
+          url: url ?? `https://${account.identifier.toLowerCase()}.snowflakecomputing.com`,
+        }))
+        .optional(),
       /** Where `pnpm snowflake:apply` creates the Snowflake objects; see snowflake/README.md. */
       objects: z
         .strictObject({
@@ -136,7 +170,7 @@ export const stageConfigSchema = z
           /** Defaults to the stage's name, upper-cased: one schema per stage. */
           schema: snowflakeIdentifier.optional(),
           warehouse: snowflakeIdentifier.default('SNOWGATE_WH'),
-          /** The role the migrations run as: it needs CREATE INTEGRATION (or is ACCOUNTADMIN). */
+          /** The role the migrations run as (and the deploy's statements, with `account`): it needs CREATE INTEGRATION (or is ACCOUNTADMIN). */
           adminRole: snowflakeIdentifier.default('ACCOUNTADMIN'),
         })
         .prefault({}),
