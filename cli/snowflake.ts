@@ -4,17 +4,19 @@
  *   pnpm snowflake:apply --stage dev [--dry-run] [--outputs .sst/outputs.json]
  *   pnpm snowflake:remove --stage dev [--dry-run] --yes
  *   pnpm snowflake:backfill (--stage dev | --twin) --from 2026-11-01 --to 2026-11-05 [--dry-run] [--json]
+ *   pnpm snowflake:secret --stage dev --key-file rsa_key.p8 [--user U] [--passphrase-env VAR] [--dry-run]
  *
  * Connection settings come from the environment (SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER,
  * SNOWFLAKE_PRIVATE_KEY_PATH or SNOWFLAKE_PRIVATE_KEY, SNOWFLAKE_PRIVATE_KEY_PASSPHRASE):
  * key-pair authentication only. See snowflake/README.md.
  */
 import { join } from 'node:path';
-import { parseCommandLine } from './args';
+import { parseCommandLine, usageError } from './args';
 
 const USAGE = `Usage: pnpm snowflake:apply --stage STAGE [--dry-run] [--outputs FILE]
        pnpm snowflake:remove --stage STAGE (--yes | --dry-run)
        pnpm snowflake:backfill (--stage STAGE | --twin) --from DATE --to DATE [--dry-run] [--json]
+       pnpm snowflake:secret --stage STAGE --key-file FILE [--user USER] [--passphrase-env VAR] [--region REGION] [--dry-run]
 
 apply runs the SQL migrations in snowflake/ for a deployed stage, rendered from its
 stack outputs and config/<stage>.json, and stores Snowflake's IAM user and the pipe's
@@ -24,13 +26,19 @@ what apply created (the database, schema and warehouse stay; on a production sta
 RAW_EVENTS and its data stay too). backfill loads the landing files of a window of
 UTC days that nothing loaded and that ALTER PIPE … REFRESH no longer reaches (older
 than 7 days), with COPY INTO … FILES in chunks of 1,000; a file with rows in
-RAW_EVENTS or a load in COPY_HISTORY is never loaded again.
+RAW_EVENTS or a load in COPY_HISTORY is never loaded again. secret stores a Snowflake
+user's key pair in the Secrets Manager secret named by the stage's
+snowflake.account.secretName, as {"user","private_key"[,"key_passphrase"]} (created,
+or a new version), and prints the public key's fingerprint, to compare with DESC USER's
+RSA_PUBLIC_KEY_FP; it never prints the key.
 
 Options:
   --stage STAGE     the stage deployed with sst deploy --stage STAGE (required)
-  --dry-run         print the SQL that would run; no connection
+  --dry-run         print the SQL that would run; no connection (secret: check the key
+                    and print its fingerprint; no call to Secrets Manager)
   --outputs FILE    the stack outputs (default .sst/outputs.json)
-  --region REGION   the stage's AWS region, for Parameter Store (default: the AWS SDK's)
+  --region REGION   the stage's AWS region, for Parameter Store and Secrets Manager
+                    (default: the AWS SDK's)
   --yes             remove: confirm the drop (RAW_EVENTS and its data go, except on
                     a production stage)
   --from DATE       backfill: the first day (YYYY-MM-DD, UTC) of landing files
@@ -38,6 +46,13 @@ Options:
   --json            backfill: print the outcome as JSON
   --twin            backfill: on the local twin (stopped) instead of Snowflake
   --data-dir DIR    backfill --twin: the twin's data dir (default $SNOWGATE_DATA_DIR or .snowgate)
+  --key-file FILE   secret: the private key, PKCS#8 PEM (BEGIN PRIVATE KEY, or
+                    BEGIN ENCRYPTED PRIVATE KEY with --passphrase-env)
+  --user USER       secret: the Snowflake user the public key is registered to
+                    (default: the user the secret already holds)
+  --passphrase-env VAR
+                    secret: the environment variable holding an encrypted key's
+                    passphrase (never the passphrase itself on the command line)
   -h, --help        print this help
 
 Connection, from the environment (key-pair only; see snowflake/README.md):
@@ -46,10 +61,12 @@ Connection, from the environment (key-pair only; see snowflake/README.md):
 
 Examples:
   pnpm snowflake:apply --stage dev --dry-run
-  pnpm snowflake:backfill --stage prod --from 2026-11-01 --to 2026-11-05 --dry-run`;
+  pnpm snowflake:backfill --stage prod --from 2026-11-01 --to 2026-11-05 --dry-run
+  pnpm snowflake:secret --stage dev --key-file rsa_key.p8 --user SNOWGATE_DEPLOY`;
 
 const root = new URL('../', import.meta.url).pathname;
-const { values, positionals } = parseCommandLine('pnpm snowflake', USAGE, {
+const COMMAND = 'pnpm snowflake';
+const { values, positionals } = parseCommandLine(COMMAND, USAGE, {
   allowPositionals: true,
   options: {
     stage: { type: 'string' },
@@ -62,8 +79,16 @@ const { values, positionals } = parseCommandLine('pnpm snowflake', USAGE, {
     json: { type: 'boolean', default: false },
     twin: { type: 'boolean', default: false },
     'data-dir': { type: 'string' },
+    'key-file': { type: 'string' },
+    user: { type: 'string' },
+    'passphrase-env': { type: 'string' },
   },
 });
+
+if (positionals[0] === 'secret') {
+  await storeSecret();
+  process.exit();
+}
 
 if (positionals[0] === 'backfill') {
   try {
@@ -99,7 +124,9 @@ const { SSMClient } = await import('@aws-sdk/client-ssm');
 try {
   const command = positionals[0];
   if (command !== 'apply' && command !== 'remove')
-    throw new Error('apply, remove or backfill? (pnpm snowflake:apply / snowflake:remove / snowflake:backfill; see --help)');
+    throw new Error(
+      'apply, remove, backfill or secret? (pnpm snowflake:apply / snowflake:remove / snowflake:backfill / snowflake:secret; see --help)',
+    );
   if (!values.stage) throw new Error('--stage <stage> is required (the stage you deployed with sst deploy --stage)');
   const stage = values.stage;
   const dryRun = values['dry-run'];
@@ -170,4 +197,37 @@ async function backfillOnTwin(from: string, to: string) {
     );
   const { backfillTwinDataDir } = await import('@snowgate/twin');
   return backfillTwinDataDir(dataDir, loadStageConfig('local').firehose.prefix, { window: { from, to }, dryRun: values['dry-run'] });
+}
+
+/** pnpm snowflake:secret: bad input (arguments, key file, stage config) is one line and exit 2; a failed AWS call exit 1. */
+async function storeSecret() {
+  const { existsSync, readFileSync } = await import('node:fs');
+  const stage = values.stage;
+  const keyFile = values['key-file'];
+  if (!stage) usageError(COMMAND, '--stage STAGE is required (the stage whose snowflake.account.secretName holds the key)');
+  if (!keyFile) usageError(COMMAND, '--key-file FILE is required (the private key, PKCS#8 PEM)');
+  if (!existsSync(keyFile)) usageError(COMMAND, `--key-file ${keyFile}: no such file`);
+  const variable = values['passphrase-env'];
+  const passphrase = variable === undefined ? undefined : process.env[variable];
+  if (variable !== undefined && !passphrase) usageError(COMMAND, `--passphrase-env ${variable}: that environment variable is not set`);
+  const { loadStageConfig } = await import('@snowgate/config/files');
+  const { KeySecretInputError, storeKeySecret } = await import('@snowgate/snowflake');
+  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  try {
+    const config = loadStageConfig(stage, join(root, 'config'));
+    await storeKeySecret({
+      stage,
+      config,
+      privateKey: readFileSync(keyFile, 'utf8'),
+      passphrase,
+      user: values.user,
+      secretsManager: new SecretsManagerClient(values.region ? { region: values.region } : {}),
+      dryRun: values['dry-run'],
+      print: (line) => console.log(line),
+    });
+  } catch (error) {
+    if (error instanceof KeySecretInputError) usageError(COMMAND, error.message);
+    console.error(`snowflake: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
 }

@@ -25,3 +25,4 @@ export {
   type TokenSource,
 } from './sql-api.js';
 export * from './types.js';
+export { formatKeySecret, type KeySecret, parseKeySecret } from './key-secret.js';
