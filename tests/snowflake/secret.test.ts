@@ -160,6 +160,23 @@ describe('storeKeySecret', () => {
   });
 });
 
+describe('parseKeySecret', () => {
+  it('reads a full PEM written by hand too, and refuses a secret without user or key, never echoing it', () => {
+    expect(parseKeySecret(JSON.stringify({ user: 'U', private_key: pem })).privateKey).toBe(pem);
+    for (const secret of ['not json', JSON.stringify({ private_key: pem }), JSON.stringify({ user: 'U' })]) {
+      const error = (() => {
+        try {
+          parseKeySecret(secret);
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(error?.message, secret.slice(0, 20)).toMatch(/not JSON|lacks "user" or "private_key"/);
+      expectNoKeyMaterial(error!.message, pem);
+    }
+  });
+});
+
 describe('pnpm snowflake:secret', () => {
   const dir = mkdtempSync(join(tmpdir(), 'snowgate-secret-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
