@@ -130,6 +130,33 @@ export interface BackfillReport extends Omit<BackfillPlan, 'chunks'> {
 }
 
 /**
+ * A report of the plan before anything is loaded: what a dry run prints, and what a run fills in.
+ *
+ * @example
+ * startBackfillReport('twin', { from: '2026-11-01', to: '2026-11-05' }, false, plan).loadedFiles // → 0
+ */
+export function startBackfillReport(
+  target: BackfillReport['target'],
+  window: { from: string; to: string },
+  dryRun: boolean,
+  plan: BackfillPlan,
+): BackfillReport {
+  const { chunks, ...counts } = plan;
+  return {
+    target,
+    from: window.from,
+    to: window.to,
+    dryRun,
+    ...counts,
+    toLoad: chunks.flat(),
+    chunks: chunks.length,
+    loadedFiles: 0,
+    loadedRows: 0,
+    skipped: [],
+  };
+}
+
+/**
  * The outcome in a few lines, for people (`--json` prints the report itself).
  *
  * @example

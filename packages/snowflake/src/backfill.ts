@@ -1,4 +1,11 @@
-import { backfillDays, LOAD_HISTORY_DAYS, planBackfill, type BackfillReport, type BackfillWindow } from '@snowgate/core';
+import {
+  backfillDays,
+  LOAD_HISTORY_DAYS,
+  planBackfill,
+  startBackfillReport,
+  type BackfillReport,
+  type BackfillWindow,
+} from '@snowgate/core';
 import { renderMigrations, stripComments, type SnowflakeVariables } from './sql';
 import type { SqlSession } from './tool';
 
@@ -86,21 +93,7 @@ export async function backfillSnowflake(session: SqlSession, v: SnowflakeVariabl
   }
 
   const plan = planBackfill({ files, loaded, failed, inProgress, now: options.now ?? new Date(), chunkSize: options.chunkSize });
-  const report: BackfillReport = {
-    target: 'snowflake',
-    from: options.window.from,
-    to: options.window.to,
-    dryRun: options.dryRun,
-    listed: plan.listed,
-    alreadyLoaded: plan.alreadyLoaded,
-    failedBefore: plan.failedBefore,
-    recent: plan.recent,
-    toLoad: plan.chunks.flat(),
-    chunks: plan.chunks.length,
-    loadedFiles: 0,
-    loadedRows: 0,
-    skipped: [],
-  };
+  const report = startBackfillReport('snowflake', options.window, options.dryRun, plan);
   for (const [i, chunk] of plan.chunks.entries()) {
     const copy = backfillCopy(v, chunk);
     if (options.dryRun) {

@@ -1,6 +1,6 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
-import { backfillDays, planBackfill, type BackfillReport, type BackfillWindow } from '@snowgate/core';
+import { backfillDays, planBackfill, startBackfillReport, type BackfillReport, type BackfillWindow } from '@snowgate/core';
 import { join } from 'node:path';
 import { LocalSnowpipe } from './snowpipe';
 
@@ -45,21 +45,7 @@ export async function backfillTwin(options: LocalBackfillOptions): Promise<Backf
   const failed = await known(`SELECT file_name FROM copy_history WHERE status = 'LOAD_FAILED' AND list_contains($1::VARCHAR[], file_name)`);
 
   const plan = planBackfill({ files, loaded, failed, now: options.now ?? new Date(), chunkSize: options.chunkSize });
-  const report: BackfillReport = {
-    target: 'twin',
-    from: options.window.from,
-    to: options.window.to,
-    dryRun: options.dryRun,
-    listed: plan.listed,
-    alreadyLoaded: plan.alreadyLoaded,
-    failedBefore: plan.failedBefore,
-    recent: plan.recent,
-    toLoad: plan.chunks.flat(),
-    chunks: plan.chunks.length,
-    loadedFiles: 0,
-    loadedRows: 0,
-    skipped: [],
-  };
+  const report = startBackfillReport('twin', options.window, options.dryRun, plan);
   if (options.dryRun) return report;
 
   const pipe = new LocalSnowpipe({ s3, connection, bucket, prefix });
