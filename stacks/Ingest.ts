@@ -70,10 +70,10 @@ export function Ingest({ stack, app }: StackContext) {
     tracing: 'disabled',
   } as const;
 
-  const ingest = new SstFunction(stack, 'IngestFn', {
+  // What the ingest function and the SDK routes' function (auth mode apiKey, below) share: the handler's
+  // settings and its bundle.
+  const ingestBase = {
     ...common,
-    handler: 'packages/functions/src/ingest.handler',
-    description: 'POST /events: validate, quarantine, put on Kinesis',
     memorySize: config.lambda.memoryMb,
     timeout: config.lambda.timeoutSeconds,
     // The handler loads `schemas/validators.mjs` from its task root at cold start (SNOWGATE_SCHEMAS_DIR is relative to it).
@@ -86,10 +86,17 @@ export function Ingest({ stack, app }: StackContext) {
       POWERTOOLS_SERVICE_NAME: 'snowgate-ingest',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     },
-    permissions: [
-      new iam.PolicyStatement({ actions: ['kinesis:PutRecords'], resources: [stream.streamArn] }),
-      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [errors.arnForObjects(`${config.buckets.errorPrefix}*`)] }),
-    ],
+  };
+  // New statements for each function: a statement belongs to the policy it is added to.
+  const ingestPermissions = () => [
+    new iam.PolicyStatement({ actions: ['kinesis:PutRecords'], resources: [stream.streamArn] }),
+    new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [errors.arnForObjects(`${config.buckets.errorPrefix}*`)] }),
+  ];
+  const ingest = new SstFunction(stack, 'IngestFn', {
+    ...ingestBase,
+    handler: 'packages/functions/src/ingest.handler',
+    description: 'POST /events: validate, quarantine, put on Kinesis',
+    permissions: ingestPermissions(),
   });
 
   const health = new SstFunction(stack, 'HealthFn', {
@@ -137,24 +144,16 @@ export function Ingest({ stack, app }: StackContext) {
   let sdkIngest: SstFunction | undefined;
   if (config.auth.mode === 'apiKey' && keysPrefix) {
     sdkIngest = new SstFunction(stack, 'SdkIngestFn', {
-      ...common,
+      ...ingestBase,
       handler: 'packages/functions/src/sdk-ingest.handler',
       description: 'The SDK routes (/v1/..., /beacon/v1/batch): the write key checked, then as POST /events',
-      memorySize: config.lambda.memoryMb,
-      timeout: config.lambda.timeoutSeconds,
-      ...(contracts ? { copyFiles: contracts.copyFiles } : {}),
       environment: {
-        ...ingestEnvironment(config, { streamName: stream.streamName, errorBucket: errors.bucketName }),
-        NODE_OPTIONS: INGEST_NODE_OPTIONS,
-        SNOWGATE_STAGE: app.stage,
+        ...ingestBase.environment,
         SNOWGATE_API_KEYS_PREFIX: keysPrefix,
         SNOWGATE_API_KEYS_CACHE_SECONDS: String(Math.min(60, config.auth.cacheSeconds)),
-        POWERTOOLS_SERVICE_NAME: 'snowgate-ingest',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
       },
       permissions: [
-        new iam.PolicyStatement({ actions: ['kinesis:PutRecords'], resources: [stream.streamArn] }),
-        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [errors.arnForObjects(`${config.buckets.errorPrefix}*`)] }),
+        ...ingestPermissions(),
         new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [keysArn(stack, keysPrefix)] }),
       ],
     });

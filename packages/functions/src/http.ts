@@ -79,60 +79,53 @@ export function ingestErrorHandler(
       const requestId = requestIdOf(request.event);
       if (error instanceof DownstreamUnavailableError) {
         logger.warn('downstream unavailable; answered 503', { requestId, error: { name: error.name, message: error.message } });
-        metrics?.record({
-          accepted: 0,
-          rejected: 0,
-          reasons: {},
-          schemaWarnings: 0,
-          streamRecords: 0,
-          putRecordsRetries: 0,
-          downstreamUnavailable: true,
-        });
-        const body: IngestResponse = {
+        request.response = nothingAcknowledged(
+          metrics,
+          503,
           requestId,
-          accepted: 0,
-          rejected: 0,
-          errors: [
-            {
-              index: null,
-              reason: 'downstream_unavailable',
-              message: `${error.message}; nothing in this request is acknowledged, retry it`,
-            },
-          ],
-        };
-        request.response = jsonResponse(503, body, { 'retry-after': String(error.retryAfterSeconds) });
+          'downstream_unavailable',
+          `${error.message}; nothing in this request is acknowledged, retry it`,
+          { 'retry-after': String(error.retryAfterSeconds) },
+        );
         return;
       }
-      logger.error('internal error; answered 500', {
-        requestId,
-        error: describe(error),
-      });
-      metrics?.record({
-        accepted: 0,
-        rejected: 0,
-        reasons: {},
-        schemaWarnings: 0,
-        streamRecords: 0,
-        putRecordsRetries: 0,
-        downstreamUnavailable: false,
-        internalError: true,
-      });
+      logger.error('internal error; answered 500', { requestId, error: describe(error) });
       // Nothing about the cause: names of streams, buckets, keys and roles stay in the log.
-      const body: IngestResponse = {
+      request.response = nothingAcknowledged(
+        metrics,
+        500,
         requestId,
-        accepted: 0,
-        rejected: 0,
-        errors: [
-          {
-            index: null,
-            reason: 'internal_error',
-            message: `internal error; nothing in this request is acknowledged (request id ${requestId})`,
-          },
-        ],
-      };
-      request.response = jsonResponse(500, body);
+        'internal_error',
+        `internal error; nothing in this request is acknowledged (request id ${requestId})`,
+      );
     },
   };
+}
+
+/**
+ * The answer when nothing of a request was stored (503: retry; 500: a retry cannot succeed), counted in the
+ * function's metrics as such.
+ */
+function nothingAcknowledged(
+  metrics: IngestMetrics | undefined,
+  status: 500 | 503,
+  requestId: string,
+  reason: 'downstream_unavailable' | 'internal_error',
+  message: string,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
+  metrics?.record({
+    accepted: 0,
+    rejected: 0,
+    reasons: {},
+    schemaWarnings: 0,
+    streamRecords: 0,
+    putRecordsRetries: 0,
+    downstreamUnavailable: status === 503,
+    ...(status === 500 ? { internalError: true } : {}),
+  });
+  const body: IngestResponse = { requestId, accepted: 0, rejected: 0, errors: [{ index: null, reason, message }] };
+  return jsonResponse(status, body, headers);
 }
 
 /** An error for the log: its name, message and stack, and its cause's name and message (the SDK's error under ours). */
