@@ -108,6 +108,12 @@ export const stageConfigSchema = z
       .prefault({}),
     /** Schema contracts (`schemas/<type>/<version>.json`): `off` by default; see schemas/README.md. */
     contracts: z.prefault(strict(contractSettingsSchema), {}),
+    /**
+     * How accepted events reach RAW_EVENTS. `files` (default): Firehose's landing files, loaded by the
+     * auto-ingest pipe (a minute or more on AWS). `streaming`: a consumer of the stream appends each event
+     * as a row through Snowpipe Streaming (seconds); Firehose keeps writing the landing files as the archive.
+     */
+    delivery: z.strictObject({ mode: z.enum(['files', 'streaming']).default('files') }).prefault({}),
     snowflake: z.strictObject({
       /** `STORAGE_AWS_EXTERNAL_ID` of the storage integration, fixed here so that neither side waits for the other. */
       externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/),
