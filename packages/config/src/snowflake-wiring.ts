@@ -12,6 +12,8 @@ export interface SnowflakeWiring {
   notificationChannelArn: string;
   /** The freshness alert's notification integration's external ID (trusted by the alert role); absent before V1.6.0 was applied. */
   alertExternalId?: string;
+  /** The pipe's load-error notification integration's external ID (trusted by the alert role); absent before it exists. */
+  errorExternalId?: string;
 }
 
 /**

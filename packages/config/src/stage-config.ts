@@ -136,6 +136,14 @@ export const stageConfigSchema = z
         .regex(/^[\w+=,.@:/-]{2,1224}$/)
         .optional(),
       /**
+       * The pipe's load-error notification integration's external ID (`DESC NOTIFICATION INTEGRATION` →
+       * `SF_AWS_EXTERNAL_ID`); until known, Snowflake cannot publish load errors to the stage's LoadErrors topic.
+       */
+      errorExternalId: z
+        .string()
+        .regex(/^[\w+=,.@:/-]{2,1224}$/)
+        .optional(),
+      /**
        * The Snowflake account whose side the deploy manages, and how it signs in: key-pair JWT as the user
        * in the secret. Absent: the stage deploys AWS only, and `pnpm snowflake:apply` runs the SQL.
        */

@@ -38,6 +38,7 @@ export function ssmWiringStore(ssm: SSMClient): WiringStore {
             iamUserArn: parsed.iamUserArn,
             notificationChannelArn: parsed.notificationChannelArn,
             ...(typeof parsed.alertExternalId === 'string' ? { alertExternalId: parsed.alertExternalId } : {}),
+            ...(typeof parsed.errorExternalId === 'string' ? { errorExternalId: parsed.errorExternalId } : {}),
           };
         }
       } catch {
@@ -55,6 +56,7 @@ export function ssmWiringStore(ssm: SSMClient): WiringStore {
             iamUserArn: wiring.iamUserArn,
             notificationChannelArn: wiring.notificationChannelArn,
             ...(wiring.alertExternalId ? { alertExternalId: wiring.alertExternalId } : {}),
+            ...(wiring.errorExternalId ? { errorExternalId: wiring.errorExternalId } : {}),
           }),
           Type: 'String',
           Overwrite: true,
