@@ -6,13 +6,14 @@
  * failures. Real HTTP on localhost; injected are the clock, the sleep (backoff
  * is measured, not waited), the endpoint's dice and RSA keys generated here.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import {
   type AppendBatch,
   JwtSource,
   SnowpipeStreamingClient,
   type StreamingClientOptions,
+  StreamingApiError,
   StreamingRowTooLargeError,
 } from '@snowgate/snowflake-api';
 import {
@@ -225,6 +226,49 @@ describe('SnowpipeStreamingClient against the emulated endpoint', () => {
     // that ends it (with batch 5) carries only 5, which covers 4.
     expect(appends.map((request) => request.query.offsetToken ?? '-')).toEqual(['2', '3', '-', '5']);
     expect(sink.rows()).toEqual(Array.from({ length: 20 }, (_, i) => event(i + 1)));
+  });
+
+  it('cuts a request whose gzip is still over the wire limit, at a batch boundary, until each fits', async () => {
+    const { endpoint, sink, client } = await setup({ limits: { maxRequestWireBytes: 3_000 } });
+    const streaming = client({ limits: { maxRequestWireBytes: 3_000 } });
+    await streaming.openChannel('c');
+    // Random base64 barely compresses: 8 batches of 2 rows of ~500 bytes are ~8 kB of gzip in one request.
+    const batches = Array.from({ length: 8 }, (_, b) => ({
+      rows: [0, 1].map((r) => ({ n: 2 * b + r, noise: randomBytes(370).toString('base64') })),
+      offsetToken: String(b + 1),
+    }));
+    expect(await streaming.append('c', batches)).toMatchObject({ status: 'appended', offsetToken: '8' });
+    const appends = endpoint.requests.filter((request) => request.path.endsWith('/rows'));
+    expect(appends.length).toBeGreaterThanOrEqual(4);
+    for (const request of appends) expect(Number(request.headers['content-length'])).toBeLessThanOrEqual(3_000);
+    // Cut between batches only: every request ends a batch and carries its token.
+    expect(appends.every((request) => request.query.offsetToken !== undefined)).toBe(true);
+    expect(sink.rows().map((row) => row.n)).toEqual(Array.from({ length: 16 }, (_, n) => n));
+  });
+
+  it('the endpoint refuses a request over the wire limit (413) and a pipe that does not exist (404, by code)', async () => {
+    const { endpoint, sink, client } = await setup({ limits: { maxRequestWireBytes: 3_000 } });
+    await expect(client({ pipe: 'NO_SUCH_PIPE' }).openChannel('c')).rejects.toMatchObject({
+      name: 'StreamingApiError',
+      status: 404,
+      code: 'ERR_PIPE_DOES_NOT_EXIST_OR_NOT_AUTHORIZED',
+    });
+    // A client that believes Snowflake's own 4 MB: the emulated endpoint, told 3,000 bytes, refuses what is over.
+    const streaming = client();
+    await streaming.openChannel('c');
+    const noisy = { rows: [{ noise: randomBytes(6_000).toString('base64') }], offsetToken: '1' };
+    const refused = await streaming.append('c', [noisy]).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(StreamingApiError);
+    expect(refused).toMatchObject({ status: 413, code: 'ERR_REQUEST_TOO_LARGE' });
+    expect(endpoint.requests.at(-1)).toMatchObject({ status: 413 });
+    expect(sink.rows()).toEqual([]);
+  });
+
+  it('a key the service does not trust fails with one clear error after one renewal, never retried further', async () => {
+    const { endpoint, client, clock } = await setup();
+    const streaming = client({ auth: new JwtSource({ ...credentials, privateKey: stranger.privateKey }, { now: () => clock.now }) });
+    await expect(streaming.openChannel('c')).rejects.toThrow(/hostname: HTTP 401 390144: .*a new token was refused too/);
+    expect(endpoint.requests.map((request) => request.status)).toEqual([401, 401]);
   });
 
   it('a dropped channel is refused; the client reopens it (a new channel, no committed offset) and says so', async () => {
