@@ -6,11 +6,12 @@
  * failures. Real HTTP on localhost; injected are the clock, the sleep (backoff
  * is measured, not waited), the endpoint's dice and RSA keys generated here.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import {
   type AppendBatch,
   JwtSource,
+  publicKeyFingerprint,
   SnowpipeStreamingClient,
   type StreamingClientOptions,
   StreamingApiError,
@@ -139,6 +140,20 @@ describe('SnowpipeStreamingClient against the emulated endpoint', () => {
       body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', scope: 'elsewhere.example.com' }).toString(),
     });
     expect(exchange.status).toBe(400);
+
+    // Claims that name the loader's key, signed with another: the signature is what gives it away.
+    const iat = Math.floor(clock.now / 1000);
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const claims = `${part({ alg: 'RS256', typ: 'JWT' })}.${part({
+      iss: `MYORG-MYACCOUNT.LOADER.${publicKeyFingerprint(loader.publicKey)}`,
+      sub: 'MYORG-MYACCOUNT.LOADER',
+      iat,
+      exp: iat + 600,
+    })}`;
+    const forged = `${claims}.${sign('sha256', Buffer.from(claims), createPrivateKey(stranger.privateKey)).toString('base64url')}`;
+    const forgedAnswer = await fetch(`${endpoint.url}/v2/streaming/hostname`, { headers: { Authorization: `Bearer ${forged}` } });
+    expect(forgedAnswer.status).toBe(401);
+    expect(await forgedAnswer.text()).toMatch(/bad signature/);
   });
 
   it('a lapsed scoped token is answered 401 and the client exchanges the JWT again, once', async () => {
