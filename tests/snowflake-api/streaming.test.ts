@@ -37,6 +37,7 @@ const stranger = keys();
 const credentials = { account: 'myorg-myaccount', user: 'loader', privateKey: loader.privateKey };
 const PIPE = { database: 'SNOWGATE', schema: 'RAW', pipe: 'RAW_EVENTS_STREAMING_PIPE' };
 const channelRef = (channel: string): ChannelRef => ({ ...PIPE, channel });
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** mulberry32: the endpoint's dice, seeded so that a failing run can be run again. */
 const seeded = (seed: number) => () => {
@@ -375,6 +376,43 @@ describe('SnowpipeStreamingClient against the emulated endpoint', () => {
     expect(restarted.requests.map((request) => request.status)).toContain(401);
     expect(await streaming.append('c', [batchOf(3, 1, '42')])).toMatchObject({ status: 'appended' });
     expect(sink.rows()).toEqual([1, 2, 3].map(event));
+  });
+
+  it('with commits later than answers (as Snowflake), the status lags the append and waitForCommit waits for it', async () => {
+    const { sink, client } = await setup({ commitDelayMs: 150, now: Date.now });
+    const streaming = client({ now: Date.now, sleep: realSleep });
+    await streaming.openChannel('c');
+    expect(await streaming.append('c', [batchOf(1, 2, '1')])).toMatchObject({ status: 'appended', offsetToken: '1' });
+    expect((await streaming.channelStatus(['c'])).c?.committedOffsetToken).toBeUndefined();
+    expect(sink.rows()).toEqual([]);
+    const status = await streaming.waitForCommit('c', (token) => token === '1', { pollMs: 20, timeoutMs: 5_000 });
+    expect(status).toMatchObject({ committedOffsetToken: '1', rowsInserted: 2 });
+    expect(sink.rows()).toEqual([event(1), event(2)]);
+  });
+
+  it('a commit that fails invalidates the channel and drops what was accepted after it; resent from the committed offset, every row lands once', async () => {
+    const { endpoint, sink, client } = await setup({ commitDelayMs: 40, now: Date.now });
+    const streaming = client({ now: Date.now, sleep: realSleep });
+    await streaming.openChannel('c');
+    const batches = [1, 2, 3, 4].map((n) => batchOf(n, 1, String(n)));
+    await streaming.append('c', [batches[0]!]);
+    endpoint.injectFault({ on: 'rows', failCommit: true });
+    await streaming.append('c', [batches[1]!]);
+    await streaming.append('c', [batches[2]!]);
+    for (let polls = 0; (await streaming.channelStatus(['c'])).c?.statusCode !== 'ERR_CHANNEL_MUST_BE_REOPENED'; polls++) {
+      expect(polls).toBeLessThan(100);
+      await realSleep(20);
+    }
+    expect(sink.rows()).toEqual([event(1)]);
+
+    let committed: string | undefined = '3';
+    const outcome = await streaming.append('c', [batches[3]!]);
+    expect(outcome).toEqual({ status: 'reopened', code: 'ERR_CHANNEL_MUST_BE_REOPENED', committedOffsetToken: '1', requests: 0 });
+    committed = outcome.status === 'reopened' ? outcome.committedOffsetToken : committed;
+    const pending = batches.filter((batch) => BigInt(batch.offsetToken) > BigInt(committed ?? '0'));
+    expect(await streaming.append('c', pending)).toMatchObject({ status: 'appended', offsetToken: '4' });
+    await streaming.waitForCommit('c', (token) => token === '4', { pollMs: 20, timeoutMs: 5_000 });
+    expect(sink.rows()).toEqual([1, 2, 3, 4].map(event));
   });
 
   it('5 % failures (refused, or applied with the answer lost) and 429s: a consumer that skips what is committed loads every row once, in order', async () => {

@@ -11,8 +11,9 @@
  *
  * Accepted rows go to a {@link StreamingSink}, which makes the rows and the channel's committed offset
  * token visible together, and gives the offset back at open: offsets live with the rows, so an endpoint
- * restarted on the same sink resumes where it was. Rows are committed before the append is answered
- * (Snowflake commits a few seconds later; a consumer that waits for the committed offset works with both).
+ * restarted on the same sink resumes where it was. By default rows are committed before the append is
+ * answered; with `commitDelayMs` they are committed later, as Snowflake does, so that a consumer that does
+ * not wait for the committed offset before checkpointing is caught.
  */
 import { createHash, createPublicKey, type KeyObject, randomBytes, verify } from 'node:crypto';
 import http from 'node:http';
@@ -64,8 +65,10 @@ export interface StreamingFault {
   retryAfterSeconds?: number;
   /** Destroy the connection without an answer. */
   reset?: boolean;
-  /** Do the work first (the rows are committed), then answer the fault or reset: a lost answer. */
+  /** Do the work first (the rows are accepted), then answer the fault or reset: a lost answer. */
   afterApply?: boolean;
+  /** Accept the rows and answer 200, then fail their commit (as a failed sink does): the channel must be reopened. */
+  failCommit?: boolean;
 }
 
 export interface SnowpipeStreamingEndpointOptions {
@@ -82,6 +85,13 @@ export interface SnowpipeStreamingEndpointOptions {
   host?: string;
   /** Scoped tokens lapse this long after the exchange (chosen: the docs give no lifetime; 1 h, a JWT's). */
   scopedTokenTtlMs?: number;
+  /**
+   * 0 (the default): rows are committed before the append is answered. Above 0: the append is answered
+   * when accepted and its rows committed this much later, in order, as Snowflake commits a few seconds
+   * after; the committed offset lags until then. A commit that fails invalidates the channel and drops
+   * the appends accepted after it, which the client resends from the committed offset after reopening.
+   */
+  commitDelayMs?: number;
   /** This share of channel requests fails: half answered 503 before the work, half applied and the answer lost. */
   failureRate?: number;
   /** This share of channel requests is answered 429 with `Retry-After`. */
@@ -141,6 +151,8 @@ interface Channel {
   lastAppendAtMs: number | undefined;
   /** Calls on one channel run one at a time, so that a token is checked and used atomically. */
   queue: Promise<unknown>;
+  /** Accepted appends not yet committed, in order. */
+  commits: Promise<void>;
 }
 
 interface Reply {
@@ -179,6 +191,8 @@ export async function startSnowpipeStreamingEndpoint(options: SnowpipeStreamingE
   const random = options.random ?? Math.random;
   const limits = { ...STREAMING_ENDPOINT_LIMITS, ...options.limits };
   const ttlMs = options.scopedTokenTtlMs ?? 3_600_000;
+  const commitDelayMs = options.commitDelayMs ?? 0;
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   const publicKey = typeof options.publicKey === 'string' ? createPublicKey(options.publicKey) : options.publicKey;
   const fingerprint = `SHA256:${createHash('sha256')
     .update(publicKey.export({ type: 'spki', format: 'der' }))
@@ -194,6 +208,8 @@ export async function startSnowpipeStreamingEndpoint(options: SnowpipeStreamingE
   let failureRate = options.failureRate ?? 0;
   let clientSequencers = 0;
   let hostname = '';
+  /** Closing is a crash for what is accepted and not committed: it is lost, as Snowflake loses what it never committed. */
+  let closed = false;
 
   /** The key-pair JWT: RS256 over the registered key, `iss` = sub + '.' + its fingerprint, at most an hour, not expired. */
   const checkJwt = (authorization: string | undefined) => {
@@ -294,10 +310,13 @@ export async function startSnowpipeStreamingEndpoint(options: SnowpipeStreamingE
         createdOnMs: now(),
         lastAppendAtMs: undefined,
         queue: Promise.resolve(),
+        commits: Promise.resolve(),
       });
     }
     return serially(key, async () => {
       const channel = channels.get(key)!;
+      // What was accepted before the reopen is committed (or dropped, if its commit fails) before the offset is read.
+      await channel.commits;
       if (typeof request.offset_token === 'string') await options.sink.append(ref, [], request.offset_token);
       channel.committedOffsetToken = await options.sink.committedOffset(ref);
       // "If the channel already exists, Snowflake bumps the client sequencer of the channel": older tokens go stale.
@@ -351,15 +370,32 @@ export async function startSnowpipeStreamingEndpoint(options: SnowpipeStreamingE
       }
       const rows = parseRows(body, headers['content-encoding'], limits);
       const offsetToken = query.get('offsetToken') ?? undefined;
-      if (fault && !fault.afterApply) return faultReply(fault);
-      await options.sink.append(ref, rows, offsetToken);
+      if (fault && !fault.afterApply && !fault.failCommit) return faultReply(fault);
+      const sequencer = channel.clientSequencer;
+      const commit = async () => {
+        if (fault?.failCommit) throw new Error('injected commit failure');
+        await options.sink.append(ref, rows, offsetToken);
+        channel.rowsInserted += rows.length;
+        if (offsetToken !== undefined) channel.committedOffsetToken = offsetToken;
+      };
+      if (commitDelayMs === 0 && !fault?.failCommit) {
+        // Committed before the sequencer moves: a sink that fails leaves the token usable for the resend.
+        await commit();
+      } else {
+        channel.commits = channel.commits.then(async () => {
+          await sleep(commitDelayMs);
+          // Invalidated (a failed commit before this one, or `invalidate`) or reopened by a newer sequencer: dropped.
+          if (closed || channel.status !== 'ACTIVE' || channel.clientSequencer !== sequencer) return;
+          await commit().catch(() => {
+            channel.status = 'INVALID';
+          });
+        });
+      }
       channel.rowSequencer++;
-      channel.rowsInserted += rows.length;
       channel.rowsParsed += rows.length;
       channel.appends++;
       channel.lastAppendAtMs = now();
-      if (offsetToken !== undefined) channel.committedOffsetToken = offsetToken;
-      if (fault) return faultReply(fault);
+      if (fault && !fault.failCommit) return faultReply(fault);
       return { status: 200, body: { next_continuation_token: continuationToken(channel) } };
     });
   };
@@ -519,11 +555,15 @@ export async function startSnowpipeStreamingEndpoint(options: SnowpipeStreamingE
       const channel = channels.get(channelKey(ref));
       if (channel) channel.status = 'INVALID';
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      closed = true;
+      await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
-      }),
+      });
+      // No commit runs against the sink once close has returned (the twin closes DuckDB next).
+      await Promise.all([...channels.values()].map((channel) => channel.commits));
+    },
   };
 }
 
