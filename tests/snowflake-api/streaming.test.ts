@@ -409,7 +409,7 @@ describe('SnowpipeStreamingClient against the emulated endpoint', () => {
     const outcome = await streaming.append('c', [batches[3]!]);
     expect(outcome).toEqual({ status: 'reopened', code: 'ERR_CHANNEL_MUST_BE_REOPENED', committedOffsetToken: '1', requests: 0 });
     committed = outcome.status === 'reopened' ? outcome.committedOffsetToken : committed;
-    const pending = batches.filter((batch) => BigInt(batch.offsetToken) > BigInt(committed ?? '0'));
+    const pending = batches.filter((batch) => BigInt(batch.offsetToken!) > BigInt(committed ?? '0'));
     expect(await streaming.append('c', pending)).toMatchObject({ status: 'appended', offsetToken: '4' });
     await streaming.waitForCommit('c', (token) => token === '4', { pollMs: 20, timeoutMs: 5_000 });
     expect(sink.rows()).toEqual([1, 2, 3, 4].map(event));
