@@ -122,6 +122,13 @@ describe('SnowpipeStreamingClient against the emulated endpoint', () => {
     expect(endpoint.requests.filter((request) => request.path === '/oauth/token')).toHaveLength(1);
   });
 
+  it('an offset token given at open becomes the committed offset, kept by the sink', async () => {
+    const { sink, client } = await setup();
+    expect(await client().openChannel('c', { offsetToken: '5' })).toMatchObject({ committedOffsetToken: '5' });
+    expect(await sink.committedOffset(channelRef('c'))).toBe('5');
+    expect(await client().openChannel('c')).toMatchObject({ committedOffsetToken: '5' });
+  });
+
   it('the endpoint refuses a JWT on the ingest host, a key it does not trust and a token scoped to another host', async () => {
     const { endpoint, clock } = await setup();
     const jwt = new JwtSource(credentials, { now: () => clock.now }).token();
