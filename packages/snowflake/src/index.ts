@@ -1,6 +1,6 @@
 export * from './sql';
 export * from './tool';
-export * from './connection';
+export * from './runner';
 export * from './backfill';
 export * from './wiring-store';
 export * from './secret';
