@@ -342,7 +342,7 @@ export function fakeSnowflakeCatalog(options: { awsAccount?: string; region?: st
       },
     ],
     [
-      new RegExp(`^CREATE PIPE IF NOT EXISTS ${N} (.*?) AS (COPY INTO ${N} .* FROM @${N}\\b.*)$`, 'i'),
+      new RegExp(`^CREATE PIPE IF NOT EXISTS ${N} (.*?) AS (COPY INTO ${N}\\b.*? FROM @${N}\\b.*)$`, 'i'),
       (m, c) => {
         const fqn = qualify(m[1]!, c);
         if (!catalog.schemas.has(schemaOf(fqn))) return missing('Schema', schemaOf(fqn));
