@@ -303,8 +303,7 @@ export async function applyMigrations(sql: SqlApi, v: SnowflakeVariables, option
 
 /**
  * Runs a teardown script (see `teardownFor`) over the SQL API, as the runner runs a migration.
- * Stopped part way, it throws a `ScriptError` whose message ends with what is left to drop
- * (`notRun`, in order), so that whoever finishes by hand knows where to start.
+ * Stopped part way, it throws a `ScriptError` whose `notRun` is what is left (`leftToDrop`).
  */
 export async function runTeardownScript(
   sql: SqlApi,
@@ -314,19 +313,20 @@ export async function runTeardownScript(
 ): Promise<void> {
   options.print?.(`${script.file}: ${script.statements.length} statements`);
   const start: SessionContext = { role: v.admin_role, ...(options.warehouse ? { warehouse: options.warehouse } : {}) };
-  try {
-    await runScript(sql, script, start, { prefix: options.requestIdPrefix, checksum: sha256(script.statements.join(';\n')) });
-  } catch (error) {
-    if (!(error instanceof ScriptError)) throw error;
-    const left = error.notRun.map((st) => /^DROP (.+?) IF EXISTS (\S+)$/i.exec(st.replace(/\s+/g, ' ')) ?? [st, st, '']);
-    throw new ScriptError(
-      `${error.message}. Left to drop, in order: ${left.map(([, kind, name]) => `${kind} ${name}`.trim()).join(', ')}`,
-      {
-        cause: error.cause,
-        notRun: error.notRun,
-      },
-    );
-  }
+  await runScript(sql, script, start, { prefix: options.requestIdPrefix, checksum: sha256(script.statements.join(';\n')) });
+}
+
+/**
+ * What a teardown stopped part way leaves, in order, as `KIND NAME`.
+ *
+ * @example
+ * leftToDrop(['DROP PIPE IF EXISTS A.B.P']) // → ['PIPE A.B.P']
+ */
+export function leftToDrop(notRun: string[]): string[] {
+  return notRun.map((st) => {
+    const drop = /^DROP (.+?) IF EXISTS (\S+)$/i.exec(st.replace(/\s+/g, ' ').trim());
+    return drop ? `${drop[1]} ${drop[2]}` : st;
+  });
 }
 
 /** A fresh request ID prefix, for a run that has no stable identity of its own (a CLI run). */
