@@ -2,6 +2,7 @@ import { parseStageConfig } from '@snowgate/config';
 import { JwtSource, SqlApiClient } from '@snowgate/snowflake-api';
 import {
   applyMigrations,
+  applyUse,
   HISTORY_TABLE,
   leftToDrop,
   loadMigrations,
@@ -209,6 +210,24 @@ describe('applyMigrations', () => {
         .filter((r) => r.query.requestId === ids.at(-1))
         .every((r) => r.query.retry === 'true'),
     ).toBe(true);
+  });
+
+  it('turns USE into the context of the statements after it, and refuses a USE it cannot send', () => {
+    let context = applyUse('USE ROLE SNOWGATE_DEV_LOADER', {})!;
+    context = applyUse('-- only its own grants\nUSE SECONDARY ROLES NONE', context)!;
+    context = applyUse('USE SCHEMA SNOWGATE.DEV', context)!;
+    context = applyUse('USE WAREHOUSE SNOWGATE_WH', context)!;
+    expect(context).toEqual({
+      role: 'SNOWGATE_DEV_LOADER',
+      secondaryRolesNone: true,
+      database: 'SNOWGATE',
+      schema: 'DEV',
+      warehouse: 'SNOWGATE_WH',
+    });
+    expect(applyUse('USE ROLE ACCOUNTADMIN', context)).toMatchObject({ role: 'ACCOUNTADMIN', secondaryRolesNone: false });
+    expect(applyUse('USE DATABASE OTHER', context)).toMatchObject({ database: 'OTHER', schema: undefined });
+    expect(applyUse('CREATE DATABASE IF NOT EXISTS SNOWGATE', context)).toBeUndefined();
+    expect(() => applyUse("USE SECONDARY ROLES ('R1')", context)).toThrow(/cannot send .* through the SQL API/);
   });
 
   it('derives request IDs as UUIDs, the same for the same statement and different for any other', () => {
