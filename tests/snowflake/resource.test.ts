@@ -25,7 +25,13 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CFN_RESPONSE_LIMIT, type CfnResponse, cfnRequest, CREATE_FAILED_PHYSICAL_ID_MARKER, type ProviderRun } from '../support/cfn-provider';
+import {
+  CFN_RESPONSE_LIMIT,
+  type CfnResponse,
+  cfnRequest,
+  CREATE_FAILED_PHYSICAL_ID_MARKER,
+  type ProviderRun,
+} from '../support/cfn-provider';
 import { type FakeAccount, startFakeSnowflakeAccount } from '../support/fake-snowflake-catalog';
 import { fakeSecretsManager } from '../support/secrets-manager';
 
@@ -201,7 +207,12 @@ describe('Custom::SnowflakeObjects', () => {
     expect(created.Data!.AlertExternalId).not.toBe(created.Data!.ErrorExternalId);
     expect(historyScripts()).toEqual(migrationChecksums(join(sqlDir, 'migrations')).map((m) => m.file));
     expect(inSchema()).toEqual(
-      expect.arrayContaining(['SNOWGATE.DEV.LANDING', 'SNOWGATE.DEV.RAW_EVENTS', 'SNOWGATE.DEV.RAW_EVENTS_PIPE', 'SNOWGATE.DEV.MIGRATION_HISTORY']),
+      expect.arrayContaining([
+        'SNOWGATE.DEV.LANDING',
+        'SNOWGATE.DEV.RAW_EVENTS',
+        'SNOWGATE.DEV.RAW_EVENTS_PIPE',
+        'SNOWGATE.DEV.MIGRATION_HISTORY',
+      ]),
     );
     expect(account.catalog.objects.get('SNOWGATE.DEV.RAW_EVENTS_PIPE')!.errorIntegration).toBe('SNOWGATE_DEV_LOAD_ERRORS');
     // The integration is never replaced: its external ID is ours.
@@ -282,7 +293,7 @@ describe('Custom::SnowflakeObjects', () => {
     expect(inSchema()).toContain('SNOWGATE.DEV.RAW_EVENTS_PIPE');
   });
 
-  it('a Create that fails half-way runs the teardown itself, and the reason carries Snowflake\'s message, code and SQL state', async () => {
+  it("a Create that fails half-way runs the teardown itself, and the reason carries Snowflake's message, code and SQL state", async () => {
     account.catalog.failOn(/^CREATE PIPE/i, {
       code: '003001',
       sqlState: '42501',
@@ -316,11 +327,15 @@ describe('Custom::SnowflakeObjects', () => {
     expect(account.catalog.integrations.has('SNOWGATE_DEV_S3')).toBe(true);
   });
 
-  it('a failed Update says why in Snowflake\'s words and tears nothing down (CloudFormation rolls it back)', async () => {
+  it("a failed Update says why in Snowflake's words and tears nothing down (CloudFormation rolls it back)", async () => {
     const before = objectsProperties();
     expect((await objects('Create', before)).Status).toBe('SUCCESS');
     addMigration();
-    account.catalog.failOn(/DEPLOY_MARKS/, { code: '002003', sqlState: '02000', message: "SQL compilation error:\nSchema 'SNOWGATE.DEV' does not exist or not authorized." });
+    account.catalog.failOn(/DEPLOY_MARKS/, {
+      code: '002003',
+      sqlState: '02000',
+      message: "SQL compilation error:\nSchema 'SNOWGATE.DEV' does not exist or not authorized.",
+    });
     const updated = await objects('Update', objectsProperties(), { PhysicalResourceId: PHYSICAL_ID, OldResourceProperties: before });
     expect(updated.Status).toBe('FAILED');
     expect(updated.PhysicalResourceId).toBe(PHYSICAL_ID);
@@ -332,7 +347,11 @@ describe('Custom::SnowflakeObjects', () => {
   });
 
   it('a Snowflake message of any length still fits the 4 KB response', async () => {
-    account.catalog.failOn(/^CREATE PIPE/i, { code: '001003', sqlState: '42000', message: `SQL compilation error:\n${'x'.repeat(20_000)}` });
+    account.catalog.failOn(/^CREATE PIPE/i, {
+      code: '001003',
+      sqlState: '42000',
+      message: `SQL compilation error:\n${'x'.repeat(20_000)}`,
+    });
     const created = await objects('Create', objectsProperties());
     expect(created.Status).toBe('FAILED');
     expect(created.Reason).toMatch(/^Create of the Snowflake objects of stage dev .* failed: V1\.4\.0__pipe\.sql/);
@@ -340,13 +359,17 @@ describe('Custom::SnowflakeObjects', () => {
   });
 
   it('a secret that cannot be read fails with its name and the reason, and no key material', async () => {
-    const secrets = fakeSecretsManager({ [SECRET_ARN]: JSON.stringify({ user: account.user, private_key: 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC' }) });
+    const secrets = fakeSecretsManager({
+      [SECRET_ARN]: JSON.stringify({ user: account.user, private_key: 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC' }),
+    });
     deps = { ...deps, secrets: secrets.client };
     const created = await objects('Create', objectsProperties());
     expect(created.Status).toBe('FAILED');
     expect(created.Reason).toMatch(/^the Snowflake key secret arn:aws:secretsmanager:.*: cannot read the Snowflake private key/);
     expect(created.Reason).not.toContain('MIIEvQIBADANBgkqhkiG9w0BAQEFAASC');
-    secrets.state.failWith = Object.assign(new Error('User is not authorized to perform: secretsmanager:GetSecretValue'), { name: 'AccessDeniedException' });
+    secrets.state.failWith = Object.assign(new Error('User is not authorized to perform: secretsmanager:GetSecretValue'), {
+      name: 'AccessDeniedException',
+    });
     const denied = await objects('Create', objectsProperties());
     expect(denied.Reason).toMatch(/^cannot read the Snowflake key secret .*: AccessDeniedException: User is not authorized/);
     // Nothing reached Snowflake.
@@ -366,37 +389,44 @@ describe('Custom::SnowflakeLink', () => {
   it('waits while IAM propagates, then refreshes the pipe once (files mode)', async () => {
     expect((await objects('Create', objectsProperties())).Status).toBe('SUCCESS');
     account.catalog.validationFailures = 3;
+    const refreshed = account.catalog.refreshes.length;
     const linked = await link('Create', linkProperties());
     expect(linked.Status, linked.Reason).toBe('SUCCESS');
     expect(linked.polls).toBe(4);
     expect(account.catalog.validations.map((v) => v.status)).toEqual(['failure', 'failure', 'failure', 'success']);
     expect(account.catalog.validations.every((v) => v.integration === 'SNOWGATE_DEV_S3' && v.url === variables.stage_url)).toBe(true);
-    expect(account.catalog.refreshes).toEqual([{ pipe: 'SNOWGATE.DEV.RAW_EVENTS_PIPE' }]);
+    expect(account.catalog.refreshes.slice(refreshed)).toEqual([{ pipe: 'SNOWGATE.DEV.RAW_EVENTS_PIPE' }]);
     expect(logs.filter((line) => /not valid yet/.test(line))).toHaveLength(3);
   });
 
   it('in streaming mode validates but does not refresh the pipe', async () => {
     expect((await objects('Create', objectsProperties())).Status).toBe('SUCCESS');
+    const refreshed = account.catalog.refreshes.length;
     const linked = await link('Create', linkProperties({ Mode: 'streaming' }));
     expect(linked.Status, linked.Reason).toBe('SUCCESS');
     expect(account.catalog.validations).toHaveLength(1);
-    expect(account.catalog.refreshes).toEqual([]);
+    expect(account.catalog.refreshes.slice(refreshed)).toEqual([]);
   });
 
   it('gives up with the last answer before the Provider times out', async () => {
     expect((await objects('Create', objectsProperties())).Status).toBe('SUCCESS');
     account.catalog.validationFailures = 10_000;
+    const refreshed = account.catalog.refreshes.length;
     const linked = await link('Create', linkProperties());
     expect(linked.Status).toBe('FAILED');
     expect(linked.Reason).not.toBe('Operation timed out');
-    expect(linked.Reason).toMatch(/^storage integration SNOWGATE_DEV_S3 still cannot use s3:\/\/dev-snowgate-landing\/events\/ after \d+ s: .*Access Denied/);
+    expect(linked.Reason).toMatch(
+      /^storage integration SNOWGATE_DEV_S3 still cannot use s3:\/\/dev-snowgate-landing\/events\/ after \d+ s: .*Access Denied/,
+    );
     expect(linked.polls).toBe(Math.ceil(LINK_VALIDATION_TIMEOUT_MS / 10_000) + 1);
-    expect(account.catalog.refreshes).toEqual([]);
+    expect(account.catalog.refreshes.slice(refreshed)).toEqual([]);
   });
 
   it('Delete does nothing on Snowflake', async () => {
     const from = account.fake.requests.length;
-    const deleted = await link('Delete', linkProperties(), { PhysicalResourceId: 'snowflake-link:myorg-myaccount:SNOWGATE_DEV_S3:SNOWGATE.DEV.RAW_EVENTS_PIPE' });
+    const deleted = await link('Delete', linkProperties(), {
+      PhysicalResourceId: 'snowflake-link:myorg-myaccount:SNOWGATE_DEV_S3:SNOWGATE.DEV.RAW_EVENTS_PIPE',
+    });
     expect(deleted.Status).toBe('SUCCESS');
     expect(account.fake.requests.length).toBe(from);
   });
@@ -404,7 +434,12 @@ describe('Custom::SnowflakeLink', () => {
 
 describe('the pieces', () => {
   it('the teardown names what it drops', () => {
-    const statements = ['USE ROLE ACCOUNTADMIN', 'DROP PIPE IF EXISTS A.B.P', '-- why\nDROP FILE FORMAT IF EXISTS A.B.F', 'DROP INTEGRATION IF EXISTS I'];
+    const statements = [
+      'USE ROLE ACCOUNTADMIN',
+      'DROP PIPE IF EXISTS A.B.P',
+      '-- why\nDROP FILE FORMAT IF EXISTS A.B.F',
+      'DROP INTEGRATION IF EXISTS I',
+    ];
     expect(droppedObjects(statements)).toEqual(['PIPE A.B.P', 'FILE FORMAT A.B.F', 'INTEGRATION I']);
   });
 

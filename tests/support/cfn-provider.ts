@@ -15,12 +15,7 @@
  *
  * Each call goes through JSON, as a Lambda invocation does.
  */
-import type {
-  CompletionEvent,
-  CompletionResponse,
-  OnEventResponse,
-  ResourceEvent,
-} from '@snowgate/snowflake/resource';
+import type { CompletionEvent, CompletionResponse, OnEventResponse, ResourceEvent } from '@snowgate/snowflake/resource';
 
 /** "The total combined size of the response object can't exceed 4096 bytes" (CloudFormation's custom resource response reference). */
 export const CFN_RESPONSE_LIMIT = 4096;
@@ -90,7 +85,8 @@ export async function cfnRequest(
     };
     return { response, polls, bytes: Buffer.byteLength(JSON.stringify(response), 'utf8') };
   };
-  if (event.RequestType === 'Delete' && event.PhysicalResourceId === CREATE_FAILED_PHYSICAL_ID_MARKER) return respond('SUCCESS', event.PhysicalResourceId, {}, 0);
+  if (event.RequestType === 'Delete' && event.PhysicalResourceId === CREATE_FAILED_PHYSICAL_ID_MARKER)
+    return respond('SUCCESS', event.PhysicalResourceId, {}, 0);
   const failed = (error: unknown, polls: number) =>
     respond(
       'FAILED',
@@ -101,10 +97,11 @@ export async function cfnRequest(
   let started: CompletionEvent;
   try {
     const result = viaJson(await harness.onEvent(viaJson(event)));
-    const PhysicalResourceId =
-      result?.PhysicalResourceId ?? (event.RequestType === 'Create' ? event.RequestId : event.PhysicalResourceId!);
+    const PhysicalResourceId = result?.PhysicalResourceId ?? (event.RequestType === 'Create' ? event.RequestId : event.PhysicalResourceId!);
     if (event.RequestType === 'Delete' && PhysicalResourceId !== event.PhysicalResourceId)
-      throw new Error(`DELETE: cannot change the physical resource ID from "${event.PhysicalResourceId}" to "${PhysicalResourceId}" during deletion`);
+      throw new Error(
+        `DELETE: cannot change the physical resource ID from "${event.PhysicalResourceId}" to "${PhysicalResourceId}" during deletion`,
+      );
     started = { ...event, ...result, PhysicalResourceId };
   } catch (error) {
     return failed(error, 0);
@@ -122,9 +119,15 @@ export async function cfnRequest(
       return failed(error, polls);
     }
     if (answer.IsComplete) {
-      return respond('SUCCESS', started.PhysicalResourceId, { ...((started as { NoEcho?: boolean }).NoEcho ? { NoEcho: true } : {}), Data: { ...started.Data, ...answer.Data } }, polls);
+      return respond(
+        'SUCCESS',
+        started.PhysicalResourceId,
+        { ...((started as { NoEcho?: boolean }).NoEcho ? { NoEcho: true } : {}), Data: { ...started.Data, ...answer.Data } },
+        polls,
+      );
     }
-    if (answer.Data && Object.keys(answer.Data).length > 0) return failed(new Error('"Data" is not allowed if "IsComplete" is "False"'), polls);
+    if (answer.Data && Object.keys(answer.Data).length > 0)
+      return failed(new Error('"Data" is not allowed if "IsComplete" is "False"'), polls);
     harness.wait(interval);
   }
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { applyMigrations, loadMigrations, type Migration, runTeardownScript, statementRequestId } from './runner';
 import { SNOWFLAKE_DIR, snowflakeVariablesSchema, type SnowflakeVariables } from './sql';
-import { teardownFor } from './tool';
+import { readBack, teardownFor } from './tool';
 
 /**
  * The Snowflake side of `sst deploy` / `sst remove`: the handlers of two CloudFormation
@@ -172,11 +172,7 @@ export function linkPhysicalId(p: Pick<LinkProperties, 'Account' | 'Integration'
 }
 
 /** The key from the secret, and a client that signs with it. Neither the key nor the secret's text goes anywhere else. */
-async function connect(
-  account: ResourceAccount,
-  deps: ResourceDeps,
-  overrides: Partial<SqlApiClientOptions> = {},
-): Promise<SqlApiClient> {
+async function connect(account: ResourceAccount, deps: ResourceDeps, overrides: Partial<SqlApiClientOptions> = {}): Promise<SqlApiClient> {
   let secretString: string | undefined;
   try {
     const answer = await deps.secrets.send(new GetSecretValueCommand({ SecretId: account.secretArn }));
@@ -187,7 +183,8 @@ async function connect(
       `cannot read the Snowflake key secret ${account.secretArn}: ${(error as Error).name}: ${(error as Error).message}`,
     );
   }
-  if (!secretString) throw new ResourceError(`the Snowflake key secret ${account.secretArn} has no SecretString: store it with pnpm snowflake:secret`);
+  if (!secretString)
+    throw new ResourceError(`the Snowflake key secret ${account.secretArn} has no SecretString: store it with pnpm snowflake:secret`);
   let auth: JwtSource;
   try {
     const { user, privateKey, passphrase } = parseKeySecret(secretString);
@@ -213,44 +210,9 @@ export function reasonFor(message: string): string {
   return message.length <= REASON_MAX_CHARS ? message : `${message.slice(0, REASON_MAX_CHARS - 1)}…`;
 }
 
-const propertyOf = (rows: Record<string, string | null>[], name: string) => {
-  const row = rows.find((r) => String(r.property ?? r.PROPERTY).toUpperCase() === name);
-  const value = row ? (row.property_value ?? row.PROPERTY_VALUE) : undefined;
-  return value ?? undefined;
-};
-
 /** The statements' context: the admin role, and the warehouse named for the deploy (if any). */
 function contextOf(account: ResourceAccount, role: string | undefined): ExecuteOptions {
   return { ...(role ? { role } : {}), ...(account.warehouse ? { warehouse: account.warehouse } : {}) };
-}
-
-/**
- * What the AWS side needs, read back after the migrations: the storage integration's IAM user
- * and external ID (the Snowflake role's trust), the pipe's queue (the bucket notification) and the
- * notification integrations' external IDs (the alert role's trust). All read-only statements.
- */
-export async function readObjectsData(client: SqlApiClient, v: SnowflakeVariables, context: ExecuteOptions): Promise<ObjectsData> {
-  const integration = (await client.execute(`DESC INTEGRATION ${v.integration}`, context)).rows;
-  const IamUserArn = propertyOf(integration, 'STORAGE_AWS_IAM_USER_ARN');
-  const StorageExternalId = propertyOf(integration, 'STORAGE_AWS_EXTERNAL_ID');
-  if (!IamUserArn) throw new ResourceError(`DESC INTEGRATION ${v.integration} shows no STORAGE_AWS_IAM_USER_ARN`);
-  if (StorageExternalId !== v.external_id)
-    throw new ResourceError(`integration ${v.integration} has external ID ${StorageExternalId}, not ${v.external_id}`);
-  const pipes = (await client.execute(`SHOW PIPES LIKE '${v.pipe}' IN SCHEMA ${v.database}.${v.schema}`, context)).rows;
-  const NotificationChannelArn = pipes.map((p) => p.notification_channel).find((c) => typeof c === 'string' && c.startsWith('arn:'));
-  if (!NotificationChannelArn) throw new ResourceError(`SHOW PIPES shows no notification_channel for ${v.pipe}: is AUTO_INGEST on?`);
-  const externalIdOf = async (name: string) => {
-    const rows = (await client.execute(`DESC NOTIFICATION INTEGRATION ${name}`, context)).rows;
-    const externalId = propertyOf(rows, 'SF_AWS_EXTERNAL_ID');
-    if (!externalId) throw new ResourceError(`DESC NOTIFICATION INTEGRATION ${name} shows no SF_AWS_EXTERNAL_ID`);
-    const user = propertyOf(rows, 'SF_AWS_IAM_USER_ARN');
-    if (user !== IamUserArn)
-      throw new ResourceError(`integration ${name} publishes as ${user}, not the storage integration's ${IamUserArn}: the roles trust one user`);
-    return externalId;
-  };
-  const AlertExternalId = await externalIdOf(v.alert_integration);
-  const ErrorExternalId = await externalIdOf(v.error_integration);
-  return { IamUserArn, StorageExternalId, NotificationChannelArn, AlertExternalId, ErrorExternalId };
 }
 
 /**
@@ -277,14 +239,21 @@ export function migrationsFor(
       `the function's bundled migrations are not the ones the stack lists (${[...new Set(mismatched)].join(', ')}): deploy again from one checkout`,
     );
   if (mismatched.length)
-    log(`not run (the properties and the bundle disagree on them, as in a rollback; migrations only go forward): ${[...new Set(mismatched)].join(', ')}`);
+    log(
+      `not run (the properties and the bundle disagree on them, as in a rollback; migrations only go forward): ${[...new Set(mismatched)].join(', ')}`,
+    );
   return bundled.filter((m) => wanted.get(m.file) === m.checksum);
 }
 
 /** The objects a teardown drops, as `KIND NAME`, for a message that says what is left. */
 export function droppedObjects(statements: string[]): string[] {
   return statements.flatMap((statement) => {
-    const match = /^DROP\s+([A-Z ]+?)\s+IF\s+EXISTS\s+(\S+)$/i.exec(statement.replace(/--[^\n]*\n/g, '').replace(/\s+/g, ' ').trim());
+    const match = /^DROP\s+([A-Z ]+?)\s+IF\s+EXISTS\s+(\S+)$/i.exec(
+      statement
+        .replace(/--[^\n]*\n/g, '')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    );
     return match ? [`${match[1]!.toUpperCase()} ${match[2]}`] : [];
   });
 }
@@ -314,7 +283,7 @@ function objectsStage(event: ResourceEvent, deps: ResourceDeps): ObjectsStage {
  */
 async function tearDown(client: SqlApiClient, stage: ObjectsStage, requestIdPrefix: string) {
   const { script, keptTable } = teardownFor({
-    production: stage.properties.Production === 'true',
+    config: { production: stage.properties.Production === 'true' },
     variables: stage.variables,
     file: join(stage.sqlDir, 'teardown.sql'),
   });
@@ -340,7 +309,14 @@ async function applyObjects(event: ResourceEvent, deps: ResourceDeps): Promise<O
   try {
     const { applied } = await applyMigrations(client, v, { requestIdPrefix: event.RequestId, migrations, ...warehouse, print: log });
     log(`${event.RequestType} ${physicalId}: ran ${applied.length ? applied.join(', ') : 'no migration (all applied)'}`);
-    const Data = await readObjectsData(client, v, { role: v.admin_role, ...warehouse });
+    const back = await readBack(client, v);
+    const Data: ObjectsData = {
+      IamUserArn: back.iamUserArn,
+      StorageExternalId: back.storageExternalId,
+      NotificationChannelArn: back.notificationChannelArn,
+      AlertExternalId: back.alertExternalId,
+      ErrorExternalId: back.errorExternalId,
+    };
     return { PhysicalResourceId: physicalId, Data };
   } catch (error) {
     const failure = `${event.RequestType} of the Snowflake objects of stage ${p.Stage} (${physicalId}) failed: ${describeFailure(error)}`;
@@ -350,9 +326,7 @@ async function applyObjects(event: ResourceEvent, deps: ResourceDeps): Promise<O
     const cleanup = await tearDown(client, stage, `${event.RequestId}:cleanup`);
     if (!cleanup.failure) throw new ResourceError(reasonFor(`${failure}. Cleaned up: the teardown dropped what it had created.`));
     throw new ResourceError(
-      reasonFor(
-        `${failure}. The cleanup failed too (${cleanup.failure}); may be left: ${cleanup.left.join(', ')}; ${BY_HAND}`,
-      ),
+      reasonFor(`${failure}. The cleanup failed too (${cleanup.failure}); may be left: ${cleanup.left.join(', ')}; ${BY_HAND}`),
     );
   }
 }
@@ -455,7 +429,9 @@ async function completeLink(event: CompletionEvent, deps: ResourceDeps): Promise
  */
 export async function handleEvent(event: ResourceEvent, deps: ResourceDeps): Promise<OnEventResponse> {
   const log = deps.log ?? (() => undefined);
-  log(`${event.RequestType} ${event.ResourceType} ${event.LogicalResourceId}${event.PhysicalResourceId ? ` (${event.PhysicalResourceId})` : ''}`);
+  log(
+    `${event.RequestType} ${event.ResourceType} ${event.LogicalResourceId}${event.PhysicalResourceId ? ` (${event.PhysicalResourceId})` : ''}`,
+  );
   try {
     if (event.ResourceType === OBJECTS_RESOURCE_TYPE)
       return event.RequestType === 'Delete' ? await deleteObjects(event, deps) : await applyObjects(event, deps);
