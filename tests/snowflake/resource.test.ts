@@ -293,6 +293,19 @@ describe('Custom::SnowflakeObjects', () => {
     expect(inSchema()).toContain('SNOWGATE.DEV.RAW_EVENTS_PIPE');
   });
 
+  it('Delete when each statement is slow fails within the one minute, not a minute per statement', async () => {
+    expect((await objects('Create', objectsProperties())).Status).toBe('SUCCESS');
+    // Each DROP answers 202 twenty times (about 43 s of the client's polling) before it is done, as behind a busy queue.
+    account.fake.handlers.unshift({ match: /^DROP /i, result: { columns: [], rows: [] }, slowPolls: 20 });
+    const started = clock.now;
+    const deleted = await objects('Delete', objectsProperties(), { PhysicalResourceId: PHYSICAL_ID });
+    expect(deleted.Status).toBe('FAILED');
+    expect(clock.now - started).toBeLessThanOrEqual(DELETE_DEADLINE_MS);
+    expect(deleted.Reason).toMatch(
+      /still running at the deadline; cancelled.* Left, unless dropped before the failure: PIPE SNOWGATE\.DEV\.RAW_EVENTS_PIPE/,
+    );
+  });
+
   it("a Create that fails half-way runs the teardown itself, and the reason carries Snowflake's message, code and SQL state", async () => {
     account.catalog.failOn(/^CREATE PIPE/i, {
       code: '003001',

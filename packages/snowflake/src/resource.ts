@@ -10,7 +10,7 @@ import {
 } from '@snowgate/snowflake-api';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { applyMigrations, loadMigrations, type Migration, runTeardownScript, statementRequestId } from './runner';
+import { applyMigrations, loadMigrations, type Migration, runTeardownScript, type SqlApi, statementRequestId } from './runner';
 import { SNOWFLAKE_DIR, snowflakeVariablesSchema, type SnowflakeVariables } from './sql';
 import { readBack, teardownFor } from './tool';
 
@@ -281,7 +281,7 @@ function objectsStage(event: ResourceEvent, deps: ResourceDeps): ObjectsStage {
  * Runs the teardown (production keeps RAW_EVENTS). Returns undefined when it ran through, or
  * what may be left and why it stopped.
  */
-async function tearDown(client: SqlApiClient, stage: ObjectsStage, requestIdPrefix: string) {
+async function tearDown(client: SqlApi, stage: ObjectsStage, requestIdPrefix: string) {
   const { script, keptTable } = teardownFor({
     config: { production: stage.properties.Production === 'true' },
     variables: stage.variables,
@@ -297,6 +297,18 @@ async function tearDown(client: SqlApiClient, stage: ObjectsStage, requestIdPref
     return { failure: describeFailure(error), left: droppedObjects(script.statements), keptTable };
   }
   return { failure: undefined, left: [], keptTable };
+}
+
+/** The client with one deadline for every statement sent through it: what is left of it goes with each. */
+function withDeadline(client: SqlApiClient, deadlineMs: number, now: () => number): SqlApi {
+  const deadline = now() + deadlineMs;
+  return {
+    execute: (statement, options = {}) => {
+      const left = deadline - now();
+      if (left <= 0) throw new ResourceError(`gave up: ${Math.round(deadlineMs / 1000)} s passed`);
+      return client.execute(statement, { ...options, deadlineMs: left });
+    },
+  };
 }
 
 async function applyObjects(event: ResourceEvent, deps: ResourceDeps): Promise<OnEventResponse> {
@@ -335,13 +347,12 @@ async function deleteObjects(event: ResourceEvent, deps: ResourceDeps): Promise<
   const physicalId = event.PhysicalResourceId!;
   const stage = objectsStage(event, deps);
   const deadlineMs = deps.deleteDeadlineMs ?? DELETE_DEADLINE_MS;
-  // Fail fast: one request may take a tenth of the deadline, retries stop well within it.
+  // Fail fast: one HTTP exchange may take a tenth of the deadline, and the whole teardown, retries and polls included, the deadline.
   const client = await connect(stage.properties.Account, deps, {
-    deadlineMs,
     requestTimeoutMs: Math.ceil(deadlineMs / 10),
     backoff: { ...deps.client?.backoff, budgetMs: Math.ceil(deadlineMs / 2) },
   });
-  const result = await tearDown(client, stage, event.RequestId);
+  const result = await tearDown(withDeadline(client, deadlineMs, deps.client?.now ?? Date.now), stage, event.RequestId);
   if (result.failure) {
     throw new ResourceError(
       reasonFor(
