@@ -8,6 +8,7 @@
 import { formatKeySecret } from '@snowgate/snowflake-api';
 import { migrationChecksums, type SnowflakeVariables } from '@snowgate/snowflake';
 import {
+  APPLY_DEADLINE_MS,
   asProviderError,
   checkComplete,
   DELETE_DEADLINE_MS,
@@ -304,6 +305,17 @@ describe('Custom::SnowflakeObjects', () => {
     expect(deleted.Reason).toMatch(
       /still running at the deadline; cancelled.* Left, unless dropped before the failure: PIPE SNOWGATE\.DEV\.RAW_EVENTS_PIPE/,
     );
+  });
+
+  it('a Create whose statement never finishes stops in time to clean up before the function would time out', async () => {
+    account.fake.handlers.unshift({ match: /^CREATE STAGE/i, result: { columns: [], rows: [] }, slowPolls: 1_000_000 });
+    const started = clock.now;
+    const created = await objects('Create', objectsProperties());
+    expect(created.Status).toBe('FAILED');
+    expect(clock.now - started).toBeLessThanOrEqual(APPLY_DEADLINE_MS + DELETE_DEADLINE_MS);
+    expect(created.Reason).toMatch(/V1\.3\.0__raw_events\.sql, statement \d+ \(CREATE STAGE.* still running at the deadline; cancelled/);
+    expect(created.Reason).toContain('Cleaned up');
+    expect(inSchema()).toEqual([]);
   });
 
   it("a Create that fails half-way runs the teardown itself, and the reason carries Snowflake's message, code and SQL state", async () => {

@@ -14,13 +14,16 @@ import { join } from 'node:path';
 /**
  * The Snowflake custom resources' Lambda entry (aws-cdk-lib custom-resources `Provider`:
  * `onEvent` and `isComplete`); the work is in packages/snowflake/src/resource.ts. The SQL is
- * bundled beside this file as `snowflake/` (stacks/Snowflake.ts copies it); the key is read from
+ * bundled beside this file (stacks/Snowflake.ts copies it, `SNOWGATE_SNOWFLAKE_DIR`); the key is read from
  * the one secret the properties name, and never logged.
  */
 const logger = new Logger({ serviceName: 'snowgate-snowflake-resource' });
 const deps: ResourceDeps = {
   secrets: new SecretsManagerClient({}),
-  ...(process.env.LAMBDA_TASK_ROOT ? { sqlDir: join(process.env.LAMBDA_TASK_ROOT, 'snowflake') } : {}),
+  // The stack copies snowflake/ into the bundle and names the directory, relative to the task root.
+  ...(process.env.LAMBDA_TASK_ROOT
+    ? { sqlDir: join(process.env.LAMBDA_TASK_ROOT, process.env.SNOWGATE_SNOWFLAKE_DIR ?? 'snowflake') }
+    : {}),
   log: (line) => logger.info(line),
 };
 

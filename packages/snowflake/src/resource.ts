@@ -78,6 +78,14 @@ export const REASON_MAX_CHARS = 1500;
  */
 export const DELETE_DEADLINE_MS = 60_000;
 /**
+ * The migrations and the read-back of a Create or Update, in all. With a failed Create's cleanup
+ * (`DELETE_DEADLINE_MS`) it ends before the onEvent function's 10-minute timeout (stacks/Snowflake.ts):
+ * a function that times out says nothing of why, and cleans nothing up.
+ */
+export const APPLY_DEADLINE_MS = 7 * 60_000;
+/** One isComplete call of the Link (a validation, a refresh): under that function's 2-minute timeout. */
+export const LINK_CALL_DEADLINE_MS = 90_000;
+/**
  * How long the Link waits for the integration to become valid before it fails with the last
  * answer: under the Provider's `totalTimeout` (about 20 minutes, stacks/Snowflake.ts), whose own
  * failure says only "Operation timed out".
@@ -317,11 +325,13 @@ async function applyObjects(event: ResourceEvent, deps: ResourceDeps): Promise<O
   const physicalId = objectsPhysicalId(p.Account, v);
   const migrations = migrationsFor(event, loadMigrations(v, join(stage.sqlDir, 'migrations')), p.Migrations, log);
   const client = await connect(p.Account, deps);
+  const now = deps.client?.now ?? Date.now;
+  const sql = withDeadline(client, APPLY_DEADLINE_MS, now);
   const warehouse = p.Account.warehouse ? { warehouse: p.Account.warehouse } : {};
   try {
-    const { applied } = await applyMigrations(client, v, { requestIdPrefix: event.RequestId, migrations, ...warehouse, print: log });
+    const { applied } = await applyMigrations(sql, v, { requestIdPrefix: event.RequestId, migrations, ...warehouse, print: log });
     log(`${event.RequestType} ${physicalId}: ran ${applied.length ? applied.join(', ') : 'no migration (all applied)'}`);
-    const back = await readBack(client, v);
+    const back = await readBack(sql, v);
     const Data: ObjectsData = {
       IamUserArn: back.iamUserArn,
       StorageExternalId: back.storageExternalId,
@@ -335,7 +345,7 @@ async function applyObjects(event: ResourceEvent, deps: ResourceDeps): Promise<O
     // A failed Create gets no Delete from CloudFormation: what it made would stay behind. An Update is rolled back instead.
     if (event.RequestType !== 'Create') throw new ResourceError(reasonFor(failure));
     log(`${failure}; running the teardown`);
-    const cleanup = await tearDown(client, stage, `${event.RequestId}:cleanup`);
+    const cleanup = await tearDown(withDeadline(client, DELETE_DEADLINE_MS, now), stage, `${event.RequestId}:cleanup`);
     if (!cleanup.failure) throw new ResourceError(reasonFor(`${failure}. Cleaned up: the teardown dropped what it had created.`));
     throw new ResourceError(
       reasonFor(`${failure}. The cleanup failed too (${cleanup.failure}); may be left: ${cleanup.left.join(', ')}; ${BY_HAND}`),
@@ -406,7 +416,11 @@ async function completeLink(event: CompletionEvent, deps: ResourceDeps): Promise
   const p = parseProperties(linkPropertiesSchema, event.ResourceProperties, LINK_RESOURCE_TYPE);
   const log = deps.log ?? (() => undefined);
   const now = deps.now ?? Date.now;
-  const client = await connect(p.Account, deps);
+  const client = await connect(p.Account, deps, {
+    deadlineMs: LINK_CALL_DEADLINE_MS,
+    requestTimeoutMs: LINK_CALL_DEADLINE_MS / 3,
+    backoff: { ...deps.client?.backoff, budgetMs: LINK_CALL_DEADLINE_MS / 2 },
+  });
   const validation = await validateIntegration(client, p);
   if (!validation.valid) {
     const waited = now() - (event.LinkStartedAt ?? now());
