@@ -27,6 +27,8 @@ export interface Integration {
   options: Record<string, string>;
   /** Chosen by Snowflake when a notification integration is created; never changes. */
   sfExternalId?: string;
+  /** The IAM user it publishes as, when a test wants another than the account's one. */
+  sfIamUserArn?: string;
 }
 
 export interface CatalogObject {
@@ -288,7 +290,7 @@ export function fakeSnowflakeCatalog(options: { awsAccount?: string; region?: st
           NOTIFICATION_PROVIDER: o.NOTIFICATION_PROVIDER ?? 'AWS_SNS',
           AWS_SNS_TOPIC_ARN: o.AWS_SNS_TOPIC_ARN ?? '',
           AWS_SNS_ROLE_ARN: o.AWS_SNS_ROLE_ARN ?? '',
-          SF_AWS_IAM_USER_ARN: catalog.iamUserArn,
+          SF_AWS_IAM_USER_ARN: found.sfIamUserArn ?? catalog.iamUserArn,
           SF_AWS_EXTERNAL_ID: found.sfExternalId!,
           COMMENT: o.COMMENT ?? '',
         });
@@ -340,7 +342,7 @@ export function fakeSnowflakeCatalog(options: { awsAccount?: string; region?: st
       },
     ],
     [
-      new RegExp(`^CREATE PIPE IF NOT EXISTS ${N} (.*?) AS (COPY INTO ${N} .* FROM @${N}\\b.*)$`, 'i'),
+      new RegExp(`^CREATE PIPE IF NOT EXISTS ${N} (.*?) AS (COPY INTO ${N}\\b.*? FROM @${N}\\b.*)$`, 'i'),
       (m, c) => {
         const fqn = qualify(m[1]!, c);
         if (!catalog.schemas.has(schemaOf(fqn))) return missing('Schema', schemaOf(fqn));

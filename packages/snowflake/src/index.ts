@@ -4,3 +4,4 @@ export * from './runner';
 export * from './backfill';
 export * from './wiring-store';
 export * from './secret';
+export * from './connect';
