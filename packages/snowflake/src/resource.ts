@@ -3,7 +3,6 @@ import {
   type ExecuteOptions,
   JwtSource,
   parseKeySecret,
-  SnowflakeApiError,
   SnowflakeSqlError,
   SqlApiClient,
   type SqlApiClientOptions,
@@ -67,9 +66,9 @@ export const LINK_RESOURCE_TYPE = 'Custom::SnowflakeLink';
 /**
  * "The total combined size of the response object can't exceed 4096 bytes"
  * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html).
- * A failure reason is the error's message plus the framework's log pointer and stack: kept well under.
+ * A failure's reason is the error's message, the framework's pointer to the logs and the error's
+ * stack (see `asProviderError`), beside ids of a few hundred bytes: a message this long leaves room.
  */
-export const CFN_RESPONSE_MAX_BYTES = 4096;
 export const REASON_MAX_CHARS = 1500;
 
 /**
@@ -91,7 +90,7 @@ export const LINK_CALL_DEADLINE_MS = 90_000;
  * failure says only "Operation timed out".
  */
 export const LINK_VALIDATION_TIMEOUT_MS = 17 * 60_000;
-/** The file `SYSTEM$VALIDATE_STORAGE_INTEGRATION` tries to read under the stage URL: it need not exist ("read" checks access). */
+/** The test file name `SYSTEM$VALIDATE_STORAGE_INTEGRATION` takes; a `list` validation does not need it to exist. */
 export const VALIDATION_PROBE = 'snowgate-validation-probe';
 
 export interface ResourceDeps {
@@ -100,8 +99,9 @@ export interface ResourceDeps {
   /** Where `migrations/` and `teardown.sql` are (the repository's `snowflake/`, or the bundle's copy). */
   sqlDir?: string;
   log?: (line: string) => void;
-  /** Injected for tests (a fake's clock, no real waiting); passed on to the SQL API client. */
+  /** Passed on to the SQL API client (tests: a clock its waits advance, so that nothing is waited); its `now` measures the deadlines. */
   client?: Partial<Pick<SqlApiClientOptions, 'fetch' | 'now' | 'sleep' | 'random' | 'backoff' | 'pollIntervalMs'>>;
+  /** The Link's clock: how long it has waited for the integration, across isComplete calls. */
   now?: () => number;
   deleteDeadlineMs?: number;
   linkValidationTimeoutMs?: number;
@@ -205,12 +205,12 @@ async function connect(account: ResourceAccount, deps: ResourceDeps, overrides: 
   return new SqlApiClient({ baseUrl: account.url, auth, ...deps.client, ...overrides });
 }
 
-/** Snowflake's own words for a failed statement (message, code, SQL state), or the client's. */
+/**
+ * Snowflake's own words for a failed statement: a `SnowflakeSqlError`'s message carries its code and
+ * SQL state, and the runner's names the file and statement around it.
+ */
 export function describeFailure(error: unknown): string {
-  if (error instanceof SnowflakeSqlError) return error.message;
-  if (error instanceof SnowflakeApiError) return error.message;
-  if (error instanceof Error) return error.message;
-  return String(error);
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The message CloudFormation will show, cut to fit its 4 KB response with the framework's additions. */
@@ -286,8 +286,8 @@ function objectsStage(event: ResourceEvent, deps: ResourceDeps): ObjectsStage {
 }
 
 /**
- * Runs the teardown (production keeps RAW_EVENTS). Returns undefined when it ran through, or
- * what may be left and why it stopped.
+ * Runs the teardown (production keeps RAW_EVENTS). Never throws: says why it stopped and what
+ * it may have left (every object it drops: a failure does not say which statements had run).
  */
 async function tearDown(client: SqlApi, stage: ObjectsStage, requestIdPrefix: string) {
   const { script, keptTable } = teardownFor({
@@ -449,8 +449,8 @@ async function completeLink(event: CompletionEvent, deps: ResourceDeps): Promise
 }
 
 /**
- * The Provider's `onEvent`: the Objects resource does its work here (well within a Lambda's 15
- * minutes: statements are DDL); the Link only starts its wait.
+ * The Provider's `onEvent`: the Objects resource does its work here (within `APPLY_DEADLINE_MS`,
+ * the statements being DDL); the Link only starts its wait.
  */
 export async function handleEvent(event: ResourceEvent, deps: ResourceDeps): Promise<OnEventResponse> {
   const log = deps.log ?? (() => undefined);
