@@ -22,7 +22,7 @@ import {
   type ResourceDeps,
   type ResourceEvent,
 } from '@snowgate/snowflake/resource';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -185,12 +185,13 @@ const inSchema = () => [...account.catalog.objects.keys()].filter((name) => name
 const statementsSince = (from: number) => account.fake.executions.slice(from).map((e) => e.statement);
 const historyScripts = () => account.catalog.history('SNOWGATE', 'DEV').map((row) => row.SCRIPT);
 
-/** A new migration in the function's SQL: what the next deploy brings. */
+/** A new migration in the function's SQL, and its line in the teardown: what the next deploy brings. */
 function addMigration(file = 'V1.99.0__deploy_marks.sql') {
   writeFileSync(
     join(sqlDir, 'migrations', file),
     'USE ROLE {{ admin_role }};\n\nCREATE TABLE IF NOT EXISTS {{ database }}.{{ schema }}.DEPLOY_MARKS (ID NUMBER, NOTE VARCHAR);\n',
   );
+  appendFileSync(join(sqlDir, 'teardown.sql'), '\nDROP TABLE IF EXISTS {{ database }}.{{ schema }}.DEPLOY_MARKS;\n');
 }
 
 describe('Custom::SnowflakeObjects', () => {
@@ -454,6 +455,39 @@ describe('Custom::SnowflakeLink', () => {
     });
     expect(deleted.Status).toBe('SUCCESS');
     expect(account.fake.requests.length).toBe(from);
+  });
+});
+
+describe("a stage through its life, in the stack's order", () => {
+  it('deploy, deploy with a new migration, deploy with nothing new, remove', async () => {
+    // First deploy: the objects, then (after the roles and the bucket notification) the link.
+    const first = objectsProperties();
+    expect((await objects('Create', first)).Status).toBe('SUCCESS');
+    account.catalog.validationFailures = 2;
+    const nonce = (properties: Record<string, unknown>) => JSON.stringify(properties.Migrations);
+    const linkId = 'snowflake-link:myorg-myaccount:SNOWGATE_DEV_S3:SNOWGATE.DEV.RAW_EVENTS_PIPE';
+    const refreshed = account.catalog.refreshes.length;
+    const linked = await link('Create', linkProperties({ Nonce: nonce(first) }));
+    expect([linked.Status, linked.PhysicalResourceId]).toEqual(['SUCCESS', linkId]);
+    expect(account.catalog.refreshes.length - refreshed).toBe(1);
+
+    // A new migration: the objects' Update runs it, the link's Nonce changes, so it validates and refreshes again.
+    addMigration();
+    const second = objectsProperties();
+    expect((await objects('Update', second, { PhysicalResourceId: PHYSICAL_ID, OldResourceProperties: first })).Status).toBe('SUCCESS');
+    const relinked = await link('Update', linkProperties({ Nonce: nonce(second) }), {
+      PhysicalResourceId: linkId,
+      OldResourceProperties: linkProperties({ Nonce: nonce(first) }),
+    });
+    expect([relinked.Status, relinked.PhysicalResourceId]).toEqual(['SUCCESS', linkId]);
+    expect(account.catalog.refreshes.length - refreshed).toBe(2);
+    expect(historyScripts().filter((file) => file === 'V1.99.0__deploy_marks.sql')).toHaveLength(1);
+
+    // Nothing new: CloudFormation sends neither resource anything, so nothing reaches Snowflake. Remove: link first, then the objects.
+    expect((await link('Delete', linkProperties({ Nonce: nonce(second) }), { PhysicalResourceId: linkId })).Status).toBe('SUCCESS');
+    expect((await objects('Delete', second, { PhysicalResourceId: PHYSICAL_ID })).Status).toBe('SUCCESS');
+    expect(inSchema()).toEqual([]);
+    expect([...account.catalog.integrations.keys()]).toEqual([]);
   });
 });
 
