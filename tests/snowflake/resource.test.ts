@@ -372,6 +372,20 @@ describe('Custom::SnowflakeObjects', () => {
     expect(historyScripts()).not.toContain('V1.99.0__deploy_marks.sql');
   });
 
+  it('refuses to move the objects to another schema of the same account, before anything runs', async () => {
+    const before = objectsProperties();
+    expect((await objects('Create', before)).Status).toBe('SUCCESS');
+    const from = account.fake.requests.length;
+    const moved = await objects('Update', objectsProperties({ Variables: { ...variables, schema: 'DEV2' } }), {
+      PhysicalResourceId: PHYSICAL_ID,
+      OldResourceProperties: before,
+    });
+    expect(moved.Status).toBe('FAILED');
+    expect(moved.PhysicalResourceId).toBe(PHYSICAL_ID);
+    expect(moved.Reason).toMatch(/^cannot move the Snowflake objects from SNOWGATE\.DEV to SNOWGATE\.DEV2 in the same account: /);
+    expect(account.fake.requests.length).toBe(from);
+  });
+
   it('a Snowflake message of any length still fits the 4 KB response', async () => {
     account.catalog.failOn(/^CREATE PIPE/i, {
       code: '001003',

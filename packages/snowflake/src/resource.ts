@@ -319,10 +319,27 @@ function withDeadline(client: SqlApiClient, deadlineMs: number, now: () => numbe
   };
 }
 
+/**
+ * A new database or schema in the same account is a new physical id, so CloudFormation would create
+ * the objects there and then delete the old ones, and that Delete's teardown would drop the
+ * integrations and roles both share by name (they are named after the stage). Refused before anything
+ * runs; another account shares nothing, and moves.
+ */
+function refuseMoveInAccount(event: ResourceEvent, physicalId: string): void {
+  const old = event.RequestType === 'Update' ? event.PhysicalResourceId : undefined;
+  if (!old || old === physicalId) return;
+  const account = (id: string) => id.split(':')[1]?.toLowerCase();
+  if (account(old) !== account(physicalId)) return;
+  throw new ResourceError(
+    `cannot move the Snowflake objects from ${old.split(':')[2]} to ${physicalId.split(':')[2]} in the same account: removing the old ones would drop the integrations and roles the new ones share. Deploy the previous database and schema again, or remove the stage (pnpm sst remove) and deploy it with the new ones`,
+  );
+}
+
 async function applyObjects(event: ResourceEvent, deps: ResourceDeps): Promise<OnEventResponse> {
   const stage = objectsStage(event, deps);
   const { properties: p, variables: v, log } = stage;
   const physicalId = objectsPhysicalId(p.Account, v);
+  refuseMoveInAccount(event, physicalId);
   const migrations = migrationsFor(event, loadMigrations(v, join(stage.sqlDir, 'migrations')), p.Migrations, log);
   const client = await connect(p.Account, deps);
   const now = deps.client?.now ?? Date.now;
