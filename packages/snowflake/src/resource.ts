@@ -9,7 +9,16 @@ import {
 } from '@snowgate/snowflake-api';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { applyMigrations, loadMigrations, type Migration, runTeardownScript, type SqlApi, statementRequestId } from './runner';
+import {
+  applyMigrations,
+  leftToDrop,
+  loadMigrations,
+  type Migration,
+  runTeardownScript,
+  ScriptError,
+  type SqlApi,
+  statementRequestId,
+} from './runner';
 import { SNOWFLAKE_DIR, snowflakeVariablesSchema, type SnowflakeVariables } from './sql';
 import { readBack, teardownFor } from './tool';
 
@@ -253,19 +262,6 @@ export function migrationsFor(
   return bundled.filter((m) => wanted.get(m.file) === m.checksum);
 }
 
-/** The objects a teardown drops, as `KIND NAME`, for a message that says what is left. */
-export function droppedObjects(statements: string[]): string[] {
-  return statements.flatMap((statement) => {
-    const match = /^DROP\s+([A-Z ]+?)\s+IF\s+EXISTS\s+(\S+)$/i.exec(
-      statement
-        .replace(/--[^\n]*\n/g, '')
-        .replace(/\s+/g, ' ')
-        .trim(),
-    );
-    return match ? [`${match[1]!.toUpperCase()} ${match[2]}`] : [];
-  });
-}
-
 const BY_HAND = 'see docs/DEPLOYING.md, "Removing by hand"';
 
 interface ObjectsStage {
@@ -285,10 +281,7 @@ function objectsStage(event: ResourceEvent, deps: ResourceDeps): ObjectsStage {
   return { properties, variables: parsed.data, sqlDir: deps.sqlDir ?? SNOWFLAKE_DIR, log: deps.log ?? (() => undefined) };
 }
 
-/**
- * Runs the teardown (production keeps RAW_EVENTS). Never throws: says why it stopped and what
- * it may have left (every object it drops: a failure does not say which statements had run).
- */
+/** Runs the teardown (production keeps RAW_EVENTS). Never throws: says why it stopped and what is left to drop. */
 async function tearDown(client: SqlApi, stage: ObjectsStage, requestIdPrefix: string) {
   const { script, keptTable } = teardownFor({
     config: { production: stage.properties.Production === 'true' },
@@ -302,7 +295,9 @@ async function tearDown(client: SqlApi, stage: ObjectsStage, requestIdPrefix: st
       print: stage.log,
     });
   } catch (error) {
-    return { failure: describeFailure(error), left: droppedObjects(script.statements), keptTable };
+    // The runner says where the script stopped: that statement and the ones after it did not run.
+    const left = leftToDrop(error instanceof ScriptError ? error.notRun : script.statements);
+    return { failure: describeFailure(error), left, keptTable };
   }
   return { failure: undefined, left: [], keptTable };
 }
@@ -365,7 +360,7 @@ async function applyObjects(event: ResourceEvent, deps: ResourceDeps): Promise<O
     const cleanup = await tearDown(withDeadline(client, DELETE_DEADLINE_MS, now), stage, `${event.RequestId}:cleanup`);
     if (!cleanup.failure) throw new ResourceError(reasonFor(`${failure}. Cleaned up: the teardown dropped what it had created.`));
     throw new ResourceError(
-      reasonFor(`${failure}. The cleanup failed too (${cleanup.failure}); may be left: ${cleanup.left.join(', ')}; ${BY_HAND}`),
+      reasonFor(`${failure}. The cleanup failed too (${cleanup.failure}); left to drop: ${cleanup.left.join(', ')}; ${BY_HAND}`),
     );
   }
 }
@@ -383,7 +378,7 @@ async function deleteObjects(event: ResourceEvent, deps: ResourceDeps): Promise<
   if (result.failure) {
     throw new ResourceError(
       reasonFor(
-        `could not remove the Snowflake objects of stage ${stage.properties.Stage} (${physicalId}) at ${stage.properties.Account.url}: ${result.failure}. Left, unless dropped before the failure: ${result.left.join(', ')}; ${BY_HAND}`,
+        `could not remove the Snowflake objects of stage ${stage.properties.Stage} (${physicalId}) at ${stage.properties.Account.url}: ${result.failure}. Left to drop, in order: ${result.left.join(', ')}; ${BY_HAND}`,
       ),
     );
   }
