@@ -1,7 +1,7 @@
 import { formatZodError, parseStageConfig, type SnowflakeWiring, snowflakeWiringParameter, type StageConfig } from '@snowgate/config';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from '@snowgate/core/zod';
 import {
   applyMigrations,
   executeIn,
@@ -227,8 +227,13 @@ export async function applySnowflake(options: ToolOptions): Promise<SnowflakeWir
  * on `sst remove` (the table is the only long-term copy: landing files expire, the
  * stream and Time Travel hold days).
  */
-export function teardownFor(stage: { config: StageConfig; variables: SnowflakeVariables }): { script: Script; keptTable?: string } {
-  const script = renderTeardown(stage.variables);
+export function teardownFor(stage: {
+  config: Pick<StageConfig, 'production'>;
+  variables: SnowflakeVariables;
+  /** teardown.sql, where it is not in the repository (the custom resource's bundle). */
+  file?: string;
+}): { script: Script; keptTable?: string } {
+  const script = renderTeardown(stage.variables, stage.file);
   if (!stage.config.production) return { script };
   const { database, schema, table } = stage.variables;
   const keptTable = `${database}.${schema}.${table}`;
