@@ -646,6 +646,14 @@ describe('Snowflake', () => {
     expect(s.find((x) => x.Action === 's3:ListBucket')!.Condition).toEqual({ StringLike: { 's3:prefix': ['events/*'] } });
   });
 
+  it('leaves Snowflake to pnpm snowflake:apply on a stage without snowflake.account: no custom resource, no Provider, no secret read', () => {
+    for (const s of [d, p]) {
+      const types = Object.values(s.templates).flatMap((t) => allResources(t).map((r) => r.Type));
+      expect(types.filter((type) => /^Custom::Snowflake|StepFunctions/.test(type))).toEqual([]);
+      expect(JSON.stringify(s.templates.Snowflake.toJSON())).not.toMatch(/secretsmanager|snowflake-resource/);
+    }
+  });
+
   it("adds the ObjectCreated notification to the pipe's queue only once it is known", () => {
     expect(Object.keys(d.templates.Storage.findResources('Custom::S3BucketNotifications'))).toHaveLength(0);
     p.templates.Storage.hasResourceProperties('Custom::S3BucketNotifications', {
