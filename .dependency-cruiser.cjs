@@ -63,13 +63,25 @@ module.exports = {
         'The Lambda functions never import the cost model, schema compilation (Ajv) or the configuration that reads files ' +
         '(@snowgate/config/files, @snowgate/config/snowflake): they would land in the function bundle.',
       severity: 'error',
-      from: { path: '^packages/functions/' },
+      from: { path: '^packages/functions/', pathNot: '^packages/functions/src/snowflake-resource\\.ts$' },
       to: {
         path: [
           '^packages/(cost|contracts|twin|replay|snowflake|client)/',
           '^packages/config/src/(files|snowflake)\\.ts$',
           '(^|node_modules/)(ajv|ajv-formats)(/|$)',
         ],
+      },
+    },
+    {
+      name: 'snowflake-resource-imports-only-the-handlers',
+      comment:
+        "The Snowflake custom resources' Lambda entry bundles the handlers (packages/snowflake/src/resource.ts, with the " +
+        'runner and the SQL API client they use), and nothing else of packages/snowflake or the other tools.',
+      severity: 'error',
+      from: { path: '^packages/functions/src/snowflake-resource\\.ts$' },
+      to: {
+        path: ['^packages/(cost|contracts|twin|replay|snowflake|client)/', '^packages/config/src/(files|snowflake)\\.ts$'],
+        pathNot: '^packages/snowflake/src/resource\\.ts$',
       },
     },
     {

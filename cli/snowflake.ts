@@ -6,9 +6,10 @@
  *   pnpm snowflake:backfill (--stage dev | --twin) --from 2026-11-01 --to 2026-11-05 [--dry-run] [--json]
  *   pnpm snowflake:secret --stage dev --key-file rsa_key.p8 [--user U] [--passphrase-env VAR] [--dry-run]
  *
- * Connection settings come from the environment (SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER,
- * SNOWFLAKE_PRIVATE_KEY_PATH or SNOWFLAKE_PRIVATE_KEY, SNOWFLAKE_PRIVATE_KEY_PASSPHRASE):
- * key-pair authentication only. See snowflake/README.md.
+ * SQL goes through Snowflake's SQL API with key-pair JWT: as the user in the stage's secret
+ * (snowflake.account) when the config names an account, else from the environment
+ * (SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_PRIVATE_KEY_PATH or SNOWFLAKE_PRIVATE_KEY,
+ * SNOWFLAKE_PRIVATE_KEY_PASSPHRASE). See snowflake/README.md.
  */
 import { join } from 'node:path';
 import { parseCommandLine, usageError } from './args';
@@ -18,10 +19,12 @@ const USAGE = `Usage: pnpm snowflake:apply --stage STAGE [--dry-run] [--outputs 
        pnpm snowflake:backfill (--stage STAGE | --twin) --from DATE --to DATE [--dry-run] [--json]
        pnpm snowflake:secret --stage STAGE --key-file FILE [--user USER] [--passphrase-env VAR] [--region REGION] [--dry-run]
 
-apply runs the SQL migrations in snowflake/ for a deployed stage, rendered from its
-stack outputs and config/<stage>.json, and stores Snowflake's IAM user and the pipe's
-queue in Parameter Store (/snowgate/<stage>/snowflake/wiring), where every later
-sst deploy of the stage reads them, and in config/<stage>.snowflake.json. remove drops
+apply runs the SQL migrations in snowflake/ that the stage has not run yet (each once,
+recorded in MIGRATION_HISTORY in its schema), rendered from its stack outputs and
+config/<stage>.json, and stores Snowflake's IAM user, the pipe's queue and the
+notification integrations' external IDs in Parameter Store
+(/snowgate/<stage>/snowflake/wiring), where every later sst deploy of the stage reads
+them, and in config/<stage>.snowflake.json. remove drops
 what apply created (the database, schema and warehouse stay; on a production stage
 RAW_EVENTS and its data stay too). backfill loads the landing files of a window of
 UTC days that nothing loaded and that ALTER PIPE … REFRESH no longer reaches (older
@@ -34,7 +37,7 @@ RSA_PUBLIC_KEY_FP; it never prints the key.
 
 Options:
   --stage STAGE     the stage deployed with sst deploy --stage STAGE (required)
-  --dry-run         print the SQL that would run; no connection (secret: check the key
+  --dry-run         print every migration's SQL; no connection (secret: check the key
                     and print its fingerprint; no call to Secrets Manager)
   --outputs FILE    the stack outputs (default .sst/outputs.json)
   --region REGION   the stage's AWS region, for Parameter Store and Secrets Manager
@@ -55,7 +58,9 @@ Options:
                     passphrase (never the passphrase itself on the command line)
   -h, --help        print this help
 
-Connection, from the environment (key-pair only; see snowflake/README.md):
+Connection (Snowflake's SQL API, key-pair only; see snowflake/README.md): a stage whose
+config has snowflake.account signs in as the user in its secret (pnpm snowflake:secret);
+any other from the environment:
   SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_PRIVATE_KEY_PATH or SNOWFLAKE_PRIVATE_KEY,
   SNOWFLAKE_PRIVATE_KEY_PASSPHRASE
 
@@ -107,18 +112,9 @@ if (positionals[0] === 'backfill') {
   process.exit();
 }
 
-// Loaded after the arguments: the Snowflake driver is slow to load, --help should not be.
+// Loaded after the arguments: the AWS SDK is slow to load, --help should not be.
 const { loadStageConfig } = await import('@snowgate/config/files');
-const {
-  applySnowflake,
-  connectSnowflake,
-  connectionSettingsFromEnv,
-  readStackOutputs,
-  removeSnowflake,
-  snowflakeVariables,
-  ssmWiringStore,
-} = await import('@snowgate/snowflake');
-const { default: snowflake } = await import('snowflake-sdk');
+const { applySnowflake, readStackOutputs, removeSnowflake, snowflakeVariables, ssmWiringStore } = await import('@snowgate/snowflake');
 const { SSMClient } = await import('@aws-sdk/client-ssm');
 
 try {
@@ -145,10 +141,7 @@ try {
     wiring: ssmWiringStore(new SSMClient(values.region ? { region: values.region } : {})),
     dryRun,
     print: (text: string) => console.log(text),
-    connect: async () => {
-      snowflake.configure({ logLevel: 'ERROR' });
-      return connectSnowflake(connectionSettingsFromEnv(), variables.admin_role, snowflake.createConnection);
-    },
+    connect: () => connect(config),
   };
   if (command === 'apply') await applySnowflake(options);
   else await removeSnowflake(options);
@@ -159,24 +152,27 @@ try {
 
 async function backfillOnSnowflake(stage: string, from: string, to: string) {
   const { loadStageConfig } = await import('@snowgate/config/files');
-  const { backfillSnowflake, connectSnowflake, connectionSettingsFromEnv, readStackOutputs, snowflakeVariables } = await import(
-    '@snowgate/snowflake'
-  );
-  const { default: snowflake } = await import('snowflake-sdk');
+  const { apiSession, backfillSnowflake, readStackOutputs, snowflakeVariables } = await import('@snowgate/snowflake');
   const config = loadStageConfig(stage, join(root, 'config'));
   const variables = snowflakeVariables(stage, config, readStackOutputs(stage, values.outputs ?? join(root, '.sst/outputs.json')));
-  snowflake.configure({ logLevel: 'ERROR' });
   // Listing and comparing need the connection even on a dry run; only the COPY statements are left out.
-  const session = await connectSnowflake(connectionSettingsFromEnv(), variables.admin_role, snowflake.createConnection);
-  try {
-    return await backfillSnowflake(session, variables, {
-      window: { from, to },
-      dryRun: values['dry-run'],
-      print: (text) => (values.json ? console.error(text) : console.log(text)),
-    });
-  } finally {
-    await session.close();
-  }
+  const session = apiSession(await connect(config), { role: variables.admin_role });
+  return backfillSnowflake(session, variables, {
+    window: { from, to },
+    dryRun: values['dry-run'],
+    print: (text) => (values.json ? console.error(text) : console.log(text)),
+  });
+}
+
+/** The SQL API client for a stage: the key from its secret (snowflake.account) or from the environment. */
+async function connect(config: import('@snowgate/config').StageConfig) {
+  const { connectSqlApi } = await import('@snowgate/snowflake');
+  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const { sql, from } = await connectSqlApi(config, {
+    secretsManager: () => new SecretsManagerClient(values.region ? { region: values.region } : {}),
+  });
+  console.error(`snowflake: connecting as ${from}`);
+  return sql;
 }
 
 async function backfillOnTwin(from: string, to: string) {

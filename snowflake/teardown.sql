@@ -1,5 +1,6 @@
 -- Removes what the migrations created, pipe first so that nothing loads while
 -- the rest goes, then the freshness alert (it would fire on a pipe that is gone);
+-- the migration history last, so that the next apply runs every migration again;
 -- RAW_EVENTS and its data go too, except on a production stage, where
 -- `pnpm snowflake:remove` skips that one statement. The database, the schema and the
 -- warehouse stay: they were created only if missing, and may hold other things
@@ -34,6 +35,11 @@ DROP INTEGRATION IF EXISTS {{ integration }};
 
 DROP INTEGRATION IF EXISTS {{ alert_integration }};
 
+DROP INTEGRATION IF EXISTS {{ error_integration }};
+
 DROP ROLE IF EXISTS {{ reader_role }};
 
 DROP ROLE IF EXISTS {{ loader_role }};
+
+-- Last: until everything above is gone, a rerun of the migrations must not think them applied.
+DROP TABLE IF EXISTS {{ database }}.{{ schema }}.MIGRATION_HISTORY;

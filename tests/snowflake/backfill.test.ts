@@ -1,13 +1,15 @@
 import { Dialect, parse } from '@polyglot-sql/sdk';
 import { COPY_FILES_MAX } from '@snowgate/core';
-import { backfillCopy, backfillSnowflake, connectSnowflake, connectionSettingsFromEnv, type SnowflakeVariables } from '@snowgate/snowflake';
-import type { createConnection } from 'snowflake-sdk';
-import { describe, expect, it } from 'vitest';
+import { apiSession, backfillCopy, backfillSnowflake, type SnowflakeVariables } from '@snowgate/snowflake';
+import { JwtSource, SqlApiClient } from '@snowgate/snowflake-api';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FakeOutcome } from '../support/fake-snowflake';
+import { type FakeAccount, startFakeSnowflakeAccount } from '../support/fake-snowflake-catalog';
 
-// The backfill against a fake at the snowflake-sdk boundary (as tool.test.ts) that keeps state as
+// The backfill over the SQL API client, against the fake SQL API with handlers that keep state as
 // Snowflake does: the stage's files (LIST), COPY_HISTORY, RAW_EVENTS' source_file, and COPY's own
-// load metadata (a file it loaded is skipped by the next COPY). It refuses what Snowflake refuses
-// (more than 1,000 FILES, COPY without a warehouse) and any statement it does not know.
+// load metadata (a file it loaded is skipped by the next COPY). They refuse what Snowflake refuses
+// (more than 1,000 FILES, COPY without a warehouse in the request) and any statement they do not know.
 
 const variables: SnowflakeVariables = {
   admin_role: 'ACCOUNTADMIN',
@@ -25,17 +27,14 @@ const variables: SnowflakeVariables = {
   alert_integration: 'SNOWGATE_DEV_ALERTS',
   alert_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Alarms-AlarmTopic1A2B',
   alert_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-Alarms-SnowflakeAlertRole1',
+  error_integration: 'SNOWGATE_DEV_LOAD_ERRORS',
+  error_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Snowflake-LoadErrors1A2B',
   freshness_minutes: '60',
   aws_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-Snowflake-Role1',
   external_id: 'snowgate-dev',
   stage_url: 's3://dev-landing-1a2b/events/',
 };
 const now = new Date('2026-12-07T12:00:00Z');
-const settings = {
-  SNOWFLAKE_ACCOUNT: 'myorg-myaccount',
-  SNOWFLAKE_USER: 'SNOWGATE_DEPLOY',
-  SNOWFLAKE_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nMIIE…\n-----END PRIVATE KEY-----',
-};
 
 interface Account {
   /** Keys in the landing bucket (`events/…`), with their line count; `bad` ones fail (SKIP_FILE). */
@@ -49,70 +48,75 @@ interface Account {
   statements: string[];
 }
 
-function fakeSnowflake(account: Account) {
-  let warehouse = false;
-  const sdk = (() => ({
-    connect: (cb: (err: Error | undefined, conn: unknown) => void) => cb(undefined, undefined),
-    execute({ sqlText, complete }: { sqlText: string; complete: (err: Error | undefined, stmt: unknown, rows?: unknown[]) => void }) {
-      account.statements.push(sqlText);
-      const answer = (rows: unknown[]) => complete(undefined, {}, rows);
-      const refuse = (message: string) => complete(new Error(message), {});
-      if (sqlText === 'USE WAREHOUSE SNOWGATE_WH') {
-        warehouse = true;
-        return answer([{ status: 'Statement executed successfully.' }]);
-      }
-      if (!warehouse) return refuse('No active warehouse selected in the current session.');
-      const list = /^LIST @SNOWGATE\.DEV\.LANDING\/(\d{4}\/\d{2}\/\d{2}\/)$/.exec(sqlText);
-      if (list) {
-        return answer(
-          [...account.files.entries()]
-            .filter(([key]) => key.startsWith(`events/${list[1]}`))
-            .map(([key, f]) => ({ name: `s3://dev-landing-1a2b/${key}`, size: f.rows * 100, md5: 'x', last_modified: 'Fri, 20 Nov 2026' })),
-        );
-      }
-      if (sqlText.startsWith('SELECT file_name, status FROM TABLE(SNOWGATE.INFORMATION_SCHEMA.COPY_HISTORY(')) {
-        expect(sqlText).toContain("TABLE_NAME => 'SNOWGATE.DEV.RAW_EVENTS'");
-        return answer([...account.history.entries()].map(([file_name, status]) => ({ file_name, status })));
-      }
-      const select = /^SELECT DISTINCT source_file FROM SNOWGATE\.DEV\.RAW_EVENTS WHERE source_file IN \((.*)\)$/s.exec(sqlText);
-      if (select) {
-        const names = [...select[1]!.matchAll(/'((?:[^']|'')*)'/g)].map((m) => m[1]!.replaceAll("''", "'"));
-        return answer(names.filter((n) => account.table.has(n)).map((source_file) => ({ source_file })));
-      }
-      if (sqlText.startsWith('COPY INTO SNOWGATE.DEV.RAW_EVENTS')) {
-        const parsed = parse(sqlText, Dialect.Snowflake) as { success: boolean; error?: string };
-        if (!parsed.success) return refuse(`SQL compilation error: ${parsed.error}`);
-        const files = [.../FILES = \(([^)]*)\)/.exec(sqlText)![1]!.matchAll(/'([^']*)'/g)].map((m) => m[1]!);
-        if (files.length > 1000) return refuse('SQL compilation error: Maximum number of files in FILES is 1000');
-        const rows = [];
-        for (const file of files) {
-          const key = `events/${file}`;
-          const landed = account.files.get(key);
-          if (!landed) return refuse(`Remote file 's3://dev-landing-1a2b/${key}' was not found.`);
-          if (account.bulkLoaded.has(key)) continue; // COPY's load metadata: loaded before, skipped
-          if (landed.bad) {
-            account.history.set(key, 'Load failed');
-            rows.push({
-              file: `s3://dev-landing-1a2b/${key}`,
-              status: 'LOAD_FAILED',
-              rows_parsed: 1,
-              rows_loaded: 0,
-              first_error: 'Error parsing JSON: not json',
-            });
-            continue;
-          }
-          account.bulkLoaded.add(key);
-          account.history.set(key, 'Loaded');
-          account.table.set(key, (account.table.get(key) ?? 0) + landed.rows);
-          rows.push({ file: `s3://dev-landing-1a2b/${key}`, status: 'LOADED', rows_parsed: landed.rows, rows_loaded: landed.rows });
+let running: FakeAccount | undefined;
+afterEach(() => running?.fake.close());
+
+/** A session over the SQL API to a fake whose one handler plays `account`. */
+async function fakeSnowflake(account: Account) {
+  const handle = (sqlText: string, warehouse: string | undefined): FakeOutcome => {
+    account.statements.push(sqlText);
+    const answer = (rows: Record<string, unknown>[]): FakeOutcome => {
+      const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+      return { columns, rows: rows.map((row) => columns.map((c) => (row[c] === undefined ? null : String(row[c])))) };
+    };
+    const refuse = (message: string): FakeOutcome => ({ error: { code: '002003', sqlState: '42000', message } });
+    if (warehouse !== 'SNOWGATE_WH') return refuse('No active warehouse selected in the current session.');
+    const list = /^LIST @SNOWGATE\.DEV\.LANDING\/(\d{4}\/\d{2}\/\d{2}\/)$/.exec(sqlText);
+    if (list) {
+      return answer(
+        [...account.files.entries()]
+          .filter(([key]) => key.startsWith(`events/${list[1]}`))
+          .map(([key, f]) => ({ name: `s3://dev-landing-1a2b/${key}`, size: f.rows * 100, md5: 'x', last_modified: 'Fri, 20 Nov 2026' })),
+      );
+    }
+    if (sqlText.startsWith('SELECT file_name, status FROM TABLE(SNOWGATE.INFORMATION_SCHEMA.COPY_HISTORY(')) {
+      expect(sqlText).toContain("TABLE_NAME => 'SNOWGATE.DEV.RAW_EVENTS'");
+      return answer([...account.history.entries()].map(([file_name, status]) => ({ file_name, status })));
+    }
+    const select = /^SELECT DISTINCT source_file FROM SNOWGATE\.DEV\.RAW_EVENTS WHERE source_file IN \((.*)\)$/s.exec(sqlText);
+    if (select) {
+      const names = [...select[1]!.matchAll(/'((?:[^']|'')*)'/g)].map((m) => m[1]!.replaceAll("''", "'"));
+      return answer(names.filter((n) => account.table.has(n)).map((source_file) => ({ source_file })));
+    }
+    if (sqlText.startsWith('COPY INTO SNOWGATE.DEV.RAW_EVENTS')) {
+      const parsed = parse(sqlText, Dialect.Snowflake) as { success: boolean; error?: string };
+      if (!parsed.success) return refuse(`SQL compilation error: ${parsed.error}`);
+      const files = [.../FILES = \(([^)]*)\)/.exec(sqlText)![1]!.matchAll(/'([^']*)'/g)].map((m) => m[1]!);
+      if (files.length > 1000) return refuse('SQL compilation error: Maximum number of files in FILES is 1000');
+      const rows = [];
+      for (const file of files) {
+        const key = `events/${file}`;
+        const landed = account.files.get(key);
+        if (!landed) return refuse(`Remote file 's3://dev-landing-1a2b/${key}' was not found.`);
+        if (account.bulkLoaded.has(key)) continue; // COPY's load metadata: loaded before, skipped
+        if (landed.bad) {
+          account.history.set(key, 'Load failed');
+          rows.push({
+            file: `s3://dev-landing-1a2b/${key}`,
+            status: 'LOAD_FAILED',
+            rows_parsed: 1,
+            rows_loaded: 0,
+            first_error: 'Error parsing JSON: not json',
+          });
+          continue;
         }
-        return answer(rows.length ? rows : [{ status: 'Copy executed with 0 files processed.' }]);
+        account.bulkLoaded.add(key);
+        account.history.set(key, 'Loaded');
+        account.table.set(key, (account.table.get(key) ?? 0) + landed.rows);
+        rows.push({ file: `s3://dev-landing-1a2b/${key}`, status: 'LOADED', rows_parsed: landed.rows, rows_loaded: landed.rows });
       }
-      refuse(`the fake does not know: ${sqlText}`);
-    },
-    destroy: (cb: () => void) => cb(),
-  })) as unknown as typeof createConnection;
-  return () => connectSnowflake(connectionSettingsFromEnv(settings), 'ACCOUNTADMIN', sdk);
+      return answer(rows.length ? rows : [{ status: 'Copy executed with 0 files processed.' }]);
+    }
+    return refuse(`the fake does not know: ${sqlText}`);
+  };
+  running = await startFakeSnowflakeAccount({
+    handlers: [{ match: /^[\s\S]+$/, result: (m, context) => handle(m.input ?? m[0], context.warehouse) }],
+  });
+  const sql = new SqlApiClient({
+    baseUrl: running.fake.url,
+    auth: new JwtSource({ account: running.account, user: running.user, privateKey: running.privateKey }),
+  });
+  return async () => apiSession(sql, { role: 'ACCOUNTADMIN' });
 }
 
 const account = (files: [string, { rows: number; bad?: boolean }][]): Account => ({
@@ -137,7 +141,7 @@ describe('pnpm snowflake:backfill on Snowflake', () => {
     sf.history.set('events/2026/11/20/11/loaded-by-pipe', 'Loaded');
     sf.table.set('events/2026/11/20/11/loaded-by-pipe', 1);
     sf.table.set('events/2026/11/21/09/history-expired', 3);
-    const connect = fakeSnowflake(sf);
+    const connect = await fakeSnowflake(sf);
     const window = { from: '2026-11-20', to: '2026-12-06' };
 
     const printed: string[] = [];
@@ -186,7 +190,7 @@ describe('pnpm snowflake:backfill on Snowflake', () => {
       (_, i) => [`events/2026/11/2${i % 3}/0${i % 10}/file-${i}`, { rows: 1 }] as [string, { rows: number }],
     );
     const sf = account(many);
-    const session = await fakeSnowflake(sf)();
+    const session = await (await fakeSnowflake(sf))();
     const report = await backfillSnowflake(session, variables, { window: { from: '2026-11-20', to: '2026-11-22' }, dryRun: false, now });
     expect(report).toMatchObject({ listed: 2_500, chunks: 3, loadedFiles: 2_500, loadedRows: 2_500 });
     const copies = sf.statements.filter((s) => s.startsWith('COPY'));

@@ -39,6 +39,8 @@ const variables: SnowflakeVariables = {
   alert_integration: 'SNOWGATE_DEV_ALERTS',
   alert_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Alarms-AlarmTopic1A2B',
   alert_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-Alarms-SnowflakeAlertRole1',
+  error_integration: 'SNOWGATE_DEV_LOAD_ERRORS',
+  error_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Snowflake-LoadErrors1A2B',
   freshness_minutes: '60',
   aws_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-Snowflake-SnowflakeRole1A2B3C',
   external_id: 'snowgate-dev',
@@ -72,7 +74,7 @@ const parseOne = (sql: string): unknown => {
  * (https://docs.snowflake.com/en/sql-reference/sql/create-warehouse, create-role,
  * create-storage-integration, alter-storage-integration, create-file-format (JSON),
  * create-stage (external), create-pipe, create-notification-integration-queue-outbound-aws,
- * alter-notification-integration-queue-outbound-aws, create-alert, alter-alert).
+ * alter-notification-integration-queue-outbound-aws, create-alert, alter-alert, alter-pipe).
  */
 const OPAQUE_STATEMENTS: { pattern: RegExp; options: string[] }[] = [
   {
@@ -148,6 +150,7 @@ const OPAQUE_STATEMENTS: { pattern: RegExp; options: string[] }[] = [
     options: ['SCHEDULE', 'WAREHOUSE', 'COMMENT', 'SUSPEND_ALERT_AFTER_NUM_FAILURES'],
   },
   { pattern: /^ALTER ALERT [\w.]+ RESUME$/, options: [] },
+  { pattern: /^ALTER PIPE [\w.]+ SET\s/, options: ['ERROR_INTEGRATION', 'PIPE_EXECUTION_PAUSED', 'COMMENT'] },
   { pattern: /^GRANT ROLE \w+ TO ROLE \w+$/, options: [] },
   { pattern: /^DROP (PIPE|STAGE|FILE FORMAT) IF EXISTS [\w.]+$/, options: [] },
   { pattern: /^DROP INTEGRATION IF EXISTS \w+$/, options: [] },
@@ -192,6 +195,7 @@ describe('snowflake/ SQL', () => {
       'V1.4.0__pipe.sql',
       'V1.5.0__callers_and_unique_events.sql',
       'V1.6.0__freshness_alert.sql',
+      'V1.7.0__load_error_notifications.sql',
       'R__views.sql',
     ]);
   });
@@ -451,6 +455,22 @@ describe('snowflake/ SQL', () => {
     expect(statements.at(-1)).toBe('ALTER ALERT SNOWGATE.DEV.LOAD_FRESHNESS_ALERT RESUME'); // created suspended
   });
 
+  it("sends the pipe's load errors to the LoadErrors topic through an outbound SNS integration, never replaced", () => {
+    const statements = statementsOf('V1.7.0__load_error_notifications.sql');
+    expect(statements[0]).toBe(`USE ROLE ${variables.admin_role}`);
+    const integration = statements.find((s) => s.startsWith('CREATE NOTIFICATION INTEGRATION IF NOT EXISTS SNOWGATE_DEV_LOAD_ERRORS'))!;
+    for (const option of ['TYPE = QUEUE', 'DIRECTION = OUTBOUND', 'NOTIFICATION_PROVIDER = AWS_SNS', 'ENABLED = TRUE'])
+      expect(integration).toContain(option);
+    for (const statement of [
+      integration,
+      statements.find((s) => s.startsWith('ALTER NOTIFICATION INTEGRATION SNOWGATE_DEV_LOAD_ERRORS SET'))!,
+    ]) {
+      expect(statement).toContain(`AWS_SNS_TOPIC_ARN = '${variables.error_topic_arn}'`);
+      expect(statement).toContain(`AWS_SNS_ROLE_ARN = '${variables.alert_role_arn}'`);
+    }
+    expect(statements.at(-1)).toBe('ALTER PIPE SNOWGATE.DEV.RAW_EVENTS_PIPE SET ERROR_INTEGRATION = SNOWGATE_DEV_LOAD_ERRORS');
+  });
+
   it('grants the loader only what Snowpipe needs, and the reader only reads', () => {
     const grants = allScripts()
       .flatMap((s) => s.statements.map(stripComments))
@@ -497,8 +517,10 @@ describe('snowflake/ SQL', () => {
       'DROP TABLE IF EXISTS SNOWGATE.DEV.RAW_EVENTS',
       'DROP INTEGRATION IF EXISTS SNOWGATE_DEV_S3',
       'DROP INTEGRATION IF EXISTS SNOWGATE_DEV_ALERTS',
+      'DROP INTEGRATION IF EXISTS SNOWGATE_DEV_LOAD_ERRORS',
       'DROP ROLE IF EXISTS SNOWGATE_DEV_READER',
       'DROP ROLE IF EXISTS SNOWGATE_DEV_LOADER',
+      'DROP TABLE IF EXISTS SNOWGATE.DEV.MIGRATION_HISTORY',
     ]);
     expect(teardown.join('\n')).not.toMatch(/DROP (SCHEMA|DATABASE|WAREHOUSE)/);
   });

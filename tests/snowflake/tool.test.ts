@@ -2,103 +2,28 @@ import { parseStageConfig } from '@snowgate/config';
 import { loadStageConfig } from '@snowgate/config/files';
 import {
   applySnowflake,
-  connectSnowflake,
   connectionSettingsFromEnv,
+  connectSqlApi,
+  loadMigrations,
   readStackOutputs,
   removeSnowflake,
-  renderMigrations,
   snowflakeVariables,
   ssmWiringStore,
-  stripComments,
   type ToolOptions,
 } from '@snowgate/snowflake';
-import { fakeParameterStore } from '../support/parameter-store';
+import { formatKeySecret, JwtSource, SqlApiClient } from '@snowgate/snowflake-api';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { createConnection } from 'snowflake-sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeAccount, startFakeSnowflakeAccount } from '../support/fake-snowflake-catalog';
+import { fakeParameterStore } from '../support/parameter-store';
+import { fakeSecretsManager } from '../support/secrets-manager';
 
-// The tool against a fake at the snowflake-sdk boundary: a `createConnection` that records
-// the options it was given and every statement, and answers DESC INTEGRATION and SHOW PIPES
-// as Snowflake does (rows of objects with lower-case column names).
-
-const IAM_USER = 'arn:aws:iam::210987654321:user/abc1-s-v2st1234';
-const QUEUE = 'arn:aws:sqs:us-east-1:210987654321:sf-snowpipe-AIDAEXAMPLE-abcdefgh';
-const ALERT_EXTERNAL_ID = 'MYACCOUNT_SFCRole=2_abcdefghijklmnop=';
-
-interface Existing {
-  /** An existing stage's URL (SHOW STAGES); none: the stage does not exist yet. */
-  stageUrl?: string;
-  /** An existing pipe's COPY (SHOW PIPES → definition); none: whatever CREATE PIPE defined in this session. */
-  pipeDefinition?: string;
-  /** SHOW … IN SCHEMA fails: the schema does not exist yet. */
-  noSchema?: boolean;
-}
-
-function fakeSdk({
-  failOn,
-  externalId = 'snowgate-dev',
-  signInError,
-  existing = {},
-  alertUser = IAM_USER,
-}: {
-  failOn?: RegExp;
-  externalId?: string;
-  signInError?: string;
-  existing?: Existing;
-  /** The IAM user DESC NOTIFICATION INTEGRATION names (Snowflake's one per account). */
-  alertUser?: string;
-} = {}) {
-  const log = { options: [] as unknown[], statements: [] as string[], connected: 0, destroyed: 0 };
-  let createdCopy: string | undefined;
-  const sdk = ((options: unknown) => {
-    log.options.push(options);
-    return {
-      connect(cb: (err: Error | undefined, conn: unknown) => void) {
-        log.connected++;
-        cb(signInError ? new Error(signInError) : undefined, this);
-      },
-      execute({ sqlText, complete }: { sqlText: string; complete: (err: Error | undefined, stmt: unknown, rows?: unknown[]) => void }) {
-        log.statements.push(sqlText);
-        if (failOn?.test(sqlText)) return complete(new Error('SQL compilation error: Insufficient privileges'), {});
-        if (sqlText.startsWith('DESC INTEGRATION')) {
-          return complete(undefined, {}, [
-            { property: 'ENABLED', property_type: 'Boolean', property_value: 'true' },
-            { property: 'STORAGE_AWS_IAM_USER_ARN', property_type: 'String', property_value: IAM_USER },
-            { property: 'STORAGE_AWS_ROLE_ARN', property_type: 'String', property_value: 'arn:aws:iam::123456789012:role/x' },
-            { property: 'STORAGE_AWS_EXTERNAL_ID', property_type: 'String', property_value: externalId },
-          ]);
-        }
-        if (sqlText.startsWith('DESC NOTIFICATION INTEGRATION')) {
-          return complete(undefined, {}, [
-            { property: 'ENABLED', property_type: 'Boolean', property_value: 'true' },
-            { property: 'DIRECTION', property_type: 'String', property_value: 'OUTBOUND' },
-            { property: 'AWS_SNS_TOPIC_ARN', property_type: 'String', property_value: outputs.AlarmTopic },
-            { property: 'AWS_SNS_ROLE_ARN', property_type: 'String', property_value: outputs.SnowflakeAlertRoleArn },
-            { property: 'SF_AWS_IAM_USER_ARN', property_type: 'String', property_value: alertUser },
-            { property: 'SF_AWS_EXTERNAL_ID', property_type: 'String', property_value: ALERT_EXTERNAL_ID },
-          ]);
-        }
-        if (sqlText.startsWith('SHOW') && existing.noSchema && !createdCopy)
-          return complete(new Error("Schema 'SNOWGATE.DEV' does not exist or not authorized."), {});
-        if (sqlText.startsWith('SHOW STAGES'))
-          return complete(undefined, {}, existing.stageUrl ? [{ name: 'LANDING', url: existing.stageUrl }] : []);
-        if (sqlText.includes('CREATE PIPE IF NOT EXISTS')) createdCopy = sqlText.slice(sqlText.search(/\bAS\s+COPY\b/) + 2).trim();
-        if (sqlText.startsWith('SHOW PIPES')) {
-          const definition = existing.pipeDefinition ?? createdCopy;
-          return complete(undefined, {}, definition ? [{ name: 'RAW_EVENTS_PIPE', definition, notification_channel: QUEUE }] : []);
-        }
-        complete(undefined, {}, [{ status: 'Statement executed successfully.' }]);
-      },
-      destroy(cb: () => void) {
-        log.destroyed++;
-        cb();
-      },
-    };
-  }) as unknown as typeof createConnection;
-  return { sdk, log };
-}
+// The tool over the SQL API client, against the fake SQL API with an account catalog behind it
+// (tests/support/fake-snowflake-catalog.ts): statements are accepted only as Snowflake's API takes
+// them, and what apply reads back is what its migrations created.
 
 const outputs = {
   SnowflakeRoleArn: 'arn:aws:iam::123456789012:role/dev-snowgate-Snowflake-Role1',
@@ -106,12 +31,33 @@ const outputs = {
   SnowflakeStageUrl: 's3://dev-landing-1a2b/events/',
   AlarmTopic: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Alarms-AlarmTopic1A2B',
   SnowflakeAlertRoleArn: 'arn:aws:iam::123456789012:role/dev-snowgate-Alarms-SnowflakeAlertRole1',
+  SnowflakeErrorTopicArn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Snowflake-LoadErrors1A2B',
 };
 const settings = {
   SNOWFLAKE_ACCOUNT: 'myorg-myaccount',
   SNOWFLAKE_USER: 'SNOWGATE_DEPLOY',
   SNOWFLAKE_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nMIIE…\n-----END PRIVATE KEY-----',
 };
+
+let account: FakeAccount;
+beforeEach(async () => {
+  account = await startFakeSnowflakeAccount();
+});
+afterEach(() => account.fake.close());
+
+/** A client signed in as the fake account's user, with a short retry budget. */
+const client = (privateKey = account.privateKey) =>
+  new SqlApiClient({
+    baseUrl: account.fake.url,
+    auth: new JwtSource({ account: account.account, user: account.user, privateKey }),
+    backoff: { baseMs: 1, maxMs: 5, budgetMs: 200 },
+    pollIntervalMs: 1,
+  });
+const submitted = () =>
+  account.fake.requests
+    .filter((r) => r.method === 'POST' && r.path === '/api/v2/statements')
+    .map((r) => (r.body as { statement: string }).statement);
+const changes = () => account.catalog.statements.filter((s) => !/^(SELECT|SHOW|DESC)\b/.test(s.sql));
 
 describe('pnpm snowflake:apply / snowflake:remove', () => {
   let dir: string;
@@ -124,7 +70,7 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const options = (sdk: typeof createConnection, dryRun = false): ToolOptions => {
+  const options = (dryRun = false): ToolOptions => {
     const config = loadStageConfig('dev', dir);
     const variables = snowflakeVariables('dev', config, outputs);
     return {
@@ -135,76 +81,78 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
       wiring: ssmWiringStore(store.ssm),
       dryRun,
       print: (t) => printed.push(t),
-      connect: () => connectSnowflake(connectionSettingsFromEnv(settings), variables.admin_role, sdk),
+      connect: async () => client(),
     };
   };
+  const wiring = () => ({
+    iamUserArn: account.catalog.iamUserArn,
+    notificationChannelArn: account.catalog.queueArn,
+    alertExternalId: account.catalog.integrations.get('SNOWGATE_DEV_ALERTS')!.sfExternalId,
+    errorExternalId: account.catalog.integrations.get('SNOWGATE_DEV_LOAD_ERRORS')!.sfExternalId,
+  });
 
-  it('runs every migration in order with the variables substituted, reads back the IAM user and the queue, and writes them for the next deploy', async () => {
-    const { sdk, log } = fakeSdk();
-    const opts = options(sdk);
-    const written = await applySnowflake(opts);
-
-    expect(log.options).toEqual([
-      {
-        account: 'myorg-myaccount',
-        username: 'SNOWGATE_DEPLOY',
-        authenticator: 'SNOWFLAKE_JWT',
-        role: 'ACCOUNTADMIN',
-        application: 'Snowgate',
-        privateKey: settings.SNOWFLAKE_PRIVATE_KEY,
-      },
-    ]);
-    const expected = renderMigrations(opts.variables).flatMap((s) => s.statements);
-    const [stageCheck, pipeCheck, ...rest] = log.statements;
-    expect([stageCheck, pipeCheck]).toEqual([
+  it('runs every migration with the variables substituted, reads back what the stack needs, and writes it for the next deploy; again, runs nothing', async () => {
+    const written = await applySnowflake(options());
+    const statements = submitted();
+    expect(statements.slice(0, 3)).toEqual([
       "SHOW STAGES LIKE 'LANDING' IN SCHEMA SNOWGATE.DEV",
       "SHOW PIPES LIKE 'RAW_EVENTS_PIPE' IN SCHEMA SNOWGATE.DEV",
+      'SELECT SCRIPT, CHECKSUM, RENDERED_CHECKSUM FROM SNOWGATE.DEV.MIGRATION_HISTORY ORDER BY INSTALLED_ON, SCRIPT',
     ]);
-    expect(rest.slice(0, expected.length)).toEqual(expected);
-    expect(rest.slice(expected.length)).toEqual([
+    expect(statements.slice(-4)).toEqual([
       'DESC INTEGRATION SNOWGATE_DEV_S3',
       "SHOW PIPES LIKE 'RAW_EVENTS_PIPE' IN SCHEMA SNOWGATE.DEV",
       'DESC NOTIFICATION INTEGRATION SNOWGATE_DEV_ALERTS',
+      'DESC NOTIFICATION INTEGRATION SNOWGATE_DEV_LOAD_ERRORS',
     ]);
-    const all = log.statements.join('\n');
+    const all = statements.join('\n');
     expect(all).not.toContain('{{');
-    expect(all).toContain(`STORAGE_AWS_ROLE_ARN = '${outputs.SnowflakeRoleArn}'`);
-    expect(all).toContain(`URL = '${outputs.SnowflakeStageUrl}'`);
-    expect(stripComments(log.statements.find((s) => s.includes('CREATE PIPE IF'))!)).toContain(
-      'CREATE PIPE IF NOT EXISTS SNOWGATE.DEV.RAW_EVENTS_PIPE',
-    );
+    expect(account.catalog.integrations.get('SNOWGATE_DEV_S3')!.options).toMatchObject({
+      STORAGE_AWS_ROLE_ARN: outputs.SnowflakeRoleArn,
+      STORAGE_AWS_EXTERNAL_ID: 'snowgate-dev',
+      STORAGE_ALLOWED_LOCATIONS: outputs.SnowflakeStageUrl,
+    });
+    expect(account.catalog.objects.get('SNOWGATE.DEV.LANDING')).toMatchObject({ url: outputs.SnowflakeStageUrl });
+    expect(account.catalog.integrations.get('SNOWGATE_DEV_ALERTS')!.options).toMatchObject({
+      AWS_SNS_TOPIC_ARN: outputs.AlarmTopic,
+      AWS_SNS_ROLE_ARN: outputs.SnowflakeAlertRoleArn,
+    });
+    expect(account.catalog.integrations.get('SNOWGATE_DEV_LOAD_ERRORS')!.options).toMatchObject({
+      AWS_SNS_TOPIC_ARN: outputs.SnowflakeErrorTopicArn,
+      AWS_SNS_ROLE_ARN: outputs.SnowflakeAlertRoleArn,
+    });
+    expect(account.catalog.objects.get('SNOWGATE.DEV.RAW_EVENTS_PIPE')).toMatchObject({ errorIntegration: 'SNOWGATE_DEV_LOAD_ERRORS' });
 
-    expect(all).toContain(`AWS_SNS_TOPIC_ARN = '${outputs.AlarmTopic}'`);
-    expect(all).toContain(`AWS_SNS_ROLE_ARN = '${outputs.SnowflakeAlertRoleArn}'`);
-    expect(written).toEqual({ iamUserArn: IAM_USER, notificationChannelArn: QUEUE, alertExternalId: ALERT_EXTERNAL_ID });
+    expect(written).toEqual(wiring());
     expect(JSON.parse(readFileSync(join(dir, 'dev.snowflake.json'), 'utf8'))).toEqual(written);
     // …and in Parameter Store, where a deploy from any clone finds them.
     expect(JSON.parse(store.parameters.get('/snowgate/dev/snowflake/wiring')!)).toEqual(written);
     await expect(ssmWiringStore(store.ssm).read('dev')).resolves.toEqual(written);
     // …where the stack picks them up.
-    expect(loadStageConfig('dev', dir).snowflake).toMatchObject({
-      iamUserArn: IAM_USER,
-      notificationChannelArn: QUEUE,
-      alertExternalId: ALERT_EXTERNAL_ID,
-      externalId: 'snowgate-dev',
-    });
-    expect(log.destroyed).toBe(1);
-    expect(printed.join('\n')).toMatch(/next: pnpm sst deploy --stage dev/);
+    expect(loadStageConfig('dev', dir).snowflake).toMatchObject({ ...wiring(), externalId: 'snowgate-dev' });
+    expect(printed.join('\n')).toMatch(/applied 9 migrations[\s\S]*next: pnpm sst deploy --stage dev/);
+
+    // Applied again: nothing runs, the same is read back and written.
+    const before = changes().length;
+    printed.length = 0;
+    await expect(applySnowflake(options())).resolves.toEqual(written);
+    expect(changes()).toHaveLength(before);
+    expect(printed[0]).toBe('nothing to apply: all 9 migrations already applied');
   });
 
   it('on --dry-run prints the rendered SQL and runs nothing: no connection, no settings needed, nothing written', async () => {
-    const { sdk, log } = fakeSdk();
-    await applySnowflake({ ...options(sdk, true), connect: () => Promise.reject(new Error('must not connect')) });
-    expect(log.connected).toBe(0);
+    await applySnowflake({ ...options(true), connect: () => Promise.reject(new Error('must not connect')) });
+    expect(account.fake.requests).toEqual([]);
     expect(existsSync(join(dir, 'dev.snowflake.json'))).toBe(false);
     expect(store.parameters.size).toBe(0);
     const text = printed.join('\n');
     expect(text).toContain('-- V1.0.0__context.sql');
+    expect(text).toContain('-- V1.7.0__load_error_notifications.sql');
     expect(text).toContain('-- R__views.sql');
-    expect(text).toContain(`STORAGE_AWS_EXTERNAL_ID = 'snowgate-dev';`.replace(';', ''));
+    expect(text).toContain(`STORAGE_AWS_EXTERNAL_ID = 'snowgate-dev'`);
     expect(text).not.toContain('{{');
 
-    await removeSnowflake({ ...options(sdk, true), connect: () => Promise.reject(new Error('must not connect')) });
+    await removeSnowflake({ ...options(true), connect: () => Promise.reject(new Error('must not connect')) });
     expect(printed.join('\n')).toContain('DROP PIPE IF EXISTS SNOWGATE.DEV.RAW_EVENTS_PIPE;');
   });
 
@@ -212,80 +160,88 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
     store.state.failWith = Object.assign(new Error('User is not authorized to perform: ssm:PutParameter'), {
       name: 'AccessDeniedException',
     });
-    const { sdk, log } = fakeSdk();
-    await expect(applySnowflake(options(sdk))).rejects.toThrow(
+    await expect(applySnowflake(options())).rejects.toThrow(
       /could not store the wiring in \/snowgate\/dev\/snowflake\/wiring \(User is not authorized to perform: ssm:PutParameter\).*apply again \(it is idempotent\), or commit config\/dev\.snowflake\.json/,
     );
-    expect(log.destroyed).toBe(1);
   });
 
-  it('stops at the first failing statement, naming the file and statement, writes nothing and closes the session', async () => {
-    const { sdk, log } = fakeSdk({ failOn: /CREATE STORAGE INTEGRATION/ });
-    await expect(applySnowflake(options(sdk))).rejects.toThrow(
-      /V1\.2\.0__storage_integration\.sql, statement 2 \(CREATE STORAGE INTEGRATION IF NOT EXISTS SNOWGATE_DEV_S3…\) failed: SQL compilation error: Insufficient privileges/,
+  it("stops at the first failing statement, naming the file and statement with Snowflake's message, code and SQL state; writes nothing", async () => {
+    account.catalog.failOn(/^CREATE STORAGE INTEGRATION/);
+    await expect(applySnowflake(options())).rejects.toThrow(
+      /V1\.2\.0__storage_integration\.sql, statement 2 \(CREATE STORAGE INTEGRATION IF NOT EXISTS SNOWGATE_DEV_S3…\) failed: SQL access control error:\nInsufficient privileges to operate on account\. \(code 003001, SQL state 42501\)/,
     );
-    expect(log.statements.at(-1)).toMatch(/CREATE STORAGE INTEGRATION/);
+    expect(submitted().at(-1)).toMatch(/^CREATE STORAGE INTEGRATION/);
+    expect(account.catalog.history('SNOWGATE', 'DEV').map((r) => r.SCRIPT)).toEqual(['V1.0.0__context.sql', 'V1.1.0__roles.sql']);
     expect(existsSync(join(dir, 'dev.snowflake.json'))).toBe(false);
-    expect(log.destroyed).toBe(1);
+    // Fixed, apply goes on from the failed migration.
+    printed.length = 0;
+    await applySnowflake(options());
+    expect(printed[0]).toBe('V1.2.0__storage_integration.sql: 3 statements');
   });
 
-  it('reapplies over what it created before (same stage URL and COPY), also when the schema does not exist yet', async () => {
-    const first = fakeSdk({ existing: { noSchema: true } });
-    await applySnowflake(options(first.sdk));
-    const copyOf = (statement: string) =>
-      statement
-        .slice(statement.search(/\bAS\s+COPY\b/) + 2)
+  it('reapplies over a stage the earlier tool made (no history; its pipe from V1.4.0 or V1.5.0)', async () => {
+    await applySnowflake(options());
+    const migrations = loadMigrations(options().variables);
+    const copyOf = (file: string, start: RegExp) => {
+      const statement = migrations.find((m) => m.file === file)!.statements.find((s) => start.test(s))!;
+      return statement
+        .slice(statement.search(/\bAS\s+COPY\b/) + 3)
         .split(/;\s*(?:EXECUTE|$)/)[0]!
-        .replace(/\n\s+/g, '\n');
-    // V1.4.0's pipe (a stage applied before V1.5.0 recreates it), and V1.5.0's (recreated in its scripting block).
-    const created = copyOf(first.log.statements.find((s) => s.includes('CREATE PIPE IF NOT EXISTS'))!);
-    const recreated = copyOf(first.log.statements.find((s) => s.includes('CREATE OR REPLACE PIPE'))!);
-    expect(recreated).toContain('$1:producer::VARCHAR');
-    for (const pipeDefinition of [created, recreated]) {
-      const again = fakeSdk({ existing: { stageUrl: outputs.SnowflakeStageUrl, pipeDefinition } });
-      await expect(applySnowflake(options(again.sdk))).resolves.toMatchObject({ iamUserArn: IAM_USER });
+        .replace(/\s+/g, ' ');
+    };
+    for (const definition of [
+      copyOf('V1.4.0__pipe.sql', /CREATE PIPE/),
+      account.catalog.objects.get('SNOWGATE.DEV.RAW_EVENTS_PIPE')!.definition!,
+    ]) {
+      account.catalog.objects.delete('SNOWGATE.DEV.MIGRATION_HISTORY');
+      account.catalog.rows.clear();
+      account.catalog.objects.get('SNOWGATE.DEV.RAW_EVENTS_PIPE')!.definition = definition;
+      await expect(applySnowflake(options())).resolves.toEqual(wiring());
+      expect(account.catalog.objects.get('SNOWGATE.DEV.RAW_EVENTS_PIPE')!.definition).toContain('$1:producer::VARCHAR');
     }
   });
 
   it("stops before running anything when the stage URL or the pipe's COPY would have to change (neither can in place)", async () => {
-    const moved = fakeSdk({ existing: { stageUrl: 's3://dev-landing-1a2b/old-prefix/' } });
-    await expect(applySnowflake(options(moved.sdk))).rejects.toThrow(
+    await applySnowflake(options());
+    const before = changes().length;
+    account.catalog.objects.get('SNOWGATE.DEV.LANDING')!.url = 's3://dev-landing-1a2b/old-prefix/';
+    await expect(applySnowflake(options())).rejects.toThrow(
       /stage LANDING reads s3:\/\/dev-landing-1a2b\/old-prefix\/, the stack's landing prefix is now s3:\/\/dev-landing-1a2b\/events\/.*Nothing was run/,
     );
-    const changed = fakeSdk({
-      existing: { pipeDefinition: 'COPY INTO SNOWGATE.DEV.RAW_EVENTS FROM @SNOWGATE.DEV.LANDING FILE_FORMAT = (TYPE = JSON)' },
-    });
-    await expect(applySnowflake(options(changed.sdk))).rejects.toThrow(/pipe RAW_EVENTS_PIPE runs a COPY that no migration/);
-    for (const { log } of [moved, changed]) {
-      expect(log.statements.every((s) => s.startsWith('SHOW'))).toBe(true);
-      expect(log.destroyed).toBe(1);
-    }
-    expect(existsSync(join(dir, 'dev.snowflake.json'))).toBe(false);
+    account.catalog.objects.get('SNOWGATE.DEV.LANDING')!.url = outputs.SnowflakeStageUrl;
+    account.catalog.objects.get('SNOWGATE.DEV.RAW_EVENTS_PIPE')!.definition =
+      'COPY INTO SNOWGATE.DEV.RAW_EVENTS FROM @SNOWGATE.DEV.LANDING FILE_FORMAT = (TYPE = JSON)';
+    await expect(applySnowflake(options())).rejects.toThrow(/pipe RAW_EVENTS_PIPE runs a COPY that no migration/);
+    expect(changes()).toHaveLength(before);
   });
 
-  it("refuses an integration whose external ID is not the stack's, and a failed sign-in, clearly", async () => {
-    await expect(applySnowflake(options(fakeSdk({ externalId: 'someone-else' }).sdk))).rejects.toThrow(
-      /has external ID someone-else, not snowgate-dev/,
-    );
-    await expect(applySnowflake(options(fakeSdk({ signInError: 'JWT token is invalid' }).sdk))).rejects.toThrow(
-      /Snowflake sign-in failed: JWT token is invalid/,
-    );
+  it("refuses an integration whose external ID is not the stack's, a notification integration publishing as another user, and a key Snowflake does not know", async () => {
+    await applySnowflake(options());
+    rmSync(join(dir, 'dev.snowflake.json'));
+    account.catalog.integrations.get('SNOWGATE_DEV_S3')!.options.STORAGE_AWS_EXTERNAL_ID = 'someone-else';
+    await expect(applySnowflake(options())).rejects.toThrow(/has external ID someone-else, not snowgate-dev/);
+    account.catalog.integrations.get('SNOWGATE_DEV_S3')!.options.STORAGE_AWS_EXTERNAL_ID = 'snowgate-dev';
     // The alert role trusts the storage integration's user: a notification integration publishing as another is refused.
-    await expect(applySnowflake(options(fakeSdk({ alertUser: 'arn:aws:iam::999999999999:user/someone-else' }).sdk))).rejects.toThrow(
-      /SNOWGATE_DEV_ALERTS publishes as arn:aws:iam::999999999999:user\/someone-else, not the storage integration's/,
+    account.catalog.integrations.get('SNOWGATE_DEV_LOAD_ERRORS')!.sfIamUserArn = 'arn:aws:iam::999999999999:user/someone-else';
+    await expect(applySnowflake(options())).rejects.toThrow(
+      /SNOWGATE_DEV_LOAD_ERRORS publishes as arn:aws:iam::999999999999:user\/someone-else, not the storage integration's/,
+    );
+    const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    await expect(applySnowflake({ ...options(), connect: async () => client(stranger) })).rejects.toThrow(
+      /HTTP 401: JWT token is invalid\. \(a new token was refused too: check the account, the user and its RSA_PUBLIC_KEY\)/,
     );
     expect(existsSync(join(dir, 'dev.snowflake.json'))).toBe(false);
   });
 
   it('removes: runs the teardown, then forgets the written values so that the next deploy drops the notification', async () => {
-    writeFileSync(join(dir, 'dev.snowflake.json'), JSON.stringify({ iamUserArn: IAM_USER, notificationChannelArn: QUEUE }));
-    store.parameters.set('/snowgate/dev/snowflake/wiring', JSON.stringify({ iamUserArn: IAM_USER, notificationChannelArn: QUEUE }));
-    const { sdk, log } = fakeSdk();
-    await removeSnowflake(options(sdk));
+    await applySnowflake(options());
+    expect(store.parameters.size).toBe(1);
+    await removeSnowflake(options());
     expect(store.parameters.size).toBe(0);
-    expect(log.statements.map(stripComments)[0]).toBe('USE ROLE ACCOUNTADMIN');
-    expect(log.statements.map(stripComments).at(-1)).toBe('DROP ROLE IF EXISTS SNOWGATE_DEV_LOADER');
     expect(existsSync(join(dir, 'dev.snowflake.json'))).toBe(false);
+    expect([...account.catalog.objects.keys()]).toEqual([]);
+    expect([...account.catalog.integrations.keys()]).toEqual([]);
+    expect(submitted().at(-1)).toBe('DROP TABLE IF EXISTS SNOWGATE.DEV.MIGRATION_HISTORY');
   });
 });
 
@@ -301,11 +257,9 @@ describe('pnpm snowflake:remove on a production stage', () => {
       join(dir, 'prod.json'),
       JSON.stringify({ production: true, snowflake: { externalId: 'prod-external-id-123' }, alarms: { email: 'oncall@example.com' } }),
     );
-    writeFileSync(join(dir, 'prod.snowflake.json'), JSON.stringify({ iamUserArn: IAM_USER, notificationChannelArn: QUEUE }));
     const config = loadStageConfig('prod', dir);
     const variables = snowflakeVariables('prod', config, { ...outputs, SnowflakeExternalId: 'prod-external-id-123' });
     const printed: string[] = [];
-    const { sdk, log } = fakeSdk();
     const prodOptions: ToolOptions = {
       stage: 'prod',
       config,
@@ -314,32 +268,72 @@ describe('pnpm snowflake:remove on a production stage', () => {
       wiring: ssmWiringStore(fakeParameterStore().ssm),
       dryRun: false,
       print: (t) => printed.push(t),
-      connect: () => connectSnowflake(connectionSettingsFromEnv(settings), variables.admin_role, sdk),
+      connect: async () => client(),
     };
+    await applySnowflake(prodOptions);
     await removeSnowflake(prodOptions);
-    const ran = log.statements.map(stripComments);
-    expect(ran.filter((s) => /^DROP TABLE/i.test(s))).toEqual([]);
-    expect(ran).toContain('DROP PIPE IF EXISTS SNOWGATE.PROD.RAW_EVENTS_PIPE');
-    expect(ran).toContain('DROP INTEGRATION IF EXISTS SNOWGATE_PROD_S3');
+    expect([...account.catalog.objects.keys()]).toEqual(['SNOWGATE.PROD.RAW_EVENTS']);
+    expect(account.catalog.integrations.has('SNOWGATE_PROD_S3')).toBe(false);
+    expect(submitted().filter((s) => /^DROP TABLE/.test(s))).toEqual(['DROP TABLE IF EXISTS SNOWGATE.PROD.MIGRATION_HISTORY']);
     expect(printed.join('\n')).toMatch(/kept SNOWGATE\.PROD\.RAW_EVENTS and its data: "prod" is a production stage/);
 
-    // The dry run shows the same: no DROP TABLE, and the note.
+    // The dry run shows the same: no DROP of RAW_EVENTS, and the note.
     printed.length = 0;
     await removeSnowflake({ ...prodOptions, dryRun: true });
-    expect(printed.join('\n')).not.toContain('DROP TABLE');
+    expect(printed.join('\n')).not.toContain('DROP TABLE IF EXISTS SNOWGATE.PROD.RAW_EVENTS;');
     expect(printed.join('\n')).toContain('-- kept SNOWGATE.PROD.RAW_EVENTS');
 
     // A non-production stage drops it.
     const dev = parseStageConfig({ snowflake: { externalId: 'snowgate-dev' } });
-    const devRun = fakeSdk();
-    await removeSnowflake({
-      ...prodOptions,
-      stage: 'dev',
-      config: dev,
-      variables: snowflakeVariables('dev', dev, outputs),
-      connect: () => connectSnowflake(connectionSettingsFromEnv(settings), 'ACCOUNTADMIN', devRun.sdk),
+    const devOptions = { ...prodOptions, stage: 'dev', config: dev, variables: snowflakeVariables('dev', dev, outputs) };
+    await applySnowflake(devOptions);
+    expect(account.catalog.objects.has('SNOWGATE.DEV.RAW_EVENTS')).toBe(true);
+    await removeSnowflake(devOptions);
+    expect(account.catalog.objects.has('SNOWGATE.DEV.RAW_EVENTS')).toBe(false);
+  });
+});
+
+describe('the SQL API client for a stage', () => {
+  it("signs in as the user in the stage's secret, at snowflake.account.url, when the config names an account", async () => {
+    const config = parseStageConfig({
+      snowflake: {
+        externalId: 'snowgate-dev',
+        account: { identifier: 'myorg-myaccount', secretName: 'snowgate/dev/snowflake', url: account.fake.url },
+      },
     });
-    expect(devRun.log.statements.map(stripComments)).toContain('DROP TABLE IF EXISTS SNOWGATE.DEV.RAW_EVENTS');
+    const secrets = fakeSecretsManager({
+      'snowgate/dev/snowflake': formatKeySecret({ user: account.user, privateKey: account.privateKey }),
+    });
+    const { sql, from } = await connectSqlApi(config, { secretsManager: () => secrets.client });
+    expect(from).toBe('SNOWGATE_DEPLOY of myorg-myaccount, key from secret snowgate/dev/snowflake');
+    await expect(sql.execute('CREATE DATABASE IF NOT EXISTS SNOWGATE')).resolves.toMatchObject({
+      rows: [{ status: 'Statement executed successfully.' }],
+    });
+
+    const missing = fakeSecretsManager();
+    await expect(connectSqlApi(config, { secretsManager: () => missing.client })).rejects.toThrow(
+      /no secret snowgate\/dev\/snowflake: store the key first \(pnpm snowflake:secret --stage <stage> --key-file <key\.p8>\)/,
+    );
+  });
+
+  it('else signs in as SNOWFLAKE_USER of SNOWFLAKE_ACCOUNT with the key from the environment, at the account URL', async () => {
+    const config = parseStageConfig({ snowflake: { externalId: 'snowgate-dev' } });
+    const env = { SNOWFLAKE_ACCOUNT: 'myorg-myaccount', SNOWFLAKE_USER: 'SNOWGATE_DEPLOY', SNOWFLAKE_PRIVATE_KEY: account.privateKey };
+    const seen: string[] = [];
+    const { from } = await connectSqlApi(config, { env });
+    expect(from).toBe('SNOWGATE_DEPLOY of myorg-myaccount, key from the environment');
+    const { sql } = await connectSqlApi(config, {
+      env,
+      client: {
+        fetch: async (url) => {
+          seen.push(String(url));
+          return fetch(`${account.fake.url}${new URL(String(url)).pathname}${new URL(String(url)).search}`);
+        },
+      },
+    });
+    await expect(sql.execute('CREATE DATABASE IF NOT EXISTS SNOWGATE')).rejects.toThrow();
+    expect(seen[0]).toMatch(/^https:\/\/myorg-myaccount\.snowflakecomputing\.com\/api\/v2\/statements\?requestId=/);
+    await expect(connectSqlApi(config, { env: {} })).rejects.toThrow(/SNOWFLAKE_ACCOUNT: required/);
   });
 });
 
@@ -354,7 +348,7 @@ describe('settings and inputs', () => {
     ).toThrow(/SNOWFLAKE_PRIVATE_KEY_PATH: no such file/);
     expect(() => connectionSettingsFromEnv({ ...settings, SNOWFLAKE_PRIVATE_KEY: 'hunter2' })).toThrow(/a PEM private key/);
     expect(connectionSettingsFromEnv({ ...settings, SNOWFLAKE_PASSWORD: 'ignored', HOME: '/root' })).toEqual(settings);
-    // A PEM stored on one line with literal \n (a CI secret) reaches the driver with real line breaks.
+    // A PEM stored on one line with literal \n (a CI secret) reaches the client with real line breaks.
     const oneLine = settings.SNOWFLAKE_PRIVATE_KEY.replace(/\n/g, '\\n');
     expect(connectionSettingsFromEnv({ ...settings, SNOWFLAKE_PRIVATE_KEY: oneLine }).SNOWFLAKE_PRIVATE_KEY).toBe(
       settings.SNOWFLAKE_PRIVATE_KEY,
@@ -379,7 +373,7 @@ describe('settings and inputs', () => {
     );
     expect(readStackOutputs('dev', file)).toEqual(outputs);
     expect(() => readStackOutputs('prod', file)).toThrow(
-      /prod-snowgate-Snowflake and prod-snowgate-Alarms lack SnowflakeExternalId, SnowflakeStageUrl, AlarmTopic, SnowflakeAlertRoleArn/,
+      /prod-snowgate-Snowflake and prod-snowgate-Alarms lack SnowflakeExternalId, SnowflakeStageUrl, AlarmTopic, SnowflakeAlertRoleArn, SnowflakeErrorTopicArn/,
     );
     expect(() => readStackOutputs('qa', file)).toThrow(/no outputs for stage "qa" \(looked for "qa-snowgate-Snowflake"\)/);
     writeFileSync(file, JSON.stringify({ 'dev-2-snowgate-Snowflake': outputs }));
@@ -397,6 +391,8 @@ describe('settings and inputs', () => {
       admin_role: 'SNOWGATE_ADMIN',
       integration: 'SNOWGATE_DEV_S3',
       loader_role: 'SNOWGATE_DEV_LOADER',
+      error_integration: 'SNOWGATE_DEV_LOAD_ERRORS',
+      error_topic_arn: outputs.SnowflakeErrorTopicArn,
     });
     expect(() => snowflakeVariables('dev', config, { ...outputs, SnowflakeExternalId: 'other' })).toThrow(/deploy the config first/);
     expect(() => snowflakeVariables('dev', config, { ...outputs, SnowflakeStageUrl: 's3://bucket/events' })).toThrow(/stage_url/);

@@ -34,6 +34,8 @@ export interface StatementContext {
   warehouse?: string;
   role?: string;
   bindings?: Record<string, { type: string; value: string | null }>;
+  /** Set by a `USE SECONDARY ROLES …` earlier in the same multi-statement request. */
+  secondaryRoles?: string;
 }
 
 export interface FakeHandler {
@@ -90,6 +92,8 @@ export interface FakeSnowflake {
   executions: Execution[];
   handlers: FakeHandler[];
   failNext(...faults: Fault[]): void;
+  /** While true, every connection is dropped unanswered (Snowflake unreachable: a network policy, an outage). */
+  unreachable: boolean;
   close(): Promise<void>;
 }
 
@@ -108,22 +112,25 @@ const JWT_MAX_LIFETIME_SECONDS = 3600;
 
 const sqlError = (code: string, sqlState: string, message: string): FakeOutcome => ({ error: { code, sqlState, message } });
 
-/** Splits on semicolons outside quotes; empty statements (a trailing `;`) are dropped. */
+/** Splits on semicolons outside quotes, $$…$$ bodies and comments; empty statements (a trailing `;`) are dropped. */
 export function splitStatements(sql: string): string[] {
   const parts: string[] = [];
   let current = '';
-  let quote: string | undefined;
-  for (const ch of sql) {
-    if (quote) {
-      if (ch === quote) quote = undefined;
-    } else if (ch === "'" || ch === '"') {
-      quote = ch;
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql[i]!;
+    const two = sql.slice(i, i + 2);
+    const close = ch === "'" || ch === '"' ? ch : two === '$$' ? '$$' : two === '--' ? '\n' : two === '/*' ? '*/' : undefined;
+    if (close) {
+      const end = sql.indexOf(close, i + (close === ch ? 1 : 2));
+      const stop = end < 0 ? sql.length : end + close.length;
+      current += sql.slice(i, stop);
+      i = stop - 1;
     } else if (ch === ';') {
       parts.push(current);
       current = '';
-      continue;
+    } else {
+      current += ch;
     }
-    current += ch;
   }
   parts.push(current);
   return parts.map((part) => part.trim()).filter((part) => part !== '');
@@ -229,12 +236,16 @@ export async function startFakeSnowflake(options: FakeSnowflakeOptions): Promise
     } else {
       // Each statement gets its handle; the first failure stops the rest and fails the request.
       const handles: string[] = [];
+      let session = context;
       for (const part of parts) {
         const child: Stored = { handle: randomUUID(), requestId, pollsLeft: 0, outcome: { columns: [], rows: [] } };
         statements.set(child.handle, child);
         child.outcome = SESSION_ONLY.test(part)
           ? { columns: ['status'], rows: [['Statement executed successfully.']] }
-          : run(part, requestId, child.handle, context);
+          : run(part, requestId, child.handle, session);
+        // The statements after a USE run in what it set: what the catalog records them under.
+        const use = /^\s*USE\s+(ROLE|SECONDARY\s+ROLES)\s+(\w+)\s*$/i.exec(part);
+        if (use) session = /^ROLE$/i.test(use[1]!) ? { ...session, role: use[2]! } : { ...session, secondaryRoles: use[2]!.toUpperCase() };
         if (SESSION_ONLY.test(part)) executions.push({ statement: part, requestId, handle: child.handle, context });
         handles.push(child.handle);
         if ('error' in child.outcome) {
@@ -422,7 +433,12 @@ export async function startFakeSnowflake(options: FakeSnowflakeOptions): Promise
     return { status: 404, body: { message: `no ${req.method} ${url.pathname}` } };
   }
 
+  let unreachable = false;
   const server = http.createServer(async (req, res) => {
+    if (unreachable) {
+      req.socket.destroy();
+      return;
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
@@ -460,6 +476,12 @@ export async function startFakeSnowflake(options: FakeSnowflakeOptions): Promise
     executions,
     handlers,
     failNext: (...more) => faults.push(...more),
+    get unreachable() {
+      return unreachable;
+    },
+    set unreachable(value: boolean) {
+      unreachable = value;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -1,15 +1,31 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Logger } from '@aws-lambda-powertools/logger';
+import {
+  type CompletionEvent,
+  type CompletionResponse,
+  checkComplete,
+  handleEvent,
+  type OnEventResponse,
+  type ResourceDeps,
+  type ResourceEvent,
+} from '@snowgate/snowflake/resource';
+import { join } from 'node:path';
+
 /**
- * PLACEHOLDER, replaced when the custom resource's handlers are merged: the Lambda entry of
- * `Custom::SnowflakeObjects` and `Custom::SnowflakeLink` (aws-cdk-lib's custom-resources Provider
- * calls `onEvent`, then `isComplete` until it answers `IsComplete: true`). It exists so that the
- * stacks synthesize and bundle; a deploy with it fails the resources with this message.
+ * The Snowflake custom resources' Lambda entry (aws-cdk-lib custom-resources `Provider`:
+ * `onEvent` and `isComplete`); the work is in packages/snowflake/src/resource.ts. The SQL is
+ * bundled beside this file (stacks/Snowflake.ts copies it, `SNOWGATE_SNOWFLAKE_DIR`); the key is read from
+ * the one secret the properties name, and never logged.
  */
-const NOT_BUILT = 'snowflake-resource: not built yet (placeholder for the custom resource handlers)';
+const logger = new Logger({ serviceName: 'snowgate-snowflake-resource' });
+const deps: ResourceDeps = {
+  secrets: new SecretsManagerClient({}),
+  // The stack copies snowflake/ into the bundle and names the directory, relative to the task root.
+  ...(process.env.LAMBDA_TASK_ROOT
+    ? { sqlDir: join(process.env.LAMBDA_TASK_ROOT, process.env.SNOWGATE_SNOWFLAKE_DIR ?? 'snowflake') }
+    : {}),
+  log: (line) => logger.info(line),
+};
 
-export async function onEvent(): Promise<never> {
-  throw new Error(NOT_BUILT);
-}
-
-export async function isComplete(): Promise<never> {
-  throw new Error(NOT_BUILT);
-}
+export const onEvent = (event: ResourceEvent): Promise<OnEventResponse> => handleEvent(event, deps);
+export const isComplete = (event: CompletionEvent): Promise<CompletionResponse> => checkComplete(event, deps);

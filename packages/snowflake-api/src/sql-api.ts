@@ -93,6 +93,12 @@ export interface ExecuteOptions {
   multiStatementCount?: number;
   /** The idempotency key of this logical statement; a UUID. Generated when absent. */
   requestId?: string;
+  /**
+   * The request may have been sent before under this `requestId`, by an earlier process (one whose
+   * answer was lost): say `retry=true` from the first attempt, so that Snowflake answers the earlier
+   * run instead of running the statement again. Only with a `requestId` derived from the statement.
+   */
+  retry?: boolean;
   queryTag?: string;
   deadlineMs?: number;
 }
@@ -156,6 +162,7 @@ export class SqlApiClient {
     const deadline = this.#now() + (options.deadlineMs ?? this.#deadlineMs);
     const url = new URL(STATEMENTS_PATH, this.#base);
     url.searchParams.set('requestId', options.requestId ?? randomUUID());
+    if (options.retry && options.requestId) url.searchParams.set('retry', 'true');
     const body: SubmitStatementRequest = { statement };
     for (const key of ['database', 'schema', 'warehouse', 'role', 'bindings', 'timeout'] as const) {
       if (options[key] !== undefined) Object.assign(body, { [key]: options[key] });

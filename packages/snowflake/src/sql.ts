@@ -41,6 +41,13 @@ export const snowflakeVariablesSchema = z.object({
   ),
   /** The stack's output SnowflakeAlertRoleArn: the role Snowflake assumes to publish to it. */
   alert_role_arn: literal(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN'),
+  /** The outbound notification integration the pipe's ERROR_INTEGRATION publishes through (V1.7.0, account-wide). */
+  error_integration: identifier,
+  /** The stack's output SnowflakeErrorTopicArn: the LoadErrors SNS topic. */
+  error_topic_arn: literal(
+    /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
+    'an SNS topic ARN (a standard topic: Snowflake cannot publish to FIFO)',
+  ),
   /** Minutes without a load, while files wait, before the alert fires (config `alarms.loadFreshnessMinutes`). */
   freshness_minutes: z.string().regex(/^[1-9]\d{0,4}$/, 'whole minutes'),
   /** The stack's output SnowflakeRoleArn. */

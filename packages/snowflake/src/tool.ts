@@ -1,19 +1,12 @@
-import { formatZodError, parseStageConfig, snowflakeWiringParameter, type StageConfig } from '@snowgate/config';
+import { formatZodError, parseStageConfig, type SnowflakeWiring, snowflakeWiringParameter, type StageConfig } from '@snowgate/config';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import {
-  renderMigrations,
-  renderTeardown,
-  snowflakeVariablesSchema,
-  splitStatements,
-  stripComments,
-  type Script,
-  type SnowflakeVariables,
-} from './sql';
+import { applyMigrations, executeIn, loadMigrations, newRunPrefix, runTeardownScript, type SqlApi } from './runner';
+import { renderTeardown, snowflakeVariablesSchema, splitStatements, stripComments, type Script, type SnowflakeVariables } from './sql';
 import type { WiringStore } from './wiring-store';
 
-/** What the tool needs from a Snowflake session: run one statement, get its rows. */
+/** A run of statements, each with its rows (the backfill's view of Snowflake; `apiSession` gives one over the SQL API). */
 export interface SqlSession {
   execute(sql: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
@@ -21,7 +14,7 @@ export interface SqlSession {
 
 /**
  * The outputs of the deployed stacks that the SQL takes (written by `sst deploy` to `.sst/outputs.json`):
- * the Snowflake stack's, and the Alarms stack's topic and the role Snowflake publishes to it with.
+ * the Snowflake stack's (with the LoadErrors topic), and the Alarms stack's topic and the role Snowflake publishes with.
  */
 export const stackOutputsSchema = z.object({
   SnowflakeRoleArn: z.string(),
@@ -29,6 +22,7 @@ export const stackOutputsSchema = z.object({
   SnowflakeStageUrl: z.string(),
   AlarmTopic: z.string(),
   SnowflakeAlertRoleArn: z.string(),
+  SnowflakeErrorTopicArn: z.string(),
 });
 export type StackOutputs = z.infer<typeof stackOutputsSchema>;
 
@@ -82,6 +76,8 @@ export function snowflakeVariables(stage: string, config: StageConfig, outputs: 
     alert_integration: `SNOWGATE_${STAGE}_ALERTS`,
     alert_topic_arn: outputs.AlarmTopic,
     alert_role_arn: outputs.SnowflakeAlertRoleArn,
+    error_integration: `SNOWGATE_${STAGE}_LOAD_ERRORS`,
+    error_topic_arn: outputs.SnowflakeErrorTopicArn,
     freshness_minutes: String(config.alarms.loadFreshnessMinutes),
     aws_role_arn: outputs.SnowflakeRoleArn,
     external_id: outputs.SnowflakeExternalId,
@@ -100,28 +96,16 @@ export interface ToolOptions {
   /** Where every deploy finds the wiring (Parameter Store); never touched on a dry run. */
   wiring: WiringStore;
   dryRun: boolean;
-  /** Opens a session; never called on a dry run. */
-  connect: () => Promise<SqlSession>;
+  /** The SQL API client, signed in; never called on a dry run. */
+  connect: () => Promise<SqlApi>;
   print: (text: string) => void;
+  /** Seeds the statements' request IDs (default: a new one for this run). */
+  requestIdPrefix?: string;
 }
 
 /** A script as it would run: each statement with its `;`, under its file's name. */
 export function formatScripts(scripts: Script[]): string {
   return scripts.map((s) => `-- ${s.file}\n${s.statements.map((st) => `${st};`).join('\n\n')}\n`).join('\n');
-}
-
-async function run(session: SqlSession, scripts: Script[], print: (text: string) => void): Promise<void> {
-  for (const script of scripts) {
-    print(`${script.file}: ${script.statements.length} statements`);
-    for (const [i, statement] of script.statements.entries()) {
-      try {
-        await session.execute(statement);
-      } catch (error) {
-        const first = stripComments(statement).split('\n')[0];
-        throw new Error(`${script.file}, statement ${i + 1} (${first}…) failed: ${(error as Error).message}`, { cause: error });
-      }
-    }
-  }
 }
 
 const propertyOf = (rows: Record<string, unknown>[], name: string) => {
@@ -156,10 +140,11 @@ function blockStatements(statement: string): string[] {
  * would stop the old stage from loading). Before anything runs, compare what exists with
  * what would be created, and stop on a difference.
  */
-async function refuseDrift(session: SqlSession, v: SnowflakeVariables, scripts: Script[]): Promise<void> {
-  const existing = async (sql: string) => {
+export async function refuseDrift(sql: SqlApi, v: SnowflakeVariables, scripts: Script[]): Promise<void> {
+  const context = { role: v.admin_role };
+  const existing = async (statement: string) => {
     try {
-      return await session.execute(sql);
+      return await executeIn(sql, statement, context);
     } catch {
       return []; // the database or schema does not exist yet: a first apply
     }
@@ -181,66 +166,102 @@ async function refuseDrift(session: SqlSession, v: SnowflakeVariables, scripts: 
   }
 }
 
+/** What the AWS side needs from Snowflake once the migrations ran. */
+export interface SnowflakeReadBack {
+  /** `DESC INTEGRATION` → `STORAGE_AWS_IAM_USER_ARN`: the user the Snowflake role trusts. */
+  iamUserArn: string;
+  /** `DESC INTEGRATION` → `STORAGE_AWS_EXTERNAL_ID` (checked to be the stage's). */
+  storageExternalId: string;
+  /** `SHOW PIPES` → `notification_channel`: the queue the landing prefix notifies. */
+  notificationChannelArn: string;
+  /** The freshness alert's notification integration's `SF_AWS_EXTERNAL_ID`. */
+  alertExternalId: string;
+  /** The load-error notification integration's `SF_AWS_EXTERNAL_ID`. */
+  errorExternalId: string;
+}
+
 /**
- * Runs the migrations, then reads back what the AWS side needs (Snowflake's IAM user and
- * the pipe's queue) and stores it in Parameter Store, where every later `sst deploy` of the
- * stage reads it from any clone, and in `config/<stage>.snowflake.json` (for `pnpm synth`,
- * and to review). Returns what it wrote (nothing on a dry run).
+ * Reads back what the AWS side needs, and checks it: the storage integration's external ID is the
+ * stage's, and both notification integrations publish as the storage integration's IAM user (the
+ * alert role trusts one user).
  */
-export async function applySnowflake(
-  options: ToolOptions,
-): Promise<{ iamUserArn: string; notificationChannelArn: string; alertExternalId: string } | undefined> {
+export async function readBack(sql: SqlApi, v: SnowflakeVariables): Promise<SnowflakeReadBack> {
+  const context = { role: v.admin_role };
+  const integration = await executeIn(sql, `DESC INTEGRATION ${v.integration}`, context);
+  const iamUserArn = propertyOf(integration, 'STORAGE_AWS_IAM_USER_ARN');
+  const storageExternalId = propertyOf(integration, 'STORAGE_AWS_EXTERNAL_ID');
+  if (!iamUserArn) throw new Error(`DESC INTEGRATION ${v.integration} shows no STORAGE_AWS_IAM_USER_ARN`);
+  if (storageExternalId !== v.external_id)
+    throw new Error(`integration ${v.integration} has external ID ${storageExternalId}, not ${v.external_id}`);
+  const pipes = await executeIn(sql, `SHOW PIPES LIKE '${v.pipe}' IN SCHEMA ${v.database}.${v.schema}`, context);
+  const notificationChannelArn = pipes
+    .map((p) => p.notification_channel ?? p.NOTIFICATION_CHANNEL)
+    .find((c) => typeof c === 'string' && c.startsWith('arn:'));
+  if (typeof notificationChannelArn !== 'string')
+    throw new Error(`SHOW PIPES shows no notification_channel for ${v.pipe}: is AUTO_INGEST on?`);
+  // The notification integrations have external IDs of Snowflake's choosing: the alert role trusts them.
+  const notificationExternalId = async (name: string) => {
+    const rows = await executeIn(sql, `DESC NOTIFICATION INTEGRATION ${name}`, context);
+    const externalId = propertyOf(rows, 'SF_AWS_EXTERNAL_ID');
+    const user = propertyOf(rows, 'SF_AWS_IAM_USER_ARN');
+    if (!externalId) throw new Error(`DESC NOTIFICATION INTEGRATION ${name} shows no SF_AWS_EXTERNAL_ID`);
+    if (user !== iamUserArn)
+      throw new Error(
+        `integration ${name} publishes as ${user}, not the storage integration's ${iamUserArn}: the alert role trusts one user`,
+      );
+    return externalId;
+  };
+  const alertExternalId = await notificationExternalId(v.alert_integration);
+  const errorExternalId = await notificationExternalId(v.error_integration);
+  return { iamUserArn, storageExternalId, notificationChannelArn, alertExternalId, errorExternalId };
+}
+
+/**
+ * Runs the migrations the stage has not run yet (see runner.ts), then reads back what the AWS side
+ * needs (Snowflake's IAM user, the pipe's queue, the notification integrations' external IDs) and
+ * stores it in Parameter Store, where every later `sst deploy` of the stage reads it from any
+ * clone, and in `config/<stage>.snowflake.json` (for `pnpm synth`, and to review). Returns what it
+ * wrote (nothing on a dry run).
+ */
+export async function applySnowflake(options: ToolOptions): Promise<SnowflakeWiring | undefined> {
   const { variables: v, print } = options;
-  const scripts = renderMigrations(v);
+  const migrations = loadMigrations(v);
   if (options.dryRun) {
-    print(formatScripts(scripts));
+    print(formatScripts(migrations));
     return undefined;
   }
-  const session = await options.connect();
+  const sql = await options.connect();
+  await refuseDrift(sql, v, migrations);
+  const { applied, skipped } = await applyMigrations(sql, v, {
+    migrations,
+    requestIdPrefix: options.requestIdPrefix ?? newRunPrefix(),
+    warehouse: options.config.snowflake.account?.warehouse,
+    print,
+  });
+  print(
+    applied.length
+      ? `applied ${applied.length} migrations${skipped.length ? ` (${skipped.length} already applied)` : ''}`
+      : `nothing to apply: all ${skipped.length} migrations already applied`,
+  );
+  const { iamUserArn, notificationChannelArn, alertExternalId, errorExternalId } = await readBack(sql, v);
+  const written: SnowflakeWiring = { iamUserArn, notificationChannelArn, alertExternalId, errorExternalId };
+  // The stack will read it back: refuse to write what it would refuse.
+  parseStageConfig({ ...options.config, snowflake: { ...options.config.snowflake, ...written } }, `values read from Snowflake`);
+  writeFileSync(join(options.configDir, `${options.stage}.snowflake.json`), `${JSON.stringify(written, null, 2)}\n`);
+  print(`wrote config/${options.stage}.snowflake.json: ${JSON.stringify(written)}`);
   try {
-    await refuseDrift(session, v, scripts);
-    await run(session, scripts, print);
-    const integration = await session.execute(`DESC INTEGRATION ${v.integration}`);
-    const iamUserArn = propertyOf(integration, 'STORAGE_AWS_IAM_USER_ARN');
-    const externalId = propertyOf(integration, 'STORAGE_AWS_EXTERNAL_ID');
-    if (!iamUserArn) throw new Error(`DESC INTEGRATION ${v.integration} shows no STORAGE_AWS_IAM_USER_ARN`);
-    if (externalId !== v.external_id) throw new Error(`integration ${v.integration} has external ID ${externalId}, not ${v.external_id}`);
-    const pipes = await session.execute(`SHOW PIPES LIKE '${v.pipe}' IN SCHEMA ${v.database}.${v.schema}`);
-    const notificationChannelArn = pipes
-      .map((p) => p.notification_channel ?? p.NOTIFICATION_CHANNEL)
-      .find((c) => typeof c === 'string' && c.startsWith('arn:'));
-    if (typeof notificationChannelArn !== 'string')
-      throw new Error(`SHOW PIPES shows no notification_channel for ${v.pipe}: is AUTO_INGEST on?`);
-    // The freshness alert's integration has an external ID of Snowflake's choosing: the alert role trusts it next deploy.
-    const alerts = await session.execute(`DESC NOTIFICATION INTEGRATION ${v.alert_integration}`);
-    const alertExternalId = propertyOf(alerts, 'SF_AWS_EXTERNAL_ID');
-    const alertUser = propertyOf(alerts, 'SF_AWS_IAM_USER_ARN');
-    if (!alertExternalId) throw new Error(`DESC NOTIFICATION INTEGRATION ${v.alert_integration} shows no SF_AWS_EXTERNAL_ID`);
-    if (alertUser !== iamUserArn)
-      throw new Error(
-        `integration ${v.alert_integration} publishes as ${alertUser}, not the storage integration's ${iamUserArn}: the alert role trusts one user`,
-      );
-    const written = { iamUserArn, notificationChannelArn, alertExternalId };
-    // The stack will read it back: refuse to write what it would refuse.
-    parseStageConfig({ ...options.config, snowflake: { ...options.config.snowflake, ...written } }, `values read from Snowflake`);
-    writeFileSync(join(options.configDir, `${options.stage}.snowflake.json`), `${JSON.stringify(written, null, 2)}\n`);
-    print(`wrote config/${options.stage}.snowflake.json: ${JSON.stringify(written)}`);
-    try {
-      await options.wiring.write(options.stage, written);
-    } catch (error) {
-      throw new Error(
-        `could not store the wiring in ${snowflakeWiringParameter(options.stage)} (${(error as Error).message}): a deploy from another clone would not find it. Fix the AWS credentials or region and apply again (it is idempotent), or commit config/${options.stage}.snowflake.json`,
-        { cause: error },
-      );
-    }
-    print(`stored it in Parameter Store ${snowflakeWiringParameter(options.stage)}, where every deploy of the stage reads it`);
-    print(
-      `next: pnpm sst deploy --stage ${options.stage} (trusts Snowflake's IAM user, notifies the pipe's queue, lets the freshness alert publish)`,
+    await options.wiring.write(options.stage, written);
+  } catch (error) {
+    throw new Error(
+      `could not store the wiring in ${snowflakeWiringParameter(options.stage)} (${(error as Error).message}): a deploy from another clone would not find it. Fix the AWS credentials or region and apply again (it is idempotent), or commit config/${options.stage}.snowflake.json`,
+      { cause: error },
     );
-    return written;
-  } finally {
-    await session.close();
   }
+  print(`stored it in Parameter Store ${snowflakeWiringParameter(options.stage)}, where every deploy of the stage reads it`);
+  print(
+    `next: pnpm sst deploy --stage ${options.stage} (trusts Snowflake's IAM user, notifies the pipe's queue, lets the alerts and load errors publish)`,
+  );
+  return written;
 }
 
 /**
@@ -249,8 +270,13 @@ export async function applySnowflake(
  * on `sst remove` (the table is the only long-term copy: landing files expire, the
  * stream and Time Travel hold days).
  */
-export function teardownFor(stage: { config: StageConfig; variables: SnowflakeVariables }): { script: Script; keptTable?: string } {
-  const script = renderTeardown(stage.variables);
+export function teardownFor(stage: {
+  config: Pick<StageConfig, 'production'>;
+  variables: SnowflakeVariables;
+  /** teardown.sql, where it is not in the repository (the custom resource's bundle). */
+  file?: string;
+}): { script: Script; keptTable?: string } {
+  const script = renderTeardown(stage.variables, stage.file);
   if (!stage.config.production) return { script };
   const { database, schema, table } = stage.variables;
   const keptTable = `${database}.${schema}.${table}`;
@@ -258,6 +284,24 @@ export function teardownFor(stage: { config: StageConfig; variables: SnowflakeVa
   if (!script.statements.some(dropsTable))
     throw new Error(`teardown.sql no longer drops ${keptTable} as expected: cannot tell what to keep`);
   return { script: { ...script, statements: script.statements.filter((st) => !dropsTable(st)) }, keptTable };
+}
+
+/**
+ * Runs a stage's teardown over the SQL API (a production stage keeps `RAW_EVENTS`: see `teardownFor`),
+ * and says what it kept.
+ */
+export async function runTeardown(
+  sql: SqlApi,
+  stage: { config: StageConfig; variables: SnowflakeVariables },
+  options: { requestIdPrefix: string; print?: (text: string) => void },
+): Promise<{ keptTable?: string }> {
+  const { script, keptTable } = teardownFor(stage);
+  await runTeardownScript(sql, stage.variables, script, {
+    requestIdPrefix: options.requestIdPrefix,
+    warehouse: stage.config.snowflake.account?.warehouse,
+    print: options.print,
+  });
+  return keptTable ? { keptTable } : {};
 }
 
 /**
@@ -276,12 +320,7 @@ export async function removeSnowflake(options: ToolOptions): Promise<void> {
     if (kept) options.print(`-- ${kept}`);
     return;
   }
-  const session = await options.connect();
-  try {
-    await run(session, [script], options.print);
-  } finally {
-    await session.close();
-  }
+  await runTeardown(await options.connect(), options, { requestIdPrefix: options.requestIdPrefix ?? newRunPrefix(), print: options.print });
   rmSync(join(options.configDir, `${options.stage}.snowflake.json`), { force: true });
   await options.wiring.remove(options.stage);
   if (kept) options.print(kept);
