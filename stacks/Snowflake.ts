@@ -13,7 +13,8 @@ import { lambdaNodejs } from './bundling';
 import { stageConfig } from './config';
 import { LAMBDA_RUNTIME, RETENTION } from './Ingest';
 import { BASIC_EXECUTION, objectsUnderPrefix, suppress } from './nag';
-import { fixedRoleName, migrationChecksums, migrationsNonce, resourceVariables } from './snowflake-properties';
+import { migrationChecksums } from '@snowgate/snowflake';
+import { fixedRoleName, migrationsNonce, resourceVariables } from './snowflake-properties';
 import { Storage } from './Storage';
 
 /**

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { StageConfig } from '@snowgate/config';
-import { migrationFiles, SNOWFLAKE_DIR, snowflakeVariables, type SnowflakeVariables, type StackOutputs } from '@snowgate/snowflake';
+import { snowflakeVariables, type SnowflakeVariables, type StackOutputs } from '@snowgate/snowflake';
 import { Token } from 'aws-cdk-lib';
 
 /** IAM's limit on a role name. https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html */
@@ -25,38 +23,12 @@ export function fixedRoleName(app: string, stage: string, region: string, purpos
   return `${name.slice(0, IAM_ROLE_NAME_MAX - hash.length - 1)}-${hash}`;
 }
 
-export interface MigrationChecksum {
-  file: string;
-  /** sha256 of the file as committed, hex. */
-  checksum: string;
-}
-
-/**
- * Each migration's name and sha256, in the order they run: the custom resource's `Migrations`
- * property. A new or changed file changes the property, so CloudFormation sends an Update;
- * nothing new, no Update, and nothing runs on Snowflake.
- */
-export function migrationChecksums(dir = join(SNOWFLAKE_DIR, 'migrations')): MigrationChecksum[] {
-  return migrationFiles(dir).map((file) => ({
-    file,
-    checksum: createHash('sha256')
-      .update(readFileSync(join(dir, file)))
-      .digest('hex'),
-  }));
-}
-
 /** One checksum of them all: the Link resource's `Nonce`, so that it validates and refreshes again after any migration. */
-export function migrationsNonce(migrations: MigrationChecksum[]): string {
+export function migrationsNonce(migrations: { file: string; checksum: string }[]): string {
   return createHash('sha256')
     .update(migrations.map((m) => `${m.file}:${m.checksum}`).join('\n'))
     .digest('hex');
 }
-
-/** The SQL variables of the load-error integration, and what the stack passes that only exists at deploy time. */
-export type ResourceVariables = SnowflakeVariables & { error_integration: string; error_topic_arn: string };
-
-/** What the stack knows of the values `snowflakeVariables` takes from a deployed stack's outputs. */
-export type StackValues = StackOutputs & { SnowflakeErrorTopicArn: string };
 
 /**
  * The `Variables` of `Custom::SnowflakeObjects`: the SQL variables `pnpm snowflake:apply` would
@@ -64,19 +36,16 @@ export type StackValues = StackOutputs & { SnowflakeErrorTopicArn: string };
  * of its outputs. Values that exist only at deploy time (the bucket's and the topics' names are
  * CloudFormation references) are checked in a stand-in's shape, then put back as references.
  */
-export function resourceVariables(stage: string, config: StageConfig, values: StackValues): ResourceVariables {
-  const standIns: Record<string, string> = {
+export function resourceVariables(stage: string, config: StageConfig, values: StackOutputs): SnowflakeVariables {
+  const standIns: Partial<StackOutputs> = {
     SnowflakeStageUrl: `s3://deploy-time-bucket/${config.firehose.prefix}`,
     AlarmTopic: 'arn:aws:sns:us-east-1:000000000000:deploy-time-topic',
     SnowflakeErrorTopicArn: 'arn:aws:sns:us-east-1:000000000000:deploy-time-topic',
   };
   const checked = Object.fromEntries(
-    Object.entries(values).map(([key, value]) => [key, Token.isUnresolved(value) ? (standIns[key] ?? value) : value]),
-  ) as StackValues;
-  const STAGE = stage.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+    Object.entries(values).map(([key, value]) => [key, Token.isUnresolved(value) ? (standIns[key as keyof StackOutputs] ?? value) : value]),
+  ) as StackOutputs;
   return {
-    // Named by `snowflakeVariables` once it knows the load-error integration; until then, its name here.
-    error_integration: `SNOWGATE_${STAGE}_LOAD_ERRORS`,
     ...snowflakeVariables(stage, config, checked),
     stage_url: values.SnowflakeStageUrl,
     alert_topic_arn: values.AlarmTopic,

@@ -287,7 +287,12 @@ describe('a stage with snowflake.account', () => {
     for (const s of [files, streaming]) {
       const leaks = filesUnder(s.assemblyDir).filter((path) => {
         const text = readFileSync(path, 'latin1');
-        return text.includes(keyBody.slice(0, 64)) || text.includes(keyBody.slice(-64)) || /PRIVATE KEY-----/.test(text);
+        // This key's body, or any PEM private key with a body (the handler's code names the PEM header, and may).
+        return (
+          text.includes(keyBody.slice(0, 64)) ||
+          text.includes(keyBody.slice(-64)) ||
+          /-----BEGIN [A-Z ]*PRIVATE KEY-----\s*[A-Za-z0-9+/=]{40}/.test(text)
+        );
       });
       expect(leaks).toEqual([]);
     }
