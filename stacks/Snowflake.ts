@@ -207,6 +207,8 @@ function managedByDeploy(
     resourceType: 'Custom::SnowflakeLink',
     properties: {
       Account: accountProperty,
+      // The role that created the integration and the pipe: validating needs USAGE on the one, refreshing owns the other.
+      Role: variables.admin_role,
       Integration: variables.integration,
       StageUrl: variables.stage_url,
       Pipe: `${variables.database}.${variables.schema}.${variables.pipe}`,

@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseStageConfig, type StageConfigInput } from '@snowgate/config';
-import { storeKeySecret } from '@snowgate/snowflake';
+import { snowflakeVariablesSchema, storeKeySecret } from '@snowgate/snowflake';
+import { linkPropertiesSchema, objectsPropertiesSchema } from '@snowgate/snowflake/resource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployStageConfig } from '../../stacks/config';
 import { IAM_ROLE_NAME_MAX, fixedRoleName } from '../../stacks/snowflake-properties';
@@ -194,6 +195,32 @@ describe('a stage with snowflake.account', () => {
     });
   });
 
+  it("sends properties the handlers accept, once CloudFormation has resolved the stack's references", () => {
+    // What CloudFormation hands the Provider: references replaced by the values they name at deploy time.
+    const resolve = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(resolve);
+      if (value === null || typeof value !== 'object') return value;
+      const v = value as Record<string, unknown>;
+      if (v.Ref === 'AWS::Partition') return 'aws';
+      if (typeof v['Fn::ImportValue'] === 'string') {
+        const name = v['Fn::ImportValue'];
+        if (/Landing/.test(name)) return 'managed-snowgate-storage-landingf95672e9-1a2b3c4d5e6f';
+        if (/AlarmTopic|LoadErrors/.test(name)) return `arn:aws:sns:us-east-1:123456789012:managed-snowgate-Alarms-${name.length}`;
+      }
+      if (Array.isArray(v['Fn::Join'])) {
+        const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+        return parts.map((part) => String(resolve(part))).join(separator);
+      }
+      return Object.fromEntries(Object.entries(v).map(([key, inner]) => [key, resolve(inner)]));
+    };
+    for (const s of [files, streaming]) {
+      const objects = resolve(one(s, 'Snowflake', 'Custom::SnowflakeObjects')[1].Properties) as Record<string, unknown>;
+      const parsed = objectsPropertiesSchema.parse(objects);
+      expect(snowflakeVariablesSchema.safeParse(parsed.Variables).error).toBeUndefined();
+      expect(linkPropertiesSchema.safeParse(resolve(one(s, 'Snowflake', 'Custom::SnowflakeLink')[1].Properties)).error).toBeUndefined();
+    }
+  });
+
   it("notifies the pipe's queue, read back by the Objects resource, of each file landed under the prefix", () => {
     const [id, notification] = one(files, 'Snowflake', 'Custom::S3BucketNotifications');
     expect(notification.Properties.NotificationConfiguration).toEqual({
@@ -223,6 +250,7 @@ describe('a stage with snowflake.account', () => {
     expect(policies).toHaveLength(2);
     expect([...(link.DependsOn ?? [])].sort()).toEqual([storageRole, alertRole, notification, ...policies].sort());
     expect(link.Properties).toMatchObject({
+      Role: 'ACCOUNTADMIN',
       Integration: 'SNOWGATE_MANAGED_S3',
       Pipe: 'SNOWGATE.MANAGED.RAW_EVENTS_PIPE',
       Mode: 'files',
