@@ -41,6 +41,7 @@ beforeAll(async () => {
       parameters.set(body.Name, body.Value);
       return reply(200, { Version: 1, Tier: 'Standard' });
     }
+    if (target === 'AmazonSSM.DeleteParameter' && parameters.delete(body.Name)) return reply(200, {});
     reply(400, { __type: 'ResourceNotFoundException', message: `not here: ${target}` });
   });
   await new Promise<void>((resolve) => aws.listen(0, '127.0.0.1', resolve));
@@ -76,11 +77,11 @@ afterAll(async () => {
   await new Promise((resolve) => aws.close(resolve));
 });
 
-const apply = () => {
+const apply = (command = 'snowflake:apply', ...more: string[]) => {
   const endpoint = `http://127.0.0.1:${(aws.address() as AddressInfo).port}`;
   return promisify(execFile)(
     'pnpm',
-    ['-s', 'snowflake:apply', '--stage', stage, '--outputs', join(dir, 'outputs.json'), '--region', 'us-east-1'],
+    ['-s', command, '--stage', stage, '--outputs', join(dir, 'outputs.json'), '--region', 'us-east-1', ...more],
     {
       cwd: root,
       env: {
@@ -98,7 +99,7 @@ const apply = () => {
 };
 
 describe('pnpm snowflake:apply for a stage with snowflake.account', () => {
-  it('signs in with the key from the secret, applies every migration, stores the wiring; run again, applies nothing', {
+  it('signs in with the key from the secret, applies every migration, stores the wiring; run again, applies nothing; remove drops it all', {
     timeout: 180_000,
   }, async () => {
     const first = await apply();
@@ -124,5 +125,14 @@ describe('pnpm snowflake:apply for a stage with snowflake.account', () => {
     expect(second.stdout.split('\n')[0]).toBe('nothing to apply: all 9 migrations already applied');
     expect(changes()).toBe(before);
     expect(JSON.parse(parameters.get(`/snowgate/${stage}/snowflake/wiring`)!)).toEqual(wiring);
+
+    // Removed: everything but the database, the schema and the warehouse, and the wiring with it.
+    const removed = await apply('snowflake:remove', '--yes');
+    expect(removed.stdout).toMatch(
+      new RegExp(`^teardown\\.sql: \\d+ statements\nremoved config/${stage}\\.snowflake\\.json and /snowgate/${stage}/snowflake/wiring; `),
+    );
+    expect([...account.catalog.objects.keys()]).toEqual([]);
+    expect([...account.catalog.integrations.keys()]).toEqual([]);
+    expect(parameters.size).toBe(0);
   });
 });

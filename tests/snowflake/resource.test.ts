@@ -12,7 +12,6 @@ import {
   asProviderError,
   checkComplete,
   DELETE_DEADLINE_MS,
-  droppedObjects,
   handleEvent,
   LINK_RESOURCE_TYPE,
   LINK_VALIDATION_TIMEOUT_MS,
@@ -22,7 +21,7 @@ import {
   type ResourceDeps,
   type ResourceEvent,
 } from '@snowgate/snowflake/resource';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -185,12 +184,13 @@ const inSchema = () => [...account.catalog.objects.keys()].filter((name) => name
 const statementsSince = (from: number) => account.fake.executions.slice(from).map((e) => e.statement);
 const historyScripts = () => account.catalog.history('SNOWGATE', 'DEV').map((row) => row.SCRIPT);
 
-/** A new migration in the function's SQL: what the next deploy brings. */
+/** A new migration in the function's SQL, and its line in the teardown: what the next deploy brings. */
 function addMigration(file = 'V1.99.0__deploy_marks.sql') {
   writeFileSync(
     join(sqlDir, 'migrations', file),
     'USE ROLE {{ admin_role }};\n\nCREATE TABLE IF NOT EXISTS {{ database }}.{{ schema }}.DEPLOY_MARKS (ID NUMBER, NOTE VARCHAR);\n',
   );
+  appendFileSync(join(sqlDir, 'teardown.sql'), '\nDROP TABLE IF EXISTS {{ database }}.{{ schema }}.DEPLOY_MARKS;\n');
 }
 
 describe('Custom::SnowflakeObjects', () => {
@@ -303,7 +303,7 @@ describe('Custom::SnowflakeObjects', () => {
     expect(deleted.Status).toBe('FAILED');
     expect(clock.now - started).toBeLessThanOrEqual(DELETE_DEADLINE_MS);
     expect(deleted.Reason).toMatch(
-      /still running at the deadline; cancelled.* Left, unless dropped before the failure: PIPE SNOWGATE\.DEV\.RAW_EVENTS_PIPE/,
+      /statement 3 \(DROP ALERT.* still running at the deadline; cancelled\. Left to drop, in order: ALERT SNOWGATE\.DEV\.LOAD_FRESHNESS_ALERT, VIEW /,
     );
   });
 
@@ -341,13 +341,17 @@ describe('Custom::SnowflakeObjects', () => {
     expect(account.fake.requests.length).toBe(from);
   });
 
-  it('a Create whose cleanup fails too says what may be left', async () => {
+  it('a Create whose cleanup fails too says what is left to drop', async () => {
     account.catalog.failOn(/^CREATE PIPE/i);
     account.catalog.failOn(/^DROP INTEGRATION IF EXISTS SNOWGATE_DEV_S3$/i);
     const created = await objects('Create', objectsProperties());
     expect(created.Status).toBe('FAILED');
     expect(created.Reason).toContain('The cleanup failed too');
-    expect(created.Reason).toContain('INTEGRATION SNOWGATE_DEV_S3');
+    // What the cleanup dropped before it stopped is not listed; the integration it stopped at and the rest are.
+    expect(created.Reason).toMatch(
+      /left to drop: INTEGRATION SNOWGATE_DEV_S3, INTEGRATION SNOWGATE_DEV_ALERTS, .*TABLE SNOWGATE\.DEV\.MIGRATION_HISTORY; /,
+    );
+    expect(created.Reason).not.toContain('PIPE SNOWGATE.DEV.RAW_EVENTS_PIPE');
     expect(created.Reason).toContain('"Removing by hand"');
     expect(account.catalog.integrations.has('SNOWGATE_DEV_S3')).toBe(true);
   });
@@ -369,6 +373,20 @@ describe('Custom::SnowflakeObjects', () => {
     );
     expect(inSchema()).toContain('SNOWGATE.DEV.RAW_EVENTS_PIPE');
     expect(historyScripts()).not.toContain('V1.99.0__deploy_marks.sql');
+  });
+
+  it('refuses to move the objects to another schema of the same account, before anything runs', async () => {
+    const before = objectsProperties();
+    expect((await objects('Create', before)).Status).toBe('SUCCESS');
+    const from = account.fake.requests.length;
+    const moved = await objects('Update', objectsProperties({ Variables: { ...variables, schema: 'DEV2' } }), {
+      PhysicalResourceId: PHYSICAL_ID,
+      OldResourceProperties: before,
+    });
+    expect(moved.Status).toBe('FAILED');
+    expect(moved.PhysicalResourceId).toBe(PHYSICAL_ID);
+    expect(moved.Reason).toMatch(/^cannot move the Snowflake objects from SNOWGATE\.DEV to SNOWGATE\.DEV2 in the same account: /);
+    expect(account.fake.requests.length).toBe(from);
   });
 
   it('a Snowflake message of any length still fits the 4 KB response', async () => {
@@ -457,17 +475,40 @@ describe('Custom::SnowflakeLink', () => {
   });
 });
 
-describe('the pieces', () => {
-  it('the teardown names what it drops', () => {
-    const statements = [
-      'USE ROLE ACCOUNTADMIN',
-      'DROP PIPE IF EXISTS A.B.P',
-      '-- why\nDROP FILE FORMAT IF EXISTS A.B.F',
-      'DROP INTEGRATION IF EXISTS I',
-    ];
-    expect(droppedObjects(statements)).toEqual(['PIPE A.B.P', 'FILE FORMAT A.B.F', 'INTEGRATION I']);
-  });
+describe("a stage through its life, in the stack's order", () => {
+  it('deploy, deploy with a new migration, deploy with nothing new, remove', async () => {
+    // First deploy: the objects, then (after the roles and the bucket notification) the link.
+    const first = objectsProperties();
+    expect((await objects('Create', first)).Status).toBe('SUCCESS');
+    account.catalog.validationFailures = 2;
+    const nonce = (properties: Record<string, unknown>) => JSON.stringify(properties.Migrations);
+    const linkId = 'snowflake-link:myorg-myaccount:SNOWGATE_DEV_S3:SNOWGATE.DEV.RAW_EVENTS_PIPE';
+    const refreshed = account.catalog.refreshes.length;
+    const linked = await link('Create', linkProperties({ Nonce: nonce(first) }));
+    expect([linked.Status, linked.PhysicalResourceId]).toEqual(['SUCCESS', linkId]);
+    expect(account.catalog.refreshes.length - refreshed).toBe(1);
 
+    // A new migration: the objects' Update runs it, the link's Nonce changes, so it validates and refreshes again.
+    addMigration();
+    const second = objectsProperties();
+    expect((await objects('Update', second, { PhysicalResourceId: PHYSICAL_ID, OldResourceProperties: first })).Status).toBe('SUCCESS');
+    const relinked = await link('Update', linkProperties({ Nonce: nonce(second) }), {
+      PhysicalResourceId: linkId,
+      OldResourceProperties: linkProperties({ Nonce: nonce(first) }),
+    });
+    expect([relinked.Status, relinked.PhysicalResourceId]).toEqual(['SUCCESS', linkId]);
+    expect(account.catalog.refreshes.length - refreshed).toBe(2);
+    expect(historyScripts().filter((file) => file === 'V1.99.0__deploy_marks.sql')).toHaveLength(1);
+
+    // Nothing new: CloudFormation sends neither resource anything, so nothing reaches Snowflake. Remove: link first, then the objects.
+    expect((await link('Delete', linkProperties({ Nonce: nonce(second) }), { PhysicalResourceId: linkId })).Status).toBe('SUCCESS');
+    expect((await objects('Delete', second, { PhysicalResourceId: PHYSICAL_ID })).Status).toBe('SUCCESS');
+    expect(inSchema()).toEqual([]);
+    expect([...account.catalog.integrations.keys()]).toEqual([]);
+  });
+});
+
+describe('the pieces', () => {
   it('a provider error is its message only, cut to fit', () => {
     const error = asProviderError(new Error('x'.repeat(5000)));
     expect(error.message).toHaveLength(REASON_MAX_CHARS);

@@ -2,11 +2,14 @@ import { parseStageConfig } from '@snowgate/config';
 import { JwtSource, SqlApiClient } from '@snowgate/snowflake-api';
 import {
   applyMigrations,
+  applyUse,
   HISTORY_TABLE,
+  leftToDrop,
   loadMigrations,
   migrationChecksums,
   readBack,
   runTeardown,
+  ScriptError,
   SNOWFLAKE_DIR,
   type SnowflakeVariables,
   statementRequestId,
@@ -209,6 +212,24 @@ describe('applyMigrations', () => {
     ).toBe(true);
   });
 
+  it('turns USE into the context of the statements after it, and refuses a USE it cannot send', () => {
+    let context = applyUse('USE ROLE SNOWGATE_DEV_LOADER', {})!;
+    context = applyUse('-- only its own grants\nUSE SECONDARY ROLES NONE', context)!;
+    context = applyUse('USE SCHEMA SNOWGATE.DEV', context)!;
+    context = applyUse('USE WAREHOUSE SNOWGATE_WH', context)!;
+    expect(context).toEqual({
+      role: 'SNOWGATE_DEV_LOADER',
+      secondaryRolesNone: true,
+      database: 'SNOWGATE',
+      schema: 'DEV',
+      warehouse: 'SNOWGATE_WH',
+    });
+    expect(applyUse('USE ROLE ACCOUNTADMIN', context)).toMatchObject({ role: 'ACCOUNTADMIN', secondaryRolesNone: false });
+    expect(applyUse('USE DATABASE OTHER', context)).toMatchObject({ database: 'OTHER', schema: undefined });
+    expect(applyUse('CREATE DATABASE IF NOT EXISTS SNOWGATE', context)).toBeUndefined();
+    expect(() => applyUse("USE SECONDARY ROLES ('R1')", context)).toThrow(/cannot send .* through the SQL API/);
+  });
+
   it('derives request IDs as UUIDs, the same for the same statement and different for any other', () => {
     const id = statementRequestId('p', 'V1.0.0__context.sql', 'abc', 0);
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -236,6 +257,33 @@ describe('runTeardown', () => {
     await runTeardown(sql, { config, variables }, { requestIdPrefix: 'remove-2' });
     const again = await applyMigrations(sql, variables, { requestIdPrefix: 'run-2' });
     expect(again.applied).toHaveLength(loadMigrations(variables).length);
+  });
+
+  it('stopped part way (a refused drop, Snowflake unreachable), says which statements were not run, in order; run again, finishes', async () => {
+    await applyMigrations(sql, variables, { requestIdPrefix: 'run-1' });
+    const config = parseStageConfig({ snowflake: { externalId: 'snowgate-dev' } });
+    account.catalog.failOn(/^DROP INTEGRATION IF EXISTS SNOWGATE_DEV_ALERTS$/);
+    const error = await runTeardown(sql, { config, variables }, { requestIdPrefix: 'remove-1' }).catch((e: ScriptError) => e);
+    expect(error).toBeInstanceOf(ScriptError);
+    expect((error as ScriptError).message).toMatch(
+      /^teardown\.sql, statement \d+ \(DROP INTEGRATION IF EXISTS SNOWGATE_DEV_ALERTS…\) failed: SQL access control error:\nInsufficient privileges to operate on account\. \(code 003001, SQL state 42501\)$/,
+    );
+    expect(leftToDrop((error as ScriptError).notRun)).toEqual([
+      'INTEGRATION SNOWGATE_DEV_ALERTS',
+      'INTEGRATION SNOWGATE_DEV_LOAD_ERRORS',
+      'ROLE SNOWGATE_DEV_READER',
+      'ROLE SNOWGATE_DEV_LOADER',
+      'TABLE SNOWGATE.DEV.MIGRATION_HISTORY',
+    ]);
+    expect(account.catalog.objects.has('SNOWGATE.DEV.RAW_EVENTS_PIPE')).toBe(false);
+
+    account.fake.unreachable = true;
+    const unreachable = await runTeardown(sql, { config, variables }, { requestIdPrefix: 'remove-2' }).catch((e: ScriptError) => e);
+    expect((unreachable as ScriptError).message).toMatch(/failed: POST \/api\/v2\/statements: no answer /);
+    expect(leftToDrop((unreachable as ScriptError).notRun)[0]).toBe('PIPE SNOWGATE.DEV.RAW_EVENTS_PIPE');
+    account.fake.unreachable = false;
+    await runTeardown(sql, { config, variables }, { requestIdPrefix: 'remove-3' });
+    expect([...account.catalog.integrations.keys()]).toEqual([]);
   });
 
   it('keeps RAW_EVENTS on a production stage, and says so', async () => {

@@ -243,6 +243,17 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
     expect([...account.catalog.integrations.keys()]).toEqual([]);
     expect(submitted().at(-1)).toBe('DROP TABLE IF EXISTS SNOWGATE.DEV.MIGRATION_HISTORY');
   });
+
+  it('stopped part way, says what is left to drop and keeps the wiring, to remove again', async () => {
+    await applySnowflake(options());
+    account.catalog.failOn(/^DROP ROLE/);
+    await expect(removeSnowflake(options())).rejects.toThrow(
+      /teardown\.sql, statement \d+ \(DROP ROLE IF EXISTS SNOWGATE_DEV_READER…\) failed: .*\. Left to drop, in order: ROLE SNOWGATE_DEV_READER, ROLE SNOWGATE_DEV_LOADER, TABLE SNOWGATE\.DEV\.MIGRATION_HISTORY\. The wiring is kept/s,
+    );
+    expect(store.parameters.size).toBe(1);
+    await removeSnowflake(options());
+    expect(store.parameters.size).toBe(0);
+  });
 });
 
 describe('pnpm snowflake:remove on a production stage', () => {

@@ -3,14 +3,22 @@ import {
   type ExecuteOptions,
   JwtSource,
   parseKeySecret,
-  SnowflakeApiError,
   SnowflakeSqlError,
   SqlApiClient,
   type SqlApiClientOptions,
 } from '@snowgate/snowflake-api';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { applyMigrations, loadMigrations, type Migration, runTeardownScript, type SqlApi, statementRequestId } from './runner';
+import {
+  applyMigrations,
+  leftToDrop,
+  loadMigrations,
+  type Migration,
+  runTeardownScript,
+  ScriptError,
+  type SqlApi,
+  statementRequestId,
+} from './runner';
 import { SNOWFLAKE_DIR, snowflakeVariablesSchema, type SnowflakeVariables } from './sql';
 import { readBack, teardownFor } from './tool';
 
@@ -67,9 +75,9 @@ export const LINK_RESOURCE_TYPE = 'Custom::SnowflakeLink';
 /**
  * "The total combined size of the response object can't exceed 4096 bytes"
  * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html).
- * A failure reason is the error's message plus the framework's log pointer and stack: kept well under.
+ * A failure's reason is the error's message, the framework's pointer to the logs and the error's
+ * stack (see `asProviderError`), beside ids of a few hundred bytes: a message this long leaves room.
  */
-export const CFN_RESPONSE_MAX_BYTES = 4096;
 export const REASON_MAX_CHARS = 1500;
 
 /**
@@ -91,7 +99,7 @@ export const LINK_CALL_DEADLINE_MS = 90_000;
  * failure says only "Operation timed out".
  */
 export const LINK_VALIDATION_TIMEOUT_MS = 17 * 60_000;
-/** The file `SYSTEM$VALIDATE_STORAGE_INTEGRATION` tries to read under the stage URL: it need not exist ("read" checks access). */
+/** The test file name `SYSTEM$VALIDATE_STORAGE_INTEGRATION` takes; a `list` validation does not need it to exist. */
 export const VALIDATION_PROBE = 'snowgate-validation-probe';
 
 export interface ResourceDeps {
@@ -100,8 +108,9 @@ export interface ResourceDeps {
   /** Where `migrations/` and `teardown.sql` are (the repository's `snowflake/`, or the bundle's copy). */
   sqlDir?: string;
   log?: (line: string) => void;
-  /** Injected for tests (a fake's clock, no real waiting); passed on to the SQL API client. */
+  /** Passed on to the SQL API client (tests: a clock its waits advance, so that nothing is waited); its `now` measures the deadlines. */
   client?: Partial<Pick<SqlApiClientOptions, 'fetch' | 'now' | 'sleep' | 'random' | 'backoff' | 'pollIntervalMs'>>;
+  /** The Link's clock: how long it has waited for the integration, across isComplete calls. */
   now?: () => number;
   deleteDeadlineMs?: number;
   linkValidationTimeoutMs?: number;
@@ -205,12 +214,12 @@ async function connect(account: ResourceAccount, deps: ResourceDeps, overrides: 
   return new SqlApiClient({ baseUrl: account.url, auth, ...deps.client, ...overrides });
 }
 
-/** Snowflake's own words for a failed statement (message, code, SQL state), or the client's. */
+/**
+ * Snowflake's own words for a failed statement: a `SnowflakeSqlError`'s message carries its code and
+ * SQL state, and the runner's names the file and statement around it.
+ */
 export function describeFailure(error: unknown): string {
-  if (error instanceof SnowflakeSqlError) return error.message;
-  if (error instanceof SnowflakeApiError) return error.message;
-  if (error instanceof Error) return error.message;
-  return String(error);
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The message CloudFormation will show, cut to fit its 4 KB response with the framework's additions. */
@@ -253,19 +262,6 @@ export function migrationsFor(
   return bundled.filter((m) => wanted.get(m.file) === m.checksum);
 }
 
-/** The objects a teardown drops, as `KIND NAME`, for a message that says what is left. */
-export function droppedObjects(statements: string[]): string[] {
-  return statements.flatMap((statement) => {
-    const match = /^DROP\s+([A-Z ]+?)\s+IF\s+EXISTS\s+(\S+)$/i.exec(
-      statement
-        .replace(/--[^\n]*\n/g, '')
-        .replace(/\s+/g, ' ')
-        .trim(),
-    );
-    return match ? [`${match[1]!.toUpperCase()} ${match[2]}`] : [];
-  });
-}
-
 const BY_HAND = 'see docs/DEPLOYING.md, "Removing by hand"';
 
 interface ObjectsStage {
@@ -285,10 +281,7 @@ function objectsStage(event: ResourceEvent, deps: ResourceDeps): ObjectsStage {
   return { properties, variables: parsed.data, sqlDir: deps.sqlDir ?? SNOWFLAKE_DIR, log: deps.log ?? (() => undefined) };
 }
 
-/**
- * Runs the teardown (production keeps RAW_EVENTS). Returns undefined when it ran through, or
- * what may be left and why it stopped.
- */
+/** Runs the teardown (production keeps RAW_EVENTS). Never throws: says why it stopped and what is left to drop. */
 async function tearDown(client: SqlApi, stage: ObjectsStage, requestIdPrefix: string) {
   const { script, keptTable } = teardownFor({
     config: { production: stage.properties.Production === 'true' },
@@ -302,7 +295,9 @@ async function tearDown(client: SqlApi, stage: ObjectsStage, requestIdPrefix: st
       print: stage.log,
     });
   } catch (error) {
-    return { failure: describeFailure(error), left: droppedObjects(script.statements), keptTable };
+    // The runner says where the script stopped: that statement and the ones after it did not run.
+    const left = leftToDrop(error instanceof ScriptError ? error.notRun : script.statements);
+    return { failure: describeFailure(error), left, keptTable };
   }
   return { failure: undefined, left: [], keptTable };
 }
@@ -319,10 +314,27 @@ function withDeadline(client: SqlApiClient, deadlineMs: number, now: () => numbe
   };
 }
 
+/**
+ * A new database or schema in the same account is a new physical id, so CloudFormation would create
+ * the objects there and then delete the old ones, and that Delete's teardown would drop the
+ * integrations and roles both share by name (they are named after the stage). Refused before anything
+ * runs; another account shares nothing, and moves.
+ */
+function refuseMoveInAccount(event: ResourceEvent, physicalId: string): void {
+  const old = event.RequestType === 'Update' ? event.PhysicalResourceId : undefined;
+  if (!old || old === physicalId) return;
+  const account = (id: string) => id.split(':')[1]?.toLowerCase();
+  if (account(old) !== account(physicalId)) return;
+  throw new ResourceError(
+    `cannot move the Snowflake objects from ${old.split(':')[2]} to ${physicalId.split(':')[2]} in the same account: removing the old ones would drop the integrations and roles the new ones share. Deploy the previous database and schema again, or remove the stage (pnpm sst remove) and deploy it with the new ones`,
+  );
+}
+
 async function applyObjects(event: ResourceEvent, deps: ResourceDeps): Promise<OnEventResponse> {
   const stage = objectsStage(event, deps);
   const { properties: p, variables: v, log } = stage;
   const physicalId = objectsPhysicalId(p.Account, v);
+  refuseMoveInAccount(event, physicalId);
   const migrations = migrationsFor(event, loadMigrations(v, join(stage.sqlDir, 'migrations')), p.Migrations, log);
   const client = await connect(p.Account, deps);
   const now = deps.client?.now ?? Date.now;
@@ -348,7 +360,7 @@ async function applyObjects(event: ResourceEvent, deps: ResourceDeps): Promise<O
     const cleanup = await tearDown(withDeadline(client, DELETE_DEADLINE_MS, now), stage, `${event.RequestId}:cleanup`);
     if (!cleanup.failure) throw new ResourceError(reasonFor(`${failure}. Cleaned up: the teardown dropped what it had created.`));
     throw new ResourceError(
-      reasonFor(`${failure}. The cleanup failed too (${cleanup.failure}); may be left: ${cleanup.left.join(', ')}; ${BY_HAND}`),
+      reasonFor(`${failure}. The cleanup failed too (${cleanup.failure}); left to drop: ${cleanup.left.join(', ')}; ${BY_HAND}`),
     );
   }
 }
@@ -366,7 +378,7 @@ async function deleteObjects(event: ResourceEvent, deps: ResourceDeps): Promise<
   if (result.failure) {
     throw new ResourceError(
       reasonFor(
-        `could not remove the Snowflake objects of stage ${stage.properties.Stage} (${physicalId}) at ${stage.properties.Account.url}: ${result.failure}. Left, unless dropped before the failure: ${result.left.join(', ')}; ${BY_HAND}`,
+        `could not remove the Snowflake objects of stage ${stage.properties.Stage} (${physicalId}) at ${stage.properties.Account.url}: ${result.failure}. Left to drop, in order: ${result.left.join(', ')}; ${BY_HAND}`,
       ),
     );
   }
@@ -449,8 +461,8 @@ async function completeLink(event: CompletionEvent, deps: ResourceDeps): Promise
 }
 
 /**
- * The Provider's `onEvent`: the Objects resource does its work here (well within a Lambda's 15
- * minutes: statements are DDL); the Link only starts its wait.
+ * The Provider's `onEvent`: the Objects resource does its work here (within `APPLY_DEADLINE_MS`,
+ * the statements being DDL); the Link only starts its wait.
  */
 export async function handleEvent(event: ResourceEvent, deps: ResourceDeps): Promise<OnEventResponse> {
   const log = deps.log ?? (() => undefined);

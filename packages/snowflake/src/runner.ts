@@ -212,10 +212,24 @@ async function runScript(sql: SqlApi, script: Script, start: SessionContext, ids
       }
       await executeIn(sql, statement, context, { requestId: statementRequestId(ids.prefix, script.file, ids.checksum, i), retry: true });
     } catch (error) {
-      throw new Error(`${script.file}, statement ${i + 1} (${firstLine(statement)}…) failed: ${(error as Error).message}`, {
+      throw new ScriptError(`${script.file}, statement ${i + 1} (${firstLine(statement)}…) failed: ${(error as Error).message}`, {
         cause: error,
+        notRun: script.statements
+          .slice(i)
+          .map(stripComments)
+          .filter((st) => !/^USE\b/i.test(st)),
       });
     }
+  }
+}
+
+/** A script stopped at a statement: Snowflake's error is the cause; `notRun` is that statement and the ones after it. */
+export class ScriptError extends Error {
+  override name = 'ScriptError';
+  readonly notRun: string[];
+  constructor(message: string, options: { cause: unknown; notRun: string[] }) {
+    super(message, { cause: options.cause });
+    this.notRun = options.notRun;
   }
 }
 
@@ -287,7 +301,10 @@ export async function applyMigrations(sql: SqlApi, v: SnowflakeVariables, option
   return result;
 }
 
-/** Runs a teardown script (see `teardownFor`) over the SQL API, as the runner runs a migration. */
+/**
+ * Runs a teardown script (see `teardownFor`) over the SQL API, as the runner runs a migration.
+ * Stopped part way, it throws a `ScriptError` whose `notRun` is what is left (`leftToDrop`).
+ */
 export async function runTeardownScript(
   sql: SqlApi,
   v: SnowflakeVariables,
@@ -297,6 +314,19 @@ export async function runTeardownScript(
   options.print?.(`${script.file}: ${script.statements.length} statements`);
   const start: SessionContext = { role: v.admin_role, ...(options.warehouse ? { warehouse: options.warehouse } : {}) };
   await runScript(sql, script, start, { prefix: options.requestIdPrefix, checksum: sha256(script.statements.join(';\n')) });
+}
+
+/**
+ * What a teardown stopped part way leaves, in order, as `KIND NAME`.
+ *
+ * @example
+ * leftToDrop(['DROP PIPE IF EXISTS A.B.P']) // → ['PIPE A.B.P']
+ */
+export function leftToDrop(notRun: string[]): string[] {
+  return notRun.map((st) => {
+    const drop = /^DROP (.+?) IF EXISTS (\S+)$/i.exec(st.replace(/\s+/g, ' ').trim());
+    return drop ? `${drop[1]} ${drop[2]}` : st;
+  });
 }
 
 /** A fresh request ID prefix, for a run that has no stable identity of its own (a CLI run). */

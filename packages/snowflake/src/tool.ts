@@ -2,7 +2,16 @@ import { formatZodError, parseStageConfig, type SnowflakeWiring, snowflakeWiring
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { applyMigrations, executeIn, loadMigrations, newRunPrefix, runTeardownScript, type SqlApi } from './runner';
+import {
+  applyMigrations,
+  executeIn,
+  leftToDrop,
+  loadMigrations,
+  newRunPrefix,
+  runTeardownScript,
+  ScriptError,
+  type SqlApi,
+} from './runner';
 import { renderTeardown, snowflakeVariablesSchema, splitStatements, stripComments, type Script, type SnowflakeVariables } from './sql';
 import type { WiringStore } from './wiring-store';
 
@@ -320,7 +329,18 @@ export async function removeSnowflake(options: ToolOptions): Promise<void> {
     if (kept) options.print(`-- ${kept}`);
     return;
   }
-  await runTeardown(await options.connect(), options, { requestIdPrefix: options.requestIdPrefix ?? newRunPrefix(), print: options.print });
+  try {
+    await runTeardown(await options.connect(), options, {
+      requestIdPrefix: options.requestIdPrefix ?? newRunPrefix(),
+      print: options.print,
+    });
+  } catch (error) {
+    if (!(error instanceof ScriptError)) throw error;
+    throw new Error(
+      `${error.message}. Left to drop, in order: ${leftToDrop(error.notRun).join(', ')}. The wiring is kept: fix the cause and remove again (what is gone stays gone)`,
+      { cause: error },
+    );
+  }
   rmSync(join(options.configDir, `${options.stage}.snowflake.json`), { force: true });
   await options.wiring.remove(options.stage);
   if (kept) options.print(kept);
