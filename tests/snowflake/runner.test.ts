@@ -170,6 +170,18 @@ describe('applyMigrations', () => {
     });
   });
 
+  it('refuses a new landing prefix before running anything: the stage cannot move in place, and the integration would follow it', async () => {
+    await applyMigrations(sql, variables, { requestIdPrefix: 'run-1' });
+    const changes = () => account.catalog.statements.filter((s) => !/^(SELECT|SHOW)\b/.test(s.sql)).length;
+    const before = changes();
+    const moved = { ...variables, stage_url: 's3://dev-landing-1a2b/elsewhere/' };
+    await expect(applyMigrations(sql, moved, { requestIdPrefix: 'run-2' })).rejects.toThrow(
+      /stage LANDING reads s3:\/\/dev-landing-1a2b\/events\/, the stack's landing prefix is now s3:\/\/dev-landing-1a2b\/elsewhere\/.*Nothing was run\./,
+    );
+    expect(changes()).toBe(before);
+    expect(account.catalog.integrations.get('SNOWGATE_DEV_S3')!.options.STORAGE_ALLOWED_LOCATIONS).toBe(variables.stage_url);
+  });
+
   it('runs every migration once on a stage applied before the history existed (they are idempotent), and records them', async () => {
     await applyMigrations(sql, variables, { requestIdPrefix: 'run-1' });
     account.catalog.objects.delete(`SNOWGATE.DEV.${HISTORY_TABLE}`);

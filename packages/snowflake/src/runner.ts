@@ -139,6 +139,59 @@ export function apiSession(sql: SqlApi, context: SessionContext = {}) {
   };
 }
 
+const normalize = (sql: string) => stripComments(sql).replace(/\s+/g, ' ').replace(/;$/, '').trim();
+
+/**
+ * The COPY of each pipe the migrations create, normalized, in order: `CREATE [OR REPLACE] PIPE` statements,
+ * and those inside a Snowflake Scripting block (`EXECUTE IMMEDIATE $$ … $$`).
+ */
+export function pipeCopies(scripts: Script[]): string[] {
+  const statements = scripts.flatMap((s) => s.statements).flatMap((st) => [st, ...blockStatements(st)]);
+  return statements
+    .map(stripComments)
+    .filter((st) => /^CREATE (OR REPLACE )?PIPE\b/i.test(st))
+    .map((st) => normalize(st.slice(st.search(/\bAS\s+COPY\b/i) + 2)));
+}
+
+/** The statements of a Snowflake Scripting block's body, or none for another statement. */
+function blockStatements(statement: string): string[] {
+  const body = /^EXECUTE IMMEDIATE \$\$([\s\S]*)\$\$$/i.exec(stripComments(statement))?.[1];
+  return body === undefined ? [] : splitStatements(body);
+}
+
+/**
+ * A stage's URL and a pipe's COPY cannot be changed in place: Snowflake wants both recreated,
+ * and recreating a pipe drops its load history. The migrations say IF NOT EXISTS, so a changed
+ * prefix or COPY would be silently ignored (and the integration, altered to the new prefix,
+ * would stop the old stage from loading). Before anything runs, compare what exists with
+ * what would be created, and stop on a difference.
+ */
+export async function refuseDrift(sql: SqlApi, v: SnowflakeVariables, scripts: Script[]): Promise<void> {
+  const context = { role: v.admin_role };
+  const existing = async (statement: string) => {
+    try {
+      return await executeIn(sql, statement, context);
+    } catch {
+      return []; // the database or schema does not exist yet: a first apply
+    }
+  };
+  const column = (row: Record<string, unknown> | undefined, name: string) => (row ? (row[name] ?? row[name.toUpperCase()]) : undefined);
+  const stage = column((await existing(`SHOW STAGES LIKE '${v.stage}' IN SCHEMA ${v.database}.${v.schema}`))[0], 'url');
+  const problems: string[] = [];
+  if (typeof stage === 'string' && stage !== v.stage_url)
+    problems.push(`stage ${v.stage} reads ${stage}, the stack's landing prefix is now ${v.stage_url}`);
+  const pipe = column((await existing(`SHOW PIPES LIKE '${v.pipe}' IN SCHEMA ${v.database}.${v.schema}`))[0], 'definition');
+  // Every COPY a migration gives the pipe: an earlier one is what a later migration recreates it from.
+  const copies = pipeCopies(scripts);
+  if (typeof pipe === 'string' && copies.length > 0 && !copies.includes(normalize(pipe)))
+    problems.push(`pipe ${v.pipe} runs a COPY that no migration in snowflake/migrations gives it`);
+  if (problems.length) {
+    throw new Error(
+      `${problems.join('; ')}. Neither can change in place: recreate them as snowflake/README.md ("Changing the prefix or the COPY") describes, then apply again. Nothing was run.`,
+    );
+  }
+}
+
 export interface RunnerOptions {
   /** Seeds the statements' request IDs: a new one per run (a CLI run, a CloudFormation request). */
   requestIdPrefix: string;
@@ -239,6 +292,7 @@ export class ScriptError extends Error {
  *   an error naming it (an applied migration is never edited: add a new one), before anything runs;
  *   one recorded with the same text but other variables (a changed setting) runs again;
  * - a repeatable file runs when its rendered checksum differs from the last recorded.
+ * When anything is to run, `refuseDrift` checks first that the stage and the pipe can stay as they are.
  * Every file starts as the admin role with the user's default secondary roles; its `USE`s change that.
  */
 export async function applyMigrations(sql: SqlApi, v: SnowflakeVariables, options: RunnerOptions): Promise<AppliedMigrations> {
@@ -253,6 +307,8 @@ export async function applyMigrations(sql: SqlApi, v: SnowflakeVariables, option
       `${edited.map((m) => m.file).join(', ')} changed after it was applied (checksum ${edited.map((m) => `${history.get(m.file)!.checksum.slice(0, 12)}… now ${m.checksum.slice(0, 12)}…`).join(', ')}): an applied migration is never edited; undo the edit and put the change in a new V<version>__<name>.sql. Nothing was run.`,
     );
   }
+  // Something will run: first make sure it can do what it says (a changed prefix or COPY cannot).
+  if (migrations.some((m) => history.get(m.file)?.renderedChecksum !== m.renderedChecksum)) await refuseDrift(sql, v, migrations);
   const result: AppliedMigrations = { applied: [], skipped: [] };
   let historyExists = history.size > 0;
   for (const migration of migrations) {

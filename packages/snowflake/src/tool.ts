@@ -12,7 +12,7 @@ import {
   ScriptError,
   type SqlApi,
 } from './runner';
-import { renderTeardown, snowflakeVariablesSchema, splitStatements, stripComments, type Script, type SnowflakeVariables } from './sql';
+import { renderTeardown, snowflakeVariablesSchema, stripComments, type Script, type SnowflakeVariables } from './sql';
 import type { WiringStore } from './wiring-store';
 
 /** A run of statements, each with its rows (the backfill's view of Snowflake; `apiSession` gives one over the SQL API). */
@@ -124,57 +124,6 @@ const propertyOf = (rows: Record<string, unknown>[], name: string) => {
 
 const normalize = (sql: string) => stripComments(sql).replace(/\s+/g, ' ').replace(/;$/, '').trim();
 
-/**
- * The COPY of each pipe the migrations create, normalized, in order: `CREATE [OR REPLACE] PIPE` statements,
- * and those inside a Snowflake Scripting block (`EXECUTE IMMEDIATE $$ … $$`).
- */
-export function pipeCopies(scripts: Script[]): string[] {
-  const statements = scripts.flatMap((s) => s.statements).flatMap((st) => [st, ...blockStatements(st)]);
-  return statements
-    .map(stripComments)
-    .filter((st) => /^CREATE (OR REPLACE )?PIPE\b/i.test(st))
-    .map((st) => normalize(st.slice(st.search(/\bAS\s+COPY\b/i) + 2)));
-}
-
-/** The statements of a Snowflake Scripting block's body, or none for another statement. */
-function blockStatements(statement: string): string[] {
-  const body = /^EXECUTE IMMEDIATE \$\$([\s\S]*)\$\$$/i.exec(stripComments(statement))?.[1];
-  return body === undefined ? [] : splitStatements(body);
-}
-
-/**
- * A stage's URL and a pipe's COPY cannot be changed in place: Snowflake wants both recreated,
- * and recreating a pipe drops its load history. The migrations say IF NOT EXISTS, so a changed
- * prefix or COPY would be silently ignored (and the integration, altered to the new prefix,
- * would stop the old stage from loading). Before anything runs, compare what exists with
- * what would be created, and stop on a difference.
- */
-export async function refuseDrift(sql: SqlApi, v: SnowflakeVariables, scripts: Script[]): Promise<void> {
-  const context = { role: v.admin_role };
-  const existing = async (statement: string) => {
-    try {
-      return await executeIn(sql, statement, context);
-    } catch {
-      return []; // the database or schema does not exist yet: a first apply
-    }
-  };
-  const column = (row: Record<string, unknown> | undefined, name: string) => (row ? (row[name] ?? row[name.toUpperCase()]) : undefined);
-  const stage = column((await existing(`SHOW STAGES LIKE '${v.stage}' IN SCHEMA ${v.database}.${v.schema}`))[0], 'url');
-  const problems: string[] = [];
-  if (typeof stage === 'string' && stage !== v.stage_url)
-    problems.push(`stage ${v.stage} reads ${stage}, the stack's landing prefix is now ${v.stage_url}`);
-  const pipe = column((await existing(`SHOW PIPES LIKE '${v.pipe}' IN SCHEMA ${v.database}.${v.schema}`))[0], 'definition');
-  // Every COPY a migration gives the pipe: an earlier one is what a later migration recreates it from.
-  const copies = pipeCopies(scripts);
-  if (typeof pipe === 'string' && copies.length > 0 && !copies.includes(normalize(pipe)))
-    problems.push(`pipe ${v.pipe} runs a COPY that no migration in snowflake/migrations gives it`);
-  if (problems.length) {
-    throw new Error(
-      `${problems.join('; ')}. Neither can change in place: recreate them as snowflake/README.md ("Changing the prefix or the COPY") describes, then apply again. Nothing was run.`,
-    );
-  }
-}
-
 /** What the AWS side needs from Snowflake once the migrations ran. */
 export interface SnowflakeReadBack {
   /** `DESC INTEGRATION` → `STORAGE_AWS_IAM_USER_ARN`: the user the Snowflake role trusts. */
@@ -240,7 +189,6 @@ export async function applySnowflake(options: ToolOptions): Promise<SnowflakeWir
     return undefined;
   }
   const sql = await options.connect();
-  await refuseDrift(sql, v, migrations);
   const { applied, skipped } = await applyMigrations(sql, v, {
     migrations,
     requestIdPrefix: options.requestIdPrefix ?? newRunPrefix(),
