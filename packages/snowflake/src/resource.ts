@@ -8,7 +8,7 @@ import {
   type SqlApiClientOptions,
 } from '@snowgate/snowflake-api';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from '@snowgate/core/zod';
 import {
   applyMigrations,
   leftToDrop,
@@ -116,18 +116,20 @@ export interface ResourceDeps {
   linkValidationTimeoutMs?: number;
 }
 
-const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,254}$/, 'an unquoted Snowflake identifier');
+const identifier = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_$]{0,254}$/, 'an unquoted Snowflake identifier'));
 const accountSchema = z.object({
-  identifier: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'an account identifier'),
-  url: z.string().regex(/^https?:\/\/[^/\s]+$/, 'the SQL API base URL, without a path'),
-  secretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$/, 'a Secrets Manager secret ARN'),
-  warehouse: identifier.optional(),
+  identifier: z.string().check(z.regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'an account identifier')),
+  url: z.string().check(z.regex(/^https?:\/\/[^/\s]+$/, 'the SQL API base URL, without a path')),
+  secretArn: z
+    .string()
+    .check(z.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$/, 'a Secrets Manager secret ARN')),
+  warehouse: z.optional(identifier),
 });
 export type ResourceAccount = z.infer<typeof accountSchema>;
 
 /** `Custom::SnowflakeObjects`'s properties: nothing secret (the key stays in the secret). */
 export const objectsPropertiesSchema = z.object({
-  Stage: z.string().min(1),
+  Stage: z.string().check(z.minLength(1)),
   Production: z.enum(['true', 'false']),
   Account: accountSchema,
   Variables: z.record(z.string(), z.string()),
@@ -140,11 +142,11 @@ export type ObjectsProperties = z.infer<typeof objectsPropertiesSchema>;
 export const linkPropertiesSchema = z.object({
   Account: accountSchema,
   /** The role the statements run as (the migrations' admin role); absent: the user's default role. */
-  Role: identifier.optional(),
+  Role: z.optional(identifier),
   Integration: identifier,
-  StageUrl: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([A-Za-z0-9!_.*()=-]+\/)+$/, 's3://<bucket>/<prefix>/'),
+  StageUrl: z.string().check(z.regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([A-Za-z0-9!_.*()=-]+\/)+$/, 's3://<bucket>/<prefix>/')),
   /** DATABASE.SCHEMA.PIPE */
-  Pipe: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$/, 'DATABASE.SCHEMA.PIPE'),
+  Pipe: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$/, 'DATABASE.SCHEMA.PIPE')),
   Mode: z.enum(['files', 'streaming']),
   /** The Objects resource's migrations checksum: new migrations validate and refresh again. */
   Nonce: z.string(),
@@ -165,7 +167,7 @@ export class ResourceError extends Error {
   override name = 'ResourceError';
 }
 
-function parseProperties<T>(schema: z.ZodType<T>, properties: unknown, what: string): T {
+function parseProperties<T>(schema: z.ZodMiniType<T>, properties: unknown, what: string): T {
   const parsed = schema.safeParse(properties);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');

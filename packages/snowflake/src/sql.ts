@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+// zod/mini (tree-shaken): the custom resource's Lambda bundles this schema (classic zod is ~450 KB there).
+import * as z from '@snowgate/core/zod';
 
 /**
  * An unquoted Snowflake identifier: letters, digits, `_` and `$`, not starting with a digit
@@ -8,13 +9,15 @@ import { z } from 'zod';
  * anything else means no variable can smuggle SQL into a statement.
  * https://docs.snowflake.com/en/sql-reference/identifiers-syntax
  */
-const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,254}$/, 'an unquoted Snowflake identifier (letters, digits, _ and $)');
+const identifier = z
+  .string()
+  .check(z.regex(/^[A-Za-z_][A-Za-z0-9_$]{0,254}$/, 'an unquoted Snowflake identifier (letters, digits, _ and $)'));
 /** Text that goes inside '…': no quote, backslash or line break (so no escaping is ever needed). */
 const literal = (pattern: RegExp, what: string) =>
-  z
-    .string()
-    .regex(pattern, what)
-    .refine((v) => !/['\\\r\n]/.test(v), "no ', \\ or line break");
+  z.string().check(
+    z.regex(pattern, what),
+    z.refine((v) => !/['\\\r\n]/.test(v), "no ', \\ or line break"),
+  );
 
 /** Everything the SQL in `snowflake/` takes: names and ARNs are variables, never literals. */
 export const snowflakeVariablesSchema = z.object({
@@ -49,7 +52,7 @@ export const snowflakeVariablesSchema = z.object({
     'an SNS topic ARN (a standard topic: Snowflake cannot publish to FIFO)',
   ),
   /** Minutes without a load, while files wait, before the alert fires (config `alarms.loadFreshnessMinutes`). */
-  freshness_minutes: z.string().regex(/^[1-9]\d{0,4}$/, 'whole minutes'),
+  freshness_minutes: z.string().check(z.regex(/^[1-9]\d{0,4}$/, 'whole minutes')),
   /** The stack's output SnowflakeRoleArn. */
   aws_role_arn: literal(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN'),
   /** The stack's output SnowflakeExternalId (config `snowflake.externalId`). */

@@ -1,7 +1,7 @@
 import { formatZodError, parseStageConfig, type SnowflakeWiring, snowflakeWiringParameter, type StageConfig } from '@snowgate/config';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from '@snowgate/core/zod';
 import {
   applyMigrations,
   executeIn,
