@@ -12,7 +12,8 @@ export default {
   },
   async stacks(app) {
     // Snowflake's IAM user and the pipe's queue, from Parameter Store where pnpm snowflake:apply keeps them:
-    // a deploy from any clone or CI runner keeps Snowpipe wired, or stops if it cannot tell.
+    // a deploy from any clone or CI runner keeps Snowpipe wired, or stops if it cannot tell. A stage naming
+    // snowflake.account skips the read: its deploy reads them back from Snowflake (stacks/Snowflake.ts).
     const { config, message } = await deployStageConfig(app.stage, ssmWiringStore(new SSMClient({ region: app.region })).read);
     console.log(message);
     configureStage(app, config);

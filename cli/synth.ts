@@ -16,9 +16,10 @@ const USAGE = `Usage: pnpm synth [--stage STAGE] [--out DIR]
 
 Writes the CloudFormation templates that sst deploy --stage STAGE would deploy,
 offline (no AWS credentials), and checks them with cdk-nag (exit 1 on an error).
-Snowflake's wiring comes from config/<stage>.snowflake.json only: sst deploy also
-reads Parameter Store (/snowgate/<stage>/snowflake/wiring), which is not reachable
-offline, so an applied stage deploys wired even where this shows it unwired.
+Without snowflake.account, Snowflake's wiring comes from config/<stage>.snowflake.json
+only: sst deploy also reads Parameter Store (/snowgate/<stage>/snowflake/wiring), which
+is not reachable offline, so an applied stage deploys wired even where this shows it
+unwired. With snowflake.account the deploy wires Snowpipe itself.
 
 Options:
   --stage STAGE   the stage whose config/<stage>.json to synthesize (default dev)
@@ -59,11 +60,13 @@ for (const [name, template] of Object.entries(result.templates)) {
   for (const e of nag) console.log(`  cdk-nag error: ${e}`);
 }
 writeFileSync(resolve(out, 'cdk-nag.json'), JSON.stringify({ errors: result.nagErrors, warnings: result.nagWarnings }, null, 2));
-const { iamUserArn, notificationChannelArn } = config.snowflake;
+const { iamUserArn, notificationChannelArn, account } = config.snowflake;
 console.log(
-  iamUserArn
-    ? `\nSnowpipe wiring: from config/${stage}.snowflake.json (${notificationChannelArn ? 'trust and notification' : 'trust only'}); sst deploy checks it against Parameter Store ${snowflakeWiringParameter(stage)}`
-    : `\nSnowpipe wiring: none in config/ (the role trusts this account only, no bucket notification). sst deploy also reads Parameter Store ${snowflakeWiringParameter(stage)}, where pnpm snowflake:apply keeps it: not reachable offline`,
+  account
+    ? `\nSnowflake account ${account.identifier}: sst deploy runs the SQL in snowflake/ through the SQL API (key in Secrets Manager ${account.secretName}) and wires Snowpipe from what it reads back (Custom::SnowflakeObjects, Custom::SnowflakeLink in the Snowflake stack)`
+    : iamUserArn
+      ? `\nSnowpipe wiring: from config/${stage}.snowflake.json (${notificationChannelArn ? 'trust and notification' : 'trust only'}); sst deploy checks it against Parameter Store ${snowflakeWiringParameter(stage)}`
+      : `\nSnowpipe wiring: none in config/ (the role trusts this account only, no bucket notification). sst deploy also reads Parameter Store ${snowflakeWiringParameter(stage)}, where pnpm snowflake:apply keeps it: not reachable offline`,
 );
 console.log(`Templates for stage "${stage}" are in ${out}`);
 console.log(errors === 0 ? 'cdk-nag AwsSolutions: no unsuppressed errors' : `cdk-nag AwsSolutions: ${errors} unsuppressed error(s)`);

@@ -13,8 +13,8 @@ import { Stream } from './Stream';
 /**
  * Alarms on what fails silently (the handler, its 500s, the API's 5xx, stream throttling and
  * lag, Firehose falling behind or not reading at all, a rising share of rejected
- * records), each notifying the stage's alarm topic(s), and one CloudWatch dashboard
- * of the whole pipeline.
+ * records, a file Snowpipe could not load), each notifying the stage's alarm topic(s),
+ * and one CloudWatch dashboard of the whole pipeline.
  *
  * Missing data is chosen per alarm: most of these metrics exist only while there is
  * traffic, so silence is "nothing happened" (not breaching); the iterator age exists
@@ -142,6 +142,23 @@ export function Alarms({ stack, app }: StackContext) {
     }),
   );
 
+  // Where Snowpipe reports a file it could not load: the pipe's ERROR_INTEGRATION publishes Snowflake's
+  // error message (file, first error) here (V1.7.0__load_error_notifications.sql). Its own topic, so that
+  // the alarm below counts only load errors; alarms.email reads the messages themselves.
+  // https://docs.snowflake.com/en/user-guide/data-load-snowpipe-errors-sns
+  const loadErrors = new sns.Topic(stack, 'LoadErrors', { enforceSSL: true });
+  const loadErrorsPublished = loadErrors.metricNumberOfMessagesPublished({ period, statistic: 'Sum' });
+  alarms.push(
+    loadErrorsPublished.createAlarm(stack, 'SnowpipeLoadErrors', {
+      alarmDescription:
+        'Snowpipe could not load a file (ON_ERROR = SKIP_FILE skips it whole, and nothing retries it): its error is in the LoadErrors topic and in the LOAD_FAILURES view; see docs/TROUBLESHOOTING.md, When loads stop',
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, // nothing published, nothing failed
+    }),
+  );
+
   const apiMetric = (metricName: string, statistic = 'Sum') =>
     new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: { ApiId: api.cdk.httpApi.apiId }, statistic, period });
   const firehoseMetric = (metricName: string, statistic = 'Sum') =>
@@ -210,6 +227,7 @@ export function Alarms({ stack, app }: StackContext) {
         ),
         graph('Firehose delivery success', [firehoseMetric('DeliveryToS3.Success', 'Average')]),
       ],
+      [graph('Snowpipe load errors (files it could not load)', [loadErrorsPublished])],
     ],
   });
 
@@ -217,27 +235,39 @@ export function Alarms({ stack, app }: StackContext) {
   // a topic without a subscriber costs nothing), with `alarms.email` subscribed, and an existing topic
   // (`alarms.topicArn`) notified too. The stage config refuses a production stage with neither.
   const topic = new sns.Topic(stack, 'AlarmTopic', { enforceSSL: true });
-  if (config.alarms.email) topic.addSubscription(new subscriptions.EmailSubscription(config.alarms.email));
+  if (config.alarms.email) {
+    topic.addSubscription(new subscriptions.EmailSubscription(config.alarms.email));
+    loadErrors.addSubscription(new subscriptions.EmailSubscription(config.alarms.email));
+  }
   const topics: sns.ITopic[] = [topic];
   if (config.alarms.topicArn) topics.push(sns.Topic.fromTopicArn(stack, 'ExistingAlarmTopic', config.alarms.topicArn));
   for (const alarm of alarms) for (const t of topics) alarm.addAlarmAction(new actions.SnsAction(t));
 
-  // Snowflake's freshness alert (snowflake/migrations/V1.6.0__freshness_alert.sql) publishes to the topic through a
-  // notification integration that assumes this role: Snowflake's IAM user, with the integration's own external ID
-  // (`pnpm snowflake:apply` writes it). Until both are known only this account may assume it, as for the storage role.
+  // Snowflake's freshness alert (snowflake/migrations/V1.6.0__freshness_alert.sql) and the pipe's load errors (V1.7.0)
+  // publish through notification integrations that assume one role: Snowflake's IAM user, with each integration's own
+  // external ID. With `snowflake.account` the Snowflake stack makes that role from what the deploy reads back; without,
+  // it is made here from what `pnpm snowflake:apply` wrote, and until that is known only this account may assume it,
+  // as for the storage role.
   // https://docs.snowflake.com/en/user-guide/notifications/creating-notification-integration-amazon-sns
-  const { iamUserArn, alertExternalId } = config.snowflake;
-  const snowflakeAlertRole = new iam.Role(stack, 'SnowflakeAlertRole', {
-    assumedBy: iamUserArn && alertExternalId ? new iam.ArnPrincipal(iamUserArn) : new iam.AccountRootPrincipal(),
-    externalIds: alertExternalId ? [alertExternalId] : [],
-    description: 'Assumed by the Snowflake notification integration to publish load alerts to the alarm topic',
-  });
-  topic.grantPublish(snowflakeAlertRole);
+  const outputs: Record<string, string> = {};
+  if (!config.snowflake.account) {
+    const { iamUserArn, alertExternalId, errorExternalId } = config.snowflake;
+    const externalIds = [alertExternalId, errorExternalId].filter((id): id is string => id !== undefined);
+    const snowflakeAlertRole = new iam.Role(stack, 'SnowflakeAlertRole', {
+      assumedBy: iamUserArn && externalIds.length ? new iam.ArnPrincipal(iamUserArn) : new iam.AccountRootPrincipal(),
+      externalIds,
+      description: 'Assumed by the Snowflake notification integrations to publish load alerts and load errors',
+    });
+    topic.grantPublish(snowflakeAlertRole);
+    loadErrors.grantPublish(snowflakeAlertRole);
+    outputs.SnowflakeAlertRoleArn = snowflakeAlertRole.roleArn;
+  }
 
   stack.addOutputs({
     AlarmTopic: topic.topicArn,
-    SnowflakeAlertRoleArn: snowflakeAlertRole.roleArn,
+    SnowflakeErrorTopicArn: loadErrors.topicArn,
+    ...outputs,
     Dashboard: `https://${stack.region}.console.aws.amazon.com/cloudwatch/home?region=${stack.region}#dashboards/dashboard/${dashboard.dashboardName}`,
   });
-  return { alarms, dashboard };
+  return { alarms, dashboard, topic, loadErrors };
 }

@@ -23,14 +23,24 @@ export function stageConfig(app: { stage: string }): StageConfig {
  * `pnpm snowflake:apply` stored (`readStored`: Parameter Store on `sst deploy`). An
  * applied stage keeps its trust policy and bucket notification from any clone; a stage
  * never applied deploys without them; a failed read or a stale file stops the deploy.
+ * A stage naming `snowflake.account` has no stored wiring to read: the deploy itself
+ * reads Snowflake's side back (stacks/Snowflake.ts).
  */
 export async function deployStageConfig(
   stage: string,
   readStored: (stage: string) => Promise<SnowflakeWiring | undefined>,
   dir?: string,
-): Promise<{ config: StageConfig; source: WiringSource; message: string }> {
-  const { config, source } = withStoredWiring(stage, loadStageConfig(stage, dir), await readStored(stage));
+): Promise<{ config: StageConfig; source: WiringSource | 'account'; message: string }> {
   const parameter = snowflakeWiringParameter(stage);
+  const loaded = loadStageConfig(stage, dir);
+  if (loaded.snowflake.account) {
+    return {
+      config: loaded,
+      source: 'account',
+      message: `Snowflake account ${loaded.snowflake.account.identifier}: this deploy runs the SQL in snowflake/ and wires Snowpipe itself (the key from Secrets Manager ${loaded.snowflake.account.secretName}); ${parameter} is not read`,
+    };
+  }
+  const { config, source } = withStoredWiring(stage, loaded, await readStored(stage));
   const message = {
     'parameter-store': `Snowpipe wiring from ${parameter}: the role trusts Snowflake's IAM user, the landing prefix notifies the pipe`,
     config: `Snowpipe wiring from config/${stage}.snowflake.json (${parameter} is not set: pnpm snowflake:apply --stage ${stage} writes it)`,

@@ -12,7 +12,8 @@ export function snowgate(app: App): void {
   // Outside production everything goes on `sst remove`. In production only the buckets and the stream
   // are retained (their own removal policies): the API, functions and roles must not outlive the stage.
   if (!stageConfig(app).production) app.setDefaultRemovalPolicy('destroy');
-  app.stack(Storage).stack(Stream).stack(Ingest).stack(Snowflake).stack(Alarms);
+  // Snowflake after Alarms: with `snowflake.account` its integrations publish to the Alarms stack's topics.
+  app.stack(Storage).stack(Stream).stack(Ingest).stack(Alarms).stack(Snowflake);
   suppressNagFindings(app);
 }
 

@@ -56,12 +56,12 @@ describe('estimateMonthlyCost: hand-computed scenarios', () => {
     expect(usdOf(e, 'landing PUTs')).toBeCloseTo((e.derived.landingFilesPerDay * 30 * 0.005) / 1_000, 6);
     // Snowpipe: 585 B × 2.592e9 = 1,412.2 GiB × 0.0037 credits × $3.
     expect(e.byService.Snowpipe).toBeCloseTo(((585 * 2_592_000_000) / 2 ** 30) * 0.0037 * 3, 4);
-    // CloudWatch: 11 alarm metrics (9 alarms, two reading 2 metrics) × $0.10 and one dashboard at $3.00.
-    expect(usdOf(e, '9 alarms')).toBeCloseTo(1.1, 9);
+    // CloudWatch: 12 alarm metrics (10 alarms, two reading 2 metrics) × $0.10 and one dashboard at $3.00.
+    expect(usdOf(e, '10 alarms')).toBeCloseTo(1.2, 9);
     expect(usdOf(e, '1 dashboard')).toBeCloseTo(3, 9);
     // Retention, 72 h by default: 48 h beyond the included 24 hold 48/720 of the month's 2,471.92 GiB, at $0.10 per GB-month.
     expect(usdOf(e, 'retention 72 h')).toBeCloseTo((2_592_000_000 / 1_048_576) * (48 / 720) * 0.1, 4);
-    expect(e.monthlyUsd).toBeCloseTo(5_759.97 + 16.48 + 0.3, 1);
+    expect(e.monthlyUsd).toBeCloseTo(5_759.97 + 16.48 + 0.4, 1);
   });
 
   it('the same load in batches of 100, one record per event: request-driven lines fall a hundredfold, the rest does not move', () => {
@@ -76,7 +76,7 @@ describe('estimateMonthlyCost: hand-computed scenarios', () => {
     for (const service of ['Kinesis', 'Firehose', 'S3', 'Snowpipe'] as const) {
       expect(batched.byService[service]).toBeCloseTo(single.byService[service], 9);
     }
-    expect(batched.monthlyUsd).toBeCloseTo(757.81 + 16.48 + 0.3, 1);
+    expect(batched.monthlyUsd).toBeCloseTo(757.81 + 16.48 + 0.4, 1);
   });
 
   it('provisioned: shards for the load, shard-hours and 25 KB PUT payload units', () => {
@@ -94,10 +94,10 @@ describe('estimateMonthlyCost: hand-computed scenarios', () => {
 
   it('an idle stage costs its stream-hours and alarms', () => {
     const idle = estimateMonthlyCost({ eventsPerSecond: 1e-6, eventBytes: 500, batch: 1 });
-    expect(idle.monthlyUsd).toBeCloseTo(28.8 + 1.1 + 3, 1);
+    expect(idle.monthlyUsd).toBeCloseTo(28.8 + 1.2 + 3, 1);
     const provisioned = estimateMonthlyCost({ eventsPerSecond: 1e-6, eventBytes: 500, batch: 1, stream: 'provisioned' });
     // One shard, and its extended retention (72 h by default) at $0.02 per shard-hour.
-    expect(provisioned.monthlyUsd).toBeCloseTo(10.8 + 14.4 + 1.1 + 3, 1);
+    expect(provisioned.monthlyUsd).toBeCloseTo(10.8 + 14.4 + 1.2 + 3, 1);
   });
 
   it('stream retention: free for 24 h, then per shard-hour (provisioned, to 7 days) or per GB held (on-demand), and per GB beyond 7 days', () => {

@@ -117,6 +117,7 @@ interface ResourceProperties {
     ComparisonOperator?: string;
   };
   'AWS::CloudWatch::Dashboard': { DashboardName: string; DashboardBody: unknown };
+  'AWS::SNS::Subscription': { Protocol: string; Endpoint: string; TopicArn: unknown };
 }
 
 const resources = <T extends keyof ResourceProperties>(t: Template, type: T) =>
@@ -645,6 +646,14 @@ describe('Snowflake', () => {
     expect(s.find((x) => x.Action === 's3:ListBucket')!.Condition).toEqual({ StringLike: { 's3:prefix': ['events/*'] } });
   });
 
+  it('leaves Snowflake to pnpm snowflake:apply on a stage without snowflake.account: no custom resource, no Provider, no secret read', () => {
+    for (const s of [d, p]) {
+      const types = Object.values(s.templates).flatMap((t) => allResources(t).map((r) => r.Type));
+      expect(types.filter((type) => /^Custom::Snowflake|StepFunctions/.test(type))).toEqual([]);
+      expect(JSON.stringify(s.templates.Snowflake.toJSON())).not.toMatch(/secretsmanager|snowflake-resource/);
+    }
+  });
+
   it("adds the ObjectCreated notification to the pipe's queue only once it is known", () => {
     expect(Object.keys(d.templates.Storage.findResources('Custom::S3BucketNotifications'))).toHaveLength(0);
     p.templates.Storage.hasResourceProperties('Custom::S3BucketNotifications', {
@@ -668,20 +677,37 @@ describe('Alarms and outputs', () => {
       'Errors',
       'GetRecords.IteratorAgeMilliseconds',
       'InternalErrors',
+      'NumberOfMessagesPublished',
       'PutRecords.ThrottledRecords',
       'Throttles',
       'math',
       'math',
     ]);
-    // A topic on every stage (Snowflake's freshness alert publishes to it); an e-mail subscription where the config names one.
-    d.templates.Alarms.resourceCountIs('AWS::SNS::Topic', 1);
+    // Two topics on every stage: the alarm topic (Snowflake's freshness alert publishes to it too) and LoadErrors
+    // (Snowpipe's load errors); an e-mail subscription to each where the config names one.
+    d.templates.Alarms.resourceCountIs('AWS::SNS::Topic', 2);
     d.templates.Alarms.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
   it("notifies every alarm on the stage's topic, and on an existing alarms.topicArn too", () => {
-    p.templates.Alarms.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+    const subscribed = resources(p.templates.Alarms, 'AWS::SNS::Subscription').map((x) => x.Properties);
+    expect(subscribed).toHaveLength(2);
+    expect(subscribed).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Protocol: 'email',
+          Endpoint: 'oncall@example.com',
+          TopicArn: { Ref: expect.stringMatching(/^AlarmTopic/) },
+        }),
+        expect.objectContaining({
+          Protocol: 'email',
+          Endpoint: 'oncall@example.com',
+          TopicArn: { Ref: expect.stringMatching(/^LoadErrors/) },
+        }),
+      ]),
+    );
     for (const s of [d, p, keyed]) {
-      const [topic] = Object.keys(s.templates.Alarms.findResources('AWS::SNS::Topic'));
+      const topic = Object.keys(s.templates.Alarms.findResources('AWS::SNS::Topic')).find((id) => id.startsWith('AlarmTopic'));
       const expected = s === d ? [{ Ref: topic }] : [{ Ref: topic }, ALARM_TOPIC];
       const alarms = resources(s.templates.Alarms, 'AWS::CloudWatch::Alarm');
       expect(alarms.length).toBeGreaterThanOrEqual(8);
@@ -733,7 +759,7 @@ describe('Alarms and outputs', () => {
     expect(errors.Properties.AlarmDescription).not.toMatch(/threw/);
   });
 
-  it("lets Snowflake's freshness alert publish to the alarm topic, and nothing else, once its integration's external ID is known", async () => {
+  it("lets Snowflake's freshness alert and load errors publish to their topics, and nothing else, once the integrations' external IDs are known", async () => {
     const alertRole = (s: Synthesized) =>
       resources(s.templates.Alarms, 'AWS::IAM::Role').find((r) =>
         /Snowflake notification integration/.test(r.Properties.Description ?? ''),
@@ -745,17 +771,25 @@ describe('Alarms and outputs', () => {
     expect(trust(d)[0]!.Condition).toBeUndefined();
     const known = await synthesize(
       'prod',
-      parseStageConfig({ ...prodInput, snowflake: { ...prodInput.snowflake, alertExternalId: 'MYACCOUNT_SFCRole=2_abc=' } }),
+      parseStageConfig({
+        ...prodInput,
+        snowflake: { ...prodInput.snowflake, alertExternalId: 'MYACCOUNT_SFCRole=2_abc=', errorExternalId: 'MYACCOUNT_SFCRole=2_def=' },
+      }),
     );
+    // Each notification integration has its own external ID: the freshness alert's and the load errors'.
     expect(trust(known)).toEqual([
       expect.objectContaining({
         Action: 'sts:AssumeRole',
         Principal: { AWS: SNOWFLAKE_USER },
-        Condition: { StringEquals: { 'sts:ExternalId': 'MYACCOUNT_SFCRole=2_abc=' } },
+        Condition: { StringEquals: { 'sts:ExternalId': ['MYACCOUNT_SFCRole=2_abc=', 'MYACCOUNT_SFCRole=2_def='] } },
       }),
     ]);
     const granted = resources(known.templates.Alarms, 'AWS::IAM::Policy').flatMap((x) => x.Properties.PolicyDocument.Statement);
-    expect(granted.map((x) => [x.Action, JSON.stringify(x.Resource)])).toEqual([['sns:Publish', expect.stringContaining('AlarmTopic')]]);
+    // The freshness alert's topic and the pipe's load-error topic (the second integration assumes the same role).
+    expect(granted.map((x) => [x.Action, JSON.stringify(x.Resource)])).toEqual([
+      ['sns:Publish', expect.stringContaining('AlarmTopic')],
+      ['sns:Publish', expect.stringContaining('LoadErrors')],
+    ]);
     expect(Object.keys(known.templates.Alarms.toJSON().Outputs)).toEqual(expect.arrayContaining(['AlarmTopic', 'SnowflakeAlertRoleArn']));
   }, 60_000);
 
@@ -831,6 +865,8 @@ describe('Alarms and outputs', () => {
       'BatchSize',
       'DeliveryToS3.DataFreshness',
       'Rejected records by reason',
+      'Snowpipe load errors',
+      'NumberOfMessagesPublished',
       'Alarms',
     ]) {
       expect(body, text).toContain(text);
@@ -850,6 +886,7 @@ describe('Alarms and outputs', () => {
         'SnowflakeRoleArn',
         'SnowflakeExternalId',
         'SnowflakeStageUrl',
+        'SnowflakeErrorTopicArn',
         'ReplayPolicyArn',
       ]),
     );
