@@ -54,6 +54,63 @@ export function writeKeySettingsFromEnv(env: Env = process.env): z.infer<typeof 
   return result.data;
 }
 
+/** An unquoted Snowflake identifier (https://docs.snowflake.com/en/sql-reference/identifiers-syntax). */
+const snowflakeName = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_$]{0,254}$/, 'an unquoted Snowflake identifier'));
+
+/**
+ * The stream consumer's environment (delivery mode `streaming`): the Snowflake account it appends to, the secret
+ * holding its key, the pipe, and its channels' prefix. The stack sets it from the stage config
+ * (`streamConsumerEnvironment`); the twin gives the same names to its consumer.
+ */
+export const streamConsumerEnvSchema = z.object({
+  SNOWGATE_STAGE: z.string().check(z.minLength(1)),
+  /** The account identifier, as in its URL (`myorg-myaccount`): the JWT's issuer and subject name it. */
+  SNOWGATE_SNOWFLAKE_ACCOUNT: z.string().check(z.regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'an account identifier')),
+  /** The account's base URL: the ingest host is discovered from it (`GET /v2/streaming/hostname`). */
+  SNOWGATE_SNOWFLAKE_URL: z.url({ protocol: /^https?$/ }),
+  /** The Secrets Manager secret `{"user","private_key"[,"key_passphrase"]}` (`pnpm snowflake:secret`). */
+  SNOWGATE_SNOWFLAKE_SECRET: z.string().check(z.regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'a Secrets Manager secret name')),
+  SNOWGATE_SNOWFLAKE_DATABASE: snowflakeName,
+  SNOWGATE_SNOWFLAKE_SCHEMA: snowflakeName,
+  SNOWGATE_SNOWFLAKE_PIPE: snowflakeName,
+  /** Channel names are `<prefix>-<shardId>`. */
+  SNOWGATE_CHANNEL_PREFIX: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -')),
+});
+
+/** What the stream consumer runs with, parsed from `streamConsumerEnvSchema`. */
+export interface StreamConsumerSettings {
+  stage: string;
+  account: { identifier: string; url: string; secretName: string };
+  database: string;
+  schema: string;
+  pipe: string;
+  channelPrefix: string;
+}
+
+/**
+ * Reads and validates the stream consumer's settings, once, at start.
+ *
+ * @example
+ * streamConsumerSettingsFromEnv(process.env).pipe // → 'RAW_EVENTS_STREAMING_PIPE'
+ */
+export function streamConsumerSettingsFromEnv(env: Env = process.env): StreamConsumerSettings {
+  const result = streamConsumerEnvSchema.safeParse(env);
+  if (!result.success) throw new ConfigError(`invalid stream consumer settings:\n${formatZodError(result.error)}`);
+  const e = result.data;
+  return {
+    stage: e.SNOWGATE_STAGE,
+    account: {
+      identifier: e.SNOWGATE_SNOWFLAKE_ACCOUNT,
+      url: e.SNOWGATE_SNOWFLAKE_URL.replace(/\/+$/, ''),
+      secretName: e.SNOWGATE_SNOWFLAKE_SECRET,
+    },
+    database: e.SNOWGATE_SNOWFLAKE_DATABASE,
+    schema: e.SNOWGATE_SNOWFLAKE_SCHEMA,
+    pipe: e.SNOWGATE_SNOWFLAKE_PIPE,
+    channelPrefix: e.SNOWGATE_CHANNEL_PREFIX,
+  };
+}
+
 /**
  * The local twin's variables: each is the default of the `pnpm start` option of
  * the same name (command line first, then the environment, then the default).
