@@ -1,17 +1,22 @@
 import { isAfterOffset, rowsOfStreamRecord, streamChannelName, type StreamRow, type UnreadableLine } from '@snowgate/core';
 
 /**
- * What the consumer needs of Snowpipe Streaming, per channel of the stage's streaming pipe. In Lambda and
- * in the twin it is the REST client of @snowgate/snowflake-api (`streamingChannels` adapts it); the twin
- * points it at the emulated endpoint.
+ * What the consumer needs of Snowpipe Streaming, for the channels of the stage's streaming pipe: the
+ * REST client of @snowgate/snowflake-api (`SnowpipeStreamingClient`), in Lambda against Snowflake and in
+ * the twin against the emulated endpoint. It keeps each open channel's continuation token itself.
  */
 export interface StreamChannels {
-  /** Opens (or reopens) the channel: its continuation token and the last offset token Snowflake committed. */
-  open(channel: string): Promise<{ continuationToken: string; committedOffset: string | undefined }>;
-  /** Appends rows in one request carrying `offsetToken`; answers the next continuation token. */
-  append(channel: string, rows: StreamRow[], tokens: { continuationToken: string; offsetToken: string }): Promise<{ continuationToken: string }>;
-  /** The channel's last committed offset token (channel status). */
-  committedOffset(channel: string): Promise<string | undefined>;
+  /** Opens (or reopens) the channel; its committed offset token is where to resume. */
+  openChannel(channel: string): Promise<{ committedOffsetToken: string | undefined }>;
+  /**
+   * Appends batches in order, each request carrying the offset token of the last batch it completes. `reopened`:
+   * the channel's continuation token was refused and the channel reopened; what follows the committed offset is to be sent again.
+   */
+  append(
+    channel: string,
+    batches: { rows: StreamRow[]; offsetToken?: string | undefined }[],
+  ): Promise<{ status: 'appended' } | { status: 'reopened'; committedOffsetToken: string | undefined }>;
+  channelStatus(channels: string[]): Promise<Record<string, { committedOffsetToken: string | undefined }>>;
 }
 
 /** One record of a Kinesis event, as Lambda's event source mapping hands it over. */
@@ -26,8 +31,6 @@ export interface StreamDeliveryOptions {
   channels: StreamChannels;
   /** Channel names are `<channelPrefix>-<shardId>`. */
   channelPrefix: string;
-  /** Most rows' bytes (as NDJSON) in one append: below the API's request limit, so the client never splits one (see below). */
-  maxAppendBytes?: number;
   /** How long to wait for Snowflake to commit what was appended before giving the records back to be retried. */
   commitTimeoutMs?: number;
   commitPollMs?: number;
@@ -45,47 +48,38 @@ export interface StreamDeliveryResult {
 }
 
 /**
- * Snowpipe Streaming's high-performance REST API takes at most 16 MB a request (rows uncompressed, NDJSON):
- * https://docs.snowflake.com/en/user-guide/snowpipe-streaming/snowpipe-streaming-high-performance-limitations
- * Appends are cut at 4 MB, so that each carries the offset token of its own last record: a request split by
- * the client would commit its first part under the whole batch's token, and a crash then would skip the rest.
+ * The high-performance architecture makes rows queryable in "5 to 10 seconds" (its overview page); past this
+ * the batch is given back and retried, which skips whatever was committed meanwhile.
  */
-export const DEFAULT_MAX_APPEND_BYTES = 4 * 1024 * 1024;
-/** The high-performance architecture commits within seconds (its docs: "5 to 10 seconds" to query). */
 export const DEFAULT_COMMIT_TIMEOUT_MS = 30_000;
 const DEFAULT_COMMIT_POLL_MS = 50;
 
 /**
  * Delivers a Kinesis batch to Snowpipe Streaming exactly once per channel: one channel per shard, the
  * Kinesis sequence number as the offset token. What the channel has committed is skipped (a retry, a
- * consumer that crashed after an append and before its checkpoint), the rest appended in order, and the
- * batch counts as done only once the channel's committed offset reaches its last record, so that the
- * event source mapping's checkpoint never gets ahead of Snowflake. On a failure the records from the first
- * one not committed are given back (`failedFrom`, Lambda's ReportBatchItemFailures) to be retried in order.
+ * consumer that crashed after an append and before its checkpoint), the rest appended in order, one batch
+ * per Kinesis record carrying its sequence number (the client never lets a request's offset token name a
+ * record only partly sent), and the batch counts as done only once the channel's committed offset reaches
+ * its last record, so that the event source mapping's checkpoint never gets ahead of Snowflake. On a failure
+ * the records from the first one not committed are given back (`failedFrom`, Lambda's ReportBatchItemFailures),
+ * to be retried in order.
  */
 export function createStreamDelivery(options: StreamDeliveryOptions) {
   const { channels, channelPrefix, log } = options;
-  const maxAppendBytes = options.maxAppendBytes ?? DEFAULT_MAX_APPEND_BYTES;
   const commitTimeoutMs = options.commitTimeoutMs ?? DEFAULT_COMMIT_TIMEOUT_MS;
   const commitPollMs = options.commitPollMs ?? DEFAULT_COMMIT_POLL_MS;
   const now = options.now ?? (() => new Date());
-  /** Open channels of this container: their continuation token and the highest offset known committed. */
-  const open = new Map<string, { continuationToken: string; committed: string | undefined }>();
+  /** Channels this container opened, with the highest offset known committed; a failed call forgets one, so the next batch reopens it. */
+  const open = new Map<string, { committed: string | undefined }>();
 
-  async function channelOf(name: string) {
-    let state = open.get(name);
-    if (!state) {
-      const opened = await channels.open(name);
-      state = { continuationToken: opened.continuationToken, committed: opened.committedOffset };
-      open.set(name, state);
-    }
-    return state;
+  async function committedOffset(name: string): Promise<string | undefined> {
+    return (await channels.channelStatus([name]))[name]?.committedOffsetToken;
   }
 
   async function waitForCommit(name: string, offset: string): Promise<string | undefined> {
     const deadline = Date.now() + commitTimeoutMs;
     for (;;) {
-      const committed = await channels.committedOffset(name);
+      const committed = await committedOffset(name);
       if (!isAfterOffset(offset, committed) || Date.now() >= deadline) return committed;
       await new Promise((resolve) => setTimeout(resolve, commitPollMs));
     }
@@ -94,70 +88,60 @@ export function createStreamDelivery(options: StreamDeliveryOptions) {
   /** One shard's records, in order. */
   async function deliverShard(shardId: string, records: StreamInputRecord[], result: StreamDeliveryResult): Promise<void> {
     const name = streamChannelName(channelPrefix, shardId);
-    let state: Awaited<ReturnType<typeof channelOf>>;
+    let state = open.get(name);
     try {
-      state = await channelOf(name);
-    } catch (error) {
-      log?.('stream consumer: cannot open the channel; the batch is retried', { channel: name, error: String(error) });
-      result.failedFrom ??= records[0]!.sequenceNumber;
-      return;
-    }
-    const todo = records.filter((r) => isAfterOffset(r.sequenceNumber, state.committed));
-    result.skippedRecords += records.length - todo.length;
-    let appended: string | undefined;
-    for (let start = 0; start < todo.length; ) {
+      if (!state) {
+        state = { committed: (await channels.openChannel(name)).committedOffsetToken };
+        open.set(name, state);
+      }
+      const committedBefore = state.committed;
+      const todo = records.filter((r) => isAfterOffset(r.sequenceNumber, committedBefore));
+      result.skippedRecords += records.length - todo.length;
+      if (todo.length === 0) return;
       const loadedAt = now().toISOString();
-      const rows: StreamRow[] = [];
-      let bytes = 0;
-      let end = start;
-      while (end < todo.length) {
-        const record = todo[end]!;
-        const size = Buffer.byteLength(record.data, 'utf8');
-        if (end > start && bytes + size > maxAppendBytes) break;
+      const batches = todo.map((record) => {
         const of = rowsOfStreamRecord(record.data, shardId, record.sequenceNumber, loadedAt);
-        rows.push(...of.rows);
         result.unreadable.push(...of.unreadable);
-        bytes += size;
-        end++;
-      }
-      const offsetToken = todo[end - 1]!.sequenceNumber;
-      try {
-        const answer = await channels.append(name, rows, { continuationToken: state.continuationToken, offsetToken });
-        state.continuationToken = answer.continuationToken;
-      } catch (error) {
-        // The channel may be stale (reopened elsewhere, expired): open it again on the retry, which
-        // reads the committed offset first, so nothing appended here is appended twice.
-        open.delete(name);
-        log?.('stream consumer: append failed; the records from here are retried', {
-          channel: name,
-          fromSequenceNumber: todo[start]!.sequenceNumber,
-          error: String(error),
-        });
-        result.failedFrom ??= todo[start]!.sequenceNumber;
-        return;
-      }
-      result.appendedRows += rows.length;
-      appended = offsetToken;
-      start = end;
-    }
-    if (appended === undefined) return;
-    let committed: string | undefined;
-    try {
-      committed = await waitForCommit(name, appended);
-    } catch (error) {
-      log?.('stream consumer: cannot read the channel status', { channel: name, error: String(error) });
-      committed = state.committed;
-    }
-    // Never backwards: a status read before an earlier commit was visible says nothing new.
-    if (committed === undefined || !isAfterOffset(committed, state.committed)) committed = state.committed;
-    state.committed = committed;
-    const first = todo.find((r) => isAfterOffset(r.sequenceNumber, committed));
-    if (first) {
-      log?.('stream consumer: appended rows not committed in time; retried from the first', {
-        channel: name,
-        fromSequenceNumber: first.sequenceNumber,
+        return { rows: of.rows, offsetToken: record.sequenceNumber };
       });
-      result.failedFrom ??= first.sequenceNumber;
+      const last = todo.at(-1)!.sequenceNumber;
+      const outcome = await channels.append(name, batches);
+      let committed: string | undefined;
+      if (outcome.status === 'reopened') {
+        // Another holder reopened the channel (or it was invalidated): what it committed is in, the rest is sent again.
+        committed = outcome.committedOffsetToken;
+        log?.('stream consumer: the channel was reopened; the records after its committed offset are retried', {
+          channel: name,
+          committed,
+        });
+      } else {
+        result.appendedRows += batches.reduce((n, b) => n + b.rows.length, 0);
+        committed = await waitForCommit(name, last);
+      }
+      // Never backwards: a status read before an earlier commit was visible says nothing new.
+      if (committed === undefined || !isAfterOffset(committed, state.committed)) committed = state.committed;
+      state.committed = committed;
+      const first = todo.find((r) => isAfterOffset(r.sequenceNumber, committed));
+      if (first) {
+        if (outcome.status === 'appended') {
+          log?.('stream consumer: appended rows not committed in time; retried from the first', {
+            channel: name,
+            from: first.sequenceNumber,
+          });
+        }
+        result.failedFrom ??= first.sequenceNumber;
+      }
+    } catch (error) {
+      // Whatever failed (the network, the service, an expired token), the channel is reopened by the retry, which
+      // reads its committed offset first: nothing committed here is appended twice.
+      open.delete(name);
+      const from = records.find((r) => isAfterOffset(r.sequenceNumber, state?.committed)) ?? records[0]!;
+      log?.('stream consumer: delivery failed; the records from the first not committed are retried', {
+        channel: name,
+        from: from.sequenceNumber,
+        error: String(error),
+      });
+      result.failedFrom ??= from.sequenceNumber;
     }
   }
 
@@ -168,7 +152,8 @@ export function createStreamDelivery(options: StreamDeliveryOptions) {
       const byShard = new Map<string, StreamInputRecord[]>();
       for (const r of records) byShard.set(r.shardId, [...(byShard.get(r.shardId) ?? []), r]);
       for (const [shardId, shardRecords] of byShard) await deliverShard(shardId, shardRecords, result);
-      for (const u of result.unreadable) log?.('stream consumer: a line is not an envelope; not appended (the landing files keep it)', { ...u });
+      for (const u of result.unreadable)
+        log?.('stream consumer: a line is not an envelope; not appended (the landing files keep it)', { ...u });
       return result;
     },
   };

@@ -34,9 +34,19 @@ const TEXT_COLUMNS = ['received_at', 'request_id', 'source_file', 'loaded_at'] a
 export class DuckDbStreamingSink {
   /** One transaction at a time on the connection: appends of several channels queue here. */
   private turn: Promise<unknown> = Promise.resolve();
-  rowsInserted = 0;
+  private readonly known = new Map<string, ChannelState>();
 
   constructor(private readonly connection: DuckDBConnection) {}
+
+  /** Reads the channels kept in the warehouse, for `snapshot()`. */
+  async load(): Promise<void> {
+    for (const state of await this.channels()) this.known.set(`${state.pipe}/${state.channel}`, state);
+  }
+
+  /** The channels as of the last append (no query: the twin's status reads it four times a second). */
+  snapshot(): ChannelState[] {
+    return [...this.known.values()].sort((a, b) => a.channel.localeCompare(b.channel));
+  }
 
   append(channel: ChannelKey, rows: Record<string, unknown>[], offsetToken: string | undefined): Promise<void> {
     const next = this.turn.then(() => this.write(channel, rows, offsetToken));
@@ -52,6 +62,19 @@ export class DuckDbStreamingSink {
     );
     const value = reader.getRowObjectsJS()[0]?.offset_token;
     return value === null || value === undefined ? undefined : String(value);
+  }
+
+  /** Drop Channel: the channel and its offset token go; its rows stay. */
+  async drop(channel: ChannelKey): Promise<void> {
+    const next = this.turn.then(async () => {
+      await this.connection.run(
+        `DELETE FROM streaming_channels WHERE database_name = $1 AND schema_name = $2 AND pipe_name = $3 AND channel_name = $4`,
+        [channel.database, channel.schema, channel.pipe, channel.channel],
+      );
+      this.known.delete(`${channel.pipe}/${channel.channel}`);
+    });
+    this.turn = next.catch(() => undefined);
+    return next;
   }
 
   /** Every channel, for `/status` and the dashboard. */
@@ -102,7 +125,17 @@ export class DuckDbStreamingSink {
       await c.run('ROLLBACK');
       throw error;
     }
-    this.rowsInserted += good.length;
+    const key = `${channel.pipe}/${channel.channel}`;
+    const was = this.known.get(key);
+    this.known.set(key, {
+      channel: channel.channel,
+      pipe: channel.pipe,
+      offsetToken: offsetToken ?? was?.offsetToken,
+      rowsInserted: (was?.rowsInserted ?? 0) + good.length,
+      rowsErrorCount: (was?.rowsErrorCount ?? 0) + errors,
+      lastErrorMessage: lastError ?? was?.lastErrorMessage,
+      updatedAt: new Date().toISOString(),
+    });
   }
 }
 
@@ -114,7 +147,8 @@ function rowProblem(row: Record<string, unknown>): string | undefined {
   for (const column of ['received_at', 'loaded_at'] as const) {
     if (Number.isNaN(Date.parse(row[column] as string))) return `${column}: Timestamp '${row[column]}' is not recognized`;
   }
-  if (typeof row.record !== 'object' || row.record === null || Array.isArray(row.record)) return 'record: NULL result in a non-nullable column';
+  if (typeof row.record !== 'object' || row.record === null || Array.isArray(row.record))
+    return 'record: NULL result in a non-nullable column';
   if (!Number.isInteger(row.file_row_number)) return 'file_row_number: NULL result in a non-nullable column';
   for (const column of ['auth', 'producer'] as const) {
     if (row[column] !== undefined && row[column] !== null && typeof row[column] !== 'string') return `${column}: not a string`;
