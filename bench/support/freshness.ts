@@ -35,11 +35,15 @@ export async function freshness(
   const dataDir = mkdtempSync(join(os.tmpdir(), 'snowgate-bench-fresh-'));
   const config = `${dataDir}.json`;
   writeFileSync(config, JSON.stringify({ delivery: { mode: delivery } }));
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, '--port', '0', '--data-dir', dataDir, '--config', config, ...faultArgs], {
-    cwd: root,
-    env: { ...process.env, SNOWGATE_TWIN_QUIET: '1', NODE_NO_WARNINGS: '1' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', entry, '--port', '0', '--data-dir', dataDir, '--config', config, ...faultArgs],
+    {
+      cwd: root,
+      env: { ...process.env, SNOWGATE_TWIN_QUIET: '1', NODE_NO_WARNINGS: '1' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   try {
     const file = endpointsFile(dataDir);
     while (!existsSync(file)) {

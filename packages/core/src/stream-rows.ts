@@ -10,7 +10,8 @@ import { envelopesOf } from './packing';
  * - `file_row_number`: its 1-based line in that record (a packed record carries several)
  * - `loaded_at`: when the consumer appended it (ISO 8601)
  */
-export interface StreamRow {
+// A type, not an interface: a row is also a plain JSON object (`Record<string, unknown>`) to the REST client.
+export type StreamRow = {
   received_at: string;
   request_id: string;
   auth?: string;
@@ -19,7 +20,7 @@ export interface StreamRow {
   source_file: string;
   file_row_number: number;
   loaded_at: string;
-}
+};
 
 /** A line of a Kinesis record that is not one of our envelopes: not appended (the landing files keep it), reported. */
 export interface UnreadableLine {

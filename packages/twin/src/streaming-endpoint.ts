@@ -19,6 +19,10 @@ const RECORDED_REQUESTS_KEPT = 1_000;
 export interface StreamingEndpoint {
   /** The REST client of @snowgate/snowflake-api, signed in to the emulated endpoint: what the consumer appends through. */
   channels: StreamChannels;
+  /** Requests the endpoint answered with an error (injected failures, 429s, refusals) or not at all. */
+  errorAnswers(): number;
+  /** Appends applied whose answer was lost (the connection reset after the rows were committed): the case exactly-once is about. */
+  lostAppendAnswers(): number;
   close(): Promise<void>;
 }
 
@@ -28,7 +32,13 @@ export interface StreamingEndpoint {
  * registered with the endpoint, as `ALTER USER … SET RSA_PUBLIC_KEY` does: the client signs its JWTs as
  * it does against Snowflake.
  */
-export async function connectStreamingEndpoint({ sink, failureRate }: { sink: StreamingSink; failureRate: number }): Promise<StreamingEndpoint> {
+export async function connectStreamingEndpoint({
+  sink,
+  failureRate,
+}: {
+  sink: StreamingSink;
+  failureRate: number;
+}): Promise<StreamingEndpoint> {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const { account, user, database, schema, pipe } = TWIN_STREAMING;
   const endpoint = await startSnowpipeStreamingEndpoint({
@@ -49,10 +59,33 @@ export async function connectStreamingEndpoint({ sink, failureRate }: { sink: St
     schema,
     pipe,
   });
-  const trim = setInterval(() => endpoint.requests.splice(0, Math.max(0, endpoint.requests.length - RECORDED_REQUESTS_KEPT)), 5_000);
+  let errors = 0;
+  let lost = 0;
+  let counted = 0;
+  const count = () => {
+    for (const request of endpoint.requests.slice(counted)) {
+      if (request.status !== 200) errors++;
+      if (request.status === 'reset' && request.path.endsWith('/rows')) lost++;
+    }
+    counted = endpoint.requests.length;
+  };
+  const trim = setInterval(() => {
+    count();
+    const dropped = Math.max(0, endpoint.requests.length - RECORDED_REQUESTS_KEPT);
+    endpoint.requests.splice(0, dropped);
+    counted -= dropped;
+  }, 5_000);
   trim.unref();
   return {
     channels: client,
+    errorAnswers() {
+      count();
+      return errors;
+    },
+    lostAppendAnswers() {
+      count();
+      return lost;
+    },
     async close() {
       clearInterval(trim);
       await endpoint.close();

@@ -23,6 +23,10 @@ export interface StreamingConfig {
 export interface StreamingSnapshot {
   consumer: EventSourceStats;
   channels: ChannelState[];
+  /** Requests the emulated endpoint answered with an error or not at all (`--streaming-failure-rate` makes some). */
+  endpointErrors: number;
+  /** Of those, appends whose rows were committed and whose answer was lost: each one a retry that must not duplicate. */
+  lostAppendAnswers: number;
 }
 
 /**
@@ -56,7 +60,12 @@ export async function startStreaming(options: {
   });
   await eventSource.start();
   return {
-    snapshot: (): StreamingSnapshot => ({ consumer: eventSource.snapshot(), channels: sink.snapshot() }),
+    snapshot: (): StreamingSnapshot => ({
+      consumer: eventSource.snapshot(),
+      channels: sink.snapshot(),
+      endpointErrors: endpoint.errorAnswers(),
+      lostAppendAnswers: endpoint.lostAppendAnswers(),
+    }),
     /** Delivers everything on the stream, then closes the endpoint. */
     async stop(): Promise<void> {
       await eventSource.drain();
