@@ -16,7 +16,8 @@ export interface StreamChannels {
     channel: string,
     batches: { rows: StreamRow[]; offsetToken?: string | undefined }[],
   ): Promise<{ status: 'appended' } | { status: 'reopened'; committedOffsetToken: string | undefined }>;
-  channelStatus(channels: string[]): Promise<Record<string, { committedOffsetToken: string | undefined }>>;
+  /** `statusCode`: `ACTIVE`, or what says the channel will commit nothing more until reopened. */
+  channelStatus(channels: string[]): Promise<Record<string, { committedOffsetToken: string | undefined; statusCode: string | undefined }>>;
 }
 
 /** One record of a Kinesis event, as Lambda's event source mapping hands it over. */
@@ -72,15 +73,17 @@ export function createStreamDelivery(options: StreamDeliveryOptions) {
   /** Channels this container opened, with the highest offset known committed; a failed call forgets one, so the next batch reopens it. */
   const open = new Map<string, { committed: string | undefined }>();
 
-  async function committedOffset(name: string): Promise<string | undefined> {
-    return (await channels.channelStatus([name]))[name]?.committedOffsetToken;
-  }
-
   async function waitForCommit(name: string, offset: string): Promise<string | undefined> {
     const deadline = Date.now() + commitTimeoutMs;
     for (;;) {
-      const committed = await committedOffset(name);
+      const status = (await channels.channelStatus([name]))[name];
+      const committed = status?.committedOffsetToken;
       if (!isAfterOffset(offset, committed) || Date.now() >= deadline) return committed;
+      // A channel that failed a commit commits nothing more: no use waiting (the retry reopens it).
+      if (status?.statusCode !== undefined && status.statusCode !== 'ACTIVE') {
+        open.delete(name);
+        return committed;
+      }
       await new Promise((resolve) => setTimeout(resolve, commitPollMs));
     }
   }

@@ -13,6 +13,13 @@ export const TWIN_STREAMING = {
   pipe: STREAMING_PIPE,
 } as const;
 
+/**
+ * Rows are committed this long after their append is answered, so that the consumer's wait for the committed
+ * offset is exercised as against Snowflake (which takes seconds: the twin keeps it short, so that it stays a second
+ * from POST to queryable).
+ */
+const TWIN_COMMIT_DELAY_MS = 50;
+
 /** The endpoint keeps every request it answered, for the client's tests; the twin keeps none of them for long. */
 const RECORDED_REQUESTS_KEPT = 1_000;
 
@@ -48,6 +55,7 @@ export async function connectStreamingEndpoint({
     pipes: [{ database, schema, pipe }],
     sink,
     failureRate,
+    commitDelayMs: TWIN_COMMIT_DELAY_MS,
     // Injected failures come as 429s too, half as often as the others.
     throttleRate: failureRate / 2,
     retryAfterSeconds: 1,
