@@ -58,7 +58,8 @@ Options:
   --s3-failure-rate R        share of S3 writes the twin fails with 503 (default 0)
   --delivery LIST     instead of the load scenarios: POST → queryable timed per event (one event a request, at
                       --fresh-rate requests/s, until a query of raw_events returns it), for each delivery mode
-                      in LIST (files, streaming), one twin each, side by side
+                      in LIST (files, streaming; streaming@S sets the consumer's batching window to S seconds
+                      instead of the stage default), one twin each, side by side
   --fresh-events N    events timed per delivery mode (default 1200)
   --fresh-rate N      requests/s while timing (default 100)
   -h, --help          print this help
@@ -260,16 +261,21 @@ async function scenario(batch: number, connections: number, route: Route, code: 
 }
 
 if (values.delivery) {
-  const modes = values.delivery.split(',');
-  const bad = modes.find((m) => m !== 'files' && m !== 'streaming');
-  if (bad !== undefined) {
-    console.error(`pnpm bench: --delivery ${bad} is not files or streaming`);
+  const modes = values.delivery.split(',').map((m) => /^(files|streaming)(?:@(\d+))?$/.exec(m));
+  const bad = modes.findIndex((m) => !m || (m[1] === 'files' && m[2] !== undefined));
+  if (bad >= 0) {
+    console.error(`pnpm bench: --delivery ${values.delivery.split(',')[bad]} is not files, streaming or streaming@SECONDS`);
     process.exit(2);
   }
   const rows: FreshnessResult[] = [];
-  for (const mode of modes as DeliveryMode[]) {
+  for (const [, mode, window] of modes as RegExpExecArray[]) {
     rows.push(
-      await freshness(TWIN_ENTRY, root, mode, { events: Number(values['fresh-events']), rate: Number(values['fresh-rate']), faultArgs }),
+      await freshness(TWIN_ENTRY, root, mode as DeliveryMode, {
+        events: Number(values['fresh-events']),
+        rate: Number(values['fresh-rate']),
+        faultArgs,
+        batchWindowSeconds: window === undefined ? undefined : Number(window),
+      }),
     );
   }
   const machine = machineInfo();

@@ -13,7 +13,7 @@ import { endpointsFile } from '@snowgate/config';
 export type DeliveryMode = 'files' | 'streaming';
 
 export interface FreshnessResult {
-  delivery: DeliveryMode;
+  delivery: string;
   timed_events: number;
   requests_per_s: number;
   post_to_queryable_p50_ms: number;
@@ -30,11 +30,17 @@ export async function freshness(
   entry: string,
   root: string,
   delivery: DeliveryMode,
-  { events, rate, faultArgs }: { events: number; rate: number; faultArgs: string[] },
+  {
+    events,
+    rate,
+    faultArgs,
+    batchWindowSeconds,
+  }: { events: number; rate: number; faultArgs: string[]; batchWindowSeconds?: number | undefined },
 ): Promise<FreshnessResult> {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'snowgate-bench-fresh-'));
   const config = `${dataDir}.json`;
-  writeFileSync(config, JSON.stringify({ delivery: { mode: delivery } }));
+  const streaming = batchWindowSeconds === undefined ? {} : { streaming: { batchWindowSeconds } };
+  writeFileSync(config, JSON.stringify({ delivery: { mode: delivery, ...streaming } }));
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', entry, '--port', '0', '--data-dir', dataDir, '--config', config, ...faultArgs],
@@ -96,7 +102,7 @@ export async function freshness(
     const times = [...latency.values()].sort((a, b) => a - b);
     const q = (p: number) => times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)] ?? Number.NaN;
     return {
-      delivery,
+      delivery: batchWindowSeconds === undefined ? delivery : `${delivery}, batch window ${batchWindowSeconds} s`,
       timed_events: times.length,
       requests_per_s: Math.round(sentAt.size / seconds),
       post_to_queryable_p50_ms: q(0.5),
