@@ -4,6 +4,7 @@
 // rows were committed), Kinesis (throttled entries) and S3 (failed writes), all at once.
 import { writeFileSync } from 'node:fs';
 import { parseStageConfig } from '@snowgate/config';
+import { readyBanner } from '@snowgate/twin';
 import { describe, expect, it } from 'vitest';
 import { post, removeDir, rows, spawnTwin, stopTwin, tempDataDir, type TwinProcess } from './support';
 import { useTwin } from './use-twin';
@@ -77,6 +78,15 @@ describe('the twin in delivery mode streaming, with endpoint, Kinesis and S3 fau
     expect(await ask(`SELECT count(*) AS n FROM copy_history`)).toEqual([{ n: 0 }]);
     const status = twin.status();
     expect(status.delivery).toBe('streaming');
+    expect(
+      readyBanner({
+        endpoints: twin.endpoints,
+        contracts: status.contracts,
+        auth: twin.auth,
+        dataDir: twin.dataDir,
+        delivery: status.delivery,
+      }),
+    ).toMatch(/Delivery +streaming: a consumer appends each event through the emulated Snowpipe Streaming endpoint/);
     expect(status.firehose.deliveredEvents).toBe(acked.size);
     // A channel per shard, its committed offset the shard's checkpoint once caught up.
     const channels = status.streaming!.channels;
