@@ -74,7 +74,11 @@ describe('the twin in delivery mode streaming, with endpoint, Kinesis and S3 fau
     expect(Number(shape!.most_lines)).toBeGreaterThan(1);
 
     // The landing files are written as the archive, and Snowpipe loads none of them.
-    for (let i = 0; i < 200 && twin.status().firehose.deliveredEvents < acked.size; i++) await new Promise((r) => setTimeout(r, 100));
+    // The status reaches the main thread every 250 ms, and Firehose retries its failed writes: wait for both.
+    const streamed = () => twin.status().streaming!.channels.reduce((n, c) => n + c.rowsInserted, 0);
+    for (let i = 0; i < 300 && (twin.status().firehose.deliveredEvents < acked.size || streamed() < acked.size); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(await ask(`SELECT count(*) AS n FROM copy_history`)).toEqual([{ n: 0 }]);
     const status = twin.status();
     expect(status.delivery).toBe('streaming');
