@@ -1,4 +1,4 @@
-import { parseStageConfig } from '@snowgate/config';
+import { parseStageConfig, streamConsumerEnvironment, streamConsumerSettingsFromEnv, streamingAccount } from '@snowgate/config';
 import { loadStageConfig } from '@snowgate/config/files';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,5 +103,68 @@ describe('stage config files a user got wrong', () => {
     expect(() => loadStageConfig('dev', dir, join(dir, 'nope.json'))).toThrow(
       expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining('nope.json does not exist') }),
     );
+  });
+});
+
+describe('stage config: delivery', () => {
+  const account = { identifier: 'myorg-myaccount', secretName: 'snowgate/dev/snowflake' };
+
+  it('delivers through files by default; streaming has a short batching window and a per-stage channel prefix', () => {
+    const files = parseStageConfig({ snowflake: { externalId: 'x1' } });
+    expect(files.delivery).toEqual({
+      mode: 'files',
+      streaming: { batchWindowSeconds: 1, batchSize: 100, memoryMb: 512, timeoutSeconds: 120 },
+    });
+    expect(() => parseStageConfig({ delivery: { streaming: { batchWindowSeconds: 301 } }, snowflake: { externalId: 'x1' } })).toThrow(
+      /delivery\.streaming\.batchWindowSeconds/,
+    );
+    expect(() => parseStageConfig({ delivery: { streaming: { channelPrefix: 'a b' } }, snowflake: { externalId: 'x1' } })).toThrow(
+      /delivery\.streaming\.channelPrefix/,
+    );
+    expect(() => parseStageConfig({ delivery: { streaming: { batchWindow: 1 } }, snowflake: { externalId: 'x1' } })).toThrow(
+      /delivery\.streaming\.batchWindow: unknown key; known here: batchWindowSeconds/,
+    );
+  });
+
+  it('parses streaming without an account (the twin streams to its own endpoint), but a deploy needs one', () => {
+    const twin = parseStageConfig({ delivery: { mode: 'streaming' }, snowflake: { externalId: 'x1' } });
+    expect(() => streamingAccount(twin)).toThrow(/delivery mode "streaming" needs snowflake\.account \(identifier and secretName\)/);
+    expect(() => streamConsumerEnvironment('dev', twin)).toThrow(/needs snowflake\.account/);
+  });
+
+  it("gives the consumer the account, its secret, the streaming pipe and the stage's channels, and reads them back", () => {
+    const config = parseStageConfig({ delivery: { mode: 'streaming' }, snowflake: { externalId: 'x1', account } });
+    const env = streamConsumerEnvironment('dev', config);
+    expect(env).toEqual({
+      SNOWGATE_STAGE: 'dev',
+      SNOWGATE_SNOWFLAKE_ACCOUNT: 'myorg-myaccount',
+      SNOWGATE_SNOWFLAKE_URL: 'https://myorg-myaccount.snowflakecomputing.com',
+      SNOWGATE_SNOWFLAKE_SECRET: 'snowgate/dev/snowflake',
+      SNOWGATE_SNOWFLAKE_DATABASE: 'SNOWGATE',
+      SNOWGATE_SNOWFLAKE_SCHEMA: 'DEV',
+      SNOWGATE_SNOWFLAKE_PIPE: 'RAW_EVENTS_STREAMING_PIPE',
+      SNOWGATE_CHANNEL_PREFIX: 'snowgate-dev',
+    });
+    expect(streamConsumerSettingsFromEnv(env)).toEqual({
+      stage: 'dev',
+      account: {
+        identifier: 'myorg-myaccount',
+        url: 'https://myorg-myaccount.snowflakecomputing.com',
+        secretName: 'snowgate/dev/snowflake',
+      },
+      database: 'SNOWGATE',
+      schema: 'DEV',
+      pipe: 'RAW_EVENTS_STREAMING_PIPE',
+      channelPrefix: 'snowgate-dev',
+    });
+    const named = parseStageConfig({
+      delivery: { mode: 'streaming', streaming: { channelPrefix: 'eu-loader' } },
+      snowflake: { externalId: 'x1', account, objects: { schema: 'EVENTS' } },
+    });
+    expect(streamConsumerEnvironment('my.stage', named)).toMatchObject({
+      SNOWGATE_SNOWFLAKE_SCHEMA: 'EVENTS',
+      SNOWGATE_CHANNEL_PREFIX: 'eu-loader',
+    });
+    expect(() => streamConsumerSettingsFromEnv({ ...env, SNOWGATE_SNOWFLAKE_PIPE: 'RAW EVENTS' })).toThrow(/SNOWGATE_SNOWFLAKE_PIPE/);
   });
 });

@@ -7,7 +7,13 @@ import { useTwin } from './use-twin';
 
 const root = new URL('../../', import.meta.url).pathname;
 const banner = (twin: Twin) =>
-  readyBanner({ endpoints: twin.endpoints, contracts: twin.status().contracts, auth: twin.auth, dataDir: twin.dataDir });
+  readyBanner({
+    endpoints: twin.endpoints,
+    contracts: twin.status().contracts,
+    auth: twin.auth,
+    dataDir: twin.dataDir,
+    delivery: twin.status().delivery,
+  });
 /** The banner's "Try:" lines, run as a user pastes them into a shell. */
 const runTry = async (text: string) => {
   const lines = text.slice(text.indexOf('  Try:') + '  Try:'.length, text.indexOf('  Query:')).trim();
@@ -32,6 +38,7 @@ describe('the ready banner of a twin whose stage config says iam (the default)',
     const text = banner(running.twin);
     expect(text).toMatch(/Auth +iam in the stage config, which the twin does not check: POST \/events takes unsigned requests/);
     expect(text).not.toContain('x-api-key');
+    expect(text).toMatch(/Delivery +files: Firehose writes landing files, Snowpipe loads them/);
     expect(await runTry(text)).toMatchObject({ accepted: 1 });
   }, 60_000);
 

@@ -54,6 +54,63 @@ export function writeKeySettingsFromEnv(env: Env = process.env): z.infer<typeof 
   return result.data;
 }
 
+/** An unquoted Snowflake identifier (https://docs.snowflake.com/en/sql-reference/identifiers-syntax). */
+const snowflakeName = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_$]{0,254}$/, 'an unquoted Snowflake identifier'));
+
+/**
+ * The stream consumer's environment (delivery mode `streaming`): the Snowflake account it appends to, the secret
+ * holding its key, the pipe, and its channels' prefix. The stack sets it from the stage config
+ * (`streamConsumerEnvironment`); the twin gives the same names to its consumer.
+ */
+export const streamConsumerEnvSchema = z.object({
+  SNOWGATE_STAGE: z.string().check(z.minLength(1)),
+  /** The account identifier, as in its URL (`myorg-myaccount`): the JWT's issuer and subject name it. */
+  SNOWGATE_SNOWFLAKE_ACCOUNT: z.string().check(z.regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'an account identifier')),
+  /** The account's base URL: the ingest host is discovered from it (`GET /v2/streaming/hostname`). */
+  SNOWGATE_SNOWFLAKE_URL: z.url({ protocol: /^https?$/ }),
+  /** The Secrets Manager secret `{"user","private_key"[,"key_passphrase"]}` (`pnpm snowflake:secret`). */
+  SNOWGATE_SNOWFLAKE_SECRET: z.string().check(z.regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'a Secrets Manager secret name')),
+  SNOWGATE_SNOWFLAKE_DATABASE: snowflakeName,
+  SNOWGATE_SNOWFLAKE_SCHEMA: snowflakeName,
+  SNOWGATE_SNOWFLAKE_PIPE: snowflakeName,
+  /** Channel names are `<prefix>-<shardId>`. */
+  SNOWGATE_CHANNEL_PREFIX: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -')),
+});
+
+/** What the stream consumer runs with, parsed from `streamConsumerEnvSchema`. */
+export interface StreamConsumerSettings {
+  stage: string;
+  account: { identifier: string; url: string; secretName: string };
+  database: string;
+  schema: string;
+  pipe: string;
+  channelPrefix: string;
+}
+
+/**
+ * Reads and validates the stream consumer's settings, once, at start.
+ *
+ * @example
+ * streamConsumerSettingsFromEnv(process.env).pipe // → 'RAW_EVENTS_STREAMING_PIPE'
+ */
+export function streamConsumerSettingsFromEnv(env: Env = process.env): StreamConsumerSettings {
+  const result = streamConsumerEnvSchema.safeParse(env);
+  if (!result.success) throw new ConfigError(`invalid stream consumer settings:\n${formatZodError(result.error)}`);
+  const e = result.data;
+  return {
+    stage: e.SNOWGATE_STAGE,
+    account: {
+      identifier: e.SNOWGATE_SNOWFLAKE_ACCOUNT,
+      url: e.SNOWGATE_SNOWFLAKE_URL.replace(/\/+$/, ''),
+      secretName: e.SNOWGATE_SNOWFLAKE_SECRET,
+    },
+    database: e.SNOWGATE_SNOWFLAKE_DATABASE,
+    schema: e.SNOWGATE_SNOWFLAKE_SCHEMA,
+    pipe: e.SNOWGATE_SNOWFLAKE_PIPE,
+    channelPrefix: e.SNOWGATE_CHANNEL_PREFIX,
+  };
+}
+
 /**
  * The local twin's variables: each is the default of the `pnpm start` option of
  * the same name (command line first, then the environment, then the default).
@@ -66,6 +123,7 @@ export const TWIN_ENV = {
   dataDir: 'SNOWGATE_DATA_DIR',
   kinesisFailureRate: 'SNOWGATE_TWIN_KINESIS_FAILURE_RATE',
   s3FailureRate: 'SNOWGATE_TWIN_S3_FAILURE_RATE',
+  streamingFailureRate: 'SNOWGATE_TWIN_STREAMING_FAILURE_RATE',
   shards: 'SNOWGATE_TWIN_SHARDS',
   config: 'SNOWGATE_TWIN_CONFIG',
   schemasDir: 'SNOWGATE_SCHEMAS_DIR',
@@ -77,7 +135,7 @@ const twinEnvSchema = z.object({
   SNOWGATE_TWIN_QUIET: z.optional(z.string()),
   /** The log level of the handler and authorizer running in the twin. */
   POWERTOOLS_LOG_LEVEL: z.optional(z.string().check(z.minLength(1))),
-  /** Tests only: where the twin stops so that a test can kill it there (`landing-write`). */
+  /** Tests only: where the twin stops so that a test can kill it there (`landing-write`, `stream-checkpoint`). */
   SNOWGATE_TWIN_FAILPOINT: z.optional(z.string()),
 });
 

@@ -113,7 +113,34 @@ export const stageConfigSchema = z
      * auto-ingest pipe (a minute or more on AWS). `streaming`: a consumer of the stream appends each event
      * as a row through Snowpipe Streaming (seconds); Firehose keeps writing the landing files as the archive.
      */
-    delivery: z.strictObject({ mode: z.enum(['files', 'streaming']).default('files') }).prefault({}),
+    delivery: z
+      .strictObject({
+        mode: z.enum(['files', 'streaming']).default('files'),
+        /** The stream's consumer in `streaming` (stacks/Delivery.ts); unused in `files`. */
+        streaming: z
+          .strictObject({
+            /**
+             * Seconds the event source mapping gathers records before it invokes the consumer (Lambda allows 0..300):
+             * each second here is a second of latency, and fewer, larger appends.
+             */
+            batchWindowSeconds: z.number().int().min(0).max(300).default(1),
+            /** Kinesis records per invocation, at most (Lambda allows 1..10,000); a packed record holds several events. */
+            batchSize: z.number().int().min(1).max(10_000).default(100),
+            /**
+             * The channels' names are `<channelPrefix>-<shardId>`: unique per stage, so that two stages (or two
+             * consumers) never append to each other's channels. Default `snowgate-<stage>`.
+             */
+            channelPrefix: z
+              .string()
+              .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -, at most 64')
+              .optional(),
+            memoryMb: z.number().int().min(128).max(10_240).default(512),
+            /** The consumer waits until Snowflake commits what it appended (seconds, usually): room for that and retries. */
+            timeoutSeconds: z.number().int().min(10).max(900).default(120),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     snowflake: z.strictObject({
       /** `STORAGE_AWS_EXTERNAL_ID` of the storage integration, fixed here so that neither side waits for the other. */
       externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/),
@@ -279,4 +306,49 @@ export function ingestEnvironment(config: StageConfig, names: { streamName: stri
     if (value !== undefined) env[name] = String(value);
   }
   return env;
+}
+
+/**
+ * The pipe Snowpipe Streaming appends through (snowflake/migrations/V1.8.0__streaming_pipe.sql): it maps the
+ * consumer's rows to RAW_EVENTS' columns. Created in both delivery modes, used only in `streaming`.
+ */
+export const STREAMING_PIPE = 'RAW_EVENTS_STREAMING_PIPE';
+
+/**
+ * The Snowflake account a `streaming` stage's consumer appends to, or a `ConfigError` saying what is missing.
+ * Only a deploy needs it (the stack asks); the twin streams to its own endpoint without one.
+ *
+ * @example
+ * streamingAccount(parseStageConfig({ delivery: { mode: 'streaming' }, snowflake: { externalId: 'x' } })) // ConfigError: delivery mode "streaming" needs snowflake.account …
+ */
+export function streamingAccount(config: StageConfig): NonNullable<StageConfig['snowflake']['account']> {
+  if (!config.snowflake.account) {
+    throw new ConfigError(
+      'delivery mode "streaming" needs snowflake.account (identifier and secretName): the stream consumer signs in to Snowpipe Streaming with the key in that secret (docs/CONFIGURATION.md, "Delivery")',
+    );
+  }
+  return config.snowflake.account;
+}
+
+/**
+ * The stream consumer's environment for a stage (`streamConsumerEnvSchema` reads it back): the inverse of
+ * `streamConsumerSettingsFromEnv`. The schema is `snowflake.objects.schema`, or the stage's name upper-cased, as
+ * `pnpm snowflake:apply` names it.
+ *
+ * @example
+ * streamConsumerEnvironment('dev', config).SNOWGATE_CHANNEL_PREFIX // → 'snowgate-dev'
+ */
+export function streamConsumerEnvironment(stage: string, config: StageConfig): Record<string, string> {
+  const account = streamingAccount(config);
+  const { objects } = config.snowflake;
+  return {
+    SNOWGATE_STAGE: stage,
+    SNOWGATE_SNOWFLAKE_ACCOUNT: account.identifier,
+    SNOWGATE_SNOWFLAKE_URL: account.url,
+    SNOWGATE_SNOWFLAKE_SECRET: account.secretName,
+    SNOWGATE_SNOWFLAKE_DATABASE: objects.database,
+    SNOWGATE_SNOWFLAKE_SCHEMA: objects.schema ?? stage.toUpperCase().replace(/[^A-Z0-9_]/g, '_'),
+    SNOWGATE_SNOWFLAKE_PIPE: STREAMING_PIPE,
+    SNOWGATE_CHANNEL_PREFIX: config.delivery.streaming.channelPrefix ?? `snowgate-${stage}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64),
+  };
 }
