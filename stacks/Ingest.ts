@@ -15,7 +15,7 @@ import { Stream } from './Stream';
 /** The newest Node.js Lambda runtime (the handler is also tested on Node 20 and 22). */
 export const LAMBDA_RUNTIME = 'nodejs24.x';
 
-const RETENTION = { 7: 'one_week', 14: 'two_weeks', 30: 'one_month', 90: 'three_months', 365: 'one_year' } as const;
+export const RETENTION = { 7: 'one_week', 14: 'two_weeks', 30: 'one_month', 90: 'three_months', 365: 'one_year' } as const;
 
 /**
  * The API's access log line (JSON), SST's default fields and what they lack: why

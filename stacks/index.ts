@@ -1,5 +1,6 @@
 import type { App } from 'sst/constructs';
 import { Alarms } from './Alarms';
+import { Delivery } from './Delivery';
 import { Ingest } from './Ingest';
 import { Snowflake } from './Snowflake';
 import { Storage } from './Storage';
@@ -12,8 +13,8 @@ export function snowgate(app: App): void {
   // Outside production everything goes on `sst remove`. In production only the buckets and the stream
   // are retained (their own removal policies): the API, functions and roles must not outlive the stage.
   if (!stageConfig(app).production) app.setDefaultRemovalPolicy('destroy');
-  app.stack(Storage).stack(Stream).stack(Ingest).stack(Snowflake).stack(Alarms);
+  app.stack(Storage).stack(Stream).stack(Ingest).stack(Delivery).stack(Snowflake).stack(Alarms);
   suppressNagFindings(app);
 }
 
-export { Alarms, Ingest, Snowflake, Storage, Stream };
+export { Alarms, Delivery, Ingest, Snowflake, Storage, Stream };
