@@ -249,7 +249,8 @@ if (i.delivery === 'files') {
 if (i.delivery === 'streaming') {
   // Files and streaming side by side: what the seconds cost.
   const files = estimateMonthlyCost({ ...input, delivery: 'files' });
-  const key = (l: CostEstimate['lines'][number]) => `${l.service}|${l.item}`;
+  // Lines that differ only in their figures (the alarm count) are the same line.
+  const key = (l: CostEstimate['lines'][number]) => `${l.service}|${l.item.replace(/\d[\d,.]*/g, '#')}`;
   const filesByKey = new Map(files.lines.map((l) => [key(l), l]));
   const streamingKeys = new Set(estimate.lines.map(key));
   console.log('');
