@@ -13,6 +13,7 @@
  *   pnpm bench --batch 1 --route events,browser    # analytics.js's single text/plain messages beside /events
  *   pnpm bench --baseline /tmp/base              # each scenario also on another checkout (installed), side by side
  *   pnpm bench --kinesis-failure-rate 0.05 --s3-failure-rate 0.05   # under the twin's injected faults
+ *   pnpm bench --delivery files,streaming        # POST → queryable, timed per event, each delivery mode side by side
  *
  * One scenario per (batch, connections) pair, each on a fresh twin and data dir.
  * Results print as a table and are written to .bench/twin.json.
@@ -27,6 +28,7 @@ import { TWIN_ENTRY } from '../cli/twin-process';
 import { openWarehouse, query } from '@snowgate/twin';
 import { endpointsFile } from '@snowgate/config';
 import { segmentBatch, segmentMessage } from './support/segment-messages';
+import { type DeliveryMode, type FreshnessResult, freshness } from './support/freshness';
 import { machineInfo } from './support/machine';
 
 const USAGE = `Usage: pnpm bench [options]   (or pnpm bench:twin)
@@ -54,6 +56,11 @@ Options:
   --rounds N          run every scenario N times, interleaved (default 1); the comparison uses the medians
   --kinesis-failure-rate R   share of PutRecords entries the twin throttles (default 0)
   --s3-failure-rate R        share of S3 writes the twin fails with 503 (default 0)
+  --delivery LIST     instead of the load scenarios: POST → queryable timed per event (one event a request, at
+                      --fresh-rate requests/s, until a query of raw_events returns it), for each delivery mode
+                      in LIST (files, streaming), one twin each, side by side
+  --fresh-events N    events timed per delivery mode (default 1200)
+  --fresh-rate N      requests/s while timing (default 100)
   -h, --help          print this help
 
 Example:
@@ -74,6 +81,9 @@ const { values } = parseCommandLine('pnpm bench', USAGE, {
     rounds: { type: 'string', default: '1' },
     'kinesis-failure-rate': { type: 'string', default: '0' },
     's3-failure-rate': { type: 'string', default: '0' },
+    delivery: { type: 'string' },
+    'fresh-events': { type: 'string', default: '1200' },
+    'fresh-rate': { type: 'string', default: '100' },
   },
 });
 const list = (text: string) => text.split(',').map(Number);
@@ -247,6 +257,27 @@ async function scenario(batch: number, connections: number, route: Route, code: 
     },
     windows,
   };
+}
+
+if (values.delivery) {
+  const modes = values.delivery.split(',');
+  const bad = modes.find((m) => m !== 'files' && m !== 'streaming');
+  if (bad !== undefined) {
+    console.error(`pnpm bench: --delivery ${bad} is not files or streaming`);
+    process.exit(2);
+  }
+  const rows: FreshnessResult[] = [];
+  for (const mode of modes as DeliveryMode[]) {
+    rows.push(
+      await freshness(TWIN_ENTRY, root, mode, { events: Number(values['fresh-events']), rate: Number(values['fresh-rate']), faultArgs }),
+    );
+  }
+  const machine = machineInfo();
+  mkdirSync(join(root, '.bench'), { recursive: true });
+  writeFileSync(join(root, '.bench/freshness.json'), JSON.stringify({ machine, results: rows }, null, 2));
+  console.log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memory_gib} GiB, Node ${machine.node}`);
+  console.table(rows);
+  process.exit(rows.some((r) => r.missing > 0 || r.duplicated > 0) ? 1 : 0);
 }
 
 const routes = values.route.split(',') as Route[];

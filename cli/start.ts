@@ -18,6 +18,8 @@ Options (each also from its environment variable):
   --data-dir DIR             where the state is kept (SNOWGATE_DATA_DIR; default .snowgate)
   --kinesis-failure-rate R   share of PutRecords entries throttled, 0..1 (SNOWGATE_TWIN_KINESIS_FAILURE_RATE; default 0)
   --s3-failure-rate R        share of S3 PutObject calls failing with 503, 0..1 (SNOWGATE_TWIN_S3_FAILURE_RATE; default 0)
+  --streaming-failure-rate R share of the streaming endpoint's answers failing (429 or 5xx), 0..1, with delivery mode
+                             streaming (SNOWGATE_TWIN_STREAMING_FAILURE_RATE; default 0)
   --shards N                 shards of the local stream, when created (SNOWGATE_TWIN_SHARDS; default 2)
   --config FILE              the stage config to run with (SNOWGATE_TWIN_CONFIG; default config/local.json)
   --schemas-dir DIR          the schema contracts (SNOWGATE_SCHEMAS_DIR; default schemas)
@@ -50,7 +52,15 @@ const twin = await starting.catch((error: unknown) => {
   console.error(`pnpm start: ${error.message}`);
   process.exit(2);
 });
-console.log(readyBanner({ endpoints: twin.endpoints, contracts: twin.status().contracts, auth: twin.auth, dataDir: twin.dataDir }));
+console.log(
+  readyBanner({
+    endpoints: twin.endpoints,
+    contracts: twin.status().contracts,
+    auth: twin.auth,
+    dataDir: twin.dataDir,
+    delivery: twin.status().delivery,
+  }),
+);
 
 if (process.stdout.isTTY && !stopping) ticker = setInterval(() => console.log(statusLine(twin.status())), 10_000);
 
@@ -64,6 +74,7 @@ function twinOptions(argv: string[], env: Record<string, string | undefined>): T
       'data-dir': { type: 'string' },
       'kinesis-failure-rate': { type: 'string' },
       's3-failure-rate': { type: 'string' },
+      'streaming-failure-rate': { type: 'string' },
       shards: { type: 'string' },
       config: { type: 'string' },
       'schemas-dir': { type: 'string' },
@@ -78,6 +89,7 @@ function twinOptions(argv: string[], env: Record<string, string | undefined>): T
     dataDir: twinDataDir(values['data-dir'], env),
     kinesisFailureRate: pick(values['kinesis-failure-rate'], 'kinesisFailureRate'),
     s3FailureRate: pick(values['s3-failure-rate'], 's3FailureRate'),
+    streamingFailureRate: pick(values['streaming-failure-rate'], 'streamingFailureRate'),
     shards: pick(values.shards, 'shards'),
     config: pick(values.config, 'config'),
     schemasDir: pick(values['schemas-dir'], 'schemasDir'),

@@ -123,6 +123,7 @@ export const TWIN_ENV = {
   dataDir: 'SNOWGATE_DATA_DIR',
   kinesisFailureRate: 'SNOWGATE_TWIN_KINESIS_FAILURE_RATE',
   s3FailureRate: 'SNOWGATE_TWIN_S3_FAILURE_RATE',
+  streamingFailureRate: 'SNOWGATE_TWIN_STREAMING_FAILURE_RATE',
   shards: 'SNOWGATE_TWIN_SHARDS',
   config: 'SNOWGATE_TWIN_CONFIG',
   schemasDir: 'SNOWGATE_SCHEMAS_DIR',
@@ -134,7 +135,7 @@ const twinEnvSchema = z.object({
   SNOWGATE_TWIN_QUIET: z.optional(z.string()),
   /** The log level of the handler and authorizer running in the twin. */
   POWERTOOLS_LOG_LEVEL: z.optional(z.string().check(z.minLength(1))),
-  /** Tests only: where the twin stops so that a test can kill it there (`landing-write`). */
+  /** Tests only: where the twin stops so that a test can kill it there (`landing-write`, `stream-checkpoint`). */
   SNOWGATE_TWIN_FAILPOINT: z.optional(z.string()),
 });
 

@@ -17,3 +17,4 @@ export * from './response';
 export * from './retry';
 export * from './segment';
 export * from './landing';
+export * from './stream-rows';

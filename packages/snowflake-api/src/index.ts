@@ -10,7 +10,15 @@ export {
   SnowflakeKeyError,
   signJwt,
 } from './jwt.js';
-export { type BackoffSettings, backoffMs, DEFAULT_BACKOFF, parseRetryAfter, type RetryVerdict, retryVerdict } from './retry.js';
+export {
+  type BackoffSettings,
+  backoffMs,
+  DEFAULT_BACKOFF,
+  parseRetryAfter,
+  type RetryVerdict,
+  retryVerdict,
+  streamingRetryVerdict,
+} from './retry.js';
 export {
   DEFAULT_USER_AGENT,
   type ExecuteOptions,
@@ -24,5 +32,24 @@ export {
   type StatementResult,
   type TokenSource,
 } from './sql-api.js';
+export {
+  type AppendBatch,
+  type AppendOutcome,
+  type ChannelStatus,
+  JWT_BEARER_GRANT_TYPE,
+  MAX_REQUEST_UNCOMPRESSED_BYTES,
+  MAX_REQUEST_WIRE_BYTES,
+  MAX_ROW_BYTES,
+  OAUTH_TOKEN_PATH,
+  REOPEN_CHANNEL_CODES,
+  SCOPED_TOKEN_RENEW_MS,
+  SnowpipeStreamingClient,
+  STREAMING_HOSTNAME_PATH,
+  StreamingApiError,
+  type StreamingClientOptions,
+  type StreamingLimits,
+  type StreamingRow,
+  StreamingRowTooLargeError,
+} from './streaming.js';
 export * from './types.js';
 export { formatKeySecret, type KeySecret, parseKeySecret } from './key-secret.js';

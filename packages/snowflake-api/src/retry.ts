@@ -28,6 +28,24 @@ export function retryVerdict(status: number | 'network-error'): RetryVerdict {
   return { kind: 'fail' };
 }
 
+/**
+ * Snowpipe Streaming's REST API, beside the SQL API's rules above:
+ * - 429: "Retry using exponential backoff with random variation in retry delays (jitter)"
+ *   (https://docs.snowflake.com/en/user-guide/snowpipe-streaming/snowpipe-streaming-high-performance-rest-tutorial, Troubleshooting).
+ * - 500, 502, 503, 504 and no answer: retried too. The docs are silent on 5xx; we resend because every write carries
+ *   the channel's continuation token, which the service refuses once used, so a resent append that had been applied
+ *   comes back as a sequencer error (the client then reopens the channel) instead of loading its rows twice.
+ * - 401: "Verify that your JWT token is valid and not expired. If needed, regenerate it" (same page): a new token, once.
+ * - Every other answer (400, 404, 409, 413, 415, …): not retried; the caller reads its `code`.
+ */
+export function streamingRetryVerdict(status: number | 'network-error'): RetryVerdict {
+  if (status === 'network-error' || status === 429 || status === 500 || status === 502 || status === 503 || status === 504) {
+    return { kind: 'retry' };
+  }
+  if (status === 401) return { kind: 'reauthenticate' };
+  return { kind: 'fail' };
+}
+
 export interface BackoffSettings {
   /** First retry's ceiling; doubles per retry. */
   baseMs: number;

@@ -9,6 +9,8 @@ export interface BannerInput {
   auth: StageConfig['auth'];
   /** The twin's data dir (absolute): `pnpm keys` must be given the same one. */
   dataDir: string;
+  /** The stage config's delivery mode (`files` when absent). */
+  delivery?: StageConfig['delivery']['mode'];
 }
 
 /**
@@ -19,7 +21,7 @@ export interface BannerInput {
  * readyBanner({ endpoints, contracts: { mode: 'off', schemas: [] }, auth: { mode: 'apiKey', header: 'x-api-key', cacheSeconds: 300 }, dataDir })
  * // → '… Auth      apiKey: POST /events needs a key in x-api-key …'
  */
-export function readyBanner({ endpoints: e, contracts, auth, dataDir }: BannerInput): string {
+export function readyBanner({ endpoints: e, contracts, auth, dataDir, delivery = 'files' }: BannerInput): string {
   const event = `curl -s -X POST ${e.api}/events -H 'content-type: application/json' -d '{"id":"hello-1","type":"greeting"}'`;
   // `pnpm keys` defaults to .snowgate in the working directory, as the twin does.
   const dataDirArg = dataDir === resolve(DEFAULT_TWIN_DATA_DIR) ? '' : ` --data-dir ${dataDir}`;
@@ -43,6 +45,11 @@ export function readyBanner({ endpoints: e, contracts, auth, dataDir }: BannerIn
   GET  ${e.api}/health
   GET  ${e.api}/status      counts and lag
   Auth      ${authLine}
+  Delivery  ${
+    delivery === 'streaming'
+      ? 'streaming: a consumer appends each event through the emulated Snowpipe Streaming endpoint (about a second); landing files are kept as the archive'
+      : 'files: Firehose writes landing files, Snowpipe loads them (a few seconds)'
+  }
   Contracts ${contracts.mode}${contracts.schemas.length ? ` (${contracts.schemas.join(', ')})` : ''}
   Kinesis ${e.kinesis}  stream ${e.stream}
   S3      ${e.s3}  buckets ${e.buckets.landing}, ${e.buckets.errors}

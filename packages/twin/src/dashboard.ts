@@ -85,7 +85,8 @@ export function createDashboard(sources: DashboardSources) {
       accepted: s.api.accepted,
       quarantined: s.api.quarantinedRecords,
       delivered: s.firehose.deliveredEvents,
-      loaded: s.snowpipe.loadedRows,
+      // In streaming the rows come through the channels, not the files.
+      loaded: s.streaming ? s.streaming.channels.reduce((n, c) => n + c.rowsInserted, 0) : s.snowpipe.loadedRows,
       skippedFiles: s.snowpipe.skippedFiles,
       bufferedEvents: s.lag.bufferedEvents,
       filesWaiting: s.lag.filesWaiting,

@@ -17,6 +17,8 @@ export const twinOptionsSchema = z.object({
   kinesisFailureRate: rate.default(0),
   /** Share of S3 PutObject calls (error bucket and landing bucket) that fail with 503 SlowDown. */
   s3FailureRate: rate.default(0),
+  /** Delivery mode `streaming`: share of the emulated Snowpipe Streaming endpoint's answers that fail (429 or 5xx). */
+  streamingFailureRate: rate.default(0),
   /** Shards of the local stream. */
   shards: z.coerce.number().int().min(1).max(64).default(2),
   /** A stage config file to run with instead of `config/local.json` (limits, buffering, contracts). */
@@ -28,7 +30,7 @@ export const twinOptionsSchema = z.object({
   /** The Powertools log level of the ingest handler and the authorizer (`POWERTOOLS_LOG_LEVEL` for `pnpm start`). */
   logLevel: z.string().default('WARN'),
   /** Tests only (`SNOWGATE_TWIN_FAILPOINT`): a moment where the twin stops so that a test can kill it there. */
-  failpoint: z.enum(['landing-write']).optional(),
+  failpoint: z.enum(['landing-write', 'stream-checkpoint']).optional(),
 });
 export type TwinOptions = z.infer<typeof twinOptionsSchema>;
 export type TwinOptionsInput = z.input<typeof twinOptionsSchema>;

@@ -9,6 +9,7 @@ import { injectS3Faults } from './faults';
 import { LocalFirehose } from './firehose';
 import type { PipelineConfig, PipelineReply, PipelineRequest, PipelineSnapshot } from './pipeline';
 import { LocalSnowpipe } from './snowpipe';
+import { startStreaming } from './streaming';
 import { openWarehouse, readOnlyQuery } from './warehouse';
 
 const config = (workerData as { data: PipelineConfig }).data;
@@ -43,12 +44,38 @@ const firehose = new LocalFirehose({
   log,
 });
 
-const snapshot = (): PipelineSnapshot => ({ firehose: firehose.snapshot(), snowpipe: snowpipe.snapshot() });
+// In `streaming` the rows come through the streaming endpoint: the landing files are the archive, and the
+// local Snowpipe, like the auto-ingest pipe of a streaming stage, does not load them.
+const streamingClients = config.streaming ? createClients(clientSettings, config.credentials) : undefined;
+const streamingConnection = config.streaming ? await warehouse.instance.connect() : undefined;
+const streaming =
+  config.streaming && streamingClients && streamingConnection
+    ? await startStreaming({
+        kinesis: streamingClients.kinesis,
+        streamName: config.streamName,
+        connection: streamingConnection,
+        config: config.streaming,
+        ...(config.failpoint === 'stream-checkpoint' ? { failpoint: holdAtFailpoint } : {}),
+        log,
+      })
+    : undefined;
+
+const snapshot = (): PipelineSnapshot => ({
+  firehose: firehose.snapshot(),
+  snowpipe: snowpipe.snapshot(),
+  ...(streaming ? { streaming: streaming.snapshot() } : {}),
+});
+
+/** `stream-checkpoint`: the consumer has appended and the checkpoint is not yet written; said, then held for good, for a test to kill the twin here. */
+function holdAtFailpoint(): void {
+  port.postMessage({ type: 'failpoint', name: 'stream-checkpoint' } satisfies PipelineReply);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
 
 port.on('message', async (request: PipelineRequest) => {
   switch (request.type) {
     case 'notify':
-      snowpipe.notify(request.key);
+      if (!streaming) snowpipe.notify(request.key);
       break;
     case 'query':
       try {
@@ -65,13 +92,15 @@ port.on('message', async (request: PipelineRequest) => {
       clearInterval(ticker);
       // Everything on the stream is delivered, and everything delivered is loaded.
       await firehose.drain();
-      await snowpipe.refresh();
+      await streaming?.stop();
+      if (!streaming) await snowpipe.refresh();
       await snowpipe.idle();
       snowpipe.close();
       queryConnection.closeSync();
+      streamingConnection?.closeSync();
       warehouse.connection.closeSync();
       warehouse.instance.closeSync();
-      for (const c of [pipeClients, firehoseClients]) {
+      for (const c of [pipeClients, firehoseClients, ...(streamingClients ? [streamingClients] : [])]) {
         c.kinesis.destroy();
         c.s3.destroy();
       }
@@ -83,6 +112,6 @@ port.on('message', async (request: PipelineRequest) => {
 // Firehose settles what it was delivering when the twin stopped (committed if whole, deleted if not) before
 // Snowpipe looks: then files that landed while nothing listened (a crash between PUT and notification) load.
 await firehose.start();
-await snowpipe.refresh();
+if (!streaming) await snowpipe.refresh();
 const ticker = setInterval(() => port.postMessage({ type: 'snapshot', snapshot: snapshot() } satisfies PipelineReply), 250);
 port.postMessage({ type: 'ready', snapshot: snapshot() } satisfies PipelineReply);

@@ -15,12 +15,22 @@ export function statusLine(s: TwinStatus): string {
     `replayed ${s.firehose.replayedEvents}`,
     `quarantined ${s.api.quarantinedRecords}`,
     ...(s.contracts.mode === 'warn' ? [`schema warnings ${s.api.schemaWarnings}`] : []),
-    // Files delivered beside files loaded: a gap that grows is a Snowpipe that stopped.
-    `files ${s.firehose.deliveredFiles} (loaded ${s.snowpipe.loadedFiles})`,
-    `loaded rows ${s.snowpipe.loadedRows}`,
-    `skipped files ${s.snowpipe.skippedFiles}`,
-    `buffered ${s.lag.bufferedEvents}`,
-    `files waiting ${s.lag.filesWaiting}`,
+    ...(s.streaming
+      ? [
+          // Streaming: the rows come through the channels; the landing files are the archive.
+          `streamed rows ${s.streaming.channels.reduce((n, c) => n + c.rowsInserted, 0)}`,
+          `channels ${s.streaming.channels.length}`,
+          `records not yet committed ${s.lag.streamingRecords ?? 0}`,
+          `archived files ${s.firehose.deliveredFiles}`,
+        ]
+      : [
+          // Files delivered beside files loaded: a gap that grows is a Snowpipe that stopped.
+          `files ${s.firehose.deliveredFiles} (loaded ${s.snowpipe.loadedFiles})`,
+          `loaded rows ${s.snowpipe.loadedRows}`,
+          `skipped files ${s.snowpipe.skippedFiles}`,
+          `buffered ${s.lag.bufferedEvents}`,
+          `files waiting ${s.lag.filesWaiting}`,
+        ]),
     ...(s.deliveryFailed ? [`DELIVERY FAILED: ${s.deliveryFailed}`] : []),
   ].join(' · ');
 }

@@ -2,6 +2,7 @@ import type { IngestMetrics } from '@snowgate/functions/metrics';
 import type { FirehoseStats } from './firehose';
 import type { Pipeline } from './pipeline';
 import type { SnowpipeStats } from './snowpipe';
+import type { StreamingSnapshot } from './streaming';
 
 export interface TwinStatus {
   api: ApiCounts;
@@ -13,8 +14,22 @@ export interface TwinStatus {
    */
   firehose: FirehoseStats;
   snowpipe: SnowpipeStats;
-  /** Records read from the stream but not yet in a landing file, and files not yet loaded. */
-  lag: { bufferedEvents: number; bufferedRecords: number; oldestBufferedMs: number; filesWaiting: number };
+  /** `files`: Snowpipe loads the landing files; `streaming`: the consumer appends rows, and the landing files are the archive. */
+  delivery: 'files' | 'streaming';
+  /** In `streaming`: the consumer's shards (checkpoints, records read and not yet committed) and the channels' committed offsets. */
+  streaming?: StreamingSnapshot;
+  /**
+   * Records read from the stream but not yet in a landing file, and files not yet loaded; in `streaming`, also the
+   * Kinesis records the consumer has read and not yet checkpointed, and the age of the oldest.
+   */
+  lag: {
+    bufferedEvents: number;
+    bufferedRecords: number;
+    oldestBufferedMs: number;
+    filesWaiting: number;
+    streamingRecords?: number;
+    oldestStreamingMs?: number;
+  };
   /** Set when the delivery thread has failed. */
   deliveryFailed?: string;
 }
@@ -70,18 +85,27 @@ export function twinStatus(
   contracts: TwinStatus['contracts'],
   pipeline: Pick<Pipeline, 'snapshot' | 'failure'>,
 ): TwinStatus {
-  const { firehose: f, snowpipe: s } = pipeline.snapshot();
+  const { firehose: f, snowpipe: s, streaming } = pipeline.snapshot();
   const failed = pipeline.failure();
+  const shards = streaming?.consumer.shards ?? [];
   return {
     api,
     contracts,
     firehose: f,
     snowpipe: s,
+    delivery: streaming ? 'streaming' : 'files',
+    ...(streaming ? { streaming } : {}),
     lag: {
       bufferedEvents: f.bufferedEvents,
       bufferedRecords: f.bufferedRecords,
       oldestBufferedMs: f.oldestBufferedMs,
       filesWaiting: s.queued,
+      ...(streaming
+        ? {
+            streamingRecords: shards.reduce((n, shard) => n + shard.pendingRecords, 0),
+            oldestStreamingMs: Math.max(0, ...shards.map((shard) => shard.oldestPendingMs)),
+          }
+        : {}),
     },
     ...(failed
       ? { deliveryFailed: `${failed.message}: nothing is delivered or loaded until the twin restarts (nothing acknowledged is lost)` }

@@ -15,6 +15,7 @@ import { resolveTwinOptions, type ResolvedTwinOptions, type TwinOptionsInput } f
 import { startPipeline, type Pipeline } from './pipeline';
 import { twinRoutes } from './routes';
 import { createApiCounters, twinStatus, type TwinStatus } from './status';
+import type { StreamingConfig } from './streaming';
 
 export interface Endpoints {
   api: string;
@@ -68,7 +69,11 @@ export async function startTwin(input: TwinOptionsInput, stage?: StageConfig): P
 
   // Compiled first, before anything starts: a bad schema stops the twin at once, as it stops a cold start.
   const compiled = loadContracts(options.stage.contracts, options.schemasDir);
-  const emulators = await startEmulators(dataDir, [NAMES.landing, NAMES.errors], { host: options.host, failpoint: options.failpoint, log });
+  const emulators = await startEmulators(dataDir, [NAMES.landing, NAMES.errors], {
+    host: options.host,
+    failpoint: options.failpoint === 'landing-write' ? options.failpoint : undefined,
+    log,
+  });
   const settings = localIngestSettings(options, emulators);
   const counters = createApiCounters();
   const lambdas = await wireLambdas({
@@ -188,12 +193,27 @@ async function startDelivery(options: ResolvedTwinOptions, emulators: RunningEmu
       firehoseStateDir: join(options.dataDir, 'firehose'),
       warehousePath: join(options.dataDir, 'warehouse.duckdb'),
       s3FailureRate: options.s3FailureRate,
+      streaming: streamingConfig(options),
+      failpoint: options.failpoint === 'stream-checkpoint' ? options.failpoint : undefined,
     },
     log,
   );
   notify = (key) => pipeline.notify(key);
   for (const key of early.splice(0)) notify(key);
   return pipeline;
+}
+
+/** In delivery mode `streaming`: the consumer's event source mapping and channels, as the stage config sets them for a deployed stage. */
+function streamingConfig(options: ResolvedTwinOptions): StreamingConfig | undefined {
+  const { mode, streaming } = options.stage.delivery;
+  if (mode !== 'streaming') return undefined;
+  return {
+    batchSize: streaming.batchSize,
+    batchingWindowMs: streaming.batchWindowSeconds * 1_000,
+    channelPrefix: streaming.channelPrefix ?? 'snowgate-local',
+    stateDir: join(options.dataDir, 'stream-consumer'),
+    failureRate: options.streamingFailureRate,
+  };
 }
 
 /** The dashboard, told of each quarantine object; it reads the error bucket with a client of its own: no injected faults on what the operator looks at. */

@@ -44,6 +44,20 @@ export const WAREHOUSE_DDL = [
      first_error_line_number BIGINT,
      last_load_time TIMESTAMPTZ NOT NULL
    )`,
+  // The streaming pipe's channels (delivery mode `streaming`): each channel's committed offset token is
+  // written in the same transaction as the rows it covers, so that a row and its offset are seen together.
+  `CREATE TABLE IF NOT EXISTS streaming_channels (
+     database_name VARCHAR NOT NULL,
+     schema_name VARCHAR NOT NULL,
+     pipe_name VARCHAR NOT NULL,
+     channel_name VARCHAR NOT NULL,
+     offset_token VARCHAR,
+     rows_inserted BIGINT NOT NULL,
+     rows_error_count BIGINT NOT NULL,
+     last_error_message VARCHAR,
+     updated_at TIMESTAMPTZ NOT NULL,
+     PRIMARY KEY (database_name, schema_name, pipe_name, channel_name)
+   )`,
   `CREATE TABLE IF NOT EXISTS raw_events_unique AS
      SELECT *, ${EVENT_KEY} AS event_key FROM raw_events
      QUALIFY row_number() OVER (PARTITION BY ${EVENT_KEY} ORDER BY ${NEWEST_FIRST}) = 1`,

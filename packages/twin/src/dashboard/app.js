@@ -109,10 +109,18 @@ async function refreshStatus() {
   text('stream-records-detail', `Kinesis records, ${perRecord.toFixed(1)} events each`);
   text('delivered-count', fmt.format(s.firehose.deliveredEvents));
   text('delivered-files', `${fmt.format(s.firehose.deliveredFiles)} files · ${fmt.format(s.firehose.deliveredRecords)} Kinesis records`);
-  text('loaded-count', fmt.format(s.snowpipe.loadedRows));
+  const streamed = s.streaming ? s.streaming.channels.reduce((n, c) => n + c.rowsInserted, 0) : 0;
+  text('loaded-count', fmt.format(s.streaming ? streamed : s.snowpipe.loadedRows));
   text('skipped-count', fmt.format(s.snowpipe.skippedFiles));
   text('lag-records', fmt.format(s.lag.bufferedEvents));
-  text('lag-detail', `buffered, oldest ${(s.lag.oldestBufferedMs / 1000).toFixed(1)} s · ${s.lag.filesWaiting} files waiting`);
+  if (s.streaming) {
+    // Streaming: the lag that matters is the consumer's (records read and not yet committed); Firehose only archives.
+    text('lag-records', fmt.format(s.lag.streamingRecords ?? 0));
+    text('lag-detail', `Kinesis records not yet committed, oldest ${((s.lag.oldestStreamingMs ?? 0) / 1000).toFixed(1)} s`);
+  } else {
+    text('lag-detail', `buffered, oldest ${(s.lag.oldestBufferedMs / 1000).toFixed(1)} s · ${s.lag.filesWaiting} files waiting`);
+  }
+  renderChannels(s.streaming);
   const contracts = s.contracts
     ? `contracts: ${s.contracts.mode}${s.contracts.mode === 'warn' ? ` · ${fmt.format(s.api.schemaWarnings)} warnings` : ''}`
     : '';
@@ -170,6 +178,26 @@ async function refreshQuarantine() {
   }
   body.replaceWith(fresh);
   $('quarantine-empty').hidden = objects.length > 0;
+}
+
+/** Delivery mode streaming: a row per shard, its channel's committed offset beside the consumer's checkpoint. */
+function renderChannels(streaming) {
+  $('streaming').hidden = !streaming;
+  if (!streaming) return;
+  const fresh = document.createElement('tbody');
+  for (const shard of streaming.consumer.shards) {
+    const channel = streaming.channels.find((c) => c.channel.endsWith(`-${shard.shardId}`));
+    const row = document.createElement('tr');
+    cell(row, channel ? channel.channel : `(${shard.shardId}: not opened yet)`);
+    cell(row, channel?.offsetToken ?? '–');
+    cell(row, fmt.format(channel?.rowsInserted ?? 0));
+    cell(row, fmt.format(channel?.rowsErrorCount ?? 0));
+    cell(row, shard.checkpoint ?? '–');
+    cell(row, fmt.format(shard.pendingRecords));
+    cell(row, `${(shard.oldestPendingMs / 1000).toFixed(1)} s`);
+    fresh.appendChild(row);
+  }
+  $('channels').tBodies[0].replaceWith(fresh);
 }
 
 async function refreshCopyHistory() {
