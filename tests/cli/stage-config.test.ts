@@ -16,10 +16,10 @@ const dir = mkdtempSync(join(tmpdir(), 'snowgate-stage-config-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A stage config with a typo in a section and an unknown section. */
-const TYPOS = { firehose: { bufferIntervalSecond: 1 }, delivery: { mode: 'streaming' } };
+const TYPOS = { firehose: { bufferIntervalSecond: 1 }, replication: { mode: 'duckdb' } };
 const PROBLEMS = [
   '  - firehose.bufferIntervalSecond: unknown key; did you mean "bufferIntervalSeconds"?',
-  expect.stringMatching(/^ {2}- delivery: unknown key; known here: production, auth, /),
+  expect.stringMatching(/^ {2}- replication: unknown key; known here: production, auth, /),
 ];
 
 /** Runs `args` with node and tsx in `cwd`: its exit code and output. Stopped (SIGTERM: a twin drains) before the test times out, should it not exit. */

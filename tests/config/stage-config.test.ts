@@ -140,3 +140,31 @@ describe('stage config: delivery', () => {
     expect(() => streamConsumerSettingsFromEnv({ ...env, SNOWGATE_SNOWFLAKE_PIPE: 'RAW EVENTS' })).toThrow(/SNOWGATE_SNOWFLAKE_PIPE/);
   });
 });
+
+describe('stage config files a user got wrong', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'snowgate-config-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  // A ConfigError is what `pnpm start`, `pnpm synth` and `sst deploy` print as one line and exit 2 on, without a stack.
+  it('names a file that is not JSON, not an object or missing, as a ConfigError', () => {
+    writeFileSync(join(dir, 'dev.json'), '{"firehose": ');
+    expect(() => loadStageConfig('dev', dir)).toThrow(
+      expect.objectContaining({ name: 'ConfigError', message: expect.stringMatching(/cannot read stage config .*dev\.json: .*JSON/) }),
+    );
+    writeFileSync(join(dir, 'dev.json'), '[]');
+    expect(() => loadStageConfig('dev', dir)).toThrow(
+      expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining('must hold a JSON object, not an array') }),
+    );
+    writeFileSync(join(dir, 'dev.json'), '{}');
+    writeFileSync(join(dir, 'dev.snowflake.json'), 'null');
+    expect(() => loadStageConfig('dev', dir)).toThrow(
+      expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining('dev.snowflake.json must hold a JSON object') }),
+    );
+    expect(() => loadStageConfig('dev', dir, join(dir, 'nope.json'))).toThrow(
+      expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining('nope.json does not exist') }),
+    );
+  });
+});

@@ -27,9 +27,9 @@ describe('a stage config refuses keys it does not know', () => {
   });
 
   it('an unknown section, with the names that are known there', () => {
-    const [problem, ...rest] = problems({ snowflake, delivery: { mode: 'streaming' } });
+    const [problem, ...rest] = problems({ snowflake, replication: { mode: 'duckdb' } });
     expect(rest).toEqual([]);
-    expect(problem).toMatch(/^ {2}- delivery: unknown key; known here: production, auth, api, .*firehose, .*alarms$/);
+    expect(problem).toMatch(/^ {2}- replication: unknown key; known here: production, auth, api, .*firehose, .*alarms$/);
   });
 
   it('at every level: a mode of a union, the shared handler settings, nested objects', () => {
@@ -59,7 +59,7 @@ describe('a stage config refuses keys it does not know', () => {
   it('lists every unknown key at once, a line each, with the other problems', () => {
     const found = problems({
       snowflake,
-      delivery: { mode: 'streaming' },
+      replication: { mode: 'duckdb' },
       firehose: { bufferIntervalSecond: 1, prefx: 'events/' },
       alarms: { emial: 'oncall@example.com' },
       lambda: { timeoutSeconds: 2 },
@@ -67,7 +67,7 @@ describe('a stage config refuses keys it does not know', () => {
     expect(found).toHaveLength(6);
     expect(found).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^ {2}- delivery: unknown key/),
+        expect.stringMatching(/^ {2}- replication: unknown key/),
         '  - firehose.bufferIntervalSecond: unknown key; did you mean "bufferIntervalSeconds"?',
         '  - firehose.prefx: unknown key; did you mean "prefix"?',
         '  - alarms.emial: unknown key; did you mean "email"?',

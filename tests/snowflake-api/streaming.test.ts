@@ -137,6 +137,22 @@ describe('SnowpipeStreamingClient against the emulated endpoint', () => {
     expect(put.status).toBe(401);
     expect(await put.json()).toMatchObject({ code: '390303' });
 
+    // With a scoped token, a JSON body must say it is one.
+    const scoped = await (
+      await fetch(`${endpoint.url}/oauth/token`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${jwt}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', scope: endpoint.hostname }).toString(),
+      })
+    ).text();
+    const untyped = await fetch(channelUrl, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${scoped}` },
+      body: '{"offset_token":"1"}',
+    });
+    expect(untyped.status).toBe(415);
+    expect(await untyped.json()).toMatchObject({ code: 'ERR_UNSUPPORTED_CONTENT_TYPE' });
+
     const strangerJwt = new JwtSource({ ...credentials, privateKey: stranger.privateKey }, { now: () => clock.now }).token();
     const hostname = await fetch(`${endpoint.url}/v2/streaming/hostname`, { headers: { Authorization: `Bearer ${strangerJwt}` } });
     expect(hostname.status).toBe(401);

@@ -1,3 +1,4 @@
+import { ConfigError } from '@snowgate/core';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseStageConfig, stageConfigSchema, type StageConfig, type StageConfigInput } from './stage-config';
@@ -13,8 +14,20 @@ import { unknownKeyMessage } from './unknown-keys';
  */
 export function loadStageConfig(stage: string, dir = join(process.cwd(), 'config'), file?: string): StageConfig {
   // The files as written: `parseStageConfig` checks the merged result, so only their shape is assumed here.
-  const read = <T extends object>(path: string): Partial<T> => (existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {});
-  if (file !== undefined && !existsSync(file)) throw new Error(`stage config ${file} does not exist`);
+  // A missing, unreadable or garbled file is the user's to fix: a ConfigError (one line, no stack) that names it.
+  const read = <T extends object>(path: string): Partial<T> => {
+    if (!existsSync(path)) return {};
+    let value: unknown;
+    try {
+      value = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(`cannot read stage config ${path}: ${(error as Error).message}`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new ConfigError(`stage config ${path} must hold a JSON object, not ${Array.isArray(value) ? 'an array' : String(value)}`);
+    return value as Partial<T>;
+  };
+  if (file !== undefined && !existsSync(file)) throw new ConfigError(`stage config ${file} does not exist`);
   const baseFile = file ?? join(dir, `${stage}.json`);
   const snowflakeFile = join(dir, `${stage}.snowflake.json`);
   const base = read<StageConfigInput>(baseFile);
@@ -27,7 +40,7 @@ export function loadStageConfig(stage: string, dir = join(process.cwd(), 'config
     .map((key) => `snowflake.${key} (in ${basename(snowflakeFile)}): ${unknownKeyMessage(key, known)}`);
   const production = base.production ?? (stage === 'prod' || stage === 'production');
   if (production && !base.snowflake?.externalId) {
-    throw new Error(`config/${stage}.json must set snowflake.externalId for a production stage`);
+    throw new ConfigError(`config/${stage}.json must set snowflake.externalId for a production stage`);
   }
   const input: StageConfigInput = {
     ...base,

@@ -477,7 +477,7 @@ function splitRequest(request: PlannedRequest): PlannedRequest[] {
   }
   const part = (from: number, to: number): PlannedRequest => {
     const ends = request.ends.slice(from, to);
-    const last = ends.findLast((end) => end !== undefined);
+    const last = ends.findLast((end): end is string => typeof end === 'string');
     return {
       lines: request.lines.slice(from, to),
       bytes: request.lines.slice(from, to).reduce((sum, line) => sum + Buffer.byteLength(line), 0),

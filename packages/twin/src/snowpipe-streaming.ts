@@ -420,6 +420,13 @@ export async function startSnowpipeStreamingEndpoint(options: SnowpipeStreamingE
     return undefined;
   };
 
+  /** "Content-Type (required when the request has a body) … application/json for open-channel, drop-channel, and bulk channel-status bodies" (REST reference). */
+  const jsonBody = (headers: http.IncomingHttpHeaders, body: Buffer) => {
+    if (body.length > 0 && !/^application\/json\b/.test(headers['content-type'] ?? '')) {
+      refuse(415, 'ERR_UNSUPPORTED_CONTENT_TYPE', 'A JSON body takes Content-Type: application/json.');
+    }
+  };
+
   const route = async (req: http.IncomingMessage, url: URL, body: Buffer): Promise<Reply> => {
     const method = req.method ?? 'GET';
     if (method === 'GET' && url.pathname === '/v2/streaming/hostname') {
@@ -447,6 +454,7 @@ export async function startSnowpipeStreamingEndpoint(options: SnowpipeStreamingE
     if (statusMatch) {
       if (method !== 'POST') refuse(405, 'ERR_METHOD_NOT_ALLOWED', 'Bulk channel status takes POST.');
       const pipe = pipeOf(statusMatch[1]!, statusMatch[2]!, statusMatch[3]!);
+      jsonBody(req.headers, body);
       const fault = pickFault('status');
       if (fault && !fault.afterApply) return faultReply(fault);
       let names: unknown;
@@ -473,6 +481,7 @@ export async function startSnowpipeStreamingEndpoint(options: SnowpipeStreamingE
     if (!data && !rows && method === 'PUT') {
       const fault = pickFault('open');
       if (fault && !fault.afterApply) return faultReply(fault);
+      jsonBody(req.headers, body);
       const reply = await open(ref, body);
       return fault ? faultReply(fault) : reply;
     }
