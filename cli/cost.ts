@@ -6,6 +6,7 @@
  *   pnpm cost --events-per-second 1000 --event-bytes 500 --batch 100
  *   pnpm cost --events-per-second 1000 --event-bytes 1000 --batch 100 --stream provisioned --packing single
  *   pnpm cost --events-per-second 50 --event-bytes 800 --stream provisioned --buffer-seconds 60
+ *   pnpm cost --events-per-second 1000 --event-bytes 500 --batch 100 --delivery streaming   # beside files
  *   pnpm cost --events-per-second 1000 --event-bytes 500 --json     # the whole estimate as JSON
  *   pnpm cost --prices                                               # every price, its source and how it was checked
  */
@@ -47,6 +48,14 @@ const usage = `Usage: pnpm cost --events-per-second N --event-bytes B [--batch K
   --lambda-ms MS          billed duration per invocation, replacing the estimate
   --log-bytes B           CloudWatch log bytes per request (default 1200)
   --credit-usd USD        Snowflake credit price (default 3.00: Enterprise, AWS us-east-1, on demand)
+  --delivery MODE         files (default: Snowpipe loads Firehose's files) or streaming (a consumer
+                          of the stream appends rows through Snowpipe Streaming); streaming also
+                          prints files beside it
+  --batch-window-seconds S  streaming: the consumer's batching window (default 1)
+  --consumer-batch-size N   streaming: Kinesis records per consumer invocation, at most (default 100)
+  --consumer-memory-mb M    streaming: the consumer's memory (default 512)
+  --consumer-ms MS          streaming: billed time per consumer invocation, an append and the wait
+                            for its commit (default 2000, an assumption)
   --json                  print the estimate as JSON
   --prices                list every price with its source and how it was checked
   -h, --help              print this help
@@ -78,6 +87,11 @@ const { values } = parseCommandLine('pnpm cost', usage, {
     'lambda-ms': { type: 'string' },
     'log-bytes': { type: 'string' },
     'credit-usd': { type: 'string' },
+    delivery: { type: 'string' },
+    'batch-window-seconds': { type: 'string' },
+    'consumer-batch-size': { type: 'string' },
+    'consumer-memory-mb': { type: 'string' },
+    'consumer-ms': { type: 'string' },
     json: { type: 'boolean', default: false },
     prices: { type: 'boolean', default: false },
   },
@@ -112,6 +126,11 @@ const input: CostInputRaw = {
   lambdaMs: num(values['lambda-ms']),
   logBytesPerRequest: num(values['log-bytes']),
   creditUsd: num(values['credit-usd']),
+  ...(values.delivery !== undefined ? { delivery: values.delivery as 'files' | 'streaming' } : {}),
+  consumerBatchWindowSeconds: num(values['batch-window-seconds']),
+  consumerBatchSize: num(values['consumer-batch-size']),
+  consumerMemoryMb: num(values['consumer-memory-mb']),
+  consumerMs: num(values['consumer-ms']),
 };
 
 let estimate: CostEstimate;
@@ -166,6 +185,11 @@ console.log(
     ` Lambda ${count(i.memoryMb)} MB billed ${d.lambdaBilledMs} ms per invocation${i.lambdaMs === undefined ? ` (${i.networkMs} ms network + CPU estimate)` : ' (given)'}`,
 );
 console.log(`Records: ${i.packing}, ${recordsSummary(estimate)}`);
+console.log(
+  i.delivery === 'streaming'
+    ? `Delivery: streaming, a consumer on ${d.consumerShards} shard(s) (batches of ≤ ${i.consumerBatchSize} records, ${i.consumerBatchWindowSeconds} s window), ${count(i.consumerMemoryMb)} MB billed ${count(i.consumerMs)} ms per invocation; Firehose still writes the landing files`
+    : "Delivery: files, Snowpipe loads Firehose's landing files",
+);
 console.log('');
 table(
   ['service', 'item', 'quantity / month', 'rate', 'USD / month'],
@@ -211,11 +235,53 @@ const byInterval =
     : `the ${i.bufferSeconds} s interval comes first`;
 console.log(
   `- Landing files: ${byInterval} → ${count(d.landingFilesPerDay)} files/day of ~${fileSize(d.landingFileBytes)}` +
-    ` (a delivery stream with data in every ${i.bufferSeconds} s window writes ${count(86_400 / i.bufferSeconds)} files/day). Each is one S3 PUT, one S3 GET and one Snowpipe load.`,
+    ` (a delivery stream with data in every ${i.bufferSeconds} s window writes ${count(86_400 / i.bufferSeconds)} files/day).` +
+    (i.delivery === 'streaming'
+      ? ' Each is one S3 PUT; streaming, nothing loads them (they are the archive).'
+      : ' Each is one S3 PUT, one S3 GET and one Snowpipe load.'),
 );
-console.log(
-  `- Snowpipe is billed per GB loaded (credit-per-GB model), so small files no longer cost Snowpipe more; under the legacy model the per-file overhead alone would be $${usd(d.snowpipeLegacyFileOverheadUsd)}/month.`,
-);
+if (i.delivery === 'files') {
+  console.log(
+    `- Snowpipe is billed per GB loaded (credit-per-GB model), so small files no longer cost Snowpipe more; under the legacy model the per-file overhead alone would be $${usd(d.snowpipeLegacyFileOverheadUsd)}/month.`,
+  );
+}
+
+if (i.delivery === 'streaming') {
+  // Files and streaming side by side: what the seconds cost.
+  const files = estimateMonthlyCost({ ...input, delivery: 'files' });
+  // Lines that differ only in their figures (the alarm count) are the same line.
+  const key = (l: CostEstimate['lines'][number]) => `${l.service}|${l.item.replace(/\d[\d,.]*/g, '#')}`;
+  const filesByKey = new Map(files.lines.map((l) => [key(l), l]));
+  const streamingKeys = new Set(estimate.lines.map(key));
+  console.log('');
+  console.log('Delivery, everything else as above:');
+  table(
+    ['service', 'item', 'files', 'streaming', 'difference'],
+    [
+      ...estimate.lines.flatMap((l) => {
+        const f = filesByKey.get(key(l))?.usd ?? 0;
+        return Math.abs(l.usd - f) >= 0.005 ? [[l.service, l.item, usd(f), usd(l.usd), usd(l.usd - f)]] : [];
+      }),
+      ...files.lines
+        .filter((l) => !streamingKeys.has(key(l)) && l.usd >= 0.005)
+        .map((l) => [l.service, l.item, usd(l.usd), usd(0), usd(-l.usd)]),
+      ['', 'total', usd(files.monthlyUsd), usd(estimate.monthlyUsd), usd(estimate.monthlyUsd - files.monthlyUsd)],
+      [
+        '',
+        'per million events',
+        usd(files.usdPerMillionEvents),
+        usd(estimate.usdPerMillionEvents),
+        usd(estimate.usdPerMillionEvents - files.usdPerMillionEvents),
+      ],
+    ],
+    [2, 3, 4],
+  );
+  console.log(
+    `Streaming adds the consumer (${count(d.consumerInvocationsPerMonth)} invocations/month: one per shard per batch or window), a second read of the stream` +
+      (i.stream === 'on-demand' ? ' (on-demand bills retrieval per GB per consumer)' : ' (included in provisioned shards)') +
+      ` and Snowpipe Streaming per GB of rows instead of the file loads; Firehose and the landing files stay. The consumer's duration is an assumption (--consumer-ms).`,
+  );
+}
 
 // Packed and single side by side: what changes, and what the saving depends on.
 const packedInput: CostInputRaw = { ...input, packing: 'packed' };

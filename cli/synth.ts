@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { StageConfig } from '@snowgate/config';
+import { streamingAccount, type StageConfig } from '@snowgate/config';
 import { loadStageConfig } from '@snowgate/config/files';
 import { ConfigError } from '@snowgate/core';
 import { parseCommandLine } from './args';
@@ -37,6 +37,8 @@ const stage = values.stage!;
 let config: StageConfig;
 try {
   config = loadStageConfig(stage);
+  // What only a deploy needs (the twin streams without an account), said before CDK loads as well.
+  if (config.delivery.mode === 'streaming') streamingAccount(config);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`pnpm synth: ${error.message}`);

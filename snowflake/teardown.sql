@@ -1,4 +1,4 @@
--- Removes what the migrations created, pipe first so that nothing loads while
+-- Removes what the migrations created, pipes first so that nothing loads while
 -- the rest goes, then the freshness alert (it would fire on a pipe that is gone);
 -- the migration history last, so that the next apply runs every migration again;
 -- RAW_EVENTS and its data go too, except on a production stage, where
@@ -8,6 +8,8 @@
 USE ROLE {{ admin_role }};
 
 DROP PIPE IF EXISTS {{ database }}.{{ schema }}.{{ pipe }};
+
+DROP PIPE IF EXISTS {{ database }}.{{ schema }}.{{ streaming_pipe }};
 
 DROP ALERT IF EXISTS {{ database }}.{{ schema }}.{{ alert }};
 

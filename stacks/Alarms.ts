@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { use, type StackContext } from 'sst/constructs';
 import { stageConfig } from './config';
+import { Delivery } from './Delivery';
 import { Ingest } from './Ingest';
 import { Stream } from './Stream';
 
@@ -25,6 +26,7 @@ export function Alarms({ stack, app }: StackContext) {
   const config = stageConfig(app);
   const { api, ingest } = use(Ingest);
   const { stream, delivery } = use(Stream);
+  const { consumer } = use(Delivery);
   const period = Duration.minutes(5);
 
   const alarms = [
@@ -158,6 +160,32 @@ export function Alarms({ stack, app }: StackContext) {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, // nothing published, nothing failed
     }),
   );
+  // Delivery mode `streaming`: the stream consumer (stacks/Delivery.ts). It retries a failed batch until the stream
+  // drops it, so a consumer that cannot append (Snowflake down, a revoked key) shows as errors and a growing iterator
+  // age, long before records expire. Both exist only while Lambda invokes it: an idle stream reports nothing.
+  if (consumer) {
+    alarms.push(
+      consumer.metricErrors({ period }).createAlarm(stack, 'StreamConsumerErrors', {
+        alarmDescription:
+          'The stream consumer failed to append to Snowflake (unreachable, credentials, the pipe or a row refused): Lambda retries the batch; see its log',
+        threshold: 1,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, // no invocations, no errors
+      }),
+      new cloudwatch.Metric({
+        namespace: 'AWS/Lambda',
+        metricName: 'IteratorAge',
+        dimensionsMap: { FunctionName: consumer.functionName },
+        statistic: 'Maximum',
+        period,
+      }).createAlarm(stack, 'StreamConsumerIteratorAge', {
+        alarmDescription: `The stream consumer is falling behind: rows reach RAW_EVENTS late, and records older than the stream retention (${config.streamRetentionHours} h) are lost to it (catch up from the landing files: docs/TROUBLESHOOTING.md)`,
+        threshold: config.alarms.iteratorAgeMs,
+        evaluationPeriods: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, // reported per invocation only: no records, no age
+      }),
+    );
+  }
 
   const apiMetric = (metricName: string, statistic = 'Sum') =>
     new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: { ApiId: api.cdk.httpApi.apiId }, statistic, period });
@@ -228,6 +256,26 @@ export function Alarms({ stack, app }: StackContext) {
         graph('Firehose delivery success', [firehoseMetric('DeliveryToS3.Success', 'Average')]),
       ],
       [graph('Snowpipe load errors (files it could not load)', [loadErrorsPublished])],
+      ...(consumer
+        ? [
+            [
+              graph(
+                'Stream consumer → Snowpipe Streaming',
+                [consumer.metricInvocations({ period }), consumer.metricErrors({ period })],
+                [
+                  new cloudwatch.Metric({
+                    namespace: 'AWS/Lambda',
+                    metricName: 'IteratorAge',
+                    dimensionsMap: { FunctionName: consumer.functionName },
+                    statistic: 'Maximum',
+                    period,
+                  }),
+                  consumer.metricDuration({ period, statistic: 'p99' }),
+                ],
+              ),
+            ],
+          ]
+        : []),
     ],
   });
 

@@ -1,5 +1,6 @@
 import type { App } from 'sst/constructs';
 import { Alarms } from './Alarms';
+import { Delivery } from './Delivery';
 import { Ingest } from './Ingest';
 import { Snowflake } from './Snowflake';
 import { Storage } from './Storage';
@@ -13,8 +14,8 @@ export function snowgate(app: App): void {
   // are retained (their own removal policies): the API, functions and roles must not outlive the stage.
   if (!stageConfig(app).production) app.setDefaultRemovalPolicy('destroy');
   // Snowflake after Alarms: with `snowflake.account` its integrations publish to the Alarms stack's topics.
-  app.stack(Storage).stack(Stream).stack(Ingest).stack(Alarms).stack(Snowflake);
+  app.stack(Storage).stack(Stream).stack(Ingest).stack(Delivery).stack(Alarms).stack(Snowflake);
   suppressNagFindings(app);
 }
 
-export { Alarms, Ingest, Snowflake, Storage, Stream };
+export { Alarms, Delivery, Ingest, Snowflake, Storage, Stream };

@@ -5,9 +5,9 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { App, getStack } from 'sst/constructs';
 import { initProject } from 'sst/project.js';
 import { configureStage } from './config';
-import { Alarms, Ingest, Snowflake, Storage, Stream, snowgate } from './index';
+import { Alarms, Delivery, Ingest, Snowflake, Storage, Stream, snowgate } from './index';
 
-export const STACKS = { Storage, Stream, Ingest, Snowflake, Alarms } as const;
+export const STACKS = { Storage, Stream, Ingest, Delivery, Snowflake, Alarms } as const;
 export type StackName = keyof typeof STACKS;
 
 export interface Synthesized {

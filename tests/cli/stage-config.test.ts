@@ -87,3 +87,21 @@ describe('an unknown key in a stage config stops every command that reads one', 
     TIMEOUT,
   );
 });
+
+describe('a config only a deploy cannot use', () => {
+  it(
+    'pnpm synth: a streaming stage without snowflake.account exits 2 before synthesizing, saying what is missing',
+    async () => {
+      const project = join(dir, 'streaming');
+      mkdirSync(join(project, 'config'), { recursive: true });
+      writeFileSync(join(project, 'config/dev.json'), JSON.stringify({ delivery: { mode: 'streaming' } }));
+      const r = await run([join(root, 'cli/synth.ts'), '--stage', 'dev', '--out', join(project, 'out')], project);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^pnpm synth: delivery mode "streaming" needs snowflake\.account \(identifier and secretName\): /),
+      ]);
+    },
+    TIMEOUT,
+  );
+});

@@ -6,6 +6,8 @@ import {
   ENVELOPE_OVERHEAD_BYTES,
   LANDING_GZIP_STORED_SHARE,
   PACKED_PARTITION_KEY_BYTES,
+  STAGE_ALARMS,
+  STREAMED_ROW_EXTRA_BYTES,
   apiRequestUnits,
   envelopesPerPackedRecord,
   expectedRequestRecords,
@@ -19,6 +21,7 @@ import {
   provisionedShardsNeeded,
   requestBodyBytes,
   roundUpTo,
+  stageAlarms,
   type CostEstimate,
   type CostInputRaw,
 } from '@snowgate/cost';
@@ -451,5 +454,69 @@ describe('landing files gzip (the default)', () => {
     expect(estimateMonthlyCost(day).usdPerMillionEvents).toBeLessThanOrEqual(0.085);
     expect(saved({ stream: 'on-demand' })).toBeCloseTo(saved({}), 6);
     expect(saved({})).toBeGreaterThan(49);
+  });
+});
+
+describe('delivery streaming (pnpm cost --delivery streaming)', () => {
+  // 1,000 events/s of 500 B in batches of 100, packed: 3 records per request, 30 records/s; on-demand, priced on the
+  // 4 shards a new on-demand stream starts with: 7.5 records per shard per second.
+  const load = { eventsPerSecond: 1_000, eventBytes: 500, batch: 100 } as const;
+  const files = estimateMonthlyCost(load);
+  const streaming = estimateMonthlyCost({ ...load, delivery: 'streaming' });
+
+  it('adds the consumer, a second read of the stream and Snowpipe Streaming per GB of rows, instead of the file loads', () => {
+    expect(files.input.delivery).toBe('files');
+    expect(streaming.derived.consumerShards).toBe(4);
+    // One invocation per shard per second: 7.5 records a second never fill a batch of 100 before the 1 s window ends.
+    expect(streaming.derived.consumerInvocationsPerMonth).toBe(4 * 2_592_000);
+    expect(usdOf(streaming, 'stream consumer invocations')).toBeCloseTo((10_368_000 / 1e6) * 0.2, 6);
+    // 2,000 ms × 512 MB per invocation.
+    expect(usdOf(streaming, 'stream consumer duration')).toBeCloseTo(10_368_000 * 2 * 0.5 * 0.0000133334, 6);
+    // On demand, retrieval is billed per consumer: the consumer reads what Firehose reads.
+    expect(usdOf(streaming, 'data retrieved by the stream consumer')).toBe(usdOf(streaming, 'data retrieved by Firehose'));
+    // Rows: the envelope (584 B) and source_file, file_row_number, loaded_at; 0.0037 credits per GB at $3.
+    expect(streaming.derived.streamedRowBytes).toBe(584 + STREAMED_ROW_EXTRA_BYTES);
+    const rowsGiB = (2_592_000_000 * streaming.derived.streamedRowBytes) / 2 ** 30;
+    expect(usdOf(streaming, 'Streaming:')).toBeCloseTo(rowsGiB * 0.0037 * 3, 6);
+    // Nothing loads the landing files any more, but Firehose still writes them (the archive).
+    expect(streaming.lines.some((l) => l.item.startsWith('landing GETs'))).toBe(false);
+    expect(streaming.lines.some((l) => l.service === 'Snowpipe' && l.item.includes('GB loaded'))).toBe(false);
+    expect(usdOf(streaming, 'landing PUTs')).toBe(usdOf(files, 'landing PUTs'));
+    expect(streaming.byService.Firehose).toBe(files.byService.Firehose);
+    expect(streaming.byService['API Gateway']).toBe(files.byService['API Gateway']);
+    // The consumer's two alarms.
+    expect(streaming.lines.find((l) => l.item.endsWith('alarm metrics)'))!.quantity).toBe(
+      files.lines.find((l) => l.item.endsWith('alarm metrics)'))!.quantity + 2,
+    );
+    expect(stageAlarms('streaming')).toEqual({
+      ...STAGE_ALARMS,
+      alarms: STAGE_ALARMS.alarms + 2,
+      alarmMetrics: STAGE_ALARMS.alarmMetrics + 2,
+    });
+    expect(streaming.monthlyUsd).toBeGreaterThan(files.monthlyUsd);
+  });
+
+  it('invokes per shard per full batch or per window (at least the one-second poll), and only when records come', () => {
+    const invocations = (raw: Partial<CostInputRaw>) =>
+      estimateMonthlyCost({ ...load, delivery: 'streaming', ...raw } as CostInputRaw).derived.consumerInvocationsPerMonth;
+    // A window of 0 still waits for the next poll: the same as 1 s.
+    expect(invocations({ consumerBatchWindowSeconds: 0 })).toBe(invocations({ consumerBatchWindowSeconds: 1 }));
+    expect(invocations({ consumerBatchWindowSeconds: 5 })).toBe(invocations({}) / 5);
+    // 1,000 single records a second on 4 shards: 250 per shard, batches of 100 fill first.
+    expect(invocations({ packing: 'single', batch: 1 })).toBeCloseTo((1_000 / 100) * 2_592_000, 3);
+    // Sparse traffic: no more invocations than records.
+    expect(invocations({ eventsPerSecond: 1, batch: 1 })).toBeCloseTo(1 * 2_592_000, 3);
+    // Provisioned: the stage's shards.
+    expect(estimateMonthlyCost({ ...load, delivery: 'streaming', stream: 'provisioned', shards: 2 }).derived.consumerShards).toBe(2);
+    // Provisioned shards include shared reads: no retrieval line for either reader.
+    expect(
+      estimateMonthlyCost({ ...load, delivery: 'streaming', stream: 'provisioned' }).lines.some((l) => l.item.startsWith('data retrieved')),
+    ).toBe(false);
+  });
+
+  it("prices the consumer's duration as given, and refuses an unknown delivery", () => {
+    const slow = estimateMonthlyCost({ ...load, delivery: 'streaming', consumerMs: 4_000, consumerMemoryMb: 1_024 });
+    expect(usdOf(slow, 'stream consumer duration')).toBeCloseTo(usdOf(streaming, 'stream consumer duration') * 4, 6);
+    expect(() => estimateMonthlyCost({ ...load, delivery: 'kafka' as 'files' })).toThrow(/delivery/);
   });
 });

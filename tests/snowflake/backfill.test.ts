@@ -23,6 +23,7 @@ const variables: SnowflakeVariables = {
   stage: 'LANDING',
   table: 'RAW_EVENTS',
   pipe: 'RAW_EVENTS_PIPE',
+  streaming_pipe: 'RAW_EVENTS_STREAMING_PIPE',
   alert: 'LOAD_FRESHNESS_ALERT',
   alert_integration: 'SNOWGATE_DEV_ALERTS',
   alert_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Alarms-AlarmTopic1A2B',

@@ -35,6 +35,7 @@ const variables: SnowflakeVariables = {
   stage: 'LANDING',
   table: 'RAW_EVENTS',
   pipe: 'RAW_EVENTS_PIPE',
+  streaming_pipe: 'RAW_EVENTS_STREAMING_PIPE',
   alert: 'LOAD_FRESHNESS_ALERT',
   alert_integration: 'SNOWGATE_DEV_ALERTS',
   alert_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Alarms-AlarmTopic1A2B',
@@ -196,6 +197,7 @@ describe('snowflake/ SQL', () => {
       'V1.5.0__callers_and_unique_events.sql',
       'V1.6.0__freshness_alert.sql',
       'V1.7.0__load_error_notifications.sql',
+      'V1.8.0__streaming_pipe.sql',
       'R__views.sql',
     ]);
   });
@@ -471,6 +473,51 @@ describe('snowflake/ SQL', () => {
     expect(statements.at(-1)).toBe('ALTER PIPE SNOWGATE.DEV.RAW_EVENTS_PIPE SET ERROR_INTEGRATION = SNOWGATE_DEV_LOAD_ERRORS');
   });
 
+  it("has a streaming pipe, the loader's, whose COPY maps every column from the consumer's row, and says what streamed rows hold", () => {
+    const statements = statementsOf('V1.8.0__streaming_pipe.sql');
+    const pipe = statements.find((s) => s.startsWith('CREATE PIPE'))!;
+    // Created under the loader's own privileges (it owns the pipe: OPERATE, which Snowpipe Streaming needs), then the reader's MONITOR.
+    expect(statements.slice(0, 5)).toEqual([
+      `USE ROLE ${variables.loader_role}`,
+      'USE SECONDARY ROLES NONE',
+      pipe,
+      `USE ROLE ${variables.admin_role}`,
+      `GRANT MONITOR ON PIPE SNOWGATE.DEV.RAW_EVENTS_STREAMING_PIPE TO ROLE ${variables.reader_role}`,
+    ]);
+    expect(pipe).toMatch(/^CREATE PIPE IF NOT EXISTS SNOWGATE\.DEV\.RAW_EVENTS_STREAMING_PIPE\s/);
+    // No AUTO_INGEST: nothing notifies it; the consumer appends through it.
+    expect(topLevelOptions(pipe)).toEqual(['COMMENT']);
+    const copySql = pipe.slice(pipe.search(/\bAS\s+COPY INTO\b/) + 2).trim();
+    const copy = at(parseOne(copySql), 'copy');
+    expect(at(copy, 'this', 'schema', 'this', 'table', 'name', 'name')).toBe('RAW_EVENTS');
+    const columns = ['record', 'received_at', 'request_id', 'source_file', 'file_row_number', 'loaded_at', 'auth', 'producer'];
+    expect(listAt(copy, 'this', 'schema', 'expressions').map((c) => at(c, 'column', 'name', 'name'))).toEqual(columns);
+    // Each column from the row's field of the same name, cast to the column's type.
+    const types: Record<string, string> = {
+      record: '',
+      received_at: '::TIMESTAMP_TZ',
+      request_id: '::VARCHAR',
+      source_file: '::VARCHAR',
+      file_row_number: '::NUMBER(38, 0)',
+      loaded_at: '::TIMESTAMP_LTZ',
+      auth: '::VARCHAR',
+      producer: '::VARCHAR',
+    };
+    const select = /SELECT\s+([\s\S]+?)\s+FROM TABLE\(DATA_SOURCE\(TYPE => 'STREAMING'\)\)\s*\)$/.exec(copySql);
+    expect(select, copySql).not.toBeNull();
+    expect(select![1]!.split(/,\s+(?![^(]*\))/)).toEqual(columns.map((c) => `$1:${c}${types[c]}`));
+    expect(copySql).not.toMatch(/CURRENT_TIMESTAMP|METADATA\$|ON_ERROR/);
+    // The file-only column comments of V1.3.0 now say what a streamed row holds.
+    const comments = statements.filter((s) => s.startsWith('COMMENT ON COLUMN'));
+    expect(comments.map((c) => kindOf(parseOne(c)))).toEqual(['comment', 'comment', 'comment']);
+    expect(comments.map((c) => /^COMMENT ON COLUMN SNOWGATE\.DEV\.RAW_EVENTS\.(\w+) IS/.exec(c)?.[1])).toEqual([
+      'source_file',
+      'file_row_number',
+      'loaded_at',
+    ]);
+    expect(comments[0]).toContain('kinesis:<shardId>:<sequenceNumber>');
+  });
+
   it('grants the loader only what Snowpipe needs, and the reader only reads', () => {
     const grants = allScripts()
       .flatMap((s) => s.statements.map(stripComments))
@@ -502,10 +549,11 @@ describe('snowflake/ SQL', () => {
     }
   });
 
-  it('tears down its own objects, pipe first, and keeps the database, the schema and the warehouse', () => {
+  it('tears down its own objects, pipes first, and keeps the database, the schema and the warehouse', () => {
     const teardown = renderTeardown(variables).statements.map(stripComments);
     expect(teardown.filter((s) => s.startsWith('DROP'))).toEqual([
       'DROP PIPE IF EXISTS SNOWGATE.DEV.RAW_EVENTS_PIPE',
+      'DROP PIPE IF EXISTS SNOWGATE.DEV.RAW_EVENTS_STREAMING_PIPE',
       'DROP ALERT IF EXISTS SNOWGATE.DEV.LOAD_FRESHNESS_ALERT',
       'DROP VIEW IF EXISTS SNOWGATE.DEV.LOAD_FRESHNESS',
       ...['PIPE_STATUS', 'LOAD_FAILURES', 'COPY_HISTORY_RECENT', 'INGEST_LATENCY', 'RAW_EVENTS_LATEST'].map(

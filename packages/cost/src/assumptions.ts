@@ -50,3 +50,22 @@ export const LANDING_GZIP_STORED_SHARE = 0.177;
 /** A quarantine object's size: ~600 B of metadata plus, per rejected record, its input and ~200 B. An estimate. */
 export const QUARANTINE_OBJECT_OVERHEAD_BYTES = 600;
 export const QUARANTINE_BYTES_PER_REJECTED_RECORD = 200;
+/**
+ * What a streamed row adds to its envelope (delivery mode `streaming`): `source_file`
+ * (`kinesis:<shardId>:<sequenceNumber>`, a 56-digit sequence number), `file_row_number` and `loaded_at`,
+ * with their keys. An upper bound of what Snowpipe Streaming bills: it counts values, not keys.
+ */
+export const STREAMED_ROW_EXTRA_BYTES = JSON.stringify({
+  source_file: `kinesis:shardId-000000000000:${'4'.repeat(56)}`,
+  file_row_number: 100,
+  loaded_at: '2026-01-01T00:00:00.000Z',
+}).length;
+/**
+ * Billed time of one consumer invocation: an append (one HTTPS request, gzip NDJSON) and the wait until
+ * Snowflake reports the channel's offset committed, which the consumer does before it returns. Snowflake
+ * quotes 5 to 10 s from ingest to query; the commit comes before that. An assumption: nothing here reaches
+ * Snowflake. `--consumer-ms` replaces it.
+ */
+export const DEFAULT_CONSUMER_MS = 2_000;
+/** Log bytes per consumer invocation: Lambda's START/END/REPORT lines and one summary line. An estimate. */
+export const CONSUMER_LOG_BYTES_PER_INVOCATION = 900;

@@ -3,7 +3,7 @@ import { ConfigError, DEFAULT_LIMITS } from '@snowgate/core';
 import { z } from 'zod';
 import { SNOWFLAKE_CREDIT_ENTERPRISE } from './prices';
 import { KIB } from './units';
-import { DEFAULT_LOG_BYTES_PER_REQUEST, DEFAULT_NETWORK_MS, PACKING_MODES } from './assumptions';
+import { DEFAULT_CONSUMER_MS, DEFAULT_LOG_BYTES_PER_REQUEST, DEFAULT_NETWORK_MS, PACKING_MODES } from './assumptions';
 import { kinesisRecordBytes, requestBodyBytes } from './load';
 
 /** What the model needs to know, validated: the load and the stage's settings, defaulting to the stage defaults. */
@@ -15,6 +15,7 @@ export const stageDefaults = {
   buckets: stageConfigSchema.shape.buckets.parse(undefined),
   api: stageConfigSchema.shape.api.parse(undefined),
   streamRetentionHours: stageConfigSchema.shape.streamRetentionHours.parse(undefined),
+  delivery: stageConfigSchema.shape.delivery.parse(undefined),
 };
 
 /** What the model needs to know. Defaults are the stage defaults (`stage-config.ts`). */
@@ -56,6 +57,14 @@ export const costInputSchema = z
     /** How Firehose stores landing files (`firehose.compression`): GZIP by default, priced at LANDING_GZIP_STORED_SHARE of the bytes. */
     landingCompression: z.enum(['GZIP', 'UNCOMPRESSED']).default(stageDefaults.firehose.compression),
     errorsExpirationDays: z.number().int().positive().default(stageDefaults.buckets.errorsExpirationDays),
+    /** `files` (the default): Firehose's files, loaded by Snowpipe. `streaming`: a consumer of the stream appends rows through Snowpipe Streaming; Firehose still writes the files. */
+    delivery: z.enum(['files', 'streaming']).default(stageDefaults.delivery.mode),
+    /** Streaming (ignored with files): the event source mapping's batching window and batch size (`delivery.streaming`). */
+    consumerBatchWindowSeconds: z.number().int().min(0).max(300).default(stageDefaults.delivery.streaming.batchWindowSeconds),
+    consumerBatchSize: z.number().int().min(1).max(10_000).default(stageDefaults.delivery.streaming.batchSize),
+    consumerMemoryMb: z.number().int().min(128).max(10_240).default(stageDefaults.delivery.streaming.memoryMb),
+    /** Streaming: billed time per consumer invocation (an append and the wait for its commit). */
+    consumerMs: z.number().positive().default(DEFAULT_CONSUMER_MS),
   })
   .refine((c) => c.stream === 'provisioned' || c.shards === undefined, {
     message: 'shards apply to a provisioned stream only',

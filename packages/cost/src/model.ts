@@ -21,6 +21,7 @@ import {
   S3_STANDARD_GB_MONTH,
   SNOWPIPE_CREDITS_PER_GB,
   SNOWPIPE_LEGACY_CREDITS_PER_1000_FILES,
+  SNOWPIPE_STREAMING_CREDITS_PER_GB,
 } from './prices';
 import {
   API_HTTP_FIRST_TIER_REQUESTS,
@@ -32,14 +33,18 @@ import {
   KINESIS_ON_DEMAND_INITIAL_WRITE,
   LAMBDA_DEFAULT_CONCURRENCY,
   SECONDS_PER_DAY,
+  KINESIS_ON_DEMAND_INITIAL_SHARDS,
+  LAMBDA_KINESIS_POLL_SECONDS,
   SECONDS_PER_MONTH,
-  STAGE_ALARMS,
+  stageAlarms,
 } from './units';
 import {
+  CONSUMER_LOG_BYTES_PER_INVOCATION,
   DEFAULT_MAX_PACKED_RECORD_BYTES,
   LANDING_GZIP_STORED_SHARE,
   QUARANTINE_BYTES_PER_REJECTED_RECORD,
   QUARANTINE_OBJECT_OVERHEAD_BYTES,
+  STREAMED_ROW_EXTRA_BYTES,
 } from './assumptions';
 import { type CostInput, type CostInputRaw, parseCostInput, stageDefaults } from './input';
 import {
@@ -104,6 +109,11 @@ export interface CostDerived {
   quarantinedRequestsPerMonth: number;
   /** What the legacy Snowpipe model would add for file overhead alone, in USD. For comparison, not in the total. */
   snowpipeLegacyFileOverheadUsd: number;
+  /** Streaming: the shards the consumer reads (provisioned: the stage's; on-demand: at least the initial 4), its invocations, and the rows it appends. */
+  consumerShards: number | undefined;
+  consumerInvocationsPerMonth: number;
+  streamedRowBytes: number;
+  streamedGiBPerMonth: number;
 }
 
 export interface CostEstimate {
@@ -137,6 +147,8 @@ const line = (service: CostService, item: string, quantity: number, unit: string
  * // Firehose bills per record: packed, 100 events share 3 records; one event per request is one record either way.
  * batched.byService.Firehose < single.byService.Firehose // → true
  * estimateMonthlyCost({ eventsPerSecond: 1_000, eventBytes: 500, batch: 100, packing: 'single' }).byService.Firehose === single.byService.Firehose // → true
+ * // Streaming: the consumer, a second reader of the stream and Snowpipe Streaming instead of the file loads.
+ * estimateMonthlyCost({ eventsPerSecond: 1_000, eventBytes: 500, batch: 100, delivery: 'streaming' }).derived.consumerInvocationsPerMonth // → 10_368_000
  */
 export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
   const input = parseCostInput(raw);
@@ -171,6 +183,21 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
   const putPayloadUnitsPerRecord = perRecord(perRequest.putPayloadUnits);
   const shardsNeeded = provisionedShardsNeeded(recordsPerSecond, recordBytes);
   const shards = input.stream === 'provisioned' ? (input.shards ?? shardsNeeded) : undefined;
+  // Streaming: the event source mapping invokes the consumer per shard, when a batch fills or its window (at least
+  // the one-second poll) ends, and only when there are records.
+  const streaming = input.delivery === 'streaming';
+  const consumerShards = streaming ? (shards ?? Math.max(KINESIS_ON_DEMAND_INITIAL_SHARDS, shardsNeeded)) : undefined;
+  const recordsPerShardPerSecond = consumerShards ? recordsPerSecond / consumerShards : 0;
+  const pollSeconds = Math.max(input.consumerBatchWindowSeconds, LAMBDA_KINESIS_POLL_SECONDS);
+  const consumerInvocationsPerMonth =
+    recordsPerShardPerSecond === 0 || !consumerShards
+      ? 0
+      : Math.min(recordsPerShardPerSecond, Math.max(1 / pollSeconds, recordsPerShardPerSecond / input.consumerBatchSize)) *
+        consumerShards *
+        SECONDS_PER_MONTH;
+  const consumerGbSeconds = consumerInvocationsPerMonth * (input.consumerMs / 1_000) * (input.consumerMemoryMb / 1_024);
+  const streamedRowBytes = envelope + STREAMED_ROW_EXTRA_BYTES;
+  const streamedGiBPerMonth = streaming ? (acceptedEventsPerSecond * SECONDS_PER_MONTH * streamedRowBytes) / GIB : 0;
   const fhBytes = perRecord(perRequest.firehoseBytes);
   const fhBilledBytes = perRecord(perRequest.firehoseBilledBytes);
   const recordsLabel =
@@ -240,6 +267,26 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
       gbSeconds * LAMBDA_ARM_GB_SECOND.amount,
     ),
   );
+  if (streaming) {
+    lines.push(
+      line(
+        'Lambda',
+        `stream consumer invocations (${consumerShards} shard(s), ≤ ${input.consumerBatchSize} records or ${pollSeconds} s each)`,
+        consumerInvocationsPerMonth,
+        'requests',
+        LAMBDA_REQUESTS,
+        (consumerInvocationsPerMonth / 1e6) * LAMBDA_REQUESTS.amount,
+      ),
+      line(
+        'Lambda',
+        `stream consumer duration, ${fmt(input.consumerMs)} ms × ${fmt(input.consumerMemoryMb)} MB`,
+        consumerGbSeconds,
+        'GB-s',
+        LAMBDA_ARM_GB_SECOND,
+        consumerGbSeconds * LAMBDA_ARM_GB_SECOND.amount,
+      ),
+    );
+  }
   if (input.stream === 'on-demand') {
     const inGiB = (requestsPerMonth * perRequest.kinesisOnDemandBilledBytes) / GIB;
     const outGiB = (requestsPerMonth * perRequest.kinesisBytes) / GIB;
@@ -269,6 +316,19 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
         outGiB * KINESIS_ON_DEMAND_DATA_OUT_GB.amount,
       ),
     );
+    // On demand, retrieval is billed per GB per consumer: the stream consumer reads everything a second time.
+    if (streaming) {
+      lines.push(
+        line(
+          'Kinesis',
+          'data retrieved by the stream consumer',
+          outGiB,
+          'GB',
+          KINESIS_ON_DEMAND_DATA_OUT_GB,
+          outGiB * KINESIS_ON_DEMAND_DATA_OUT_GB.amount,
+        ),
+      );
+    }
   } else {
     const shardHours = shards! * HOURS_PER_MONTH;
     const units = requestsPerMonth * perRequest.putPayloadUnits;
@@ -350,14 +410,18 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
       fhGiB * FIREHOSE_INGEST_GB.amount,
     ),
     line('S3', 'landing PUTs (one per file)', filesPerMonth, 'requests', S3_PUT_REQUESTS, (filesPerMonth / 1_000) * S3_PUT_REQUESTS.amount),
-    line(
-      'S3',
-      'landing GETs (Snowpipe reads each file)',
-      filesPerMonth,
-      'requests',
-      S3_GET_REQUESTS,
-      (filesPerMonth / 1_000) * S3_GET_REQUESTS.amount,
-    ),
+    ...(streaming
+      ? []
+      : [
+          line(
+            'S3',
+            'landing GETs (Snowpipe reads each file)',
+            filesPerMonth,
+            'requests',
+            S3_GET_REQUESTS,
+            (filesPerMonth / 1_000) * S3_GET_REQUESTS.amount,
+          ),
+        ]),
     line(
       'S3',
       `landing storage, ${input.landingExpirationDays} days held${input.landingCompression === 'GZIP' ? `, gzip (${(LANDING_GZIP_STORED_SHARE * 100).toFixed(1)} % of the bytes)` : ', uncompressed'}`,
@@ -387,18 +451,34 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
       ),
     );
   }
-  const snowpipeCredits = landingGiBPerMonth * SNOWPIPE_CREDITS_PER_GB.amount;
-  lines.push(
-    line(
-      'Snowpipe',
-      `${landingGiBPerMonth.toFixed(2)} GB loaded, ${snowpipeCredits.toFixed(2)} credits at $${input.creditUsd}`,
-      landingGiBPerMonth,
-      'GB',
-      SNOWPIPE_CREDITS_PER_GB,
-      snowpipeCredits * input.creditUsd,
-    ),
-  );
+  if (streaming) {
+    // The landing files stay (the archive), but nothing loads them: the rows arrive through the streaming pipe.
+    const credits = streamedGiBPerMonth * SNOWPIPE_STREAMING_CREDITS_PER_GB.amount;
+    lines.push(
+      line(
+        'Snowpipe',
+        `Streaming: ${streamedGiBPerMonth.toFixed(2)} GB of rows (${fmt(streamedRowBytes)} B each) appended, ${credits.toFixed(2)} credits at $${input.creditUsd}`,
+        streamedGiBPerMonth,
+        'GB',
+        SNOWPIPE_STREAMING_CREDITS_PER_GB,
+        credits * input.creditUsd,
+      ),
+    );
+  } else {
+    const snowpipeCredits = landingGiBPerMonth * SNOWPIPE_CREDITS_PER_GB.amount;
+    lines.push(
+      line(
+        'Snowpipe',
+        `${landingGiBPerMonth.toFixed(2)} GB loaded, ${snowpipeCredits.toFixed(2)} credits at $${input.creditUsd}`,
+        landingGiBPerMonth,
+        'GB',
+        SNOWPIPE_CREDITS_PER_GB,
+        snowpipeCredits * input.creditUsd,
+      ),
+    );
+  }
   const logGiB = (requestsPerMonth * input.logBytesPerRequest) / GIB;
+  const alarmsBilled = stageAlarms(input.delivery);
   lines.push(
     line(
       'CloudWatch',
@@ -408,21 +488,36 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
       CLOUDWATCH_LOGS_INGEST_GB,
       logGiB * CLOUDWATCH_LOGS_INGEST_GB.amount,
     ),
+  );
+  if (streaming) {
+    const consumerLogGiB = (consumerInvocationsPerMonth * CONSUMER_LOG_BYTES_PER_INVOCATION) / GIB;
+    lines.push(
+      line(
+        'CloudWatch',
+        `stream consumer logs, ${fmt(CONSUMER_LOG_BYTES_PER_INVOCATION)} B per invocation`,
+        consumerLogGiB,
+        'GB',
+        CLOUDWATCH_LOGS_INGEST_GB,
+        consumerLogGiB * CLOUDWATCH_LOGS_INGEST_GB.amount,
+      ),
+    );
+  }
+  lines.push(
     line(
       'CloudWatch',
-      `${STAGE_ALARMS.alarms} alarms (${STAGE_ALARMS.alarmMetrics} alarm metrics)`,
-      STAGE_ALARMS.alarmMetrics,
+      `${alarmsBilled.alarms} alarms (${alarmsBilled.alarmMetrics} alarm metrics)`,
+      alarmsBilled.alarmMetrics,
       'alarm metric-months',
       CLOUDWATCH_ALARM_METRIC_MONTH,
-      STAGE_ALARMS.alarmMetrics * CLOUDWATCH_ALARM_METRIC_MONTH.amount,
+      alarmsBilled.alarmMetrics * CLOUDWATCH_ALARM_METRIC_MONTH.amount,
     ),
     line(
       'CloudWatch',
-      `${STAGE_ALARMS.dashboards} dashboard`,
-      STAGE_ALARMS.dashboards,
+      `${alarmsBilled.dashboards} dashboard`,
+      alarmsBilled.dashboards,
       'dashboard-months',
       CLOUDWATCH_DASHBOARD_MONTH,
-      STAGE_ALARMS.dashboards * CLOUDWATCH_DASHBOARD_MONTH.amount,
+      alarmsBilled.dashboards * CLOUDWATCH_DASHBOARD_MONTH.amount,
     ),
   );
 
@@ -489,6 +584,10 @@ export function estimateMonthlyCost(raw: CostInputRaw): CostEstimate {
       landingGiBPerMonth,
       quarantinedRequestsPerMonth,
       snowpipeLegacyFileOverheadUsd: (filesPerMonth / 1_000) * SNOWPIPE_LEGACY_CREDITS_PER_1000_FILES.amount * input.creditUsd,
+      consumerShards,
+      consumerInvocationsPerMonth,
+      streamedRowBytes,
+      streamedGiBPerMonth,
     },
     lines,
     byService,

@@ -215,6 +215,21 @@ export const SNOWPIPE_CREDITS_PER_GB: ListPrice = {
   check:
     'per-GB model and uncompressed-size rule confirmed from the Snowflake page text; 0.0037 from a third-party analysis (seemoredata.io) citing the Service Consumption Table (https://www.snowflake.com/legal-files/CreditConsumptionTable.pdf), not read here',
 };
+/** When the streaming delivery's prices were read. */
+const READ_STREAMING = '2026-12-07';
+/**
+ * Snowpipe Streaming, high-performance architecture (delivery mode `streaming`): credits per
+ * uncompressed GB appended, the same rate as file Snowpipe, no per-client or per-file fee.
+ */
+export const SNOWPIPE_STREAMING_CREDITS_PER_GB: ListPrice = {
+  name: 'Snowpipe Streaming, high-performance (credit-per-GB)',
+  amount: 0.0037,
+  unit: 'credits per GB (uncompressed)',
+  source: 'https://docs.snowflake.com/en/user-guide/snowpipe-streaming/snowpipe-streaming-high-performance-overview',
+  read: READ_STREAMING,
+  check:
+    "throughput-based billing confirmed from the Snowflake overview's text (its cost page was not readable here); 0.0037 credits per uncompressed GB is the Service Consumption Table's (https://www.snowflake.com/legal-files/CreditConsumptionTable.pdf) as quoted in our research notes, unverified here; how a VARIANT's bytes are counted (values, not keys) is unverified",
+};
 /** Snowpipe, legacy model: per-file overhead on top of per-second compute. Shown only to compare. */
 export const SNOWPIPE_LEGACY_CREDITS_PER_1000_FILES: ListPrice = {
   name: 'Snowpipe legacy file overhead (before the credit-per-GB model)',
@@ -256,6 +271,7 @@ export const PRICE_LIST: readonly ListPrice[] = [
   CLOUDWATCH_ALARM_METRIC_MONTH,
   CLOUDWATCH_DASHBOARD_MONTH,
   SNOWPIPE_CREDITS_PER_GB,
+  SNOWPIPE_STREAMING_CREDITS_PER_GB,
   SNOWPIPE_LEGACY_CREDITS_PER_1000_FILES,
   SNOWFLAKE_CREDIT_ENTERPRISE,
 ];

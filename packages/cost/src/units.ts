@@ -38,3 +38,24 @@ export const LAMBDA_DEFAULT_CONCURRENCY = 1_000;
  * synthesizes the stacks and fails when these differ from the template.
  */
 export const STAGE_ALARMS = { alarms: 10, alarmMetrics: 12, dashboards: 1 } as const;
+/**
+ * What stacks/Alarms.ts adds in delivery mode `streaming`: the stream consumer's errors and its iterator age,
+ * one metric each, and a graph on the same dashboard. The stacks test compares both modes with the template.
+ */
+export const STREAMING_ALARMS = { alarms: 2, alarmMetrics: 2, dashboards: 0 } as const;
+/** The alarms, alarm metrics and dashboards of a stage in a delivery mode. */
+export function stageAlarms(delivery: 'files' | 'streaming'): { alarms: number; alarmMetrics: number; dashboards: number } {
+  if (delivery === 'files') return { ...STAGE_ALARMS };
+  return {
+    alarms: STAGE_ALARMS.alarms + STREAMING_ALARMS.alarms,
+    alarmMetrics: STAGE_ALARMS.alarmMetrics + STREAMING_ALARMS.alarmMetrics,
+    dashboards: STAGE_ALARMS.dashboards + STREAMING_ALARMS.dashboards,
+  };
+}
+/**
+ * A Kinesis event source mapping reads each shard once a second (shared throughput), so a batching window
+ * under a second still waits for the next poll. https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html
+ */
+export const LAMBDA_KINESIS_POLL_SECONDS = 1;
+/** The shards a new on-demand stream starts with: its initial 4 MB/s and 4,000 records/s of writes, 1 MB/s and 1,000 records/s each. */
+export const KINESIS_ON_DEMAND_INITIAL_SHARDS = 4;

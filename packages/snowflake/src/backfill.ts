@@ -25,13 +25,15 @@ const column = (row: Record<string, unknown>, name: string) => row[name] ?? row[
 
 /**
  * The pipe's COPY, with `FILES = (…)` before its FILE_FORMAT: a backfill loads exactly as the
- * pipe does (same columns, ON_ERROR = SKIP_FILE). Taken from the last CREATE PIPE in the
- * migrations, so that a changed pipe changes the backfill with it.
+ * pipe does (same columns, ON_ERROR = SKIP_FILE). Taken from the last CREATE PIPE of the files pipe
+ * in the migrations, so that a changed pipe changes the backfill with it.
  */
 export function backfillCopy(variables: SnowflakeVariables, files: string[]): string {
+  // The files pipe by name: the streaming pipe (V1.8.0) has no files to take.
+  const name = `${variables.database}.${variables.schema}.${variables.pipe}`;
   const pipe = renderMigrations(variables)
     .flatMap((s) => s.statements.map(stripComments))
-    .filter((s) => /^CREATE PIPE\b/i.test(s))
+    .filter((s) => s.toUpperCase().startsWith(`CREATE PIPE IF NOT EXISTS ${name.toUpperCase()}`))
     .at(-1);
   if (!pipe) throw new Error('no CREATE PIPE in snowflake/migrations: nothing says how files load');
   const copy = pipe.slice(pipe.search(/\bCOPY\s+INTO\b/i));

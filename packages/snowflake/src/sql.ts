@@ -33,6 +33,8 @@ export const snowflakeVariablesSchema = z.object({
   stage: identifier,
   table: identifier,
   pipe: identifier,
+  /** The pipe Snowpipe Streaming appends through (V1.8.0__streaming_pipe.sql), in both delivery modes. */
+  streaming_pipe: identifier,
   /** The freshness alert (V1.6.0__freshness_alert.sql), in the stage's schema. */
   alert: identifier,
   /** The outbound notification integration it publishes through (account-wide). */

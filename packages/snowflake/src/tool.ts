@@ -1,4 +1,4 @@
-import { formatZodError, parseStageConfig, type SnowflakeWiring, snowflakeWiringParameter, type StageConfig } from '@snowgate/config';
+import { formatZodError, parseStageConfig, type SnowflakeWiring, snowflakeWiringParameter, STREAMING_PIPE, type StageConfig } from '@snowgate/config';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from '@snowgate/core/zod';
@@ -81,6 +81,7 @@ export function snowflakeVariables(stage: string, config: StageConfig, outputs: 
     stage: 'LANDING',
     table: 'RAW_EVENTS',
     pipe: 'RAW_EVENTS_PIPE',
+    streaming_pipe: STREAMING_PIPE,
     alert: 'LOAD_FRESHNESS_ALERT',
     alert_integration: `SNOWGATE_${STAGE}_ALERTS`,
     alert_topic_arn: outputs.AlarmTopic,
