@@ -12,7 +12,7 @@ import { Stream } from './Stream';
 /**
  * Delivery mode `streaming` (docs/CONFIGURATION.md, "Delivery"): a consumer of the stream that appends each
  * event as a row to RAW_EVENTS through Snowpipe Streaming, one channel per shard, the shard's sequence number as
- * the channel's offset token (docs/decisions/024-streaming-delivery-exactly-once-per-channel.md). In `files`
+ * the channel's offset token (docs/decisions/027-streaming-delivery-exactly-once-per-channel.md). In `files`
  * this stack holds nothing of ours: Firehose's files and the auto-ingest pipe deliver. Firehose writes the
  * landing files in both modes (the archive, and replay's source).
  */
