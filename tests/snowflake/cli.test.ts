@@ -106,7 +106,7 @@ describe('pnpm snowflake:apply for a stage with snowflake.account', () => {
     expect(first.stderr).toBe(`snowflake: connecting as SNOWGATE_DEPLOY of myorg-myaccount, key from secret snowgate/${stage}/snowflake\n`);
     const lines = first.stdout.trim().split('\n');
     expect(lines[0]).toBe('V1.0.0__context.sql: 5 statements');
-    expect(lines).toContain('applied 9 migrations');
+    expect(lines).toContain('applied 10 migrations');
     expect(lines.at(-1)).toBe(
       `next: pnpm sst deploy --stage ${stage} (trusts Snowflake's IAM user, notifies the pipe's queue, lets the alerts and load errors publish)`,
     );
@@ -117,12 +117,12 @@ describe('pnpm snowflake:apply for a stage with snowflake.account', () => {
       alertExternalId: account.catalog.integrations.get(`SNOWGATE_${STAGE}_ALERTS`)!.sfExternalId,
       errorExternalId: account.catalog.integrations.get(`SNOWGATE_${STAGE}_LOAD_ERRORS`)!.sfExternalId,
     });
-    expect(account.catalog.history('SNOWGATE', STAGE)).toHaveLength(9);
+    expect(account.catalog.history('SNOWGATE', STAGE)).toHaveLength(10);
 
     const changes = () => account.catalog.statements.filter((s) => !/^(SELECT|SHOW|DESC)\b/.test(s.sql)).length;
     const before = changes();
     const second = await apply();
-    expect(second.stdout.split('\n')[0]).toBe('nothing to apply: all 9 migrations already applied');
+    expect(second.stdout.split('\n')[0]).toBe('nothing to apply: all 10 migrations already applied');
     expect(changes()).toBe(before);
     expect(JSON.parse(parameters.get(`/snowgate/${stage}/snowflake/wiring`)!)).toEqual(wiring);
 

@@ -304,7 +304,7 @@ describe('Custom::SnowflakeObjects', () => {
     expect(deleted.Status).toBe('FAILED');
     expect(clock.now - started).toBeLessThanOrEqual(DELETE_DEADLINE_MS);
     expect(deleted.Reason).toMatch(
-      /statement 3 \(DROP ALERT.* still running at the deadline; cancelled\. Left to drop, in order: ALERT SNOWGATE\.DEV\.LOAD_FRESHNESS_ALERT, VIEW /,
+      /statement 3 \(DROP PIPE.* still running at the deadline; cancelled\. Left to drop, in order: PIPE SNOWGATE\.DEV\.RAW_EVENTS_STREAMING_PIPE, ALERT SNOWGATE\.DEV\.LOAD_FRESHNESS_ALERT, VIEW /,
     );
   });
 

@@ -78,7 +78,7 @@ describe('applyMigrations', () => {
       const { statement, parameters } = body as { statement: string; parameters?: { MULTI_STATEMENT_COUNT?: string } };
       if (/^USE\b/.test(statement)) expect(parameters?.MULTI_STATEMENT_COUNT).toBe('2');
     }
-    expect(submitted().filter((r) => /^USE\b/.test((r.body as { statement: string }).statement))).toHaveLength(2); // V1.4.0's and V1.5.0's
+    expect(submitted().filter((r) => /^USE\b/.test((r.body as { statement: string }).statement))).toHaveLength(3); // V1.4.0's, V1.5.0's and V1.8.0's
     const pipe = account.catalog.objects.get('SNOWGATE.DEV.RAW_EVENTS_PIPE')!;
     expect(pipe).toMatchObject({ owner: 'SNOWGATE_DEV_LOADER', secondaryRoles: 'NONE', errorIntegration: 'SNOWGATE_DEV_LOAD_ERRORS' });
     expect(pipe.definition).toContain('$1:producer::VARCHAR'); // V1.5.0's block recreated it
@@ -134,25 +134,25 @@ describe('applyMigrations', () => {
     it('applies a new migration once; refuses an applied one edited, naming it, before running anything', async () => {
       await applyMigrations(sql, variables, { requestIdPrefix: 'run-1' });
       writeFileSync(
-        join(dir, 'V1.8.0__more.sql'),
+        join(dir, 'V1.9.0__more.sql'),
         'USE ROLE {{ admin_role }};\n\nALTER ALERT {{ database }}.{{ schema }}.{{ alert }} RESUME;\n',
       );
       const next = await applyMigrations(sql, variables, { requestIdPrefix: 'run-2', migrations: loadMigrations(variables, dir) });
-      expect(next.applied).toEqual(['V1.8.0__more.sql']);
+      expect(next.applied).toEqual(['V1.9.0__more.sql']);
       const again = await applyMigrations(sql, variables, { requestIdPrefix: 'run-3', migrations: loadMigrations(variables, dir) });
       expect(again.applied).toEqual([]);
-      expect(ran(/^ALTER ALERT .* RESUME$/)).toHaveLength(2); // V1.6.0's and V1.8.0's, once each
+      expect(ran(/^ALTER ALERT .* RESUME$/)).toHaveLength(2); // V1.6.0's and V1.9.0's, once each
 
       const changes = () => account.catalog.statements.filter((s) => !/^SELECT\b/.test(s.sql)).length;
       const before = changes();
       writeFileSync(
-        join(dir, 'V1.8.0__more.sql'),
+        join(dir, 'V1.9.0__more.sql'),
         'USE ROLE {{ admin_role }};\n\nALTER ALERT {{ database }}.{{ schema }}.{{ alert }} SUSPEND;\n',
       );
       await expect(
         applyMigrations(sql, variables, { requestIdPrefix: 'run-4', migrations: loadMigrations(variables, dir) }),
       ).rejects.toThrow(
-        /V1\.8\.0__more\.sql changed after it was applied .*put the change in a new V<version>__<name>\.sql\. Nothing was run\./,
+        /V1\.9\.0__more\.sql changed after it was applied .*put the change in a new V<version>__<name>\.sql\. Nothing was run\./,
       );
       expect(changes()).toBe(before);
     });
@@ -190,7 +190,7 @@ describe('applyMigrations', () => {
     const result = await applyMigrations(sql, variables, { requestIdPrefix: 'run-2' });
     expect(result.applied).toHaveLength(loadMigrations(variables).length);
     expect(account.catalog.history('SNOWGATE', 'DEV')).toHaveLength(loadMigrations(variables).length);
-    expect(ran(/^CREATE PIPE IF NOT EXISTS/)).toHaveLength(2); // the pipe was there: nothing recreated it
+    expect(ran(/^CREATE PIPE IF NOT EXISTS/)).toHaveLength(4); // both pipes, on each run: they were there, nothing recreated them
     expect(account.catalog.refreshes).toHaveLength(1); // V1.5.0's block saw the new COPY and did nothing
   });
 

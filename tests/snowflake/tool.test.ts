@@ -130,14 +130,14 @@ describe('pnpm snowflake:apply / snowflake:remove', () => {
     await expect(ssmWiringStore(store.ssm).read('dev')).resolves.toEqual(written);
     // …where the stack picks them up.
     expect(loadStageConfig('dev', dir).snowflake).toMatchObject({ ...wiring(), externalId: 'snowgate-dev' });
-    expect(printed.join('\n')).toMatch(/applied 9 migrations[\s\S]*next: pnpm sst deploy --stage dev/);
+    expect(printed.join('\n')).toMatch(/applied 10 migrations[\s\S]*next: pnpm sst deploy --stage dev/);
 
     // Applied again: nothing runs, the same is read back and written.
     const before = changes().length;
     printed.length = 0;
     await expect(applySnowflake(options())).resolves.toEqual(written);
     expect(changes()).toHaveLength(before);
-    expect(printed[0]).toBe('nothing to apply: all 9 migrations already applied');
+    expect(printed[0]).toBe('nothing to apply: all 10 migrations already applied');
   });
 
   it('on --dry-run prints the rendered SQL and runs nothing: no connection, no settings needed, nothing written', async () => {

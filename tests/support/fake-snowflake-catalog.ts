@@ -44,6 +44,8 @@ export interface CatalogObject {
   /** A pipe's COPY (SHOW PIPES → definition). */
   definition?: string;
   errorIntegration?: string;
+  /** A Snowpipe Streaming pipe: no notification channel. */
+  streaming?: boolean;
   columns?: string[];
   resumed?: boolean;
 }
@@ -82,6 +84,9 @@ const missing = (what: string, name: string): FakeOutcome => ({
     sqlState: what === 'Schema' || what === 'Database' ? '02000' : '42S02',
     message: `SQL compilation error:\n${what} '${name}' does not exist or not authorized.`,
   },
+});
+const compilationError = (message: string): FakeOutcome => ({
+  error: { code: '001003', sqlState: '42000', message: `SQL compilation error:\n${message}` },
 });
 const normalize = (sql: string) =>
   sql
@@ -353,6 +358,27 @@ export function fakeSnowflakeCatalog(options: { awsAccount?: string; region?: st
       },
     ],
     [
+      // A Snowpipe Streaming pipe (V1.8.0): rows come from channels, not a stage; nothing notifies it.
+      new RegExp(`^CREATE PIPE IF NOT EXISTS ${N} (.*?) AS (COPY INTO ${N}\\b.*? FROM TABLE\\(DATA_SOURCE\\(TYPE => 'STREAMING'\\)\\)\\s*\\))$`, 'i'),
+      (m, c) => {
+        const fqn = qualify(m[1]!, c);
+        if (!catalog.schemas.has(schemaOf(fqn))) return missing('Schema', schemaOf(fqn));
+        if (/\bAUTO_INGEST\b/i.test(m[2]!)) return compilationError('AUTO_INGEST is not supported for a streaming pipe');
+        if (!objectOf(qualify(m[4]!, c), 'table')) return missing('Table', qualify(m[4]!, c));
+        if (!catalog.objects.has(fqn)) create('pipe', fqn, c, { definition: m[3]!, streaming: true });
+        return ok();
+      },
+    ],
+    [
+      new RegExp(`^COMMENT ON COLUMN ${N}\\.(\\w+) IS '(?:[^']|'')*'$`, 'i'),
+      (m, c) => {
+        const table = objectOf(qualify(m[1]!, c), 'table');
+        if (!table) return missing('Table', qualify(m[1]!, c));
+        if (!table.columns!.includes(upper(m[2]!))) return compilationError(`invalid identifier '${upper(m[2]!)}'`);
+        return ok();
+      },
+    ],
+    [
       // V1.5.0's block: recreates the pipe with the COPY that reads auth and producer, once.
       new RegExp(`^EXECUTE IMMEDIATE \\$\\$ .* CREATE OR REPLACE PIPE ${N} .*? AS (COPY INTO .*? ON_ERROR = SKIP_FILE); .*\\$\\$$`, 'i'),
       (m, c) => {
@@ -508,7 +534,7 @@ export function fakeSnowflakeCatalog(options: { awsAccount?: string; region?: st
             schema_name: schema_name!,
             definition: o.definition!,
             owner: o.owner ?? null,
-            notification_channel: catalog.queueArn,
+            notification_channel: o.streaming ? null : catalog.queueArn,
             error_integration: o.errorIntegration ?? null,
             kind: 'STAGE',
           })),
