@@ -178,9 +178,12 @@ describe('pnpm snowflake:backfill on Snowflake', () => {
   it('loads as the pipe does (its COPY, FILES before FILE_FORMAT, ON_ERROR = SKIP_FILE), in chunks of at most 1,000 files', async () => {
     const copy = backfillCopy(variables, ['2026/11/20/10/a', "2026/11/20/10/o'brien"]);
     expect(copy).toMatch(
-      /^COPY INTO SNOWGATE\.DEV\.RAW_EVENTS \(record, received_at, request_id, source_file, file_row_number, loaded_at\)/,
+      /^COPY INTO SNOWGATE\.DEV\.RAW_EVENTS \(record, received_at, request_id, source_file, file_row_number, loaded_at, auth, producer\)/,
     );
-    expect(copy).toMatch(/METADATA\$FILENAME,\s+METADATA\$FILE_ROW_NUMBER,\s+METADATA\$START_SCAN_TIME/);
+    // The pipe's newest COPY (V1.5.0's, inside its scripting block): backfilled rows keep who sent them.
+    expect(copy).toMatch(
+      /METADATA\$FILENAME,\s+METADATA\$FILE_ROW_NUMBER,\s+METADATA\$START_SCAN_TIME,\s+\$1:auth::VARCHAR,\s+\$1:producer::VARCHAR/,
+    );
     expect(copy).toMatch(
       /FILES = \('2026\/11\/20\/10\/a', '2026\/11\/20\/10\/o''brien'\)\s+FILE_FORMAT = \(FORMAT_NAME = 'SNOWGATE\.DEV\.NDJSON_ENVELOPE'\)\s+ON_ERROR = SKIP_FILE$/,
     );

@@ -359,7 +359,10 @@ export function fakeSnowflakeCatalog(options: { awsAccount?: string; region?: st
     ],
     [
       // A Snowpipe Streaming pipe (V1.8.0): rows come from channels, not a stage; nothing notifies it.
-      new RegExp(`^CREATE PIPE IF NOT EXISTS ${N} (.*?) AS (COPY INTO ${N}\\b.*? FROM TABLE\\(DATA_SOURCE\\(TYPE => 'STREAMING'\\)\\)\\s*\\))$`, 'i'),
+      new RegExp(
+        `^CREATE PIPE IF NOT EXISTS ${N} (.*?) AS (COPY INTO ${N}\\b.*? FROM TABLE\\(DATA_SOURCE\\(TYPE => 'STREAMING'\\)\\)\\s*\\))$`,
+        'i',
+      ),
       (m, c) => {
         const fqn = qualify(m[1]!, c);
         if (!catalog.schemas.has(schemaOf(fqn))) return missing('Schema', schemaOf(fqn));

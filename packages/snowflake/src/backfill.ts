@@ -6,7 +6,8 @@ import {
   type BackfillReport,
   type BackfillWindow,
 } from '@snowgate/core';
-import { renderMigrations, stripComments, type SnowflakeVariables } from './sql';
+import { pipeCopies } from './runner';
+import { renderMigrations, type SnowflakeVariables } from './sql';
 import type { SqlSession } from './tool';
 
 export interface BackfillOptions {
@@ -25,18 +26,14 @@ const column = (row: Record<string, unknown>, name: string) => row[name] ?? row[
 
 /**
  * The pipe's COPY, with `FILES = (…)` before its FILE_FORMAT: a backfill loads exactly as the
- * pipe does (same columns, ON_ERROR = SKIP_FILE). Taken from the last CREATE PIPE of the files pipe
- * in the migrations, so that a changed pipe changes the backfill with it.
+ * pipe does (same columns, ON_ERROR = SKIP_FILE). Taken from the last COPY the migrations give the
+ * files pipe (V1.5.0's, recreated inside a scripting block, reads AUTH and PRODUCER), so that a changed
+ * pipe changes the backfill with it.
  */
 export function backfillCopy(variables: SnowflakeVariables, files: string[]): string {
   // The files pipe by name: the streaming pipe (V1.8.0) has no files to take.
-  const name = `${variables.database}.${variables.schema}.${variables.pipe}`;
-  const pipe = renderMigrations(variables)
-    .flatMap((s) => s.statements.map(stripComments))
-    .filter((s) => s.toUpperCase().startsWith(`CREATE PIPE IF NOT EXISTS ${name.toUpperCase()}`))
-    .at(-1);
-  if (!pipe) throw new Error('no CREATE PIPE in snowflake/migrations: nothing says how files load');
-  const copy = pipe.slice(pipe.search(/\bCOPY\s+INTO\b/i));
+  const copy = pipeCopies(renderMigrations(variables), `${variables.database}.${variables.schema}.${variables.pipe}`).at(-1);
+  if (!copy) throw new Error('no CREATE PIPE in snowflake/migrations: nothing says how files load');
   const at = copy.search(/\bFILE_FORMAT\s*=\s*\(\s*FORMAT_NAME\b(?![\s\S]*\bFILE_FORMAT\s*=)/i);
   if (at < 0) throw new Error("the pipe's COPY has no FILE_FORMAT to put FILES before");
   return `${copy.slice(0, at)}FILES = (${files.map(sqlString).join(', ')})\n  ${copy.slice(at)}`;

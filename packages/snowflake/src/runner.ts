@@ -143,13 +143,16 @@ const normalize = (sql: string) => stripComments(sql).replace(/\s+/g, ' ').repla
 
 /**
  * The COPY of each pipe the migrations create, normalized, in order: `CREATE [OR REPLACE] PIPE` statements,
- * and those inside a Snowflake Scripting block (`EXECUTE IMMEDIATE $$ … $$`).
+ * and those inside a Snowflake Scripting block (`EXECUTE IMMEDIATE $$ … $$`); only `pipe`'s (fully qualified) when named.
  */
-export function pipeCopies(scripts: Script[]): string[] {
+export function pipeCopies(scripts: Script[], pipe?: string): string[] {
   const statements = scripts.flatMap((s) => s.statements).flatMap((st) => [st, ...blockStatements(st)]);
+  const creates = pipe
+    ? new RegExp(`^CREATE (OR REPLACE )?PIPE (IF NOT EXISTS )?${pipe.replace(/[.$]/g, '\\$&')}\\s`, 'i')
+    : /^CREATE (OR REPLACE )?PIPE\b/i;
   return statements
     .map(stripComments)
-    .filter((st) => /^CREATE (OR REPLACE )?PIPE\b/i.test(st))
+    .filter((st) => creates.test(st))
     .map((st) => normalize(st.slice(st.search(/\bAS\s+COPY\b/i) + 2)));
 }
 

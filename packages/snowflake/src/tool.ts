@@ -1,4 +1,11 @@
-import { formatZodError, parseStageConfig, type SnowflakeWiring, snowflakeWiringParameter, STREAMING_PIPE, type StageConfig } from '@snowgate/config';
+import {
+  formatZodError,
+  parseStageConfig,
+  type SnowflakeWiring,
+  snowflakeWiringParameter,
+  STREAMING_PIPE,
+  type StageConfig,
+} from '@snowgate/config';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from '@snowgate/core/zod';
