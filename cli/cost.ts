@@ -51,7 +51,7 @@ const usage = `Usage: pnpm cost --events-per-second N --event-bytes B [--batch K
   --delivery MODE         files (default: Snowpipe loads Firehose's files) or streaming (a consumer
                           of the stream appends rows through Snowpipe Streaming); streaming also
                           prints files beside it
-  --batch-window-seconds S  streaming: the consumer's batching window (default 1)
+  --batch-window-seconds S  streaming: the consumer's batching window (default 0, the stage's)
   --consumer-batch-size N   streaming: Kinesis records per consumer invocation, at most (default 100)
   --consumer-memory-mb M    streaming: the consumer's memory (default 512)
   --consumer-ms MS          streaming: billed time per consumer invocation, an append and the wait

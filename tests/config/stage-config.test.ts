@@ -113,7 +113,7 @@ describe('stage config: delivery', () => {
     const files = parseStageConfig({ snowflake: { externalId: 'x1' } });
     expect(files.delivery).toEqual({
       mode: 'files',
-      streaming: { batchWindowSeconds: 1, batchSize: 100, memoryMb: 512, timeoutSeconds: 120 },
+      streaming: { batchWindowSeconds: 0, batchSize: 100, memoryMb: 512, timeoutSeconds: 120 },
     });
     expect(() => parseStageConfig({ delivery: { streaming: { batchWindowSeconds: 301 } }, snowflake: { externalId: 'x1' } })).toThrow(
       /delivery\.streaming\.batchWindowSeconds/,

@@ -123,7 +123,7 @@ export const stageConfigSchema = z
              * Seconds the event source mapping gathers records before it invokes the consumer (Lambda allows 0..300):
              * each second here is a second of latency, and fewer, larger appends.
              */
-            batchWindowSeconds: z.number().int().min(0).max(300).default(1),
+            batchWindowSeconds: z.number().int().min(0).max(300).default(0),
             /** Kinesis records per invocation, at most (Lambda allows 1..10,000); a packed record holds several events. */
             batchSize: z.number().int().min(1).max(10_000).default(100),
             /**
