@@ -84,6 +84,8 @@ interface Pass {
   contracts: Pick<ContractSettings, 'mode' | 'unknown' | 'missingVersion'>;
   /** The twin's stage config `auth.mode`, and the collection's `authMode`. apiKey: a key (and a revoked one) is made for the run. */
   auth: 'apiKey' | 'none';
+  /** The twin's stage config `delivery.mode`: how accepted events reach raw_events (landing files, or streamed rows). */
+  delivery: 'files' | 'streaming';
   /** Only these folders of the collection; the whole collection when absent. */
   folders?: string[];
   /** Folders run that must skip every request of theirs (pm.execution.skipRequest), for this pass's authMode. */
@@ -103,6 +105,7 @@ const PASSES: Pass[] = [
     // `latest` they would be checked against page_view v2 and rejected; with unknown `reject`, all of them would be.
     contracts: { mode: 'enforce', unknown: 'accept', missingVersion: 'unknown' },
     auth: 'apiKey',
+    delivery: 'files',
     mustQuarantine: ['schema_violation', 'invalid_compression', 'unsupported_encoding', 'body_too_large'],
     mustWarn: [],
     mustDecode: ['gzip', 'deflate', 'br'],
@@ -113,15 +116,17 @@ const PASSES: Pass[] = [
     skipped: [API_KEYS_FOLDER],
     contracts: { mode: 'enforce', unknown: 'reject', missingVersion: 'unknown' },
     auth: 'none',
+    delivery: 'files',
     mustQuarantine: ['schema_violation', 'unknown_schema'],
     mustWarn: [],
     mustDecode: [],
   },
   {
-    name: `"${CONTRACTS_FOLDER}", contracts in warn, unknown schemas rejected, no auth`,
+    name: `"${CONTRACTS_FOLDER}", contracts in warn, unknown schemas rejected, no auth, streaming delivery`,
     folders: [CONTRACTS_FOLDER],
     contracts: { mode: 'warn', unknown: 'reject', missingVersion: 'unknown' },
     auth: 'none',
+    delivery: 'streaming',
     mustQuarantine: [],
     mustWarn: ['schema_violation', 'unknown_schema'],
     mustDecode: [],
@@ -169,7 +174,7 @@ interface Run {
   events: Handled[];
   errorBucket: { key: string; text: string }[];
   status: TwinStatus;
-  rawEvents: { id: string; requestId: string }[];
+  rawEvents: { id: string; requestId: string; sourceFile: string }[];
   landing: { key: string; text: string }[];
 }
 
@@ -199,7 +204,12 @@ const figures: PassFigures[] = [];
 for (const [i, pass] of PASSES.entries()) {
   describe(`Postman ${i + 1}/${PASSES.length}: ${pass.name}`, () => {
     const running = useTwin(
-      parseStageConfig({ snowflake: { externalId: 'snowgate-local' }, contracts: pass.contracts, auth: { mode: pass.auth } }),
+      parseStageConfig({
+        snowflake: { externalId: 'snowgate-local' },
+        contracts: pass.contracts,
+        auth: { mode: pass.auth },
+        delivery: { mode: pass.delivery },
+      }),
       { schemasDir: SCHEMAS_DIR },
     );
     const pf: PassFigures = { requests: 0, assertions: 0, quarantined: 0, loaded: 0, warnings: 0, refused: 0, decoded: 0 };
@@ -245,6 +255,11 @@ for (const [i, pass] of PASSES.entries()) {
     it('after a draining stop, every accepted event is in raw_events once with its request id and in a landing file naming the producer, and nothing else is', () => {
       const expected = acceptedEvents(run.events, run.runId);
       pf.decoded = checkWarehouse(expected, run.rawEvents, pass);
+      // Each row came the pass's way: a landing file's line, or a streamed row of a Kinesis record (the files are then the archive).
+      const streamed = (row: { sourceFile: string }) => row.sourceFile.startsWith('kinesis:');
+      const wrongWay = run.rawEvents.filter((row) => streamed(row) !== (pass.delivery === 'streaming'));
+      if (wrongWay.length)
+        problem(`${wrongWay.length} rows of raw_events did not come by ${pass.delivery}, e.g. ${wrongWay[0]!.sourceFile}`);
       checkLanding(expected, run.landing, pass, run.keys);
       pf.loaded = expected.size;
     });
@@ -675,11 +690,11 @@ function checkStatus(posts: Answer[], status: TwinStatus, pass: Pass): void {
   }
 }
 
-async function readRawEvents(path: string): Promise<{ id: string; requestId: string }[]> {
+async function readRawEvents(path: string): Promise<{ id: string; requestId: string; sourceFile: string }[]> {
   const { instance, connection } = await openWarehouse(path, { readOnly: true });
   try {
-    const { rows } = await query(connection, `SELECT record->>'id' AS id, request_id FROM raw_events`);
-    return rows.map((r) => ({ id: String(r.id), requestId: String(r.request_id) }));
+    const { rows } = await query(connection, `SELECT record->>'id' AS id, request_id, source_file FROM raw_events`);
+    return rows.map((r) => ({ id: String(r.id), requestId: String(r.request_id), sourceFile: String(r.source_file) }));
   } finally {
     connection.closeSync();
     instance.closeSync();
