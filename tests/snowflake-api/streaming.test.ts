@@ -210,6 +210,30 @@ describe('SnowpipeStreamingClient against the emulated endpoint', () => {
     expect(await second.append('c', [batchOf(5, 1, '13')])).toMatchObject({ status: 'reopened', committedOffsetToken: '12' });
   });
 
+  it('sends a row given as JSON text byte for byte (big integers, key order, spacing, escapes), objects beside it as JSON', async () => {
+    const { endpoint, sink, client } = await setup();
+    const streaming = client();
+    await streaming.openChannel('c');
+    const text = '{"request_id":"r-big","record":{"n":12345678901234567890,"z":1,"a":"\\u00e9\\/"}, "pad" : 1.0}';
+    expect(await streaming.append('c', [{ rows: [event(1), text, event(2)], offsetToken: '1' }])).toMatchObject({ status: 'appended' });
+    expect(sink.lines()).toEqual([JSON.stringify(event(1)), text, JSON.stringify(event(2))]);
+    const append = endpoint.requests.find((request) => request.path.endsWith('/rows'));
+    expect(append?.headers['content-type']).toBe('application/x-ndjson');
+  });
+
+  it('measures a text row as sent, and refuses one with a line break (it would be two NDJSON lines)', async () => {
+    const { endpoint, client } = await setup({ limits: { maxRowBytes: 1_000 } });
+    const streaming = client({ limits: { maxRowBytes: 1_000 } });
+    await streaming.openChannel('c');
+    // As an object it would be {"n":1}, 8 bytes; as sent it is over 1,000.
+    const spaced = `{"n":${' '.repeat(1_000)}1}`;
+    await expect(streaming.append('c', [{ rows: [spaced], offsetToken: '1' }])).rejects.toThrow(
+      /row 0 of batch 0 .* is 1008 bytes as NDJSON/,
+    );
+    await expect(streaming.append('c', [{ rows: ['{"n":\n1}'], offsetToken: '1' }])).rejects.toThrow(/line break/);
+    expect(endpoint.requests.some((request) => request.path.endsWith('/rows'))).toBe(false);
+  });
+
   it('refuses a row over the limit before sending anything, naming it; the endpoint refuses one sent anyway', async () => {
     const { endpoint, sink, client, clock } = await setup({ limits: { maxRowBytes: 1_000 } });
     const streaming = client({ limits: { maxRowBytes: 1_000 } });

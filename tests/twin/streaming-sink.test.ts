@@ -8,15 +8,21 @@ import { removeDir, tempDataDir } from './support';
 
 const CHANNEL = { database: 'SNOWGATE', schema: 'RAW', pipe: 'RAW_EVENTS_STREAMING_PIPE', channel: 'snowgate-local-shardId-000000000000' };
 
-const row = (id: string, line = 1, extra: Record<string, unknown> = {}) => ({
-  received_at: '2026-12-07T10:00:00.000Z',
-  request_id: `req-${id}`,
-  record: { id },
-  source_file: 'kinesis:shardId-000000000000:42',
-  file_row_number: line,
-  loaded_at: '2026-12-07T10:00:01.000Z',
-  ...extra,
-});
+/** A row as the endpoint hands it over: the parsed object and its NDJSON line's text. */
+const row = (id: string, line = 1, extra: Record<string, unknown> = {}) => {
+  const value = {
+    received_at: '2026-12-07T10:00:00.000Z',
+    request_id: `req-${id}`,
+    record: { id },
+    source_file: 'kinesis:shardId-000000000000:42',
+    file_row_number: line,
+    loaded_at: '2026-12-07T10:00:01.000Z',
+    ...extra,
+  };
+  return { value, text: JSON.stringify(value) };
+};
+/** A row as the text arrived, and what JSON.parse makes of it (what the endpoint hands over). */
+const rowOfText = (text: string) => ({ text, value: JSON.parse(text) as Record<string, unknown> });
 
 describe('the DuckDB sink of the streaming endpoint', () => {
   it('writes rows, raw_events_unique and the offset together, keeps the offset across a restart, and forgets it when the channel is dropped', async () => {
@@ -69,6 +75,36 @@ describe('the DuckDB sink of the streaming endpoint', () => {
       warehouse.connection.closeSync();
       warehouse.instance.closeSync();
     } finally {
+      removeDir(dataDir);
+    }
+  });
+
+  it("stores a record as its row's text holds it (big integers, key order, escapes), and one whose text is ambiguous as parsed", async () => {
+    const dataDir = tempDataDir();
+    const warehouse = await openWarehouse(join(dataDir, 'warehouse.duckdb'));
+    try {
+      const sink = new DuckDbStreamingSink(warehouse.connection);
+      const raw = '{"id":"big-1","n":12345678901234567890,"z":1,"7":0,"a":"\\u00e9\\/"}';
+      const tail = '"source_file":"kinesis:shardId-000000000000:42","file_row_number":1,"loaded_at":"2026-12-07T10:00:01.000Z"';
+      await sink.append(
+        CHANNEL,
+        [
+          rowOfText(`{"received_at":"2026-12-07T10:00:00.000Z","request_id":"r1","record":${raw},${tail}}`),
+          // A nested "record" first, then the row's own: the nested one is not taken for it.
+          rowOfText(
+            `{"received_at":"2026-12-07T10:00:00.000Z","request_id":"r2","x":{"a":1,"record":{"id":"inner"}},"record":{"id":"outer"},${tail}}`,
+          ),
+        ],
+        '1',
+      );
+      const { rows } = await query(warehouse.connection, `SELECT request_id, record::VARCHAR AS record FROM raw_events ORDER BY 1`);
+      expect(rows).toEqual([
+        { request_id: 'r1', record: raw },
+        { request_id: 'r2', record: '{"id":"outer"}' },
+      ]);
+    } finally {
+      warehouse.connection.closeSync();
+      warehouse.instance.closeSync();
       removeDir(dataDir);
     }
   });

@@ -108,6 +108,24 @@ describe('the twin in delivery mode streaming, with endpoint, Kinesis and S3 fau
     // and what it had committed skipped.
     expect(status.streaming!.lostAppendAnswers).toBeGreaterThan(0);
   }, 180_000);
+
+  it('lands a record as the exact text received, as the landing files do: integers beyond double precision, key order, escapes', async () => {
+    const { twin } = running;
+    const raw = '{"id":"big-1","n":12345678901234567890,"z":{"b":1,"2":0,"a":2},"e":"\\u00e9\\/\\ud83d\\ude00","f":1.50}';
+    // Kinesis faults are on: a 503 is sent again.
+    for (let i = 0; i < 20 && (await post(twin.endpoints.api, `[${raw}]`)).status !== 202; i++);
+    let landed: Record<string, unknown>[] = [];
+    for (let i = 0; i < 300 && landed.length === 0; i++) {
+      const response = await fetch(`${twin.endpoints.api}/query`, {
+        method: 'POST',
+        headers: { 'x-snowgate-query': '1' },
+        body: `SELECT record::VARCHAR AS text, record->>'n' AS n FROM raw_events WHERE record->>'id' = 'big-1'`,
+      });
+      landed = ((await response.json()) as { rows: Record<string, unknown>[] }).rows;
+      if (landed.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(landed).toEqual([{ text: raw, n: '12345678901234567890' }]);
+  }, 60_000);
 });
 
 /** A stage config in the data dir's parent: streaming, Firehose flushing every second. */

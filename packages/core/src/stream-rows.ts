@@ -5,13 +5,13 @@ import { envelopesOf } from './packing';
  * Streaming delivery (`delivery.mode` `streaming`): each event on the stream becomes one row
  * appended to RAW_EVENTS through the streaming pipe. This is the row the pipe reads: the envelope's
  * fields, and in place of a landing file's name and line, where the event was on the stream.
+ * {@link rowsOfStreamRecord} gives it as JSON text, in this key order, `record` as the envelope holds it.
  *
  * - `source_file`: `kinesis:<shardId>:<sequenceNumber>`, the Kinesis record that carried it
  * - `file_row_number`: its 1-based line in that record (a packed record carries several)
  * - `loaded_at`: when the consumer appended it (ISO 8601)
  */
-// A type, not an interface: a row is also a plain JSON object (`Record<string, unknown>`) to the REST client.
-export type StreamRow = {
+export interface StreamRow {
   received_at: string;
   request_id: string;
   auth?: string;
@@ -20,7 +20,7 @@ export type StreamRow = {
   source_file: string;
   file_row_number: number;
   loaded_at: string;
-};
+}
 
 /** A line of a Kinesis record that is not one of our envelopes: not appended (the landing files keep it), reported. */
 export interface UnreadableLine {
@@ -47,22 +47,26 @@ export function streamChannelName(prefix: string, shardId: string): string {
 }
 
 /**
- * The rows of one Kinesis record (one envelope, or several, one per line, when packed), in order.
+ * The rows of one Kinesis record (one envelope, or several, one per line, when packed), in order, each
+ * the JSON text of a {@link StreamRow}: the envelope's own text with the stream's fields after it, so
+ * that the record reaches RAW_EVENTS as received (integers beyond double precision, key order, escapes),
+ * as it does through the landing files. The line is parsed only to check it; an envelope not written by
+ * `buildEnvelope` (a hand-made record) has its fields re-serialized.
  * A line that is not an envelope (the ingest API never writes one; a hand-made record might) is
  * reported, not appended: the landing files still hold it, and one bad line must not stop a shard.
  *
  * @example
- * rowsOfStreamRecord('{"received_at":"2026-01-01T00:00:00.000Z","request_id":"r1","record":{"id":1}}', 'shardId-000000000000', '4955', '2026-01-01T00:00:01.000Z').rows
- * // → [{ received_at: '2026-01-01T00:00:00.000Z', request_id: 'r1', record: { id: 1 }, source_file: 'kinesis:shardId-000000000000:4955', file_row_number: 1, loaded_at: '2026-01-01T00:00:01.000Z' }]
+ * rowsOfStreamRecord('{"received_at":"2026-01-01T00:00:00.000Z","request_id":"r1","record":{"n":12345678901234567890}}', 'shardId-000000000000', '4955', '2026-01-01T00:00:01.000Z').rows
+ * // → ['{"received_at":"2026-01-01T00:00:00.000Z","request_id":"r1","record":{"n":12345678901234567890},"source_file":"kinesis:shardId-000000000000:4955","file_row_number":1,"loaded_at":"2026-01-01T00:00:01.000Z"}']
  */
 export function rowsOfStreamRecord(
   data: string,
   shardId: string,
   sequenceNumber: string,
   loadedAt: string,
-): { rows: StreamRow[]; unreadable: UnreadableLine[] } {
+): { rows: string[]; unreadable: UnreadableLine[] } {
   const source = streamSourceFile(shardId, sequenceNumber);
-  const rows: StreamRow[] = [];
+  const rows: string[] = [];
   const unreadable: UnreadableLine[] = [];
   envelopesOf(data).forEach((line, i) => {
     let value: unknown;
@@ -78,18 +82,28 @@ export function rowsOfStreamRecord(
       return;
     }
     const { received_at, request_id, auth, producer, record } = envelope.data;
-    rows.push({
-      received_at,
-      request_id,
-      ...(auth === undefined ? {} : { auth }),
-      ...(producer === undefined ? {} : { producer }),
-      record,
-      source_file: source,
-      file_row_number: i + 1,
-      loaded_at: loadedAt,
-    });
+    // What `buildEnvelope` writes before the record's text. When the line is that, the record's text and `}`,
+    // the rest is the record exactly as received; anything else (a hand-made line) is re-serialized from the parse.
+    const head =
+      `{"received_at":${JSON.stringify(received_at)},"request_id":${JSON.stringify(request_id)}` +
+      `${auth === undefined ? '' : `,"auth":${JSON.stringify(auth)}`}${producer === undefined ? '' : `,"producer":${JSON.stringify(producer)}`},"record":`;
+    const exact = line.startsWith(head) && line.endsWith('}') ? line.slice(head.length, -1) : undefined;
+    const recordText = exact !== undefined && isOneValue(exact) ? exact : JSON.stringify(record);
+    rows.push(
+      `${head}${recordText},"source_file":${JSON.stringify(source)},"file_row_number":${i + 1},"loaded_at":${JSON.stringify(loadedAt)}}`,
+    );
   });
   return { rows, unreadable };
+}
+
+/** Whether the text is one JSON value: a record with `},"record":{` in it would be two members, not one. */
+function isOneValue(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

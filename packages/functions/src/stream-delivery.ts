@@ -1,4 +1,4 @@
-import { isAfterOffset, rowsOfStreamRecord, streamChannelName, type StreamRow, type UnreadableLine } from '@snowgate/core';
+import { isAfterOffset, rowsOfStreamRecord, streamChannelName, type UnreadableLine } from '@snowgate/core';
 
 /**
  * What the consumer needs of Snowpipe Streaming, for the channels of the stage's streaming pipe: the
@@ -14,7 +14,7 @@ export interface StreamChannels {
    */
   append(
     channel: string,
-    batches: { rows: StreamRow[]; offsetToken?: string | undefined }[],
+    batches: { rows: string[]; offsetToken?: string | undefined }[],
   ): Promise<{ status: 'appended' } | { status: 'reopened'; committedOffsetToken: string | undefined }>;
   /** `statusCode`: `ACTIVE`, or what says the channel will commit nothing more until reopened. */
   channelStatus(channels: string[]): Promise<Record<string, { committedOffsetToken: string | undefined; statusCode: string | undefined }>>;

@@ -65,7 +65,7 @@ export class StreamingApiError extends Error {
   }
 }
 
-/** A row whose JSON alone is over {@link MAX_ROW_BYTES}: refused before anything is sent. */
+/** A row whose NDJSON line (as sent: its text, or its object's JSON, and newline) is over {@link MAX_ROW_BYTES}: refused before anything is sent. */
 export class StreamingRowTooLargeError extends Error {
   override name = 'StreamingRowTooLargeError';
   constructor(
@@ -82,7 +82,12 @@ export class StreamingRowTooLargeError extends Error {
   }
 }
 
-export type StreamingRow = Record<string, unknown>;
+/**
+ * A row: an object, serialized here with `JSON.stringify`, or the JSON text of an object, sent as its NDJSON
+ * line unchanged. Text keeps what a parse would lose (integers beyond double precision, key order, escapes);
+ * the caller vouches that it is one JSON object, and it must hold no line break (it is one NDJSON line).
+ */
+export type StreamingRow = Record<string, unknown> | string;
 
 /** Rows whose offset token becomes the channel's committed offset once all of them are committed. */
 export interface AppendBatch {
@@ -443,7 +448,9 @@ function planRequests(batches: AppendBatch[], limits: StreamingLimits): PlannedR
   };
   batches.forEach((batch, batchIndex) => {
     const lines = batch.rows.map((row, rowIndex) => {
-      const line = `${JSON.stringify(row)}\n`;
+      if (typeof row === 'string' && /[\r\n]/.test(row))
+        throw new TypeError(`row ${rowIndex} of batch ${batchIndex} is text with a line break: it must be one NDJSON line`);
+      const line = `${typeof row === 'string' ? row : JSON.stringify(row)}\n`;
       const bytes = Buffer.byteLength(line);
       if (bytes > limits.maxRowBytes)
         throw new StreamingRowTooLargeError(batchIndex, rowIndex, bytes, limits.maxRowBytes, batch.offsetToken);

@@ -30,10 +30,20 @@ export interface ChannelRef extends PipeRef {
   channel: string;
 }
 
+/**
+ * A row as it arrived: its NDJSON line's exact text (without the line end) and the object it parses to.
+ * A sink keeps values from the text where a parse would lose them (integers beyond double precision,
+ * key order, escapes), as Snowflake's VARIANT does.
+ */
+export interface StreamedRow {
+  text: string;
+  value: Record<string, unknown>;
+}
+
 /** Where accepted rows go (the twin: DuckDB's raw_events; tests: {@link InMemoryStreamingSink}). */
 export interface StreamingSink {
   /** Rows and, when given, the channel's new committed offset token: both visible, or neither. */
-  append(channel: ChannelRef, rows: Record<string, unknown>[], offsetToken: string | undefined): Promise<void>;
+  append(channel: ChannelRef, rows: StreamedRow[], offsetToken: string | undefined): Promise<void>;
   /** The channel's committed offset token, undefined if none was ever committed. */
   committedOffset(channel: ChannelRef): Promise<string | undefined>;
   /** Drop Channel removes the channel "along with its metadata": its offset token. Rows stay. */
@@ -581,7 +591,7 @@ export async function startSnowpipeStreamingEndpoint(options: SnowpipeStreamingE
  * uncompressed limit, every line one JSON object (RFC 8259) followed by `\n` (`\r\n` allowed), each within
  * the row limit. Malformed NDJSON refuses the request (chosen: Snowflake, ON_ERROR = CONTINUE, would count row errors).
  */
-function parseRows(body: Buffer, encoding: string | undefined, limits: StreamingEndpointLimits): Record<string, unknown>[] {
+function parseRows(body: Buffer, encoding: string | undefined, limits: StreamingEndpointLimits): StreamedRow[] {
   let text: Buffer;
   if (!encoding || encoding === 'identity') text = body;
   else if (encoding === 'gzip') {
@@ -604,24 +614,25 @@ function parseRows(body: Buffer, encoding: string | undefined, limits: Streaming
   return lines.map((line, index) => {
     if (Buffer.byteLength(line) + 1 > limits.maxRowBytes)
       refuse(400, 'ERR_ROW_TOO_LARGE', `Row ${index} is over ${limits.maxRowBytes} bytes.`);
+    const text = line.endsWith('\r') ? line.slice(0, -1) : line;
     let row: unknown;
     try {
-      row = JSON.parse(line.endsWith('\r') ? line.slice(0, -1) : line);
+      row = JSON.parse(text);
     } catch {
       return refuse(400, 'ERR_INVALID_NDJSON', `Row ${index} is not JSON.`);
     }
     if (typeof row !== 'object' || row === null || Array.isArray(row))
       refuse(400, 'ERR_INVALID_NDJSON', `Row ${index} is not a JSON object.`);
-    return row as Record<string, unknown>;
+    return { text, value: row as Record<string, unknown> };
   });
 }
 
 /** A sink in memory, for tests: rows and offsets per channel, swapped in together. */
 export class InMemoryStreamingSink implements StreamingSink {
-  readonly #rows = new Map<string, Record<string, unknown>[]>();
+  readonly #rows = new Map<string, StreamedRow[]>();
   readonly #offsets = new Map<string, string>();
 
-  async append(channel: ChannelRef, rows: Record<string, unknown>[], offsetToken: string | undefined): Promise<void> {
+  async append(channel: ChannelRef, rows: StreamedRow[], offsetToken: string | undefined): Promise<void> {
     const key = channelKey(channel);
     this.#rows.set(key, [...(this.#rows.get(key) ?? []), ...rows]);
     if (offsetToken !== undefined) this.#offsets.set(key, offsetToken);
@@ -635,8 +646,17 @@ export class InMemoryStreamingSink implements StreamingSink {
     this.#offsets.delete(channelKey(channel));
   }
 
-  /** Every row committed on the channel (or on every channel), in order. */
+  /** Every row committed on the channel (or on every channel), in order, parsed. */
   rows(channel?: ChannelRef): Record<string, unknown>[] {
+    return this.#streamed(channel).map((row) => row.value);
+  }
+
+  /** The same rows as the text of their NDJSON lines, as they arrived. */
+  lines(channel?: ChannelRef): string[] {
+    return this.#streamed(channel).map((row) => row.text);
+  }
+
+  #streamed(channel?: ChannelRef): StreamedRow[] {
     if (channel) return [...(this.#rows.get(channelKey(channel)) ?? [])];
     return [...this.#rows.values()].flat();
   }

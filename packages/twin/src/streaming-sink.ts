@@ -1,4 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { duplicateKey, scanJson } from '@snowgate/core';
+import type { StreamedRow } from './snowpipe-streaming';
 import { mergeUnique } from './warehouse';
 
 /** A Snowpipe Streaming channel: the pipe it writes through and its name. */
@@ -48,7 +50,7 @@ export class DuckDbStreamingSink {
     return [...this.known.values()].sort((a, b) => a.channel.localeCompare(b.channel));
   }
 
-  append(channel: ChannelKey, rows: Record<string, unknown>[], offsetToken: string | undefined): Promise<void> {
+  append(channel: ChannelKey, rows: StreamedRow[], offsetToken: string | undefined): Promise<void> {
     const next = this.turn.then(() => this.write(channel, rows, offsetToken));
     this.turn = next.catch(() => undefined);
     return next;
@@ -95,13 +97,13 @@ export class DuckDbStreamingSink {
     }));
   }
 
-  private async write(channel: ChannelKey, rows: Record<string, unknown>[], offsetToken: string | undefined): Promise<void> {
+  private async write(channel: ChannelKey, rows: StreamedRow[], offsetToken: string | undefined): Promise<void> {
     const c = this.connection;
-    const good: Record<string, unknown>[] = [];
+    const good: StreamedRow[] = [];
     let errors = 0;
     let lastError: string | undefined;
     for (const row of rows) {
-      const problem = rowProblem(row);
+      const problem = rowProblem(row.value);
       if (problem) {
         errors++;
         lastError = problem;
@@ -156,15 +158,37 @@ function rowProblem(row: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-async function insertRows(c: DuckDBConnection, rows: Record<string, unknown>[]): Promise<void> {
+/**
+ * The row's `record` as the text it arrived in (integers beyond double precision, key order and escapes
+ * kept), as the local Snowpipe keeps a landing file's. The consumer's rows hold it as `,"record":{…}`; a row
+ * where that text is not plainly the record (a key repeated, which JSON.parse and DuckDB's JSON read
+ * differently; the member written otherwise) is re-serialized from its parsed value.
+ */
+function recordText({ text, value }: StreamedRow): string {
+  const at = text.indexOf(',"record":');
+  if (at > 0 && duplicateKey(text, value, scanJson(text).top) === undefined) {
+    const span = scanJson(text, at + 10).top;
+    const exact = text.slice(span.start, span.end);
+    // The first `,"record":` could be a nested object's member: the text must be the top-level record's value.
+    try {
+      if (JSON.stringify(JSON.parse(exact)) === JSON.stringify(value.record)) return exact;
+    } catch {
+      // Not a value on its own: fall through.
+    }
+  }
+  return JSON.stringify(value.record);
+}
+
+async function insertRows(c: DuckDBConnection, streamedRows: StreamedRow[]): Promise<void> {
   await c.run(
     `CREATE TEMP TABLE IF NOT EXISTS streamed (record VARCHAR, received_at VARCHAR, request_id VARCHAR, source_file VARCHAR, file_row_number BIGINT, loaded_at VARCHAR, auth VARCHAR, producer VARCHAR)`,
   );
   await c.run('DELETE FROM streamed');
   const appender = await c.createAppender('streamed', 'main', 'temp');
   try {
-    for (const row of rows) {
-      appender.appendVarchar(JSON.stringify(row.record));
+    for (const streamed of streamedRows) {
+      const row = streamed.value;
+      appender.appendVarchar(recordText(streamed));
       appender.appendVarchar(row.received_at as string);
       appender.appendVarchar(row.request_id as string);
       appender.appendVarchar(row.source_file as string);
