@@ -47,7 +47,7 @@ export function readyBanner({ endpoints: e, contracts, auth, dataDir, delivery =
   Auth      ${authLine}
   Delivery  ${
     delivery === 'streaming'
-      ? 'streaming: a consumer appends each event through the emulated Snowpipe Streaming endpoint (a second or two); landing files are kept as the archive'
+      ? 'streaming: a consumer appends each event through the emulated Snowpipe Streaming endpoint (rows queryable within about a second); landing files are kept as the archive'
       : 'files: Firehose writes landing files, Snowpipe loads them (a few seconds)'
   }
   Contracts ${contracts.mode}${contracts.schemas.length ? ` (${contracts.schemas.join(', ')})` : ''}
