@@ -5,6 +5,7 @@ import { JwtSource, SqlApiClient } from '@snowgate/snowflake-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeOutcome } from '../support/fake-snowflake';
 import { type FakeAccount, startFakeSnowflakeAccount } from '../support/fake-snowflake-catalog';
+import { DEV_VARIABLES } from '../support/snowflake-variables';
 
 // The backfill over the SQL API client, against the fake SQL API with handlers that keep state as
 // Snowflake does: the stage's files (LIST), COPY_HISTORY, RAW_EVENTS' source_file, and COPY's own
@@ -12,28 +13,9 @@ import { type FakeAccount, startFakeSnowflakeAccount } from '../support/fake-sno
 // (more than 1,000 FILES, COPY without a warehouse in the request) and any statement they do not know.
 
 const variables: SnowflakeVariables = {
-  admin_role: 'ACCOUNTADMIN',
-  database: 'SNOWGATE',
-  schema: 'DEV',
-  warehouse: 'SNOWGATE_WH',
-  loader_role: 'SNOWGATE_DEV_LOADER',
-  reader_role: 'SNOWGATE_DEV_READER',
-  integration: 'SNOWGATE_DEV_S3',
-  file_format: 'NDJSON_ENVELOPE',
-  stage: 'LANDING',
-  table: 'RAW_EVENTS',
-  pipe: 'RAW_EVENTS_PIPE',
-  streaming_pipe: 'RAW_EVENTS_STREAMING_PIPE',
-  alert: 'LOAD_FRESHNESS_ALERT',
-  alert_integration: 'SNOWGATE_DEV_ALERTS',
-  alert_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Alarms-AlarmTopic1A2B',
+  ...DEV_VARIABLES,
   alert_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-Alarms-SnowflakeAlertRole1',
-  error_integration: 'SNOWGATE_DEV_LOAD_ERRORS',
-  error_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Snowflake-LoadErrors1A2B',
-  freshness_minutes: '60',
   aws_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-Snowflake-Role1',
-  external_id: 'snowgate-dev',
-  stage_url: 's3://dev-landing-1a2b/events/',
 };
 const now = new Date('2026-12-07T12:00:00Z');
 

@@ -34,33 +34,16 @@ import {
 } from '../support/cfn-provider';
 import { type FakeAccount, startFakeSnowflakeAccount } from '../support/fake-snowflake-catalog';
 import { fakeSecretsManager } from '../support/secrets-manager';
+import { DEV_VARIABLES } from '../support/snowflake-variables';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:snowgate/dev/snowflake-AbCdEf';
 const SERVICE_TOKEN = 'arn:aws:lambda:us-east-1:123456789012:function:dev-snowgate-Snowflake-ProviderframeworkonEvent';
 const SNOWFLAKE_DIR = join(import.meta.dirname, '../../snowflake');
 
 const variables: SnowflakeVariables = {
-  admin_role: 'ACCOUNTADMIN',
-  database: 'SNOWGATE',
-  schema: 'DEV',
-  warehouse: 'SNOWGATE_WH',
-  loader_role: 'SNOWGATE_DEV_LOADER',
-  reader_role: 'SNOWGATE_DEV_READER',
-  integration: 'SNOWGATE_DEV_S3',
-  file_format: 'NDJSON_ENVELOPE',
-  stage: 'LANDING',
-  table: 'RAW_EVENTS',
-  pipe: 'RAW_EVENTS_PIPE',
-  streaming_pipe: 'RAW_EVENTS_STREAMING_PIPE',
-  alert: 'LOAD_FRESHNESS_ALERT',
-  alert_integration: 'SNOWGATE_DEV_ALERTS',
+  ...DEV_VARIABLES,
   alert_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Alarms-AlarmTopic',
-  alert_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-snowflake-alerts',
-  error_integration: 'SNOWGATE_DEV_LOAD_ERRORS',
   error_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Snowflake-LoadErrors',
-  freshness_minutes: '60',
-  aws_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-snowflake',
-  external_id: 'snowgate-dev',
   stage_url: 's3://dev-snowgate-landing/events/',
 };
 

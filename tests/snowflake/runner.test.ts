@@ -19,35 +19,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeAccount, startFakeSnowflakeAccount } from '../support/fake-snowflake-catalog';
+import { DEV_VARIABLES } from '../support/snowflake-variables';
 
 // The migration runner over the real SQL API client, against the fake SQL API with an account
 // catalog behind it: what the runner sends is accepted only if Snowflake's API would take it
 // (no bare USE, context in the request), and what it created is what is read back.
 
-const variables: SnowflakeVariables = {
-  admin_role: 'ACCOUNTADMIN',
-  database: 'SNOWGATE',
-  schema: 'DEV',
-  warehouse: 'SNOWGATE_WH',
-  loader_role: 'SNOWGATE_DEV_LOADER',
-  reader_role: 'SNOWGATE_DEV_READER',
-  integration: 'SNOWGATE_DEV_S3',
-  file_format: 'NDJSON_ENVELOPE',
-  stage: 'LANDING',
-  table: 'RAW_EVENTS',
-  pipe: 'RAW_EVENTS_PIPE',
-  streaming_pipe: 'RAW_EVENTS_STREAMING_PIPE',
-  alert: 'LOAD_FRESHNESS_ALERT',
-  alert_integration: 'SNOWGATE_DEV_ALERTS',
-  alert_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Alarms-AlarmTopic1A2B',
-  alert_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-snowflake-alerts',
-  error_integration: 'SNOWGATE_DEV_LOAD_ERRORS',
-  error_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Snowflake-LoadErrors1A2B',
-  freshness_minutes: '60',
-  aws_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-snowflake',
-  external_id: 'snowgate-dev',
-  stage_url: 's3://dev-landing-1a2b/events/',
-};
+const variables: SnowflakeVariables = DEV_VARIABLES;
 
 let account: FakeAccount;
 let sql: SqlApiClient;

@@ -15,6 +15,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEV_VARIABLES } from '../support/snowflake-variables';
 
 // There is no Snowflake here: every rendered statement goes through polyglot's Snowflake
 // dialect. polyglot 0.12.1 parses tables, views, grants, USE, DROP SCHEMA/VIEW and COPY
@@ -24,27 +25,10 @@ import { describe, expect, it } from 'vitest';
 // them, and the pipe's COPY is parsed on its own.
 
 const variables: SnowflakeVariables = {
+  ...DEV_VARIABLES,
   admin_role: 'SNOWGATE_ADMIN',
-  database: 'SNOWGATE',
-  schema: 'DEV',
-  warehouse: 'SNOWGATE_WH',
-  loader_role: 'SNOWGATE_DEV_LOADER',
-  reader_role: 'SNOWGATE_DEV_READER',
-  integration: 'SNOWGATE_DEV_S3',
-  file_format: 'NDJSON_ENVELOPE',
-  stage: 'LANDING',
-  table: 'RAW_EVENTS',
-  pipe: 'RAW_EVENTS_PIPE',
-  streaming_pipe: 'RAW_EVENTS_STREAMING_PIPE',
-  alert: 'LOAD_FRESHNESS_ALERT',
-  alert_integration: 'SNOWGATE_DEV_ALERTS',
-  alert_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Alarms-AlarmTopic1A2B',
   alert_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-Alarms-SnowflakeAlertRole1',
-  error_integration: 'SNOWGATE_DEV_LOAD_ERRORS',
-  error_topic_arn: 'arn:aws:sns:us-east-1:123456789012:dev-snowgate-Snowflake-LoadErrors1A2B',
-  freshness_minutes: '60',
   aws_role_arn: 'arn:aws:iam::123456789012:role/dev-snowgate-Snowflake-SnowflakeRole1A2B3C',
-  external_id: 'snowgate-dev',
   stage_url: 's3://dev-snowgate-storage-landing-1a2b3c/events/',
 };
 
