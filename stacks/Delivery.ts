@@ -7,7 +7,7 @@ import { lambdaNodejs } from './bundling';
 import { stageConfig } from './config';
 import { LAMBDA_RUNTIME, RETENTION } from './Ingest';
 import { BASIC_EXECUTION, suppress } from './nag';
-import { Stream } from './Stream';
+import { KINESIS_READ_ACTIONS, Stream } from './Stream';
 
 /**
  * Delivery mode `streaming` (docs/CONFIGURATION.md, "Delivery"): a consumer of the stream that appends each
@@ -47,16 +47,7 @@ export function Delivery({ stack, app }: StackContext) {
     permissions: [
       // What a Kinesis event source mapping reads with the function's role (shared throughput, no enhanced fan-out).
       // https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-create.html
-      new iam.PolicyStatement({
-        actions: [
-          'kinesis:DescribeStream',
-          'kinesis:DescribeStreamSummary',
-          'kinesis:GetShardIterator',
-          'kinesis:GetRecords',
-          'kinesis:ListShards',
-        ],
-        resources: [stream.streamArn],
-      }),
+      new iam.PolicyStatement({ actions: [...KINESIS_READ_ACTIONS], resources: [stream.streamArn] }),
       new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }),
     ],
   });

@@ -8,6 +8,18 @@ import { stageConfig } from './config';
 import { objectsUnderPrefix, suppress } from './nag';
 import { Storage } from './Storage';
 
+/**
+ * What a shared-throughput reader of the stream needs: Firehose, and the stream consumer's event source mapping.
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-create.html
+ */
+export const KINESIS_READ_ACTIONS = [
+  'kinesis:DescribeStream',
+  'kinesis:DescribeStreamSummary',
+  'kinesis:GetShardIterator',
+  'kinesis:GetRecords',
+  'kinesis:ListShards',
+] as const;
+
 /** The Kinesis stream the handler writes to, and the Firehose that batches it into NDJSON files in the landing bucket. */
 export function Stream({ stack, app }: StackContext) {
   const config = stageConfig(app);
@@ -34,13 +46,7 @@ export function Stream({ stack, app }: StackContext) {
   });
   role.addToPolicy(
     new iam.PolicyStatement({
-      actions: [
-        'kinesis:DescribeStream',
-        'kinesis:DescribeStreamSummary',
-        'kinesis:GetShardIterator',
-        'kinesis:GetRecords',
-        'kinesis:ListShards',
-      ],
+      actions: [...KINESIS_READ_ACTIONS],
       resources: [stream.streamArn],
     }),
   );
