@@ -2,16 +2,13 @@
  * The fake is only as good as its strictness: raw requests that Snowflake
  * refuses are refused here too, so that the client's tests mean something.
  */
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { sign } from 'node:crypto';
 import { publicKeyFingerprint, signJwt } from '@snowgate/snowflake-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeSnowflake, splitStatements, startFakeSnowflake } from '../support/fake-snowflake';
+import { rsaPemKeyPair } from '../support/keys';
 
-const { publicKey, privateKey } = generateKeyPairSync('rsa', {
-  modulusLength: 2048,
-  publicKeyEncoding: { type: 'spki', format: 'pem' },
-  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-});
+const { publicKey, privateKey } = rsaPemKeyPair();
 const credentials = { account: 'myorg-myaccount', user: 'loader', privateKey };
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 

@@ -12,12 +12,9 @@ import {
   signJwt,
 } from '@snowgate/snowflake-api';
 import { describe, expect, it } from 'vitest';
+import { rsaPemKeyPair } from '../support/keys';
 
-const { publicKey, privateKey } = generateKeyPairSync('rsa', {
-  modulusLength: 2048,
-  publicKeyEncoding: { type: 'spki', format: 'pem' },
-  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-});
+const { publicKey, privateKey } = rsaPemKeyPair();
 
 function decode(token: string) {
   const [header, payload, signature] = token.split('.') as [string, string, string];

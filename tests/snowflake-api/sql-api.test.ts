@@ -5,7 +5,6 @@
  * are the clock, the sleep (so that backoff is measured, not waited) and RSA
  * keys generated here.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import {
   JwtSource,
   SnowflakeApiError,
@@ -17,13 +16,9 @@ import {
 } from '@snowgate/snowflake-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeHandler, type FakeSnowflake, type FakeSnowflakeOptions, startFakeSnowflake } from '../support/fake-snowflake';
+import { rsaPemKeyPair } from '../support/keys';
 
-const keys = () =>
-  generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  });
+const keys = rsaPemKeyPair;
 const loader = keys();
 const stranger = keys();
 const credentials = { account: 'myorg-myaccount', user: 'loader', privateKey: loader.privateKey };

@@ -6,7 +6,7 @@
  * failures. Real HTTP on localhost; injected are the clock, the sleep (backoff
  * is measured, not waited), the endpoint's dice and RSA keys generated here.
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import {
   type AppendBatch,
@@ -25,13 +25,9 @@ import {
   startSnowpipeStreamingEndpoint,
 } from '@snowgate/twin/snowpipe-streaming';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rsaPemKeyPair } from '../support/keys';
 
-const keys = () =>
-  generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  });
+const keys = rsaPemKeyPair;
 const loader = keys();
 const stranger = keys();
 const credentials = { account: 'myorg-myaccount', user: 'loader', privateKey: loader.privateKey };

@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { deployStageConfig } from '../../stacks/config';
 import { IAM_ROLE_NAME_MAX, fixedRoleName } from '../../stacks/snowflake-properties';
 import { synthesize, type Synthesized } from '../../stacks/synth';
 import { fakeSecretsManager } from '../support/secrets-manager';
+import { rsaPemKeyPair } from '../support/keys';
 
 // A stage whose Snowflake side the deploy manages (snowflake.account): synthesized offline, as
 // `sst deploy` builds it, with the stage's key stored in (a fake of) Secrets Manager and its file
@@ -74,11 +75,7 @@ let streaming: Synthesized;
 let keyDir: string;
 let keyBody: string;
 beforeAll(async () => {
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
+  const { privateKey } = rsaPemKeyPair();
   keyBody = privateKey.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
   keyDir = mkdtempSync(join(tmpdir(), 'snowgate-key-'));
   writeFileSync(join(keyDir, 'rsa_key.p8'), privateKey);
